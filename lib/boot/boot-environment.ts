@@ -1,0 +1,62 @@
+/**
+ * The boot script's input: a file of `KEY=value` lines that the user data
+ * writes to /etc/graviton-llm/boot.env and the script reads as data (it never
+ * sources or evals it). Rendering it here, from the validated configuration,
+ * keeps every value's origin in typed code and out of bash string splicing.
+ *
+ * Values may contain only characters that need no quoting anywhere (no
+ * spaces, quotes, `$`, backticks or newlines); a value outside that set is a
+ * bug in the caller and throws.
+ */
+
+/** Every key the boot script reads, with why it needs it. */
+export const BOOT_ENV_KEYS = {
+  GLLM_MODE: '`aws` on an instance; `local` on a developer machine (no IMDS, SSM, S3 or cfn-signal)',
+  GLLM_INSTANCE_TYPE: 'configured instance type, checked against the running CPU',
+  GLLM_GENERATION: 'Graviton generation number of that type',
+  GLLM_CPU_PART: 'expected /proc/cpuinfo CPU part; a build is never run on another core',
+  GLLM_ARM_ARCH: 'GGML_CPU_ARM_ARCH for the llama.cpp build',
+  GLLM_LLAMA_CPP_REPOSITORY: 'git repository of llama.cpp',
+  GLLM_LLAMA_CPP_REF: 'llama.cpp release tag or commit to build',
+  GLLM_CACHE_URI: 's3://bucket/prefix (aws) or a directory (local) holding cached builds and models',
+  GLLM_MODEL_SOURCE: 'https:// or s3:// location of the GGUF file',
+  GLLM_MODEL_SHA256: 'expected SHA-256 of that file',
+  GLLM_MODEL_SIZE_BYTES: 'expected size of that file',
+  GLLM_MODEL_FILE: 'file name the model is cached and served under',
+  GLLM_QUANTIZE_TO: 'quantize an F16 source to this type on the instance, or empty',
+  GLLM_HF_TOKEN_PARAMETER: 'SSM parameter holding a Hugging Face token, or empty',
+  GLLM_API_KEY_PARAMETER: 'SSM SecureString parameter holding the API key',
+  GLLM_PORT: 'port llama-server listens on',
+  GLLM_PARALLEL_SLOTS: 'llama-server --parallel',
+  GLLM_CONTEXT_PER_SLOT: 'context tokens of each slot (llama-server --ctx-size is this times the slots)',
+  GLLM_HEALTH_TIMEOUT_SECONDS: 'how long to wait for /health before giving up',
+  GLLM_STACK_NAME: 'CloudFormation stack to signal',
+  GLLM_SIGNAL_RESOURCE: 'logical id of the Auto Scaling group to signal',
+  GLLM_REGION: 'AWS region of the stack',
+  GLLM_BOOT_LOG_GROUP: 'CloudWatch log group for this script\'s log',
+  GLLM_SERVER_LOG_GROUP: 'CloudWatch log group for llama-server\'s log',
+} as const;
+
+export type BootEnvKey = keyof typeof BOOT_ENV_KEYS;
+export type BootEnvironment = Record<BootEnvKey, string>;
+
+/** Characters that are inert in a shell word and in a systemd EnvironmentFile. */
+export const SAFE_VALUE = /^[A-Za-z0-9_.,:/+@%=?&~\-]*$/;
+
+/**
+ * Renders the environment file. CloudFormation tokens (the bucket name, the
+ * region) are allowed: they resolve to plain names at deploy time.
+ */
+export function renderBootEnvironment(env: BootEnvironment, isToken: (value: string) => boolean = () => false): string {
+  const lines = (Object.keys(BOOT_ENV_KEYS) as BootEnvKey[]).map((key) => {
+    const value = env[key];
+    if (value === undefined) {
+      throw new Error(`boot environment: ${key} is missing`);
+    }
+    if (!isToken(value) && !SAFE_VALUE.test(value)) {
+      throw new Error(`boot environment: ${key} has characters the boot script does not accept: ${JSON.stringify(value)}`);
+    }
+    return `${key}=${value}`;
+  });
+  return `${lines.join('\n')}\n`;
+}

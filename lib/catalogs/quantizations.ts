@@ -1,0 +1,10 @@
+/**
+ * GGUF quantizations the kit knows. Q4_0 is the Arm fast path: llama.cpp
+ * repacks it at load into the interleaved layouts its dotprod, i8mm and SVE
+ * kernels read. Q8_0 trades twice the memory for quality; Q4_K_M is the
+ * common community default, smaller than Q8_0 but without the repacked
+ * kernels on Arm. F16 is only a source format for on-instance quantization.
+ */
+export const QUANTIZATIONS = ['Q4_0', 'Q8_0', 'Q4_K_M', 'F16'] as const;
+
+export type Quantization = (typeof QUANTIZATIONS)[number];

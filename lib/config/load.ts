@@ -1,0 +1,258 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { z } from 'zod';
+import { ConfigError, ConfigProblem } from './config-error';
+import { CONFIG_KEYS, KitConfig, configSchema } from './schema';
+
+/** cdk.json context key holding a configuration object. */
+export const CONTEXT_OBJECT_KEY = 'graviton-llm';
+/** Context key naming a JSON configuration file (`-c config=config/prod.json`). */
+export const CONFIG_FILE_KEY = 'config';
+
+/**
+ * Builds the configuration from the three places a user can set it, later
+ * ones winning field by field:
+ *  1. the `graviton-llm` object in cdk.json's context;
+ *  2. a JSON file named by `-c config=FILE` (relative to `baseDir`);
+ *  3. single fields on the command line, `-c instanceType=c7g.xlarge`
+ *     (dotted for nested fields: `-c customModel.sha256=...`).
+ * Command-line values arrive as strings; they are read as the field's type
+ * (number, boolean, list) before validation, so `-c minCapacity=2` works.
+ */
+export function loadConfig(context: Record<string, unknown>, baseDir: string = process.cwd()): KitConfig {
+  const problems: ConfigProblem[] = [];
+  const layers: Record<string, unknown>[] = [];
+
+  const fromCdkJson = context[CONTEXT_OBJECT_KEY];
+  if (fromCdkJson !== undefined) {
+    if (!isPlainObject(fromCdkJson)) {
+      problems.push({ field: CONTEXT_OBJECT_KEY, given: fromCdkJson, expected: 'expected an object of configuration fields in cdk.json context' });
+    } else {
+      layers.push(fromCdkJson);
+    }
+  }
+
+  const file = context[CONFIG_FILE_KEY];
+  if (file !== undefined) {
+    const loaded = readConfigFile(file, baseDir);
+    if ('problem' in loaded) {
+      problems.push(loaded.problem);
+    } else {
+      layers.push(loaded.value);
+    }
+  }
+
+  layers.push(commandLineOverrides(context, problems));
+  if (problems.length > 0) {
+    throw new ConfigError(problems);
+  }
+
+  const merged = layers.reduce<Record<string, unknown>>((acc, layer) => mergeLayer(acc, layer), {});
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.flatMap((issue) => describeIssue(issue, merged)));
+  }
+  return parsed.data;
+}
+
+function readConfigFile(file: unknown, baseDir: string): { value: Record<string, unknown> } | { problem: ConfigProblem } {
+  if (typeof file !== 'string' || file.length === 0) {
+    return { problem: { field: CONFIG_FILE_KEY, given: file, expected: 'expected the path of a JSON configuration file' } };
+  }
+  const fullPath = path.resolve(baseDir, file);
+  let text: string;
+  try {
+    text = fs.readFileSync(fullPath, 'utf8');
+  } catch {
+    return { problem: { field: CONFIG_FILE_KEY, given: file, expected: `expected a readable JSON file; ${fullPath} cannot be read` } };
+  }
+  try {
+    const value: unknown = JSON.parse(text);
+    if (!isPlainObject(value)) {
+      return { problem: { field: CONFIG_FILE_KEY, given: file, expected: 'expected the file to hold a JSON object of configuration fields' } };
+    }
+    return { value };
+  } catch (e) {
+    return { problem: { field: CONFIG_FILE_KEY, given: file, expected: `expected valid JSON: ${(e as Error).message}` } };
+  }
+}
+
+/**
+ * Context keys that are configuration fields. CDK's own context keys (feature
+ * flags, lookups, CLI settings) all contain a colon or start with `@`; any
+ * other key is a user's, so an unknown one is most likely a misspelt field.
+ */
+function commandLineOverrides(context: Record<string, unknown>, problems: ConfigProblem[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, raw] of Object.entries(context)) {
+    if (key === CONTEXT_OBJECT_KEY || key === CONFIG_FILE_KEY || key.includes(':') || key.startsWith('@')) {
+      continue;
+    }
+    const [top, ...rest] = key.split('.');
+    const field = configSchema.shape[top as keyof typeof configSchema.shape] as z.ZodType | undefined;
+    if (!field) {
+      problems.push({ field: key, given: raw, expected: unknownKeyHint(key, CONFIG_KEYS) });
+      continue;
+    }
+    if (rest.length === 0) {
+      out[top] = coerce(field, raw);
+      continue;
+    }
+    const objectSchema = unwrap(field);
+    const shape = objectSchema instanceof z.ZodObject ? (objectSchema.shape as Record<string, z.ZodType>) : undefined;
+    const child = rest.length === 1 ? shape?.[rest[0]] : undefined;
+    if (!shape || !child) {
+      problems.push({ field: key, given: raw, expected: unknownKeyHint(rest.join('.'), shape ? Object.keys(shape) : [], top) });
+      continue;
+    }
+    const nested = isPlainObject(out[top]) ? out[top] as Record<string, unknown> : {};
+    nested[rest[0]] = coerce(child, raw);
+    out[top] = nested;
+  }
+  return out;
+}
+
+/** Reads a command-line string as the field's type; anything unreadable stays a string for the schema to reject. */
+function coerce(schema: z.ZodType, raw: unknown): unknown {
+  if (typeof raw !== 'string') {
+    return raw;
+  }
+  const inner = unwrap(schema);
+  if (inner instanceof z.ZodNumber) {
+    return /^-?\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw) : raw;
+  }
+  if (inner instanceof z.ZodBoolean) {
+    return raw === 'true' ? true : raw === 'false' ? false : raw;
+  }
+  if (inner instanceof z.ZodArray) {
+    return raw.trim().startsWith('[') ? parseJsonOr(raw) : raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  }
+  if (inner instanceof z.ZodObject) {
+    return parseJsonOr(raw);
+  }
+  return raw;
+}
+
+function parseJsonOr(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  let current: z.ZodType = schema;
+  while (current instanceof z.ZodOptional || current instanceof z.ZodDefault) {
+    current = current.unwrap() as z.ZodType;
+  }
+  return current;
+}
+
+/** A later layer replaces a field of an earlier one; nested objects merge one level deep. */
+function mergeLayer(base: Record<string, unknown>, layer: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...base };
+  for (const [k, v] of Object.entries(layer)) {
+    out[k] = isPlainObject(v) && isPlainObject(out[k]) ? { ...(out[k] as object), ...v } : v;
+  }
+  return out;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, input: Record<string, unknown>): ConfigProblem[] {
+  const fieldPath = issue.path.map(String);
+  if (issue.code === 'unrecognized_keys') {
+    const parent = fieldPath.join('.');
+    const allowed = parent === '' ? CONFIG_KEYS : Object.keys((unwrap(configSchema.shape[fieldPath[0] as keyof typeof configSchema.shape] as z.ZodType) as z.ZodObject).shape);
+    return issue.keys.map((k) => ({
+      field: parent === '' ? k : `${parent}.${k}`,
+      given: valueAt(input, [...fieldPath, k]),
+      expected: unknownKeyHint(k, allowed, parent || undefined),
+    }));
+  }
+  const field = fieldPath.join('.');
+  const given = valueAt(input, fieldPath);
+  return [{ field, given, expected: expectation(issue, fieldPath, given) }];
+}
+
+function expectation(issue: z.core.$ZodIssue, fieldPath: string[], given: unknown): string {
+  const schema = schemaAt(fieldPath);
+  if (schema instanceof z.ZodNumber) {
+    const min = schema.minValue;
+    const max = schema.maxValue;
+    const kind = schema.format === 'safeint' ? 'a whole number' : 'a number';
+    return `expected ${kind}${min !== null && max !== null ? ` from ${min} to ${max}` : ''}`;
+  }
+  if (issue.code === 'invalid_value') {
+    return `expected one of: ${issue.values.map(String).join(', ')}`;
+  }
+  if (issue.code === 'invalid_type') {
+    return given === undefined ? `required; expected ${issue.expected}` : `expected ${issue.expected}`;
+  }
+  if (issue.code === 'too_small' || issue.code === 'too_big') {
+    const bound = issue.code === 'too_small' ? `at least ${issue.minimum}` : `at most ${issue.maximum}`;
+    return `expected ${bound}${issue.origin === 'array' ? ' entries' : ''}`;
+  }
+  return issue.message;
+}
+
+function schemaAt(fieldPath: string[]): z.ZodType | undefined {
+  let current: z.ZodType | undefined = configSchema;
+  for (const part of fieldPath) {
+    const inner: z.ZodType | undefined = current ? unwrap(current) : undefined;
+    if (inner instanceof z.ZodObject) {
+      current = (inner.shape as Record<string, z.ZodType>)[part];
+    } else if (inner instanceof z.ZodArray) {
+      current = inner.element as z.ZodType;
+    } else {
+      return undefined;
+    }
+  }
+  return current ? unwrap(current) : undefined;
+}
+
+function valueAt(input: unknown, fieldPath: string[]): unknown {
+  let current = input;
+  for (const part of fieldPath) {
+    if (current === null || typeof current !== 'object') {
+      return undefined;
+    }
+    current = (current as Record<string, unknown>)[part];
+  }
+  return current;
+}
+
+function unknownKeyHint(key: string, allowed: readonly string[], parent?: string): string {
+  const near = closest(key, allowed);
+  const where = parent ? ` in ${parent}` : '';
+  return `unknown configuration field${where}${near ? `; did you mean "${near}"?` : ''} Allowed fields: ${allowed.join(', ')}`;
+}
+
+/** The allowed name within two edits of the given one (case-insensitive), if any: catches typos. */
+function closest(key: string, allowed: readonly string[]): string | undefined {
+  let best: { name: string; d: number } | undefined;
+  for (const name of allowed) {
+    const d = editDistance(key.toLowerCase(), name.toLowerCase());
+    if (d <= 2 && (!best || d < best.d)) {
+      best = { name, d };
+    }
+  }
+  return best?.name;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length];
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,229 @@
+import { GravitonInstance, findGravitonInstance } from '../catalogs/graviton-instances';
+import { explainNonGravitonType } from '../catalogs/instance-suggestions';
+import { ARCHITECTURES, ModelArchitecture } from '../catalogs/model-architectures';
+import { CATALOG_MODEL_IDS, DEFAULT_MODEL_ID, findCatalogModel, modelDownloadUrl } from '../catalogs/model-catalog';
+import { Quantization } from '../catalogs/quantizations';
+import { LLAMA_CPP_DEFAULT_REF } from '../catalogs/llama-cpp-release';
+import { GIB, MemoryNeed, fits, formatGiB, memoryNeed, sizesThatFit, usableBytes } from '../sizing/memory-fit';
+import { ConfigError, ConfigProblem } from './config-error';
+import { KitConfig } from './schema';
+
+/** The model an instance serves, wherever it comes from. */
+export interface ResolvedModel {
+  /** Catalog id, or `custom`. */
+  readonly id: string;
+  readonly displayName: string;
+  /** `https://` or `s3://` location of the GGUF file. */
+  readonly source: string;
+  readonly sha256: string;
+  readonly sizeBytes: number;
+  /** File name the instance stores it under. */
+  readonly fileName: string;
+  readonly architecture: ModelArchitecture;
+  readonly quantization: Quantization;
+  /** Quantize on the instance to this type before serving. */
+  readonly quantizeTo?: Quantization;
+  readonly license: string;
+}
+
+export type NetworkPlan =
+  | { readonly kind: 'new'; readonly cidr: string; readonly maxAzs: number; readonly natGateways: number }
+  | { readonly kind: 'existing'; readonly vpcId: string };
+
+/** A configuration that passed every check, with catalog entries and defaults filled in. */
+export interface ResolvedConfig extends Omit<KitConfig, 'model' | 'customModel' | 'llamaCppRef' | 'apiKeyParameterName' | 'rootVolumeGiB'> {
+  readonly instance: GravitonInstance;
+  readonly model: ResolvedModel;
+  readonly llamaCppRef: string;
+  readonly apiKeyParameterName: string;
+  readonly network: NetworkPlan;
+  readonly rootVolumeGiB: number;
+  readonly memory: MemoryNeed;
+}
+
+export const DEFAULT_VPC_CIDR = '10.64.0.0/16';
+const DEFAULT_MAX_AZS = 2;
+const DEFAULT_NAT_GATEWAYS = 1;
+/** Room on the root volume for the OS, the llama.cpp source and build, and logs. */
+const ROOT_VOLUME_BASE_GIB = 20;
+
+/**
+ * Checks the rules that span several fields or need the catalogs, and fills
+ * in what depends on them. Collects every problem before throwing, so a user
+ * fixes a configuration in one pass.
+ */
+export function resolveConfig(config: KitConfig): ResolvedConfig {
+  const problems: ConfigProblem[] = [];
+
+  const instance = findGravitonInstance(config.instanceType);
+  if (!instance) {
+    problems.push({ field: 'instanceType', given: config.instanceType, expected: explainNonGravitonType(config.instanceType) });
+  }
+
+  const model = resolveModel(config, problems);
+
+  if (config.minCapacity > config.maxCapacity) {
+    problems.push({
+      field: 'minCapacity',
+      given: config.minCapacity,
+      expected: `expected at most maxCapacity (${config.maxCapacity}); raise maxCapacity or lower minCapacity`,
+    });
+  }
+
+  if (model && config.contextTokensPerSlot > model.architecture.contextLength) {
+    problems.push({
+      field: 'contextTokensPerSlot',
+      given: config.contextTokensPerSlot,
+      expected: `expected at most ${model.architecture.contextLength}, the context length ${model.displayName} was trained for`,
+    });
+  }
+
+  const network = resolveNetwork(config, problems);
+
+  if (config.internetFacing && !config.certificateArn) {
+    problems.push({
+      field: 'certificateArn',
+      expected: 'required when internetFacing is true: an internet-facing endpoint serves HTTPS only, with an ACM certificate for its domain',
+    });
+  }
+  if (config.internetFacing && !config.allowedCidrs) {
+    problems.push({
+      field: 'allowedCidrs',
+      expected: 'required when internetFacing is true: list the client ranges to admit (0.0.0.0/0 admits everyone, who still need the API key)',
+    });
+  }
+
+  const memory = model ? memoryNeed({
+    modelBytes: servedModelBytes(model),
+    architecture: model.architecture,
+    parallelSlots: config.parallelSlots,
+    contextTokensPerSlot: config.contextTokensPerSlot,
+  }) : undefined;
+
+  if (instance && model && memory && !fits(memory, instance)) {
+    const alternatives = sizesThatFit(memory, instance).map((i) => `${i.instanceType} (${i.memoryGiB} GiB)`);
+    problems.push({
+      field: 'instanceType',
+      given: config.instanceType,
+      expected: `${model.displayName} ${model.quantization} with ${config.parallelSlots} slots of ${config.contextTokensPerSlot} tokens needs ${formatGiB(memory.totalBytes)} `
+        + `(model ${formatGiB(memory.modelBytes)} + KV cache ${formatGiB(memory.kvCacheBytes)} + compute buffers ${formatGiB(memory.computeBytes)}), `
+        + `but ${instance.instanceType} has ${instance.memoryGiB} GiB, of which ${formatGiB(Math.max(0, usableBytes(instance)))} is usable after the OS reserve and 10% headroom. `
+        + (alternatives.length > 0
+          ? `Sizes that fit: ${alternatives.join(', ')}; or lower parallelSlots or contextTokensPerSlot`
+          : 'No Graviton size fits; lower parallelSlots or contextTokensPerSlot, or pick a smaller quantization'),
+    });
+  }
+
+  const minRootGiB = model ? minimumRootVolumeGiB(model) : ROOT_VOLUME_BASE_GIB;
+  if (config.rootVolumeGiB !== undefined && config.rootVolumeGiB < minRootGiB) {
+    problems.push({
+      field: 'rootVolumeGiB',
+      given: config.rootVolumeGiB,
+      expected: `expected at least ${minRootGiB} GiB: the model (and its cached copy while it is verified) plus ${ROOT_VOLUME_BASE_GIB} GiB for the OS and the llama.cpp build`,
+    });
+  }
+
+  if (problems.length > 0 || !instance || !model || !memory || !network) {
+    throw new ConfigError(problems);
+  }
+
+  const { model: _m, customModel: _c, ...rest } = config;
+  return {
+    ...rest,
+    instance,
+    model,
+    llamaCppRef: config.llamaCppRef ?? LLAMA_CPP_DEFAULT_REF,
+    apiKeyParameterName: config.apiKeyParameterName ?? `/graviton-llm/${config.stackName}/api-key`,
+    network,
+    rootVolumeGiB: config.rootVolumeGiB ?? minRootGiB,
+    memory,
+  };
+}
+
+function resolveModel(config: KitConfig, problems: ConfigProblem[]): ResolvedModel | undefined {
+  if (config.model !== undefined && config.customModel !== undefined) {
+    problems.push({
+      field: 'customModel',
+      given: config.customModel.source,
+      expected: `give either model (a catalog id, here "${config.model}") or customModel (your own file), not both`,
+    });
+    return undefined;
+  }
+  const custom = config.customModel;
+  if (custom) {
+    if (custom.quantizeTo && custom.quantization !== 'F16') {
+      problems.push({
+        field: 'customModel.quantizeTo',
+        given: custom.quantizeTo,
+        expected: `on-instance quantization needs an F16 source; customModel.quantization is ${custom.quantization}. Remove quantizeTo, or give an F16 file`,
+      });
+    }
+    const architecture = ARCHITECTURES[custom.architecture];
+    return {
+      id: 'custom',
+      displayName: `custom model (${architecture.displayName} architecture)`,
+      source: custom.source,
+      sha256: custom.sha256,
+      sizeBytes: custom.sizeBytes,
+      fileName: `custom-${custom.sha256.slice(0, 16)}.gguf`,
+      architecture,
+      quantization: custom.quantization,
+      quantizeTo: custom.quantizeTo,
+      license: `as the model's publisher states; fine-tunes of ${architecture.displayName} inherit: ${architecture.license}`,
+    };
+  }
+  const id = config.model ?? DEFAULT_MODEL_ID;
+  const entry = findCatalogModel(id);
+  if (!entry) {
+    problems.push({ field: 'model', given: id, expected: `expected a catalog model id: ${CATALOG_MODEL_IDS.join(', ')}; or set customModel for your own file` });
+    return undefined;
+  }
+  const architecture = ARCHITECTURES[entry.architecture];
+  return {
+    id: entry.id,
+    displayName: architecture.displayName,
+    source: modelDownloadUrl(entry),
+    sha256: entry.sha256,
+    sizeBytes: entry.sizeBytes,
+    fileName: entry.file,
+    architecture,
+    quantization: entry.quantization,
+    license: architecture.license,
+  };
+}
+
+/** The bytes held in memory while serving: on-instance quantization shrinks an F16 source. */
+function servedModelBytes(model: ResolvedModel): number {
+  if (!model.quantizeTo) {
+    return model.sizeBytes;
+  }
+  const bitsPerWeight: Record<Quantization, number> = { F16: 16, Q8_0: 8.5, Q4_K_M: 4.85, Q4_0: 4.5 };
+  return Math.ceil(model.sizeBytes * bitsPerWeight[model.quantizeTo] / bitsPerWeight.F16);
+}
+
+function minimumRootVolumeGiB(model: ResolvedModel): number {
+  // The download and the verified file coexist briefly; an F16 source and its quantized output do too.
+  const modelGiB = (model.sizeBytes * 2 + (model.quantizeTo ? servedModelBytes(model) : 0)) / GIB;
+  return ROOT_VOLUME_BASE_GIB + Math.ceil(modelGiB);
+}
+
+function resolveNetwork(config: KitConfig, problems: ConfigProblem[]): NetworkPlan | undefined {
+  if (config.vpcId !== undefined) {
+    const conflicting = (['vpcCidr', 'maxAzs', 'natGateways'] as const).filter((k) => config[k] !== undefined);
+    for (const field of conflicting) {
+      problems.push({
+        field,
+        given: config[field],
+        expected: `applies only to a new VPC, but vpcId (${config.vpcId}) selects an existing one; remove ${field} or vpcId`,
+      });
+    }
+    return conflicting.length > 0 ? undefined : { kind: 'existing', vpcId: config.vpcId };
+  }
+  const maxAzs = config.maxAzs ?? DEFAULT_MAX_AZS;
+  const natGateways = config.natGateways ?? DEFAULT_NAT_GATEWAYS;
+  if (natGateways > maxAzs) {
+    problems.push({ field: 'natGateways', given: natGateways, expected: `expected at most maxAzs (${maxAzs}): one NAT gateway per availability zone is the most that helps` });
+    return undefined;
+  }
+  return { kind: 'new', cidr: config.vpcCidr ?? DEFAULT_VPC_CIDR, maxAzs, natGateways };
+}

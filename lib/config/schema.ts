@@ -1,0 +1,116 @@
+import { z } from 'zod';
+import { ARCHITECTURE_IDS } from '../catalogs/model-architectures';
+import { LLAMA_CPP_REF_PATTERN } from '../catalogs/llama-cpp-release';
+import { QUANTIZATIONS } from '../catalogs/quantizations';
+
+/**
+ * The kit's configuration: one schema, used to validate cdk.json context, a
+ * config file and `-c key=value` overrides alike. Every field carries a
+ * description (shown in the README's configuration reference, which a test
+ * keeps in step with this file) and the default that applies when it is unset.
+ *
+ * Cross-field rules (fit check, VPC id vs. VPC props, certificate for public
+ * endpoints) live in `resolve.ts`, where the catalogs are at hand.
+ */
+
+/** The retention periods CloudWatch Logs accepts. */
+const LOG_RETENTION_DAYS: readonly number[] = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+const SHA256 = /^[0-9a-f]{64}$/;
+const CIDR = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\/(3[0-2]|[12]?\d)$/;
+const SSM_PARAMETER_NAME = /^\/[a-zA-Z0-9_.\-/]{1,1010}$/;
+
+export const customModelSchema = z.strictObject({
+  source: z.string()
+    .regex(/^(s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/[A-Za-z0-9_.,:/+@%=\-]+|https:\/\/[A-Za-z0-9][A-Za-z0-9.-]*(:\d+)?\/[A-Za-z0-9_.,:/+@%=?&~\-]*)$/, {
+      message: 'expected an s3://BUCKET/KEY or https://HOST/PATH URL of a .gguf file (letters, digits and _ . , : / + @ % = ? & ~ - only)',
+    })
+    .describe('Where to fetch the GGUF file: `s3://bucket/key.gguf` or an `https://` URL.'),
+  sha256: z.string()
+    .regex(SHA256, { message: 'expected 64 lowercase hexadecimal characters' })
+    .describe('SHA-256 of the file; the boot refuses a file that does not match.'),
+  sizeBytes: z.number().int().positive()
+    .describe('File size in bytes; sizes the fit check and the root volume.'),
+  architecture: z.enum(ARCHITECTURE_IDS)
+    .describe('The Llama 3 model this one was fine-tuned from; gives the KV-cache shape and context limit.'),
+  quantization: z.enum(QUANTIZATIONS)
+    .describe('Quantization of the file as fetched.'),
+  quantizeTo: z.enum(['Q4_0', 'Q8_0', 'Q4_K_M']).optional()
+    .describe('Quantize an F16 file on the instance with llama-quantize (result cached). @default - serve the file as fetched'),
+});
+
+export const configSchema = z.strictObject({
+  stackName: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, {
+    message: 'expected a CloudFormation stack name: a letter, then letters, digits or hyphens, at most 128 characters',
+  }).default('GravitonLlm')
+    .describe('CloudFormation stack name.'),
+  region: z.string().regex(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/, { message: 'expected an AWS region code like us-east-1' }).optional()
+    .describe('AWS region to deploy to. @default - the AWS CLI\'s current region (CDK_DEFAULT_REGION), else us-east-1'),
+  model: z.string().optional()
+    .describe('Catalog model id, e.g. `llama-3.2-3b-instruct-q4_0` (see the model catalog). @default - llama-3.2-3b-instruct-q4_0 unless customModel is set'),
+  customModel: customModelSchema.optional()
+    .describe('Your own GGUF instead of a catalog model (object; give it in a config file or as JSON). @default - none'),
+  instanceType: z.string().default('c7g.2xlarge')
+    .describe('Graviton instance type (see the Graviton catalog).'),
+  minCapacity: z.number().int().min(1).max(100).default(1)
+    .describe('Fewest instances in the fleet.'),
+  maxCapacity: z.number().int().min(1).max(100).default(3)
+    .describe('Most instances in the fleet.'),
+  parallelSlots: z.number().int().min(1).max(64).default(4)
+    .describe('Requests each instance serves at once (llama-server `--parallel`), batched together.'),
+  contextTokensPerSlot: z.number().int().min(512).max(131072).default(4096)
+    .describe('Context window of each slot, in tokens (prompt plus output).'),
+  llamaCppRef: z.string().regex(LLAMA_CPP_REF_PATTERN, {
+    message: 'expected a llama.cpp release tag like v0.5.0 or b6500, or a 40-character commit hash',
+  }).optional()
+    .describe('llama.cpp release tag or commit the instances build. @default - the release the kit is tested with (see README)'),
+  vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, { message: 'expected a VPC id like vpc-0123456789abcdef0' }).optional()
+    .describe('Deploy into this existing VPC (looked up at synth; needs credentials) instead of creating one. @default - a new VPC'),
+  vpcCidr: z.string().regex(CIDR, { message: 'expected an IPv4 CIDR block like 10.64.0.0/16' }).optional()
+    .describe('CIDR block of the new VPC; not allowed with vpcId. @default - 10.64.0.0/16'),
+  maxAzs: z.number().int().min(2).max(6).optional()
+    .describe('Availability zones the new VPC spans; not allowed with vpcId. @default - 2'),
+  natGateways: z.number().int().min(1).max(6).optional()
+    .describe('NAT gateways of the new VPC (one per AZ survives an AZ outage); not allowed with vpcId. @default - 1'),
+  internetFacing: z.boolean().default(false)
+    .describe('Put the load balancer on the internet (HTTPS only) rather than inside the VPC.'),
+  certificateArn: z.string().regex(/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/, {
+    message: 'expected an ACM certificate ARN like arn:aws:acm:us-east-1:123456789012:certificate/uuid',
+  }).optional()
+    .describe('ACM certificate for HTTPS; required when internetFacing is true. @default - plain HTTP inside the VPC'),
+  allowedCidrs: z.array(z.string().regex(CIDR, { message: 'expected an IPv4 CIDR block like 10.0.0.0/8' })).min(1).max(50).optional()
+    .describe('Client address ranges the load balancer accepts (comma-separated on the command line); required when internetFacing is true. @default - the VPC CIDR'),
+  port: z.number().int().min(1024).max(65535).default(8080)
+    .describe('Port llama-server listens on inside the instances.'),
+  loadBalancerIdleTimeoutSeconds: z.number().int().min(60).max(4000).default(600)
+    .describe('Seconds the load balancer keeps a silent connection open; long prompts take a while to their first token.'),
+  deregistrationDelaySeconds: z.number().int().min(0).max(3600).default(600)
+    .describe('Seconds a leaving instance keeps serving its open streams.'),
+  bootTimeoutMinutes: z.number().int().min(10).max(120).default(40)
+    .describe('How long a new instance may take to build llama.cpp, fetch the model and pass its health check.'),
+  rootVolumeGiB: z.number().int().min(20).max(16384).optional()
+    .describe('Root volume size. @default - twice the model size plus 20 GiB for the build and logs'),
+  rootVolumeThroughputMiBps: z.number().int().min(125).max(1000).default(250)
+    .describe('gp3 throughput of the root volume; the model is read from it at every start.'),
+  logRetentionDays: z.number().int().refine((d) => LOG_RETENTION_DAYS.includes(d), {
+    message: `expected one of CloudWatch Logs' retention periods: ${LOG_RETENTION_DAYS.join(', ')}`,
+  }).default(30)
+    .describe('Days the boot and server logs are kept.'),
+  apiKeyParameterName: z.string().regex(SSM_PARAMETER_NAME, {
+    message: 'expected an SSM parameter name starting with / (letters, digits, _ . - /)',
+  }).optional()
+    .describe('SSM SecureString parameter that holds the generated API key. @default - /graviton-llm/STACKNAME/api-key'),
+  huggingFaceTokenParameterName: z.string().regex(SSM_PARAMETER_NAME, {
+    message: 'expected an SSM parameter name starting with / (letters, digits, _ . - /)',
+  }).optional()
+    .describe('SSM SecureString parameter holding a Hugging Face token, for gated repositories. @default - anonymous downloads'),
+  retainArtifactsOnDelete: z.boolean().default(false)
+    .describe('Keep the artifact bucket (cached builds and models) when the stack is deleted.'),
+});
+
+export type KitConfigInput = z.input<typeof configSchema>;
+export type KitConfig = z.output<typeof configSchema>;
+export type CustomModelConfig = z.output<typeof customModelSchema>;
+
+/** The names of every configuration field, in schema order. */
+export const CONFIG_KEYS = Object.keys(configSchema.shape) as (keyof KitConfig)[];

@@ -1,0 +1,53 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+
+export interface ArtifactStoreProps {
+  /** Keep the buckets and their contents when the stack is deleted. */
+  readonly retainOnDelete: boolean;
+}
+
+/** Key prefix of the build and model cache; the instances may write nowhere else. */
+export const CACHE_PREFIX = 'cache/';
+
+/**
+ * The bucket that caches llama.cpp builds and models, so that only the first
+ * instance of a configuration compiles and downloads; and the bucket its
+ * access logs (and the load balancer's) go to.
+ */
+export class ArtifactStore extends Construct {
+  readonly bucket: s3.Bucket;
+  readonly accessLogBucket: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: ArtifactStoreProps) {
+    super(scope, id);
+    const removal = props.retainOnDelete
+      ? { removalPolicy: RemovalPolicy.RETAIN }
+      : { removalPolicy: RemovalPolicy.DESTROY, autoDeleteObjects: true };
+
+    this.accessLogBucket = new s3.Bucket(this, 'AccessLogs', {
+      // The load balancer's log delivery supports only SSE-S3.
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      lifecycleRules: [{ expiration: Duration.days(90) }],
+      ...removal,
+    });
+    Validations.of(this.accessLogBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'This bucket is the access-log destination; logging it into itself would loop and logging it elsewhere needs a third bucket for no audit gain.',
+    });
+
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      serverAccessLogsBucket: this.accessLogBucket,
+      serverAccessLogsPrefix: 'artifact-bucket/',
+      // A boot that dies mid-upload of a multi-GiB model leaves parts that are billed but never read.
+      lifecycleRules: [{ abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+      ...removal,
+    });
+  }
+}

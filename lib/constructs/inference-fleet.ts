@@ -1,0 +1,204 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { BootEnvironment, renderBootEnvironment } from '../boot/boot-environment';
+import { LLAMA_CPP_REPOSITORY } from '../catalogs/llama-cpp-release';
+import { ResolvedConfig } from '../config/resolve';
+import { CACHE_PREFIX } from './artifact-store';
+
+export interface InferenceFleetProps {
+  readonly vpc: ec2.IVpc;
+  readonly config: ResolvedConfig;
+  readonly artifactBucket: s3.IBucket;
+  /** ARN of the SSM parameter holding the API key; the instances may read it and nothing else. */
+  readonly apiKeyParameterArn: string;
+  /** Target group the instances register with. */
+  readonly targetGroup: elbv2.IApplicationTargetGroup;
+}
+
+/** Where the boot script and its environment file live on an instance. */
+export const BOOT_SCRIPT_PATH = '/opt/graviton-llm/boot.sh';
+export const BOOT_ENV_PATH = '/etc/graviton-llm/boot.env';
+const BOOT_SCRIPT_SOURCE = path.join(__dirname, '..', 'boot', 'boot.sh');
+
+/**
+ * The instances: a launch template for Amazon Linux 2023 on Graviton, an
+ * Auto Scaling group across the private subnets, and a role that reaches only
+ * its own cache prefix, its own API key and its own log groups.
+ */
+export class InferenceFleet extends Construct {
+  readonly autoScalingGroup: autoscaling.AutoScalingGroup;
+  readonly role: iam.Role;
+  readonly securityGroup: ec2.SecurityGroup;
+  readonly bootLogGroup: logs.LogGroup;
+  readonly serverLogGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: InferenceFleetProps) {
+    super(scope, id);
+    const { config } = props;
+    const retention = config.logRetentionDays as logs.RetentionDays;
+
+    this.bootLogGroup = new logs.LogGroup(this, 'BootLogs', { retention });
+    this.serverLogGroup = new logs.LogGroup(this, 'ServerLogs', { retention });
+
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
+      description: 'graviton-llm instances: own cache prefix, own API key, own logs, Session Manager',
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
+    });
+    this.grantCache(props.artifactBucket);
+    const readableParameters = [props.apiKeyParameterArn];
+    if (config.huggingFaceTokenParameterName) {
+      readableParameters.push(Stack.of(this).formatArn({
+        service: 'ssm',
+        resource: 'parameter',
+        resourceName: config.huggingFaceTokenParameterName.replace(/^\//, ''),
+      }));
+    }
+    this.role.addToPolicy(new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: readableParameters }));
+    this.role.addToPolicy(new iam.PolicyStatement({
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+      resources: [this.bootLogGroup.logGroupArn, this.serverLogGroup.logGroupArn],
+    }));
+    if (config.model.source.startsWith('s3://')) {
+      this.grantModelSource(config.model.source);
+    }
+
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      description: 'graviton-llm instances: llama-server reachable from the load balancer only',
+      allowAllOutbound: true,
+    });
+
+    const userData = ec2.UserData.forLinux();
+    const launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
+      machineImage: ec2.MachineImage.latestAmazonLinux2023({ cpuType: ec2.AmazonLinuxCpuType.ARM_64 }),
+      instanceType: new ec2.InstanceType(config.instance.instanceType),
+      role: this.role,
+      securityGroup: this.securityGroup,
+      userData,
+      requireImdsv2: true,
+      httpPutResponseHopLimit: 1,
+      detailedMonitoring: true,
+      blockDevices: [{
+        deviceName: '/dev/xvda',
+        volume: ec2.BlockDeviceVolume.ebs(config.rootVolumeGiB, {
+          volumeType: ec2.EbsDeviceVolumeType.GP3,
+          encrypted: true,
+          iops: 3000,
+          throughput: config.rootVolumeThroughputMiBps,
+          deleteOnTermination: true,
+        }),
+      }],
+    });
+
+    const bootTimeout = Duration.minutes(config.bootTimeoutMinutes);
+    this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Group', {
+      vpc: props.vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      launchTemplate,
+      minCapacity: config.minCapacity,
+      maxCapacity: config.maxCapacity,
+      healthChecks: autoscaling.HealthChecks.withAdditionalChecks({
+        additionalTypes: [autoscaling.AdditionalHealthCheckType.ELB],
+        gracePeriod: bootTimeout,
+      }),
+      // Creation waits for every first instance to build, load and answer /health.
+      signals: autoscaling.Signals.waitForMinCapacity({ timeout: bootTimeout }),
+      defaultInstanceWarmup: Duration.minutes(5),
+    });
+    this.autoScalingGroup.attachToApplicationTargetGroup(props.targetGroup);
+
+    this.writeUserData(userData, props);
+    Validations.of(this.autoScalingGroup).acknowledge({
+      id: 'AwsSolutions-AS3',
+      reason: 'Launches, terminations and their errors are in the group\'s activity history and CloudTrail; paging on them belongs to the capacity alarms, not to a notification per event.',
+    });
+
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
+      reason: 'AmazonSSMManagedInstanceCore is the documented minimum for Session Manager, the only way into the instances (no SSH key, no open port).',
+    });
+    Validations.of(this.role).acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(props.artifactBucket.node.defaultChild as s3.CfnBucket)}.Arn>/${CACHE_PREFIX}*]`,
+      reason: 'Object actions are limited to the cache/ prefix of the stack\'s own artifact bucket; builds and models are keyed by content under it, so names are not known in advance.',
+    });
+  }
+
+  /** Read and write under the cache prefix only; list only that prefix, so a miss reads as 404 rather than 403. */
+  private grantCache(bucket: s3.IBucket): void {
+    this.role.addToPolicy(new iam.PolicyStatement({
+      actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'],
+      resources: [bucket.arnForObjects(`${CACHE_PREFIX}*`)],
+    }));
+    this.role.addToPolicy(new iam.PolicyStatement({
+      actions: ['s3:ListBucket'],
+      resources: [bucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': [`${CACHE_PREFIX}*`] } },
+    }));
+  }
+
+  private grantModelSource(source: string): void {
+    const [, , bucketName, ...key] = source.split('/');
+    this.role.addToPolicy(new iam.PolicyStatement({
+      actions: ['s3:GetObject'],
+      resources: [`arn:${Stack.of(this).partition}:s3:::${bucketName}/${key.join('/')}`],
+    }));
+  }
+
+  /**
+   * The user data only writes the environment file and the boot script and
+   * runs it; everything else is in the script, which is tested on its own.
+   */
+  private writeUserData(userData: ec2.UserData, props: InferenceFleetProps): void {
+    const { config } = props;
+    const stack = Stack.of(this);
+    const env: BootEnvironment = {
+      GLLM_MODE: 'aws',
+      GLLM_INSTANCE_TYPE: config.instance.instanceType,
+      GLLM_GENERATION: String(config.instance.generationSpec.generation),
+      GLLM_CPU_PART: config.instance.generationSpec.cpuPart,
+      GLLM_ARM_ARCH: config.instance.generationSpec.armArch,
+      GLLM_LLAMA_CPP_REPOSITORY: LLAMA_CPP_REPOSITORY,
+      GLLM_LLAMA_CPP_REF: config.llamaCppRef,
+      GLLM_CACHE_URI: `s3://${props.artifactBucket.bucketName}/${CACHE_PREFIX.replace(/\/$/, '')}`,
+      GLLM_MODEL_SOURCE: config.model.source,
+      GLLM_MODEL_SHA256: config.model.sha256,
+      GLLM_MODEL_SIZE_BYTES: String(config.model.sizeBytes),
+      GLLM_MODEL_FILE: config.model.fileName,
+      GLLM_QUANTIZE_TO: config.model.quantizeTo ?? '',
+      GLLM_HF_TOKEN_PARAMETER: config.huggingFaceTokenParameterName ?? '',
+      GLLM_API_KEY_PARAMETER: config.apiKeyParameterName,
+      GLLM_PORT: String(config.port),
+      GLLM_PARALLEL_SLOTS: String(config.parallelSlots),
+      GLLM_CONTEXT_PER_SLOT: String(config.contextTokensPerSlot),
+      GLLM_HEALTH_TIMEOUT_SECONDS: String(config.bootTimeoutMinutes * 60),
+      GLLM_STACK_NAME: stack.stackName,
+      GLLM_SIGNAL_RESOURCE: stack.getLogicalId(this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup),
+      GLLM_REGION: stack.region,
+      GLLM_BOOT_LOG_GROUP: this.bootLogGroup.logGroupName,
+      GLLM_SERVER_LOG_GROUP: this.serverLogGroup.logGroupName,
+    };
+    const envFile = renderBootEnvironment(env, (v) => Token.isUnresolved(v));
+    const script = fs.readFileSync(BOOT_SCRIPT_SOURCE, 'utf8');
+    userData.addCommands(
+      'set -euo pipefail',
+      `install -d -m 0755 ${path.posix.dirname(BOOT_ENV_PATH)} ${path.posix.dirname(BOOT_SCRIPT_PATH)}`,
+      `cat > ${BOOT_ENV_PATH} <<'GLLM_ENV'`,
+      envFile.trimEnd(),
+      'GLLM_ENV',
+      `base64 -d > ${BOOT_SCRIPT_PATH} <<'GLLM_SCRIPT'`,
+      Buffer.from(script, 'utf8').toString('base64').replace(/(.{76})/g, '$1\n').trimEnd(),
+      'GLLM_SCRIPT',
+      `chmod 0755 ${BOOT_SCRIPT_PATH}`,
+      `exec ${BOOT_SCRIPT_PATH} ${BOOT_ENV_PATH}`,
+    );
+  }
+}

@@ -1,0 +1,85 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { NetworkPlan } from '../config/resolve';
+
+export interface InferenceNetworkProps {
+  /** A new VPC, or an existing one by id (looked up at synth time). */
+  readonly plan: NetworkPlan;
+  /** How long VPC flow logs are kept. */
+  readonly logRetention: logs.RetentionDays;
+}
+
+/**
+ * The VPC the fleet runs in. A new VPC has private subnets in every AZ, NAT
+ * for the first llama.cpp build and model download, and endpoints so that
+ * S3, SSM and CloudWatch traffic stays off the NAT (cheaper, and the cache
+ * keeps working if the NAT has trouble).
+ */
+export class InferenceNetwork extends Construct {
+  readonly vpc: ec2.IVpc;
+  /** The VPC's IPv4 range as a literal (not a token), so rules built on it can be checked at synth. */
+  readonly cidr: string;
+
+  constructor(scope: Construct, id: string, props: InferenceNetworkProps) {
+    super(scope, id);
+
+    if (props.plan.kind === 'existing') {
+      this.vpc = ec2.Vpc.fromLookup(this, 'Vpc', { vpcId: props.plan.vpcId });
+      this.cidr = this.vpc.vpcCidrBlock;
+      return;
+    }
+
+    const vpc = new ec2.Vpc(this, 'Vpc', {
+      ipAddresses: ec2.IpAddresses.cidr(props.plan.cidr),
+      maxAzs: props.plan.maxAzs,
+      natGateways: props.plan.natGateways,
+      restrictDefaultSecurityGroup: true,
+      subnetConfiguration: [
+        { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
+        { name: 'private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 20 },
+      ],
+      gatewayEndpoints: {
+        S3: { service: ec2.GatewayVpcEndpointAwsService.S3 },
+      },
+    });
+
+    const flowLogGroup = new logs.LogGroup(this, 'FlowLogs', {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    vpc.addFlowLog('FlowLog', {
+      destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup),
+      trafficType: ec2.FlowLogTrafficType.REJECT,
+    });
+
+    // One group for all endpoints, admitting HTTPS from the VPC's own range only.
+    const endpointSecurityGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
+      vpc,
+      description: 'graviton-llm VPC endpoints: HTTPS from inside the VPC',
+      allowAllOutbound: false,
+    });
+    endpointSecurityGroup.addIngressRule(ec2.Peer.ipv4(props.plan.cidr), ec2.Port.tcp(443), 'HTTPS from the VPC');
+    for (const [name, service] of Object.entries(INTERFACE_ENDPOINTS)) {
+      vpc.addInterfaceEndpoint(name, {
+        service,
+        privateDnsEnabled: true,
+        subnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+        securityGroups: [endpointSecurityGroup],
+        open: false,
+      });
+    }
+    this.vpc = vpc;
+    this.cidr = props.plan.cidr;
+  }
+}
+
+/** Session Manager needs ssm, ssmmessages and ec2messages; the agents need logs and monitoring. */
+const INTERFACE_ENDPOINTS: Readonly<Record<string, ec2.InterfaceVpcEndpointAwsService>> = {
+  Ssm: ec2.InterfaceVpcEndpointAwsService.SSM,
+  SsmMessages: ec2.InterfaceVpcEndpointAwsService.SSM_MESSAGES,
+  Ec2Messages: ec2.InterfaceVpcEndpointAwsService.EC2_MESSAGES,
+  Logs: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+  Monitoring: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING,
+};

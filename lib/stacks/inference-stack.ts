@@ -1,0 +1,75 @@
+import { CfnOutput, Duration, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { ResolvedConfig } from '../config/resolve';
+import { ApiKeyParameter } from '../constructs/api-key-parameter';
+import { ArtifactStore } from '../constructs/artifact-store';
+import { InferenceEndpoint } from '../constructs/inference-endpoint';
+import { InferenceFleet } from '../constructs/inference-fleet';
+import { InferenceNetwork } from '../constructs/inference-network';
+
+export interface InferenceStackProps extends StackProps {
+  /** A configuration that passed `resolveConfig`. */
+  readonly config: ResolvedConfig;
+}
+
+/**
+ * One private, OpenAI-compatible LLM endpoint: llama.cpp's llama-server on a
+ * Graviton Auto Scaling group behind an Application Load Balancer, with a
+ * generated API key and a cache of builds and models.
+ */
+export class InferenceStack extends Stack {
+  readonly endpoint: InferenceEndpoint;
+  readonly fleet: InferenceFleet;
+  readonly apiKey: ApiKeyParameter;
+
+  constructor(scope: Construct, id: string, props: InferenceStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const logRetention = config.logRetentionDays as logs.RetentionDays;
+
+    const network = new InferenceNetwork(this, 'Network', { plan: config.network, logRetention });
+    const artifacts = new ArtifactStore(this, 'Artifacts', { retainOnDelete: config.retainArtifactsOnDelete });
+    this.apiKey = new ApiKeyParameter(this, 'ApiKey', { parameterName: config.apiKeyParameterName, logRetention });
+
+    this.endpoint = new InferenceEndpoint(this, 'Endpoint', {
+      vpc: network.vpc,
+      internetFacing: config.internetFacing,
+      certificateArn: config.certificateArn,
+      allowedCidrs: config.allowedCidrs ?? [network.cidr],
+      targetPort: config.port,
+      idleTimeout: Duration.seconds(config.loadBalancerIdleTimeoutSeconds),
+      deregistrationDelay: Duration.seconds(config.deregistrationDelaySeconds),
+      accessLogBucket: artifacts.accessLogBucket,
+    });
+
+    this.fleet = new InferenceFleet(this, 'Fleet', {
+      vpc: network.vpc,
+      config,
+      artifactBucket: artifacts.bucket,
+      apiKeyParameterArn: this.apiKey.parameterArn,
+      targetGroup: this.endpoint.targetGroup,
+    });
+    // Only the load balancer reaches llama-server.
+    this.endpoint.loadBalancer.connections.allowTo(this.fleet.securityGroup, ec2.Port.tcp(config.port), 'load balancer to llama-server');
+
+    new CfnOutput(this, 'EndpointUrl', {
+      value: `${this.endpoint.url}/v1`,
+      description: 'OpenAI-compatible base URL (send the API key as a Bearer token)',
+    });
+    new CfnOutput(this, 'ApiKeyParameterName', {
+      value: config.apiKeyParameterName,
+      description: 'SSM SecureString holding the API key: aws ssm get-parameter --with-decryption --name ...',
+    });
+    new CfnOutput(this, 'BootLogGroupName', { value: this.fleet.bootLogGroup.logGroupName, description: 'Instance boot logs' });
+    new CfnOutput(this, 'ServerLogGroupName', { value: this.fleet.serverLogGroup.logGroupName, description: 'llama-server logs' });
+
+    if (config.internetFacing && config.allowedCidrs?.includes('0.0.0.0/0')) {
+      Validations.of(this.endpoint).acknowledge({
+        id: 'AwsSolutions-EC23',
+        reason: 'The configuration asks for an internet-facing endpoint open to 0.0.0.0/0 (allowedCidrs); it serves HTTPS only and every request needs the API key.',
+      });
+    }
+  }
+}
