@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
@@ -7,6 +6,7 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import { BootEnvironment, renderBootEnvironment } from '../boot/boot-environment';
 import { LLAMA_CPP_REPOSITORY } from '../catalogs/llama-cpp-release';
@@ -187,16 +187,22 @@ export class InferenceFleet extends Construct {
       GLLM_SERVER_LOG_GROUP: this.serverLogGroup.logGroupName,
     };
     const envFile = renderBootEnvironment(env, (v) => Token.isUnresolved(v));
-    const script = fs.readFileSync(BOOT_SCRIPT_SOURCE, 'utf8');
+    // The script travels as an S3 asset: it is larger than EC2's 16 KB user-data limit, and its
+    // hash in the asset key means a changed script yields a new launch template version.
+    const script = new s3assets.Asset(this, 'BootScript', { path: BOOT_SCRIPT_SOURCE });
+    this.role.addToPolicy(new iam.PolicyStatement({
+      actions: ['s3:GetObject'],
+      resources: [script.bucket.arnForObjects(script.s3ObjectKey)],
+    }));
     userData.addCommands(
       'set -euo pipefail',
       `install -d -m 0755 ${path.posix.dirname(BOOT_ENV_PATH)} ${path.posix.dirname(BOOT_SCRIPT_PATH)}`,
       `cat > ${BOOT_ENV_PATH} <<'GLLM_ENV'`,
       envFile.trimEnd(),
       'GLLM_ENV',
-      `base64 -d > ${BOOT_SCRIPT_PATH} <<'GLLM_SCRIPT'`,
-      Buffer.from(script, 'utf8').toString('base64').replace(/(.{76})/g, '$1\n').trimEnd(),
-      'GLLM_SCRIPT',
+    );
+    userData.addS3DownloadCommand({ bucket: script.bucket, bucketKey: script.s3ObjectKey, localFile: BOOT_SCRIPT_PATH });
+    userData.addCommands(
       `chmod 0755 ${BOOT_SCRIPT_PATH}`,
       `exec ${BOOT_SCRIPT_PATH} ${BOOT_ENV_PATH}`,
     );
