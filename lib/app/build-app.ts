@@ -1,4 +1,4 @@
-import { App, Validations } from 'aws-cdk-lib';
+import { App, CloudFormationValidatePlugin, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { loadConfig } from '../config/load';
 import { resolveConfig } from '../config/resolve';
@@ -19,7 +19,9 @@ export interface BuildAppOptions {
  */
 export function buildApp(app: App, options: BuildAppOptions = {}): InferenceStack {
   const config = resolveConfig(loadConfig(app.node.getAllContext(), options.baseDir));
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  // Registered explicitly (it is also CDK's default) so the template rules run whatever the
+  // caller's App props say; cdk.json's @aws-cdk/core:validateAgainstDefaultRules makes them fail synth.
+  Validations.of(app).addPlugins(new CloudFormationValidatePlugin(), new AwsSolutionsChecks(app, { verbose: true }));
   const stack = new InferenceStack(app, config.stackName, {
     config,
     description: `graviton-llm: ${config.model.displayName} ${config.model.quantization} on ${config.instance.instanceType} (llama.cpp ${config.llamaCppRef})`,

@@ -19,7 +19,7 @@ export function explainNonGravitonType(instanceType: string): string {
   }
   const vcpus = vcpusOfSizeName(size);
   const category = categoryOf(letters);
-  const near = nearestGraviton(category, vcpus).map(describe).join(', ');
+  const near = nearestGraviton(category, letters, size, vcpus).map(describe).join(', ');
   if (familyName === 'a1') {
     return `a1 is first-generation Graviton (Cortex-A72), which lacks the dotprod instructions llama.cpp's Arm kernels need; nearest supported types: ${near}`;
   }
@@ -62,26 +62,26 @@ function categoryOf(letters: string): FamilyCategory {
 }
 
 /**
- * The newest-generation types first, of the same category, with the vCPU count
- * closest to the one asked for. Accelerated (GPU) families map to general
- * purpose: the kit serves from CPUs.
+ * One type per base family of the same category (preferring families of the
+ * same letter, so m5 suggests m7g before r7g), of the same size name where it
+ * exists, else the closest vCPU count. Accelerated (GPU) families map to
+ * general purpose: the kit serves from CPUs.
  */
-function nearestGraviton(category: FamilyCategory, vcpus: number): GravitonInstance[] {
+function nearestGraviton(category: FamilyCategory, letters: string, size: string, vcpus: number): GravitonInstance[] {
   const wanted: FamilyCategory = category === 'accelerated' ? 'general' : category;
-  const generalAvailable = allGravitonInstances().filter((i) => !i.preview);
-  const pool = generalAvailable.filter((i) => i.category === wanted && !i.size.startsWith('metal'));
-  // One suggestion per base family letter set (c7g, c8g, c6g), not c7gd and c7gn too.
-  const baseFamilies = new Set(['c6g', 'c7g', 'c8g', 'm6g', 'm7g', 'm8g', 'r6g', 'r7g', 'r8g', 't4g', 'x2gd', 'x8g', 'i4g', 'i8g', 'im4gn', 'hpc7g']);
-  const candidates = pool.filter((i) => baseFamilies.has(i.family));
+  const pool = allGravitonInstances().filter((i) => !i.preview && i.category === wanted && i.family === i.baseFamily && !i.size.startsWith('metal'));
+  const score = (i: GravitonInstance) => (i.size === size ? -1 : Math.abs(i.vcpus - vcpus));
   const best = new Map<string, GravitonInstance>();
-  for (const i of candidates) {
+  for (const i of pool) {
     const current = best.get(i.family);
-    if (!current || Math.abs(i.vcpus - vcpus) < Math.abs(current.vcpus - vcpus)) {
+    if (!current || score(i) < score(current)) {
       best.set(i.family, i);
     }
   }
+  const sameLetter = (i: GravitonInstance) => (i.family.startsWith(letters[0]) ? 0 : 1);
+  const generationRank = (i: GravitonInstance) => GENERATION_PREFERENCE.indexOf(i.generationSpec.generation);
   return [...best.values()]
-    .sort((a, b) => GENERATION_PREFERENCE.indexOf(a.generationSpec.generation) - GENERATION_PREFERENCE.indexOf(b.generationSpec.generation))
+    .sort((a, b) => sameLetter(a) - sameLetter(b) || generationRank(a) - generationRank(b))
     .slice(0, 3);
 }
 

@@ -175,12 +175,16 @@ function describeIssue(issue: z.core.$ZodIssue, input: Record<string, unknown>):
 }
 
 function expectation(issue: z.core.$ZodIssue, fieldPath: string[], given: unknown): string {
+  if (issue.code === 'custom') {
+    return issue.message;
+  }
   const schema = schemaAt(fieldPath);
   if (schema instanceof z.ZodNumber) {
     const min = schema.minValue;
     const max = schema.maxValue;
+    const bounded = min !== null && max !== null && Math.abs(min) < Number.MAX_SAFE_INTEGER && Math.abs(max) < Number.MAX_SAFE_INTEGER;
     const kind = schema.format === 'safeint' ? 'a whole number' : 'a number';
-    return `expected ${kind}${min !== null && max !== null ? ` from ${min} to ${max}` : ''}`;
+    return `expected ${kind}${bounded ? ` from ${min} to ${max}` : min !== null && min > 0 ? ' above 0' : ''}`;
   }
   if (issue.code === 'invalid_value') {
     return `expected one of: ${issue.values.map(String).join(', ')}`;

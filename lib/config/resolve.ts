@@ -28,7 +28,7 @@ export interface ResolvedModel {
 
 export type NetworkPlan =
   | { readonly kind: 'new'; readonly cidr: string; readonly maxAzs: number; readonly natGateways: number }
-  | { readonly kind: 'existing'; readonly vpcId: string };
+  | { readonly kind: 'existing'; readonly vpcId: string; readonly privateSubnetIds: readonly string[]; readonly publicSubnetIds?: readonly string[] };
 
 /** A configuration that passed every check, with catalog entries and defaults filled in. */
 export interface ResolvedConfig extends Omit<KitConfig, 'model' | 'customModel' | 'llamaCppRef' | 'apiKeyParameterName' | 'rootVolumeGiB'> {
@@ -209,15 +209,34 @@ function minimumRootVolumeGiB(model: ResolvedModel): number {
 
 function resolveNetwork(config: KitConfig, problems: ConfigProblem[]): NetworkPlan | undefined {
   if (config.vpcId !== undefined) {
-    const conflicting = (['vpcCidr', 'maxAzs', 'natGateways'] as const).filter((k) => config[k] !== undefined);
-    for (const field of conflicting) {
-      problems.push({
-        field,
-        given: config[field],
-        expected: `applies only to a new VPC, but vpcId (${config.vpcId}) selects an existing one; remove ${field} or vpcId`,
-      });
+    const before = problems.length;
+    for (const field of ['vpcCidr', 'maxAzs', 'natGateways'] as const) {
+      if (config[field] !== undefined) {
+        problems.push({
+          field,
+          given: config[field],
+          expected: `applies only to a new VPC, but vpcId (${config.vpcId}) selects an existing one; remove ${field} or vpcId`,
+        });
+      }
     }
-    return conflicting.length > 0 ? undefined : { kind: 'existing', vpcId: config.vpcId };
+    if (!config.privateSubnetIds) {
+      problems.push({ field: 'privateSubnetIds', expected: `required with vpcId: the ids of at least two private subnets of ${config.vpcId}, in different AZs` });
+    }
+    if (config.internetFacing && !config.publicSubnetIds) {
+      problems.push({ field: 'publicSubnetIds', expected: `required with vpcId when internetFacing is true: at least two public subnets of ${config.vpcId} for the load balancer` });
+    }
+    if (!config.allowedCidrs) {
+      problems.push({ field: 'allowedCidrs', expected: `required with vpcId: the client ranges the load balancer admits (the kit cannot read ${config.vpcId}'s range without AWS credentials)` });
+    }
+    if (problems.length > before || !config.privateSubnetIds) {
+      return undefined;
+    }
+    return { kind: 'existing', vpcId: config.vpcId, privateSubnetIds: config.privateSubnetIds, publicSubnetIds: config.publicSubnetIds };
+  }
+  for (const field of ['privateSubnetIds', 'publicSubnetIds'] as const) {
+    if (config[field] !== undefined) {
+      problems.push({ field, given: config[field], expected: 'applies only with vpcId (an existing VPC); remove it, or set vpcId' });
+    }
   }
   const maxAzs = config.maxAzs ?? DEFAULT_MAX_AZS;
   const natGateways = config.natGateways ?? DEFAULT_NAT_GATEWAYS;
@@ -225,5 +244,11 @@ function resolveNetwork(config: KitConfig, problems: ConfigProblem[]): NetworkPl
     problems.push({ field: 'natGateways', given: natGateways, expected: `expected at most maxAzs (${maxAzs}): one NAT gateway per availability zone is the most that helps` });
     return undefined;
   }
-  return { kind: 'new', cidr: config.vpcCidr ?? DEFAULT_VPC_CIDR, maxAzs, natGateways };
+  const cidr = config.vpcCidr ?? DEFAULT_VPC_CIDR;
+  const prefix = Number(cidr.split('/')[1]);
+  if (prefix < 16 || prefix > 22) {
+    problems.push({ field: 'vpcCidr', given: cidr, expected: 'expected a prefix from /16 to /22: the range is split into a public and a private subnet per AZ, each needing room for the instances and endpoints' });
+    return undefined;
+  }
+  return { kind: 'new', cidr, maxAzs, natGateways };
 }

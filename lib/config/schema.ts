@@ -16,6 +16,7 @@ import { QUANTIZATIONS } from '../catalogs/quantizations';
 /** The retention periods CloudWatch Logs accepts. */
 const LOG_RETENTION_DAYS: readonly number[] = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
+const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 const CIDR = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\/(3[0-2]|[12]?\d)$/;
 const SSM_PARAMETER_NAME = /^\/[a-zA-Z0-9_.\-/]{1,1010}$/;
@@ -65,7 +66,11 @@ export const configSchema = z.strictObject({
   }).optional()
     .describe('llama.cpp release tag or commit the instances build. @default - the release the kit is tested with (see README)'),
   vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, { message: 'expected a VPC id like vpc-0123456789abcdef0' }).optional()
-    .describe('Deploy into this existing VPC (looked up at synth; needs credentials) instead of creating one. @default - a new VPC'),
+    .describe('Deploy into this existing VPC instead of creating one; needs privateSubnetIds and allowedCidrs (no lookup: synth stays offline). @default - a new VPC'),
+  privateSubnetIds: z.array(z.string().regex(SUBNET_ID, { message: 'expected a subnet id like subnet-0123456789abcdef0' })).min(2).max(16).optional()
+    .describe('With vpcId: private subnets (with a route to the internet or to S3, SSM and CloudWatch endpoints) in at least two AZs, for the instances and an internal load balancer. @default - none'),
+  publicSubnetIds: z.array(z.string().regex(SUBNET_ID, { message: 'expected a subnet id like subnet-0123456789abcdef0' })).min(2).max(16).optional()
+    .describe('With vpcId and internetFacing: public subnets in at least two AZs for the load balancer. @default - none'),
   vpcCidr: z.string().regex(CIDR, { message: 'expected an IPv4 CIDR block like 10.64.0.0/16' }).optional()
     .describe('CIDR block of the new VPC; not allowed with vpcId. @default - 10.64.0.0/16'),
   maxAzs: z.number().int().min(2).max(6).optional()

@@ -6,8 +6,10 @@ import { Construct } from 'constructs';
 
 export interface InferenceEndpointProps {
   readonly vpc: ec2.IVpc;
-  /** Put the load balancer in public subnets. */
+  /** Put the load balancer on the internet. */
   readonly internetFacing: boolean;
+  /** Subnets of the load balancer: public ones when internet-facing, else private. */
+  readonly subnets: ec2.SubnetSelection;
   /** Serve HTTPS with this certificate and redirect HTTP to it. @default - HTTP only */
   readonly certificateArn?: string;
   /** Client ranges admitted. */
@@ -47,7 +49,7 @@ export class InferenceEndpoint extends Construct {
     this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
       vpc: props.vpc,
       internetFacing: props.internetFacing,
-      vpcSubnets: { subnetType: props.internetFacing ? ec2.SubnetType.PUBLIC : ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      vpcSubnets: props.subnets,
       securityGroup,
       idleTimeout: props.idleTimeout,
       dropInvalidHeaderFields: true,

@@ -15,6 +15,8 @@ import { CACHE_PREFIX } from './artifact-store';
 
 export interface InferenceFleetProps {
   readonly vpc: ec2.IVpc;
+  /** Private subnets the instances run in. */
+  readonly subnets: ec2.SubnetSelection;
   readonly config: ResolvedConfig;
   readonly artifactBucket: s3.IBucket;
   /** ARN of the SSM parameter holding the API key; the instances may read it and nothing else. */
@@ -102,7 +104,7 @@ export class InferenceFleet extends Construct {
     const bootTimeout = Duration.minutes(config.bootTimeoutMinutes);
     this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Group', {
       vpc: props.vpc,
-      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      vpcSubnets: props.subnets,
       launchTemplate,
       minCapacity: config.minCapacity,
       maxCapacity: config.maxCapacity,

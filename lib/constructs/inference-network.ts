@@ -1,4 +1,4 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { Fn, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -19,15 +19,27 @@ export interface InferenceNetworkProps {
  */
 export class InferenceNetwork extends Construct {
   readonly vpc: ec2.IVpc;
-  /** The VPC's IPv4 range as a literal (not a token), so rules built on it can be checked at synth. */
-  readonly cidr: string;
+  /** Subnets for the instances and an internal load balancer. */
+  readonly privateSubnets: ec2.SubnetSelection;
+  /** Subnets for an internet-facing load balancer; absent for an existing VPC given no public subnets. */
+  readonly publicSubnets?: ec2.SubnetSelection;
+  /** The new VPC's IPv4 range as a literal (not a token), so rules built on it can be checked at synth. */
+  readonly cidr?: string;
 
   constructor(scope: Construct, id: string, props: InferenceNetworkProps) {
     super(scope, id);
 
     if (props.plan.kind === 'existing') {
-      this.vpc = ec2.Vpc.fromLookup(this, 'Vpc', { vpcId: props.plan.vpcId });
-      this.cidr = this.vpc.vpcCidrBlock;
+      // Built from ids rather than looked up, so synth needs no credentials and no cdk.context.json.
+      // The AZ list is only a shape here: every placement uses the explicit subnets below.
+      this.vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', {
+        vpcId: props.plan.vpcId,
+        availabilityZones: props.plan.privateSubnetIds.map((_, i) => Fn.select(i, Fn.getAzs())),
+      });
+      this.privateSubnets = { subnets: props.plan.privateSubnetIds.map((id, i) => ec2.Subnet.fromSubnetId(this, `Private${i}`, id)) };
+      this.publicSubnets = props.plan.publicSubnetIds
+        ? { subnets: props.plan.publicSubnetIds.map((id, i) => ec2.Subnet.fromSubnetId(this, `Public${i}`, id)) }
+        : undefined;
       return;
     }
 
@@ -37,8 +49,8 @@ export class InferenceNetwork extends Construct {
       natGateways: props.plan.natGateways,
       restrictDefaultSecurityGroup: true,
       subnetConfiguration: [
-        { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
-        { name: 'private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 20 },
+        { name: 'public', subnetType: ec2.SubnetType.PUBLIC },
+        { name: 'private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       ],
       gatewayEndpoints: {
         S3: { service: ec2.GatewayVpcEndpointAwsService.S3 },
@@ -72,6 +84,8 @@ export class InferenceNetwork extends Construct {
     }
     this.vpc = vpc;
     this.cidr = props.plan.cidr;
+    this.privateSubnets = { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
+    this.publicSubnets = { subnetType: ec2.SubnetType.PUBLIC };
   }
 }
 

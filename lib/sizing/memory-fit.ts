@@ -60,7 +60,7 @@ export function fits(need: MemoryNeed, instance: GravitonInstance): boolean {
 export function sizesThatFit(need: MemoryNeed, near: GravitonInstance, limit = 6): GravitonInstance[] {
   const smallestPerFamily = new Map<string, GravitonInstance>();
   for (const i of allGravitonInstances()) {
-    if (i.preview || i.size.startsWith('metal') || !fits(need, i)) {
+    if (i.preview || i.family !== i.baseFamily || i.size.startsWith('metal') || !fits(need, i)) {
       continue;
     }
     const current = smallestPerFamily.get(i.family);

@@ -36,8 +36,10 @@ export class InferenceStack extends Stack {
     this.endpoint = new InferenceEndpoint(this, 'Endpoint', {
       vpc: network.vpc,
       internetFacing: config.internetFacing,
+      subnets: config.internetFacing ? network.publicSubnets! : network.privateSubnets,
       certificateArn: config.certificateArn,
-      allowedCidrs: config.allowedCidrs ?? [network.cidr],
+      // resolveConfig requires allowedCidrs where the VPC's range is not known.
+      allowedCidrs: config.allowedCidrs ?? [network.cidr!],
       targetPort: config.port,
       idleTimeout: Duration.seconds(config.loadBalancerIdleTimeoutSeconds),
       deregistrationDelay: Duration.seconds(config.deregistrationDelaySeconds),
@@ -46,6 +48,7 @@ export class InferenceStack extends Stack {
 
     this.fleet = new InferenceFleet(this, 'Fleet', {
       vpc: network.vpc,
+      subnets: network.privateSubnets,
       config,
       artifactBucket: artifacts.bucket,
       apiKeyParameterArn: this.apiKey.parameterArn,

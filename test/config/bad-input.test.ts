@@ -1,0 +1,133 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ConfigError } from '../../lib/config/config-error';
+import { loadConfig } from '../../lib/config/load';
+import { resolveConfig } from '../../lib/config/resolve';
+
+const SHA = 'a'.repeat(64);
+const CUSTOM = { source: 's3://my-models/tuned.gguf', sha256: SHA, sizeBytes: 2_000_000_000, architecture: 'llama-3.2-3b', quantization: 'Q4_0' };
+const CERT = 'arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012';
+
+/** Runs the whole configuration path a synth runs, and returns the ConfigError it must throw. */
+function configErrorFor(context: Record<string, unknown>): ConfigError {
+  try {
+    resolveConfig(loadConfig(context));
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      return e;
+    }
+    throw e;
+  }
+  throw new Error(`configuration was accepted: ${JSON.stringify(context)}`);
+}
+
+interface BadCase {
+  readonly name: string;
+  /** Context as `-c key=value` gives it (strings) or as cdk.json gives it (typed). */
+  readonly context: Record<string, unknown>;
+  readonly field: string;
+  /** A fragment the message must contain: the value given or the allowed values. */
+  readonly says: string;
+}
+
+const CASES: BadCase[] = [
+  { name: 'x86 instance type', context: { instanceType: 'm5.large' }, field: 'instanceType', says: 'm7g.large' },
+  { name: 'x86 compute type', context: { instanceType: 'c5.2xlarge' }, field: 'instanceType', says: 'c7g.2xlarge' },
+  { name: 'AMD type', context: { instanceType: 'r6a.xlarge' }, field: 'instanceType', says: 'not a Graviton (Arm) family' },
+  { name: 'GPU type', context: { instanceType: 'g5.xlarge' }, field: 'instanceType', says: 'nearest Graviton types' },
+  { name: 'first-generation Graviton', context: { instanceType: 'a1.large' }, field: 'instanceType', says: 'dotprod' },
+  { name: 'unknown size of a Graviton family', context: { instanceType: 'c7g.3xlarge' }, field: 'instanceType', says: 'its sizes are' },
+  { name: 'unknown Graviton-looking family', context: { instanceType: 'c9x.large' }, field: 'instanceType', says: 'c9x' },
+  { name: 'not an instance type at all', context: { instanceType: 'big' }, field: 'instanceType', says: 'FAMILY.SIZE' },
+  { name: 'min above max', context: { minCapacity: '4', maxCapacity: '2' }, field: 'minCapacity', says: 'maxCapacity (2)' },
+  { name: 'zero capacity', context: { minCapacity: '0' }, field: 'minCapacity', says: 'from 1 to 100' },
+  { name: 'zero max capacity', context: { maxCapacity: 0 }, field: 'maxCapacity', says: 'from 1 to 100' },
+  { name: 'fractional capacity', context: { maxCapacity: '2.5' }, field: 'maxCapacity', says: 'whole number' },
+  { name: 'capacity not a number', context: { minCapacity: 'two' }, field: 'minCapacity', says: '"two"' },
+  { name: 'model too big for the instance', context: { instanceType: 'c7g.large', model: 'llama-3.1-8b-instruct-q8_0' }, field: 'instanceType', says: 'Sizes that fit' },
+  { name: 'too many slots for the instance', context: { instanceType: 'c7g.xlarge', parallelSlots: '32', contextTokensPerSlot: '16384' }, field: 'instanceType', says: 'KV cache' },
+  { name: 'unknown catalog model', context: { model: 'llama-4-400b' }, field: 'model', says: 'llama-3.2-1b-instruct-q4_0' },
+  { name: 'model and customModel together', context: { model: 'llama-3.2-1b-instruct-q4_0', customModel: JSON.stringify(CUSTOM) }, field: 'customModel', says: 'not both' },
+  { name: 'custom model without sha256', context: { 'graviton-llm': { customModel: { ...CUSTOM, sha256: undefined } } }, field: 'customModel.sha256', says: 'required' },
+  { name: 'custom model with malformed sha256', context: { 'graviton-llm': { customModel: { ...CUSTOM, sha256: 'abc123' } } }, field: 'customModel.sha256', says: '64 lowercase hexadecimal' },
+  { name: 'custom model with uppercase sha256', context: { 'customModel.sha256': 'A'.repeat(64), 'customModel.source': CUSTOM.source, 'customModel.sizeBytes': '1000', 'customModel.architecture': 'llama-3.2-1b', 'customModel.quantization': 'Q4_0' }, field: 'customModel.sha256', says: 'lowercase' },
+  { name: 'custom model over plain http', context: { 'graviton-llm': { customModel: { ...CUSTOM, source: 'http://example.com/m.gguf' } } }, field: 'customModel.source', says: 'https://' },
+  { name: 'custom model from ftp', context: { 'graviton-llm': { customModel: { ...CUSTOM, source: 'ftp://example.com/m.gguf' } } }, field: 'customModel.source', says: 's3://BUCKET/KEY' },
+  { name: 'custom model with unknown architecture', context: { 'graviton-llm': { customModel: { ...CUSTOM, architecture: 'mistral-7b' } } }, field: 'customModel.architecture', says: 'llama-3.1-8b' },
+  { name: 'custom model quantizeTo from a non-F16 file', context: { 'graviton-llm': { customModel: { ...CUSTOM, quantizeTo: 'Q4_0' } } }, field: 'customModel.quantizeTo', says: 'F16 source' },
+  { name: 'unknown key inside customModel', context: { 'graviton-llm': { customModel: { ...CUSTOM, checksum: SHA } } }, field: 'customModel.checksum', says: 'Allowed fields' },
+  { name: 'bad VPC CIDR', context: { vpcCidr: '10.0.0.0/33' }, field: 'vpcCidr', says: '10.0.0.0/33' },
+  { name: 'VPC CIDR that is not an address', context: { vpcCidr: 'my-network' }, field: 'vpcCidr', says: 'IPv4 CIDR' },
+  { name: 'bad client CIDR in a list', context: { allowedCidrs: '10.0.0.0/8,300.1.1.1/32' }, field: 'allowedCidrs.1', says: '300.1.1.1/32' },
+  { name: 'public endpoint without certificate', context: { internetFacing: 'true', allowedCidrs: '0.0.0.0/0' }, field: 'certificateArn', says: 'HTTPS' },
+  { name: 'public endpoint without client ranges', context: { internetFacing: 'true', certificateArn: CERT }, field: 'allowedCidrs', says: 'required when internetFacing' },
+  { name: 'malformed certificate ARN', context: { certificateArn: 'my-cert' }, field: 'certificateArn', says: 'ACM certificate ARN' },
+  { name: 'internetFacing not a boolean', context: { internetFacing: 'yes' }, field: 'internetFacing', says: 'boolean' },
+  { name: 'VPC id and VPC CIDR together', context: { vpcId: 'vpc-0123456789abcdef0', vpcCidr: '10.1.0.0/16' }, field: 'vpcCidr', says: 'existing one' },
+  { name: 'VPC id and AZ count together', context: { vpcId: 'vpc-0123456789abcdef0', maxAzs: '3' }, field: 'maxAzs', says: 'remove maxAzs or vpcId' },
+  { name: 'VPC id without subnets', context: { vpcId: 'vpc-0123456789abcdef0', allowedCidrs: '10.0.0.0/8' }, field: 'privateSubnetIds', says: 'at least two private subnets' },
+  { name: 'VPC id without client ranges', context: { vpcId: 'vpc-0123456789abcdef0', privateSubnetIds: 'subnet-0aaaaaaaaaaaaaaa1,subnet-0aaaaaaaaaaaaaaa2' }, field: 'allowedCidrs', says: 'required with vpcId' },
+  { name: 'public VPC endpoint in an existing VPC without public subnets', context: { vpcId: 'vpc-0123456789abcdef0', privateSubnetIds: 'subnet-0aaaaaaaaaaaaaaa1,subnet-0aaaaaaaaaaaaaaa2', allowedCidrs: '0.0.0.0/0', internetFacing: 'true', certificateArn: CERT }, field: 'publicSubnetIds', says: 'public subnets' },
+  { name: 'one subnet only', context: { vpcId: 'vpc-0123456789abcdef0', privateSubnetIds: 'subnet-0aaaaaaaaaaaaaaa1', allowedCidrs: '10.0.0.0/8' }, field: 'privateSubnetIds', says: 'at least 2' },
+  { name: 'malformed subnet id', context: { vpcId: 'vpc-0123456789abcdef0', privateSubnetIds: 'subnet-1,subnet-0aaaaaaaaaaaaaaa2', allowedCidrs: '10.0.0.0/8' }, field: 'privateSubnetIds.0', says: 'subnet-0123456789abcdef0' },
+  { name: 'subnets without a VPC id', context: { privateSubnetIds: 'subnet-0aaaaaaaaaaaaaaa1,subnet-0aaaaaaaaaaaaaaa2' }, field: 'privateSubnetIds', says: 'only with vpcId' },
+  { name: 'VPC range too small to split', context: { vpcCidr: '10.0.0.0/26' }, field: 'vpcCidr', says: '/16 to /22' },
+  { name: 'malformed VPC id', context: { vpcId: 'default' }, field: 'vpcId', says: 'vpc-0123456789abcdef0' },
+  { name: 'more NAT gateways than AZs', context: { maxAzs: '2', natGateways: '3' }, field: 'natGateways', says: 'maxAzs (2)' },
+  { name: 'one availability zone', context: { maxAzs: '1' }, field: 'maxAzs', says: 'from 2 to 6' },
+  { name: 'negative context', context: { contextTokensPerSlot: '-4096' }, field: 'contextTokensPerSlot', says: 'from 512 to 131072' },
+  { name: 'absurd context', context: { contextTokensPerSlot: '10000000' }, field: 'contextTokensPerSlot', says: 'from 512 to 131072' },
+  { name: 'zero slots', context: { parallelSlots: '0' }, field: 'parallelSlots', says: 'from 1 to 64' },
+  { name: 'privileged port', context: { port: '80' }, field: 'port', says: 'from 1024 to 65535' },
+  { name: 'idle timeout above the ALB maximum', context: { loadBalancerIdleTimeoutSeconds: '5000' }, field: 'loadBalancerIdleTimeoutSeconds', says: 'from 60 to 4000' },
+  { name: 'log retention CloudWatch does not offer', context: { logRetentionDays: '10' }, field: 'logRetentionDays', says: '14' },
+  { name: 'root volume too small for the model', context: { rootVolumeGiB: '21' }, field: 'rootVolumeGiB', says: 'at least' },
+  { name: 'gp3 throughput above its maximum', context: { rootVolumeThroughputMiBps: '2000' }, field: 'rootVolumeThroughputMiBps', says: 'from 125 to 1000' },
+  { name: 'boot timeout too short for a first build', context: { bootTimeoutMinutes: '5' }, field: 'bootTimeoutMinutes', says: 'from 10 to 120' },
+  { name: 'malformed llama.cpp ref', context: { llamaCppRef: 'master' }, field: 'llamaCppRef', says: 'release tag' },
+  { name: 'API key parameter without leading slash', context: { apiKeyParameterName: 'my-key' }, field: 'apiKeyParameterName', says: 'starting with /' },
+  { name: 'bad stack name', context: { stackName: '1-stack' }, field: 'stackName', says: 'CloudFormation stack name' },
+  { name: 'bad region', context: { region: 'mars-1' }, field: 'region', says: 'us-east-1' },
+  { name: 'misspelt key on the command line', context: { instnaceType: 'c7g.large' }, field: 'instnaceType', says: 'did you mean "instanceType"' },
+  { name: 'unknown key in cdk.json', context: { 'graviton-llm': { modelId: 'x' } }, field: 'modelId', says: 'Allowed fields' },
+  { name: 'nested key of a scalar field', context: { 'minCapacity.value': '1' }, field: 'minCapacity.value', says: 'unknown configuration field' },
+  { name: 'cdk.json config that is not an object', context: { 'graviton-llm': 'c7g.large' }, field: 'graviton-llm', says: 'object' },
+  { name: 'missing config file', context: { config: 'config/does-not-exist.json' }, field: 'config', says: 'cannot be read' },
+  { name: 'context above every model\'s training length, in cdk.json', context: { 'graviton-llm': { contextTokensPerSlot: 200000 } }, field: 'contextTokensPerSlot', says: '200000' },
+];
+
+describe('invalid configurations fail with the field, the value and what is allowed', () => {
+  test('the table covers at least 30 cases', () => {
+    expect(CASES.length).toBeGreaterThanOrEqual(30);
+  });
+
+  test.each(CASES)('$name → $field', ({ context, field, says }) => {
+    const error = configErrorFor(context);
+    expect(error.fields).toContain(field);
+    const line = error.message.split('\n').find((l) => l.includes(`- ${field}:`));
+    expect(line).toBeDefined();
+    expect(line).toContain(says);
+  });
+});
+
+test('every problem is reported at once, one line each', () => {
+  const error = configErrorFor({ instanceType: 'm5.large', minCapacity: '0', vpcCidr: 'x' });
+  expect(error.fields.sort()).toEqual(['minCapacity', 'vpcCidr']);
+  // Schema errors come first; cross-field checks run once the fields parse.
+  const second = configErrorFor({ instanceType: 'm5.large', minCapacity: '5', maxCapacity: '2' });
+  expect(second.fields.sort()).toEqual(['instanceType', 'minCapacity']);
+  expect(second.message.split('\n')).toHaveLength(3);
+});
+
+test('an unreadable config file is named with its resolved path', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gllm-cfg-'));
+  fs.writeFileSync(path.join(dir, 'broken.json'), '{ "instanceType": ');
+  try {
+    loadConfig({ config: 'broken.json' }, dir);
+    throw new Error('accepted');
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    expect((e as ConfigError).message).toContain('config: got "broken.json"; expected valid JSON');
+  }
+});

@@ -1,0 +1,270 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { GENERATIONS } from '../../lib/catalogs/graviton-generations';
+import { findCatalogModel, modelDownloadUrl } from '../../lib/catalogs/model-catalog';
+import { Synthesized, synthWith } from '../support/synth';
+
+const CERT = 'arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012';
+
+function userDataOf(template: Template): string {
+  const lt = Object.values(template.findResources('AWS::EC2::LaunchTemplate'))[0];
+  return JSON.stringify(lt.Properties.LaunchTemplateData.UserData);
+}
+
+function policyStatements(template: Template, roleLogicalIdPrefix: string): any[] {
+  return Object.entries(template.findResources('AWS::IAM::Policy'))
+    .filter(([, p]) => JSON.stringify(p.Properties.Roles).includes(roleLogicalIdPrefix))
+    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
+}
+
+describe('default configuration', () => {
+  let s: Synthesized;
+  beforeAll(() => {
+    s = synthWith();
+  });
+
+  test('a new VPC: private subnets in two AZs, one NAT, endpoints for S3, SSM and CloudWatch, flow logs', () => {
+    const t = s.template;
+    t.resourceCountIs('AWS::EC2::VPC', 1);
+    t.hasResourceProperties('AWS::EC2::VPC', { CidrBlock: '10.64.0.0/16' });
+    const privateSubnets = Object.values(t.findResources('AWS::EC2::Subnet')).filter((r) => r.Properties.MapPublicIpOnLaunch === false);
+    expect(privateSubnets).toHaveLength(2);
+    expect(new Set(privateSubnets.map((r) => JSON.stringify(r.Properties.AvailabilityZone))).size).toBe(2);
+    t.resourceCountIs('AWS::EC2::NatGateway', 1);
+    t.hasResourceProperties('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Gateway', ServiceName: Match.objectLike({}) });
+    const interfaceServices = Object.values(t.findResources('AWS::EC2::VPCEndpoint', { Properties: { VpcEndpointType: 'Interface' } }))
+      .map((r) => JSON.stringify(r.Properties.ServiceName));
+    for (const svc of ['.ssm', '.ssmmessages', '.ec2messages', '.logs', '.monitoring']) {
+      expect(interfaceServices.some((n) => n.includes(svc))).toBe(true);
+    }
+    t.resourceCountIs('AWS::EC2::FlowLog', 1);
+  });
+
+  test('artifact bucket: encrypted, TLS only, no public access, access-logged', () => {
+    const t = s.template;
+    const buckets = t.findResources('AWS::S3::Bucket', { Properties: { LoggingConfiguration: Match.anyValue() } });
+    expect(Object.keys(buckets)).toHaveLength(1);
+    const [id, bucket] = Object.entries(buckets)[0];
+    expect(bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('AES256');
+    expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true,
+    });
+    t.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: id },
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+  });
+
+  test('launch template: AL2023 arm64 from the public SSM parameter, IMDSv2, encrypted gp3, no SSH key', () => {
+    const t = s.template;
+    const params = t.toJSON().Parameters as Record<string, { Type: string; Default: string }>;
+    const ami = Object.values(params).find((p) => p.Type === 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>');
+    expect(ami?.Default).toMatch(/^\/aws\/service\/ami-amazon-linux-latest\/al2023-ami-.*arm64$/);
+    t.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({
+        InstanceType: 'c7g.2xlarge',
+        MetadataOptions: Match.objectLike({ HttpTokens: 'required', HttpPutResponseHopLimit: 1 }),
+        BlockDeviceMappings: [{
+          DeviceName: '/dev/xvda',
+          Ebs: { VolumeType: 'gp3', Encrypted: true, VolumeSize: 24, Iops: 3000, Throughput: 250, DeleteOnTermination: true },
+        }],
+        IamInstanceProfile: Match.anyValue(),
+      }),
+    });
+    const lt = Object.values(t.findResources('AWS::EC2::LaunchTemplate'))[0];
+    expect(lt.Properties.LaunchTemplateData.KeyName).toBeUndefined();
+  });
+
+  test('user data only writes the boot environment and runs the boot script', () => {
+    const ud = userDataOf(s.template);
+    const m = findCatalogModel('llama-3.2-3b-instruct-q4_k_m')!;
+    expect(ud).toContain('GLLM_MODE=aws');
+    expect(ud).toContain(`GLLM_ARM_ARCH=${GENERATIONS[3].armArch}`);
+    expect(ud).toContain(`GLLM_CPU_PART=${GENERATIONS[3].cpuPart}`);
+    expect(ud).toContain(`GLLM_MODEL_SOURCE=${modelDownloadUrl(m)}`);
+    expect(ud).toContain(`GLLM_MODEL_SHA256=${m.sha256}`);
+    expect(ud).toContain('GLLM_API_KEY_PARAMETER=/graviton-llm/GravitonLlm/api-key');
+    expect(ud).toMatch(/aws s3 cp 's3:\/\/.*\.sh' '\/opt\/graviton-llm\/boot\.sh'/);
+    expect(ud).toContain('exec /opt/graviton-llm/boot.sh /etc/graviton-llm/boot.env');
+    // EC2 rejects user data over 16 KB.
+    expect(Buffer.byteLength(ud)).toBeLessThan(16 * 1024);
+  });
+
+  test('instance role: own cache prefix, own API key, own logs, Session Manager; nothing else', () => {
+    const t = s.template;
+    t.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'ec2.amazonaws.com' } })] },
+      ManagedPolicyArns: [Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([':iam::aws:policy/AmazonSSMManagedInstanceCore'])]) })],
+    });
+    const statements = policyStatements(t, 'FleetRole');
+    const actions = statements.flatMap((st) => [st.Action].flat());
+    expect(actions.sort()).toEqual([
+      'cloudformation:SignalResource',
+      'logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents',
+      's3:AbortMultipartUpload', 's3:GetObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject',
+      'ssm:GetParameter',
+    ].sort());
+    const cache = statements.find((st) => [st.Action].flat().includes('s3:PutObject'));
+    expect(JSON.stringify(cache.Resource)).toContain('/cache/*');
+    const list = statements.find((st) => st.Action === 's3:ListBucket');
+    expect(list.Condition).toEqual({ StringLike: { 's3:prefix': ['cache/*'] } });
+    const ssm = statements.find((st) => st.Action === 'ssm:GetParameter');
+    expect(JSON.stringify(ssm.Resource)).toContain(':parameter/graviton-llm/GravitonLlm/api-key');
+    expect(JSON.stringify(statements)).not.toMatch(/"Resource":"\*"/);
+  });
+
+  test('Auto Scaling group: private subnets, ELB health checks with a grace period, waits for boot signals', () => {
+    const t = s.template;
+    t.hasResource('AWS::AutoScaling::AutoScalingGroup', {
+      Properties: Match.objectLike({
+        MinSize: '1',
+        MaxSize: '3',
+        HealthCheckType: 'ELB',
+        HealthCheckGracePeriod: 2400,
+        TargetGroupARNs: [Match.anyValue()],
+      }),
+      CreationPolicy: { ResourceSignal: { Count: 1, Timeout: 'PT40M' } },
+    });
+    const asg = Object.values(t.findResources('AWS::AutoScaling::AutoScalingGroup'))[0];
+    const subnets = JSON.stringify(asg.Properties.VPCZoneIdentifier);
+    expect(subnets).toContain('privateSubnet1');
+    expect(subnets).not.toContain('public');
+  });
+
+  test('internal load balancer, long idle timeout, /health target checks, streams drain on deregistration', () => {
+    const t = s.template;
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+      Scheme: 'internal',
+      LoadBalancerAttributes: Match.arrayWith([
+        { Key: 'idle_timeout.timeout_seconds', Value: '600' },
+        { Key: 'routing.http.drop_invalid_header_fields.enabled', Value: 'true' },
+        { Key: 'access_logs.s3.enabled', Value: 'true' },
+      ]),
+    });
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+      Port: 8080,
+      Protocol: 'HTTP',
+      HealthCheckPath: '/health',
+      Matcher: { HttpCode: '200' },
+      TargetGroupAttributes: Match.arrayWith([
+        { Key: 'deregistration_delay.timeout_seconds', Value: '600' },
+        { Key: 'load_balancing.algorithm.type', Value: 'least_outstanding_requests' },
+      ]),
+    });
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 80, Protocol: 'HTTP' });
+    t.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 1);
+  });
+
+  test('instances accept traffic only from the load balancer, on the llama-server port', () => {
+    const t = s.template;
+    const ingress = Object.values(t.findResources('AWS::EC2::SecurityGroupIngress'));
+    expect(ingress).toHaveLength(1);
+    expect(ingress[0].Properties).toMatchObject({ IpProtocol: 'tcp', FromPort: 8080, ToPort: 8080 });
+    expect(JSON.stringify(ingress[0].Properties.SourceSecurityGroupId)).toContain('EndpointSecurityGroup');
+    expect(JSON.stringify(ingress[0].Properties.GroupId)).toContain('FleetSecurityGroup');
+    // The load balancer admits the VPC's range only.
+    t.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: Match.stringLikeRegexp('load balancer'),
+      SecurityGroupIngress: [Match.objectLike({ CidrIp: '10.64.0.0/16', FromPort: 80, ToPort: 80 })],
+    });
+  });
+
+  test('the API key is created by a custom resource and appears nowhere in the template', () => {
+    const t = s.template;
+    t.hasResourceProperties('Custom::GravitonLlmApiKey', { ParameterName: '/graviton-llm/GravitonLlm/api-key' });
+    t.hasResourceProperties('AWS::Lambda::Function', { Runtime: 'nodejs24.x', Architectures: ['arm64'] });
+    const text = JSON.stringify(t.toJSON());
+    expect(text).not.toMatch(/gllm-[A-Za-z0-9_-]{20,}/);
+    t.resourceCountIs('AWS::SSM::Parameter', 0);
+    // No output reads anything from the custom resource (which returns only the name).
+    expect(JSON.stringify(t.toJSON().Outputs)).not.toContain('ApiKeyResource');
+  });
+
+  test('outputs: endpoint URL, API key parameter name, log group names', () => {
+    const t = s.template;
+    t.hasOutput('EndpointUrl', { Value: { 'Fn::Join': ['', Match.arrayWith(['http://', '/v1'])] } });
+    t.hasOutput('ApiKeyParameterName', { Value: '/graviton-llm/GravitonLlm/api-key' });
+    t.hasOutput('BootLogGroupName', { Value: Match.anyValue() });
+    t.hasOutput('ServerLogGroupName', { Value: Match.anyValue() });
+    t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  test('cdk-nag and CloudFormation Validate: nothing unacknowledged, every acknowledgement has a reason', () => {
+    const reportPath = path.join(s.outdir, 'validation-report.json');
+    // synthWith() threw if any plugin failed; the report lists what was acknowledged.
+    const report = JSON.parse(fs.readFileSync(reportPath, 'utf8'));
+    for (const plugin of report.pluginReports) {
+      expect(plugin.violations).toEqual([]);
+      expect(plugin.conclusion).toBe('success');
+    }
+    const acknowledged = report.pluginReports.flatMap((p: any) => p.suppressedViolations ?? []);
+    expect(acknowledged.length).toBeGreaterThan(0);
+    const metadata = JSON.stringify(s.app.node.findAll().map((c) => c.node.metadata));
+    for (const v of acknowledged) {
+      expect(metadata).toContain(v.acknowledgedId.replace(/^AwsSolutions::/, ''));
+    }
+  });
+});
+
+describe('variants', () => {
+  test('internet-facing: HTTPS with the certificate, HTTP redirected, only the given client ranges', () => {
+    const { template: t } = synthWith({ internetFacing: 'true', certificateArn: CERT, allowedCidrs: '203.0.113.0/24' }, { bundle: false });
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internet-facing' });
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Port: 443, Protocol: 'HTTPS', Certificates: [{ CertificateArn: CERT }], SslPolicy: Match.stringLikeRegexp('TLS13'),
+    });
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Port: 80, Protocol: 'HTTP', DefaultActions: [Match.objectLike({ Type: 'redirect', RedirectConfig: Match.objectLike({ Port: '443', Protocol: 'HTTPS' }) })],
+    });
+    t.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: Match.stringLikeRegexp('load balancer'),
+      SecurityGroupIngress: Match.arrayWith([Match.objectLike({ CidrIp: '203.0.113.0/24', FromPort: 443 })]),
+    });
+    t.hasOutput('EndpointUrl', { Value: { 'Fn::Join': ['', Match.arrayWith(['https://'])] } });
+  });
+
+  test('Graviton4 instance builds with SVE2 flags and a Graviton2 one with dotprod', () => {
+    const g4 = userDataOf(synthWith({ instanceType: 'c8g.2xlarge' }, { bundle: false }).template);
+    expect(g4).toContain(`GLLM_ARM_ARCH=${GENERATIONS[4].armArch}`);
+    expect(g4).toContain('GLLM_CPU_PART=0xd4f');
+    const g2 = userDataOf(synthWith({ instanceType: 'm6g.xlarge', model: 'llama-3.2-1b-instruct-q4_0' }, { bundle: false }).template);
+    expect(g2).toContain(`GLLM_ARM_ARCH=${GENERATIONS[2].armArch}`);
+    expect(g2).toContain('GLLM_GENERATION=2');
+  });
+
+  test('an existing VPC by id and subnet ids: nothing looked up, no VPC created', () => {
+    const { template: t } = synthWith({
+      vpcId: 'vpc-0123456789abcdef0',
+      privateSubnetIds: 'subnet-0aaaaaaaaaaaaaaa1,subnet-0aaaaaaaaaaaaaaa2',
+      allowedCidrs: '10.20.0.0/16',
+    }, { bundle: false });
+    t.resourceCountIs('AWS::EC2::VPC', 0);
+    t.resourceCountIs('AWS::EC2::NatGateway', 0);
+    t.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { VPCZoneIdentifier: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0aaaaaaaaaaaaaaa2'] });
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internal', Subnets: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0aaaaaaaaaaaaaaa2'] });
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', { VpcId: 'vpc-0123456789abcdef0' });
+  });
+
+  test('a custom model from S3 lets the instances read that one object', () => {
+    const { template: t } = synthWith({
+      'graviton-llm': {
+        customModel: { source: 's3://my-models/tuned/model-q4_0.gguf', sha256: 'd'.repeat(64), sizeBytes: 1_900_000_000, architecture: 'llama-3.2-3b', quantization: 'Q4_0' },
+      },
+    }, { bundle: false });
+    const statements = policyStatements(t, 'FleetRole');
+    expect(JSON.stringify(statements)).toContain('arn:aws:s3:::my-models/tuned/model-q4_0.gguf');
+    expect(userDataOf(t)).toContain('GLLM_MODEL_SOURCE=s3://my-models/tuned/model-q4_0.gguf');
+  });
+
+  test('capacity and slots reach the group and the boot environment', () => {
+    const { template: t } = synthWith({ minCapacity: '2', maxCapacity: '6', parallelSlots: '8', contextTokensPerSlot: '2048' }, { bundle: false });
+    t.hasResource('AWS::AutoScaling::AutoScalingGroup', {
+      Properties: Match.objectLike({ MinSize: '2', MaxSize: '6' }),
+      CreationPolicy: { ResourceSignal: { Count: 2, Timeout: 'PT40M' } },
+    });
+    const ud = userDataOf(t);
+    expect(ud).toContain('GLLM_PARALLEL_SLOTS=8');
+    expect(ud).toContain('GLLM_CONTEXT_PER_SLOT=2048');
+  });
+});
