@@ -49,8 +49,8 @@ const ROOT_VOLUME_BASE_GIB = 20;
 
 /**
  * Checks the rules that span several fields or need the catalogs, and fills
- * in what depends on them. Collects every problem before throwing, so a user
- * fixes a configuration in one pass.
+ * in what depends on them. Runs once every field is valid on its own, and
+ * collects all of its problems before throwing.
  */
 export function resolveConfig(config: KitConfig): ResolvedConfig {
   const problems: ConfigProblem[] = [];
