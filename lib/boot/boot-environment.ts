@@ -35,10 +35,25 @@ export const BOOT_ENV_KEYS = {
   GLLM_REGION: 'AWS region of the stack',
   GLLM_BOOT_LOG_GROUP: 'CloudWatch log group for this script\'s log',
   GLLM_SERVER_LOG_GROUP: 'CloudWatch log group for llama-server\'s log',
+  GLLM_AGENT_CONFIG_PARAMETER: 'SSM parameter holding the CloudWatch agent configuration (JSON), or empty to ship the two logs only',
+  GLLM_PROMETHEUS_CONFIG_PARAMETER: 'SSM parameter holding the agent\'s Prometheus scrape configuration, or empty',
+} as const;
+
+/**
+ * Keys the boot script accepts in `local` mode only (and rejects in `aws`
+ * mode): each redirects something an instance takes from itself, so that the
+ * script runs unprivileged on a developer machine and in tests.
+ */
+export const LOCAL_BOOT_ENV_KEYS = {
+  GLLM_WORK_DIR: 'directory holding the build, model, logs, key copy and pid file (instances use fixed system paths)',
+  GLLM_LLAMA_CPP_SOURCE_DIR: 'llama.cpp source tree or git repository used instead of cloning GLLM_LLAMA_CPP_REPOSITORY',
+  GLLM_API_KEY_FILE: 'file holding the API key (instances read GLLM_API_KEY_PARAMETER from SSM)',
+  GLLM_CPUINFO_PATH: 'file read instead of /proc/cpuinfo by the CPU check (tests)',
 } as const;
 
 export type BootEnvKey = keyof typeof BOOT_ENV_KEYS;
-export type BootEnvironment = Record<BootEnvKey, string>;
+export type LocalBootEnvKey = keyof typeof LOCAL_BOOT_ENV_KEYS;
+export type BootEnvironment = Record<BootEnvKey, string> & Partial<Record<LocalBootEnvKey, string>>;
 
 /** Characters that are inert in a shell word and in a systemd EnvironmentFile. */
 export const SAFE_VALUE = /^[A-Za-z0-9_.,:/+@%=?&~\-]*$/;
@@ -48,7 +63,12 @@ export const SAFE_VALUE = /^[A-Za-z0-9_.,:/+@%=?&~\-]*$/;
  * region) are allowed: they resolve to plain names at deploy time.
  */
 export function renderBootEnvironment(env: BootEnvironment, isToken: (value: string) => boolean = () => false): string {
-  const lines = (Object.keys(BOOT_ENV_KEYS) as BootEnvKey[]).map((key) => {
+  const localKeys = (Object.keys(LOCAL_BOOT_ENV_KEYS) as LocalBootEnvKey[]).filter((key) => env[key] !== undefined);
+  if (localKeys.length > 0 && env.GLLM_MODE !== 'local') {
+    throw new Error(`boot environment: ${localKeys.join(', ')} only allowed with GLLM_MODE=local`);
+  }
+  const keys: (BootEnvKey | LocalBootEnvKey)[] = [...(Object.keys(BOOT_ENV_KEYS) as BootEnvKey[]), ...localKeys];
+  const lines = keys.map((key) => {
     const value = env[key];
     if (value === undefined) {
       throw new Error(`boot environment: ${key} is missing`);

@@ -7,11 +7,14 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { BootEnvironment, renderBootEnvironment } from '../boot/boot-environment';
 import { LLAMA_CPP_REPOSITORY } from '../catalogs/llama-cpp-release';
 import { ResolvedConfig } from '../config/resolve';
+import { renderAgentConfig, renderPrometheusConfig } from '../monitoring/agent-config';
 import { CACHE_PREFIX } from './artifact-store';
+import { INSTANCE_WARMUP } from './fleet-scaling';
 
 export interface InferenceFleetProps {
   readonly vpc: ec2.IVpc;
@@ -41,6 +44,14 @@ export class InferenceFleet extends Construct {
   readonly securityGroup: ec2.SecurityGroup;
   readonly bootLogGroup: logs.LogGroup;
   readonly serverLogGroup: logs.LogGroup;
+  /** Where the agent writes the server metrics' EMF records (CloudWatch extracts the metrics from them). */
+  readonly metricsLogGroup: logs.LogGroup;
+  /**
+   * The group's name, fixed rather than generated: the agent configuration
+   * carries it as the metrics' dimension and must exist before the first
+   * instance boots, which is before the group itself is complete.
+   */
+  readonly groupName: string;
 
   constructor(scope: Construct, id: string, props: InferenceFleetProps) {
     super(scope, id);
@@ -49,6 +60,8 @@ export class InferenceFleet extends Construct {
 
     this.bootLogGroup = new logs.LogGroup(this, 'BootLogs', { retention });
     this.serverLogGroup = new logs.LogGroup(this, 'ServerLogs', { retention });
+    this.metricsLogGroup = new logs.LogGroup(this, 'MetricsLogs', { retention });
+    this.groupName = `${Stack.of(this).stackName}-fleet`;
 
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
@@ -67,7 +80,7 @@ export class InferenceFleet extends Construct {
     this.role.addToPolicy(new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: readableParameters }));
     this.role.addToPolicy(new iam.PolicyStatement({
       actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
-      resources: [this.bootLogGroup.logGroupArn, this.serverLogGroup.logGroupArn],
+      resources: [this.bootLogGroup.logGroupArn, this.serverLogGroup.logGroupArn, this.metricsLogGroup.logGroupArn],
     }));
     if (config.model.source.startsWith('s3://')) {
       this.grantModelSource(config.model.source);
@@ -103,6 +116,7 @@ export class InferenceFleet extends Construct {
 
     const bootTimeout = Duration.minutes(config.bootTimeoutMinutes);
     this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Group', {
+      autoScalingGroupName: this.groupName,
       vpc: props.vpc,
       vpcSubnets: props.subnets,
       launchTemplate,
@@ -114,11 +128,15 @@ export class InferenceFleet extends Construct {
       }),
       // Creation waits for every first instance to build, load and answer /health.
       signals: autoscaling.Signals.waitForMinCapacity({ timeout: bootTimeout }),
-      defaultInstanceWarmup: Duration.minutes(5),
+      defaultInstanceWarmup: INSTANCE_WARMUP,
     });
     this.autoScalingGroup.attachToApplicationTargetGroup(props.targetGroup);
 
-    this.writeUserData(userData, props);
+    const agentParameters = this.writeAgentConfiguration(props);
+    this.role.addToPolicy(new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: agentParameters.map((p) => p.parameterArn) }));
+    // The first instances fetch the agent configuration while the group is still being created.
+    agentParameters.forEach((p) => this.autoScalingGroup.node.addDependency(p));
+    this.writeUserData(userData, props, agentParameters);
     Validations.of(this.autoScalingGroup).acknowledge({
       id: 'AwsSolutions-AS3',
       reason: 'Launches, terminations and their errors are in the group\'s activity history and CloudTrail; paging on them belongs to the capacity alarms, not to a notification per event.',
@@ -155,11 +173,35 @@ export class InferenceFleet extends Construct {
     }));
   }
 
+  /** The CloudWatch agent's configuration and scrape configuration, as SSM parameters the boot script fetches. */
+  private writeAgentConfiguration(props: InferenceFleetProps): ssm.StringParameter[] {
+    const stackName = Stack.of(this).stackName;
+    const agentProps = {
+      autoScalingGroupName: this.groupName,
+      port: props.config.port,
+      bootLogGroupName: this.bootLogGroup.logGroupName,
+      serverLogGroupName: this.serverLogGroup.logGroupName,
+      metricsLogGroupName: this.metricsLogGroup.logGroupName,
+    };
+    return [
+      new ssm.StringParameter(this, 'AgentConfig', {
+        parameterName: `/graviton-llm/${stackName}/cloudwatch-agent`,
+        description: 'graviton-llm: CloudWatch agent configuration (logs, llama-server metrics)',
+        stringValue: Stack.of(this).toJsonString(renderAgentConfig(agentProps)),
+      }),
+      new ssm.StringParameter(this, 'PrometheusConfig', {
+        parameterName: `/graviton-llm/${stackName}/prometheus`,
+        description: 'graviton-llm: Prometheus scrape configuration for the CloudWatch agent',
+        stringValue: renderPrometheusConfig(agentProps),
+      }),
+    ];
+  }
+
   /**
    * The user data only writes the environment file and the boot script and
    * runs it; everything else is in the script, which is tested on its own.
    */
-  private writeUserData(userData: ec2.UserData, props: InferenceFleetProps): void {
+  private writeUserData(userData: ec2.UserData, props: InferenceFleetProps, agentParameters: ssm.StringParameter[]): void {
     const { config } = props;
     const stack = Stack.of(this);
     const env: BootEnvironment = {
@@ -187,6 +229,8 @@ export class InferenceFleet extends Construct {
       GLLM_REGION: stack.region,
       GLLM_BOOT_LOG_GROUP: this.bootLogGroup.logGroupName,
       GLLM_SERVER_LOG_GROUP: this.serverLogGroup.logGroupName,
+      GLLM_AGENT_CONFIG_PARAMETER: agentParameters[0].parameterName,
+      GLLM_PROMETHEUS_CONFIG_PARAMETER: agentParameters[1].parameterName,
     };
     const envFile = renderBootEnvironment(env, (v) => Token.isUnresolved(v));
     // The script travels as an S3 asset: it is larger than EC2's 16 KB user-data limit, and its

@@ -1,4 +1,4 @@
-import { Fn, RemovalPolicy } from 'aws-cdk-lib';
+import { Annotations, Fn, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -36,9 +36,9 @@ export class InferenceNetwork extends Construct {
         vpcId: props.plan.vpcId,
         availabilityZones: props.plan.privateSubnetIds.map((_, i) => Fn.select(i, Fn.getAzs())),
       });
-      this.privateSubnets = { subnets: props.plan.privateSubnetIds.map((id, i) => ec2.Subnet.fromSubnetId(this, `Private${i}`, id)) };
+      this.privateSubnets = { subnets: props.plan.privateSubnetIds.map((id, i) => this.importSubnet(`Private${i}`, id)) };
       this.publicSubnets = props.plan.publicSubnetIds
-        ? { subnets: props.plan.publicSubnetIds.map((id, i) => ec2.Subnet.fromSubnetId(this, `Public${i}`, id)) }
+        ? { subnets: props.plan.publicSubnetIds.map((id, i) => this.importSubnet(`Public${i}`, id)) }
         : undefined;
       return;
     }
@@ -86,6 +86,12 @@ export class InferenceNetwork extends Construct {
     this.cidr = props.plan.cidr;
     this.privateSubnets = { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
     this.publicSubnets = { subnetType: ec2.SubnetType.PUBLIC };
+  }
+
+  private importSubnet(id: string, subnetId: string): ec2.ISubnet {
+    const subnet = ec2.Subnet.fromSubnetId(this, id, subnetId);
+    Annotations.of(subnet).acknowledgeWarning('@aws-cdk/aws-ec2:noSubnetRouteTableId', 'The kit places resources in these subnets and never reads their route tables.');
+    return subnet;
   }
 }
 

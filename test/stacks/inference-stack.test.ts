@@ -158,7 +158,8 @@ describe('default configuration', () => {
 
   test('instances accept traffic only from the load balancer, on the llama-server port', () => {
     const t = s.template;
-    const ingress = Object.values(t.findResources('AWS::EC2::SecurityGroupIngress'));
+    const ingress = Object.values(t.findResources('AWS::EC2::SecurityGroupIngress'))
+      .filter((r) => JSON.stringify(r.Properties.GroupId).includes('FleetSecurityGroup'));
     expect(ingress).toHaveLength(1);
     expect(ingress[0].Properties).toMatchObject({ IpProtocol: 'tcp', FromPort: 8080, ToPort: 8080 });
     expect(JSON.stringify(ingress[0].Properties.SourceSecurityGroupId)).toContain('EndpointSecurityGroup');
@@ -176,7 +177,10 @@ describe('default configuration', () => {
     t.hasResourceProperties('AWS::Lambda::Function', { Runtime: 'nodejs24.x', Architectures: ['arm64'] });
     const text = JSON.stringify(t.toJSON());
     expect(text).not.toMatch(/gllm-[A-Za-z0-9_-]{20,}/);
-    t.resourceCountIs('AWS::SSM::Parameter', 0);
+    // The only parameters in the template are the agent's configuration, in plain String parameters.
+    const parameters = Object.values(t.findResources('AWS::SSM::Parameter'));
+    expect(parameters.map((p) => p.Properties.Type)).toEqual(['String', 'String']);
+    expect(parameters.map((p) => p.Properties.Name)).not.toContain('/graviton-llm/GravitonLlm/api-key');
     // No output reads anything from the custom resource (which returns only the name).
     expect(JSON.stringify(t.toJSON().Outputs)).not.toContain('ApiKeyResource');
   });

@@ -1,0 +1,1071 @@
+#!/usr/bin/env bash
+# graviton-llm instance boot: build (or fetch from the cache) llama.cpp for
+# this Graviton generation, fetch and verify the model, and serve it with
+# llama-server behind an API key. Then tell CloudFormation (aws mode) or the
+# caller (local mode) whether the instance is serving.
+#
+# Usage: boot.sh ENV_FILE
+#
+# ENV_FILE is read as data, never sourced: KEY=value lines whose keys and
+# meanings are defined in lib/boot/boot-environment.ts. Re-running on a booted
+# machine is safe: the installed build and verified model are reused, the
+# server is restarted with the current settings.
+#
+# The functions can be loaded into a test shell (`source boot.sh`) without
+# running anything; only a direct execution boots.
+set -Eeuo pipefail
+shopt -s inherit_errexit
+
+# Bump when anything that changes the cached tarball but is not in the CMake
+# defines below changes (its layout, the staging steps).
+readonly BUILD_OPTIONS_VERSION=1
+
+# Keys of lib/boot/boot-environment.ts, in that order. A test checks both lists
+# against the TypeScript contract.
+readonly REQUIRED_KEYS=(
+  GLLM_MODE GLLM_INSTANCE_TYPE GLLM_GENERATION GLLM_CPU_PART GLLM_ARM_ARCH
+  GLLM_LLAMA_CPP_REPOSITORY GLLM_LLAMA_CPP_REF GLLM_CACHE_URI GLLM_MODEL_SOURCE
+  GLLM_MODEL_SHA256 GLLM_MODEL_SIZE_BYTES GLLM_MODEL_FILE GLLM_QUANTIZE_TO
+  GLLM_HF_TOKEN_PARAMETER GLLM_API_KEY_PARAMETER GLLM_PORT GLLM_PARALLEL_SLOTS
+  GLLM_CONTEXT_PER_SLOT GLLM_HEALTH_TIMEOUT_SECONDS GLLM_STACK_NAME
+  GLLM_SIGNAL_RESOURCE GLLM_REGION GLLM_BOOT_LOG_GROUP GLLM_SERVER_LOG_GROUP
+  GLLM_AGENT_CONFIG_PARAMETER GLLM_PROMETHEUS_CONFIG_PARAMETER
+)
+# Accepted in local mode only: each one redirects something that aws mode must
+# take from the instance itself (paths, the key, the CPU description).
+readonly LOCAL_KEYS=(GLLM_WORK_DIR GLLM_LLAMA_CPP_SOURCE_DIR GLLM_API_KEY_FILE GLLM_CPUINFO_PATH)
+readonly SAFE_VALUE_RE='^[A-Za-z0-9_.,:/+@%=?&~-]*$'
+
+readonly UNIT_NAME=graviton-llm.service
+readonly SERVICE_USER=llama
+readonly DOWNLOAD_ATTEMPTS=4
+
+declare -A CFG=()
+LOG_FILE=""
+EARLY_LOG=()
+CURRENT_STEP="init"
+FAIL_REASON=""
+PARTIAL_FILES=()
+
+# ---------------------------------------------------------------- logging ---
+
+log() {
+  local line
+  line="$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ) [${CURRENT_STEP}] $*"
+  # fd 3 is the script's original stdout, so a log call inside $(...) still
+  # reaches the console instead of the captured value.
+  printf '%s\n' "$line" >&3
+  if [[ -n $LOG_FILE ]]; then
+    printf '%s\n' "$line" >>"$LOG_FILE"
+  else
+    EARLY_LOG+=("$line")
+  fi
+}
+
+# Stops the boot; the EXIT trap turns the reason into the failure signal.
+fail() {
+  FAIL_REASON="$*"
+  log "ERROR: $*"
+  exit 1
+}
+
+now_ms() { date +%s%3N; }
+
+seconds_since() {
+  local start=$1 end
+  end=$(now_ms)
+  printf '%d.%03d' $(((end - start) / 1000)) $(((end - start) % 1000))
+}
+
+# Runs one boot step with a timestamped start and end line carrying its duration.
+step() {
+  local name=$1 start
+  shift
+  CURRENT_STEP=$name
+  start=$(now_ms)
+  log "start"
+  "$@"
+  log "done in $(seconds_since "$start") s"
+}
+
+open_log() {
+  LOG_FILE=$1
+  mkdir -p "$(dirname "$LOG_FILE")"
+  touch "$LOG_FILE"
+  chmod 0640 "$LOG_FILE"
+  if ((${#EARLY_LOG[@]})); then
+    printf '%s\n' "${EARLY_LOG[@]}" >>"$LOG_FILE"
+    EARLY_LOG=()
+  fi
+}
+
+# ------------------------------------------------------- environment file ---
+
+in_list() {
+  local needle=$1 item
+  shift
+  for item in "$@"; do [[ $item == "$needle" ]] && return 0; done
+  return 1
+}
+
+is_uint() { [[ $1 =~ ^[0-9]+$ ]] && ((10#$1 > 0)); }
+
+# Reads KEY=value lines into CFG. Blank lines and # comments are skipped; any
+# other line must be an allowed key with a value of inert characters.
+parse_env() {
+  local file=$1 line key value n=0
+  [[ -f $file && -r $file ]] || fail "environment file ${file} is not a readable file"
+  while IFS= read -r line || [[ -n $line ]]; do
+    n=$((n + 1))
+    [[ -z $line || $line == \#* ]] && continue
+    [[ $line =~ ^([A-Z][A-Z0-9_]*)=(.*)$ ]] || fail "environment file line ${n} is not KEY=value"
+    key=${BASH_REMATCH[1]}
+    value=${BASH_REMATCH[2]}
+    if ! in_list "$key" "${REQUIRED_KEYS[@]}" && ! in_list "$key" "${LOCAL_KEYS[@]}"; then
+      fail "environment file: unknown key ${key} (line ${n})"
+    fi
+    [[ -v CFG[$key] ]] && fail "environment file: ${key} is set twice"
+    [[ $value =~ $SAFE_VALUE_RE ]] || fail "environment file: ${key} has characters outside [A-Za-z0-9_.,:/+@%=?&~-]"
+    CFG[$key]=$value
+  done <"$file"
+  for key in "${REQUIRED_KEYS[@]}"; do
+    [[ -v CFG[$key] ]] || fail "environment file: required key ${key} is missing"
+  done
+  validate_env
+}
+
+require_match() {
+  local key=$1 re=$2 what=$3
+  [[ ${CFG[$key]} =~ $re ]] || fail "environment file: ${key} must be ${what}"
+}
+
+validate_env() {
+  local key
+  case ${CFG[GLLM_MODE]} in
+    aws)
+      for key in "${LOCAL_KEYS[@]}"; do
+        [[ -v CFG[$key] ]] && fail "environment file: ${key} is accepted in local mode only"
+      done
+      require_match GLLM_CACHE_URI '^s3://[a-z0-9.-]+(/[A-Za-z0-9_.=/-]*)?$' 'an s3:// URI'
+      require_match GLLM_MODEL_SOURCE '^(https|s3)://' 'an https:// or s3:// URL'
+      require_match GLLM_LLAMA_CPP_REPOSITORY '^https://' 'an https:// URL'
+      require_match GLLM_API_KEY_PARAMETER '^[A-Za-z0-9_./-]+$' 'an SSM parameter name'
+      require_match GLLM_STACK_NAME '^[A-Za-z][A-Za-z0-9-]*$' 'a stack name'
+      require_match GLLM_SIGNAL_RESOURCE '^[A-Za-z0-9]+$' 'a logical id'
+      require_match GLLM_REGION '^[a-z0-9-]+$' 'a region'
+      # llama-server runs without capabilities, so it cannot bind below 1024.
+      ((10#${CFG[GLLM_PORT]:-0} >= 1024)) || fail "environment file: GLLM_PORT must be 1024 or more"
+      ;;
+    local)
+      [[ -v CFG[GLLM_WORK_DIR] ]] || fail "environment file: GLLM_WORK_DIR is required in local mode"
+      require_match GLLM_WORK_DIR '^/' 'an absolute path'
+      require_match GLLM_CACHE_URI '^/' 'an absolute directory path in local mode'
+      # Plain http is for a model server on the developer's own machine or LAN.
+      require_match GLLM_MODEL_SOURCE '^https?://' 'an http:// or https:// URL in local mode'
+      [[ -v CFG[GLLM_API_KEY_FILE] ]] || fail "environment file: GLLM_API_KEY_FILE is required in local mode"
+      ;;
+    *) fail "environment file: GLLM_MODE must be aws or local" ;;
+  esac
+  for key in GLLM_PORT GLLM_PARALLEL_SLOTS GLLM_CONTEXT_PER_SLOT GLLM_HEALTH_TIMEOUT_SECONDS GLLM_MODEL_SIZE_BYTES GLLM_GENERATION; do
+    is_uint "${CFG[$key]}" || fail "environment file: ${key} must be a positive integer"
+  done
+  ((10#${CFG[GLLM_PORT]} <= 65535)) || fail "environment file: GLLM_PORT must be at most 65535"
+  require_match GLLM_MODEL_SHA256 '^[0-9a-f]{64}$' '64 lowercase hex digits'
+  require_match GLLM_CPU_PART '^0x[0-9a-f]+$' 'a CPU part like 0xd40'
+  require_match GLLM_ARM_ARCH '^armv[0-9][A-Za-z0-9.+-]*$' 'an -march value like armv8.4-a+sve'
+  # A leading dash would turn these into options of git, curl or llama-server.
+  require_match GLLM_LLAMA_CPP_REF '^[A-Za-z0-9][A-Za-z0-9._/-]*$' 'a tag, branch or commit'
+  require_match GLLM_MODEL_FILE '^[A-Za-z0-9][A-Za-z0-9._-]*\.gguf$' 'a plain file name ending in .gguf'
+  require_match GLLM_QUANTIZE_TO '^([A-Z0-9][A-Z0-9_]*)?$' 'empty or a llama-quantize type like Q4_K_M'
+  require_match GLLM_HF_TOKEN_PARAMETER '^([A-Za-z0-9_./-]+)?$' 'empty or an SSM parameter name'
+  require_match GLLM_AGENT_CONFIG_PARAMETER '^([A-Za-z0-9_./-]+)?$' 'empty or an SSM parameter name'
+  require_match GLLM_PROMETHEUS_CONFIG_PARAMETER '^([A-Za-z0-9_./-]+)?$' 'empty or an SSM parameter name'
+}
+
+# --------------------------------------------------------------- layout ---
+
+# Where everything lives: fixed system paths on an instance, one work
+# directory on a developer machine (no root needed).
+set_layout() {
+  if [[ ${CFG[GLLM_MODE]} == aws ]]; then
+    INSTALL_ROOT=/opt/graviton-llm/llama.cpp
+    STATE_DIR=/var/lib/graviton-llm
+    MODEL_DIR=/var/lib/graviton-llm/models
+    LOG_DIR=/var/log/graviton-llm
+    SECRET_DIR=/etc/graviton-llm
+  else
+    local work=${CFG[GLLM_WORK_DIR]}
+    INSTALL_ROOT=$work/llama.cpp
+    STATE_DIR=$work/state
+    MODEL_DIR=$work/models
+    LOG_DIR=$work/logs
+    SECRET_DIR=$work/secrets
+  fi
+  BUILD_WORK=$STATE_DIR/build-work
+  API_KEY_FILE=$SECRET_DIR/api-key
+  PID_FILE=$STATE_DIR/llama-server.pid
+  SERVER_LOG=$LOG_DIR/server.log
+}
+
+# ------------------------------------------------------------ failure path ---
+
+on_err() {
+  local rc=$1 line=$2 cmd=$3
+  [[ -z $FAIL_REASON ]] && FAIL_REASON="step ${CURRENT_STEP}: '${cmd}' exited ${rc} (line ${line})"
+}
+
+# Any exit other than a completed boot leaves nothing served and reports why.
+on_exit() {
+  local rc=$?
+  set +eE
+  trap - ERR EXIT
+  local f
+  for f in "${PARTIAL_FILES[@]}"; do rm -f -- "$f"; done
+  if ((rc == 0)) && [[ -z $FAIL_REASON ]]; then
+    exit 0
+  fi
+  [[ -z $FAIL_REASON ]] && FAIL_REASON="step ${CURRENT_STEP} exited ${rc}"
+  FAIL_REASON=${FAIL_REASON//$'\n'/ }
+  CURRENT_STEP=failure
+  log "boot failed: ${FAIL_REASON}"
+  if [[ -v CFG[GLLM_MODE] ]] && declare -p PID_FILE >/dev/null 2>&1; then
+    stop_server
+  fi
+  if [[ ${CFG[GLLM_MODE]:-} == aws ]]; then
+    signal_cloudformation FAILURE "$FAIL_REASON"
+  fi
+  printf 'GLLM_BOOT_RESULT=FAILURE reason=%s\n' "$FAIL_REASON" >&3
+  exit 1
+}
+
+# ------------------------------------------------------------ dependencies ---
+
+os_field() {
+  local field=$1 line
+  [[ -r /etc/os-release ]] || { echo unknown; return; }
+  while IFS= read -r line; do
+    if [[ $line == "${field}="* ]]; then
+      line=${line#*=}
+      line=${line//\"/}
+      printf '%s\n' "$line"
+      return
+    fi
+  done </etc/os-release
+  echo unknown
+}
+
+missing_tools() {
+  local tool out=()
+  for tool in "$@"; do command -v "$tool" >/dev/null 2>&1 || out+=("$tool"); done
+  printf '%s\n' "${out[@]}"
+}
+
+install_dependencies() {
+  local needed=(cmake git make tar gzip curl sha256sum flock setsid)
+  [[ ${CFG[GLLM_MODE]} == aws ]] && needed+=(aws systemctl useradd)
+  local missing compiler_ok=1
+  missing=$(missing_tools "${needed[@]}")
+  pick_compiler || compiler_ok=0
+  # Graviton4/5 flags (armv9-a) need GCC 12 or later; AL2023's default GCC is 11.
+  if [[ ${CFG[GLLM_MODE]} == aws && $(os_field ID) == amzn ]] && ! command -v gcc14-g++ >/dev/null 2>&1; then
+    compiler_ok=0
+  fi
+  if [[ -z $missing ]] && ((compiler_ok)); then
+    log "build and run tools already present; nothing to install"
+    return
+  fi
+  if ((EUID != 0)); then
+    fail "missing tools: ${missing//$'\n'/ }$( ((compiler_ok)) || echo ' C/C++ compiler') (local mode installs nothing without root: install them and re-run)"
+  fi
+  if command -v dnf >/dev/null 2>&1; then
+    log "installing with dnf"
+    dnf install -y --setopt=install_weak_deps=False gcc14 gcc14-c++ cmake git make tar gzip util-linux shadow-utils >>"$LOG_DIR/dnf.log" 2>&1 ||
+      fail "dnf install failed; see ${LOG_DIR}/dnf.log"
+    # Nice to have: cfn-signal needs no IAM permission, the agent ships logs,
+    # ccache speeds a rebuild. One at a time: dnf refuses a whole list for
+    # one package the repositories lack.
+    local optional
+    for optional in aws-cfn-bootstrap amazon-cloudwatch-agent ccache; do
+      dnf install -y "$optional" >>"$LOG_DIR/dnf.log" 2>&1 || log "optional package ${optional} not installed; continuing"
+    done
+  elif command -v apt-get >/dev/null 2>&1; then
+    log "installing with apt-get"
+    { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      build-essential cmake git make tar gzip curl ca-certificates util-linux; } >>"$LOG_DIR/apt.log" 2>&1 ||
+      fail "apt-get install failed; see ${LOG_DIR}/apt.log"
+  else
+    fail "no dnf or apt-get to install: ${missing//$'\n'/ }"
+  fi
+  missing=$(missing_tools "${needed[@]}")
+  [[ -z $missing ]] || fail "still missing after install: ${missing//$'\n'/ }"
+  pick_compiler || fail "no C/C++ compiler after install"
+}
+
+# GCC 14 where the distribution offers it next to an older default (AL2023),
+# otherwise the system compiler.
+pick_compiler() {
+  if command -v gcc14-gcc >/dev/null 2>&1 && command -v gcc14-g++ >/dev/null 2>&1; then
+    CC_BIN=gcc14-gcc CXX_BIN=gcc14-g++
+  elif command -v gcc >/dev/null 2>&1 && command -v g++ >/dev/null 2>&1; then
+    CC_BIN=gcc CXX_BIN=g++
+  elif command -v cc >/dev/null 2>&1 && command -v c++ >/dev/null 2>&1; then
+    CC_BIN=cc CXX_BIN=c++
+  else
+    return 1
+  fi
+}
+
+# --------------------------------------------------------------------- CPU ---
+
+cpuinfo_path() {
+  if [[ ${CFG[GLLM_MODE]} == local && -n ${CFG[GLLM_CPUINFO_PATH]:-} ]]; then
+    printf '%s\n' "${CFG[GLLM_CPUINFO_PATH]}"
+  else
+    echo /proc/cpuinfo
+  fi
+}
+
+# The distinct `CPU part` values of every core, lowercased.
+cpu_parts() {
+  local file=$1 line parts=()
+  while IFS= read -r line; do
+    if [[ $line =~ ^CPU[[:space:]]part[[:space:]]*:[[:space:]]*(0x[0-9a-fA-F]+) ]]; then
+      parts+=("${BASH_REMATCH[1],,}")
+    fi
+  done <"$file"
+  ((${#parts[@]})) && printf '%s\n' "${parts[@]}" | sort -u
+  return 0
+}
+
+# A build for one generation dies with SIGILL on an older one, so the CPU must
+# be exactly the one the configuration (and the cache key) names.
+check_cpu_part() {
+  local file parts expected=${CFG[GLLM_CPU_PART]}
+  file=$(cpuinfo_path)
+  [[ -r $file ]] || fail "cannot read ${file}"
+  parts=$(cpu_parts "$file")
+  [[ -n $parts ]] || fail "no 'CPU part' line in ${file}: not an Arm CPU, cannot check it is ${CFG[GLLM_INSTANCE_TYPE]} (Graviton${CFG[GLLM_GENERATION]}, CPU part ${expected})"
+  if [[ $parts != "$expected" ]]; then
+    fail "CPU mismatch: ${CFG[GLLM_INSTANCE_TYPE]} is configured as Graviton${CFG[GLLM_GENERATION]} (CPU part ${expected}) but ${file} reports CPU part ${parts//$'\n'/,}; a build for -march=${CFG[GLLM_ARM_ARCH]} could die with SIGILL here"
+  fi
+  log "CPU part ${expected} matches Graviton${CFG[GLLM_GENERATION]}"
+}
+
+# x86_64 (local mode only) builds with ggml's portable x86 baseline.
+check_x86_baseline() {
+  local file flag line=""
+  file=$(cpuinfo_path)
+  line=$(grep -m1 '^flags' "$file" || true)
+  for flag in avx2 fma f16c bmi2; do
+    [[ " ${line#*:} " == *" ${flag} "* ]] || fail "this x86_64 CPU lacks ${flag}, which ggml's portable x86 build (GGML_NATIVE=OFF) uses"
+  done
+  log "x86_64 with AVX2/FMA/F16C/BMI2: building ggml's portable x86 baseline, no Arm flags"
+}
+
+check_cpu() {
+  MACHINE=$(uname -m)
+  case $MACHINE in
+    aarch64) check_cpu_part ;;
+    x86_64)
+      [[ ${CFG[GLLM_MODE]} == local ]] || fail "aws mode runs on Graviton (aarch64) only, not ${MACHINE}"
+      check_x86_baseline
+      ;;
+    *) fail "unsupported machine ${MACHINE}" ;;
+  esac
+}
+
+# ------------------------------------------------------------------ cache ---
+
+# The cache holds builds/<key>.tar.gz and models/<sha256>.gguf: an S3 prefix
+# on instances, a directory locally. Both functions write their destination
+# through a temporary name, so a reader never sees half an object.
+cache_get() {
+  local rel=$1 dest=$2 tmp="$2.cache-get.$$"
+  PARTIAL_FILES+=("$tmp")
+  if [[ ${CFG[GLLM_MODE]} == aws ]]; then
+    local err
+    if ! err=$(aws s3 cp --only-show-errors "${CFG[GLLM_CACHE_URI]}/${rel}" "$tmp" 2>&1); then
+      rm -f -- "$tmp"
+      [[ $err == *"404"* || $err == *"Not Found"* || $err == *"NoSuchKey"* ]] || log "cache read of ${rel} failed (${err//$'\n'/ }); treating it as a miss"
+      return 1
+    fi
+  else
+    [[ -f ${CFG[GLLM_CACHE_URI]}/${rel} ]] || return 1
+    cp -- "${CFG[GLLM_CACHE_URI]}/${rel}" "$tmp"
+  fi
+  mv -f -- "$tmp" "$dest"
+}
+
+# A failed upload costs the next boot time, not this one: it is logged only.
+cache_put() {
+  local src=$1 rel=$2
+  if [[ ${CFG[GLLM_MODE]} == aws ]]; then
+    # An S3 object appears whole or not at all, multipart uploads included.
+    if ! aws s3 cp --only-show-errors "$src" "${CFG[GLLM_CACHE_URI]}/${rel}" >>"$LOG_FILE" 2>&1; then
+      log "WARNING: cache upload of ${rel} failed; the next boot will redo this work"
+      return 0
+    fi
+  else
+    local dest=${CFG[GLLM_CACHE_URI]}/${rel} tmp
+    tmp="$(dirname "$dest")/.$(basename "$dest").put.$$"
+    PARTIAL_FILES+=("$tmp")
+    if ! { mkdir -p "$(dirname "$dest")" && cp -- "$src" "$tmp" && mv -f -- "$tmp" "$dest"; }; then
+      rm -f -- "$tmp"
+      log "WARNING: cache write of ${rel} failed; the next boot will redo this work"
+      return 0
+    fi
+  fi
+  log "cached ${rel}"
+}
+
+# ------------------------------------------------------------------ build ---
+
+build_targets() {
+  BUILD_TARGETS=(llama-server)
+  [[ -n ${CFG[GLLM_QUANTIZE_TO]} ]] && BUILD_TARGETS+=(llama-quantize)
+  return 0
+}
+
+# Everything that changes the compiled output goes into the CMake defines or
+# the cache key, so a cached build is only ever reused where it would have
+# been built identically.
+cmake_defines() {
+  CMAKE_DEFINES=(
+    -DCMAKE_BUILD_TYPE=Release
+    # Self-contained executables: the tarball is just bin/.
+    -DBUILD_SHARED_LIBS=OFF
+    # Never tune for the build host: the key names the target, not the host.
+    -DGGML_NATIVE=OFF
+    # KleidiAI's CMake downloads its sources at configure time.
+    -DGGML_CPU_KLEIDIAI=OFF
+    # Model downloads are this script's job, not the server's. LLAMA_CURL is
+    # the switch in older releases, LLAMA_OPENSSL in newer ones; each release
+    # ignores the other.
+    -DLLAMA_CURL=OFF
+    -DLLAMA_OPENSSL=OFF
+    # The endpoint is an API; the web UI would be fetched from Hugging Face.
+    -DLLAMA_BUILD_UI=OFF
+    -DLLAMA_USE_PREBUILT_UI=OFF
+    -DLLAMA_BUILD_TESTS=OFF
+    -DLLAMA_BUILD_EXAMPLES=OFF
+    -DLLAMA_BUILD_APP=OFF
+    -DLLAMA_BUILD_TOOLS=ON
+    -DLLAMA_BUILD_SERVER=ON
+  )
+  if [[ $MACHINE == aarch64 ]]; then
+    CMAKE_DEFINES+=("-DGGML_CPU_ARM_ARCH=${CFG[GLLM_ARM_ARCH]}")
+  fi
+}
+
+first_line() { printf '%s\n' "${1%%$'\n'*}"; }
+
+build_key_material() {
+  local arch
+  if [[ $MACHINE == aarch64 ]]; then arch="aarch64:${CFG[GLLM_ARM_ARCH]}"; else arch="${MACHINE}:ggml-portable"; fi
+  printf '%s\n' \
+    "llama.cpp-ref=${CFG[GLLM_LLAMA_CPP_REF]}" \
+    "arch=${arch}" \
+    "os=$(os_field ID)-$(os_field VERSION_ID)" \
+    "compiler=$(first_line "$("$CXX_BIN" --version)") $("$CXX_BIN" -dumpmachine)" \
+    "targets=${BUILD_TARGETS[*]}" \
+    "build-options-version=${BUILD_OPTIONS_VERSION}" \
+    "cmake=${CMAKE_DEFINES[*]}"
+}
+
+# Shallow fetch of just the wanted ref: a tag or branch by name, a commit by id.
+fetch_source() {
+  local dest=$1 ref=${CFG[GLLM_LLAMA_CPP_REF]} local_src=${CFG[GLLM_LLAMA_CPP_SOURCE_DIR]:-}
+  rm -rf -- "$dest"
+  if [[ -n $local_src ]]; then
+    [[ -d $local_src ]] || fail "GLLM_LLAMA_CPP_SOURCE_DIR ${local_src} is not a directory"
+    if git -C "$local_src" rev-parse --verify --quiet "${ref}^{commit}" >/dev/null 2>&1; then
+      log "source: ${ref} from git repository ${local_src}"
+      mkdir -p "$dest"
+      git -C "$local_src" archive --format=tar "${ref}^{commit}" | tar -x -C "$dest"
+    else
+      # Local mode trusts the caller that this tree is the release it names
+      # (a release tarball, or a clone without tags).
+      log "source: ${local_src} has no git ref ${ref}; using its working tree as ${ref}"
+      mkdir -p "$dest"
+      tar -C "$local_src" --exclude=.git -cf - . | tar -x -C "$dest"
+    fi
+    [[ -f $dest/CMakeLists.txt ]] || fail "${local_src} is not a llama.cpp source tree (no CMakeLists.txt)"
+    return
+  fi
+  local repo=${CFG[GLLM_LLAMA_CPP_REPOSITORY]}
+  log "source: fetching ${ref} from ${repo}"
+  if [[ $ref =~ ^[0-9a-f]{40}$ ]]; then
+    git init --quiet "$dest"
+    git -C "$dest" fetch --quiet --depth 1 "$repo" "$ref" >>"$BUILD_LOG" 2>&1 || fail "git fetch of commit ${ref} from ${repo} failed; see ${BUILD_LOG}"
+    git -C "$dest" -c advice.detachedHead=false checkout --quiet FETCH_HEAD
+  else
+    git -c advice.detachedHead=false clone --quiet --depth 1 --branch "$ref" "$repo" "$dest" >>"$BUILD_LOG" 2>&1 ||
+      fail "git clone of ${ref} from ${repo} failed; see ${BUILD_LOG}"
+  fi
+}
+
+compile_llama_cpp() {
+  local stage=$1 src=$BUILD_WORK/src build=$BUILD_WORK/build gen=() launcher=() t start
+  rm -rf -- "$BUILD_WORK"
+  mkdir -p "$BUILD_WORK"
+  fetch_source "$src"
+  if [[ $MACHINE == aarch64 ]]; then
+    # One line of C tells a wrong compiler/flag pairing in a second, where
+    # CMake would take a minute to fail with a less direct message.
+    printf 'int main(void){return 0;}\n' | "$CC_BIN" "-march=${CFG[GLLM_ARM_ARCH]}" -x c -o /dev/null - 2>>"$BUILD_LOG" ||
+      fail "${CC_BIN} rejects -march=${CFG[GLLM_ARM_ARCH]} (see ${BUILD_LOG}); Graviton4 and later need GCC 12 or newer"
+  fi
+  command -v ninja >/dev/null 2>&1 && gen=(-G Ninja)
+  if command -v ccache >/dev/null 2>&1; then
+    launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+    # Paths relative to the work dir make compiles in another work dir (a
+    # re-run, another checkout) hit the same ccache entries.
+    export CCACHE_BASEDIR=$BUILD_WORK CCACHE_NOHASHDIR=true
+    log "ccache: on"
+  fi
+  start=$(now_ms)
+  log "compiling ${BUILD_TARGETS[*]} with ${CXX_BIN} ($("$CXX_BIN" -dumpfullversion)) on $(nproc) CPUs; output in ${BUILD_LOG}"
+  CC=$CC_BIN CXX=$CXX_BIN cmake -S "$src" -B "$build" "${gen[@]}" "${CMAKE_DEFINES[@]}" "${launcher[@]}" >>"$BUILD_LOG" 2>&1 ||
+    fail "cmake configure failed: $(tail -n 5 "$BUILD_LOG" | tr '\n' ' ')"
+  cmake --build "$build" --config Release -j "$(nproc)" --target "${BUILD_TARGETS[@]}" >>"$BUILD_LOG" 2>&1 ||
+    fail "compile failed: $(grep -m1 -E 'error|Error' "$BUILD_LOG" || tail -n 1 "$BUILD_LOG")"
+  log "compiled ${BUILD_TARGETS[*]} in $(seconds_since "$start") s"
+  mkdir -p "$stage/bin"
+  for t in "${BUILD_TARGETS[@]}"; do
+    install -m 0755 "$build/bin/$t" "$stage/bin/$t"
+  done
+  rm -rf -- "$BUILD_WORK"
+}
+
+# Makes sure $INSTALL_ROOT/<key>/bin holds the binaries: already installed
+# (re-run), from the cache, or compiled and then cached.
+ensure_build() {
+  local key material tarball tmpdir
+  build_targets
+  cmake_defines
+  material=$(build_key_material)
+  key=$(printf '%s\n' "$material" | sha256sum | cut -c1-32)
+  BUILD_DIR=$INSTALL_ROOT/$key
+  log "build key ${key} (${material//$'\n'/; })"
+  if [[ -f $BUILD_DIR/manifest.txt ]]; then
+    log "build: installed build ${key} reused (no compile)"
+  else
+    mkdir -p "$INSTALL_ROOT" "$STATE_DIR"
+    tarball=$STATE_DIR/build-$key.tar.gz
+    tmpdir=$(mktemp -d "$INSTALL_ROOT/.install-$key.XXXXXX")
+    PARTIAL_FILES+=("$tarball")
+    if cache_get "builds/${key}.tar.gz" "$tarball"; then
+      log "build: cache hit builds/${key}.tar.gz (no compile)"
+      tar -xzf "$tarball" -C "$tmpdir"
+      [[ -f $tmpdir/manifest.txt ]] || { rm -rf -- "$tmpdir"; fail "cached build ${key} has no manifest"; }
+    else
+      log "build: cache miss builds/${key}.tar.gz; compiling"
+      BUILD_LOG=$LOG_DIR/build.log
+      : >"$BUILD_LOG"
+      compile_llama_cpp "$tmpdir"
+      printf '%s\n' "$material" >"$tmpdir/manifest.txt"
+      tar -czf "$tarball" -C "$tmpdir" .
+      cache_put "$tarball" "builds/${key}.tar.gz"
+    fi
+    rm -f -- "$tarball"
+    chmod -R a+rX "$tmpdir"
+    # Rename into place so a half-extracted build is never taken as installed.
+    rm -rf -- "$BUILD_DIR"
+    mv -- "$tmpdir" "$BUILD_DIR"
+  fi
+  local t
+  for t in "${BUILD_TARGETS[@]}"; do
+    [[ -x $BUILD_DIR/bin/$t ]] || fail "build ${key} lacks ${t}"
+  done
+  # Catches a corrupt cache entry, a missing runtime library or an illegal
+  # instruction before the model is fetched.
+  "$BUILD_DIR/bin/llama-server" --version >>"$LOG_FILE" 2>&1 || fail "llama-server from build ${key} does not run on this machine"
+  LLAMA_SERVER=$BUILD_DIR/bin/llama-server
+}
+
+# ------------------------------------------------------------------ model ---
+
+file_size() { stat -c %s -- "$1"; }
+
+# Fetches $GLLM_MODEL_SOURCE to $1, resuming across attempts.
+download_model() {
+  local dest=$1 src=${CFG[GLLM_MODEL_SOURCE]} attempt rc=0 expected=${CFG[GLLM_MODEL_SIZE_BYTES]}
+  if [[ $src == s3://* ]]; then
+    log "downloading ${src} with aws s3 cp"
+    aws s3 cp --only-show-errors "$src" "$dest" >>"$LOG_FILE" 2>&1 || fail "model download from ${src} failed"
+    return
+  fi
+  local headers=()
+  if [[ -n ${CFG[GLLM_HF_TOKEN_PARAMETER]} && ${CFG[GLLM_MODE]} == aws ]]; then
+    # The token goes through a root-only file (curl -H @file), never argv.
+    local header_file=$SECRET_DIR/hf-header
+    mkdir -p "$SECRET_DIR"
+    PARTIAL_FILES+=("$header_file")
+    (
+      umask 077
+      printf 'Authorization: Bearer %s\n' "$(aws ssm get-parameter --name "${CFG[GLLM_HF_TOKEN_PARAMETER]}" --with-decryption \
+        --region "${CFG[GLLM_REGION]}" --query Parameter.Value --output text)" >"$header_file"
+    ) || fail "could not read the Hugging Face token from SSM parameter ${CFG[GLLM_HF_TOKEN_PARAMETER]}"
+    headers=(-H "@${header_file}")
+  fi
+  for ((attempt = 1; attempt <= DOWNLOAD_ATTEMPTS; attempt++)); do
+    if [[ -f $dest ]] && (($(file_size "$dest") >= expected)); then
+      break
+    fi
+    log "downloading ${src} (attempt ${attempt}/${DOWNLOAD_ATTEMPTS}$([[ -s $dest ]] && echo ", resuming at $(file_size "$dest") bytes"))"
+    rc=0
+    curl --fail --silent --show-error --location --proto '=http,https' --connect-timeout 20 \
+      --speed-limit 1024 --speed-time 60 -C - "${headers[@]}" -o "$dest" "$src" 2>>"$LOG_FILE" || rc=$?
+    ((rc == 0)) && break
+    log "curl exited ${rc}"
+    if ((attempt == DOWNLOAD_ATTEMPTS)); then
+      fail "model download from ${src} failed after ${DOWNLOAD_ATTEMPTS} attempts (last curl exit ${rc}); got $([[ -f $dest ]] && file_size "$dest" || echo 0) of ${expected} bytes"
+    fi
+    sleep "$attempt"
+  done
+}
+
+# Checks size, then SHA-256; a file that fails is deleted, never moved into place.
+verify_model() {
+  local file=$1 origin=$2 size sha
+  size=$(file_size "$file")
+  if ((size != CFG[GLLM_MODEL_SIZE_BYTES])); then
+    rm -f -- "$file"
+    fail "model from ${origin}: size mismatch: expected ${CFG[GLLM_MODEL_SIZE_BYTES]} bytes, got ${size}"
+  fi
+  sha=$(sha256sum -- "$file" | cut -d' ' -f1)
+  if [[ $sha != "${CFG[GLLM_MODEL_SHA256]}" ]]; then
+    rm -f -- "$file"
+    fail "model from ${origin}: sha256 mismatch: expected ${CFG[GLLM_MODEL_SHA256]}, got ${sha}"
+  fi
+  log "model verified: ${size} bytes, sha256 ${sha}"
+}
+
+# A model next to a stamp written after verification is the verified model.
+stamp_ok() {
+  local file=$1 want=$2
+  [[ -f $file && -f $file.verified && $(<"$file.verified") == "$want" ]]
+}
+
+ensure_model() {
+  local sha=${CFG[GLLM_MODEL_SHA256]} size=${CFG[GLLM_MODEL_SIZE_BYTES]} source_path partial
+  mkdir -p "$MODEL_DIR"
+  if [[ -n ${CFG[GLLM_QUANTIZE_TO]} ]]; then
+    source_path=$MODEL_DIR/source-$sha.gguf
+  else
+    source_path=$MODEL_DIR/${CFG[GLLM_MODEL_FILE]}
+  fi
+  MODEL_PATH=$MODEL_DIR/${CFG[GLLM_MODEL_FILE]}
+
+  if [[ -n ${CFG[GLLM_QUANTIZE_TO]} ]] && stamp_ok "$MODEL_PATH" "quantized ${sha} ${CFG[GLLM_QUANTIZE_TO]}"; then
+    log "model: ${MODEL_PATH} already quantized from ${sha}; reused"
+    return
+  fi
+  if [[ -z ${CFG[GLLM_QUANTIZE_TO]} ]] && stamp_ok "$MODEL_PATH" "$sha $size"; then
+    log "model: ${MODEL_PATH} already verified; reused"
+    return
+  fi
+  if [[ -n ${CFG[GLLM_QUANTIZE_TO]} ]] && fetch_quantized_from_cache; then
+    return
+  fi
+
+  partial=$MODEL_DIR/.${CFG[GLLM_MODEL_FILE]}.partial
+  PARTIAL_FILES+=("$partial")
+  rm -f -- "$partial" "$source_path.verified"
+  local from_cache=0
+  if cache_get "models/${sha}.gguf" "$partial"; then
+    log "model: cache hit models/${sha}.gguf"
+    from_cache=1
+    if (($(file_size "$partial") != size)) || [[ $(sha256sum -- "$partial" | cut -d' ' -f1) != "$sha" ]]; then
+      log "model: cached copy does not verify; downloading from the source instead"
+      rm -f -- "$partial"
+      from_cache=0
+    fi
+  fi
+  if ((!from_cache)); then
+    log "model: cache miss models/${sha}.gguf"
+    download_model "$partial"
+    verify_model "$partial" "${CFG[GLLM_MODEL_SOURCE]}"
+  else
+    log "model verified: ${size} bytes, sha256 ${sha}"
+  fi
+  chmod 0644 "$partial"
+  mv -f -- "$partial" "$source_path"
+  printf '%s %s\n' "$sha" "$size" >"$source_path.verified"
+  ((from_cache)) || cache_put "$source_path" "models/${sha}.gguf"
+
+  if [[ -n ${CFG[GLLM_QUANTIZE_TO]} ]]; then
+    quantize_model "$source_path"
+  fi
+}
+
+quantized_cache_rel() { printf 'models/%s-%s.gguf' "${CFG[GLLM_MODEL_SHA256]}" "${CFG[GLLM_QUANTIZE_TO]}"; }
+
+# The quantized file is cached with its own checksum beside it, so a damaged
+# cache object is detected like a damaged download.
+fetch_quantized_from_cache() {
+  local rel sidecar partial want
+  rel=$(quantized_cache_rel)
+  sidecar=$STATE_DIR/quantized.sha256
+  partial=$MODEL_DIR/.${CFG[GLLM_MODEL_FILE]}.partial
+  PARTIAL_FILES+=("$partial" "$sidecar")
+  mkdir -p "$STATE_DIR"
+  cache_get "${rel}.sha256" "$sidecar" || return 1
+  cache_get "$rel" "$partial" || return 1
+  want=$(<"$sidecar")
+  if [[ $(sha256sum -- "$partial" | cut -d' ' -f1) != "$want" ]]; then
+    log "model: cached ${rel} does not match its checksum; quantizing again"
+    rm -f -- "$partial"
+    return 1
+  fi
+  chmod 0644 "$partial"
+  mv -f -- "$partial" "$MODEL_PATH"
+  printf 'quantized %s %s\n' "${CFG[GLLM_MODEL_SHA256]}" "${CFG[GLLM_QUANTIZE_TO]}" >"$MODEL_PATH.verified"
+  log "model: cache hit ${rel}"
+}
+
+quantize_model() {
+  local src=$1 out start sum
+  out=$MODEL_DIR/.${CFG[GLLM_MODEL_FILE]}.quantizing.gguf
+  PARTIAL_FILES+=("$out")
+  start=$(now_ms)
+  log "quantizing to ${CFG[GLLM_QUANTIZE_TO]}"
+  "$BUILD_DIR/bin/llama-quantize" "$src" "$out" "${CFG[GLLM_QUANTIZE_TO]}" "$(nproc)" >>"$LOG_DIR/quantize.log" 2>&1 ||
+    fail "llama-quantize to ${CFG[GLLM_QUANTIZE_TO]} failed: $(tail -n 2 "$LOG_DIR/quantize.log" | tr '\n' ' ')"
+  log "quantized in $(seconds_since "$start") s"
+  chmod 0644 "$out"
+  mv -f -- "$out" "$MODEL_PATH"
+  printf 'quantized %s %s\n' "${CFG[GLLM_MODEL_SHA256]}" "${CFG[GLLM_QUANTIZE_TO]}" >"$MODEL_PATH.verified"
+  # The source is in the cache; the disk is better spent on the served model.
+  rm -f -- "$src" "$src.verified"
+  sum=$STATE_DIR/quantized.sha256
+  sha256sum -- "$MODEL_PATH" | cut -d' ' -f1 >"$sum"
+  cache_put "$MODEL_PATH" "$(quantized_cache_rel)"
+  cache_put "$sum" "$(quantized_cache_rel).sha256"
+  rm -f -- "$sum"
+}
+
+# ---------------------------------------------------------------- API key ---
+
+install_api_key() {
+  mkdir -p "$SECRET_DIR"
+  chmod 0700 "$SECRET_DIR"
+  local tmp=$API_KEY_FILE.tmp.$$
+  PARTIAL_FILES+=("$tmp")
+  (
+    umask 077
+    if [[ ${CFG[GLLM_MODE]} == aws ]]; then
+      # --output text writes only the value, straight into the file.
+      aws ssm get-parameter --name "${CFG[GLLM_API_KEY_PARAMETER]}" --with-decryption \
+        --region "${CFG[GLLM_REGION]}" --query Parameter.Value --output text >"$tmp" 2>>"$LOG_FILE"
+    else
+      cat -- "${CFG[GLLM_API_KEY_FILE]}" >"$tmp"
+    fi
+  ) || fail "could not read the API key from $([[ ${CFG[GLLM_MODE]} == aws ]] && echo "SSM parameter ${CFG[GLLM_API_KEY_PARAMETER]}" || echo "${CFG[GLLM_API_KEY_FILE]}")"
+  [[ -n $(tr -d '[:space:]' <"$tmp") ]] || fail "the API key is empty"
+  chmod 0600 "$tmp"
+  mv -f -- "$tmp" "$API_KEY_FILE"
+  log "API key installed in ${API_KEY_FILE} (0600)"
+}
+
+# ------------------------------------------------------------------ serve ---
+
+server_args() {
+  local key_file=$1 host=$2 mlock=$3 slots=${CFG[GLLM_PARALLEL_SLOTS]}
+  SERVER_ARGS=(
+    --model "$MODEL_PATH"
+    --host "$host" --port "${CFG[GLLM_PORT]}"
+    --api-key-file "$key_file"
+    --metrics
+    --parallel "$slots"
+    --ctx-size "$((slots * CFG[GLLM_CONTEXT_PER_SLOT]))"
+    --threads "$(nproc)"
+    --cont-batching
+    --no-webui
+  )
+  ((mlock)) && SERVER_ARGS+=(--mlock)
+  return 0
+}
+
+# The hardened unit: its own user, a read-only view of the system with only
+# the build and model visible, the key handed over by systemd's credentials.
+render_unit() {
+  local exec=$1
+  cat <<EOF
+# Written by ${0##*/}; rewritten on every boot.
+[Unit]
+Description=graviton-llm llama-server
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=simple
+User=${SERVICE_USER}
+Group=${SERVICE_USER}
+ExecStart=${exec}
+LoadCredential=api-key:${API_KEY_FILE}
+Restart=on-failure
+RestartSec=5
+LimitMEMLOCK=infinity
+LimitNOFILE=65536
+StandardOutput=append:${SERVER_LOG}
+StandardError=inherit
+UMask=0077
+NoNewPrivileges=yes
+AmbientCapabilities=
+CapabilityBoundingSet=
+ProtectSystem=strict
+ProtectHome=yes
+PrivateTmp=yes
+PrivateDevices=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectClock=yes
+ProtectHostname=yes
+RestrictNamespaces=yes
+RestrictRealtime=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+SystemCallArchitectures=native
+RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX
+ReadOnlyPaths=${BUILD_DIR} ${MODEL_DIR}
+
+[Install]
+WantedBy=multi-user.target
+EOF
+}
+
+# Quotes each argument for a systemd ExecStart line; values are validated
+# to the inert character set, so only `%` (a systemd specifier) needs care.
+systemd_exec_line() {
+  local out="" a
+  for a in "$@"; do
+    out+="${out:+ }${a//%/%%}"
+  done
+  printf '%s\n' "$out"
+}
+
+start_server_systemd() {
+  id -u "$SERVICE_USER" >/dev/null 2>&1 ||
+    useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /sbin/nologin "$SERVICE_USER"
+  install -d -m 0755 "$LOG_DIR"
+  touch "$SERVER_LOG"
+  chown "$SERVICE_USER:$SERVICE_USER" "$SERVER_LOG"
+  chmod 0640 "$SERVER_LOG"
+  # systemd hands the credential over as %d/api-key, readable by the service only.
+  server_args "%d/api-key" 0.0.0.0 1
+  local exec
+  exec=$(systemd_exec_line "$LLAMA_SERVER" "${SERVER_ARGS[@]}")
+  # %d must stay a specifier; every other % was doubled.
+  exec=${exec//%%d\/api-key/%d/api-key}
+  render_unit "$exec" >"/etc/systemd/system/${UNIT_NAME}.tmp"
+  mv -f "/etc/systemd/system/${UNIT_NAME}.tmp" "/etc/systemd/system/${UNIT_NAME}"
+  systemctl daemon-reload
+  systemctl enable --quiet "$UNIT_NAME"
+  # Restarts before this boot do not count against it (see server_alive).
+  RESTARTS_BEFORE=$(systemctl show -p NRestarts --value "$UNIT_NAME")
+  systemctl restart "$UNIT_NAME"
+  log "started ${UNIT_NAME}"
+}
+
+# llama-server locks the model in RAM only where the limit lets it lock all of it.
+mlock_allowed() {
+  local limit
+  limit=$(ulimit -l)
+  [[ $limit == unlimited ]] && return 0
+  ((limit * 1024 >= $(file_size "$MODEL_PATH") + 64 * 1024 * 1024))
+}
+
+local_server_pid() {
+  local pid cmdline
+  [[ -f $PID_FILE ]] || return 1
+  pid=$(<"$PID_FILE")
+  [[ $pid =~ ^[0-9]+$ && -r /proc/$pid/cmdline ]] || return 1
+  # Only a llama-server of ours: a stale pid file must not kill a stranger.
+  cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline")
+  [[ $cmdline == *"$INSTALL_ROOT/"*"/bin/llama-server "* ]] || return 1
+  printf '%s\n' "$pid"
+}
+
+start_server_local() {
+  stop_server
+  local mlock=0
+  mlock_allowed && mlock=1
+  mkdir -p "$LOG_DIR" "$STATE_DIR"
+  # A developer machine serves itself only; the instance's 0.0.0.0 is behind a
+  # security group that admits the load balancer alone.
+  server_args "$API_KEY_FILE" 127.0.0.1 "$mlock"
+  # Closing 3 (our stdout) and 9 (the boot lock) matters: a server holding
+  # them would keep the caller's pipe open and block the next boot's lock.
+  setsid "$LLAMA_SERVER" "${SERVER_ARGS[@]}" </dev/null >>"$SERVER_LOG" 2>&1 3>&- 9>&- &
+  echo $! >"$PID_FILE"
+  log "started llama-server pid $! (mlock $( ((mlock)) && echo on || echo off)); log ${SERVER_LOG}"
+}
+
+start_server() {
+  if [[ ${CFG[GLLM_MODE]} == aws ]]; then start_server_systemd; else start_server_local; fi
+}
+
+stop_server() {
+  if [[ ${CFG[GLLM_MODE]} == aws ]]; then
+    if command -v systemctl >/dev/null 2>&1 && [[ -f /etc/systemd/system/${UNIT_NAME} ]]; then
+      systemctl disable --now --quiet "$UNIT_NAME" >/dev/null 2>&1 || true
+      log "stopped ${UNIT_NAME}"
+    fi
+    return 0
+  fi
+  local pid i
+  if pid=$(local_server_pid); then
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    log "stopped llama-server pid ${pid}"
+  fi
+  rm -f -- "$PID_FILE"
+  return 0
+}
+
+server_alive() {
+  if [[ ${CFG[GLLM_MODE]} == aws ]]; then
+    [[ $(systemctl show -p ActiveState --value "$UNIT_NAME") != failed ]] &&
+      [[ $(systemctl show -p NRestarts --value "$UNIT_NAME") == "${RESTARTS_BEFORE:-0}" ]]
+  else
+    local_server_pid >/dev/null
+  fi
+}
+
+wait_healthy() {
+  local timeout=${CFG[GLLM_HEALTH_TIMEOUT_SECONDS]} start code="none"
+  start=$(now_ms)
+  while :; do
+    code=$(curl --silent --output /dev/null --max-time 2 --write-out '%{http_code}' "http://127.0.0.1:${CFG[GLLM_PORT]}/health" || true)
+    if [[ $code == 200 ]]; then
+      log "GET /health answered 200 after $(seconds_since "$start") s"
+      return
+    fi
+    if ! server_alive; then
+      fail "llama-server exited before it was healthy: $(tail -n 3 "$SERVER_LOG" 2>/dev/null | tr '\n' ' ')"
+    fi
+    if (($(now_ms) - start > timeout * 1000)); then
+      fail "llama-server not healthy within ${timeout} s (last /health status ${code})"
+    fi
+    sleep 0.5
+  done
+}
+
+# ----------------------------------------------------------------- signal ---
+
+imds() {
+  local token
+  token=$(curl --silent --fail --max-time 5 -X PUT http://169.254.169.254/latest/api/token \
+    -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
+  curl --silent --fail --max-time 5 -H "X-aws-ec2-metadata-token: ${token}" "http://169.254.169.254/latest/meta-data/$1"
+}
+
+# Tells the Auto Scaling group's creation policy how this instance did. A
+# failed signal is logged, not fatal: on a re-run the stack is long complete
+# and refuses signals, which must not take a healthy server down.
+signal_cloudformation() {
+  local status=$1 reason=$2 code=0
+  [[ $status == SUCCESS ]] || code=1
+  if [[ -x /opt/aws/bin/cfn-signal ]]; then
+    /opt/aws/bin/cfn-signal -e "$code" --reason "${reason:0:250}" --stack "${CFG[GLLM_STACK_NAME]}" \
+      --resource "${CFG[GLLM_SIGNAL_RESOURCE]}" --region "${CFG[GLLM_REGION]}" >>"$LOG_FILE" 2>&1 &&
+      { log "cfn-signal ${status} sent"; return 0; }
+  else
+    local instance_id
+    if instance_id=$(imds instance-id 2>/dev/null) &&
+      aws cloudformation signal-resource --stack-name "${CFG[GLLM_STACK_NAME]}" \
+        --logical-resource-id "${CFG[GLLM_SIGNAL_RESOURCE]}" --unique-id "$instance_id" \
+        --status "$status" --region "${CFG[GLLM_REGION]}" >>"$LOG_FILE" 2>&1; then
+      log "signal-resource ${status} sent for ${instance_id}"
+      return 0
+    fi
+  fi
+  log "WARNING: could not signal ${status} to ${CFG[GLLM_STACK_NAME]}/${CFG[GLLM_SIGNAL_RESOURCE]}"
+  return 0
+}
+
+# Writes SSM parameter $1's value to file $2 (through a temporary name).
+ssm_to_file() {
+  local name=$1 dest=$2
+  aws ssm get-parameter --name "$name" --region "${CFG[GLLM_REGION]}" --query Parameter.Value --output text \
+    >"$dest.tmp" 2>>"$LOG_FILE" && mv -f -- "$dest.tmp" "$dest" && return 0
+  rm -f -- "$dest.tmp"
+  return 1
+}
+
+# Starts the CloudWatch agent: the stack's configuration (boot and server
+# logs, llama-server's /metrics) from SSM, or else one that ships the two logs.
+# Optional: the boot never depends on it, and the agent picks up the boot log
+# from its first line whenever it starts.
+configure_log_shipping() {
+  local ctl=/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl
+  [[ -x $ctl ]] || { log "amazon-cloudwatch-agent not installed; logs stay on the instance"; return 0; }
+  local conf=/etc/graviton-llm/cloudwatch-agent.json prom=/etc/graviton-llm/prometheus.yaml
+  if [[ -n ${CFG[GLLM_AGENT_CONFIG_PARAMETER]} ]]; then
+    ssm_to_file "${CFG[GLLM_AGENT_CONFIG_PARAMETER]}" "$conf" || { log "WARNING: could not read ${CFG[GLLM_AGENT_CONFIG_PARAMETER]}; no log shipping"; return 0; }
+    if [[ -n ${CFG[GLLM_PROMETHEUS_CONFIG_PARAMETER]} ]]; then
+      ssm_to_file "${CFG[GLLM_PROMETHEUS_CONFIG_PARAMETER]}" "$prom" || log "WARNING: could not read ${CFG[GLLM_PROMETHEUS_CONFIG_PARAMETER]}; no metrics scraping"
+    fi
+  else
+    cat >"$conf" <<EOF
+{"logs":{"logs_collected":{"files":{"collect_list":[
+{"file_path":"${LOG_FILE}","log_group_name":"${CFG[GLLM_BOOT_LOG_GROUP]}","log_stream_name":"{instance_id}"},
+{"file_path":"${SERVER_LOG}","log_group_name":"${CFG[GLLM_SERVER_LOG_GROUP]}","log_stream_name":"{instance_id}"}
+]}}}}
+EOF
+  fi
+  "$ctl" -a fetch-config -m ec2 -s -c "file:${conf}" >>"$LOG_FILE" 2>&1 ||
+    log "WARNING: amazon-cloudwatch-agent did not start; logs stay on the instance"
+}
+
+# ------------------------------------------------------------------- main ---
+
+main() {
+  (($# == 1)) || {
+    echo "usage: ${0##*/} ENV_FILE" >&2
+    exit 2
+  }
+  exec 3>&1
+  trap 'on_err $? $LINENO "$BASH_COMMAND"' ERR
+  trap on_exit EXIT
+  local started
+  started=$(now_ms)
+
+  CURRENT_STEP=config
+  parse_env "$1"
+  set_layout
+  mkdir -p "$LOG_DIR" "$STATE_DIR"
+  # One boot at a time per machine (or work dir): a re-run waits its turn.
+  exec 9>"$STATE_DIR/boot.lock"
+  flock 9
+  open_log "$LOG_DIR/boot.log"
+  log "boot (${CFG[GLLM_MODE]} mode) with ${1}: ${CFG[GLLM_INSTANCE_TYPE]}, llama.cpp ${CFG[GLLM_LLAMA_CPP_REF]}, model ${CFG[GLLM_MODEL_FILE]}"
+
+  step deps install_dependencies
+  [[ ${CFG[GLLM_MODE]} == aws ]] && step agent configure_log_shipping
+  step cpu check_cpu
+  step build ensure_build
+  step model ensure_model
+  step api-key install_api_key
+  step serve start_server
+  step health wait_healthy
+  CURRENT_STEP=signal
+  [[ ${CFG[GLLM_MODE]} == aws ]] && signal_cloudformation SUCCESS "llama-server healthy"
+  log "boot succeeded in $(seconds_since "$started") s; serving ${CFG[GLLM_MODEL_FILE]} on port ${CFG[GLLM_PORT]}"
+  printf 'GLLM_BOOT_RESULT=SUCCESS\n' >&3
+}
+
+# `return` succeeds only in a sourced file: then just the functions are loaded.
+# The exit sits inside the if, which bash reads whole before running it, so a
+# boot never reads further from a script file replaced while it ran.
+if ! (return 0 2>/dev/null); then
+  main "$@"
+  exit 0
+fi

@@ -1,0 +1,106 @@
+/**
+ * The one definition of every metric the kit publishes and alarms on. The
+ * CloudWatch agent configuration (server metrics), the canary (endpoint
+ * metrics) and the alarms, scaling policy and dashboard all read these
+ * constants; a test checks that the producers and the consumers agree.
+ */
+
+/** CloudWatch namespace of everything below. */
+export const METRIC_NAMESPACE = 'GravitonLlm';
+
+/** Dimension of the server metrics: the fleet they come from. */
+export const FLEET_DIMENSION = 'AutoScalingGroupName';
+/** Dimension of the canary metrics: the stack whose endpoint was probed. */
+export const ENDPOINT_DIMENSION = 'Endpoint';
+
+export type MetricUnit = 'Count' | 'Milliseconds' | 'Seconds' | 'Count/Second' | 'None';
+
+export interface MetricDefinition {
+  /** CloudWatch metric name. */
+  readonly name: string;
+  readonly unit: MetricUnit;
+  readonly description: string;
+}
+
+export interface ServerMetricDefinition extends MetricDefinition {
+  /** Name in llama-server's Prometheus `/metrics` (requires `--metrics`). */
+  readonly prometheusName: string;
+}
+
+/**
+ * llama-server's own gauges and counters, scraped from `/metrics` on every
+ * instance and published with the fleet dimension. The agent's embedded
+ * metric format keeps the Prometheus name, so the CloudWatch name is the same.
+ */
+export const SERVER_METRICS = {
+  requestsProcessing: {
+    name: 'llamacpp:requests_processing',
+    prometheusName: 'llamacpp:requests_processing',
+    unit: 'Count',
+    description: 'Requests being generated now (busy slots)',
+  },
+  requestsDeferred: {
+    name: 'llamacpp:requests_deferred',
+    prometheusName: 'llamacpp:requests_deferred',
+    unit: 'Count',
+    description: 'Requests waiting for a free slot',
+  },
+  predictedTokensPerSecond: {
+    name: 'llamacpp:predicted_tokens_seconds',
+    prometheusName: 'llamacpp:predicted_tokens_seconds',
+    unit: 'Count/Second',
+    description: 'Average generation throughput',
+  },
+  promptTokensPerSecond: {
+    name: 'llamacpp:prompt_tokens_seconds',
+    prometheusName: 'llamacpp:prompt_tokens_seconds',
+    unit: 'Count/Second',
+    description: 'Average prompt processing throughput',
+  },
+  tokensPredictedTotal: {
+    name: 'llamacpp:tokens_predicted_total',
+    prometheusName: 'llamacpp:tokens_predicted_total',
+    unit: 'Count',
+    description: 'Output tokens generated since the server started',
+  },
+  promptTokensTotal: {
+    name: 'llamacpp:prompt_tokens_total',
+    prometheusName: 'llamacpp:prompt_tokens_total',
+    unit: 'Count',
+    description: 'Prompt tokens processed since the server started',
+  },
+} as const satisfies Record<string, ServerMetricDefinition>;
+
+/** What the canary measures on each probe, published with the endpoint dimension. */
+export const CANARY_METRICS = {
+  timeToFirstToken: {
+    name: 'CanaryTimeToFirstToken',
+    unit: 'Milliseconds',
+    description: 'Request sent to first streamed content token',
+  },
+  timePerOutputToken: {
+    name: 'CanaryTimePerOutputToken',
+    unit: 'Milliseconds',
+    description: 'Mean gap between streamed tokens after the first',
+  },
+  totalTime: {
+    name: 'CanaryTotalTime',
+    unit: 'Milliseconds',
+    description: 'Request sent to end of stream',
+  },
+  outputTokens: {
+    name: 'CanaryOutputTokens',
+    unit: 'Count',
+    description: 'Tokens the probe received',
+  },
+  success: {
+    name: 'CanarySuccess',
+    unit: 'Count',
+    description: '1 for a probe that streamed a complete answer, else 0',
+  },
+  failure: {
+    name: 'CanaryFailure',
+    unit: 'Count',
+    description: '1 for a probe that failed (error, HTTP status, timeout, empty answer), else 0',
+  },
+} as const satisfies Record<string, MetricDefinition>;

@@ -1,0 +1,398 @@
+/**
+ * Fast checks of lib/boot/boot.sh that need no build: lint, the environment
+ * file parser, the CPU check and the systemd unit. The functions are loaded
+ * into a bash shell with `source` (the script boots only when executed).
+ */
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { BOOT_ENV_KEYS, BootEnvironment, LOCAL_BOOT_ENV_KEYS, renderBootEnvironment } from '../../lib/boot/boot-environment';
+import { localBootEnvironment, parseLocalBootArgs } from '../../lib/boot/local-boot';
+
+const SCRIPT = path.resolve(__dirname, '..', '..', 'lib', 'boot', 'boot.sh');
+const SHA = 'a'.repeat(64);
+
+// Created at load time: describe blocks render environments that name it.
+const dir = mkdtempSync(path.join(os.tmpdir(), 'gllm-boot-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function localEnv(overrides: Partial<BootEnvironment> = {}): BootEnvironment {
+  return {
+    GLLM_MODE: 'local',
+    GLLM_INSTANCE_TYPE: 'c7g.xlarge',
+    GLLM_GENERATION: '3',
+    GLLM_CPU_PART: '0xd40',
+    GLLM_ARM_ARCH: 'armv8.4-a+sve+i8mm+bf16+dotprod+fp16',
+    GLLM_LLAMA_CPP_REPOSITORY: 'https://github.com/ggml-org/llama.cpp',
+    GLLM_LLAMA_CPP_REF: 'v0.5.0',
+    GLLM_CACHE_URI: path.join(dir, 'cache'),
+    GLLM_MODEL_SOURCE: 'http://127.0.0.1:9/model.gguf',
+    GLLM_MODEL_SHA256: SHA,
+    GLLM_MODEL_SIZE_BYTES: '1234',
+    GLLM_MODEL_FILE: 'model.gguf',
+    GLLM_QUANTIZE_TO: '',
+    GLLM_HF_TOKEN_PARAMETER: '',
+    GLLM_API_KEY_PARAMETER: 'local',
+    GLLM_PORT: '18080',
+    GLLM_PARALLEL_SLOTS: '2',
+    GLLM_CONTEXT_PER_SLOT: '2048',
+    GLLM_HEALTH_TIMEOUT_SECONDS: '60',
+    GLLM_STACK_NAME: 'local',
+    GLLM_SIGNAL_RESOURCE: 'local',
+    GLLM_REGION: 'local',
+    GLLM_BOOT_LOG_GROUP: 'local',
+    GLLM_SERVER_LOG_GROUP: 'local',
+    GLLM_AGENT_CONFIG_PARAMETER: '',
+    GLLM_PROMETHEUS_CONFIG_PARAMETER: '',
+    GLLM_WORK_DIR: path.join(dir, 'work'),
+    GLLM_API_KEY_FILE: path.join(dir, 'key'),
+    ...overrides,
+  };
+}
+
+function awsEnv(): BootEnvironment {
+  const env: BootEnvironment = {
+    ...localEnv(),
+    GLLM_MODE: 'aws',
+    GLLM_CACHE_URI: 's3://bucket/cache',
+    GLLM_MODEL_SOURCE: 'https://example.com/model.gguf',
+    GLLM_API_KEY_PARAMETER: '/graviton-llm/api-key',
+    GLLM_STACK_NAME: 'Stack',
+    GLLM_SIGNAL_RESOURCE: 'Group1234',
+    GLLM_REGION: 'eu-west-1',
+  };
+  delete env.GLLM_WORK_DIR;
+  delete env.GLLM_API_KEY_FILE;
+  return env;
+}
+
+let n = 0;
+function writeEnv(text: string): string {
+  const file = path.join(dir, `boot-${n++}.env`);
+  writeFileSync(file, text);
+  return file;
+}
+
+/** Runs the real entry point; parse failures stop it before anything else happens. */
+function boot(envText: string) {
+  const r = spawnSync('bash', [SCRIPT, writeEnv(envText)], { encoding: 'utf8', timeout: 30_000 });
+  const lines = r.stdout.trimEnd().split('\n');
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, last: lines[lines.length - 1] };
+}
+
+/** Runs `body` in a shell that has sourced boot.sh and parsed `envText`. */
+function withFunctions(envText: string, body: string, env: NodeJS.ProcessEnv = process.env) {
+  const r = spawnSync(
+    'bash',
+    ['-c', `source "$0"; exec 3>&1; parse_env "$1"; set_layout; ${body}`, SCRIPT, writeEnv(envText)],
+    { encoding: 'utf8', timeout: 60_000, env },
+  );
+  return { status: r.status, out: r.stdout + r.stderr };
+}
+
+describe('boot.sh static checks', () => {
+  test('shellcheck finds nothing at style level', () => {
+    const probe = spawnSync('shellcheck', ['--version'], { encoding: 'utf8' });
+    if (probe.error) {
+      console.log('skipped: shellcheck is not installed');
+      return;
+    }
+    const r = spawnSync('shellcheck', ['-S', 'style', SCRIPT], { encoding: 'utf8' });
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  test('every shellcheck disable carries a justification on the same line', () => {
+    const disables = readFileSync(SCRIPT, 'utf8').split('\n').filter((l) => /shellcheck\s+disable/.test(l));
+    for (const line of disables) expect(line).toMatch(/disable=\S+\s+#?\s*\S.{10,}/);
+  });
+
+  test('the allowlists in the script are the keys of the TypeScript contract', () => {
+    const text = readFileSync(SCRIPT, 'utf8');
+    const list = (name: string) => {
+      const m = new RegExp(`readonly ${name}=\\(([^)]*)\\)`).exec(text);
+      expect(m).not.toBeNull();
+      return m![1].split(/\s+/).filter(Boolean);
+    };
+    expect(list('REQUIRED_KEYS')).toEqual(Object.keys(BOOT_ENV_KEYS));
+    expect(list('LOCAL_KEYS')).toEqual(Object.keys(LOCAL_BOOT_ENV_KEYS));
+  });
+
+  test('the script never sources or evals its input', () => {
+    const code = readFileSync(SCRIPT, 'utf8')
+      .split('\n')
+      .filter((l) => !/^\s*#/.test(l));
+    expect(code.filter((l) => /(^|[;&|]\s*)(eval|source|\.)\s/.test(l))).toEqual([]);
+  });
+});
+
+describe('environment file parser', () => {
+  const valid = renderBootEnvironment(localEnv());
+
+  test('accepts the rendered local environment and an aws one', () => {
+    expect(withFunctions(valid, 'echo "mode=${CFG[GLLM_MODE]} port=${CFG[GLLM_PORT]}"').out).toContain('mode=local port=18080');
+    expect(withFunctions(renderBootEnvironment(awsEnv()), 'echo "mode=${CFG[GLLM_MODE]}"').out).toContain('mode=aws');
+  });
+
+  test('rejects an unknown key, naming it', () => {
+    const r = boot(`${valid}GLLM_SURPRISE=1\n`);
+    expect(r.status).toBe(1);
+    expect(r.last).toMatch(/^GLLM_BOOT_RESULT=FAILURE reason=.*unknown key GLLM_SURPRISE/);
+  });
+
+  test('rejects a missing required key, naming it', () => {
+    const r = boot(valid.replace(/^GLLM_MODEL_SHA256=.*\n/m, ''));
+    expect(r.status).toBe(1);
+    expect(r.last).toMatch(/^GLLM_BOOT_RESULT=FAILURE reason=.*required key GLLM_MODEL_SHA256 is missing/);
+  });
+
+  test.each([
+    ['command substitution', 'x$(touch PWNED)'],
+    ['a space', 'two words'],
+    ['a double quote', 'a"b'],
+    ['a single quote', "a'b"],
+    ['a backtick', 'a`id`'],
+  ])('rejects a value with %s, naming the key, without running it', (_what, value) => {
+    const marker = path.join(dir, 'PWNED');
+    const r = spawnSync('bash', [SCRIPT, writeEnv(valid.replace(/^GLLM_MODEL_FILE=.*$/m, `GLLM_MODEL_FILE=${value}`))], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/GLLM_BOOT_RESULT=FAILURE reason=.*GLLM_MODEL_FILE has characters outside/);
+    expect(() => readFileSync(marker)).toThrow();
+  });
+
+  test('rejects a key set twice, and a line that is not KEY=value', () => {
+    expect(boot(`${valid}GLLM_PORT=1\n`).last).toMatch(/GLLM_PORT is set twice/);
+    expect(boot(`${valid}export FOO\n`).last).toMatch(/line 29 is not KEY=value/);
+  });
+
+  test('rejects local-only keys in aws mode (no cpuinfo or path override on an instance)', () => {
+    const r = boot(`${renderBootEnvironment(awsEnv())}GLLM_CPUINFO_PATH=/tmp/fake\n`);
+    expect(r.last).toMatch(/GLLM_CPUINFO_PATH is accepted in local mode only/);
+    expect(() => renderBootEnvironment({ ...awsEnv(), GLLM_CPUINFO_PATH: '/tmp/x' })).toThrow(/only allowed with GLLM_MODE=local/);
+  });
+
+  test('accepts plain http model sources in local mode only', () => {
+    const aws = renderBootEnvironment(awsEnv()).replace(/^GLLM_MODEL_SOURCE=.*$/m, 'GLLM_MODEL_SOURCE=http://example.com/m.gguf');
+    expect(boot(aws).last).toMatch(/GLLM_MODEL_SOURCE must be an https:\/\/ or s3:\/\/ URL/);
+  });
+
+  test.each([
+    ['GLLM_PORT', 'eighty', /GLLM_PORT must be a positive integer/],
+    ['GLLM_MODEL_SHA256', 'ABC', /GLLM_MODEL_SHA256 must be 64 lowercase hex/],
+    ['GLLM_LLAMA_CPP_REF', '--upload-pack=x', /GLLM_LLAMA_CPP_REF must be a tag/],
+    ['GLLM_MODEL_FILE', '../etc/passwd.gguf', /GLLM_MODEL_FILE must be a plain file name/],
+    ['GLLM_MODE', 'cloud', /GLLM_MODE must be aws or local/],
+  ])('validates %s=%s', (key, value, message) => {
+    const text = valid.replace(new RegExp(`^${key}=.*$`, 'm'), `${key}=${value}`);
+    expect(boot(text).last).toMatch(message);
+  });
+});
+
+describe('CPU check', () => {
+  const cpuinfo = (part: string) => {
+    const file = path.join(dir, `cpuinfo-${part}`);
+    const core = (i: number) =>
+      `processor\t: ${i}\nBogoMIPS\t: 2100.00\nFeatures\t: fp asimd sve i8mm bf16\nCPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x1\nCPU part\t: ${part}\nCPU revision\t: 1\n`;
+    writeFileSync(file, `${core(0)}\n${core(1)}\n`);
+    return file;
+  };
+
+  test('passes when the cores are the configured generation', () => {
+    const r = withFunctions(renderBootEnvironment(localEnv({ GLLM_CPUINFO_PATH: cpuinfo('0xd40') })), 'check_cpu_part && echo CHECKED');
+    expect(r.status).toBe(0);
+    expect(r.out).toMatch(/CPU part 0xd40 matches Graviton3/);
+    expect(r.out).toContain('CHECKED');
+  });
+
+  test('fails on another generation, naming both parts', () => {
+    // A Graviton3 build on Graviton2 (Neoverse N1) dies with SIGILL.
+    const r = withFunctions(renderBootEnvironment(localEnv({ GLLM_CPUINFO_PATH: cpuinfo('0xd0c') })), 'check_cpu_part && echo CHECKED');
+    expect(r.status).toBe(1);
+    expect(r.out).toMatch(/CPU mismatch: c7g\.xlarge is configured as Graviton3 \(CPU part 0xd40\) but .* reports CPU part 0xd0c/);
+    expect(r.out).not.toContain('CHECKED');
+  });
+
+  test('fails on a CPU without a CPU part line (x86)', () => {
+    const file = path.join(dir, 'cpuinfo-x86');
+    writeFileSync(file, 'processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: fpu avx2 fma f16c bmi2\n');
+    const r = withFunctions(renderBootEnvironment(localEnv({ GLLM_CPUINFO_PATH: file })), 'check_cpu_part');
+    expect(r.status).toBe(1);
+    expect(r.out).toMatch(/no 'CPU part' line/);
+  });
+});
+
+describe('build cache key', () => {
+  const key = (overrides: Partial<BootEnvironment>) =>
+    withFunctions(
+      renderBootEnvironment(localEnv(overrides)),
+      'MACHINE=aarch64; pick_compiler; build_targets; cmake_defines; build_key_material | sha256sum',
+    ).out;
+
+  test('changes with the Arm flags, the ref and the targets, not with the model', () => {
+    const base = key({});
+    expect(key({ GLLM_MODEL_SHA256: 'b'.repeat(64) })).toBe(base);
+    expect(key({ GLLM_ARM_ARCH: 'armv8.2-a+dotprod+fp16' })).not.toBe(base);
+    expect(key({ GLLM_LLAMA_CPP_REF: 'b6500' })).not.toBe(base);
+    expect(key({ GLLM_QUANTIZE_TO: 'Q4_0' })).not.toBe(base);
+  });
+});
+
+describe('systemd unit (aws mode)', () => {
+  const unit = () =>
+    withFunctions(
+      renderBootEnvironment(awsEnv()),
+      'MODEL_PATH=$MODEL_DIR/model.gguf; BUILD_DIR=/opt/graviton-llm/llama.cpp/k; server_args "%d/api-key" 0.0.0.0 1; ' +
+        'e=$(systemd_exec_line "$BUILD_DIR/bin/llama-server" "${SERVER_ARGS[@]}"); render_unit "${e//%%d\\/api-key/%d/api-key}"',
+    );
+
+  test('is hardened and runs llama-server with the key from a systemd credential', () => {
+    const r = unit();
+    expect(r.status).toBe(0);
+    for (const line of [
+      'User=llama',
+      'NoNewPrivileges=yes',
+      'ProtectSystem=strict',
+      'ProtectHome=yes',
+      'PrivateTmp=yes',
+      'AmbientCapabilities=',
+      'CapabilityBoundingSet=',
+      'Restart=on-failure',
+      'LimitMEMLOCK=infinity',
+      'ReadOnlyPaths=/opt/graviton-llm/llama.cpp/k /var/lib/graviton-llm/models',
+      'LoadCredential=api-key:/etc/graviton-llm/api-key',
+    ]) {
+      expect(r.out.split('\n')).toContain(line);
+    }
+    const exec = r.out.split('\n').find((l) => l.startsWith('ExecStart='))!;
+    expect(exec).toBe(
+      'ExecStart=/opt/graviton-llm/llama.cpp/k/bin/llama-server --model /var/lib/graviton-llm/models/model.gguf ' +
+        '--host 0.0.0.0 --port 18080 --api-key-file %d/api-key --metrics --parallel 2 --ctx-size 4096 ' +
+        `--threads ${os.availableParallelism()} --cont-batching --no-webui --mlock`,
+    );
+  });
+
+  test('passes systemd-analyze verify where available', () => {
+    const probe = spawnSync('systemd-analyze', ['--version'], { encoding: 'utf8' });
+    if (probe.error) {
+      console.log('skipped: systemd-analyze is not installed');
+      return;
+    }
+    const unitDir = path.join(dir, 'units');
+    const text = unit().out.replace(/^ExecStart=\S+/m, 'ExecStart=/bin/true');
+    spawnSync('mkdir', ['-p', unitDir]);
+    const file = path.join(unitDir, 'graviton-llm.service');
+    writeFileSync(file, text);
+    const r = spawnSync('systemd-analyze', ['verify', '--man=no', file], { encoding: 'utf8' });
+    // Only complaints about this unit count; a container without a running
+    // systemd adds noise about other units and the manager itself.
+    const ours = (r.stdout + r.stderr).split('\n').filter((l) => l.includes('graviton-llm.service') && !/User=llama|llama.*not found|Failed to/.test(l));
+    expect(ours).toEqual([]);
+  });
+});
+
+describe('local-boot.ts', () => {
+  test('renders an environment the script accepts', () => {
+    const opts = parseLocalBootArgs(
+      ['--model-url', 'http://127.0.0.1:8000/tiny.gguf', '--sha256', SHA, '--size-bytes', '42', '--work-dir', path.join(dir, 'lw'), '--llama-src', dir],
+      dir,
+    );
+    if ('stop' in opts) throw new Error('unexpected --stop');
+    const env = localBootEnvironment(opts, path.join(dir, 'key'));
+    expect(env.GLLM_MODEL_FILE).toBe('tiny.gguf');
+    expect(env.GLLM_CACHE_URI).toBe(path.join(dir, 'lw', 'cache'));
+    const r = withFunctions(renderBootEnvironment(env), 'echo "src=${CFG[GLLM_LLAMA_CPP_SOURCE_DIR]} model=${CFG[GLLM_MODEL_SOURCE]}"');
+    expect(r.status).toBe(0);
+    expect(r.out).toContain(`src=${dir} model=http://127.0.0.1:8000/tiny.gguf`);
+  });
+});
+
+/**
+ * The aws-mode cache and key functions against moto_server's S3 and SSM (no
+ * AWS account): the same `aws` CLI calls an instance makes, pointed at a
+ * local endpoint with AWS_ENDPOINT_URL.
+ */
+describe('aws mode against moto_server', () => {
+  let moto: ChildProcess | undefined;
+  let skip = '';
+  let awsEnvVars: NodeJS.ProcessEnv;
+  const KEY = 'moto-api-key-0123456789';
+
+  beforeAll(async () => {
+    for (const tool of ['moto_server', 'aws']) {
+      if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) skip = `${tool} is not installed`;
+    }
+    if (skip) return;
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    moto = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+    awsEnvVars = {
+      ...process.env,
+      AWS_ENDPOINT_URL: `http://127.0.0.1:${port}`,
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      AWS_DEFAULT_REGION: 'eu-west-1',
+    };
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        await fetch(`http://127.0.0.1:${port}/`);
+        break;
+      } catch {
+        if (Date.now() > deadline) throw new Error('moto_server did not start');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    const aws = (...args: string[]) => {
+      const r = spawnSync('aws', args, { env: awsEnvVars, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`aws ${args.join(' ')}: ${r.stderr}`);
+    };
+    aws('s3', 'mb', 's3://gllm-cache');
+    aws('ssm', 'put-parameter', '--name', '/graviton-llm/api-key', '--type', 'SecureString', '--value', KEY);
+    aws('ssm', 'put-parameter', '--name', '/graviton-llm/agent', '--type', 'String', '--value', '{"logs":{}}');
+  }, 60_000);
+
+  afterAll(() => {
+    moto?.kill();
+  });
+
+  test('cache_get misses quietly, cache_put uploads, cache_get then hits; the key lands in a 0600 file unseen; agent config is fetched', () => {
+    if (skip) {
+      console.log(`skipped: ${skip}`);
+      return;
+    }
+    const t = mkdtempSync(path.join(dir, 'aws-'));
+    const env = renderBootEnvironment({ ...awsEnv(), GLLM_CACHE_URI: 's3://gllm-cache/cache' });
+    const r = withFunctions(
+      env,
+      [
+        // Redirect the instance paths into the test's directory.
+        `LOG_FILE=${t}/boot.log; SECRET_DIR=${t}/secrets; API_KEY_FILE=$SECRET_DIR/api-key`,
+        `printf 'tarball' >${t}/obj`,
+        `if cache_get builds/k.tar.gz ${t}/got; then echo FIRST=hit; else echo FIRST=miss; fi`,
+        `cache_put ${t}/obj builds/k.tar.gz`,
+        `cache_get builds/k.tar.gz ${t}/got && cmp ${t}/obj ${t}/got && echo SECOND=hit`,
+        'install_api_key',
+        `echo "MODE=$(stat -c %a "$API_KEY_FILE")"`,
+        `[[ $(<"$API_KEY_FILE") == ${KEY} ]] && echo KEY=ok`,
+        `ssm_to_file /graviton-llm/agent ${t}/agent.json && echo "AGENT=$(<${t}/agent.json)"`,
+        `ssm_to_file /graviton-llm/absent ${t}/absent.json || echo "ABSENT=$(ls ${t} | grep -c absent)"`,
+      ].join('\n'),
+      awsEnvVars,
+    );
+    expect(r.out).toContain('FIRST=miss');
+    expect(r.out).toContain('cached builds/k.tar.gz');
+    expect(r.out).toContain('SECOND=hit');
+    expect(r.out).toContain('MODE=600');
+    expect(r.out).toContain('KEY=ok');
+    expect(r.out).toContain('AGENT={"logs":{}}');
+    expect(r.out).toContain('ABSENT=0');
+    // A plain 404 is an ordinary miss: nothing alarming in the log.
+    expect(r.out).not.toMatch(/treating it as a miss/);
+    expect(r.out + readFileSync(path.join(t, 'boot.log'), 'utf8')).not.toContain(KEY);
+    expect(r.status).toBe(0);
+  }, 60_000);
+});
