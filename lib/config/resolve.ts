@@ -80,6 +80,24 @@ export function resolveConfig(config: KitConfig): ResolvedConfig {
 
   const network = resolveNetwork(config, problems);
 
+  for (const [i, schedule] of (config.scheduledCapacity ?? []).entries()) {
+    if (schedule.minCapacity > schedule.maxCapacity) {
+      problems.push({
+        field: `scheduledCapacity.${i}.minCapacity`,
+        given: schedule.minCapacity,
+        expected: `expected at most this schedule's maxCapacity (${schedule.maxCapacity})`,
+      });
+    }
+  }
+  const names = (config.scheduledCapacity ?? []).map((s) => s.name);
+  const repeated = names.find((n, i) => names.indexOf(n) !== i);
+  if (repeated) {
+    problems.push({ field: 'scheduledCapacity', given: repeated, expected: 'expected each schedule to have its own name' });
+  }
+  if (config.warmPoolSize > config.maxCapacity) {
+    problems.push({ field: 'warmPoolSize', given: config.warmPoolSize, expected: `expected at most maxCapacity (${config.maxCapacity}): a warm pool holds instances the fleet can grow into` });
+  }
+
   if (config.internetFacing && !config.certificateArn) {
     problems.push({
       field: 'certificateArn',

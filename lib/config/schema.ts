@@ -40,6 +40,15 @@ export const customModelSchema = z.strictObject({
     .describe('Quantize an F16 file on the instance with llama-quantize (result cached). @default - serve the file as fetched'),
 });
 
+export const scheduleSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,63}$/, { message: 'expected a name of letters, digits and hyphens' })
+    .describe('Name of the scheduled action.'),
+  cron: z.string().regex(/^(\S+\s+){4}\S+$/, { message: 'expected a five-field cron expression in UTC, e.g. 0 8 * * MON-FRI' })
+    .describe('When, as a five-field cron expression in UTC.'),
+  minCapacity: z.number().int().min(0).max(100).describe('Fewest instances from then on.'),
+  maxCapacity: z.number().int().min(1).max(100).describe('Most instances from then on.'),
+});
+
 export const configSchema = z.strictObject({
   stackName: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, {
     message: 'expected a CloudFormation stack name: a letter, then letters, digits or hyphens, at most 128 characters',
@@ -111,11 +120,30 @@ export const configSchema = z.strictObject({
     .describe('SSM SecureString parameter holding a Hugging Face token, for gated repositories. @default - anonymous downloads'),
   retainArtifactsOnDelete: z.boolean().default(false)
     .describe('Keep the artifact bucket (cached builds and models) when the stack is deleted.'),
+  targetSlotUtilizationPercent: z.number().int().min(10).max(100).default(70)
+    .describe('Scale out above, in below this share of busy and queued slots across the fleet.'),
+  warmPoolSize: z.number().int().min(0).max(100).default(0)
+    .describe('Stopped, already-booted instances kept ready to join the fleet in a minute or two instead of a full boot (0: none).'),
+  scheduledCapacity: z.array(scheduleSchema).max(20).optional()
+    .describe('Capacity changes on a schedule (list of objects; give it in a config file or as JSON). @default - none'),
+  alarmEmail: z.string().regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, { message: 'expected an e-mail address' }).optional()
+    .describe('Subscribe this address to the alarm topic (confirm the e-mail AWS sends). @default - no subscription'),
+  ttftP90AlarmMs: z.number().int().min(100).max(600000).default(2000)
+    .describe('Alarm when the canary\'s p90 time to first token stays above this.'),
+  tpotP90AlarmMs: z.number().int().min(10).max(10000).default(100)
+    .describe('Alarm when the canary\'s p90 time per output token stays above this (100 ms: the interactive target).'),
+  errorRateAlarmPercent: z.number().min(0.1).max(100).default(5)
+    .describe('Alarm when 5xx responses (from the load balancer or from the instances) exceed this share of requests.'),
+  canaryUrl: z.string().regex(/^https:\/\/[A-Za-z0-9][A-Za-z0-9.-]*(:\d+)?$/, { message: 'expected https://HOST, the name your certificate covers' }).optional()
+    .describe('Where the canary reaches an internet-facing endpoint: https:// and the domain name the certificate covers (allowedCidrs must admit the VPC\'s NAT addresses). @default - the load balancer\'s own address for an internal endpoint; no canary for an internet-facing one'),
+  canaryIntervalMinutes: z.number().int().min(1).max(60).default(1)
+    .describe('How often the canary sends a streamed chat completion through the load balancer.'),
 });
 
 export type KitConfigInput = z.input<typeof configSchema>;
 export type KitConfig = z.output<typeof configSchema>;
 export type CustomModelConfig = z.output<typeof customModelSchema>;
+export type ScheduleConfig = z.output<typeof scheduleSchema>;
 
 /** The names of every configuration field, in schema order. */
 export const CONFIG_KEYS = Object.keys(configSchema.shape) as (keyof KitConfig)[];

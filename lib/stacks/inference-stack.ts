@@ -5,6 +5,9 @@ import { Construct } from 'constructs';
 import { ResolvedConfig } from '../config/resolve';
 import { ApiKeyParameter } from '../constructs/api-key-parameter';
 import { ArtifactStore } from '../constructs/artifact-store';
+import { EndpointCanary } from '../constructs/endpoint-canary';
+import { FleetAlarms } from '../constructs/fleet-alarms';
+import { FleetScaling } from '../constructs/fleet-scaling';
 import { InferenceEndpoint } from '../constructs/inference-endpoint';
 import { InferenceFleet } from '../constructs/inference-fleet';
 import { InferenceNetwork } from '../constructs/inference-network';
@@ -23,6 +26,7 @@ export class InferenceStack extends Stack {
   readonly endpoint: InferenceEndpoint;
   readonly fleet: InferenceFleet;
   readonly apiKey: ApiKeyParameter;
+  readonly alarms: FleetAlarms;
 
   constructor(scope: Construct, id: string, props: InferenceStackProps) {
     super(scope, id, props);
@@ -57,6 +61,47 @@ export class InferenceStack extends Stack {
     // Only the load balancer reaches llama-server.
     this.endpoint.loadBalancer.connections.allowTo(this.fleet.securityGroup, ec2.Port.tcp(config.port), 'load balancer to llama-server');
 
+    new FleetScaling(this, 'Scaling', {
+      group: this.fleet.autoScalingGroup,
+      groupName: this.fleet.groupName,
+      parallelSlots: config.parallelSlots,
+      targetUtilizationPercent: config.targetSlotUtilizationPercent,
+      warmPoolSize: config.warmPoolSize,
+      schedules: config.scheduledCapacity,
+    });
+
+    // An internal endpoint is probed at the load balancer's own address; an internet-facing one
+    // only at the certificate's domain (canaryUrl), which its name must match.
+    const canaryBaseUrl = config.internetFacing ? config.canaryUrl : this.endpoint.url;
+    if (canaryBaseUrl) {
+      const canary = new EndpointCanary(this, 'Canary', {
+        vpc: network.vpc,
+        subnets: network.privateSubnets,
+        endpointUrl: `${canaryBaseUrl}/v1`,
+        endpointName: config.stackName,
+        apiKeyParameterName: config.apiKeyParameterName,
+        apiKeyParameterArn: this.apiKey.parameterArn,
+        interval: Duration.minutes(config.canaryIntervalMinutes),
+        logRetention,
+      });
+      if (!config.internetFacing) {
+        this.endpoint.loadBalancer.connections.allowFrom(canary.securityGroup, ec2.Port.tcp(80), 'canary probes');
+      }
+    }
+
+    this.alarms = new FleetAlarms(this, 'Alarms', {
+      loadBalancer: this.endpoint.loadBalancer,
+      targetGroup: this.endpoint.targetGroup,
+      groupName: this.fleet.groupName,
+      canaryEndpointName: canaryBaseUrl ? config.stackName : undefined,
+      minCapacity: config.minCapacity,
+      parallelSlots: config.parallelSlots,
+      ttftP90AlarmMs: config.ttftP90AlarmMs,
+      tpotP90AlarmMs: config.tpotP90AlarmMs,
+      errorRateAlarmPercent: config.errorRateAlarmPercent,
+      alarmEmail: config.alarmEmail,
+    });
+
     new CfnOutput(this, 'EndpointUrl', {
       value: `${this.endpoint.url}/v1`,
       description: 'OpenAI-compatible base URL (send the API key as a Bearer token)',
@@ -65,6 +110,8 @@ export class InferenceStack extends Stack {
       value: config.apiKeyParameterName,
       description: 'SSM SecureString holding the API key: aws ssm get-parameter --with-decryption --name ...',
     });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn, description: 'SNS topic every alarm notifies' });
+    new CfnOutput(this, 'DashboardName', { value: this.alarms.dashboard.dashboardName, description: 'CloudWatch dashboard of the endpoint' });
     new CfnOutput(this, 'BootLogGroupName', { value: this.fleet.bootLogGroup.logGroupName, description: 'Instance boot logs' });
     new CfnOutput(this, 'ServerLogGroupName', { value: this.fleet.serverLogGroup.logGroupName, description: 'llama-server logs' });
 

@@ -1,0 +1,80 @@
+import * as path from 'node:path';
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+export interface EndpointCanaryProps {
+  readonly vpc: ec2.IVpc;
+  readonly subnets: ec2.SubnetSelection;
+  /** OpenAI-compatible base URL, ending in /v1. */
+  readonly endpointUrl: string;
+  /** Value of the canary metrics' endpoint dimension. */
+  readonly endpointName: string;
+  readonly apiKeyParameterName: string;
+  readonly apiKeyParameterArn: string;
+  readonly interval: Duration;
+  readonly logRetention: logs.RetentionDays;
+}
+
+/**
+ * A Lambda function in the VPC that, on a schedule, streams a short chat
+ * completion through the load balancer with the real API key and publishes
+ * time to first token, time per output token, total time and success or
+ * failure (embedded metric format, so no PutMetricData permission).
+ */
+export class EndpointCanary extends Construct {
+  readonly function: nodejs.NodejsFunction;
+  readonly securityGroup: ec2.SecurityGroup;
+
+  constructor(scope: Construct, id: string, props: EndpointCanaryProps) {
+    super(scope, id);
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      description: 'graviton-llm canary: calls the load balancer and SSM',
+      allowAllOutbound: true,
+    });
+    const timeout = Duration.seconds(40);
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry: path.join(__dirname, '..', '..', 'runtime', 'canary', 'handler.ts'),
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 256,
+      timeout,
+      vpc: props.vpc,
+      vpcSubnets: props.subnets,
+      securityGroups: [this.securityGroup],
+      logGroup: new logs.LogGroup(this, 'Logs', { retention: props.logRetention }),
+      environment: {
+        ENDPOINT_URL: props.endpointUrl,
+        ENDPOINT_NAME: props.endpointName,
+        API_KEY_PARAMETER: props.apiKeyParameterName,
+        // One bound on key read, probe and retry, leaving the function time to publish a failure.
+        TIMEOUT_MS: String(timeout.toMilliseconds() - 10000),
+      },
+      bundling: { externalModules: [], minify: true, sourceMap: false },
+    });
+    this.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: [props.apiKeyParameterArn] }));
+
+    new events.Rule(this, 'Schedule', {
+      description: 'graviton-llm canary probe',
+      schedule: events.Schedule.rate(props.interval),
+      targets: [new targets.LambdaFunction(this.function, { retryAttempts: 0 })],
+    });
+
+    Validations.of(this.function).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      reason: 'AWSLambdaBasicExecutionRole only lets the canary write its own CloudWatch logs (its metrics travel in them).',
+    });
+    Validations.of(this.function).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+      reason: 'AWSLambdaVPCAccessExecutionRole is the documented minimum for a function attached to a VPC (its network interfaces).',
+    });
+  }
+}

@@ -1,0 +1,208 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+import { CANARY_METRICS, ENDPOINT_DIMENSION, FLEET_DIMENSION, METRIC_NAMESPACE, MetricDefinition, SERVER_METRICS } from '../monitoring/metric-definitions';
+import { slotUtilizationExpression } from './fleet-scaling';
+
+export interface FleetAlarmsProps {
+  readonly loadBalancer: elbv2.ApplicationLoadBalancer;
+  readonly targetGroup: elbv2.ApplicationTargetGroup;
+  /** Fleet name (the server metrics' dimension). */
+  readonly groupName: string;
+  /** Value of the canary metrics' endpoint dimension; undefined when there is no canary. */
+  readonly canaryEndpointName?: string;
+  readonly minCapacity: number;
+  readonly parallelSlots: number;
+  readonly ttftP90AlarmMs: number;
+  readonly tpotP90AlarmMs: number;
+  readonly errorRateAlarmPercent: number;
+  /** Subscribe this address to the topic. @default - none */
+  readonly alarmEmail?: string;
+}
+
+/**
+ * What pages the on-call engineer: slow first tokens, slow generation, errors,
+ * too few healthy instances, requests queueing for a slot, a failing canary;
+ * and one composite "endpoint degraded" alarm over all of them. Every alarm
+ * notifies one encrypted SNS topic. A dashboard shows the same signals.
+ */
+export class FleetAlarms extends Construct {
+  readonly topic: sns.Topic;
+  readonly alarms: Record<string, cloudwatch.Alarm>;
+  readonly degraded: cloudwatch.CompositeAlarm;
+  readonly dashboard: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, props: FleetAlarmsProps) {
+    super(scope, id);
+
+    // CloudWatch must be able to use the key to publish to an encrypted topic; the AWS-managed SNS key does not allow it.
+    const key = new kms.Key(this, 'TopicKey', { enableKeyRotation: true, description: 'graviton-llm alarm topic' });
+    key.grantEncryptDecrypt(new iam.ServicePrincipal('cloudwatch.amazonaws.com'));
+    this.topic = new sns.Topic(this, 'Topic', { masterKey: key, enforceSSL: true, displayName: 'graviton-llm alarms' });
+    if (props.alarmEmail) {
+      this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    }
+
+    const lb = props.loadBalancer.metrics;
+    const tg = props.targetGroup.metrics;
+    const fiveMinutes = Duration.minutes(5);
+    const serverMetric = (m: MetricDefinition, statistic: string) => new cloudwatch.Metric({
+      namespace: METRIC_NAMESPACE, metricName: m.name, dimensionsMap: { [FLEET_DIMENSION]: props.groupName }, statistic, period: Duration.minutes(1),
+    });
+    const canaryMetric = (m: MetricDefinition, statistic: string) => new cloudwatch.Metric({
+      namespace: METRIC_NAMESPACE, metricName: m.name, dimensionsMap: { [ENDPOINT_DIMENSION]: props.canaryEndpointName ?? '' }, statistic, period: fiveMinutes,
+    });
+
+    const alarms: Record<string, cloudwatch.Alarm> = {};
+    const add = (name: string, alarmProps: cloudwatch.AlarmProps) => {
+      const alarm = new cloudwatch.Alarm(this, name, alarmProps);
+      alarm.addAlarmAction(new actions.SnsAction(this.topic));
+      alarm.addOkAction(new actions.SnsAction(this.topic));
+      alarms[name] = alarm;
+    };
+
+    add('LoadBalancer5xxRate', {
+      alarmDescription: `More than ${props.errorRateAlarmPercent}% of requests got a 5xx from the load balancer (no healthy target, timeouts).`,
+      metric: new cloudwatch.MathExpression({
+        expression: '100 * errors / MAX([requests, 1])',
+        usingMetrics: { errors: lb.httpCodeElb(elbv2.HttpCodeElb.ELB_5XX_COUNT, { period: fiveMinutes }), requests: lb.requestCount({ period: fiveMinutes }) },
+        label: 'Load balancer 5xx (%)',
+        period: fiveMinutes,
+      }),
+      threshold: props.errorRateAlarmPercent,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    add('Target5xxRate', {
+      alarmDescription: `More than ${props.errorRateAlarmPercent}% of requests got a 5xx from llama-server.`,
+      metric: new cloudwatch.MathExpression({
+        expression: '100 * errors / MAX([requests, 1])',
+        usingMetrics: { errors: tg.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, { period: fiveMinutes }), requests: tg.requestCount({ period: fiveMinutes }) },
+        label: 'Target 5xx (%)',
+        period: fiveMinutes,
+      }),
+      threshold: props.errorRateAlarmPercent,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    add('HealthyHostsBelowMinimum', {
+      alarmDescription: `Fewer than ${props.minCapacity} healthy instances behind the load balancer for 5 minutes.`,
+      metric: tg.healthyHostCount({ statistic: 'Minimum', period: Duration.minutes(1) }),
+      threshold: props.minCapacity,
+      evaluationPeriods: 5,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      // No data means no healthy host reported at all.
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+    add('RequestsQueueing', {
+      alarmDescription: 'Requests have waited for a free slot for 10 minutes: the fleet is at maxCapacity or scaling cannot keep up.',
+      metric: serverMetric(SERVER_METRICS.requestsDeferred, 'Minimum'),
+      threshold: 0,
+      evaluationPeriods: 10,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    if (props.canaryEndpointName) {
+      add('TimeToFirstTokenP90', {
+        alarmDescription: `The canary's p90 time to first token has been above ${props.ttftP90AlarmMs} ms for 15 minutes.`,
+        metric: canaryMetric(CANARY_METRICS.timeToFirstToken, 'p90'),
+        threshold: props.ttftP90AlarmMs,
+        evaluationPeriods: 3,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      add('TimePerOutputTokenP90', {
+        alarmDescription: `The canary's p90 time per output token has been above ${props.tpotP90AlarmMs} ms for 15 minutes.`,
+        metric: canaryMetric(CANARY_METRICS.timePerOutputToken, 'p90'),
+        threshold: props.tpotP90AlarmMs,
+        evaluationPeriods: 3,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      add('CanaryFailing', {
+        alarmDescription: 'Canary probes failed (error, timeout or empty answer) in two 5-minute periods running, or stopped reporting.',
+        metric: canaryMetric(CANARY_METRICS.failure, 'Sum'),
+        threshold: 2,
+        evaluationPeriods: 2,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        // A canary that stopped reporting is a failure of its own.
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      });
+    }
+    this.alarms = alarms;
+
+    this.degraded = new cloudwatch.CompositeAlarm(this, 'EndpointDegraded', {
+      alarmDescription: 'The endpoint is degraded: at least one of its latency, error, capacity or canary alarms is firing.',
+      alarmRule: cloudwatch.AlarmRule.anyOf(...Object.values(alarms)),
+    });
+    this.degraded.addAlarmAction(new actions.SnsAction(this.topic));
+    this.degraded.addOkAction(new actions.SnsAction(this.topic));
+
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
+    const utilization = new cloudwatch.MathExpression({
+      expression: slotUtilizationExpression(props.parallelSlots),
+      usingMetrics: { processing: serverMetric(SERVER_METRICS.requestsProcessing, 'Average'), deferred: serverMetric(SERVER_METRICS.requestsDeferred, 'Average') },
+      label: 'Slot utilization (%)',
+      period: Duration.minutes(1),
+    });
+    const rows: cloudwatch.IWidget[][] = [
+      [
+        new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: [this.degraded, ...Object.values(alarms)], width: 8, height: 6 }),
+        new cloudwatch.GraphWidget({ title: 'Slot utilization (scaling signal)', left: [utilization], width: 8, height: 6 }),
+        new cloudwatch.GraphWidget({
+          title: 'Requests in flight and queued',
+          left: [serverMetric(SERVER_METRICS.requestsProcessing, 'Sum'), serverMetric(SERVER_METRICS.requestsDeferred, 'Sum')],
+          width: 8,
+          height: 6,
+        }),
+      ],
+      [
+        new cloudwatch.GraphWidget({
+          title: 'Server throughput (tokens/s per instance)',
+          left: [serverMetric(SERVER_METRICS.predictedTokensPerSecond, 'Average'), serverMetric(SERVER_METRICS.promptTokensPerSecond, 'Average')],
+          width: 8,
+          height: 6,
+        }),
+        new cloudwatch.GraphWidget({
+          title: 'Healthy hosts and 5xx',
+          left: [tg.healthyHostCount(), tg.unhealthyHostCount()],
+          right: [lb.httpCodeElb(elbv2.HttpCodeElb.ELB_5XX_COUNT), tg.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT)],
+          width: 8,
+          height: 6,
+        }),
+        new cloudwatch.GraphWidget({ title: 'Requests', left: [lb.requestCount()], right: [tg.targetResponseTime()], width: 8, height: 6 }),
+      ],
+    ];
+    if (props.canaryEndpointName) {
+      rows.push([
+        new cloudwatch.GraphWidget({
+          title: 'Canary: time to first token and per output token (p90, ms)',
+          left: [canaryMetric(CANARY_METRICS.timeToFirstToken, 'p90')],
+          right: [canaryMetric(CANARY_METRICS.timePerOutputToken, 'p90')],
+          leftAnnotations: [{ value: props.ttftP90AlarmMs, label: 'TTFT alarm' }],
+          rightAnnotations: [{ value: props.tpotP90AlarmMs, label: 'TPOT alarm' }],
+          width: 12,
+          height: 6,
+        }),
+        new cloudwatch.GraphWidget({
+          title: 'Canary: failures',
+          left: [canaryMetric(CANARY_METRICS.failure, 'Sum'), canaryMetric(CANARY_METRICS.success, 'Sum')],
+          width: 12,
+          height: 6,
+        }),
+      ]);
+    }
+    rows.forEach((row) => this.dashboard.addWidgets(...row));
+  }
+}
