@@ -67,12 +67,12 @@ export class FleetAlarms extends Construct {
       alarms[name] = alarm;
     };
 
-    add('LoadBalancer5xxRate', {
-      alarmDescription: `More than ${props.errorRateAlarmPercent}% of requests got a 5xx from the load balancer (no healthy target, timeouts).`,
+    const errorRate = (name: string, source: string, errors: cloudwatch.IMetric, requests: cloudwatch.IMetric) => add(name, {
+      alarmDescription: `More than ${props.errorRateAlarmPercent}% of requests got a 5xx from ${source}.`,
       metric: new cloudwatch.MathExpression({
         expression: '100 * errors / MAX([requests, 1])',
-        usingMetrics: { errors: lb.httpCodeElb(elbv2.HttpCodeElb.ELB_5XX_COUNT, { period: fiveMinutes }), requests: lb.requestCount({ period: fiveMinutes }) },
-        label: 'Load balancer 5xx (%)',
+        usingMetrics: { errors, requests },
+        label: `${name} (%)`,
         period: fiveMinutes,
       }),
       threshold: props.errorRateAlarmPercent,
@@ -81,20 +81,10 @@ export class FleetAlarms extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    add('Target5xxRate', {
-      alarmDescription: `More than ${props.errorRateAlarmPercent}% of requests got a 5xx from llama-server.`,
-      metric: new cloudwatch.MathExpression({
-        expression: '100 * errors / MAX([requests, 1])',
-        usingMetrics: { errors: tg.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, { period: fiveMinutes }), requests: tg.requestCount({ period: fiveMinutes }) },
-        label: 'Target 5xx (%)',
-        period: fiveMinutes,
-      }),
-      threshold: props.errorRateAlarmPercent,
-      evaluationPeriods: 3,
-      datapointsToAlarm: 2,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+    errorRate('LoadBalancer5xxRate', 'the load balancer (no healthy target, timeouts)',
+      lb.httpCodeElb(elbv2.HttpCodeElb.ELB_5XX_COUNT, { period: fiveMinutes }), lb.requestCount({ period: fiveMinutes }));
+    errorRate('Target5xxRate', 'llama-server',
+      tg.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, { period: fiveMinutes }), tg.requestCount({ period: fiveMinutes }));
     add('HealthyHostsBelowMinimum', {
       alarmDescription: `Fewer than ${props.minCapacity} healthy instances behind the load balancer for 5 minutes.`,
       metric: tg.healthyHostCount({ statistic: 'Minimum', period: Duration.minutes(1) }),
