@@ -128,6 +128,22 @@ export class InferenceFleet extends Construct {
       }),
       // Creation waits for every first instance to build, load and answer /health.
       signals: autoscaling.Signals.waitForMinCapacity({ timeout: bootTimeout }),
+      // A new model, llama.cpp ref, instance type or setting is a new launch template version:
+      // replace instances one at a time, each new one proving itself healthy (its boot signal)
+      // before the next old one goes; a failed boot fails the update and CloudFormation rolls back.
+      updatePolicy: autoscaling.UpdatePolicy.rollingUpdate({
+        maxBatchSize: 1,
+        minInstancesInService: Math.min(config.minCapacity, config.maxCapacity - 1),
+        waitOnResourceSignals: true,
+        pauseTime: bootTimeout,
+        suspendProcesses: [
+          autoscaling.ScalingProcess.HEALTH_CHECK,
+          autoscaling.ScalingProcess.REPLACE_UNHEALTHY,
+          autoscaling.ScalingProcess.AZ_REBALANCE,
+          autoscaling.ScalingProcess.ALARM_NOTIFICATION,
+          autoscaling.ScalingProcess.SCHEDULED_ACTIONS,
+        ],
+      }),
       defaultInstanceWarmup: INSTANCE_WARMUP,
     });
     this.autoScalingGroup.attachToApplicationTargetGroup(props.targetGroup);

@@ -125,6 +125,11 @@ describe('default configuration', () => {
         TargetGroupARNs: [Match.anyValue()],
       }),
       CreationPolicy: { ResourceSignal: { Count: 1, Timeout: 'PT40M' } },
+      UpdatePolicy: {
+        AutoScalingRollingUpdate: Match.objectLike({
+          MaxBatchSize: 1, MinInstancesInService: 1, WaitOnResourceSignals: true, PauseTime: 'PT40M',
+        }),
+      },
     });
     const asg = Object.values(t.findResources('AWS::AutoScaling::AutoScalingGroup'))[0];
     const subnets = JSON.stringify(asg.Properties.VPCZoneIdentifier);
