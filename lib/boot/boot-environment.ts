@@ -37,6 +37,8 @@ export const BOOT_ENV_KEYS = {
   GLLM_SERVER_LOG_GROUP: 'CloudWatch log group for llama-server\'s log',
   GLLM_AGENT_CONFIG_PARAMETER: 'SSM parameter holding the CloudWatch agent configuration (JSON), or empty to ship the two logs only',
   GLLM_PROMETHEUS_CONFIG_PARAMETER: 'SSM parameter holding the agent\'s Prometheus scrape configuration, or empty',
+  GLLM_AUTOSCALING_GROUP: 'name of the Auto Scaling group the instance belongs to',
+  GLLM_LIFECYCLE_HOOK: 'launch lifecycle hook to complete once serving (warm pools), or empty',
 } as const;
 
 /**

@@ -30,6 +30,7 @@ readonly REQUIRED_KEYS=(
   GLLM_CONTEXT_PER_SLOT GLLM_HEALTH_TIMEOUT_SECONDS GLLM_STACK_NAME
   GLLM_SIGNAL_RESOURCE GLLM_REGION GLLM_BOOT_LOG_GROUP GLLM_SERVER_LOG_GROUP
   GLLM_AGENT_CONFIG_PARAMETER GLLM_PROMETHEUS_CONFIG_PARAMETER
+  GLLM_AUTOSCALING_GROUP GLLM_LIFECYCLE_HOOK
 )
 # Accepted in local mode only: each one redirects something that aws mode must
 # take from the instance itself (paths, the key, the CPU description).
@@ -232,7 +233,7 @@ on_exit() {
     stop_server
   fi
   if [[ ${CFG[GLLM_MODE]:-} == aws ]]; then
-    signal_cloudformation FAILURE "$FAIL_REASON"
+    report_to_aws FAILURE "$FAIL_REASON"
   fi
   printf 'GLLM_BOOT_RESULT=FAILURE reason=%s\n' "$FAIL_REASON" >&3
   exit 1
@@ -991,6 +992,30 @@ signal_cloudformation() {
   return 0
 }
 
+# With a warm pool, the group holds each launching instance (Warmed:Pending:Wait,
+# then Pending:Wait when it leaves the pool) until the boot completes the
+# launch lifecycle action; without one, GLLM_LIFECYCLE_HOOK is empty.
+complete_lifecycle_action() {
+  local status=$1 hook=${CFG[GLLM_LIFECYCLE_HOOK]} result=CONTINUE instance_id
+  [[ -n $hook ]] || return 0
+  [[ $status == SUCCESS ]] || result=ABANDON
+  if instance_id=$(imds instance-id 2>/dev/null) &&
+    aws autoscaling complete-lifecycle-action --lifecycle-hook-name "$hook" \
+      --auto-scaling-group-name "${CFG[GLLM_AUTOSCALING_GROUP]}" --instance-id "$instance_id" \
+      --lifecycle-action-result "$result" --region "${CFG[GLLM_REGION]}" >>"$LOG_FILE" 2>&1; then
+    log "lifecycle action ${hook} completed with ${result}"
+    return 0
+  fi
+  # Outside a pending launch (a reboot of a serving instance) there is no action to complete.
+  log "WARNING: could not complete lifecycle action ${hook} with ${result}"
+  return 0
+}
+
+report_to_aws() {
+  signal_cloudformation "$1" "$2"
+  complete_lifecycle_action "$1"
+}
+
 # Writes SSM parameter $1's value to file $2 (through a temporary name).
 ssm_to_file() {
   local name=$1 dest=$2
@@ -1057,7 +1082,7 @@ main() {
   step serve start_server
   step health wait_healthy
   CURRENT_STEP=signal
-  [[ ${CFG[GLLM_MODE]} == aws ]] && signal_cloudformation SUCCESS "llama-server healthy"
+  [[ ${CFG[GLLM_MODE]} == aws ]] && report_to_aws SUCCESS "llama-server healthy"
   log "boot succeeded in $(seconds_since "$started") s; serving ${CFG[GLLM_MODEL_FILE]} on port ${CFG[GLLM_PORT]}"
   printf 'GLLM_BOOT_RESULT=SUCCESS\n' >&3
 }

@@ -180,6 +180,8 @@ export function localBootEnvironment(opts: LocalBootOptions, apiKeyFile: string)
     GLLM_SERVER_LOG_GROUP: 'local',
     GLLM_AGENT_CONFIG_PARAMETER: '',
     GLLM_PROMETHEUS_CONFIG_PARAMETER: '',
+    GLLM_AUTOSCALING_GROUP: 'local',
+    GLLM_LIFECYCLE_HOOK: '',
     GLLM_WORK_DIR: opts.workDir,
     GLLM_API_KEY_FILE: apiKeyFile,
     ...(opts.llamaSrc ? { GLLM_LLAMA_CPP_SOURCE_DIR: opts.llamaSrc } : {}),

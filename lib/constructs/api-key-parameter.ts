@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Arn, ArnFormat, CustomResource, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Arn, ArnFormat, CustomResource, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -7,6 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { STACK_ID_TAG } from '../../runtime/api-key/owner-tags';
+import { nagArn } from './nag-findings';
 
 export interface ApiKeyParameterProps {
   /** Name of the SSM SecureString parameter, starting with `/`. */
@@ -93,8 +94,3 @@ export class ApiKeyParameter extends Construct {
   }
 }
 
-/** An ARN as cdk-nag prints it in finding ids: unresolved pseudo parameters appear as `<AWS::Name>`. */
-function nagArn(stack: Stack, service: string, resource: string): string {
-  const shown = (value: string, name: string) => (Token.isUnresolved(value) ? `<AWS::${name}>` : value);
-  return `arn:${shown(stack.partition, 'Partition')}:${service}:${shown(stack.region, 'Region')}:${shown(stack.account, 'AccountId')}:${resource}`;
-}

@@ -11,8 +11,6 @@ export interface FleetScalingProps {
   /** Slots per instance: utilization is busy plus queued requests over this. */
   readonly parallelSlots: number;
   readonly targetUtilizationPercent: number;
-  /** Stopped, booted instances kept ready. @default 0 - no warm pool */
-  readonly warmPoolSize?: number;
   readonly schedules?: readonly ScheduleConfig[];
 }
 
@@ -24,6 +22,7 @@ export const SLOT_UTILIZATION_EXPRESSION = '100 * (processing + deferred) / SLOT
  * whether one request or its full batch is running, so CPU says nothing about
  * headroom. The signal is the share of slots in use plus requests waiting for
  * one, averaged over the fleet; above the target, requests start to queue.
+ * (The warm pool, which changes how instances boot, belongs to InferenceFleet.)
  */
 export class FleetScaling extends Construct {
   constructor(scope: Construct, id: string, props: FleetScalingProps) {
@@ -56,15 +55,6 @@ export class FleetScaling extends Construct {
         },
       },
     });
-
-    if (props.warmPoolSize && props.warmPoolSize > 0) {
-      props.group.addWarmPool({
-        minSize: props.warmPoolSize,
-        // Stopped instances cost only their volumes; their build and model are already on disk.
-        poolState: autoscaling.PoolState.STOPPED,
-        reuseOnScaleIn: true,
-      });
-    }
 
     for (const s of props.schedules ?? []) {
       props.group.scaleOnSchedule(s.name, {

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
@@ -14,6 +14,7 @@ import { LLAMA_CPP_REPOSITORY } from '../catalogs/llama-cpp-release';
 import { ResolvedConfig } from '../config/resolve';
 import { renderAgentConfig, renderPrometheusConfig } from '../monitoring/agent-config';
 import { CACHE_PREFIX } from './artifact-store';
+import { nagArn } from './nag-findings';
 import { INSTANCE_WARMUP } from './fleet-scaling';
 
 export interface InferenceFleetProps {
@@ -31,6 +32,7 @@ export interface InferenceFleetProps {
 /** Where the boot script and its environment file live on an instance. */
 export const BOOT_SCRIPT_PATH = '/opt/graviton-llm/boot.sh';
 export const BOOT_ENV_PATH = '/etc/graviton-llm/boot.env';
+const PER_BOOT_SCRIPT_PATH = '/var/lib/cloud/scripts/per-boot/graviton-llm.sh';
 const BOOT_SCRIPT_SOURCE = path.join(__dirname, '..', 'boot', 'boot.sh');
 
 /**
@@ -148,11 +150,12 @@ export class InferenceFleet extends Construct {
     });
     this.autoScalingGroup.attachToApplicationTargetGroup(props.targetGroup);
 
+    const lifecycleHookName = this.addWarmPool(config.warmPoolSize, bootTimeout);
     const agentParameters = this.writeAgentConfiguration(props);
     this.role.addToPolicy(new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: agentParameters.map((p) => p.parameterArn) }));
     // The first instances fetch the agent configuration while the group is still being created.
     agentParameters.forEach((p) => this.autoScalingGroup.node.addDependency(p));
-    this.writeUserData(userData, props, agentParameters);
+    this.writeUserData(userData, props, agentParameters, lifecycleHookName);
     Validations.of(this.autoScalingGroup).acknowledge({
       id: 'AwsSolutions-AS3',
       reason: 'Launches, terminations and their errors are in the group\'s activity history and CloudTrail; paging on them belongs to the capacity alarms, not to a notification per event.',
@@ -166,6 +169,47 @@ export class InferenceFleet extends Construct {
       id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(props.artifactBucket.node.defaultChild as s3.CfnBucket)}.Arn>/${CACHE_PREFIX}*]`,
       reason: 'Object actions are limited to the cache/ prefix of the stack\'s own artifact bucket; builds and models are keyed by content under it, so names are not known in advance.',
     });
+  }
+
+  /**
+   * Stopped, already-booted instances that join in a minute or two. The group
+   * stops an instance as soon as it has launched into the pool, whatever its
+   * user data is doing, so a launch lifecycle hook holds it until the boot
+   * script completes the action; returns the hook's name, or '' without a pool.
+   */
+  private addWarmPool(size: number, bootTimeout: Duration): string {
+    if (size === 0) {
+      return '';
+    }
+    const pool = this.autoScalingGroup.addWarmPool({
+      minSize: size,
+      // Stopped instances cost only their volumes; their build and model are already on disk.
+      poolState: autoscaling.PoolState.STOPPED,
+      reuseOnScaleIn: true,
+    });
+    const hookName = 'graviton-llm-boot';
+    const hook = this.autoScalingGroup.addLifecycleHook('BootHook', {
+      lifecycleHookName: hookName,
+      lifecycleTransition: autoscaling.LifecycleTransition.INSTANCE_LAUNCHING,
+      heartbeatTimeout: bootTimeout,
+      defaultResult: autoscaling.DefaultResult.ABANDON,
+    });
+    // The pool's first instances must already be held by the hook.
+    pool.node.addDependency(hook);
+    Validations.of(this.role).acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::${nagArn(Stack.of(this), 'autoscaling', `autoScalingGroup:*:autoScalingGroupName/${this.groupName}`)}]`,
+      reason: 'The wildcard is the group\'s generated UUID; the ARN names this fleet\'s group only.',
+    });
+    this.role.addToPolicy(new iam.PolicyStatement({
+      actions: ['autoscaling:CompleteLifecycleAction'],
+      resources: [Stack.of(this).formatArn({
+        service: 'autoscaling',
+        resource: 'autoScalingGroup',
+        resourceName: `*:autoScalingGroupName/${this.groupName}`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      })],
+    }));
+    return hookName;
   }
 
   /** Read and write under the cache prefix only; list only that prefix, so a miss reads as 404 rather than 403. */
@@ -217,7 +261,7 @@ export class InferenceFleet extends Construct {
    * The user data only writes the environment file and the boot script and
    * runs it; everything else is in the script, which is tested on its own.
    */
-  private writeUserData(userData: ec2.UserData, props: InferenceFleetProps, agentParameters: ssm.StringParameter[]): void {
+  private writeUserData(userData: ec2.UserData, props: InferenceFleetProps, agentParameters: ssm.StringParameter[], lifecycleHookName: string): void {
     const { config } = props;
     const stack = Stack.of(this);
     const env: BootEnvironment = {
@@ -247,6 +291,8 @@ export class InferenceFleet extends Construct {
       GLLM_SERVER_LOG_GROUP: this.serverLogGroup.logGroupName,
       GLLM_AGENT_CONFIG_PARAMETER: agentParameters[0].parameterName,
       GLLM_PROMETHEUS_CONFIG_PARAMETER: agentParameters[1].parameterName,
+      GLLM_AUTOSCALING_GROUP: this.groupName,
+      GLLM_LIFECYCLE_HOOK: lifecycleHookName,
     };
     const envFile = renderBootEnvironment(env, (v) => Token.isUnresolved(v));
     // The script travels as an S3 asset: it is larger than EC2's 16 KB user-data limit, and its
@@ -266,6 +312,11 @@ export class InferenceFleet extends Construct {
     userData.addS3DownloadCommand({ bucket: script.bucket, bucketKey: script.s3ObjectKey, localFile: BOOT_SCRIPT_PATH });
     userData.addCommands(
       `chmod 0755 ${BOOT_SCRIPT_PATH}`,
+      // cloud-init runs user data on the first boot only; an instance started from the warm
+      // pool (or rebooted) boots again from this per-boot script, quickly, from its own disk.
+      `install -d -m 0755 ${path.posix.dirname(PER_BOOT_SCRIPT_PATH)}`,
+      `printf '#!/bin/bash\\nexec ${BOOT_SCRIPT_PATH} ${BOOT_ENV_PATH}\\n' > ${PER_BOOT_SCRIPT_PATH}`,
+      `chmod 0755 ${PER_BOOT_SCRIPT_PATH}`,
       `exec ${BOOT_SCRIPT_PATH} ${BOOT_ENV_PATH}`,
     );
   }

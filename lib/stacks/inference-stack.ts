@@ -66,7 +66,6 @@ export class InferenceStack extends Stack {
       groupName: this.fleet.groupName,
       parallelSlots: config.parallelSlots,
       targetUtilizationPercent: config.targetSlotUtilizationPercent,
-      warmPoolSize: config.warmPoolSize,
       schedules: config.scheduledCapacity,
     });
 

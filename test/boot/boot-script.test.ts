@@ -46,6 +46,8 @@ function localEnv(overrides: Partial<BootEnvironment> = {}): BootEnvironment {
     GLLM_SERVER_LOG_GROUP: 'local',
     GLLM_AGENT_CONFIG_PARAMETER: '',
     GLLM_PROMETHEUS_CONFIG_PARAMETER: '',
+    GLLM_AUTOSCALING_GROUP: 'local',
+    GLLM_LIFECYCLE_HOOK: '',
     GLLM_WORK_DIR: path.join(dir, 'work'),
     GLLM_API_KEY_FILE: path.join(dir, 'key'),
     ...overrides,
@@ -167,7 +169,8 @@ describe('environment file parser', () => {
 
   test('rejects a key set twice, and a line that is not KEY=value', () => {
     expect(boot(`${valid}GLLM_PORT=1\n`).last).toMatch(/GLLM_PORT is set twice/);
-    expect(boot(`${valid}export FOO\n`).last).toMatch(/line 29 is not KEY=value/);
+    const badLine = valid.trimEnd().split('\n').length + 1;
+    expect(boot(`${valid}export FOO\n`).last).toMatch(new RegExp(`line ${badLine} is not KEY=value`));
   });
 
   test('rejects local-only keys in aws mode (no cpuinfo or path override on an instance)', () => {
