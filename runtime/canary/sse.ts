@@ -93,9 +93,25 @@ export class CompletionStreamMeter {
   private lastAt?: number;
   private contentChunks = 0;
   private usageTokens?: number;
+  private usagePromptTokens?: number;
   private doneAt?: number;
+  private readonly contentAt: number[] = [];
 
   constructor(private readonly startedAt: number) {}
+
+  /**
+   * When each content chunk arrived (one entry per chunk, in order). The
+   * canary needs only the first and last; the load generator (tools/bench)
+   * derives inter-token latencies from the gaps.
+   */
+  get contentTimes(): readonly number[] {
+    return this.contentAt;
+  }
+
+  /** `usage.prompt_tokens` when the server sent it. */
+  get promptTokens(): number | undefined {
+    return this.usagePromptTokens;
+  }
 
   /** Records one event's data; returns true at `[DONE]`. Throws StreamError on anything unparseable. */
   onData(data: string, at: number): boolean {
@@ -126,9 +142,13 @@ export class CompletionStreamMeter {
       this.firstAt ??= at;
       this.lastAt = at;
       this.contentChunks++;
+      this.contentAt.push(at);
     }
     if (isObject(usage) && typeof usage.completion_tokens === "number" && Number.isFinite(usage.completion_tokens)) {
       this.usageTokens = usage.completion_tokens;
+    }
+    if (isObject(usage) && typeof usage.prompt_tokens === "number" && Number.isFinite(usage.prompt_tokens)) {
+      this.usagePromptTokens = usage.prompt_tokens;
     }
     return false;
   }
@@ -163,17 +183,19 @@ export interface ByteStream {
 /**
  * Reads a streamed chat completion to `[DONE]`, timestamping each network
  * read as it arrives. Errors of the underlying stream (reset, abort) are
- * rethrown unchanged for the caller to classify.
+ * rethrown unchanged for the caller to classify. A caller that wants more
+ * than the summary (per-chunk times, prompt tokens) passes its own meter and
+ * reads it afterwards.
  */
 export async function readCompletionStream(
   body: ByteStream,
   startedAt: number,
   now: () => number = () => performance.now(),
+  meter: CompletionStreamMeter = new CompletionStreamMeter(startedAt),
 ): Promise<StreamMeasurement> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
   const sse = new SseDecoder();
-  const meter = new CompletionStreamMeter(startedAt);
   try {
     for (;;) {
       const { done, value } = await reader.read();

@@ -1,0 +1,110 @@
+/**
+ * One measured request against a scripted local server with known delays:
+ * timings fall in ranges (never exact values: timers and the event loop add
+ * a little), and every failure gets its kind.
+ */
+import { createServer, type AddressInfo } from 'node:net';
+
+import { chatCompletionsUrl, sendCompletion, type RequestResult } from '../../../tools/bench/request';
+import { DEFAULT_SCRIPT, startScriptedServer, type ScriptedServer } from '../support/scripted-sse-server';
+
+let server: ScriptedServer;
+beforeAll(async () => {
+  server = await startScriptedServer();
+});
+afterAll(() => server.close());
+
+const send = (script: string, extra: { timeoutMs?: number; apiKey?: string; maxTokens?: number } = {}) =>
+  sendCompletion({
+    url: chatCompletionsUrl(server.base(script)),
+    prompt: 'hello there',
+    maxTokens: extra.maxTokens ?? 5,
+    ignoreEos: true,
+    timeoutMs: extra.timeoutMs ?? 10_000,
+    apiKey: extra.apiKey,
+    model: 'm',
+  });
+
+const failure = (r: RequestResult) => {
+  if (r.ok) throw new Error('expected a failure');
+  return r;
+};
+
+describe('chatCompletionsUrl', () => {
+  test.each([
+    ['https://h.example/v1', 'https://h.example/v1/chat/completions'],
+    ['https://h.example/v1/', 'https://h.example/v1/chat/completions'],
+    ['http://127.0.0.1:8080', 'http://127.0.0.1:8080/v1/chat/completions'],
+    ['https://h.example/v1/chat/completions', 'https://h.example/v1/chat/completions'],
+    ['https://h.example/prefix/v1', 'https://h.example/prefix/v1/chat/completions'],
+  ])('%s', (input, expected) => {
+    expect(chatCompletionsUrl(input)).toBe(expected);
+  });
+});
+
+describe('sendCompletion against a scripted stream', () => {
+  test('TTFT, TPOT, inter-token gaps and token counts match the script', async () => {
+    const r = await send('ok');
+    if (!r.ok) throw new Error(`${r.error}: ${r.detail}`);
+    const { ttftMs, gapMs, tokens, promptTokens } = DEFAULT_SCRIPT;
+    expect(r.outputTokens).toBe(tokens);
+    expect(r.inputTokens).toBe(promptTokens);
+    // Lower bounds are the scripted delays; upper bounds leave room for a loaded machine.
+    expect(r.ttftMs).toBeGreaterThanOrEqual(ttftMs - 2);
+    expect(r.ttftMs).toBeLessThan(ttftMs + 2000);
+    expect(r.itlMs).toHaveLength(tokens - 1);
+    for (const gap of r.itlMs) {
+      expect(gap).toBeGreaterThanOrEqual(gapMs - 2);
+      expect(gap).toBeLessThan(gapMs + 1000);
+    }
+    expect(r.tpotMs).toBeGreaterThanOrEqual(gapMs - 2);
+    expect(r.tpotMs).toBeLessThan(gapMs + 1000);
+    expect(r.e2eMs).toBeGreaterThanOrEqual(ttftMs + (tokens - 1) * gapMs - 2);
+    expect(r.endedAt - r.startedAt).toBeCloseTo(r.e2eMs);
+  });
+
+  test('sends a streamed request with usage, ignore_eos, the model and the key', async () => {
+    const before = server.bodies.length;
+    await send('ok', { apiKey: 'k', maxTokens: 3 });
+    expect(server.bodies[before]).toMatchObject({
+      model: 'm',
+      max_tokens: 3,
+      stream: true,
+      stream_options: { include_usage: true },
+      ignore_eos: true,
+      messages: [{ role: 'user', content: 'hello there' }],
+    });
+  });
+
+  test.each([
+    ['unauthorized', 'http_401'],
+    ['busy', 'http_5xx'],
+    ['limited', 'http_status_429'],
+    ['garbage', 'bad_stream'],
+    ['empty', 'empty'],
+    ['reset', 'network'],
+  ])('%s is classified as %s', async (script, kind) => {
+    const r = failure(await send(script));
+    expect(r.error).toBe(kind);
+    expect(r.detail).not.toBe('');
+  });
+
+  test('a stream that stalls past the deadline is a timeout', async () => {
+    const r = failure(await send('stall', { timeoutMs: 300 }));
+    expect(r.error).toBe('timeout');
+    expect(r.endedAt - r.startedAt).toBeGreaterThanOrEqual(290);
+  });
+
+  test('a refused connection is a network error naming the cause', async () => {
+    // A port that was just free: listen, note it, close.
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise((r) => probe.close(r));
+    const r = failure(
+      await sendCompletion({ url: `http://127.0.0.1:${port}/v1/chat/completions`, prompt: 'x', maxTokens: 1, ignoreEos: false, timeoutMs: 5000 }),
+    );
+    expect(r.error).toBe('network');
+    expect(r.detail).toMatch(/ECONNREFUSED/);
+  });
+});

@@ -1,0 +1,98 @@
+import { fits, memoryNeed } from '../../../lib/sizing/memory-fit';
+import { sizeOrExplain } from '../../../tools/sizing/cli';
+import { FAMILY_PRICES } from '../../../tools/sizing/data';
+import { modelSpec } from '../../../tools/sizing/model';
+import { parseSizingArgs } from '../../../tools/sizing/options';
+import { planSizing, SizingError, type SizingRequest } from '../../../tools/sizing/plan';
+
+const base: SizingRequest = {
+  model: modelSpec('llama-3.1-8b', 'Q4_K_M'),
+  targetTpotMs: 100,
+  inputTokens: 256,
+  outputTokens: 256,
+  contextPerSlot: 4096,
+  maxSlots: 64,
+  prefillSpeedup: 1,
+};
+
+describe('planSizing', () => {
+  test('every row fits in memory with its slots (the kit\'s fit check) and meets the target', () => {
+    const { rows } = planSizing(base);
+    expect(rows.length).toBeGreaterThan(0);
+    for (const r of rows) {
+      const need = memoryNeed({ modelBytes: base.model.sizeBytes, architecture: base.model.architecture, parallelSlots: r.slots, contextTokensPerSlot: 4096 });
+      expect(fits(need, r.instance)).toBe(true);
+      expect(r.tpotMsAtSlots).toBeLessThanOrEqual(100);
+      // One more slot would break the target, the memory fit or the slot limit.
+      const more = memoryNeed({ ...{ modelBytes: base.model.sizeBytes, architecture: base.model.architecture, contextTokensPerSlot: 4096 }, parallelSlots: r.slots + 1 });
+      expect(r.estimate.step(r.slots + 1) * 1000 > 100 || !fits(more, r.instance) || r.slots === 64).toBe(true);
+    }
+  });
+
+  test('cost arithmetic: price x instances over the tokens the rate asks for, cheapest fleet first', () => {
+    const { rows } = planSizing({ ...base, rps: 3 });
+    for (const r of rows) {
+      expect(r.pricePerHour).toBeCloseTo(FAMILY_PRICES[r.instance.family].perVcpuHour * r.instance.vcpus);
+      expect(r.instances).toBe(Math.max(1, Math.ceil(3 / r.capacityRps)));
+      expect(r.fleetPerHour).toBeCloseTo(r.instances! * r.pricePerHour);
+      expect(r.dollarsPerMillionOutputTokens).toBeCloseTo((r.fleetPerHour! / (3 * 256 * 3600)) * 1e6);
+      expect(r.instanceOutputTps).toBeCloseTo(r.capacityRps * 256);
+    }
+    const fleet = rows.map((r) => r.fleetPerHour!);
+    expect(fleet).toEqual([...fleet].sort((a, b) => a - b));
+  });
+
+  test('a tighter target gives fewer slots on the same instance', () => {
+    const slots = (target: number) => planSizing({ ...base, targetTpotMs: target }).rows.find((r) => r.instance.instanceType === 'c7g.16xlarge')!.slots;
+    expect(slots(50)).toBeLessThan(slots(100));
+  });
+
+  test('a model too big for small instances leaves them out', () => {
+    const r = planSizing({ ...base, model: modelSpec('llama-3.3-70b', 'Q4_K_M'), targetTpotMs: 1000 });
+    expect(r.excluded.memory).toBeGreaterThan(0);
+    for (const row of r.rows) expect(row.instance.memoryGiB).toBeGreaterThanOrEqual(64);
+  });
+
+  test('families filter', () => {
+    const r = planSizing({ ...base, families: ['c7g'] });
+    expect(new Set(r.rows.map((x) => x.instance.family))).toEqual(new Set(['c7g']));
+  });
+});
+
+describe('bad input names the flag', () => {
+  const errs = (...argv: string[]) => {
+    const p = parseSizingArgs(argv);
+    if (!('errors' in p)) throw new Error('expected errors');
+    return p.errors.join('\n');
+  };
+
+  test('unknown model lists what exists', () => {
+    expect(errs('--model', 'gpt-5')).toMatch(/^--model: unknown model "gpt-5"; catalog models: .*llama-3\.1-8b-instruct-q4_k_m/);
+  });
+
+  test('architecture without quantization, contradicting quantization, bad numbers', () => {
+    expect(errs('--model', 'llama-3.1-8b')).toMatch(/^--quantization: required/);
+    expect(errs('--model', 'llama-3.2-1b-instruct-q4_0', '--quantization', 'Q8_0')).toMatch(/^--quantization: Q8_0 contradicts/);
+    expect(errs('--model', 'llama-3.2-1b-instruct-q4_0', '--target-tpot-ms', 'fast')).toMatch(/^--target-tpot-ms: got "fast"/);
+    expect(errs('--model', 'llama-3.2-1b-instruct-q4_0', '--families', 'c5,c7g')).toMatch(/^--families: unknown or unpriced c5/);
+    expect(errs('--model', 'llama-3.2-1b-instruct-q4_0', '--max-slots', '65')).toMatch(/^--max-slots: got 65/);
+  });
+
+  test('an impossible target says so, with the fastest estimate', () => {
+    const p = parseSizingArgs(['--model', 'llama-3.3-70b-instruct-q4_k_m', '--target-tpot-ms', '5']);
+    if (!('options' in p)) throw new Error('parse failed');
+    expect(() => sizeOrExplain(p.options.request)).toThrow(SizingError);
+    expect(() => sizeOrExplain(p.options.request)).toThrow(/^--target-tpot-ms: no instance generates llama-3\.3-70b-instruct-q4_k_m within 5 ms .*fastest estimate is \d+ ms on \S+/);
+  });
+
+  test('prompt plus output longer than the slot context', () => {
+    expect(() => planSizing({ ...base, inputTokens: 4000, outputTokens: 200 })).toThrow(/--input-tokens \+ --output-tokens \(4200\) exceed --context 4096/);
+  });
+
+  test('a catalog id parses to its file', () => {
+    const p = parseSizingArgs(['--model', 'llama-3.2-1b-instruct-q4_0', '--rps', '2']);
+    if (!('options' in p)) throw new Error('parse failed');
+    expect(p.options.request.model.sizeBasis).toBe('catalog');
+    expect(p.options.request.rps).toBe(2);
+  });
+});

@@ -1,0 +1,120 @@
+/**
+ * A local stand-in for an OpenAI-compatible endpoint whose every answer is
+ * scripted: a stream with known delays (so TTFT and TPOT have known lower
+ * bounds), HTTP errors, malformed and empty streams, a stall and a reset.
+ * The path before /v1 picks the script: /ok, /unauthorized, /busy, /limited,
+ * /garbage, /empty, /stall, /reset.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Socket } from 'node:net';
+
+export interface Script {
+  /** Delay before the first content token. */
+  readonly ttftMs: number;
+  /** Delay between content tokens. */
+  readonly gapMs: number;
+  readonly tokens: number;
+  readonly promptTokens: number;
+}
+
+export const DEFAULT_SCRIPT: Script = { ttftMs: 120, gapMs: 30, tokens: 5, promptTokens: 7 };
+
+export interface ScriptedServer {
+  /** Base URL of a script, e.g. base('ok') = http://127.0.0.1:PORT/ok/v1 */
+  base(script: string): string;
+  /** Bodies of the requests received so far, parsed. */
+  readonly bodies: Record<string, unknown>[];
+  /** Most requests that were being answered at the same time. */
+  readonly peakInFlight: () => number;
+  close(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const chunk = (delta: Record<string, unknown>) =>
+  `data: ${JSON.stringify({ object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: null }] })}\n\n`;
+
+export async function startScriptedServer(script: Script = DEFAULT_SCRIPT): Promise<ScriptedServer> {
+  const bodies: Record<string, unknown>[] = [];
+  const sockets = new Set<Socket>();
+  let inFlight = 0;
+  let peak = 0;
+
+  const stream = async (res: ServerResponse, body: Record<string, unknown>) => {
+    const n = typeof body.max_tokens === 'number' ? Math.min(body.max_tokens, script.tokens) : script.tokens;
+    res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+    res.write(chunk({ role: 'assistant' }));
+    await sleep(script.ttftMs);
+    for (let i = 0; i < n; i++) {
+      if (i > 0) await sleep(script.gapMs);
+      res.write(chunk({ content: `t${i} ` }));
+    }
+    res.write(`data: ${JSON.stringify({ object: 'chat.completion.chunk', choices: [], usage: { prompt_tokens: script.promptTokens, completion_tokens: n } })}\n\n`);
+    res.end('data: [DONE]\n\n');
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    let text = '';
+    for await (const piece of req) text += piece;
+    const body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    bodies.push(body);
+    const name = (req.url ?? '').split('/')[1];
+    inFlight++;
+    peak = Math.max(peak, inFlight);
+    try {
+      switch (name) {
+        case 'ok':
+          return await stream(res, body);
+        case 'unauthorized':
+          res.writeHead(401, { 'Content-Type': 'application/json' });
+          return res.end('{"error":{"message":"Invalid API Key"}}');
+        case 'busy':
+          res.writeHead(503);
+          return res.end('busy');
+        case 'limited':
+          res.writeHead(429);
+          return res.end('slow down');
+        case 'garbage':
+          res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+          return res.end('data: <html>not json</html>\n\n');
+        case 'empty':
+          res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+          return res.end(`${chunk({ role: 'assistant' })}data: [DONE]\n\n`);
+        case 'stall':
+          res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+          res.write(chunk({ role: 'assistant' }));
+          return; // never finishes; the client's deadline must end it
+        case 'reset':
+          res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+          res.write(chunk({ content: 'partial' }));
+          await sleep(20);
+          res.socket?.destroy();
+          return;
+        default:
+          res.writeHead(404);
+          return res.end();
+      }
+    } finally {
+      inFlight--;
+    }
+  };
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch(() => res.destroy());
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    base: (name) => `http://127.0.0.1:${port}/${name}/v1`,
+    bodies,
+    peakInFlight: () => peak,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
