@@ -19,39 +19,23 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'gllm-boot-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function localEnv(overrides: Partial<BootEnvironment> = {}): BootEnvironment {
-  return {
-    GLLM_MODE: 'local',
-    GLLM_INSTANCE_TYPE: 'c7g.xlarge',
-    GLLM_GENERATION: '3',
-    GLLM_CPU_PART: '0xd40',
-    GLLM_ARM_ARCH: 'armv8.4-a+sve+i8mm+bf16+dotprod+fp16',
-    GLLM_LLAMA_CPP_REPOSITORY: 'https://github.com/ggml-org/llama.cpp',
-    GLLM_LLAMA_CPP_REF: 'v0.5.0',
-    GLLM_CACHE_URI: path.join(dir, 'cache'),
-    GLLM_MODEL_SOURCE: 'http://127.0.0.1:9/model.gguf',
-    GLLM_MODEL_SHA256: SHA,
-    GLLM_MODEL_SIZE_BYTES: '1234',
-    GLLM_MODEL_FILE: 'model.gguf',
-    GLLM_QUANTIZE_TO: '',
-    GLLM_HF_TOKEN_PARAMETER: '',
-    GLLM_API_KEY_PARAMETER: 'local',
-    GLLM_PORT: '18080',
-    GLLM_PARALLEL_SLOTS: '2',
-    GLLM_CONTEXT_PER_SLOT: '2048',
-    GLLM_HEALTH_TIMEOUT_SECONDS: '60',
-    GLLM_STACK_NAME: 'local',
-    GLLM_SIGNAL_RESOURCE: 'local',
-    GLLM_REGION: 'local',
-    GLLM_BOOT_LOG_GROUP: 'local',
-    GLLM_SERVER_LOG_GROUP: 'local',
-    GLLM_AGENT_CONFIG_PARAMETER: '',
-    GLLM_PROMETHEUS_CONFIG_PARAMETER: '',
-    GLLM_AUTOSCALING_GROUP: 'local',
-    GLLM_LIFECYCLE_HOOK: '',
-    GLLM_WORK_DIR: path.join(dir, 'work'),
-    GLLM_API_KEY_FILE: path.join(dir, 'key'),
-    ...overrides,
-  };
+  // The same builder `npm run local` uses, so the tests exercise the environment users get.
+  const env = localBootEnvironment({
+    modelUrl: 'http://127.0.0.1:9/model.gguf',
+    sha256: SHA,
+    sizeBytes: 1234,
+    workDir: path.join(dir, 'work'),
+    cacheDir: path.join(dir, 'cache'),
+    llamaRef: 'v0.5.0',
+    port: 18080,
+    slots: 2,
+    ctxPerSlot: 2048,
+    healthTimeoutSeconds: 60,
+    modelFile: 'model.gguf',
+    quantizeTo: '',
+    generation: 3,
+  }, path.join(dir, 'key'));
+  return { ...env, GLLM_INSTANCE_TYPE: 'c7g.xlarge', ...overrides };
 }
 
 function awsEnv(): BootEnvironment {
