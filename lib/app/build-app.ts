@@ -1,32 +1,55 @@
-import { App, CloudFormationValidatePlugin, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
-import { loadConfig } from '../config/load';
+import { App, Stack } from 'aws-cdk-lib';
+import { ConfigError } from '../config/config-error';
+import { ENVIRONMENT_KEY, loadConfig } from '../config/load';
 import { resolveConfig } from '../config/resolve';
 import { InferenceStack } from '../stacks/inference-stack';
+import { addInferenceStack } from './add-inference-stack';
+import { addGitHubOidcStack } from './github-oidc-app';
+import { registerChecks } from './checks';
+import { addPipelineStack } from './pipeline-app';
 
-/** Region used when neither the configuration nor the AWS CLI names one, so synth works offline. */
-export const DEFAULT_REGION = 'us-east-1';
+export { DEFAULT_REGION } from './add-inference-stack';
+export { registerChecks } from './checks';
+
+/** Context key choosing what the app builds (`-c mode=pipeline`). */
+export const MODE_KEY = 'mode';
+/** What the app can build: one environment's endpoint (the default), the pipeline, or the GitHub Actions OIDC roles. */
+export const APP_MODES = ['environment', 'pipeline', 'github-oidc'] as const;
+export type AppMode = (typeof APP_MODES)[number];
 
 export interface BuildAppOptions {
-  /** Directory a `-c config=FILE` path is relative to. @default - the current directory */
+  /** Directory a `-c config=FILE` path and config/environments are relative to. @default - the current directory */
   readonly baseDir?: string;
 }
 
 /**
- * Reads and checks the configuration from the app's context, then adds the
- * inference stack with cdk-nag's AwsSolutions checks attached, so every synth
- * (the CLI's and the tests') runs the same checks.
+ * Builds what `-c mode=...` asks for, with cdk-nag's AwsSolutions checks and
+ * CloudFormation Validate attached, so every synth (the CLI's and the tests')
+ * runs the same checks.
  */
+export function buildKitApp(app: App, options: BuildAppOptions = {}): Stack[] {
+  registerChecks(app);
+  const mode = app.node.tryGetContext(MODE_KEY) ?? 'environment';
+  switch (mode as AppMode) {
+    case 'environment':
+      return [addEnvironmentStack(app, options)];
+    case 'pipeline':
+      return [addPipelineStack(app, options)];
+    case 'github-oidc':
+      return [addGitHubOidcStack(app)];
+    default:
+      throw new ConfigError([{ field: MODE_KEY, given: mode, expected: `expected one of: ${APP_MODES.join(', ')}` }]);
+  }
+}
+
+/** The default mode: one environment's inference stack, from cdk.json, `-c env=NAME`, `-c config=FILE` and `-c key=value`. */
 export function buildApp(app: App, options: BuildAppOptions = {}): InferenceStack {
+  registerChecks(app);
+  return addEnvironmentStack(app, options);
+}
+
+function addEnvironmentStack(app: App, options: BuildAppOptions): InferenceStack {
   const config = resolveConfig(loadConfig(app.node.getAllContext(), options.baseDir));
-  // Registered explicitly (it is also CDK's default) so the template rules run whatever the
-  // caller's App props say; cdk.json's @aws-cdk/core:validateAgainstDefaultRules makes them fail synth.
-  Validations.of(app).addPlugins(new CloudFormationValidatePlugin(), new AwsSolutionsChecks(app, { verbose: true }));
-  const stack = new InferenceStack(app, config.stackName, {
-    config,
-    description: `graviton-llm: ${config.model.displayName} ${config.model.quantization} on ${config.instance.instanceType} (llama.cpp ${config.llamaCppRef})`,
-    // A concrete region: the load balancer's access-log permissions differ by region.
-    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: config.region ?? process.env.CDK_DEFAULT_REGION ?? DEFAULT_REGION },
-  });
-  return stack;
+  const environmentName = app.node.tryGetContext(ENVIRONMENT_KEY) as string | undefined;
+  return addInferenceStack(app, config, { environmentName });
 }

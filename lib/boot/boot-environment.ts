@@ -38,7 +38,9 @@ export const BOOT_ENV_KEYS = {
   GLLM_AGENT_CONFIG_PARAMETER: 'SSM parameter holding the CloudWatch agent configuration (JSON), or empty to ship the two logs only',
   GLLM_PROMETHEUS_CONFIG_PARAMETER: 'SSM parameter holding the agent\'s Prometheus scrape configuration, or empty',
   GLLM_AUTOSCALING_GROUP: 'name of the Auto Scaling group the instance belongs to',
-  GLLM_LIFECYCLE_HOOK: 'launch lifecycle hook to complete once serving (warm pools), or empty',
+  GLLM_LIFECYCLE_HOOK: 'launch lifecycle hook to complete once serving (or abandon on failure), or empty',
+  GLLM_METRIC_NAMESPACE: 'CloudWatch namespace of the boot failure metric',
+  GLLM_BOOT_FAILURE_METRIC: 'metric a failed boot publishes (value 1, fleet dimension), or empty to publish none',
 } as const;
 
 /**

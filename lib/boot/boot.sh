@@ -30,7 +30,8 @@ readonly REQUIRED_KEYS=(
   GLLM_CONTEXT_PER_SLOT GLLM_HEALTH_TIMEOUT_SECONDS GLLM_STACK_NAME
   GLLM_SIGNAL_RESOURCE GLLM_REGION GLLM_BOOT_LOG_GROUP GLLM_SERVER_LOG_GROUP
   GLLM_AGENT_CONFIG_PARAMETER GLLM_PROMETHEUS_CONFIG_PARAMETER
-  GLLM_AUTOSCALING_GROUP GLLM_LIFECYCLE_HOOK
+  GLLM_AUTOSCALING_GROUP GLLM_LIFECYCLE_HOOK GLLM_METRIC_NAMESPACE
+  GLLM_BOOT_FAILURE_METRIC
 )
 # Accepted in local mode only: each one redirects something that aws mode must
 # take from the instance itself (paths, the key, the CPU description).
@@ -992,9 +993,10 @@ signal_cloudformation() {
   return 0
 }
 
-# With a warm pool, the group holds each launching instance (Warmed:Pending:Wait,
-# then Pending:Wait when it leaves the pool) until the boot completes the
-# launch lifecycle action; without one, GLLM_LIFECYCLE_HOOK is empty.
+# The group holds each launching instance (Pending:Wait, or Warmed:Pending:Wait
+# in a warm pool) until the boot completes the launch lifecycle action, so an
+# instance refresh counts an instance only once it serves, and a failed boot is
+# abandoned (terminated) at once. Local mode has no hook: the key is empty.
 complete_lifecycle_action() {
   local status=$1 hook=${CFG[GLLM_LIFECYCLE_HOOK]} result=CONTINUE instance_id
   [[ -n $hook ]] || return 0
@@ -1011,7 +1013,24 @@ complete_lifecycle_action() {
   return 0
 }
 
+# A failed boot counts itself directly: it may end before the CloudWatch agent
+# ships a single log line. The update's instance refresh watches the alarm on
+# this metric, so a boot that fails during an update rolls the update back.
+count_boot_failure() {
+  local metric=${CFG[GLLM_BOOT_FAILURE_METRIC]}
+  [[ -n $metric ]] || return 0
+  if aws cloudwatch put-metric-data --namespace "${CFG[GLLM_METRIC_NAMESPACE]}" --metric-name "$metric" \
+    --dimensions "AutoScalingGroupName=${CFG[GLLM_AUTOSCALING_GROUP]}" --value 1 --unit Count \
+    --region "${CFG[GLLM_REGION]}" >>"$LOG_FILE" 2>&1; then
+    log "counted the failure in ${CFG[GLLM_METRIC_NAMESPACE]}/${metric}"
+    return 0
+  fi
+  log "WARNING: could not publish ${CFG[GLLM_METRIC_NAMESPACE]}/${metric}"
+  return 0
+}
+
 report_to_aws() {
+  [[ $1 == SUCCESS ]] || count_boot_failure
   signal_cloudformation "$1" "$2"
   complete_lifecycle_action "$1"
 }

@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { GENERATIONS, GravitonGeneration } from '../catalogs/graviton-generations';
 import { LLAMA_CPP_DEFAULT_REF, LLAMA_CPP_REPOSITORY } from '../catalogs/llama-cpp-release';
 import { BootEnvironment, renderBootEnvironment } from './boot-environment';
+import { METRIC_NAMESPACE } from '../monitoring/metric-definitions';
 
 export const BOOT_SCRIPT = path.join(__dirname, 'boot.sh');
 
@@ -182,6 +183,8 @@ export function localBootEnvironment(opts: LocalBootOptions, apiKeyFile: string)
     GLLM_PROMETHEUS_CONFIG_PARAMETER: '',
     GLLM_AUTOSCALING_GROUP: 'local',
     GLLM_LIFECYCLE_HOOK: '',
+    GLLM_METRIC_NAMESPACE: METRIC_NAMESPACE,
+    GLLM_BOOT_FAILURE_METRIC: '',
     GLLM_WORK_DIR: opts.workDir,
     GLLM_API_KEY_FILE: apiKeyFile,
     ...(opts.llamaSrc ? { GLLM_LLAMA_CPP_SOURCE_DIR: opts.llamaSrc } : {}),

@@ -8,18 +8,45 @@ import { CONFIG_KEYS, KitConfig, configSchema } from './schema';
 export const CONTEXT_OBJECT_KEY = 'graviton-llm';
 /** Context key naming a JSON configuration file (`-c config=config/prod.json`). */
 export const CONFIG_FILE_KEY = 'config';
+/** Context key naming an environment: `-c env=prod` reads `config/environments/prod.json`. */
+export const ENVIRONMENT_KEY = 'env';
+/** Where the named environments' files live, relative to the app's directory. */
+export const ENVIRONMENTS_DIR = path.join('config', 'environments');
+/** An environment's name: it becomes part of the stack name, so it is kept short and plain. */
+const ENVIRONMENT_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+/** Stack name of an environment that does not set one, so environments sharing an account do not collide. */
+export const environmentStackName = (env: string): string => `GravitonLlm-${env}`;
 
 /**
- * Builds the configuration from the three places a user can set it, later
- * ones winning field by field:
- *  1. the `graviton-llm` object in cdk.json's context;
- *  2. a JSON file named by `-c config=FILE` (relative to `baseDir`);
- *  3. single fields on the command line, `-c instanceType=c7g.xlarge`
+ * Context keys the app reads itself (which mode to build, and each mode's own
+ * settings); they are not configuration fields.
+ */
+export const APP_CONTEXT_KEYS: readonly string[] = [
+  'mode', 'pipelineConfig', 'orgConfig', 'githubRepository', 'githubDeployBranch', 'githubOidcProviderArn', 'cdkQualifier',
+];
+
+export interface LoadConfigOptions {
+  /**
+   * Ignore single-field `-c key=value` overrides: a pipeline builds each of its
+   * environments from its files alone, whatever the synth command line says.
+   * @default false
+   */
+  readonly ignoreCommandLineFields?: boolean;
+}
+
+/**
+ * Builds the configuration from the places a user can set it, later ones
+ * winning field by field:
+ *  1. the `graviton-llm` object in cdk.json's context (shared by every environment);
+ *  2. a named environment's file, `-c env=prod` reading `config/environments/prod.json`
+ *     (relative to `baseDir`); its stack name defaults to `GravitonLlm-prod`;
+ *  3. a JSON file named by `-c config=FILE` (relative to `baseDir`);
+ *  4. single fields on the command line, `-c instanceType=c7g.xlarge`
  *     (dotted for nested fields: `-c customModel.sha256=...`).
  * Command-line values arrive as strings; they are read as the field's type
  * (number, boolean, list) before validation, so `-c minCapacity=2` works.
  */
-export function loadConfig(context: Record<string, unknown>, baseDir: string = process.cwd()): KitConfig {
+export function loadConfig(context: Record<string, unknown>, baseDir: string = process.cwd(), options: LoadConfigOptions = {}): KitConfig {
   const problems: ConfigProblem[] = [];
   const layers: Record<string, unknown>[] = [];
 
@@ -32,9 +59,21 @@ export function loadConfig(context: Record<string, unknown>, baseDir: string = p
     }
   }
 
+  const envName = context[ENVIRONMENT_KEY];
+  let environmentLayer: Record<string, unknown> | undefined;
+  if (envName !== undefined) {
+    const loaded = readEnvironment(envName, baseDir);
+    if ('problem' in loaded) {
+      problems.push(loaded.problem);
+    } else {
+      environmentLayer = loaded.value;
+      layers.push(loaded.value);
+    }
+  }
+
   const file = context[CONFIG_FILE_KEY];
   if (file !== undefined) {
-    const loaded = readConfigFile(file, baseDir);
+    const loaded = readConfigFile(CONFIG_FILE_KEY, file, baseDir);
     if ('problem' in loaded) {
       problems.push(loaded.problem);
     } else {
@@ -42,12 +81,17 @@ export function loadConfig(context: Record<string, unknown>, baseDir: string = p
     }
   }
 
-  layers.push(commandLineOverrides(context, problems));
+  if (!options.ignoreCommandLineFields) {
+    layers.push(commandLineOverrides(context, problems));
+  }
   if (problems.length > 0) {
     throw new ConfigError(problems);
   }
 
   const merged = layers.reduce<Record<string, unknown>>((acc, layer) => mergeLayer(acc, layer), {});
+  if (environmentLayer && merged.stackName === undefined) {
+    merged.stackName = environmentStackName(envName as string);
+  }
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.flatMap((issue) => describeIssue(issue, merged)));
@@ -55,25 +99,56 @@ export function loadConfig(context: Record<string, unknown>, baseDir: string = p
   return parsed.data;
 }
 
-function readConfigFile(file: unknown, baseDir: string): { value: Record<string, unknown> } | { problem: ConfigProblem } {
+/** The names of the environments that have a file, sorted. */
+export function listEnvironments(baseDir: string = process.cwd()): string[] {
+  const dir = path.resolve(baseDir, ENVIRONMENTS_DIR);
+  if (!fs.existsSync(dir)) {
+    return [];
+  }
+  return fs.readdirSync(dir)
+    .filter((f) => f.endsWith('.json') && ENVIRONMENT_NAME.test(f.slice(0, -'.json'.length)))
+    .map((f) => f.slice(0, -'.json'.length))
+    .sort();
+}
+
+function readEnvironment(name: unknown, baseDir: string): { value: Record<string, unknown> } | { problem: ConfigProblem } {
+  const known = listEnvironments(baseDir);
+  const knownText = known.length > 0
+    ? `known environments (files in ${ENVIRONMENTS_DIR}): ${known.join(', ')}`
+    : `there are no environment files in ${path.resolve(baseDir, ENVIRONMENTS_DIR)}; add ${ENVIRONMENTS_DIR}/NAME.json`;
+  if (typeof name !== 'string' || !ENVIRONMENT_NAME.test(name)) {
+    return { problem: { field: ENVIRONMENT_KEY, given: name, expected: `expected an environment name (a lowercase letter, then lowercase letters, digits or hyphens); ${knownText}` } };
+  }
+  if (!known.includes(name)) {
+    const near = closest(name, known);
+    return { problem: { field: ENVIRONMENT_KEY, given: name, expected: `unknown environment${near ? ` (did you mean "${near}"?)` : ''}; ${knownText}` } };
+  }
+  const loaded = readConfigFile(ENVIRONMENT_KEY, path.join(ENVIRONMENTS_DIR, `${name}.json`), baseDir);
+  if ('problem' in loaded) {
+    return { problem: { ...loaded.problem, given: name } };
+  }
+  return loaded;
+}
+
+function readConfigFile(field: string, file: unknown, baseDir: string): { value: Record<string, unknown> } | { problem: ConfigProblem } {
   if (typeof file !== 'string' || file.length === 0) {
-    return { problem: { field: CONFIG_FILE_KEY, given: file, expected: 'expected the path of a JSON configuration file' } };
+    return { problem: { field, given: file, expected: 'expected the path of a JSON configuration file' } };
   }
   const fullPath = path.resolve(baseDir, file);
   let text: string;
   try {
     text = fs.readFileSync(fullPath, 'utf8');
   } catch {
-    return { problem: { field: CONFIG_FILE_KEY, given: file, expected: `expected a readable JSON file; ${fullPath} cannot be read` } };
+    return { problem: { field, given: file, expected: `expected a readable JSON file; ${fullPath} cannot be read` } };
   }
   try {
     const value: unknown = JSON.parse(text);
     if (!isPlainObject(value)) {
-      return { problem: { field: CONFIG_FILE_KEY, given: file, expected: 'expected the file to hold a JSON object of configuration fields' } };
+      return { problem: { field, given: file, expected: `expected ${file} to hold a JSON object of configuration fields` } };
     }
     return { value };
   } catch (e) {
-    return { problem: { field: CONFIG_FILE_KEY, given: file, expected: `expected valid JSON: ${(e as Error).message}` } };
+    return { problem: { field, given: file, expected: `expected valid JSON in ${file}: ${(e as Error).message}` } };
   }
 }
 
@@ -85,7 +160,7 @@ function readConfigFile(file: unknown, baseDir: string): { value: Record<string,
 function commandLineOverrides(context: Record<string, unknown>, problems: ConfigProblem[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, raw] of Object.entries(context)) {
-    if (key === CONTEXT_OBJECT_KEY || key === CONFIG_FILE_KEY || key.includes(':') || key.startsWith('@')) {
+    if (key === CONTEXT_OBJECT_KEY || key === CONFIG_FILE_KEY || key === ENVIRONMENT_KEY || APP_CONTEXT_KEYS.includes(key) || key.includes(':') || key.startsWith('@')) {
       continue;
     }
     const [top, ...rest] = key.split('.');

@@ -54,6 +54,8 @@ export const configSchema = z.strictObject({
     message: 'expected a CloudFormation stack name: a letter, then letters, digits or hyphens, at most 128 characters',
   }).default('GravitonLlm')
     .describe('CloudFormation stack name.'),
+  account: z.string().regex(/^\d{12}$/, { message: 'expected a 12-digit AWS account id' }).optional()
+    .describe('AWS account to deploy to; a named environment pins it, so a deploy with another account\'s credentials fails instead of landing there. @default - the AWS CLI\'s current account (CDK_DEFAULT_ACCOUNT)'),
   region: z.string().regex(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/, { message: 'expected an AWS region code like us-east-1' }).optional()
     .describe('AWS region to deploy to. @default - the AWS CLI\'s current region (CDK_DEFAULT_REGION), else us-east-1'),
   model: z.string().optional()
@@ -122,6 +124,10 @@ export const configSchema = z.strictObject({
     .describe('Keep the artifact bucket (cached builds and models) when the stack is deleted.'),
   targetSlotUtilizationPercent: z.number().int().min(10).max(100).default(70)
     .describe('Scale out above, in below this share of busy and queued slots across the fleet.'),
+  updateMinHealthyPercent: z.number().int().min(0).max(100).default(100)
+    .describe('Share of the fleet an update keeps serving: at 100 it launches each new instance before retiring an old one; lower replaces in place, faster and without extra instances.'),
+  updateBakeTimeMinutes: z.number().int().min(0).max(180).default(15)
+    .describe('Minutes an update keeps watching the rollback alarms after the last new instance serves, before it counts as done (the latency alarms need 15 minutes to fire).'),
   warmPoolSize: z.number().int().min(0).max(100).default(0)
     .describe('Stopped, already-booted instances kept ready to join the fleet in a minute or two instead of a full boot (0: none).'),
   scheduledCapacity: z.array(scheduleSchema).max(20).optional()

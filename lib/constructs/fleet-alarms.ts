@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Tokenization } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
@@ -7,7 +7,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { CANARY_METRICS, ENDPOINT_DIMENSION, FLEET_DIMENSION, METRIC_NAMESPACE, MetricDefinition, SERVER_METRICS } from '../monitoring/metric-definitions';
+import { BOOT_METRICS, CANARY_METRICS, ENDPOINT_DIMENSION, FLEET_DIMENSION, METRIC_NAMESPACE, MetricDefinition, SERVER_METRICS } from '../monitoring/metric-definitions';
 import { slotUtilizationExpression } from './fleet-scaling';
 
 export interface FleetAlarmsProps {
@@ -36,6 +36,12 @@ export class FleetAlarms extends Construct {
   readonly topic: sns.Topic;
   readonly alarms: Record<string, cloudwatch.Alarm>;
   readonly degraded: cloudwatch.CompositeAlarm;
+  /**
+   * The alarms an update's instance refresh watches: a new launch template
+   * version that fails to boot, errors, or serves too slowly rolls back.
+   * Capacity and queueing alarms are left out: a refresh changes capacity itself.
+   */
+  readonly updateRollbackAlarms: cloudwatch.Alarm[];
   readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: FleetAlarmsProps) {
@@ -86,13 +92,28 @@ export class FleetAlarms extends Construct {
     errorRate('Target5xxRate', 'llama-server',
       tg.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, { period: fiveMinutes }), tg.requestCount({ period: fiveMinutes }));
     add('HealthyHostsBelowMinimum', {
-      alarmDescription: `Fewer than ${props.minCapacity} healthy instances behind the load balancer for 5 minutes.`,
+      // stringifyNumber: minCapacity is a CloudFormation parameter in the org template.
+      alarmDescription: `Fewer than ${Tokenization.stringifyNumber(props.minCapacity)} healthy instances behind the load balancer for 5 minutes.`,
       metric: tg.healthyHostCount({ statistic: 'Minimum', period: Duration.minutes(1) }),
       threshold: props.minCapacity,
       evaluationPeriods: 5,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       // No data means no healthy host reported at all.
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+    add('BootFailing', {
+      alarmDescription: 'An instance failed to boot (bad checksum, build failure, health timeout); see the boot log group. During an update this rolls the update back.',
+      metric: new cloudwatch.Metric({
+        namespace: METRIC_NAMESPACE,
+        metricName: BOOT_METRICS.failure.name,
+        dimensionsMap: { [FLEET_DIMENSION]: props.groupName },
+        statistic: 'Sum',
+        period: Duration.minutes(1),
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     add('RequestsQueueing', {
       alarmDescription: 'Requests have waited for a free slot for 10 minutes: the fleet is at maxCapacity or scaling cannot keep up.',
@@ -131,6 +152,8 @@ export class FleetAlarms extends Construct {
       });
     }
     this.alarms = alarms;
+    this.updateRollbackAlarms = ['BootFailing', 'LoadBalancer5xxRate', 'Target5xxRate', 'TimeToFirstTokenP90', 'TimePerOutputTokenP90', 'CanaryFailing']
+      .flatMap((name) => (alarms[name] ? [alarms[name]] : []));
 
     this.degraded = new cloudwatch.CompositeAlarm(this, 'EndpointDegraded', {
       alarmDescription: 'The endpoint is degraded: at least one of its latency, error, capacity or canary alarms is firing.',

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
-import { ArnFormat, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, Stack, Token, Tokenization, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -13,6 +14,7 @@ import { BootEnvironment, renderBootEnvironment } from '../boot/boot-environment
 import { LLAMA_CPP_REPOSITORY } from '../catalogs/llama-cpp-release';
 import { ResolvedConfig } from '../config/resolve';
 import { renderAgentConfig, renderPrometheusConfig } from '../monitoring/agent-config';
+import { BOOT_METRICS, METRIC_NAMESPACE } from '../monitoring/metric-definitions';
 import { CACHE_PREFIX } from './artifact-store';
 import { nagArn } from './nag-findings';
 import { INSTANCE_WARMUP } from './fleet-scaling';
@@ -34,6 +36,8 @@ export const BOOT_SCRIPT_PATH = '/opt/graviton-llm/boot.sh';
 export const BOOT_ENV_PATH = '/etc/graviton-llm/boot.env';
 const PER_BOOT_SCRIPT_PATH = '/var/lib/cloud/scripts/per-boot/graviton-llm.sh';
 const BOOT_SCRIPT_SOURCE = path.join(__dirname, '..', 'boot', 'boot.sh');
+/** An instance is ready when its boot completes the hook; this covers the target group's two health checks after that. */
+const REFRESH_INSTANCE_WARMUP = Duration.minutes(1);
 
 /**
  * The instances: a launch template for Amazon Linux 2023 on Graviton, an
@@ -80,6 +84,12 @@ export class InferenceFleet extends Construct {
       }));
     }
     this.role.addToPolicy(new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: readableParameters }));
+    // PutMetricData has no resource-level permissions; the condition keeps it to the kit's namespace.
+    this.role.addToPolicy(new iam.PolicyStatement({
+      actions: ['cloudwatch:PutMetricData'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'cloudwatch:namespace': METRIC_NAMESPACE } },
+    }));
     this.role.addToPolicy(new iam.PolicyStatement({
       actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
       resources: [this.bootLogGroup.logGroupArn, this.serverLogGroup.logGroupArn, this.metricsLogGroup.logGroupArn],
@@ -130,27 +140,32 @@ export class InferenceFleet extends Construct {
       }),
       // Creation waits for every first instance to build, load and answer /health.
       signals: autoscaling.Signals.waitForMinCapacity({ timeout: bootTimeout }),
-      // A new model, llama.cpp ref, instance type or setting is a new launch template version:
-      // replace instances one at a time, each new one proving itself healthy (its boot signal)
-      // before the next old one goes; a failed boot fails the update and CloudFormation rolls back.
-      updatePolicy: autoscaling.UpdatePolicy.rollingUpdate({
-        maxBatchSize: 1,
-        minInstancesInService: Math.min(config.minCapacity, config.maxCapacity - 1),
-        waitOnResourceSignals: true,
-        pauseTime: bootTimeout,
-        suspendProcesses: [
-          autoscaling.ScalingProcess.HEALTH_CHECK,
-          autoscaling.ScalingProcess.REPLACE_UNHEALTHY,
-          autoscaling.ScalingProcess.AZ_REBALANCE,
-          autoscaling.ScalingProcess.ALARM_NOTIFICATION,
-          autoscaling.ScalingProcess.SCHEDULED_ACTIONS,
-        ],
+      // A new model, llama.cpp ref, instance type or setting is a new launch template version,
+      // which CloudFormation rolls out as an instance refresh: new instances first, each counted
+      // only once its boot completes the launch lifecycle hook (readiness), old ones retired as
+      // new ones serve; a refresh that fails, or that sees a rollback alarm (rollBackOn), fails
+      // the stack update and CloudFormation returns to the previous launch template version.
+      updatePolicy: autoscaling.UpdatePolicy.instanceRefresh({
+        strategy: autoscaling.InstanceRefreshStrategy.ROLLING,
+        minHealthyPercentage: config.updateMinHealthyPercent,
+        // At 100 % the refresh launches before it terminates: one extra instance at a time
+        // (10 % rounds up to one for fleets of up to ten). Below 100 it replaces in place.
+        maxHealthyPercentage: config.updateMinHealthyPercent === 100 ? 110 : 100,
+        // Ready means booted and serving (the hook); two health checks' time then suffices.
+        instanceWarmup: REFRESH_INSTANCE_WARMUP,
+        bakeTime: Duration.minutes(config.updateBakeTimeMinutes),
       }),
       defaultInstanceWarmup: INSTANCE_WARMUP,
     });
     this.autoScalingGroup.attachToApplicationTargetGroup(props.targetGroup);
+    // CloudFormation's AutoScalingInstanceRefresh update policy is newer than cfn-lint's schema
+    // (1.51, which CI runs): E3016 on this one resource is that gap, not a template error.
+    (this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup).addMetadata('cfn-lint', { config: { ignore_checks: ['E3016'] } });
+    Annotations.of(this.autoScalingGroup).acknowledgeWarning('@aws-cdk/aws-autoscaling:signalsNotUsedByInstanceRefresh',
+      'The signals serve the creation policy only; during an instance refresh the boot script reports readiness by completing the launch lifecycle hook, as the linked documentation advises.');
 
-    const lifecycleHookName = this.addWarmPool(config.warmPoolSize, bootTimeout);
+    const lifecycleHookName = this.addBootHook(bootTimeout);
+    this.addWarmPool(config.warmPoolSize);
     const agentParameters = this.writeAgentConfiguration(props);
     this.role.addToPolicy(new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: agentParameters.map((p) => p.parameterArn) }));
     // The first instances fetch the agent configuration while the group is still being created.
@@ -162,6 +177,10 @@ export class InferenceFleet extends Construct {
     });
 
     Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+      reason: 'cloudwatch:PutMetricData (a failed boot counting itself) has no resource-level permissions; a condition limits it to the GravitonLlm namespace.',
+    });
+    Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
       reason: 'AmazonSSMManagedInstanceCore is the documented minimum for Session Manager, the only way into the instances (no SSH key, no open port).',
     });
@@ -172,30 +191,20 @@ export class InferenceFleet extends Construct {
   }
 
   /**
-   * Stopped, already-booted instances that join in a minute or two. The group
-   * stops an instance as soon as it has launched into the pool, whatever its
-   * user data is doing, so a launch lifecycle hook holds it until the boot
-   * script completes the action; returns the hook's name, or '' without a pool.
+   * The group holds every launching instance (also into and out of a warm
+   * pool) until the boot script completes this launch lifecycle action:
+   * CONTINUE once llama-server serves, ABANDON (terminate) on a failed boot,
+   * or ABANDON by default when the boot outlives its timeout. This is what an
+   * instance refresh counts as ready; cfn-signal serves the creation policy only.
    */
-  private addWarmPool(size: number, bootTimeout: Duration): string {
-    if (size === 0) {
-      return '';
-    }
-    const pool = this.autoScalingGroup.addWarmPool({
-      minSize: size,
-      // Stopped instances cost only their volumes; their build and model are already on disk.
-      poolState: autoscaling.PoolState.STOPPED,
-      reuseOnScaleIn: true,
-    });
+  private addBootHook(bootTimeout: Duration): string {
     const hookName = 'graviton-llm-boot';
-    const hook = this.autoScalingGroup.addLifecycleHook('BootHook', {
+    this.autoScalingGroup.addLifecycleHook('BootHook', {
       lifecycleHookName: hookName,
       lifecycleTransition: autoscaling.LifecycleTransition.INSTANCE_LAUNCHING,
       heartbeatTimeout: bootTimeout,
       defaultResult: autoscaling.DefaultResult.ABANDON,
     });
-    // The pool's first instances must already be held by the hook.
-    pool.node.addDependency(hook);
     Validations.of(this.role).acknowledge({
       id: `AwsSolutions::AwsSolutions-IAM5[Resource::${nagArn(Stack.of(this), 'autoscaling', `autoScalingGroup:*:autoScalingGroupName/${this.groupName}`)}]`,
       reason: 'The wildcard is the group\'s generated UUID; the ARN names this fleet\'s group only.',
@@ -210,6 +219,44 @@ export class InferenceFleet extends Construct {
       })],
     }));
     return hookName;
+  }
+
+  /** Stopped, already-booted instances that join in a minute or two; the boot hook holds them too. */
+  private addWarmPool(size: number): void {
+    if (size === 0) {
+      return;
+    }
+    const pool = this.autoScalingGroup.addWarmPool({
+      minSize: size,
+      // Stopped instances cost only their volumes; their build and model are already on disk.
+      poolState: autoscaling.PoolState.STOPPED,
+      reuseOnScaleIn: true,
+    });
+    // The pool's first instances must already be held by the hook.
+    pool.node.addDependency(this.autoScalingGroup.node.findChild('LifecycleHookBootHook'));
+  }
+
+  /**
+   * Makes an update's instance refresh fail, and so the stack update roll
+   * back, when any of these alarms goes into ALARM while it runs or bakes.
+   * Instance refresh takes at most ten.
+   */
+  rollBackOn(alarms: cloudwatch.IAlarm[]): void {
+    if (alarms.length > 10) {
+      throw new Error(`an instance refresh watches at most 10 alarms; got ${alarms.length}`);
+    }
+    const policy = (this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup).cfnOptions.updatePolicy;
+    const refresh = policy?.autoScalingInstanceRefresh;
+    if (!refresh) {
+      throw new Error('the fleet has no instance refresh update policy to attach rollback alarms to');
+    }
+    (this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup).cfnOptions.updatePolicy = {
+      ...policy,
+      autoScalingInstanceRefresh: {
+        ...refresh,
+        preferences: { ...refresh.preferences, alarmSpecification: { alarms: alarms.map((a) => a.alarmName) } },
+      },
+    };
   }
 
   /** Read and write under the cache prefix only; list only that prefix, so a miss reads as 404 rather than 403. */
@@ -246,11 +293,14 @@ export class InferenceFleet extends Construct {
     return [
       new ssm.StringParameter(this, 'AgentConfig', {
         parameterName: `/graviton-llm/${stackName}/cloudwatch-agent`,
+        // Said explicitly: the org template's stack name is a token, from which CDK cannot tell.
+        simpleName: false,
         description: 'graviton-llm: CloudWatch agent configuration (logs, llama-server metrics)',
         stringValue: Stack.of(this).toJsonString(renderAgentConfig(agentProps)),
       }),
       new ssm.StringParameter(this, 'PrometheusConfig', {
         parameterName: `/graviton-llm/${stackName}/prometheus`,
+        simpleName: false,
         description: 'graviton-llm: Prometheus scrape configuration for the CloudWatch agent',
         stringValue: renderPrometheusConfig(agentProps),
       }),
@@ -267,7 +317,8 @@ export class InferenceFleet extends Construct {
     const env: BootEnvironment = {
       GLLM_MODE: 'aws',
       GLLM_INSTANCE_TYPE: config.instance.instanceType,
-      GLLM_GENERATION: String(config.instance.generationSpec.generation),
+      // stringifyNumber: the org template's generation and model size are CloudFormation values.
+      GLLM_GENERATION: Tokenization.stringifyNumber(config.instance.generationSpec.generation),
       GLLM_CPU_PART: config.instance.generationSpec.cpuPart,
       GLLM_ARM_ARCH: config.instance.generationSpec.armArch,
       GLLM_LLAMA_CPP_REPOSITORY: LLAMA_CPP_REPOSITORY,
@@ -275,7 +326,7 @@ export class InferenceFleet extends Construct {
       GLLM_CACHE_URI: `s3://${props.artifactBucket.bucketName}/${CACHE_PREFIX.replace(/\/$/, '')}`,
       GLLM_MODEL_SOURCE: config.model.source,
       GLLM_MODEL_SHA256: config.model.sha256,
-      GLLM_MODEL_SIZE_BYTES: String(config.model.sizeBytes),
+      GLLM_MODEL_SIZE_BYTES: Tokenization.stringifyNumber(config.model.sizeBytes),
       GLLM_MODEL_FILE: config.model.fileName,
       GLLM_QUANTIZE_TO: config.model.quantizeTo ?? '',
       GLLM_HF_TOKEN_PARAMETER: config.huggingFaceTokenParameterName ?? '',
@@ -293,6 +344,8 @@ export class InferenceFleet extends Construct {
       GLLM_PROMETHEUS_CONFIG_PARAMETER: agentParameters[1].parameterName,
       GLLM_AUTOSCALING_GROUP: this.groupName,
       GLLM_LIFECYCLE_HOOK: lifecycleHookName,
+      GLLM_METRIC_NAMESPACE: METRIC_NAMESPACE,
+      GLLM_BOOT_FAILURE_METRIC: BOOT_METRICS.failure.name,
     };
     const envFile = renderBootEnvironment(env, (v) => Token.isUnresolved(v));
     // The script travels as an S3 asset: it is larger than EC2's 16 KB user-data limit, and its

@@ -104,3 +104,16 @@ export const CANARY_METRICS = {
     description: '1 for a probe that failed (error, HTTP status, timeout, empty answer), else 0',
   },
 } as const satisfies Record<string, MetricDefinition>;
+
+/**
+ * What the boot script publishes itself, with the fleet dimension: a failed
+ * boot may end before the CloudWatch agent runs, so it does not go through
+ * the agent. An update's instance refresh watches the alarm on it.
+ */
+export const BOOT_METRICS = {
+  failure: {
+    name: 'BootFailure',
+    unit: 'Count',
+    description: '1 for each instance boot that failed (bad checksum, build failure, health timeout)',
+  },
+} as const satisfies Record<string, MetricDefinition>;

@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, Stack, StackProps, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -27,6 +27,20 @@ export class InferenceStack extends Stack {
   readonly fleet: InferenceFleet;
   readonly apiKey: ApiKeyParameter;
   readonly alarms: FleetAlarms;
+
+  /**
+   * The region's first two availability zones as `Fn::GetAZs`, as for a stack
+   * without an account: with an account and region (a named environment),
+   * CDK would otherwise look them up, and synth would need AWS credentials.
+   * A lookup result already in the context (cdk.context.json) is used as is.
+   */
+  get availabilityZones(): string[] {
+    if (!Token.isUnresolved(this.account) && !Token.isUnresolved(this.region)
+      && this.node.tryGetContext(`availability-zones:account=${this.account}:region=${this.region}`) !== undefined) {
+      return super.availabilityZones;
+    }
+    return [0, 1].map((i) => Fn.select(i, Fn.getAzs()));
+  }
 
   constructor(scope: Construct, id: string, props: InferenceStackProps) {
     super(scope, id, props);
@@ -100,6 +114,7 @@ export class InferenceStack extends Stack {
       errorRateAlarmPercent: config.errorRateAlarmPercent,
       alarmEmail: config.alarmEmail,
     });
+    this.fleet.rollBackOn(this.alarms.updateRollbackAlarms);
 
     new CfnOutput(this, 'EndpointUrl', {
       value: `${this.endpoint.url}/v1`,

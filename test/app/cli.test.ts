@@ -40,3 +40,22 @@ test('the default configuration synthesizes offline', () => {
   const template = JSON.parse(fs.readFileSync(path.join(r.out, 'GravitonLlm.template.json'), 'utf8'));
   expect(Object.keys(template.Resources).length).toBeGreaterThan(50);
 });
+
+test('an unknown environment or mode exits non-zero listing what exists', () => {
+  const env = cdkSynth('-c', 'env=staging');
+  expect(env.status).not.toBe(0);
+  expect(env.stderr).toContain('- env: got "staging"; unknown environment; known environments (files in config/environments): dev, prod');
+  expect(env.stderr).not.toMatch(/^\s+at .*\(.*:\d+:\d+\)$/m);
+  const mode = cdkSynth('-c', 'mode=pipelines');
+  expect(mode.status).not.toBe(0);
+  expect(mode.stderr).toContain('- mode: got "pipelines"; expected one of: environment, pipeline,');
+});
+
+test('a named environment synthesizes offline into its own stack, in its account and region', () => {
+  const r = cdkSynth('-c', 'env=prod');
+  expect(r.status).toBe(0);
+  const manifest = JSON.parse(fs.readFileSync(path.join(r.out, 'manifest.json'), 'utf8'));
+  expect(manifest.artifacts['GravitonLlm-prod'].environment).toBe('aws://222222222222/us-east-1');
+  // No context lookup was needed (none is missing), so no credentials either.
+  expect(manifest.missing ?? []).toEqual([]);
+});

@@ -382,4 +382,28 @@ describe('aws mode against moto_server', () => {
     expect(r.out + readFileSync(path.join(t, 'boot.log'), 'utf8')).not.toContain(KEY);
     expect(r.status).toBe(0);
   }, 60_000);
+
+  test('a failed boot counts itself in CloudWatch under the fleet dimension; no metric name publishes nothing', () => {
+    if (skip) {
+      console.log(`skipped: ${skip}`);
+      return;
+    }
+    const t = mkdtempSync(path.join(dir, 'aws-metric-'));
+    const env = renderBootEnvironment({ ...awsEnv(), GLLM_AUTOSCALING_GROUP: 'Stack-fleet', GLLM_BOOT_FAILURE_METRIC: 'BootFailure' });
+    const r = withFunctions(env, [`LOG_FILE=${t}/boot.log`, 'count_boot_failure', 'count_boot_failure'].join('\n'), awsEnvVars);
+    expect(r.status).toBe(0);
+    expect(r.out).toContain('counted the failure in GravitonLlm/BootFailure');
+    const listed = spawnSync('aws', ['cloudwatch', 'get-metric-statistics', '--namespace', 'GravitonLlm', '--metric-name', 'BootFailure',
+      '--dimensions', 'Name=AutoScalingGroupName,Value=Stack-fleet', '--statistics', 'Sum', '--period', '60',
+      '--start-time', new Date(Date.now() - 3_600_000).toISOString(), '--end-time', new Date(Date.now() + 60_000).toISOString()],
+    { env: awsEnvVars, encoding: 'utf8' });
+    expect(listed.status).toBe(0);
+    const sum = JSON.parse(listed.stdout).Datapoints.reduce((a: number, d: { Sum: number }) => a + d.Sum, 0);
+    expect(sum).toBe(2);
+
+    const quiet = renderBootEnvironment({ ...awsEnv(), GLLM_BOOT_FAILURE_METRIC: '' });
+    const q = withFunctions(quiet, [`LOG_FILE=${t}/quiet.log`, 'count_boot_failure && echo RETURNED=0'].join('\n'), awsEnvVars);
+    expect(q.out).toContain('RETURNED=0');
+    expect(q.out).not.toContain('counted the failure');
+  }, 60_000);
 });

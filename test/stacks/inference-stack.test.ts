@@ -100,7 +100,9 @@ describe('default configuration', () => {
     const statements = policyStatements(t, 'FleetRole');
     const actions = statements.flatMap((st) => [st.Action].flat());
     expect(actions.sort()).toEqual([
+      'autoscaling:CompleteLifecycleAction',
       'cloudformation:SignalResource',
+      'cloudwatch:PutMetricData',
       'logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents',
       's3:AbortMultipartUpload', 's3:GetObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject',
       'ssm:GetParameter',
@@ -111,10 +113,16 @@ describe('default configuration', () => {
     expect(list.Condition).toEqual({ StringLike: { 's3:prefix': ['cache/*'] } });
     const ssm = statements.find((st) => st.Action === 'ssm:GetParameter');
     expect(JSON.stringify(ssm.Resource)).toContain(':parameter/graviton-llm/GravitonLlm/api-key');
-    expect(JSON.stringify(statements)).not.toMatch(/"Resource":"\*"/);
+    // The one unscoped action (it has no resource-level permissions) is held to the kit's namespace.
+    const unscoped = statements.filter((st) => st.Resource === '*');
+    expect(unscoped).toEqual([expect.objectContaining({
+      Action: 'cloudwatch:PutMetricData', Condition: { StringEquals: { 'cloudwatch:namespace': 'GravitonLlm' } },
+    })]);
+    const hook = statements.find((st) => st.Action === 'autoscaling:CompleteLifecycleAction');
+    expect(JSON.stringify(hook.Resource)).toContain(':autoScalingGroup:*:autoScalingGroupName/GravitonLlm-fleet');
   });
 
-  test('Auto Scaling group: private subnets, ELB health checks with a grace period, waits for boot signals', () => {
+  test('Auto Scaling group: private subnets, ELB health checks with a grace period, creation waits for boot signals', () => {
     const t = s.template;
     t.hasResource('AWS::AutoScaling::AutoScalingGroup', {
       Properties: Match.objectLike({
@@ -125,16 +133,47 @@ describe('default configuration', () => {
         TargetGroupARNs: [Match.anyValue()],
       }),
       CreationPolicy: { ResourceSignal: { Count: 1, Timeout: 'PT40M' } },
-      UpdatePolicy: {
-        AutoScalingRollingUpdate: Match.objectLike({
-          MaxBatchSize: 1, MinInstancesInService: 1, WaitOnResourceSignals: true, PauseTime: 'PT40M',
-        }),
-      },
     });
     const asg = Object.values(t.findResources('AWS::AutoScaling::AutoScalingGroup'))[0];
     const subnets = JSON.stringify(asg.Properties.VPCZoneIdentifier);
     expect(subnets).toContain('privateSubnet1');
     expect(subnets).not.toContain('public');
+  });
+
+  test('updates roll out as an instance refresh: new instances first, ready only when booted, rolled back on the boot, error and latency alarms', () => {
+    const t = s.template;
+    const [asgId, asg] = Object.entries(t.findResources('AWS::AutoScaling::AutoScalingGroup'))[0];
+    expect(asg.UpdatePolicy.AutoScalingRollingUpdate).toBeUndefined();
+    expect(asg.UpdatePolicy.AutoScalingInstanceRefresh).toEqual({
+      Strategy: 'Rolling',
+      Preferences: {
+        MinHealthyPercentage: 100,
+        MaxHealthyPercentage: 110,
+        InstanceWarmup: 60,
+        BakeTime: 900,
+        AlarmSpecification: { Alarms: expect.any(Array) },
+      },
+    });
+    const watched = asg.UpdatePolicy.AutoScalingInstanceRefresh.Preferences.AlarmSpecification.Alarms.map((a: { Ref: string }) => a.Ref);
+    const alarmIds = Object.keys(t.findResources('AWS::CloudWatch::Alarm'));
+    const idOf = (name: string) => alarmIds.find((id) => id.startsWith(`Alarms${name}`));
+    expect(watched).toEqual(['BootFailing', 'LoadBalancer5xxRate', 'Target5xxRate', 'TimeToFirstTokenP90', 'TimePerOutputTokenP90', 'CanaryFailing'].map(idOf));
+    // Capacity alarms would fire on the refresh's own churn.
+    expect(watched).not.toContain(idOf('HealthyHostsBelowMinimum'));
+    // Readiness during a refresh is the launch hook that boot.sh completes, present with or without a warm pool.
+    t.hasResourceProperties('AWS::AutoScaling::LifecycleHook', {
+      AutoScalingGroupName: { Ref: asgId },
+      LifecycleHookName: 'graviton-llm-boot',
+      LifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING',
+      HeartbeatTimeout: 2400,
+      DefaultResult: 'ABANDON',
+    });
+    t.resourceCountIs('AWS::AutoScaling::WarmPool', 0);
+    // The boot reports a failure itself, under the metric the BootFailing alarm watches.
+    const userData = JSON.stringify(t.findResources('AWS::EC2::LaunchTemplate'));
+    expect(userData).toContain('GLLM_BOOT_FAILURE_METRIC=BootFailure');
+    expect(userData).toContain('GLLM_METRIC_NAMESPACE=GravitonLlm');
+    expect(userData).toContain('GLLM_LIFECYCLE_HOOK=graviton-llm-boot');
   });
 
   test('internal load balancer, long idle timeout, /health target checks, streams drain on deregistration', () => {

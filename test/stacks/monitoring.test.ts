@@ -1,6 +1,6 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { renderAgentConfig } from '../../lib/monitoring/agent-config';
-import { CANARY_METRICS, ENDPOINT_DIMENSION, FLEET_DIMENSION, METRIC_NAMESPACE, SERVER_METRICS } from '../../lib/monitoring/metric-definitions';
+import { CANARY_METRICS, ENDPOINT_DIMENSION, FLEET_DIMENSION, METRIC_NAMESPACE, SERVER_METRICS, BOOT_METRICS } from '../../lib/monitoring/metric-definitions';
 import { Synthesized, synthWith } from '../support/synth';
 
 function alarm(t: Template, idFragment: string): any {
@@ -85,6 +85,12 @@ describe('monitoring with the default configuration', () => {
       Namespace: METRIC_NAMESPACE, MetricName: SERVER_METRICS.requestsDeferred.name, Statistic: 'Minimum', Period: 60, Threshold: 0, EvaluationPeriods: 10,
       Dimensions: [{ Name: FLEET_DIMENSION, Value: 'GravitonLlm-fleet' }],
     });
+    // One failed boot is enough: it is also what rolls an update back.
+    expect(alarm(s.template, 'BootFailing')).toMatchObject({
+      Namespace: METRIC_NAMESPACE, MetricName: BOOT_METRICS.failure.name, Statistic: 'Sum', Period: 60, Threshold: 1, EvaluationPeriods: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching',
+      Dimensions: [{ Name: FLEET_DIMENSION, Value: 'GravitonLlm-fleet' }],
+    });
   });
 
   test('every alarm and the composite notify one encrypted topic with the e-mail subscribed', () => {
@@ -94,7 +100,7 @@ describe('monitoring with the default configuration', () => {
     t.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
     t.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
     const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(7);
+    expect(alarms).toHaveLength(8);
     for (const a of alarms) {
       expect(a.Properties.AlarmActions).toEqual([{ Ref: topics[0] }]);
       expect(a.Properties.OKActions).toEqual([{ Ref: topics[0] }]);
@@ -102,7 +108,7 @@ describe('monitoring with the default configuration', () => {
     const composite = Object.values(t.findResources('AWS::CloudWatch::CompositeAlarm'))[0];
     expect(composite.Properties.AlarmActions).toEqual([{ Ref: topics[0] }]);
     const rule = JSON.stringify(composite.Properties.AlarmRule);
-    expect(rule.match(/ALARM\(/g)).toHaveLength(7);
+    expect(rule.match(/ALARM\(/g)).toHaveLength(8);
     // CloudWatch may use the topic key.
     t.hasResourceProperties('AWS::KMS::Key', {
       EnableKeyRotation: true,
@@ -165,6 +171,6 @@ describe('monitoring variants', () => {
     }, { bundle: false });
     t.resourceCountIs('AWS::Events::Rule', 0);
     expect(Object.keys(t.findResources('AWS::CloudWatch::Alarm')).filter((id) => /Canary|TimeTo|TimePer/.test(id))).toEqual([]);
-    expect(Object.keys(t.findResources('AWS::CloudWatch::Alarm'))).toHaveLength(4);
+    expect(Object.keys(t.findResources('AWS::CloudWatch::Alarm'))).toHaveLength(5);
   });
 });

@@ -53,10 +53,13 @@ describe('sendCompletion against a scripted stream', () => {
     expect(r.ttftMs).toBeGreaterThanOrEqual(ttftMs - 2);
     expect(r.ttftMs).toBeLessThan(ttftMs + 2000);
     expect(r.itlMs).toHaveLength(tokens - 1);
+    // One gap alone can come out short when the token before it was delivered late (a loaded
+    // machine); taken together, the gaps cannot be shorter than the script's delays.
     for (const gap of r.itlMs) {
-      expect(gap).toBeGreaterThanOrEqual(gapMs - 2);
+      expect(gap).toBeGreaterThan(0);
       expect(gap).toBeLessThan(gapMs + 1000);
     }
+    expect(r.itlMs.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual((tokens - 1) * gapMs - 2);
     expect(r.tpotMs).toBeGreaterThanOrEqual(gapMs - 2);
     expect(r.tpotMs).toBeLessThan(gapMs + 1000);
     expect(r.e2eMs).toBeGreaterThanOrEqual(ttftMs + (tokens - 1) * gapMs - 2);

@@ -1,0 +1,69 @@
+import { App } from 'aws-cdk-lib';
+import { ConfigError, ConfigProblem } from '../config/config-error';
+import {
+  accountsProblem, branchProblem, GitHubOidcStack, providerArnProblem, qualifierProblem, repositoryProblem,
+} from '../stacks/github-oidc-stack';
+import { DEFAULT_REGION } from './add-inference-stack';
+import { registerChecks } from './checks';
+
+/** Name of the stack holding the GitHub Actions roles. */
+export const GITHUB_OIDC_STACK_NAME = 'GravitonLlmGitHubOidc';
+
+/** The context keys (`-c KEY=VALUE`) the GitHub OIDC stack reads. */
+export const GITHUB_OIDC_CONTEXT = {
+  repository: 'githubRepository',
+  deployBranch: 'githubDeployBranch',
+  existingProviderArn: 'githubOidcProviderArn',
+  cdkQualifier: 'cdkQualifier',
+  targetAccounts: 'githubTargetAccounts',
+} as const;
+
+/**
+ * Adds the GitHub Actions OIDC roles stack (`-c mode=github-oidc`), reading
+ * `-c githubRepository=owner/name` (required), `-c githubDeployBranch=`,
+ * `-c githubOidcProviderArn=`, `-c cdkQualifier=` and `-c githubTargetAccounts=`
+ * (comma-separated account ids). An empty optional value counts as not given,
+ * so a script may pass an unset variable. Registers the kit's checks (cdk-nag
+ * AwsSolutions, CloudFormation Validate) on the app unless already registered.
+ */
+export function addGitHubOidcStack(app: App): GitHubOidcStack {
+  const read = (key: string): unknown => {
+    const v: unknown = app.node.tryGetContext(key);
+    return v === '' ? undefined : v;
+  };
+  const repository = read(GITHUB_OIDC_CONTEXT.repository);
+  const deployBranch = read(GITHUB_OIDC_CONTEXT.deployBranch);
+  const existingProviderArn = read(GITHUB_OIDC_CONTEXT.existingProviderArn);
+  const cdkQualifier = read(GITHUB_OIDC_CONTEXT.cdkQualifier);
+  const accountsGiven = read(GITHUB_OIDC_CONTEXT.targetAccounts);
+  const targetAccounts = typeof accountsGiven === 'string' ? accountsGiven.split(',').map((a) => a.trim()) : accountsGiven;
+
+  const problems: (ConfigProblem | undefined)[] = [
+    repository === undefined
+      ? { field: GITHUB_OIDC_CONTEXT.repository, expected: 'the GitHub repository whose workflows may assume the roles is required: pass -c githubRepository=owner/name' }
+      : withHint(repositoryProblem(GITHUB_OIDC_CONTEXT.repository, repository), '-c githubRepository=owner/name'),
+    deployBranch === undefined ? undefined : withHint(branchProblem(GITHUB_OIDC_CONTEXT.deployBranch, deployBranch), '-c githubDeployBranch=main'),
+    existingProviderArn === undefined ? undefined : providerArnProblem(GITHUB_OIDC_CONTEXT.existingProviderArn, existingProviderArn),
+    cdkQualifier === undefined ? undefined : qualifierProblem(GITHUB_OIDC_CONTEXT.cdkQualifier, cdkQualifier),
+    targetAccounts === undefined ? undefined
+      : withHint(accountsProblem(GITHUB_OIDC_CONTEXT.targetAccounts, targetAccounts), '-c githubTargetAccounts=111111111111,222222222222'),
+  ];
+  const found = problems.filter((p): p is ConfigProblem => p !== undefined);
+  if (found.length > 0) throw new ConfigError(found);
+
+  registerChecks(app);
+  return new GitHubOidcStack(app, GITHUB_OIDC_STACK_NAME, {
+    repository: repository as string,
+    deployBranch: deployBranch as string | undefined,
+    existingProviderArn: existingProviderArn as string | undefined,
+    cdkQualifier: cdkQualifier as string | undefined,
+    targetAccounts: targetAccounts as string[] | undefined,
+    description: `graviton-llm: GitHub Actions OIDC roles for ${repository as string}`,
+    // The bootstrap role ARNs the roles may assume name a concrete region.
+    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION ?? DEFAULT_REGION },
+  });
+}
+
+function withHint(problem: ConfigProblem | undefined, example: string): ConfigProblem | undefined {
+  return problem && { ...problem, expected: `${problem.expected}; pass ${example}` };
+}

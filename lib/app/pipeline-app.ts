@@ -1,0 +1,51 @@
+import { App } from 'aws-cdk-lib';
+import { ConfigError } from '../config/config-error';
+import { loadConfig } from '../config/load';
+import { resolveConfig } from '../config/resolve';
+import { DEFAULT_PIPELINE_CONFIG, loadPipelineConfig, PIPELINE_CONFIG_KEY } from '../pipeline/pipeline-config';
+import { PipelineEnvironment, PipelineStack } from '../stacks/pipeline-stack';
+
+export interface PipelineAppOptions {
+  /** Directory config/ is relative to. @default - the current directory */
+  readonly baseDir?: string;
+}
+
+/**
+ * `-c mode=pipeline`: the pipeline stack, its stages built from the
+ * environments' files alone (command-line fields would differ between a
+ * workstation's synth and the pipeline's own).
+ */
+export function addPipelineStack(app: App, options: PipelineAppOptions = {}): PipelineStack {
+  const context = app.node.getAllContext();
+  const pipeline = loadPipelineConfig(context, options.baseDir);
+  const problems: ConfigError[] = [];
+  const environment = (name: string): PipelineEnvironment => {
+    const config = resolveConfig(loadConfig({ ...cdkJsonFields(context), env: name }, options.baseDir, { ignoreCommandLineFields: true }));
+    if (!config.account || !config.region) {
+      problems.push(new ConfigError([{
+        field: `config/environments/${name}.json: ${!config.account ? 'account' : 'region'}`,
+        expected: 'required for an environment a pipeline deploys: a pipeline stage is placed in an explicit account and region',
+      }]));
+    }
+    return { name, config };
+  };
+  const testEnvironment = environment(pipeline.testEnvironment);
+  const productionWaves = pipeline.productionWaves.map((wave) => wave.map(environment));
+  if (problems.length > 0) {
+    throw new ConfigError(problems.flatMap((p) => p.problems));
+  }
+  const stackName = `${pipeline.pipelineName.replace(/(^|[^A-Za-z0-9])([a-z0-9])/g, (_, __, c: string) => c.toUpperCase()).replace(/[^A-Za-z0-9]/g, '')}Pipeline`;
+  return new PipelineStack(app, stackName, {
+    pipeline,
+    pipelineConfigFile: (context[PIPELINE_CONFIG_KEY] as string | undefined) ?? DEFAULT_PIPELINE_CONFIG,
+    testEnvironment,
+    productionWaves,
+    env: { account: pipeline.account, region: pipeline.region },
+    description: `graviton-llm: self-mutating pipeline for ${[pipeline.testEnvironment, ...pipeline.productionWaves.flat()].join(', ')}`,
+  });
+}
+
+/** cdk.json's shared configuration object (and feature flags), without command-line fields. */
+function cdkJsonFields(context: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(context).filter(([k]) => k === 'graviton-llm' || k.includes(':') || k.startsWith('@')));
+}

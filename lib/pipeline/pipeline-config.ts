@@ -1,0 +1,99 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { z } from 'zod';
+import { ConfigError, ConfigProblem } from '../config/config-error';
+import { ENVIRONMENTS_DIR, listEnvironments } from '../config/load';
+
+/** Context key naming the pipeline's file (`-c pipelineConfig=FILE`). */
+export const PIPELINE_CONFIG_KEY = 'pipelineConfig';
+/** The pipeline's file when no `-c pipelineConfig=FILE` is given. */
+export const DEFAULT_PIPELINE_CONFIG = path.join('config', 'pipeline.json');
+
+const ACCOUNT = /^\d{12}$/;
+const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
+const ENVIRONMENT = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, { message: 'expected an environment name' });
+
+export const pipelineConfigSchema = z.strictObject({
+  pipelineName: z.string().regex(/^[A-Za-z0-9.@_-]{1,100}$/, { message: 'expected letters, digits and . @ _ - (at most 100)' }).default('graviton-llm')
+    .describe('Name of the CodePipeline pipeline; the stack is this name\'s PascalCase with a Pipeline suffix.'),
+  account: z.string().regex(ACCOUNT, { message: 'expected a 12-digit AWS account id' })
+    .describe('Account the pipeline runs in (the tooling account); bootstrap every target account to trust it.'),
+  region: z.string().regex(REGION, { message: 'expected an AWS region code like us-east-1' })
+    .describe('Region the pipeline runs in.'),
+  source: z.strictObject({
+    connectionArn: z.string().regex(/^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:\d{12}:connection\/[0-9a-f-]{36}$/, {
+      message: 'expected a CodeConnections ARN like arn:aws:codeconnections:us-east-1:123456789012:connection/uuid',
+    }).describe('CodeConnections (formerly CodeStar Connections) connection to the repository host.'),
+    repository: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, { message: 'expected OWNER/NAME' })
+      .describe('Repository holding this app, as OWNER/NAME.'),
+    branch: z.string().min(1).default('main').describe('Branch whose pushes run the pipeline.'),
+  }),
+  testEnvironment: ENVIRONMENT
+    .describe('Environment deployed first and smoke-tested before anything reaches production.'),
+  productionWaves: z.array(z.array(ENVIRONMENT).min(1)).default([])
+    .describe('Production environments after the manual approval: waves in order, the environments of one wave (say, one per region) in parallel.'),
+  smokeTest: z.strictObject({
+    requests: z.number().int().min(1).max(50).default(4).describe('Requests the smoke test sends.'),
+    targetTpotMs: z.number().int().min(1).max(10000).optional()
+      .describe('Fail above this p90 time per output token. @default - the environment\'s tpotP90AlarmMs'),
+    subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, { message: 'expected a subnet id' })).min(1).optional()
+      .describe('Run the smoke test in these subnets of the pipeline account, which must route to the environments\' internal endpoints (peering or Transit Gateway) and be in their allowedCidrs. @default - outside a VPC: reaches internet-facing endpoints only'),
+    vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, { message: 'expected a VPC id' }).optional()
+      .describe('The VPC of subnetIds.'),
+  }).default({ requests: 4 }),
+});
+
+export type PipelineConfig = z.output<typeof pipelineConfigSchema>;
+
+/**
+ * Reads and checks the pipeline's file. Every environment it names must have
+ * a file in config/environments and appear once.
+ */
+export function loadPipelineConfig(context: Record<string, unknown>, baseDir: string = process.cwd()): PipelineConfig {
+  const file = context[PIPELINE_CONFIG_KEY] ?? DEFAULT_PIPELINE_CONFIG;
+  if (typeof file !== 'string' || file === '') {
+    throw new ConfigError([{ field: PIPELINE_CONFIG_KEY, given: file, expected: 'expected the path of the pipeline\'s JSON file' }]);
+  }
+  const fullPath = path.resolve(baseDir, file);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(fullPath, 'utf8'));
+  } catch (e) {
+    throw new ConfigError([{ field: PIPELINE_CONFIG_KEY, given: file, expected: `expected a readable JSON file (${fullPath}): ${(e as Error).message}` }]);
+  }
+  const parsed = pipelineConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => ({
+      field: `${file}: ${issue.path.join('.')}`,
+      given: valueAt(raw, issue.path),
+      expected: issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : issue.message,
+    })));
+  }
+  const config = parsed.data;
+  const problems: ConfigProblem[] = [];
+  const known = listEnvironments(baseDir);
+  const named = [config.testEnvironment, ...config.productionWaves.flat()];
+  named.forEach((env, i) => {
+    if (!known.includes(env)) {
+      problems.push({ field: `${file}: environment`, given: env, expected: `unknown environment; known environments (files in ${ENVIRONMENTS_DIR}): ${known.join(', ') || 'none'}` });
+    } else if (named.indexOf(env) !== i) {
+      problems.push({ field: `${file}: environment`, given: env, expected: 'each environment may be deployed once per pipeline run' });
+    }
+  });
+  if (config.smokeTest.subnetIds && !config.smokeTest.vpcId) {
+    problems.push({ field: `${file}: smokeTest.vpcId`, expected: 'required with smokeTest.subnetIds' });
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(problems);
+  }
+  return config;
+}
+
+function valueAt(input: unknown, at: readonly PropertyKey[]): unknown {
+  let current = input;
+  for (const part of at) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<PropertyKey, unknown>)[part];
+  }
+  return current;
+}

@@ -1,0 +1,147 @@
+/**
+ * The smoke command line: flags (or, for a pipeline step, environment
+ * variables) to checked SmokeOptions, or one message per problem naming its
+ * flag, what was given and what is allowed, as the bench's options do.
+ */
+import { parseArgs } from 'node:util';
+
+import { API_KEY_ENV, type BenchOptions } from './options';
+
+/** Fallback for --url: a pipeline step can pass the stack's EndpointUrl output as is. */
+export const ENDPOINT_URL_ENV = 'GLLM_ENDPOINT_URL';
+/** Fallback for --api-key-parameter: the stack's ApiKeyParameterName output. */
+export const API_KEY_PARAMETER_ENV = 'GLLM_API_KEY_PARAMETER';
+
+export interface SmokeOptions {
+  readonly url: string;
+  readonly apiKey: BenchOptions['apiKey'];
+  /** Fail when p90 time per output token is above this. */
+  readonly targetTpotMs: number;
+  /** Fail when p90 time to first token is above this; not checked when absent. */
+  readonly targetTtftMs?: number;
+  readonly requests: number;
+  readonly concurrency: number;
+  /** max_tokens of each request (sent with ignore_eos, so each returns this many). */
+  readonly outputTokens: number;
+  readonly timeoutS: number;
+  readonly jsonOut?: string;
+}
+
+export const SMOKE_USAGE = `Usage: npm run smoke -- --url URL [options]
+
+Sends a few streamed chat completions and passes or fails the endpoint: exit 0 passed,
+1 failed (a request failed, no tokens came back, or a p90 latency is above its target), 2 bad flags.
+
+Target
+  --url URL                  endpoint: https://host/v1, a bare host, or the full .../chat/completions URL
+                             (default: $${ENDPOINT_URL_ENV})
+  --api-key-parameter NAME   read the key from this SSM SecureString (region and credentials: the AWS SDK's)
+                             (default: $${API_KEY_PARAMETER_ENV})
+  --api-key-file FILE        read the key from this file (first line)
+                             neither: $${API_KEY_ENV}, else no Authorization header
+
+Check
+  --target-tpot-ms MS        fail above this p90 time per output token (default 100)
+  --target-ttft-ms MS        fail above this p90 time to first token (default: not checked)
+  --requests N               requests to send (default 4)
+  --concurrency N            requests in flight at once (default 1)
+  --output-tokens N          max_tokens of each request, at least 2 (default 32)
+  --timeout-s SECONDS        per request (default 60)
+  --json-out FILE            also write the verdict and figures to FILE as JSON
+  --help`;
+
+export type SmokeParseResult = { readonly options: SmokeOptions } | { readonly errors: readonly string[] } | { readonly help: true };
+
+type Check = { readonly min: number; readonly above?: boolean; readonly integer?: boolean };
+
+function allowed(c: Check): string {
+  return `${c.integer ? 'a whole number' : 'a number'} ${c.above ? 'above' : 'of at least'} ${c.min}`;
+}
+
+function number(flag: string, text: string | undefined, fallback: number, check: Check, errors: string[]): number {
+  if (text === undefined) return fallback;
+  const v = Number(text);
+  if (text.trim() === '' || !Number.isFinite(v) || (check.above ? v <= check.min : v < check.min) || (check.integer && !Number.isInteger(v))) {
+    errors.push(`--${flag}: got "${text}"; expected ${allowed(check)}`);
+    return fallback;
+  }
+  return v;
+}
+
+export function parseSmokeArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): SmokeParseResult {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        url: { type: 'string' },
+        'api-key-parameter': { type: 'string' },
+        'api-key-file': { type: 'string' },
+        'target-tpot-ms': { type: 'string' },
+        'target-ttft-ms': { type: 'string' },
+        requests: { type: 'string' },
+        concurrency: { type: 'string' },
+        'output-tokens': { type: 'string' },
+        'timeout-s': { type: 'string' },
+        'json-out': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    // parseArgs names the flag itself ("Unknown option '--target-tpot'").
+    return { errors: [(err as Error).message] };
+  }
+  const v = parsed.values;
+  if (v.help) return { help: true };
+  const errors: string[] = [];
+  // An empty variable (an unset pipeline output) counts as not given.
+  const fromEnv = (name: string) => (env[name]?.trim() ? env[name]!.trim() : undefined);
+
+  let url = '';
+  const urlText = v.url ?? fromEnv(ENDPOINT_URL_ENV);
+  const urlFlag = v.url !== undefined ? '--url' : `--url (from $${ENDPOINT_URL_ENV})`;
+  if (urlText === undefined) errors.push(`--url: required (the endpoint, e.g. https://host/v1), or set $${ENDPOINT_URL_ENV}`);
+  else {
+    try {
+      const u = new URL(urlText);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error();
+      url = urlText;
+    } catch {
+      errors.push(`${urlFlag}: got "${urlText}"; expected an http:// or https:// URL`);
+    }
+  }
+
+  // Flags win over the environment; a key file flag wins over a parameter from the environment.
+  let apiKey: SmokeOptions['apiKey'] = { from: 'none' };
+  const envParameter = fromEnv(API_KEY_PARAMETER_ENV);
+  if (v['api-key-parameter'] !== undefined && v['api-key-file'] !== undefined) {
+    errors.push('--api-key-parameter and --api-key-file: give one, not both');
+  } else if (v['api-key-parameter'] !== undefined) {
+    if (v['api-key-parameter'].trim() === '') errors.push('--api-key-parameter: got ""; expected an SSM parameter name');
+    apiKey = { from: 'parameter', name: v['api-key-parameter'] };
+  } else if (v['api-key-file'] !== undefined) {
+    apiKey = { from: 'file', path: v['api-key-file'] };
+  } else if (envParameter !== undefined) {
+    apiKey = { from: 'parameter', name: envParameter };
+  } else if (env[API_KEY_ENV]?.trim()) {
+    apiKey = { from: 'env', variable: API_KEY_ENV };
+  }
+
+  const targetTtftMs = v['target-ttft-ms'] === undefined ? undefined : number('target-ttft-ms', v['target-ttft-ms'], 0, { min: 0, above: true }, errors);
+  const options: SmokeOptions = {
+    url,
+    apiKey,
+    targetTpotMs: number('target-tpot-ms', v['target-tpot-ms'], 100, { min: 0, above: true }, errors),
+    ...(targetTtftMs === undefined ? {} : { targetTtftMs }),
+    requests: number('requests', v.requests, 4, { min: 1, integer: true }, errors),
+    concurrency: number('concurrency', v.concurrency, 1, { min: 1, integer: true }, errors),
+    // One token has no time per output token; two is the least that measures it.
+    outputTokens: number('output-tokens', v['output-tokens'], 32, { min: 2, integer: true }, errors),
+    timeoutS: number('timeout-s', v['timeout-s'], 60, { min: 0, above: true }, errors),
+    ...(v['json-out'] ? { jsonOut: v['json-out'] } : {}),
+  };
+  if (v['json-out'] !== undefined && v['json-out'].trim() === '') errors.push('--json-out: got ""; expected a file path');
+  return errors.length > 0 ? { errors } : { options };
+}
