@@ -5,6 +5,7 @@ import { resolveConfig } from '../config/resolve';
 import { InferenceStack } from '../stacks/inference-stack';
 import { addInferenceStack } from './add-inference-stack';
 import { addGitHubOidcStack } from './github-oidc-app';
+import { addOrgStacks } from './org-app';
 import { registerChecks } from './checks';
 import { addPipelineStack } from './pipeline-app';
 
@@ -13,8 +14,8 @@ export { registerChecks } from './checks';
 
 /** Context key choosing what the app builds (`-c mode=pipeline`). */
 export const MODE_KEY = 'mode';
-/** What the app can build: one environment's endpoint (the default), the pipeline, or the GitHub Actions OIDC roles. */
-export const APP_MODES = ['environment', 'pipeline', 'github-oidc'] as const;
+/** What the app can build: one environment's endpoint (the default), the pipeline, the org-wide template and its StackSet and Service Catalog stacks, or the GitHub Actions OIDC roles. */
+export const APP_MODES = ['environment', 'pipeline', 'org', 'github-oidc'] as const;
 export type AppMode = (typeof APP_MODES)[number];
 
 export interface BuildAppOptions {
@@ -35,6 +36,10 @@ export function buildKitApp(app: App, options: BuildAppOptions = {}): Stack[] {
       return [addEnvironmentStack(app, options)];
     case 'pipeline':
       return [addPipelineStack(app, options)];
+    case 'org': {
+      const org = addOrgStacks(app, options);
+      return [...org.assetBuckets, org.stackSet, org.catalog];
+    }
     case 'github-oidc':
       return [addGitHubOidcStack(app)];
     default:

@@ -1,7 +1,9 @@
-import { Duration } from 'aws-cdk-lib';
+import { Aws, CfnCondition, CfnMapping, CfnResource, Duration, Fn, ICfnConditionExpression, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { FactName, RegionInfo } from 'aws-cdk-lib/region-info';
 import { Construct } from 'constructs';
 
 export interface InferenceEndpointProps {
@@ -23,6 +25,11 @@ export interface InferenceEndpointProps {
   /** Bucket for the load balancer's access logs. */
   readonly accessLogBucket: s3.IBucket;
 }
+
+/** Key prefix of the load balancer's access logs in the access-log bucket. */
+const ACCESS_LOG_PREFIX = 'load-balancer';
+/** Who writes access logs in Regions opened since August 2022, which have no Elastic Load Balancing account. */
+const ELB_LOG_DELIVERY_SERVICE = 'logdelivery.elasticloadbalancing.amazonaws.com';
 
 /** Health check path llama-server answers 200 on once the model is loaded. */
 export const HEALTH_CHECK_PATH = '/health';
@@ -54,7 +61,11 @@ export class InferenceEndpoint extends Construct {
       idleTimeout: props.idleTimeout,
       dropInvalidHeaderFields: true,
     });
-    this.loadBalancer.logAccessLogs(props.accessLogBucket, 'load-balancer');
+    if (Token.isUnresolved(Stack.of(this).region)) {
+      this.logAccessLogsInAnyRegion(props.accessLogBucket, ACCESS_LOG_PREFIX);
+    } else {
+      this.loadBalancer.logAccessLogs(props.accessLogBucket, ACCESS_LOG_PREFIX);
+    }
 
     this.targetGroup = new elbv2.ApplicationTargetGroup(this, 'Targets', {
       vpc: props.vpc,
@@ -101,5 +112,83 @@ export class InferenceEndpoint extends Construct {
       });
       this.url = `http://${this.loadBalancer.loadBalancerDnsName}`;
     }
+  }
+  /**
+   * What `logAccessLogs` does, for a stack whose region is known only at
+   * deploy time (the org template). Regions older than August 2022 deliver
+   * logs from a per-region Elastic Load Balancing account, newer ones from a
+   * service principal: a mapping of those accounts (from aws-cdk-lib's region
+   * facts) and a condition on the deploy region pick one, and any region not
+   * in the mapping gets the service principal.
+   */
+  private logAccessLogsInAnyRegion(bucket: s3.IBucket, prefix: string): void {
+    const stack = Stack.of(this);
+    this.loadBalancer.setAttribute('access_logs.s3.enabled', 'true');
+    this.loadBalancer.setAttribute('access_logs.s3.bucket', bucket.bucketName);
+    this.loadBalancer.setAttribute('access_logs.s3.prefix', prefix);
+
+    const accounts = RegionInfo.regionMap(FactName.ELBV2_ACCOUNT);
+    const mapping = new CfnMapping(this, 'ElbLogDeliveryAccounts', {
+      mapping: Object.fromEntries(Object.entries(accounts).map(([region, account]) => [region, { Account: account }])),
+    });
+    const inAccountRegion = new CfnCondition(this, 'ElbLogDeliveryByAccount', {
+      expression: anyOf(Object.keys(accounts).map((region) => Fn.conditionEquals(Aws.REGION, region))),
+    });
+    const elbAccountArn = `arn:${Aws.PARTITION}:iam::${mapping.findInMap(Aws.REGION, 'Account')}:root`;
+    const logs = bucket.arnForObjects(`${prefix}/AWSLogs/${stack.account}/*`);
+    bucket.addToResourcePolicy(new iam.PolicyStatement({
+      actions: ['s3:PutObject'],
+      principals: [new ConditionalPrincipal(inAccountRegion, elbAccountArn, ELB_LOG_DELIVERY_SERVICE)],
+      resources: [logs],
+    }));
+    const logDelivery = new iam.ServicePrincipal('delivery.logs.amazonaws.com');
+    bucket.addToResourcePolicy(new iam.PolicyStatement({
+      actions: ['s3:PutObject'],
+      principals: [logDelivery],
+      resources: [logs],
+      conditions: { StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control' } },
+    }));
+    bucket.addToResourcePolicy(new iam.PolicyStatement({ actions: ['s3:GetBucketAcl'], principals: [logDelivery], resources: [bucket.bucketArn] }));
+    const policy = bucket.policy?.node.defaultChild;
+    if (policy instanceof CfnResource) {
+      (this.loadBalancer.node.defaultChild as CfnResource).addResourceDependency(policy);
+    }
+  }
+}
+
+/** Any of the conditions: Fn::Or takes two to ten, so larger sets nest. */
+export function anyOf(conditions: ICfnConditionExpression[]): ICfnConditionExpression {
+  if (conditions.length === 1) {
+    return conditions[0];
+  }
+  if (conditions.length <= 10) {
+    return Fn.conditionOr(...conditions);
+  }
+  const chunks: ICfnConditionExpression[] = [];
+  for (let i = 0; i < conditions.length; i += 10) {
+    chunks.push(anyOf(conditions.slice(i, i + 10)));
+  }
+  return anyOf(chunks);
+}
+
+/** An AWS account principal where the condition holds, a service principal where it does not. */
+class ConditionalPrincipal extends iam.PrincipalBase {
+  constructor(private readonly condition: CfnCondition, private readonly arn: string, private readonly service: string) {
+    super();
+  }
+
+  get policyFragment(): iam.PrincipalPolicyFragment {
+    return new iam.PrincipalPolicyFragment({
+      AWS: [Fn.conditionIf(this.condition.logicalId, this.arn, Aws.NO_VALUE).toString()],
+      Service: [Fn.conditionIf(this.condition.logicalId, Aws.NO_VALUE, this.service).toString()],
+    });
+  }
+
+  dedupeString(): string | undefined {
+    return undefined;
+  }
+
+  toString(): string {
+    return `ConditionalPrincipal(${this.service})`;
   }
 }

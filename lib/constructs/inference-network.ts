@@ -1,7 +1,8 @@
-import { Annotations, Fn, RemovalPolicy } from 'aws-cdk-lib';
+import { Annotations, AspectPriority, Aspects, CfnCondition, CfnResource, Fn, IAspect, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CfnWaitConditionHandle } from 'aws-cdk-lib/aws-cloudformation';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import { Construct, IConstruct, IDependable } from 'constructs';
 import { NetworkPlan } from '../config/resolve';
 
 export interface InferenceNetworkProps {
@@ -9,6 +10,25 @@ export interface InferenceNetworkProps {
   readonly plan: NetworkPlan;
   /** How long VPC flow logs are kept. */
   readonly logRetention: logs.RetentionDays;
+  /**
+   * Decide at deploy time between the new VPC of a `new` plan and an existing
+   * one (the org template's VpcId parameter). @default - decided at synth: the plan
+   */
+  readonly existingVpcChoice?: ExistingVpcChoice;
+}
+
+/**
+ * A new VPC or an existing one, chosen by a CloudFormation condition: every
+ * resource of the new VPC carries the condition, and everything else reads
+ * the VPC and subnet ids through Fn::If.
+ */
+export interface ExistingVpcChoice {
+  /** True: create the new VPC of the plan; false: use the ids below. */
+  readonly createVpc: CfnCondition;
+  /** The existing VPC's id (a parameter's value). */
+  readonly vpcId: string;
+  /** The existing VPC's private subnets, one per AZ of the new VPC (the plan's maxAzs). */
+  readonly privateSubnetIds: readonly string[];
 }
 
 /**
@@ -25,6 +45,12 @@ export class InferenceNetwork extends Construct {
   readonly publicSubnets?: ec2.SubnetSelection;
   /** The new VPC's IPv4 range as a literal (not a token), so rules built on it can be checked at synth. */
   readonly cidr?: string;
+  /**
+   * With an existing-VPC choice only: complete once the new VPC (when it is
+   * created) routes its private subnets to the NAT gateway, so that whatever
+   * depends on it boots with a way out; complete at once for an existing VPC.
+   */
+  readonly ready?: IDependable;
 
   constructor(scope: Construct, id: string, props: InferenceNetworkProps) {
     super(scope, id);
@@ -82,16 +108,66 @@ export class InferenceNetwork extends Construct {
         open: false,
       });
     }
-    this.vpc = vpc;
     this.cidr = props.plan.cidr;
-    this.privateSubnets = { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
-    this.publicSubnets = { subnetType: ec2.SubnetType.PUBLIC };
+    const choice = props.existingVpcChoice;
+    if (!choice) {
+      this.vpc = vpc;
+      this.privateSubnets = { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
+      this.publicSubnets = { subnetType: ec2.SubnetType.PUBLIC };
+      return;
+    }
+
+    // Every resource of the new VPC exists only when the condition holds, including the
+    // stack-wide provider of the custom resource that empties the default security group.
+    const conditional: IConstruct[] = [vpc, flowLogGroup, endpointSecurityGroup];
+    const defaultSgProvider = Stack.of(this).node.tryFindChild(DEFAULT_SG_PROVIDER_ID);
+    if (defaultSgProvider) {
+      conditional.push(defaultSgProvider);
+    }
+    for (const scope of conditional) {
+      Aspects.of(scope).add(new ConditionAspect(choice.createVpc), { priority: AspectPriority.MUTATING });
+    }
+
+    const privateSubnets = vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }).subnets;
+    if (privateSubnets.length !== choice.privateSubnetIds.length) {
+      throw new Error(`the new VPC has ${privateSubnets.length} private subnets but ${choice.privateSubnetIds.length} existing subnet ids were given`);
+    }
+    const pick = (created: string, existing: string) => Fn.conditionIf(choice.createVpc.logicalId, created, existing).toString();
+    this.vpc = ec2.Vpc.fromVpcAttributes(this, 'SelectedVpc', {
+      vpcId: pick(vpc.vpcId, choice.vpcId),
+      availabilityZones: vpc.availabilityZones,
+    });
+    this.privateSubnets = {
+      subnets: privateSubnets.map((s, i) => this.importSubnet(`SelectedPrivate${i}`, pick(s.subnetId, choice.privateSubnetIds[i]))),
+    };
+
+    // A conditional DependsOn: CloudFormation rejects DependsOn on a resource that may not
+    // exist, but a reference inside Fn::If (here in metadata) orders creation only when it does.
+    const routes = privateSubnets.flatMap((s) => s.node.findAll())
+      .filter((c): c is CfnResource => c instanceof ec2.CfnRoute || c instanceof ec2.CfnSubnetRouteTableAssociation);
+    const ready = new CfnWaitConditionHandle(this, 'Ready');
+    ready.addMetadata('WaitsFor', Fn.conditionIf(choice.createVpc.logicalId, routes.map((r) => r.ref), ''));
+    this.ready = ready;
   }
 
   private importSubnet(id: string, subnetId: string): ec2.ISubnet {
     const subnet = ec2.Subnet.fromSubnetId(this, id, subnetId);
     Annotations.of(subnet).acknowledgeWarning('@aws-cdk/aws-ec2:noSubnetRouteTableId', 'The kit places resources in these subnets and never reads their route tables.');
     return subnet;
+  }
+}
+
+/** Construct id of aws-cdk-lib's stack-wide provider behind `restrictDefaultSecurityGroup`. */
+const DEFAULT_SG_PROVIDER_ID = 'Custom::VpcRestrictDefaultSGCustomResourceProvider';
+
+/** Puts every CloudFormation resource it visits under one condition. */
+class ConditionAspect implements IAspect {
+  constructor(private readonly condition: CfnCondition) {}
+
+  visit(node: IConstruct): void {
+    if (node instanceof CfnResource) {
+      node.cfnOptions.condition = this.condition;
+    }
   }
 }
 

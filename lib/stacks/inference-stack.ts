@@ -10,7 +10,7 @@ import { FleetAlarms } from '../constructs/fleet-alarms';
 import { FleetScaling } from '../constructs/fleet-scaling';
 import { InferenceEndpoint } from '../constructs/inference-endpoint';
 import { InferenceFleet } from '../constructs/inference-fleet';
-import { InferenceNetwork } from '../constructs/inference-network';
+import { ExistingVpcChoice, InferenceNetwork } from '../constructs/inference-network';
 
 export interface InferenceStackProps extends StackProps {
   /** A configuration that passed `resolveConfig`. */
@@ -44,96 +44,137 @@ export class InferenceStack extends Stack {
 
   constructor(scope: Construct, id: string, props: InferenceStackProps) {
     super(scope, id, props);
-    const { config } = props;
-    const logRetention = config.logRetentionDays as logs.RetentionDays;
+    const parts = addInferenceEndpoint(this, props.config);
+    this.endpoint = parts.endpoint;
+    this.fleet = parts.fleet;
+    this.apiKey = parts.apiKey;
+    this.alarms = parts.alarms;
+  }
+}
 
-    const network = new InferenceNetwork(this, 'Network', { plan: config.network, logRetention });
-    const artifacts = new ArtifactStore(this, 'Artifacts', { retainOnDelete: config.retainArtifactsOnDelete });
-    this.apiKey = new ApiKeyParameter(this, 'ApiKey', { parameterName: config.apiKeyParameterName, logRetention });
+/** What the wiring may do differently for a template whose settings are CloudFormation parameters (the org template). */
+export interface InferenceWiringOptions {
+  /** Choose between the new VPC and an existing one at deploy time. @default - the configuration's network plan */
+  readonly existingVpcChoice?: ExistingVpcChoice;
+  /** Client ranges the load balancer admits, overriding the configuration's. @default - allowedCidrs, else the new VPC's range */
+  readonly allowedCidrs?: string[];
+}
 
-    this.endpoint = new InferenceEndpoint(this, 'Endpoint', {
-      vpc: network.vpc,
-      internetFacing: config.internetFacing,
-      subnets: config.internetFacing ? network.publicSubnets! : network.privateSubnets,
-      certificateArn: config.certificateArn,
-      // resolveConfig requires allowedCidrs where the VPC's range is not known.
-      allowedCidrs: config.allowedCidrs ?? [network.cidr!],
-      targetPort: config.port,
-      idleTimeout: Duration.seconds(config.loadBalancerIdleTimeoutSeconds),
-      deregistrationDelay: Duration.seconds(config.deregistrationDelaySeconds),
-      accessLogBucket: artifacts.accessLogBucket,
-    });
+/** The parts of an endpoint, for stacks and tests that build on them. */
+export interface InferenceParts {
+  readonly network: InferenceNetwork;
+  readonly artifacts: ArtifactStore;
+  readonly apiKey: ApiKeyParameter;
+  readonly endpoint: InferenceEndpoint;
+  readonly fleet: InferenceFleet;
+  readonly canary?: EndpointCanary;
+  readonly alarms: FleetAlarms;
+}
 
-    this.fleet = new InferenceFleet(this, 'Fleet', {
+/**
+ * The one wiring of an endpoint, shared by InferenceStack and the org-wide
+ * template: network, artifact store, API key, load balancer, fleet, scaling,
+ * canary, alarms and outputs, added directly to the stack so that their
+ * logical ids do not depend on which stack holds them. Values of the
+ * configuration may be CloudFormation tokens (the org template's
+ * parameters); the constructs treat them as such.
+ */
+export function addInferenceEndpoint(stack: Stack, config: ResolvedConfig, options: InferenceWiringOptions = {}): InferenceParts {
+  const logRetention = config.logRetentionDays as logs.RetentionDays;
+
+  const network = new InferenceNetwork(stack, 'Network', { plan: config.network, logRetention, existingVpcChoice: options.existingVpcChoice });
+  const artifacts = new ArtifactStore(stack, 'Artifacts', { retainOnDelete: config.retainArtifactsOnDelete });
+  const apiKey = new ApiKeyParameter(stack, 'ApiKey', { parameterName: config.apiKeyParameterName, logRetention });
+
+  const endpoint = new InferenceEndpoint(stack, 'Endpoint', {
+    vpc: network.vpc,
+    internetFacing: config.internetFacing,
+    subnets: config.internetFacing ? network.publicSubnets! : network.privateSubnets,
+    certificateArn: config.certificateArn,
+    // resolveConfig requires allowedCidrs where the VPC's range is not known.
+    allowedCidrs: options.allowedCidrs ?? config.allowedCidrs ?? [network.cidr!],
+    targetPort: config.port,
+    idleTimeout: Duration.seconds(config.loadBalancerIdleTimeoutSeconds),
+    deregistrationDelay: Duration.seconds(config.deregistrationDelaySeconds),
+    accessLogBucket: artifacts.accessLogBucket,
+  });
+
+  const fleet = new InferenceFleet(stack, 'Fleet', {
+    vpc: network.vpc,
+    subnets: network.privateSubnets,
+    config,
+    artifactBucket: artifacts.bucket,
+    apiKeyParameterArn: apiKey.parameterArn,
+    targetGroup: endpoint.targetGroup,
+  });
+  // Only the load balancer reaches llama-server.
+  endpoint.loadBalancer.connections.allowTo(fleet.securityGroup, ec2.Port.tcp(config.port), 'load balancer to llama-server');
+
+  new FleetScaling(stack, 'Scaling', {
+    group: fleet.autoScalingGroup,
+    groupName: fleet.groupName,
+    parallelSlots: config.parallelSlots,
+    targetUtilizationPercent: config.targetSlotUtilizationPercent,
+    schedules: config.scheduledCapacity,
+  });
+
+  // An internal endpoint is probed at the load balancer's own address; an internet-facing one
+  // only at the certificate's domain (canaryUrl), which its name must match.
+  const canaryBaseUrl = config.internetFacing ? config.canaryUrl : endpoint.url;
+  let canary: EndpointCanary | undefined;
+  if (canaryBaseUrl) {
+    canary = new EndpointCanary(stack, 'Canary', {
       vpc: network.vpc,
       subnets: network.privateSubnets,
-      config,
-      artifactBucket: artifacts.bucket,
-      apiKeyParameterArn: this.apiKey.parameterArn,
-      targetGroup: this.endpoint.targetGroup,
+      endpointUrl: `${canaryBaseUrl}/v1`,
+      endpointName: config.stackName,
+      apiKeyParameterName: config.apiKeyParameterName,
+      apiKeyParameterArn: apiKey.parameterArn,
+      interval: Duration.minutes(config.canaryIntervalMinutes),
+      logRetention,
     });
-    // Only the load balancer reaches llama-server.
-    this.endpoint.loadBalancer.connections.allowTo(this.fleet.securityGroup, ec2.Port.tcp(config.port), 'load balancer to llama-server');
-
-    new FleetScaling(this, 'Scaling', {
-      group: this.fleet.autoScalingGroup,
-      groupName: this.fleet.groupName,
-      parallelSlots: config.parallelSlots,
-      targetUtilizationPercent: config.targetSlotUtilizationPercent,
-      schedules: config.scheduledCapacity,
-    });
-
-    // An internal endpoint is probed at the load balancer's own address; an internet-facing one
-    // only at the certificate's domain (canaryUrl), which its name must match.
-    const canaryBaseUrl = config.internetFacing ? config.canaryUrl : this.endpoint.url;
-    if (canaryBaseUrl) {
-      const canary = new EndpointCanary(this, 'Canary', {
-        vpc: network.vpc,
-        subnets: network.privateSubnets,
-        endpointUrl: `${canaryBaseUrl}/v1`,
-        endpointName: config.stackName,
-        apiKeyParameterName: config.apiKeyParameterName,
-        apiKeyParameterArn: this.apiKey.parameterArn,
-        interval: Duration.minutes(config.canaryIntervalMinutes),
-        logRetention,
-      });
-      if (!config.internetFacing) {
-        this.endpoint.loadBalancer.connections.allowFrom(canary.securityGroup, ec2.Port.tcp(80), 'canary probes');
-      }
-    }
-
-    this.alarms = new FleetAlarms(this, 'Alarms', {
-      loadBalancer: this.endpoint.loadBalancer,
-      targetGroup: this.endpoint.targetGroup,
-      groupName: this.fleet.groupName,
-      canaryEndpointName: canaryBaseUrl ? config.stackName : undefined,
-      minCapacity: config.minCapacity,
-      parallelSlots: config.parallelSlots,
-      ttftP90AlarmMs: config.ttftP90AlarmMs,
-      tpotP90AlarmMs: config.tpotP90AlarmMs,
-      errorRateAlarmPercent: config.errorRateAlarmPercent,
-      alarmEmail: config.alarmEmail,
-    });
-    this.fleet.rollBackOn(this.alarms.updateRollbackAlarms);
-
-    new CfnOutput(this, 'EndpointUrl', {
-      value: `${this.endpoint.url}/v1`,
-      description: 'OpenAI-compatible base URL (send the API key as a Bearer token)',
-    });
-    new CfnOutput(this, 'ApiKeyParameterName', {
-      value: config.apiKeyParameterName,
-      description: 'SSM SecureString holding the API key: aws ssm get-parameter --with-decryption --name ...',
-    });
-    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn, description: 'SNS topic every alarm notifies' });
-    new CfnOutput(this, 'DashboardName', { value: this.alarms.dashboard.dashboardName, description: 'CloudWatch dashboard of the endpoint' });
-    new CfnOutput(this, 'BootLogGroupName', { value: this.fleet.bootLogGroup.logGroupName, description: 'Instance boot logs' });
-    new CfnOutput(this, 'ServerLogGroupName', { value: this.fleet.serverLogGroup.logGroupName, description: 'llama-server logs' });
-
-    if (config.internetFacing && config.allowedCidrs?.includes('0.0.0.0/0')) {
-      Validations.of(this.endpoint).acknowledge({
-        id: 'AwsSolutions-EC23',
-        reason: 'The configuration asks for an internet-facing endpoint open to 0.0.0.0/0 (allowedCidrs); it serves HTTPS only and every request needs the API key.',
-      });
+    if (!config.internetFacing) {
+      endpoint.loadBalancer.connections.allowFrom(canary.securityGroup, ec2.Port.tcp(80), 'canary probes');
     }
   }
+  if (network.ready) {
+    // A VPC created by a condition: instances and the canary start once its private subnets route out.
+    fleet.autoScalingGroup.node.addDependency(network.ready);
+    canary?.function.node.addDependency(network.ready);
+  }
+
+  const alarms = new FleetAlarms(stack, 'Alarms', {
+    loadBalancer: endpoint.loadBalancer,
+    targetGroup: endpoint.targetGroup,
+    groupName: fleet.groupName,
+    canaryEndpointName: canaryBaseUrl ? config.stackName : undefined,
+    minCapacity: config.minCapacity,
+    parallelSlots: config.parallelSlots,
+    ttftP90AlarmMs: config.ttftP90AlarmMs,
+    tpotP90AlarmMs: config.tpotP90AlarmMs,
+    errorRateAlarmPercent: config.errorRateAlarmPercent,
+    alarmEmail: config.alarmEmail,
+  });
+  fleet.rollBackOn(alarms.updateRollbackAlarms);
+
+  new CfnOutput(stack, 'EndpointUrl', {
+    value: `${endpoint.url}/v1`,
+    description: 'OpenAI-compatible base URL (send the API key as a Bearer token)',
+  });
+  new CfnOutput(stack, 'ApiKeyParameterName', {
+    value: config.apiKeyParameterName,
+    description: 'SSM SecureString holding the API key: aws ssm get-parameter --with-decryption --name ...',
+  });
+  new CfnOutput(stack, 'AlarmTopicArn', { value: alarms.topic.topicArn, description: 'SNS topic every alarm notifies' });
+  new CfnOutput(stack, 'DashboardName', { value: alarms.dashboard.dashboardName, description: 'CloudWatch dashboard of the endpoint' });
+  new CfnOutput(stack, 'BootLogGroupName', { value: fleet.bootLogGroup.logGroupName, description: 'Instance boot logs' });
+  new CfnOutput(stack, 'ServerLogGroupName', { value: fleet.serverLogGroup.logGroupName, description: 'llama-server logs' });
+
+  if (config.internetFacing && config.allowedCidrs?.includes('0.0.0.0/0')) {
+    Validations.of(endpoint).acknowledge({
+      id: 'AwsSolutions-EC23',
+      reason: 'The configuration asks for an internet-facing endpoint open to 0.0.0.0/0 (allowedCidrs); it serves HTTPS only and every request needs the API key.',
+    });
+  }
+  return { network, artifacts, apiKey, endpoint, fleet, canary, alarms };
 }

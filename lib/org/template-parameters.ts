@@ -1,0 +1,321 @@
+import { Aws, CfnCondition, CfnMapping, CfnParameter, CfnRule, Fn, ICfnConditionExpression, Stack, Token } from 'aws-cdk-lib';
+import { GENERATIONS, GravitonGeneration } from '../catalogs/graviton-generations';
+import { GravitonInstance, allGravitonInstances } from '../catalogs/graviton-instances';
+import { ResolvedConfig } from '../config/resolve';
+import { anyOf } from '../constructs/inference-endpoint';
+import { ExistingVpcChoice } from '../constructs/inference-network';
+import { fits, formatGiB, sizesThatFit } from '../sizing/memory-fit';
+import { OrgModelChoice, ResolvedOrgConfig } from './org-config';
+
+/** The org template's parameters, by logical id. */
+export const ORG_PARAMETERS = {
+  vpcId: 'VpcId',
+  privateSubnetIds: 'PrivateSubnetIds',
+  allowedCidr: 'AllowedCidr',
+  model: 'Model',
+  instanceType: 'InstanceType',
+  minCapacity: 'MinCapacity',
+  maxCapacity: 'MaxCapacity',
+  alarmEmail: 'AlarmEmail',
+} as const;
+
+/** Subnets per existing VPC: one per AZ of the new VPC an environment-agnostic stack creates. */
+export const ORG_SUBNET_COUNT = 2;
+
+const SUBNET_ID = 'subnet-[0-9a-f]{8,17}';
+const CIDR = '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}/(3[0-2]|[12]?\\d)';
+
+/** What the shared wiring needs to build the endpoint from the parameters. */
+export interface OrgTemplateInputs {
+  /** The kit configuration with every per-account value a CloudFormation token. */
+  readonly config: ResolvedConfig;
+  readonly existingVpcChoice: ExistingVpcChoice;
+  readonly allowedCidrs: string[];
+  /** True when AlarmEmail is not empty: the subscription's condition. */
+  readonly hasAlarmEmail: CfnCondition;
+}
+
+/**
+ * Adds the org template's parameters, and the mappings, conditions and rules
+ * that turn them into the kit's settings: all generated from the model and
+ * Graviton catalogs and the memory fit check, so that the template and the
+ * single-account stack can never disagree on a model's file or a generation's
+ * build flags, and a model that does not fit the chosen instance type fails
+ * at stack creation with the reason.
+ *
+ * CloudFormation's FindInMap keys may hold only letters, digits, `-` and `.`,
+ * and may come only from Ref or FindInMap: a catalog id (`..._q4_k_m`) cannot
+ * be a key, nor can an instance type's family. So conditions on the
+ * parameters pick the row, and the mappings hold the rows.
+ */
+export function addOrgTemplateParameters(stack: Stack, org: ResolvedOrgConfig): OrgTemplateInputs {
+  const p = org.parameters;
+  const instances = allGravitonInstances();
+
+  const vpcId = new CfnParameter(stack, ORG_PARAMETERS.vpcId, {
+    type: 'String',
+    default: '',
+    allowedPattern: '^(vpc-[0-9a-f]{8,17})?$',
+    constraintDescription: 'must be empty (a new VPC) or a VPC id like vpc-0123456789abcdef0',
+    description: 'Existing VPC to deploy into; empty creates a new VPC (10.64.0.0/16 unless the template says otherwise) with NAT and endpoints.',
+  });
+  const privateSubnetIds = new CfnParameter(stack, ORG_PARAMETERS.privateSubnetIds, {
+    type: 'String',
+    default: '',
+    allowedPattern: `^(${SUBNET_ID},${SUBNET_ID})?$`,
+    constraintDescription: `must be empty (a new VPC) or exactly ${ORG_SUBNET_COUNT} subnet ids separated by a comma, without spaces`,
+    description: `With VpcId: exactly ${ORG_SUBNET_COUNT} private subnets of that VPC in different AZs, comma-separated, with a route to the internet (or to S3, SSM and CloudWatch endpoints).`,
+  });
+  const allowedCidr = new CfnParameter(stack, ORG_PARAMETERS.allowedCidr, {
+    type: 'String',
+    default: p.allowedCidr ?? '',
+    allowedPattern: `^(${CIDR})?$`,
+    constraintDescription: 'must be empty (the new VPC\'s range) or an IPv4 CIDR block like 10.0.0.0/8',
+    description: 'Client range the internal load balancer admits; empty admits the new VPC\'s range (required with VpcId).',
+  });
+  const model = new CfnParameter(stack, ORG_PARAMETERS.model, {
+    type: 'String',
+    default: p.model,
+    allowedValues: org.models.map((m) => m.id),
+    description: 'Model to serve (graviton-llm catalog id; "custom" is the organization\'s own file, if it has one).',
+  });
+  const instanceType = new CfnParameter(stack, ORG_PARAMETERS.instanceType, {
+    type: 'String',
+    default: p.instanceType,
+    allowedValues: instances.map((i) => i.instanceType),
+    description: 'Graviton instance type; a rule checks that the model fits its memory.',
+  });
+  const minCapacity = new CfnParameter(stack, ORG_PARAMETERS.minCapacity, {
+    type: 'Number',
+    default: p.minCapacity,
+    minValue: 1,
+    maxValue: p.capacityLimit,
+    description: 'Fewest instances.',
+  });
+  const maxCapacity = new CfnParameter(stack, ORG_PARAMETERS.maxCapacity, {
+    type: 'Number',
+    default: p.maxCapacity,
+    minValue: 1,
+    maxValue: p.capacityLimit,
+    description: 'Most instances (at least MinCapacity).',
+  });
+  const alarmEmail = new CfnParameter(stack, ORG_PARAMETERS.alarmEmail, {
+    type: 'String',
+    default: p.alarmEmail ?? '',
+    allowedPattern: '^([^@\\s]+@[^@\\s]+\\.[^@\\s]+)?$',
+    constraintDescription: 'must be empty (no subscription) or an e-mail address',
+    description: 'Address subscribed to the alarm topic (AWS sends a confirmation e-mail); empty for none.',
+  });
+  stack.templateOptions.metadata = {
+    'AWS::CloudFormation::Interface': {
+      ParameterGroups: [
+        { Label: { default: 'Model and instances' }, Parameters: [model.logicalId, instanceType.logicalId, minCapacity.logicalId, maxCapacity.logicalId] },
+        { Label: { default: 'Network (leave empty for a new VPC)' }, Parameters: [vpcId.logicalId, privateSubnetIds.logicalId, allowedCidr.logicalId] },
+        { Label: { default: 'Alarms' }, Parameters: [alarmEmail.logicalId] },
+      ],
+    },
+  };
+
+  // --- Network: a new VPC unless VpcId is given.
+  const createVpc = new CfnCondition(stack, 'CreateVpc', { expression: Fn.conditionEquals(vpcId.valueAsString, '') });
+  const newVpcRange = new CfnCondition(stack, 'AllowNewVpcRange', { expression: Fn.conditionEquals(allowedCidr.valueAsString, '') });
+  new CfnRule(stack, 'ExistingVpcInputs', {
+    ruleCondition: Fn.conditionNot(Fn.conditionEquals(vpcId.valueAsString, '')),
+    assertions: [
+      {
+        assert: Fn.conditionNot(Fn.conditionEquals(privateSubnetIds.valueAsString, '')),
+        assertDescription: `PrivateSubnetIds is required with VpcId: ${ORG_SUBNET_COUNT} private subnets of that VPC in different AZs, comma-separated.`,
+      },
+      {
+        assert: Fn.conditionNot(Fn.conditionEquals(allowedCidr.valueAsString, '')),
+        assertDescription: 'AllowedCidr is required with VpcId: the client range the load balancer admits (the template cannot read an existing VPC\'s range).',
+      },
+    ],
+  });
+  new CfnRule(stack, 'NewVpcInputs', {
+    ruleCondition: Fn.conditionEquals(vpcId.valueAsString, ''),
+    assertions: [{
+      assert: Fn.conditionEquals(privateSubnetIds.valueAsString, ''),
+      assertDescription: 'PrivateSubnetIds applies only with VpcId (an existing VPC); leave it empty for a new VPC, or set VpcId.',
+    }],
+  });
+  const subnetList = Fn.split(',', privateSubnetIds.valueAsString, ORG_SUBNET_COUNT);
+  const network = org.kit.network;
+  if (network.kind !== 'new') {
+    throw new Error('the org template\'s kit settings must plan a new VPC');
+  }
+
+  // --- Capacity: MinCapacity <= MaxCapacity (and the warm pool fits under MaxCapacity).
+  const values = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => String(from + i));
+  const capacityAssertions = values(2, p.capacityLimit).map((k) => ({
+    assert: Fn.conditionOr(
+      Fn.conditionNot(Fn.conditionContains(values(Number(k), p.capacityLimit), minCapacity.valueAsString)),
+      Fn.conditionContains(values(Number(k), p.capacityLimit), maxCapacity.valueAsString),
+    ),
+    assertDescription: `MinCapacity must not exceed MaxCapacity (MinCapacity is ${k} or more, MaxCapacity less than ${k}).`,
+  }));
+  const warmPool = org.kit.warmPoolSize;
+  if (warmPool > 1) {
+    capacityAssertions.push({
+      assert: Fn.conditionContains(values(warmPool, p.capacityLimit), maxCapacity.valueAsString),
+      assertDescription: `MaxCapacity must be at least the template's warm pool size (${warmPool}): a warm pool holds instances the fleet can grow into.`,
+    });
+  }
+  new CfnRule(stack, 'CapacityRange', { assertions: capacityAssertions });
+
+  // --- Models: the catalog as a mapping; conditions on Model pick the row.
+  const modelRows = org.models.map((m) => ({ choice: m, key: mappingKey(m.id) }));
+  const rootVolumeGiB = org.templateSettings.rootVolumeGiB;
+  const modelCatalog = new CfnMapping(stack, 'ModelCatalog', {
+    mapping: Object.fromEntries(modelRows.map(({ choice, key }) => [key, {
+      Source: choice.resolved.model.source,
+      Sha256: choice.resolved.model.sha256,
+      // A string: it goes into the boot environment (Fn::Join takes strings only).
+      SizeBytes: String(choice.resolved.model.sizeBytes),
+      FileName: choice.resolved.model.fileName,
+      // A number: it is the launch template's VolumeSize.
+      RootVolumeGiB: choice.resolved.rootVolumeGiB,
+    }])),
+  });
+  const modelValue = pickRow(stack, 'ModelIs', modelRows.map(({ choice, key }) => ({
+    key,
+    name: choice.id,
+    expression: Fn.conditionEquals(model.valueAsString, choice.id),
+  })), (key, attribute) => modelCatalog.findInMap(key, attribute));
+  const custom = org.models.find((m) => m.resolved.model.quantizeTo !== undefined);
+  const quantizeTo = custom
+    ? Fn.conditionIf(new CfnCondition(stack, 'QuantizeOnInstance', { expression: Fn.conditionEquals(model.valueAsString, custom.id) }).logicalId,
+      custom.resolved.model.quantizeTo!, '').toString()
+    : undefined;
+
+  // --- Instance types: generations' build flags as a mapping; conditions on the family pick the row.
+  const generations = [...new Set(instances.map((i) => i.generationSpec.generation))].sort();
+  const generationMapping = new CfnMapping(stack, 'GravitonGenerations', {
+    mapping: Object.fromEntries(Object.values(GENERATIONS).map((g) => [g.name, { Number: String(g.generation), CpuPart: g.cpuPart, ArmArch: g.armArch }])),
+  });
+  const family = Fn.select(0, Fn.split('.', instanceType.valueAsString));
+  const generationValue = pickRow(stack, 'InstanceIs', generations.map((g) => ({
+    key: GENERATIONS[g].name,
+    name: GENERATIONS[g].name,
+    expression: anyOf(familiesOf(instances, g).map((f) => Fn.conditionEquals(family, f))),
+  })), (key, attribute) => generationMapping.findInMap(key, attribute));
+
+  // --- The memory fit check, per model, as the single-account synth does it.
+  for (const { choice, key } of modelRows) {
+    addFitRule(stack, choice, key, instances, org.kit.instance, instanceType.valueAsString, model.valueAsString);
+  }
+
+  const base = org.kit;
+  const config: ResolvedConfig = {
+    ...base,
+    stackName: Aws.STACK_NAME,
+    apiKeyParameterName: org.templateSettings.apiKeyParameterName ?? `/graviton-llm/${Aws.STACK_NAME}/api-key`,
+    // Only the instance type and the build flags are read by the constructs; the rest
+    // (vCPUs, memory) is the default type's and stands for nothing in the template.
+    instance: {
+      ...base.instance,
+      instanceType: instanceType.valueAsString,
+      generationSpec: {
+        ...base.instance.generationSpec,
+        generation: Token.asNumber(generationValue('Number')) as GravitonGeneration,
+        cpuPart: generationValue('CpuPart'),
+        armArch: generationValue('ArmArch'),
+      },
+    },
+    model: {
+      ...base.model,
+      id: model.valueAsString,
+      displayName: 'the model of the Model parameter',
+      source: modelValue('Source'),
+      sha256: modelValue('Sha256'),
+      sizeBytes: Token.asNumber(modelValue('SizeBytes')),
+      fileName: modelValue('FileName'),
+      quantizeTo: quantizeTo as ResolvedConfig['model']['quantizeTo'],
+    },
+    rootVolumeGiB: rootVolumeGiB ?? Token.asNumber(modelValue('RootVolumeGiB')),
+    minCapacity: minCapacity.valueAsNumber,
+    maxCapacity: maxCapacity.valueAsNumber,
+    alarmEmail: alarmEmail.valueAsString,
+    allowedCidrs: undefined,
+  };
+
+  return {
+    config,
+    existingVpcChoice: {
+      createVpc,
+      vpcId: vpcId.valueAsString,
+      privateSubnetIds: subnetList,
+    },
+    allowedCidrs: [Fn.conditionIf(newVpcRange.logicalId, network.cidr, allowedCidr.valueAsString).toString()],
+    hasAlarmEmail: new CfnCondition(stack, 'HasAlarmEmail', { expression: Fn.conditionNot(Fn.conditionEquals(alarmEmail.valueAsString, '')) }),
+  };
+}
+
+/** A catalog id as a mapping key: letters, digits, `-` and `.` only. */
+export function mappingKey(id: string): string {
+  return id.replace(/[^A-Za-z0-9.-]/g, '-');
+}
+
+/** A logical id from a catalog name: `llama-3.2-1b-instruct-q4_0` → `Llama321bInstructQ40`. */
+export function logicalName(name: string): string {
+  return name.split(/[^A-Za-z0-9]+/).filter((w) => w.length > 0).map((w) => w[0].toUpperCase() + w.slice(1)).join('');
+}
+
+interface Row {
+  readonly key: string;
+  /** Names the row's condition. */
+  readonly name: string;
+  readonly expression: ICfnConditionExpression;
+}
+
+/**
+ * A value from the row whose condition holds: nested Fn::If over the rows'
+ * conditions, the last row being the one left. Conditions are created for
+ * every row but the last.
+ */
+function pickRow(stack: Stack, prefix: string, rows: Row[], lookup: (key: string, attribute: string) => string): (attribute: string) => string {
+  const keys = new Set(rows.map((r) => r.key));
+  if (keys.size !== rows.length) {
+    throw new Error(`${prefix}: two rows share a mapping key`);
+  }
+  const conditions = rows.slice(0, -1).map((r) => new CfnCondition(stack, `${prefix}${logicalName(r.name)}`, { expression: r.expression }));
+  return (attribute) => {
+    let value = lookup(rows[rows.length - 1].key, attribute);
+    for (let i = rows.length - 2; i >= 0; i--) {
+      value = Fn.conditionIf(conditions[i].logicalId, lookup(rows[i].key, attribute), value).toString();
+    }
+    return value;
+  };
+}
+
+function familiesOf(instances: GravitonInstance[], generation: GravitonGeneration): string[] {
+  return [...new Set(instances.filter((i) => i.generationSpec.generation === generation).map((i) => i.family))];
+}
+
+/**
+ * One rule per model: when it is chosen, InstanceType must be one whose
+ * memory holds it, by the same fit check (and the same parallelSlots and
+ * contextTokensPerSlot) as the single-account synth; the message says how
+ * much it needs and names the smallest types that fit. The shorter of the
+ * lists of fitting and non-fitting types is written out.
+ */
+function addFitRule(stack: Stack, choice: OrgModelChoice, key: string, instances: GravitonInstance[], near: GravitonInstance, instanceType: string, model: string): void {
+  const need = choice.resolved.memory;
+  const fitting = instances.filter((i) => fits(need, i)).map((i) => i.instanceType);
+  const notFitting = instances.filter((i) => !fits(need, i)).map((i) => i.instanceType);
+  if (notFitting.length === 0) {
+    return;
+  }
+  const smallest = sizesThatFit(need, near, 4).map((i) => `${i.instanceType} (${i.memoryGiB} GiB)`).join(', ');
+  const r = choice.resolved;
+  new CfnRule(stack, `Fit${logicalName(key)}`, {
+    ruleCondition: Fn.conditionEquals(model, choice.id),
+    assertions: [{
+      assert: fitting.length <= notFitting.length
+        ? Fn.conditionContains(fitting, instanceType)
+        : Fn.conditionNot(Fn.conditionContains(notFitting, instanceType)),
+      assertDescription: `Model ${choice.id} with ${r.parallelSlots} slots of ${r.contextTokensPerSlot} tokens needs ${formatGiB(need.totalBytes)} of memory `
+        + `(after 1 GiB for the OS and 10% headroom), more than this InstanceType has. Types that fit include: ${smallest}.`,
+    }],
+  });
+}

@@ -1,0 +1,97 @@
+import { Aws, CfnResource, CliCredentialsStackSynthesizer, Fn, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { ResolvedOrgConfig } from '../org/org-config';
+import { addOrgTemplateParameters } from '../org/template-parameters';
+import { InferenceParts, addInferenceEndpoint } from './inference-stack';
+
+export interface OrgTemplateStackProps extends Omit<StackProps, 'env' | 'synthesizer'> {
+  readonly org: ResolvedOrgConfig;
+}
+
+/** Name of an org asset bucket: one per region, the same prefix everywhere. */
+export function orgAssetBucketName(prefix: string, region: string): string {
+  return `${prefix}-${region}`;
+}
+
+/**
+ * The inference stack as one template for every account and region of an
+ * organization: no account, no region, no lookups; what differs by account
+ * (VPC, model, instance type, capacity, client range, alarm address) is a
+ * CloudFormation parameter, and everything else comes from the org
+ * configuration's kit settings. The same wiring as InferenceStack builds it.
+ *
+ * Its file assets (Lambda bundles, the boot script) live in the org asset
+ * bucket of whichever region it is deployed in (`PREFIX-${AWS::Region}`),
+ * readable by every account of the organization, rather than in a
+ * per-account bootstrap bucket; the synthesizer adds no bootstrap-version
+ * rule, so accounts need no `cdk bootstrap`.
+ */
+export class OrgTemplateStack extends Stack {
+  readonly parts: InferenceParts;
+  /** While the endpoint is built, the stack's name is the deploy-time one. */
+  private namedAtDeployTime = false;
+
+  constructor(scope: Construct, id: string, props: OrgTemplateStackProps) {
+    super(scope, id, {
+      ...props,
+      synthesizer: new CliCredentialsStackSynthesizer({
+        fileAssetsBucketName: orgAssetBucketName(props.org.assetBucketPrefix, '${AWS::Region}'),
+        bucketPrefix: '',
+      }),
+      // No CDK metadata resource: the template is deployed by StackSets and Service Catalog, not by cdk.
+      analyticsReporting: false,
+    });
+    const inputs = addOrgTemplateParameters(this, props.org);
+    this.namedAtDeployTime = true;
+    try {
+      this.parts = addInferenceEndpoint(this, inputs.config, {
+        existingVpcChoice: inputs.existingVpcChoice,
+        allowedCidrs: inputs.allowedCidrs,
+      });
+    } finally {
+      this.namedAtDeployTime = false;
+    }
+    const subscriptions = this.parts.alarms.topic.node.findAll().filter((c): c is sns.CfnSubscription => c instanceof sns.CfnSubscription);
+    if (subscriptions.length !== 1) {
+      throw new Error(`expected the AlarmEmail subscription on the alarm topic, found ${subscriptions.length}`);
+    }
+    subscriptions[0].cfnOptions.condition = inputs.hasAlarmEmail;
+    // CDK names a composite alarm after its construct path, which is the same in every copy of
+    // the template; alarm names are unique per account and region, so it takes the stack's name.
+    (this.parts.alarms.degraded.node.defaultChild as cloudwatch.CfnCompositeAlarm).alarmName = Fn.join('-', [Aws.STACK_NAME, 'EndpointDegraded']);
+
+    Validations.of(this.parts.endpoint).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-EC23',
+      reason: 'The load balancer is internal; the range it admits is the AllowedCidr parameter (held to an IPv4 CIDR by its pattern) or the new VPC\'s own range, which cdk-nag cannot read from a parameter.',
+    });
+    const subnetsReason = 'Evaluated with the parameters\' defaults (a new VPC), the existing-subnet branch of the Fn::If is empty; the template\'s rules require PrivateSubnetIds whenever VpcId selects that branch.';
+    Validations.of(this.parts.canary!.function).acknowledge({ id: 'CloudFormation-Validate::W1035', reason: subnetsReason });
+    // The same finding, as cfn-lint (which CI runs on every template) reports it: on the load balancer.
+    ignoreCfnLint(this.parts.endpoint.loadBalancer.node.defaultChild as CfnResource, 'W1035');
+    // cfn-lint 1.51's list of launch template instance types lags its own list of EC2 instance
+    // types by i8g.metal-48xl, one of InstanceType's values; it reports that on the parameter,
+    // which only a template-wide directive reaches. A template's directive replaces the project's
+    // .cfnlintrc.yaml, so it repeats that file's W3005.
+    this.templateOptions.metadata = { ...this.templateOptions.metadata, 'cfn-lint': { config: { ignore_checks: ['W1030', 'W3005'] } } };
+  }
+
+  /**
+   * StackSets and Service Catalog name the stacks (StackSet-NAME-ID,
+   * SC-ACCOUNT-pp-ID), so the name the constructs build on while they are
+   * built (the fleet's group name, its SSM parameters, the boot's cfn-signal,
+   * the API key's name) is `AWS::StackName`. Before and after that it is the
+   * construct id, which CDK validates and synthesis names the artifact by;
+   * a test checks that the id is in no physical name of the template.
+   */
+  get stackName(): string {
+    return this.namedAtDeployTime ? Aws.STACK_NAME : super.stackName;
+  }
+}
+
+/** Resource-level cfn-lint suppression (cfn-lint reads it from the template's resource metadata). */
+function ignoreCfnLint(resource: CfnResource, check: string): void {
+  const current = (resource.getMetadata('cfn-lint') as { config?: { ignore_checks?: string[] } } | undefined)?.config?.ignore_checks ?? [];
+  resource.addMetadata('cfn-lint', { config: { ignore_checks: [...current, check] } });
+}
