@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { ConfigError, ConfigProblem } from './config-error';
 import { CONFIG_KEYS, KitConfig, configSchema } from './schema';
+import { unwrapSchema, valueAt } from './schema-paths';
 
 /** cdk.json context key holding a configuration object. */
 export const CONTEXT_OBJECT_KEY = 'graviton-llm';
@@ -173,7 +174,7 @@ function commandLineOverrides(context: Record<string, unknown>, problems: Config
       out[top] = coerce(field, raw);
       continue;
     }
-    const objectSchema = unwrap(field);
+    const objectSchema = unwrapSchema(field);
     const shape = objectSchema instanceof z.ZodObject ? (objectSchema.shape as Record<string, z.ZodType>) : undefined;
     const child = rest.length === 1 ? shape?.[rest[0]] : undefined;
     if (!shape || !child) {
@@ -192,7 +193,7 @@ function coerce(schema: z.ZodType, raw: unknown): unknown {
   if (typeof raw !== 'string') {
     return raw;
   }
-  const inner = unwrap(schema);
+  const inner = unwrapSchema(schema);
   if (inner instanceof z.ZodNumber) {
     return /^-?\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw) : raw;
   }
@@ -216,14 +217,6 @@ function parseJsonOr(raw: string): unknown {
   }
 }
 
-function unwrap(schema: z.ZodType): z.ZodType {
-  let current: z.ZodType = schema;
-  while (current instanceof z.ZodOptional || current instanceof z.ZodDefault) {
-    current = current.unwrap() as z.ZodType;
-  }
-  return current;
-}
-
 /** A later layer replaces a field of an earlier one; nested objects merge one level deep. */
 function mergeLayer(base: Record<string, unknown>, layer: Record<string, unknown>): Record<string, unknown> {
   const out = { ...base };
@@ -237,7 +230,7 @@ function describeIssue(issue: z.core.$ZodIssue, input: Record<string, unknown>):
   const fieldPath = issue.path.map(String);
   if (issue.code === 'unrecognized_keys') {
     const parent = fieldPath.join('.');
-    const allowed = parent === '' ? CONFIG_KEYS : Object.keys((unwrap(configSchema.shape[fieldPath[0] as keyof typeof configSchema.shape] as z.ZodType) as z.ZodObject).shape);
+    const allowed = parent === '' ? CONFIG_KEYS : Object.keys((unwrapSchema(configSchema.shape[fieldPath[0] as keyof typeof configSchema.shape] as z.ZodType) as z.ZodObject).shape);
     return issue.keys.map((k) => ({
       field: parent === '' ? k : `${parent}.${k}`,
       given: valueAt(input, [...fieldPath, k]),
@@ -277,7 +270,7 @@ function expectation(issue: z.core.$ZodIssue, fieldPath: string[], given: unknow
 function schemaAt(fieldPath: string[]): z.ZodType | undefined {
   let current: z.ZodType | undefined = configSchema;
   for (const part of fieldPath) {
-    const inner: z.ZodType | undefined = current ? unwrap(current) : undefined;
+    const inner: z.ZodType | undefined = current ? unwrapSchema(current) : undefined;
     if (inner instanceof z.ZodObject) {
       current = (inner.shape as Record<string, z.ZodType>)[part];
     } else if (inner instanceof z.ZodArray) {
@@ -286,18 +279,7 @@ function schemaAt(fieldPath: string[]): z.ZodType | undefined {
       return undefined;
     }
   }
-  return current ? unwrap(current) : undefined;
-}
-
-function valueAt(input: unknown, fieldPath: string[]): unknown {
-  let current = input;
-  for (const part of fieldPath) {
-    if (current === null || typeof current !== 'object') {
-      return undefined;
-    }
-    current = (current as Record<string, unknown>)[part];
-  }
-  return current;
+  return current ? unwrapSchema(current) : undefined;
 }
 
 function unknownKeyHint(key: string, allowed: readonly string[], parent?: string): string {

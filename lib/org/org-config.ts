@@ -7,6 +7,7 @@ import { ConfigError, ConfigProblem } from '../config/config-error';
 import { CONTEXT_OBJECT_KEY, loadConfig } from '../config/load';
 import { ResolvedConfig, resolveConfig } from '../config/resolve';
 import { KitConfig, configSchema } from '../config/schema';
+import { unwrapSchema, valueAt } from '../config/schema-paths';
 
 /**
  * The org-wide rollout's configuration (`config/org.json`, or `-c orgConfig=FILE`):
@@ -343,31 +344,12 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): ConfigProblem[]
 function allowedKeys(fieldPath: string[]): string[] {
   let schema: z.ZodType = orgConfigSchema;
   for (const part of fieldPath) {
-    const inner = unwrap(schema);
+    const inner = unwrapSchema(schema);
     if (!(inner instanceof z.ZodObject)) {
       return [];
     }
     schema = (inner.shape as Record<string, z.ZodType>)[part];
   }
-  const inner = unwrap(schema);
+  const inner = unwrapSchema(schema);
   return inner instanceof z.ZodObject ? Object.keys(inner.shape) : [];
-}
-
-function unwrap(schema: z.ZodType): z.ZodType {
-  let current: z.ZodType = schema;
-  while (current instanceof z.ZodOptional || current instanceof z.ZodDefault || current instanceof z.ZodPrefault) {
-    current = current.unwrap() as z.ZodType;
-  }
-  return current;
-}
-
-function valueAt(input: unknown, fieldPath: string[]): unknown {
-  let current = input;
-  for (const part of fieldPath) {
-    if (current === null || typeof current !== 'object') {
-      return undefined;
-    }
-    current = (current as Record<string, unknown>)[part];
-  }
-  return current;
 }

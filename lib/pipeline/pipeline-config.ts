@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { ConfigError, ConfigProblem } from '../config/config-error';
 import { ENVIRONMENTS_DIR, listEnvironments } from '../config/load';
+import { valueAt } from '../config/schema-paths';
 
 /** Context key naming the pipeline's file (`-c pipelineConfig=FILE`). */
 export const PIPELINE_CONFIG_KEY = 'pipelineConfig';
@@ -87,13 +88,4 @@ export function loadPipelineConfig(context: Record<string, unknown>, baseDir: st
     throw new ConfigError(problems);
   }
   return config;
-}
-
-function valueAt(input: unknown, at: readonly PropertyKey[]): unknown {
-  let current = input;
-  for (const part of at) {
-    if (current === null || typeof current !== 'object') return undefined;
-    current = (current as Record<PropertyKey, unknown>)[part];
-  }
-  return current;
 }

@@ -11,10 +11,8 @@ import * as path from 'node:path';
 
 import { main } from '../../tools/bench/cli';
 import type { BenchReport } from '../../tools/bench/run';
-import { buildLlamaCpp } from '../support/llama-cpp-build';
-import { ensureLlamaCppSource } from '../support/llama-cpp-source';
-import { type RunningLlamaServer, startLlamaServer } from '../support/llama-server';
-import { ensureTinyModel, quantizedPath, quantizeModel } from '../support/tiny-model';
+import { type RunningLlamaServer } from '../support/llama-server';
+import { startTinyLlamaServer } from '../support/tiny-llama-server';
 
 const SETUP_TIMEOUT_MS = 60 * 60 * 1000;
 const API_KEY = 'bench-test-key-0123456789abcdef';
@@ -23,21 +21,7 @@ let server: RunningLlamaServer;
 let dir: string;
 
 beforeAll(async () => {
-  const source = await ensureLlamaCppSource();
-  const build = await buildLlamaCpp({ source, spec: { arch: 'native' }, targets: ['llama-server', 'llama-quantize'] });
-  const f32 = await ensureTinyModel({ source });
-  const model = await quantizeModel(f32.path, quantizedPath(f32.path, 'Q4_0'), 'Q4_0', { llamaQuantize: build.binaries['llama-quantize'] });
-  // The kit's settings (lib/boot/boot.sh server_args), scaled down: 2 slots of 512 tokens.
-  server = await startLlamaServer({
-    binary: build.binaries['llama-server'],
-    model: model.path,
-    apiKey: API_KEY,
-    metrics: true,
-    parallel: 2,
-    ctxSize: 2 * 512,
-    threads: os.availableParallelism?.() ?? os.cpus().length,
-    extraArgs: ['--cont-batching'],
-  });
+  server = await startTinyLlamaServer(API_KEY);
   dir = mkdtempSync(path.join(os.tmpdir(), 'bench-it-'));
   await fs.writeFile(path.join(dir, 'key'), `${API_KEY}\n`);
 }, SETUP_TIMEOUT_MS);

@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 
+import { httpUrl, numberFlag } from './flag-values';
 import type { LoadLevel } from './stats';
 import { parseLength, type LengthSpec } from './workload';
 
@@ -90,16 +91,6 @@ function positiveList(flag: string, text: string, integer: boolean, errors: stri
   return [...new Set(values)].sort((a, b) => a - b);
 }
 
-function number(flag: string, text: string | undefined, fallback: number, check: { min: number; integer?: boolean }, errors: string[]): number {
-  if (text === undefined) return fallback;
-  const v = Number(text);
-  if (text.trim() === '' || !Number.isFinite(v) || v < check.min || (check.integer && !Number.isInteger(v))) {
-    errors.push(`--${flag}: got "${text}"; expected ${check.integer ? 'a whole number' : 'a number'} of at least ${check.min}`);
-    return fallback;
-  }
-  return v;
-}
-
 export function parseBenchArgs(argv: readonly string[]): ParseResult {
   let parsed;
   try {
@@ -144,13 +135,7 @@ export function parseBenchArgs(argv: readonly string[]): ParseResult {
   let url = '';
   if (v.url === undefined) errors.push('--url: required (the endpoint, e.g. https://host/v1)');
   else {
-    try {
-      const u = new URL(v.url);
-      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error();
-      url = v.url;
-    } catch {
-      errors.push(`--url: got "${v.url}"; expected an http:// or https:// URL`);
-    }
+    url = httpUrl('--url', v.url, errors);
   }
 
   let apiKey: BenchOptions['apiKey'] = { from: 'none' };
@@ -197,18 +182,18 @@ export function parseBenchArgs(argv: readonly string[]): ParseResult {
     apiKey,
     ...(v.model ? { model: v.model } : {}),
     levels,
-    ...(v.requests !== undefined ? { requests: number('requests', v.requests, 1, { min: 1, integer: true }, errors) } : {}),
-    durationS: number('duration', v.duration, 300, { min: 1 }, errors),
-    warmup: number('warmup', v.warmup, 2, { min: 0, integer: true }, errors),
-    timeoutS: number('timeout', v.timeout, 600, { min: 1 }, errors),
+    ...(v.requests !== undefined ? { requests: numberFlag('requests', v.requests, 1, { min: 1, integer: true }, errors) } : {}),
+    durationS: numberFlag('duration', v.duration, 300, { min: 1 }, errors),
+    warmup: numberFlag('warmup', v.warmup, 2, { min: 0, integer: true }, errors),
+    timeoutS: numberFlag('timeout', v.timeout, 600, { min: 1 }, errors),
     inputTokens: length('input-tokens', v['input-tokens']),
     outputTokens: length('output-tokens', v['output-tokens']),
     ...(v['prompt-file'] ? { promptFile: v['prompt-file'] } : {}),
     ignoreEos: !v['no-ignore-eos'],
     arrival: arrival as BenchOptions['arrival'],
-    maxInFlight: number('max-in-flight', v['max-in-flight'], 256, { min: 1, integer: true }, errors),
-    targetTpotMs: number('target-tpot-ms', v['target-tpot-ms'], 100, { min: 1 }, errors),
-    seed: number('seed', v.seed, 1, { min: 0, integer: true }, errors),
+    maxInFlight: numberFlag('max-in-flight', v['max-in-flight'], 256, { min: 1, integer: true }, errors),
+    targetTpotMs: numberFlag('target-tpot-ms', v['target-tpot-ms'], 100, { min: 1 }, errors),
+    seed: numberFlag('seed', v.seed, 1, { min: 0, integer: true }, errors),
     ...(v.out ? { outDir: v.out } : {}),
     ...(v.label ? { label: v.label } : {}),
     progress,

@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 
+import { httpUrl, numberFlag } from './flag-values';
 import { API_KEY_ENV, type BenchOptions } from './options';
 
 /** Fallback for --url: a pipeline step can pass the stack's EndpointUrl output as is. */
@@ -52,22 +53,6 @@ Check
 
 export type SmokeParseResult = { readonly options: SmokeOptions } | { readonly errors: readonly string[] } | { readonly help: true };
 
-type Check = { readonly min: number; readonly above?: boolean; readonly integer?: boolean };
-
-function allowed(c: Check): string {
-  return `${c.integer ? 'a whole number' : 'a number'} ${c.above ? 'above' : 'of at least'} ${c.min}`;
-}
-
-function number(flag: string, text: string | undefined, fallback: number, check: Check, errors: string[]): number {
-  if (text === undefined) return fallback;
-  const v = Number(text);
-  if (text.trim() === '' || !Number.isFinite(v) || (check.above ? v <= check.min : v < check.min) || (check.integer && !Number.isInteger(v))) {
-    errors.push(`--${flag}: got "${text}"; expected ${allowed(check)}`);
-    return fallback;
-  }
-  return v;
-}
-
 export function parseSmokeArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): SmokeParseResult {
   let parsed;
   try {
@@ -104,13 +89,7 @@ export function parseSmokeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
   const urlFlag = v.url !== undefined ? '--url' : `--url (from $${ENDPOINT_URL_ENV})`;
   if (urlText === undefined) errors.push(`--url: required (the endpoint, e.g. https://host/v1), or set $${ENDPOINT_URL_ENV}`);
   else {
-    try {
-      const u = new URL(urlText);
-      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error();
-      url = urlText;
-    } catch {
-      errors.push(`${urlFlag}: got "${urlText}"; expected an http:// or https:// URL`);
-    }
+    url = httpUrl(urlFlag, urlText, errors);
   }
 
   // Flags win over the environment; a key file flag wins over a parameter from the environment.
@@ -129,17 +108,17 @@ export function parseSmokeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     apiKey = { from: 'env', variable: API_KEY_ENV };
   }
 
-  const targetTtftMs = v['target-ttft-ms'] === undefined ? undefined : number('target-ttft-ms', v['target-ttft-ms'], 0, { min: 0, above: true }, errors);
+  const targetTtftMs = v['target-ttft-ms'] === undefined ? undefined : numberFlag('target-ttft-ms', v['target-ttft-ms'], 0, { min: 0, above: true }, errors);
   const options: SmokeOptions = {
     url,
     apiKey,
-    targetTpotMs: number('target-tpot-ms', v['target-tpot-ms'], 100, { min: 0, above: true }, errors),
+    targetTpotMs: numberFlag('target-tpot-ms', v['target-tpot-ms'], 100, { min: 0, above: true }, errors),
     ...(targetTtftMs === undefined ? {} : { targetTtftMs }),
-    requests: number('requests', v.requests, 4, { min: 1, integer: true }, errors),
-    concurrency: number('concurrency', v.concurrency, 1, { min: 1, integer: true }, errors),
+    requests: numberFlag('requests', v.requests, 4, { min: 1, integer: true }, errors),
+    concurrency: numberFlag('concurrency', v.concurrency, 1, { min: 1, integer: true }, errors),
     // One token has no time per output token; two is the least that measures it.
-    outputTokens: number('output-tokens', v['output-tokens'], 32, { min: 2, integer: true }, errors),
-    timeoutS: number('timeout-s', v['timeout-s'], 60, { min: 0, above: true }, errors),
+    outputTokens: numberFlag('output-tokens', v['output-tokens'], 32, { min: 2, integer: true }, errors),
+    timeoutS: numberFlag('timeout-s', v['timeout-s'], 60, { min: 0, above: true }, errors),
     ...(v['json-out'] ? { jsonOut: v['json-out'] } : {}),
   };
   if (v['json-out'] !== undefined && v['json-out'].trim() === '') errors.push('--json-out: got ""; expected a file path');
