@@ -1,5 +1,5 @@
 import { App } from 'aws-cdk-lib';
-import { ConfigError } from '../config/config-error';
+import { ConfigError, ConfigProblem } from '../config/config-error';
 import { loadConfig } from '../config/load';
 import { resolveConfig } from '../config/resolve';
 import { DEFAULT_PIPELINE_CONFIG, loadPipelineConfig, PIPELINE_CONFIG_KEY } from '../pipeline/pipeline-config';
@@ -18,21 +18,21 @@ export interface PipelineAppOptions {
 export function addPipelineStack(app: App, options: PipelineAppOptions = {}): PipelineStack {
   const context = app.node.getAllContext();
   const pipeline = loadPipelineConfig(context, options.baseDir);
-  const problems: ConfigError[] = [];
+  const problems: ConfigProblem[] = [];
   const environment = (name: string): PipelineEnvironment => {
     const config = resolveConfig(loadConfig({ ...cdkJsonFields(context), env: name }, options.baseDir, { ignoreCommandLineFields: true }));
     if (!config.account || !config.region) {
-      problems.push(new ConfigError([{
+      problems.push({
         field: `config/environments/${name}.json: ${!config.account ? 'account' : 'region'}`,
         expected: 'required for an environment a pipeline deploys: a pipeline stage is placed in an explicit account and region',
-      }]));
+      });
     }
     return { name, config };
   };
   const testEnvironment = environment(pipeline.testEnvironment);
   const productionWaves = pipeline.productionWaves.map((wave) => wave.map(environment));
   if (problems.length > 0) {
-    throw new ConfigError(problems.flatMap((p) => p.problems));
+    throw new ConfigError(problems);
   }
   const stackName = `${pipeline.pipelineName.replace(/(^|[^A-Za-z0-9])([a-z0-9])/g, (_, __, c: string) => c.toUpperCase()).replace(/[^A-Za-z0-9]/g, '')}Pipeline`;
   return new PipelineStack(app, stackName, {

@@ -29,6 +29,22 @@ export interface InferenceFleetProps {
   readonly apiKeyParameterArn: string;
   /** Target group the instances register with. */
   readonly targetGroup: elbv2.IApplicationTargetGroup;
+  /**
+   * Alarms an update's instance refresh watches: any of them in ALARM fails
+   * the refresh, and so the stack update, which CloudFormation rolls back.
+   * Instance refresh takes at most ten. @default - none
+   */
+  readonly rollbackAlarms?: cloudwatch.IAlarm[];
+}
+
+/**
+ * The fleet's Auto Scaling group name in a stack, fixed rather than generated:
+ * the agent configuration and the alarms carry it as the metrics' dimension,
+ * and the configuration must exist before the first instance boots, which is
+ * before the group itself is complete.
+ */
+export function fleetGroupName(stack: Stack): string {
+  return `${stack.stackName}-fleet`;
 }
 
 /** Where the boot script and its environment file live on an instance. */
@@ -52,11 +68,7 @@ export class InferenceFleet extends Construct {
   readonly serverLogGroup: logs.LogGroup;
   /** Where the agent writes the server metrics' EMF records (CloudWatch extracts the metrics from them). */
   readonly metricsLogGroup: logs.LogGroup;
-  /**
-   * The group's name, fixed rather than generated: the agent configuration
-   * carries it as the metrics' dimension and must exist before the first
-   * instance boots, which is before the group itself is complete.
-   */
+  /** The group's name (see fleetGroupName). */
   readonly groupName: string;
 
   constructor(scope: Construct, id: string, props: InferenceFleetProps) {
@@ -67,7 +79,7 @@ export class InferenceFleet extends Construct {
     this.bootLogGroup = new logs.LogGroup(this, 'BootLogs', { retention });
     this.serverLogGroup = new logs.LogGroup(this, 'ServerLogs', { retention });
     this.metricsLogGroup = new logs.LogGroup(this, 'MetricsLogs', { retention });
-    this.groupName = `${Stack.of(this).stackName}-fleet`;
+    this.groupName = fleetGroupName(Stack.of(this));
 
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
@@ -143,7 +155,7 @@ export class InferenceFleet extends Construct {
       // A new model, llama.cpp ref, instance type or setting is a new launch template version,
       // which CloudFormation rolls out as an instance refresh: new instances first, each counted
       // only once its boot completes the launch lifecycle hook (readiness), old ones retired as
-      // new ones serve; a refresh that fails, or that sees a rollback alarm (rollBackOn), fails
+      // new ones serve; a refresh that fails, or that sees a rollback alarm, fails
       // the stack update and CloudFormation returns to the previous launch template version.
       updatePolicy: autoscaling.UpdatePolicy.instanceRefresh({
         strategy: autoscaling.InstanceRefreshStrategy.ROLLING,
@@ -154,6 +166,7 @@ export class InferenceFleet extends Construct {
         // Ready means booted and serving (the hook); two health checks' time then suffices.
         instanceWarmup: REFRESH_INSTANCE_WARMUP,
         bakeTime: Duration.minutes(config.updateBakeTimeMinutes),
+        alarms: props.rollbackAlarms,
       }),
       defaultInstanceWarmup: INSTANCE_WARMUP,
     });
@@ -234,29 +247,6 @@ export class InferenceFleet extends Construct {
     });
     // The pool's first instances must already be held by the hook.
     pool.node.addDependency(this.autoScalingGroup.node.findChild('LifecycleHookBootHook'));
-  }
-
-  /**
-   * Makes an update's instance refresh fail, and so the stack update roll
-   * back, when any of these alarms goes into ALARM while it runs or bakes.
-   * Instance refresh takes at most ten.
-   */
-  rollBackOn(alarms: cloudwatch.IAlarm[]): void {
-    if (alarms.length > 10) {
-      throw new Error(`an instance refresh watches at most 10 alarms; got ${alarms.length}`);
-    }
-    const policy = (this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup).cfnOptions.updatePolicy;
-    const refresh = policy?.autoScalingInstanceRefresh;
-    if (!refresh) {
-      throw new Error('the fleet has no instance refresh update policy to attach rollback alarms to');
-    }
-    (this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup).cfnOptions.updatePolicy = {
-      ...policy,
-      autoScalingInstanceRefresh: {
-        ...refresh,
-        preferences: { ...refresh.preferences, alarmSpecification: { alarms: alarms.map((a) => a.alarmName) } },
-      },
-    };
   }
 
   /** Read and write under the cache prefix only; list only that prefix, so a miss reads as 404 rather than 403. */

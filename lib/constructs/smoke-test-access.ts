@@ -1,4 +1,3 @@
-import { CfnOutput, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 
@@ -31,12 +30,5 @@ export class SmokeTestAccess extends Construct {
       description: 'graviton-llm: the pipeline\'s post-deploy smoke test reads the API key',
     });
     this.role.addToPolicy(new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: [props.apiKeyParameterArn] }));
-    new CfnOutput(Stack.of(this), SMOKE_TEST_ROLE_OUTPUT, {
-      value: this.role.roleArn,
-      description: 'Role the pipeline\'s smoke test assumes to read the API key',
-    });
   }
 }
-
-/** Output name the pipeline reads the role's ARN from. */
-export const SMOKE_TEST_ROLE_OUTPUT = 'SmokeTestRoleArn';

@@ -9,7 +9,7 @@ import { EndpointCanary } from '../constructs/endpoint-canary';
 import { FleetAlarms } from '../constructs/fleet-alarms';
 import { FleetScaling } from '../constructs/fleet-scaling';
 import { InferenceEndpoint } from '../constructs/inference-endpoint';
-import { InferenceFleet } from '../constructs/inference-fleet';
+import { InferenceFleet, fleetGroupName } from '../constructs/inference-fleet';
 import { ExistingVpcChoice, InferenceNetwork } from '../constructs/inference-network';
 
 export interface InferenceStackProps extends StackProps {
@@ -99,6 +99,23 @@ export function addInferenceEndpoint(stack: Stack, config: ResolvedConfig, optio
     accessLogBucket: artifacts.accessLogBucket,
   });
 
+  // An internal endpoint is probed at the load balancer's own address; an internet-facing one
+  // only at the certificate's domain (canaryUrl), which its name must match.
+  const canaryBaseUrl = config.internetFacing ? config.canaryUrl : endpoint.url;
+
+  const alarms = new FleetAlarms(stack, 'Alarms', {
+    loadBalancer: endpoint.loadBalancer,
+    targetGroup: endpoint.targetGroup,
+    groupName: fleetGroupName(stack),
+    canaryEndpointName: canaryBaseUrl ? config.stackName : undefined,
+    minCapacity: config.minCapacity,
+    parallelSlots: config.parallelSlots,
+    ttftP90AlarmMs: config.ttftP90AlarmMs,
+    tpotP90AlarmMs: config.tpotP90AlarmMs,
+    errorRateAlarmPercent: config.errorRateAlarmPercent,
+    alarmEmail: config.alarmEmail,
+  });
+
   const fleet = new InferenceFleet(stack, 'Fleet', {
     vpc: network.vpc,
     subnets: network.privateSubnets,
@@ -106,6 +123,7 @@ export function addInferenceEndpoint(stack: Stack, config: ResolvedConfig, optio
     artifactBucket: artifacts.bucket,
     apiKeyParameterArn: apiKey.parameterArn,
     targetGroup: endpoint.targetGroup,
+    rollbackAlarms: alarms.updateRollbackAlarms,
   });
   // Only the load balancer reaches llama-server.
   endpoint.loadBalancer.connections.allowTo(fleet.securityGroup, ec2.Port.tcp(config.port), 'load balancer to llama-server');
@@ -118,9 +136,6 @@ export function addInferenceEndpoint(stack: Stack, config: ResolvedConfig, optio
     schedules: config.scheduledCapacity,
   });
 
-  // An internal endpoint is probed at the load balancer's own address; an internet-facing one
-  // only at the certificate's domain (canaryUrl), which its name must match.
-  const canaryBaseUrl = config.internetFacing ? config.canaryUrl : endpoint.url;
   let canary: EndpointCanary | undefined;
   if (canaryBaseUrl) {
     canary = new EndpointCanary(stack, 'Canary', {
@@ -142,20 +157,6 @@ export function addInferenceEndpoint(stack: Stack, config: ResolvedConfig, optio
     fleet.autoScalingGroup.node.addDependency(network.ready);
     canary?.function.node.addDependency(network.ready);
   }
-
-  const alarms = new FleetAlarms(stack, 'Alarms', {
-    loadBalancer: endpoint.loadBalancer,
-    targetGroup: endpoint.targetGroup,
-    groupName: fleet.groupName,
-    canaryEndpointName: canaryBaseUrl ? config.stackName : undefined,
-    minCapacity: config.minCapacity,
-    parallelSlots: config.parallelSlots,
-    ttftP90AlarmMs: config.ttftP90AlarmMs,
-    tpotP90AlarmMs: config.tpotP90AlarmMs,
-    errorRateAlarmPercent: config.errorRateAlarmPercent,
-    alarmEmail: config.alarmEmail,
-  });
-  fleet.rollBackOn(alarms.updateRollbackAlarms);
 
   new CfnOutput(stack, 'EndpointUrl', {
     value: `${endpoint.url}/v1`,
