@@ -48,6 +48,7 @@ EARLY_LOG=()
 CURRENT_STEP="init"
 FAIL_REASON=""
 PARTIAL_FILES=()
+LOCK_ARGS=()
 
 # ---------------------------------------------------------------- logging ---
 
@@ -369,7 +370,15 @@ check_cpu() {
   case $MACHINE in
     aarch64) check_cpu_part ;;
     x86_64)
-      [[ ${CFG[GLLM_MODE]} == local ]] || fail "aws mode runs on Graviton (aarch64) only, not ${MACHINE}"
+      if [[ ${CFG[GLLM_MODE]} == aws ]]; then
+        # The instance-in-a-box test harness (test/support/instance-box) runs
+        # the aws path in an x86_64 container, where systemd's sandboxing works
+        # natively. It sets this in the boot's process environment; the
+        # environment file cannot (it sets CFG only), and the stack's user
+        # data never does (a test checks the synthesized template).
+        [[ ${GLLM_TEST_BOX_ALLOW_X86:-} == 1 ]] || fail "aws mode runs on Graviton (aarch64) only, not ${MACHINE}"
+        log "WARNING: x86_64 in aws mode, allowed by GLLM_TEST_BOX_ALLOW_X86=1 (the instance-in-a-box test harness)"
+      fi
       check_x86_baseline
       ;;
     *) fail "unsupported machine ${MACHINE}" ;;
@@ -772,8 +781,10 @@ install_api_key() {
 
 # ------------------------------------------------------------------ serve ---
 
+# The server's argument vector, for the key file $1 and listen address $2.
+# LOCK_ARGS (see choose_lock_args) are appended as chosen for this build.
 server_args() {
-  local key_file=$1 host=$2 mlock=$3 slots=${CFG[GLLM_PARALLEL_SLOTS]}
+  local key_file=$1 host=$2 slots=${CFG[GLLM_PARALLEL_SLOTS]}
   SERVER_ARGS=(
     --model "$MODEL_PATH"
     --host "$host" --port "${CFG[GLLM_PORT]}"
@@ -784,9 +795,48 @@ server_args() {
     --threads "$(nproc)"
     --cont-batching
     --no-webui
+    "${LOCK_ARGS[@]}"
   )
-  ((mlock)) && SERVER_ARGS+=(--mlock)
-  return 0
+}
+
+# Locking the model in RAM keeps the kernel from paging it out under memory
+# pressure (a page fault mid-generation costs a disk read per weight page).
+# llama.cpp renamed the switch: `--mlock` up to the b6xxx releases,
+# `--load-mode mmap+mlock` from v0.5.0, which rejects `--mlock` outright. The
+# built server is asked which one it parses (`--version` exits once every
+# earlier argument is parsed), so any release the catalog allows gets the
+# right one. Local mode locks only where RLIMIT_MEMLOCK covers the model.
+choose_lock_args() {
+  LOCK_ARGS=()
+  if [[ ${CFG[GLLM_MODE]} == local ]] && ! mlock_allowed; then
+    log "memory lock: off (RLIMIT_MEMLOCK $(ulimit -l) KiB is below the model's size)"
+    return 0
+  fi
+  local candidate
+  for candidate in '--load-mode mmap+mlock' '--mlock'; do
+    # shellcheck disable=SC2086 # each candidate is one or two words, split on purpose
+    if "$LLAMA_SERVER" $candidate --version >/dev/null 2>&1; then
+      read -r -a LOCK_ARGS <<<"$candidate"
+      log "memory lock: ${candidate} (accepted by this llama-server)"
+      return 0
+    fi
+  done
+  log "WARNING: this llama-server accepts neither --load-mode mmap+mlock nor --mlock; the model is not locked in RAM"
+}
+
+# Runs the built server with the exact argument vector the service will get,
+# key file aside, plus `--version`, which exits once every earlier argument
+# has been parsed. A flag this release rejects then fails the boot here with
+# the server's own words, instead of a service that restarts until the
+# health check gives up.
+preflight_server() {
+  local host=$1 out rc=0
+  server_args "$API_KEY_FILE" "$host"
+  out=$("$LLAMA_SERVER" "${SERVER_ARGS[@]}" --version 2>&1) || rc=$?
+  if ((rc != 0)); then
+    fail "llama-server rejects its arguments (exit ${rc}): $(grep -m1 -iE 'error|invalid|unknown' <<<"$out" || tail -n 1 <<<"$out")"
+  fi
+  log "llama-server accepts its ${#SERVER_ARGS[@]} arguments: $(head -n 1 <<<"$out")"
 }
 
 # The hardened unit: its own user, a read-only view of the system with only
@@ -849,6 +899,17 @@ systemd_exec_line() {
   printf '%s\n' "$out"
 }
 
+# The unit for this boot's build, model and settings.
+service_unit() {
+  # systemd hands the credential over as %d/api-key, readable by the service only.
+  server_args "%d/api-key" "$(listen_host)"
+  local exec
+  exec=$(systemd_exec_line "$LLAMA_SERVER" "${SERVER_ARGS[@]}")
+  # %d must stay a specifier; every other % was doubled.
+  exec=${exec//%%d\/api-key/%d/api-key}
+  render_unit "$exec"
+}
+
 start_server_systemd() {
   id -u "$SERVICE_USER" >/dev/null 2>&1 ||
     useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /sbin/nologin "$SERVICE_USER"
@@ -856,13 +917,7 @@ start_server_systemd() {
   touch "$SERVER_LOG"
   chown "$SERVICE_USER:$SERVICE_USER" "$SERVER_LOG"
   chmod 0640 "$SERVER_LOG"
-  # systemd hands the credential over as %d/api-key, readable by the service only.
-  server_args "%d/api-key" 0.0.0.0 1
-  local exec
-  exec=$(systemd_exec_line "$LLAMA_SERVER" "${SERVER_ARGS[@]}")
-  # %d must stay a specifier; every other % was doubled.
-  exec=${exec//%%d\/api-key/%d/api-key}
-  render_unit "$exec" >"/etc/systemd/system/${UNIT_NAME}.tmp"
+  service_unit >"/etc/systemd/system/${UNIT_NAME}.tmp"
   mv -f "/etc/systemd/system/${UNIT_NAME}.tmp" "/etc/systemd/system/${UNIT_NAME}"
   systemctl daemon-reload
   systemctl enable --quiet "$UNIT_NAME"
@@ -893,17 +948,24 @@ local_server_pid() {
 
 start_server_local() {
   stop_server
-  local mlock=0
-  mlock_allowed && mlock=1
   mkdir -p "$LOG_DIR" "$STATE_DIR"
-  # A developer machine serves itself only; the instance's 0.0.0.0 is behind a
-  # security group that admits the load balancer alone.
-  server_args "$API_KEY_FILE" 127.0.0.1 "$mlock"
+  server_args "$API_KEY_FILE" "$(listen_host)"
   # Closing 3 (our stdout) and 9 (the boot lock) matters: a server holding
   # them would keep the caller's pipe open and block the next boot's lock.
   setsid "$LLAMA_SERVER" "${SERVER_ARGS[@]}" </dev/null >>"$SERVER_LOG" 2>&1 3>&- 9>&- &
   echo $! >"$PID_FILE"
-  log "started llama-server pid $! (mlock $( ((mlock)) && echo on || echo off)); log ${SERVER_LOG}"
+  log "started llama-server pid $!; log ${SERVER_LOG}"
+}
+
+# A developer machine serves itself only; the instance's 0.0.0.0 is behind a
+# security group that admits the load balancer alone.
+listen_host() {
+  if [[ ${CFG[GLLM_MODE]} == aws ]]; then echo 0.0.0.0; else echo 127.0.0.1; fi
+}
+
+check_server_args() {
+  choose_lock_args
+  preflight_server "$(listen_host)"
 }
 
 start_server() {
@@ -941,6 +1003,19 @@ server_alive() {
   fi
 }
 
+# Why the server is gone. Its own log says why it stopped; when systemd could
+# not even start it (credentials, user, sandboxing), the reason is only in
+# the unit's state and journal, so both are quoted.
+server_exit_reason() {
+  local reason=""
+  if [[ ${CFG[GLLM_MODE]} == aws ]]; then
+    reason="${UNIT_NAME} $(systemctl show -p Result -p ExecMainCode -p ExecMainStatus -p NRestarts "$UNIT_NAME" 2>/dev/null | tr '\n' ' ')"
+    reason+="; journal: $(journalctl -u "$UNIT_NAME" -n 4 -o cat --no-pager 2>/dev/null | tr '\n' ' ')"
+  fi
+  reason+="; server.log: $(tail -n 3 "$SERVER_LOG" 2>/dev/null | tr '\n' ' ')"
+  printf '%s\n' "$reason"
+}
+
 wait_healthy() {
   local timeout=${CFG[GLLM_HEALTH_TIMEOUT_SECONDS]} start code="none"
   start=$(now_ms)
@@ -951,7 +1026,7 @@ wait_healthy() {
       return
     fi
     if ! server_alive; then
-      fail "llama-server exited before it was healthy: $(tail -n 3 "$SERVER_LOG" 2>/dev/null | tr '\n' ' ')"
+      fail "llama-server exited before it was healthy: $(server_exit_reason)"
     fi
     if (($(now_ms) - start > timeout * 1000)); then
       fail "llama-server not healthy within ${timeout} s (last /health status ${code})"
@@ -1098,6 +1173,7 @@ main() {
   step build ensure_build
   step model ensure_model
   step api-key install_api_key
+  step preflight check_server_args
   step serve start_server
   step health wait_healthy
   CURRENT_STEP=signal

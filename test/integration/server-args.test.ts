@@ -1,0 +1,100 @@
+/**
+ * The argument vector the boot script gives llama-server, proven by running
+ * the built server with it rather than by comparing strings: a flag the
+ * pinned release does not know (`--mlock` on v0.5.0) once stopped every
+ * deployment from serving while a string comparison passed.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { BootEnvironment, renderBootEnvironment } from '../../lib/boot/boot-environment';
+import { buildLlamaCpp } from '../support/llama-cpp-build';
+import { ensureLlamaCppSource } from '../support/llama-cpp-source';
+import { ensureTinyModel } from '../support/tiny-model';
+
+const SCRIPT = path.resolve(__dirname, '..', '..', 'lib', 'boot', 'boot.sh');
+const BUILD_TIMEOUT_MS = 60 * 60 * 1000;
+
+let llamaServer: string;
+let modelPath: string;
+let dir: string;
+
+function awsEnv(): BootEnvironment {
+  return {
+    GLLM_MODE: 'aws', GLLM_INSTANCE_TYPE: 'c7g.xlarge', GLLM_GENERATION: '3', GLLM_CPU_PART: '0xd40',
+    GLLM_ARM_ARCH: 'armv8.4-a+sve+i8mm+bf16+dotprod+fp16', GLLM_LLAMA_CPP_REPOSITORY: 'https://github.com/ggml-org/llama.cpp',
+    GLLM_LLAMA_CPP_REF: 'v0.5.0', GLLM_CACHE_URI: 's3://bucket/cache', GLLM_MODEL_SOURCE: 's3://models/tiny.gguf',
+    GLLM_MODEL_SHA256: 'a'.repeat(64), GLLM_MODEL_SIZE_BYTES: '1234', GLLM_MODEL_FILE: 'model.gguf', GLLM_QUANTIZE_TO: '',
+    GLLM_HF_TOKEN_PARAMETER: '', GLLM_API_KEY_PARAMETER: '/graviton-llm/api-key', GLLM_PORT: '18080',
+    GLLM_PARALLEL_SLOTS: '4', GLLM_CONTEXT_PER_SLOT: '4096', GLLM_HEALTH_TIMEOUT_SECONDS: '60', GLLM_STACK_NAME: 'Stack',
+    GLLM_SIGNAL_RESOURCE: 'Group1234', GLLM_REGION: 'eu-west-1', GLLM_BOOT_LOG_GROUP: 'boot', GLLM_SERVER_LOG_GROUP: 'server',
+    GLLM_AGENT_CONFIG_PARAMETER: '', GLLM_PROMETHEUS_CONFIG_PARAMETER: '', GLLM_AUTOSCALING_GROUP: 'Stack-fleet',
+    GLLM_LIFECYCLE_HOOK: 'graviton-llm-boot', GLLM_METRIC_NAMESPACE: 'GravitonLlm', GLLM_BOOT_FAILURE_METRIC: 'BootFailure',
+  };
+}
+
+/** Runs `body` in a shell that has sourced boot.sh, parsed an aws environment and points at the built server and model. */
+function inBootShell(body: string) {
+  const envFile = path.join(dir, 'boot.env');
+  writeFileSync(envFile, renderBootEnvironment(awsEnv()));
+  const r = spawnSync('bash', ['-c',
+    `source "$0"; exec 3>&1; parse_env "$1"; set_layout; LLAMA_SERVER="$2"; BUILD_DIR=\${2%/bin/*}; MODEL_PATH="$3"; API_KEY_FILE="$4"; ${body}`,
+    SCRIPT, envFile, llamaServer, modelPath, path.join(dir, 'api-key')], { encoding: 'utf8', timeout: 60_000 });
+  return { status: r.status, out: r.stdout + r.stderr };
+}
+
+beforeAll(async () => {
+  const source = await ensureLlamaCppSource();
+  const build = await buildLlamaCpp({ source, spec: { arch: 'native' }, targets: ['llama-server'] });
+  llamaServer = build.binaries['llama-server'];
+  modelPath = (await ensureTinyModel({ source })).path;
+  dir = mkdtempSync(path.join(os.tmpdir(), 'gllm-server-args-'));
+  writeFileSync(path.join(dir, 'api-key'), 'test-key\n');
+}, BUILD_TIMEOUT_MS);
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('llama-server arguments (aws mode), run against the pinned release', () => {
+  test('the release rejects --mlock: the flag the boot once passed', () => {
+    const r = spawnSync(llamaServer, ['--mlock', '--version'], { encoding: 'utf8' });
+    expect(r.status).not.toBe(0);
+    expect(r.stdout + r.stderr).toContain('invalid argument: --mlock');
+  });
+
+  test('the lock flag is chosen by what the built server accepts', () => {
+    const r = inBootShell('choose_lock_args; printf "LOCK=%s\\n" "${LOCK_ARGS[*]}"');
+    expect(r.status).toBe(0);
+    expect(r.out).toContain('LOCK=--load-mode mmap+mlock');
+  });
+
+  test('the unit\'s ExecStart, with the credential path filled in as systemd would, is accepted by the server', () => {
+    const r = inBootShell('choose_lock_args; service_unit');
+    expect(r.status).toBe(0);
+    const exec = r.out.split('\n').find((l) => l.startsWith('ExecStart='));
+    expect(exec).toBeDefined();
+    // systemd expands %d to the unit's credentials directory; %% to %.
+    const credentials = path.join(dir, 'credentials');
+    mkdirSync(credentials, { recursive: true });
+    writeFileSync(path.join(credentials, 'api-key'), 'test-key\n');
+    const argv = exec!.slice('ExecStart='.length).split(' ').map((a) => a.replace('%d', credentials).replace(/%%/g, '%'));
+    expect(argv[0]).toMatch(/\/bin\/llama-server$/);
+    expect(argv).toEqual(expect.arrayContaining(['--load-mode', 'mmap+mlock']));
+    const run = spawnSync(llamaServer, [...argv.slice(1), '--version'], { encoding: 'utf8' });
+    expect({ status: run.status, output: run.stdout + run.stderr }).toEqual({ status: 0, output: expect.stringMatching(/^built with/m) });
+  });
+
+  test('the boot\'s preflight passes the arguments it will start the server with', () => {
+    const r = inBootShell('choose_lock_args; preflight_server 0.0.0.0 && echo PREFLIGHT_OK');
+    expect(r.out).toContain('PREFLIGHT_OK');
+    expect(r.out).toMatch(/llama-server accepts its \d+ arguments/);
+  });
+
+  test('the preflight fails the boot with the server\'s own error line when it rejects a flag', () => {
+    // What the boot did before the fix: the lock flag of releases before v0.5.0.
+    const r = inBootShell('LOCK_ARGS=(--mlock); trap on_exit EXIT; preflight_server 0.0.0.0');
+    expect(r.status).toBe(1);
+    expect(r.out).toContain('GLLM_BOOT_RESULT=FAILURE reason=llama-server rejects its arguments (exit 1): error: invalid argument: --mlock');
+  });
+});
