@@ -1,0 +1,317 @@
+/**
+ * The instance in a box (x86_64): the synthesized user data of a stack,
+ * tokens resolved, run as cloud-init runs it in a booted systemd 252 machine,
+ * against the box's AWS (moto and an IMDSv2 stand-in) in a network namespace
+ * that reaches nothing else. Every assertion is on what the box observed:
+ * moto's recorded API calls and metrics, systemd's unit state, the server's
+ * answers, Prometheus's scrape.
+ *
+ * The instances are launches of one stack, in order: a cold boot that
+ * compiles, a reboot (the per-boot path), then two updates whose instances
+ * fail (a model whose SHA-256 does not match; a model that llama-server
+ * cannot load), both taking the build from the S3 cache the first filled.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+import { LLAMA_CPP_REPOSITORY } from '../../lib/catalogs/llama-cpp-release';
+import { BoxAws, BoxEvent, boxUnavailableReason, BootResult, InstanceBox } from '../support/instance-box/box';
+import { BOX_PROMETHEUS_URL, ensureBoxGitRepository, standIns } from '../support/instance-box/stand-ins';
+import { StackInstance, stackInstance } from '../support/instance-box/stack-instance';
+import { buildLlamaCpp } from '../support/llama-cpp-build';
+import { cacheRoot, ensureLlamaCppSource } from '../support/llama-cpp-source';
+import { synthWith } from '../support/synth';
+import { ensureTinyModel, quantizedPath, quantizeModel } from '../support/tiny-model';
+
+const API_KEY = 'box-api-key-0123456789abcdef';
+const MODEL_BUCKET = 'box-models';
+// A cold boot compiles llama-server in the box on however few cores the machine has.
+const COLD_BOOT_MS = 45 * 60 * 1000;
+const BOOT_MS = 5 * 60 * 1000;
+const unavailable = boxUnavailableReason();
+
+interface ModelObject {
+  readonly key: string;
+  readonly file: string;
+  readonly sha256: string;
+  readonly bytes: number;
+}
+
+function modelObject(key: string, file: string): ModelObject {
+  const data = readFileSync(file);
+  return { key, file, sha256: createHash('sha256').update(data).digest('hex'), bytes: data.length };
+}
+
+/** A stack that serves `model` from the box's model bucket, as a customModel. */
+function synthStack(model: ModelObject, sha256 = model.sha256): StackInstance {
+  const synth = synthWith({
+    customModel: {
+      source: `s3://${MODEL_BUCKET}/${model.key}`,
+      sha256,
+      sizeBytes: model.bytes,
+      architecture: 'llama-3.2-1b',
+      quantization: 'Q4_0',
+    },
+    parallelSlots: 2,
+    contextTokensPerSlot: 1024,
+    bootTimeoutMinutes: 10,
+  }, { bundle: false });
+  return stackInstance({
+    template: synth.template.toJSON(),
+    assemblyDir: synth.outdir,
+    stackName: synth.stack.stackName,
+    apiKey: API_KEY,
+    architecture: 'x86_64',
+    extraObjects: [{ bucket: MODEL_BUCKET, key: model.key, file: model.file }],
+  });
+}
+
+function bootLog(box: InstanceBox): string {
+  return box.read('/var/log/graviton-llm/boot.log');
+}
+
+function lifecycleActions(events: BoxEvent[], instanceId: string): BoxEvent[] {
+  return events.filter((e) => e.api === 'CompleteLifecycleAction' && e.instanceId === instanceId);
+}
+
+if (unavailable) {
+  test('instance box', () => {
+    console.log(`instance box skipped: ${unavailable}`);
+    // CI runs as root with .ci/setup's packages: there the box must run.
+    expect(process.env.CI ? unavailable : undefined).toBeUndefined();
+  });
+} else {
+  describe('instance in a box (x86_64, systemd 252)', () => {
+    let aws: BoxAws;
+    let good: ModelObject;
+    let garbage: ModelObject;
+    let box: InstanceBox;
+    let stack: StackInstance;
+    let instanceId: string;
+    let first: BootResult;
+    const boxes: InstanceBox[] = [];
+    let common: ReturnType<typeof standIns>;
+
+    async function launch(name: string, s: StackInstance): Promise<{ box: InstanceBox; instanceId: string }> {
+      const id = await aws.launchInstance(s.awsSpec);
+      const b = await InstanceBox.create(aws, {
+        arch: 'amd64',
+        name,
+        userData: s.userData,
+        cloudInitEnvironment: { GLLM_TEST_BOX_ALLOW_X86: '1' },
+        files: common.files,
+        binds: common.binds,
+      });
+      boxes.push(b);
+      return { box: b, instanceId: id };
+    }
+
+    beforeAll(async () => {
+      const source = await ensureLlamaCppSource();
+      const build = await buildLlamaCpp({ source, spec: { arch: 'native' }, targets: ['llama-quantize'] });
+      const f32 = await ensureTinyModel({ source });
+      const q4 = await quantizeModel(f32.path, quantizedPath(f32.path, 'Q4_0'), 'Q4_0', { llamaQuantize: build.binaries['llama-quantize'] });
+      good = modelObject('tiny-q4_0.gguf', q4.path);
+      // Verifies (its hash is the configured one) but is no GGUF: llama-server exits at load.
+      const garbageFile = path.join(cacheRoot(), 'box', 'not-a-model.gguf');
+      writeFileSync(garbageFile, randomBytes(256 * 1024));
+      garbage = modelObject('not-a-model.gguf', garbageFile);
+      common = standIns({ gitRepository: await ensureBoxGitRepository(source), upstreamRepository: LLAMA_CPP_REPOSITORY });
+      aws = await BoxAws.create('x86');
+      stack = synthStack(good);
+      ({ box, instanceId } = await launch('gllm-cold', stack));
+      first = await box.boot(COLD_BOOT_MS);
+      console.log(`instance box: cold boot (user data, compile in the box) took ${first.seconds.toFixed(1)} s, exit ${first.status}`);
+    }, COLD_BOOT_MS + 10 * 60 * 1000);
+
+    afterAll(async () => {
+      for (const b of boxes) await b.destroy();
+      aws?.destroySync();
+    }, 5 * 60 * 1000);
+
+    describe('first boot of a new instance', () => {
+      test('the synthesized user data never opens the x86 door the box uses', () => {
+        expect(stack.userData).not.toContain('GLLM_TEST_BOX');
+        expect(stack.userData.startsWith('#!/bin/bash\n')).toBe(true);
+      });
+
+      test('the user data fetched the boot script from S3 and the boot succeeded', () => {
+        expect({ status: first.status, output: first.output.slice(-1500) }).toEqual({ status: 0, output: expect.stringContaining('GLLM_BOOT_RESULT=SUCCESS') });
+        expect(box.read('/opt/graviton-llm/boot.sh')).toBe(readFileSync(path.join(__dirname, '..', '..', 'lib', 'boot', 'boot.sh'), 'utf8'));
+      });
+
+      test('it compiled llama.cpp from the cloned release and cached the build in S3', async () => {
+        const log = bootLog(box);
+        expect(log).toContain(`source: fetching v0.5.0 from ${LLAMA_CPP_REPOSITORY}`);
+        expect(log).toMatch(/build: cache miss builds\/[0-9a-f]{32}\.tar\.gz; compiling/);
+        const key = /build key ([0-9a-f]{32})/.exec(log)![1];
+        const observed = await aws.observe();
+        expect(observed.objects[stack.bootEnv.GLLM_CACHE_URI.split('/')[2]]).toEqual(expect.arrayContaining([`cache/builds/${key}.tar.gz`, `cache/models/${good.sha256}.gguf`]));
+      });
+
+      test('it used IMDSv2 only: a token first, never a read without one', async () => {
+        const imds = (await aws.observe()).events.filter((e) => e.api === 'IMDS');
+        expect(imds.map((e) => e.path)).toContain('PUT /latest/api/token');
+        expect(imds.map((e) => e.path)).toContain('GET /latest/meta-data/instance-id');
+        expect(imds.filter((e) => e.error)).toEqual([]);
+      });
+
+      test('the preflight ran the server with its arguments, and the lock flag is the one this release takes', () => {
+        const log = bootLog(box);
+        expect(log).toContain('memory lock: --load-mode mmap+mlock (accepted by this llama-server)');
+        expect(log).toMatch(/\[preflight\] llama-server accepts its \d+ arguments/);
+      });
+
+      test('systemd runs the kit\'s unit, hardened, as its own user, with the key as a credential', () => {
+        const p = box.unitProperties('graviton-llm.service', [
+          'ActiveState', 'SubState', 'NRestarts', 'User', 'NoNewPrivileges', 'ProtectSystem', 'ProtectHome', 'PrivateTmp',
+          'CapabilityBoundingSet', 'LimitMEMLOCK', 'LimitNOFILE', 'LoadCredential', 'ExecStart', 'MainPID',
+        ]);
+        expect(p).toMatchObject({
+          ActiveState: 'active', SubState: 'running', NRestarts: '0', User: 'llama', NoNewPrivileges: 'yes',
+          ProtectSystem: 'strict', ProtectHome: 'yes', PrivateTmp: 'yes', CapabilityBoundingSet: '',
+        });
+        console.log(`instance box: unit limits as configured: LimitMEMLOCK=${p.LimitMEMLOCK} LimitNOFILE=${p.LimitNOFILE}`);
+        expect(p.ExecStart).toContain('--load-mode mmap+mlock');
+        // The process itself runs as llama, and llama cannot read the root-only key file the credential comes from.
+        const ps = box.exec(['ps', '-o', 'user=', '-p', p.MainPID]);
+        expect(ps.stdout.trim()).toBe('llama');
+        // systemd handed the key over as a credential, and the running server reads it from there.
+        const credential = '/run/credentials/graviton-llm.service/api-key';
+        expect(box.exec(['cat', credential]).stdout.trim()).toBe(API_KEY);
+        const argv = box.exec(['cat', `/proc/${p.MainPID}/cmdline`]).stdout.split('\0');
+        expect(argv[argv.indexOf('--api-key-file') + 1]).toBe(credential);
+        const readKey = box.exec(['systemd-run', '--wait', '--pipe', '--quiet', '--property=User=llama', 'cat', '/etc/graviton-llm/api-key']);
+        expect(readKey.status).not.toBe(0);
+      });
+
+      test('/health answers through the port; a chat completion needs the key (401 without, 200 with)', async () => {
+        const url = `http://127.0.0.1:${stack.bootEnv.GLLM_PORT}`;
+        expect((await aws.http(`${url}/health`)).status).toBe(200);
+        const body = JSON.stringify({ messages: [{ role: 'user', content: 'Say hello.' }], max_tokens: 4 });
+        expect((await aws.http(`${url}/v1/chat/completions`, { body })).status).toBe(401);
+        expect((await aws.http(`${url}/v1/chat/completions`, { body, headers: { Authorization: 'Bearer wrong-key' } })).status).toBe(401);
+        const ok = await aws.http(`${url}/v1/chat/completions`, { body, headers: { Authorization: `Bearer ${API_KEY}` } });
+        expect(ok.status).toBe(200);
+        expect(JSON.parse(ok.body).usage.completion_tokens).toBeGreaterThan(0);
+      });
+
+      test('it completed the lifecycle action with CONTINUE and signalled SUCCESS, as the instance', async () => {
+        const { events } = await aws.observe();
+        expect(lifecycleActions(events, instanceId)).toEqual([expect.objectContaining({
+          group: stack.awsSpec.group.name, hook: stack.awsSpec.group.hook.name, result: 'CONTINUE',
+        })]);
+        expect(lifecycleActions(events, instanceId)[0].error).toBeUndefined();
+        expect(events.filter((e) => e.api === 'SignalResource')).toEqual([expect.objectContaining({
+          stackName: stack.bootEnv.GLLM_STACK_NAME, logicalResourceId: stack.bootEnv.GLLM_SIGNAL_RESOURCE, uniqueId: instanceId, status: 'SUCCESS',
+        })]);
+      });
+
+      test('the kit\'s Prometheus configuration passes promtool and a real Prometheus scrapes /metrics with the key file', async () => {
+        const agent = JSON.parse(box.read('/var/lib/box/agent.json'));
+        const promPath = agent.config.logs.logs_collected.prometheus.prometheus_config_path;
+        const check = box.exec(['/usr/local/bin/promtool', 'check', 'config', promPath]);
+        expect({ status: check.status, out: check.stdout + check.stderr }).toEqual({ status: 0, out: expect.stringContaining('SUCCESS') });
+        // The scrape interval is the kit's 15 s: wait for a successful scrape.
+        let result: any[] = [];
+        for (let i = 0; i < 60 && result.length === 0; i++) {
+          const q = await aws.http(`${BOX_PROMETHEUS_URL}/api/v1/query?query=${encodeURIComponent('llamacpp:requests_processing')}`);
+          if (q.status === 200) result = JSON.parse(q.body).data.result;
+          if (result.length === 0) await new Promise((r) => setTimeout(r, 1000));
+        }
+        expect(result).toEqual([expect.objectContaining({
+          metric: expect.objectContaining({ job: 'llama-server', AutoScalingGroupName: stack.awsSpec.group.name }),
+        })]);
+        const up = JSON.parse((await aws.http(`${BOX_PROMETHEUS_URL}/api/v1/query?query=up`)).body).data.result;
+        expect(up.map((s: any) => s.value[1])).toEqual(['1']);
+      });
+    });
+
+    describe('a reboot of the serving instance (the per-boot path)', () => {
+      let reboot: BootResult;
+      let logBefore: number;
+
+      beforeAll(async () => {
+        logBefore = bootLog(box).length;
+        await box.shutdown();
+        reboot = await box.boot(BOOT_MS);
+        console.log(`instance box: reboot took ${reboot.seconds.toFixed(1)} s, exit ${reboot.status}`);
+      }, BOOT_MS + 2 * 60 * 1000);
+
+      test('serves again from its own disk: no download, no compile', async () => {
+        expect(reboot.status).toBe(0);
+        expect(reboot.output).toContain('== per-boot /var/lib/cloud/scripts/per-boot/graviton-llm.sh');
+        const log = bootLog(box).slice(logBefore);
+        expect(log).toMatch(/build: installed build [0-9a-f]{32} reused \(no compile\)/);
+        expect(log).toContain('already verified; reused');
+        expect(log).not.toContain('compiling');
+        expect((await aws.http(`http://127.0.0.1:${stack.bootEnv.GLLM_PORT}/health`)).status).toBe(200);
+      });
+
+      test('finds no pending launch to complete, as AWS answers after the first, and keeps serving', async () => {
+        const actions = lifecycleActions((await aws.observe()).events, instanceId);
+        expect(actions.map((a) => a.error ?? a.result)).toEqual(['CONTINUE', 'no active lifecycle action']);
+        expect(bootLog(box).slice(logBefore)).toContain('WARNING: could not complete lifecycle action graviton-llm-boot with CONTINUE');
+        expect(box.unitProperties('graviton-llm.service', ['ActiveState']).ActiveState).toBe('active');
+      });
+    });
+
+    describe('failed boots of updated instances', () => {
+      async function failedBoot(name: string, s: StackInstance) {
+        await box.shutdown();
+        const launched = await launch(name, s);
+        const result = await launched.box.boot(BOOT_MS);
+        console.log(`instance box: ${name} took ${result.seconds.toFixed(1)} s, exit ${result.status}`);
+        const observed = await aws.observe();
+        return { ...launched, result, observed, log: bootLog(launched.box) };
+      }
+
+      test('a model whose SHA-256 does not match: warm build from S3, nothing served, hook abandoned, failure counted', async () => {
+        const wrong = createHash('sha256').update('not the model').digest('hex');
+        const s = synthStack(good, wrong);
+        const r = await failedBoot('gllm-badsha', s);
+        expect(r.result.status).not.toBe(0);
+        expect(r.log).toMatch(/build: cache hit builds\/[0-9a-f]{32}\.tar\.gz \(no compile\)/);
+        expect(r.log).toContain(`sha256 mismatch: expected ${wrong}, got ${good.sha256}`);
+        expect(lifecycleActions(r.observed.events, r.instanceId)).toEqual([expect.objectContaining({ result: 'ABANDON' })]);
+        expect(r.observed.metrics).toEqual([{ name: 'BootFailure', dimensions: { AutoScalingGroupName: s.awsSpec.group.name }, sum: 1 }]);
+        expect(r.box.exists(`/var/lib/graviton-llm/models/${s.bootEnv.GLLM_MODEL_FILE}`)).toBe(false);
+        expect((await aws.http(`http://127.0.0.1:${s.bootEnv.GLLM_PORT}/health`)).status).toBe(0);
+        await r.box.shutdown();
+      }, BOOT_MS + 2 * 60 * 1000);
+
+      test('a llama-server that exits at start: the boot fails at its first restart, says why, abandons the hook', async () => {
+        const s = synthStack(garbage);
+        const r = await failedBoot('gllm-exits', s);
+        expect(r.result.status).not.toBe(0);
+        // Caught at the unit's first restart (RestartSec), not by the health timeout (10 minutes here).
+        const at = (re: RegExp) => Date.parse(re.exec(r.log)![1]);
+        const waited = (at(/^(\S+) \[failure\] boot failed/m) - at(/^(\S+) \[health\] start$/m)) / 1000;
+        console.log(`instance box: the server's exit was caught ${waited.toFixed(1)} s into the health wait`);
+        expect(r.log).not.toContain('not healthy within');
+        const reason = /boot failed: (.*)/.exec(r.log)![1];
+        expect(reason).toContain('llama-server exited before it was healthy');
+        // The unit's state and journal, and the server's own last words, not an empty reason.
+        expect(reason).toMatch(/graviton-llm\.service .*NRestarts=1/);
+        expect(reason).toMatch(/; journal: .*graviton-llm\.service: Failed with result 'exit-code'/);
+        expect(reason).toContain('exiting due to model loading error');
+        expect(reason).toMatch(/server\.log: .*\S/);
+        expect(lifecycleActions(r.observed.events, r.instanceId)).toEqual([expect.objectContaining({ result: 'ABANDON' })]);
+        expect(r.observed.metrics.find((m) => m.name === 'BootFailure')?.sum).toBe(2);
+        expect(r.box.unitProperties('graviton-llm.service', ['ActiveState']).ActiveState).not.toBe('active');
+        await r.box.shutdown();
+      }, BOOT_MS + 2 * 60 * 1000);
+    });
+
+    test('the box\'s namespace routes nowhere but to itself', () => {
+      // Asked of the kernel's routing table: no packet is sent.
+      const route = (addr: string) => spawnSync('ip', ['-n', aws.netns, 'route', 'get', addr], { encoding: 'utf8' });
+      expect(route('169.254.169.254').status).toBe(0);
+      expect(route('127.0.0.1').status).toBe(0);
+      const outside = route('192.0.2.1');
+      expect({ status: outside.status, stderr: outside.stderr.trim() }).toEqual({ status: 2, stderr: expect.stringContaining('unreachable') });
+    });
+  });
+}

@@ -1,0 +1,443 @@
+/**
+ * The instance in a box: a Debian 12 systemd machine booted with
+ * systemd-nspawn on this host, in a network namespace of its own that holds
+ * only loopback and 169.254.169.254, with the box's AWS (moto and an IMDSv2
+ * stand-in, box_aws.py) inside that namespace. The synthesized user data runs
+ * in it as cloud-init would run it, so the kit's whole instance path (IMDS,
+ * S3, SSM, systemd and its sandboxing, the lifecycle hook, the failure
+ * metric) executes for real, and nothing can reach any other address.
+ *
+ * Needs root, systemd-nspawn, debootstrap, iproute2 and moto on python3.
+ * Everything a box makes (the overlay mount, the container, the namespace,
+ * the moto process) is removed by destroy(), by an exit handler if the test
+ * process dies first, and by the next run's sweep if even that was missed.
+ */
+import { ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+
+import { cacheRoot } from '../llama-cpp-source';
+import { BoxArch, ensureRootfs } from './rootfs';
+
+const run = promisify(execFile);
+
+const BOX_AWS = path.join(__dirname, 'box_aws.py');
+const NETNS_PREFIX = 'gllm-box-';
+/** Where moto listens inside the box's namespace; the box's `aws` wrapper points there. */
+export const BOX_AWS_ENDPOINT = 'http://127.0.0.1:5000';
+
+/** Why the box cannot run on this machine, or undefined when it can. */
+export function boxUnavailableReason(): string | undefined {
+  if (process.getuid?.() !== 0) return 'the instance box needs root (systemd-nspawn, mounts, network namespaces)';
+  for (const tool of ['systemd-nspawn', 'debootstrap', 'ip', 'nsenter', 'python3']) {
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `the instance box needs ${tool}: run .ci/setup (or apt-get install systemd-container debootstrap iproute2 util-linux)`;
+  }
+  if (spawnSync('python3', ['-c', 'import moto, boto3']).status !== 0) return 'the instance box needs moto and boto3 on python3';
+  return undefined;
+}
+
+export interface BoxFile {
+  /** Absolute path inside the box. */
+  readonly path: string;
+  readonly content: string | Buffer;
+  readonly mode?: number;
+}
+
+export interface BoxBind {
+  readonly host: string;
+  readonly box: string;
+  readonly readOnly?: boolean;
+}
+
+export interface BoxOptions {
+  readonly arch: BoxArch;
+  /** Short name, for the run directory and messages. */
+  readonly name: string;
+  /** The user data script, tokens resolved: run once, on the first boot, as cloud-init's scripts_user. */
+  readonly userData: string;
+  /** Environment of the cloud-init stand-in (and so of the user data). */
+  readonly cloudInitEnvironment?: Record<string, string>;
+  readonly files?: readonly BoxFile[];
+  readonly binds?: readonly BoxBind[];
+}
+
+export interface BootResult {
+  /** Boot number, from 1. */
+  readonly boot: number;
+  /** Exit status of the user data (first boot) or of the per-boot scripts (later boots). */
+  readonly status: number;
+  /** What the user data or per-boot scripts printed. */
+  readonly output: string;
+  readonly seconds: number;
+}
+
+/** Leftovers of runs that died before cleaning up: their namespaces and mounts. */
+function sweep(runRoot: string): void {
+  const names = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout ?? '';
+  for (const line of names.split('\n')) {
+    const name = line.split(' ')[0];
+    const m = new RegExp(`^${NETNS_PREFIX}(\\d+)-`).exec(name);
+    if (m && !processExists(Number(m[1]))) deleteNetns(name);
+  }
+  const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]).filter((p) => p?.startsWith(runRoot));
+  for (const mount of mounts.sort().reverse()) {
+    const owner = /\/(\d+)-[^/]+\/merged$/.exec(mount);
+    if (owner && !processExists(Number(owner[1]))) spawnSync('umount', ['-l', mount]);
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function deleteNetns(name: string): void {
+  // Whatever still runs in it (a moto that outlived its parent) goes with it.
+  const pids = spawnSync('ip', ['netns', 'pids', name], { encoding: 'utf8' }).stdout ?? '';
+  for (const pid of pids.split('\n').filter(Boolean)) spawnSync('kill', ['-KILL', pid]);
+  spawnSync('ip', ['netns', 'delete', name]);
+}
+
+function runRoot(): string {
+  const dir = path.join(cacheRoot(), 'box', 'run');
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+let boxCount = 0;
+const liveResources = new Set<{ destroySync(): void }>();
+process.on('exit', () => {
+  // Machines first: they use the namespaces.
+  for (const r of [...liveResources].reverse()) r.destroySync();
+});
+
+/**
+ * The box's AWS: a network namespace holding only loopback and
+ * 169.254.169.254, with moto and the IMDS stand-in (box_aws.py) inside it.
+ * One per test file; the instances booted in it one after another are
+ * launches of the same stack, sharing its buckets, parameters and group.
+ */
+export class BoxAws {
+  readonly dir: string;
+  readonly netns: string;
+  readonly stateDir: string;
+  private process?: ChildProcess;
+
+  private constructor(id: string) {
+    this.dir = path.join(runRoot(), `${process.pid}-${id}-aws`);
+    this.netns = `${NETNS_PREFIX}${process.pid}-${id}`;
+    this.stateDir = path.join(this.dir, 'state');
+  }
+
+  static async create(id: string): Promise<BoxAws> {
+    sweep(runRoot());
+    const aws = new BoxAws(id);
+    liveResources.add(aws);
+    try {
+      rmSync(aws.dir, { recursive: true, force: true });
+      mkdirSync(aws.stateDir, { recursive: true });
+      await run('ip', ['netns', 'add', aws.netns]);
+      await run('ip', ['-n', aws.netns, 'link', 'set', 'lo', 'up']);
+      await run('ip', ['-n', aws.netns, 'addr', 'add', '169.254.169.254/32', 'dev', 'lo']);
+      await aws.start();
+      return aws;
+    } catch (err) {
+      aws.destroySync();
+      throw err;
+    }
+  }
+
+  private async start(): Promise<void> {
+    const logFile = path.join(this.dir, 'aws.log');
+    const log = openSync(logFile, 'a');
+    this.process = spawn('ip', ['netns', 'exec', this.netns, 'python3', BOX_AWS, 'serve', this.stateDir], { stdio: ['ignore', log, log] });
+    closeSync(log);
+    const ready = path.join(this.stateDir, 'ready');
+    for (let i = 0; i < 300 && !existsSync(ready) && this.process.exitCode === null; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    if (!existsSync(ready)) throw new Error(`the box's AWS (moto) did not start: ${readFileSync(logFile, 'utf8').slice(-2000)}`);
+  }
+
+  /** Creates what the stack would have made, where missing, and launches one instance (pending on the boot hook); returns its id. */
+  async launchInstance(spec: unknown): Promise<string> {
+    writeFileSync(path.join(this.stateDir, 'spec.json'), JSON.stringify(spec));
+    return (await this.command('setup')).instanceId;
+  }
+
+  /** What the instances did, as the box's AWS recorded it: API events, metrics, objects. */
+  observe(): Promise<BoxObservation> {
+    return this.command('observe');
+  }
+
+  private async command(command: 'setup' | 'observe'): Promise<any> {
+    const { stdout } = await run('ip', ['netns', 'exec', this.netns, 'python3', BOX_AWS, command, this.stateDir], { maxBuffer: 16 * 1024 * 1024 });
+    return JSON.parse(stdout);
+  }
+
+  /** curl in the namespace, from outside the machine (as the load balancer would reach it). */
+  async http(url: string, options: { headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; body: string }> {
+    const args = ['netns', 'exec', this.netns, 'curl', '-sS', '--max-time', '120', '-o', '-', '-w', '\n%{http_code}'];
+    for (const [k, v] of Object.entries(options.headers ?? {})) args.push('-H', `${k}: ${v}`);
+    if (options.body !== undefined) args.push('-H', 'Content-Type: application/json', '--data-binary', options.body);
+    args.push(url);
+    const r = spawnSync('ip', args, { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+    const out = r.stdout ?? '';
+    const cut = out.lastIndexOf('\n');
+    return { status: Number(out.slice(cut + 1)), body: out.slice(0, cut) };
+  }
+
+  destroySync(): void {
+    if (this.process && this.process.exitCode === null) this.process.kill('SIGTERM');
+    this.process = undefined;
+    deleteNetns(this.netns);
+    rmSync(this.dir, { recursive: true, force: true });
+    liveResources.delete(this);
+  }
+}
+
+export interface BoxEvent {
+  readonly api: string;
+  readonly error?: string;
+  readonly [key: string]: unknown;
+}
+
+export interface BoxObservation {
+  readonly events: BoxEvent[];
+  readonly metrics: { name: string; dimensions: Record<string, string>; sum: number }[];
+  readonly objects: Record<string, string[]>;
+}
+
+export class InstanceBox {
+  readonly dir: string;
+  readonly merged: string;
+  readonly consoleLog: string;
+  private container?: ChildProcess;
+  private mounted = false;
+  private boots = 0;
+
+  private constructor(readonly aws: BoxAws, readonly options: BoxOptions) {
+    boxCount += 1;
+    this.dir = path.join(runRoot(), `${process.pid}-${options.name}-${boxCount}`);
+    this.merged = path.join(this.dir, 'merged');
+    this.consoleLog = path.join(this.dir, 'console.log');
+  }
+
+  /** Mounts a fresh overlay of the root file system and writes the cloud-init stand-in and the user data into it. */
+  static async create(aws: BoxAws, options: BoxOptions): Promise<InstanceBox> {
+    const lower = await ensureRootfs(options.arch);
+    const box = new InstanceBox(aws, options);
+    liveResources.add(box);
+    try {
+      rmSync(box.dir, { recursive: true, force: true });
+      for (const d of ['upper', 'work', 'merged']) mkdirSync(path.join(box.dir, d), { recursive: true });
+      await run('mount', ['-t', 'overlay', 'overlay', '-o',
+        `lowerdir=${lower},upperdir=${path.join(box.dir, 'upper')},workdir=${path.join(box.dir, 'work')}`, box.merged]);
+      box.mounted = true;
+      box.writeFiles();
+      return box;
+    } catch (err) {
+      box.destroySync();
+      throw err;
+    }
+  }
+
+  /** The cloud-init stand-in, the AWS CLI pointed at the box's moto, and the test's own files. */
+  private writeFiles(): void {
+    const env = Object.entries(this.options.cloudInitEnvironment ?? {}).map(([k, v]) => `Environment=${k}=${v}`);
+    const files: BoxFile[] = [
+      { path: '/etc/hostname', content: `${this.options.name}\n` },
+      { path: '/var/lib/cloud/instance/user-data.txt', content: this.options.userData, mode: 0o700 },
+      { path: '/usr/local/sbin/box-cloud-init', mode: 0o755, content: CLOUD_INIT_STAND_IN },
+      {
+        path: '/etc/systemd/system/box-cloud-init.service',
+        content: [
+          '[Unit]',
+          'Description=cloud-init final stage (instance box stand-in): per-boot scripts, then the user data on the first boot',
+          'After=network-online.target',
+          'Wants=network-online.target',
+          '',
+          '[Service]',
+          'Type=oneshot',
+          'ExecStart=/usr/local/sbin/box-cloud-init',
+          'Environment=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+          ...env,
+          'TimeoutStartSec=infinity',
+          'StandardOutput=journal+console',
+          'StandardError=journal+console',
+          '',
+          '[Install]',
+          'WantedBy=multi-user.target',
+          '',
+        ].join('\n'),
+      },
+      // Debian's CLI (2.9) ignores AWS_ENDPOINT_URL (honoured from 2.13): the endpoint goes on the command line.
+      { path: '/usr/local/bin/aws', mode: 0o755, content: `#!/bin/sh\nexec /usr/bin/aws --endpoint-url ${BOX_AWS_ENDPOINT} "$@"\n` },
+      ...(this.options.files ?? []),
+    ];
+    for (const f of files) {
+      const target = path.join(this.merged, f.path);
+      mkdirSync(path.dirname(target), { recursive: true });
+      writeFileSync(target, f.content, { mode: f.mode ?? 0o644 });
+    }
+    const wants = path.join(this.merged, 'etc/systemd/system/multi-user.target.wants');
+    mkdirSync(wants, { recursive: true });
+    rmSync(path.join(wants, 'box-cloud-init.service'), { force: true });
+    spawnSync('ln', ['-s', '/etc/systemd/system/box-cloud-init.service', path.join(wants, 'box-cloud-init.service')]);
+  }
+
+  /** Boots the machine and waits until the cloud-init stand-in has run; the machine keeps running. */
+  async boot(timeoutMs: number): Promise<BootResult> {
+    if (this.container) throw new Error('the box is already running');
+    this.boots += 1;
+    const boot = this.boots;
+    const rcFile = path.join(this.merged, 'var/lib/box', `boot-${boot}.rc`);
+    const binds = (this.options.binds ?? []).map((b) => `--bind${b.readOnly ? '-ro' : ''}=${b.host}:${b.box}`);
+    const log = openSync(this.consoleLog, 'a');
+    const started = Date.now();
+    this.container = spawn('systemd-nspawn', [
+      '--register=no', '--keep-unit', '--quiet', '-D', this.merged, '-b',
+      `--network-namespace-path=/run/netns/${this.aws.netns}`,
+      `--machine=${this.options.name}`,
+      ...binds,
+    ], { stdio: ['ignore', log, log] });
+    closeSync(log);
+    const exited = new Promise<void>((resolve) => this.container!.once('exit', () => resolve()));
+    for (;;) {
+      if (existsSync(rcFile)) break;
+      if (this.container.exitCode !== null || this.container.signalCode !== null) {
+        this.container = undefined;
+        throw new Error(`the box exited during boot ${boot}; console:\n${this.console().slice(-3000)}`);
+      }
+      if (Date.now() - started > timeoutMs) {
+        throw new Error(`boot ${boot} did not finish within ${timeoutMs / 1000} s; console:\n${this.console().slice(-3000)}`);
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    void exited;
+    const status = Number(readFileSync(rcFile, 'utf8').trim());
+    const output = readFileSync(path.join(this.merged, 'var/lib/box', `boot-${boot}.log`), 'utf8');
+    return { boot, status, output, seconds: (Date.now() - started) / 1000 };
+  }
+
+  console(): string {
+    return existsSync(this.consoleLog) ? readFileSync(this.consoleLog, 'utf8') : '';
+  }
+
+  /** PID (on this host) of the box's systemd: the descendant of our systemd-nspawn that is PID 1 in its namespace. */
+  private initPid(): number {
+    const root = this.container?.pid;
+    if (!root) throw new Error('the box is not running');
+    const parents = new Map<number, number>();
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const ppid = /^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${entry}/status`, 'utf8'));
+        if (ppid) parents.set(Number(entry), Number(ppid[1]));
+      } catch {
+        // A process that ended while we looked.
+      }
+    }
+    const descends = (pid: number): boolean => {
+      for (let p = parents.get(pid); p !== undefined && p > 1; p = parents.get(p)) if (p === root) return true;
+      return false;
+    };
+    for (const pid of parents.keys()) {
+      if (!descends(pid)) continue;
+      try {
+        if (/^NSpid:\s+\d+\s+1$/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'))) return pid;
+      } catch {
+        // Ended meanwhile.
+      }
+    }
+    throw new Error('the box is not running');
+  }
+
+  /** Runs a command inside the running box (its mounts, PIDs and network), as root. */
+  exec(argv: readonly string[], timeoutMs = 60_000): { status: number | null; stdout: string; stderr: string } {
+    const r = spawnSync('nsenter', ['-t', String(this.initPid()), '-m', '-u', '-i', '-n', '-p', '--', ...argv], { encoding: 'utf8', timeout: timeoutMs });
+    return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+  }
+
+  /** `systemctl show` properties of a unit in the box. */
+  unitProperties(unit: string, properties: readonly string[]): Record<string, string> {
+    const r = this.exec(['systemctl', 'show', unit, ...properties.map((p) => `--property=${p}`)]);
+    return Object.fromEntries(r.stdout.trim().split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  }
+
+  /** A file in the box's file system (through the overlay). */
+  read(boxPath: string): string {
+    return readFileSync(path.join(this.merged, boxPath), 'utf8');
+  }
+
+  exists(boxPath: string): boolean {
+    return existsSync(path.join(this.merged, boxPath));
+  }
+
+  /** An orderly shutdown (nspawn turns SIGTERM into the container's poweroff); the disk is kept for the next boot. */
+  async shutdown(timeoutMs = 90_000): Promise<void> {
+    const container = this.container;
+    if (!container) return;
+    const exited = new Promise<void>((resolve) => {
+      if (container.exitCode !== null || container.signalCode !== null) resolve();
+      else container.once('exit', () => resolve());
+    });
+    container.kill('SIGTERM');
+    const timer = setTimeout(() => container.kill('SIGKILL'), timeoutMs);
+    await exited;
+    clearTimeout(timer);
+    this.container = undefined;
+  }
+
+  async destroy(): Promise<void> {
+    await this.shutdown().catch(() => undefined);
+    this.destroySync();
+  }
+
+  /** Removes everything the box made; safe to call more than once and from an exit handler. */
+  destroySync(): void {
+    if (this.container && this.container.exitCode === null) {
+      this.container.kill('SIGKILL');
+      // nspawn's child (the container's init) dies with it; wait briefly so the mount is free.
+      spawnSync('sleep', ['1']);
+    }
+    this.container = undefined;
+    if (this.mounted) {
+      if (spawnSync('umount', [this.merged]).status !== 0) spawnSync('umount', ['-l', this.merged]);
+      this.mounted = false;
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+    liveResources.delete(this);
+  }
+}
+
+/**
+ * What cloud-init's final stage does with the kit's user data: on every boot
+ * the per-boot scripts (none yet on the first), then, on the first boot only,
+ * the user data. The exit status and output land in /var/lib/box for the test.
+ */
+const CLOUD_INIT_STAND_IN = `#!/bin/bash
+set -u
+mkdir -p /var/lib/box /var/lib/cloud/instance/sem
+n=$(( $(cat /var/lib/box/boots 2>/dev/null || echo 0) + 1 ))
+echo "$n" > /var/lib/box/boots
+log=/var/lib/box/boot-$n.log
+rc=0
+for script in /var/lib/cloud/scripts/per-boot/*; do
+  [ -x "$script" ] || continue
+  echo "== per-boot $script" >>"$log"
+  "$script" >>"$log" 2>&1 || rc=$?
+done
+if [ ! -e /var/lib/cloud/instance/sem/user-data ]; then
+  touch /var/lib/cloud/instance/sem/user-data
+  echo "== user data" >>"$log"
+  /var/lib/cloud/instance/user-data.txt >>"$log" 2>&1 || rc=$?
+fi
+echo "$rc" > /var/lib/box/boot-$n.rc.tmp
+mv /var/lib/box/boot-$n.rc.tmp /var/lib/box/boot-$n.rc
+`;

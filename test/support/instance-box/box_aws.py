@@ -1,0 +1,301 @@
+"""The instance box's AWS: moto for the APIs, plus an IMDSv2 stand-in.
+
+Runs inside the box's network namespace (loopback and 169.254.169.254 only),
+so nothing the instance does can reach a real AWS endpoint.
+
+  box_aws.py serve STATE_DIR     moto on 127.0.0.1:5000, IMDS on 169.254.169.254:80
+  box_aws.py setup STATE_DIR     creates what the stack would have (spec.json), launches
+                                 an instance and prints its id, which the IMDS then serves
+  box_aws.py observe STATE_DIR   prints what the box's instance did, as JSON
+
+moto 5.2 has no CompleteLifecycleAction and no SignalResource; both are added
+here, with the checks AWS makes (the group, the hook and a pending launch of
+the instance must exist), and recorded in STATE_DIR/events.jsonl.
+"""
+
+import json
+import os
+import secrets
+import signal
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+MOTO_HOST, MOTO_PORT = "127.0.0.1", 5000
+IMDS_HOST, IMDS_PORT = "169.254.169.254", 80
+ENDPOINT = f"http://{MOTO_HOST}:{MOTO_PORT}"
+ROLE_NAME = "graviton-llm-box-instance-role"
+
+
+def _read_json(path, default):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return default
+
+
+def _write_json(path, value):
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(value, f)
+    os.replace(tmp, path)
+
+
+class Recorder:
+    """Appends each AWS-side event to events.jsonl; pending launches live in pending.json."""
+
+    def __init__(self, state_dir):
+        self.events = os.path.join(state_dir, "events.jsonl")
+        self.pending = os.path.join(state_dir, "pending.json")
+        self.lock = threading.Lock()
+
+    def record(self, event):
+        event = {"time": time.time(), **event}
+        with self.lock, open(self.events, "a", encoding="utf-8") as f:
+            f.write(json.dumps(event) + "\n")
+
+    def take_pending(self, group, instance_id):
+        """True (and no longer pending) if the instance had a pending launch in the group."""
+        with self.lock:
+            pending = _read_json(self.pending, [])
+            key = [group, instance_id]
+            if key not in pending:
+                return False
+            pending.remove(key)
+            _write_json(self.pending, pending)
+            return True
+
+
+def patch_moto(recorder):
+    from moto.autoscaling.exceptions import ValidationError as AsgValidationError
+    from moto.autoscaling.responses import AutoScalingResponse
+    from moto.cloudformation.responses import CloudFormationResponse
+    from moto.core.responses import EmptyResult
+
+    def complete_lifecycle_action(self):
+        group = self._get_param("AutoScalingGroupName")
+        hook = self._get_param("LifecycleHookName")
+        instance_id = self._get_param("InstanceId")
+        result = self._get_param("LifecycleActionResult")
+        event = {"api": "CompleteLifecycleAction", "group": group, "hook": hook, "instanceId": instance_id, "result": result}
+        backend = self.autoscaling_backend
+        if group not in backend.autoscaling_groups:
+            recorder.record({**event, "error": "no such group"})
+            raise AsgValidationError(f"AutoScalingGroup name not found - {group}")
+        if not backend.describe_lifecycle_hooks(group, [hook]):
+            recorder.record({**event, "error": "no such hook"})
+            raise AsgValidationError(f"No Lifecycle Hook found with name {hook} for group {group}")
+        if result not in ("CONTINUE", "ABANDON"):
+            recorder.record({**event, "error": "bad result"})
+            raise AsgValidationError(f"Invalid LifecycleActionResult {result}")
+        # AWS's answer outside a pending launch (a reboot of a serving instance).
+        if not recorder.take_pending(group, instance_id):
+            recorder.record({**event, "error": "no active lifecycle action"})
+            raise AsgValidationError(f"No active Lifecycle Action found with instance ID {instance_id}")
+        recorder.record(event)
+        return EmptyResult()
+
+    def signal_resource(self):
+        event = {
+            "api": "SignalResource",
+            "stackName": self._get_param("StackName"),
+            "logicalResourceId": self._get_param("LogicalResourceId"),
+            "uniqueId": self._get_param("UniqueId"),
+            "status": self._get_param("Status"),
+        }
+        recorder.record(event)
+        return EmptyResult()
+
+    AutoScalingResponse.complete_lifecycle_action = complete_lifecycle_action
+    CloudFormationResponse.signal_resource = signal_resource
+
+
+class ImdsHandler(BaseHTTPRequestHandler):
+    """IMDSv2 only, like the kit's launch template: every read needs a token from PUT /latest/api/token."""
+
+    state_dir = ""
+    tokens = set()
+    recorder = None
+
+    def log_message(self, *args):
+        pass
+
+    def _send(self, code, body, content_type="text/plain"):
+        data = body.encode()
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_PUT(self):
+        if self.path != "/latest/api/token" or not self.headers.get("X-aws-ec2-metadata-token-ttl-seconds"):
+            self._send(400, "")
+            return
+        token = secrets.token_hex(16)
+        self.tokens.add(token)
+        self.recorder.record({"api": "IMDS", "path": "PUT /latest/api/token"})
+        self._send(200, token)
+
+    def do_GET(self):
+        if self.headers.get("X-aws-ec2-metadata-token") not in self.tokens:
+            self.recorder.record({"api": "IMDS", "path": f"GET {self.path}", "error": "no token (IMDSv1)"})
+            self._send(401, "")
+            return
+        info = _read_json(os.path.join(self.state_dir, "imds.json"), {})
+        region = info.get("region", "us-east-1")
+        doc = {
+            "instanceId": info.get("instanceId", "i-unknown"),
+            "region": region,
+            "availabilityZone": f"{region}a",
+            "accountId": "123456789012",
+            "architecture": info.get("architecture", "x86_64"),
+        }
+        routes = {
+            "/latest/meta-data/instance-id": doc["instanceId"],
+            "/latest/meta-data/placement/region": region,
+            "/latest/meta-data/placement/availability-zone": doc["availabilityZone"],
+            "/latest/meta-data/iam/security-credentials/": ROLE_NAME,
+            f"/latest/meta-data/iam/security-credentials/{ROLE_NAME}": json.dumps({
+                "Code": "Success",
+                "Type": "AWS-HMAC",
+                "AccessKeyId": "ASIABOXINSTANCEROLE1",
+                "SecretAccessKey": "box-secret",
+                "Token": "box-session-token",
+                "Expiration": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 6 * 3600)),
+                "LastUpdated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            }),
+            "/latest/dynamic/instance-identity/document": json.dumps(doc),
+        }
+        self.recorder.record({"api": "IMDS", "path": f"GET {self.path}"})
+        if self.path in routes:
+            self._send(200, routes[self.path])
+        else:
+            self._send(404, "")
+
+
+def serve(state_dir):
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+    recorder = Recorder(state_dir)
+    patch_moto(recorder)
+    moto = ThreadedMotoServer(ip_address=MOTO_HOST, port=MOTO_PORT, verbose=False)
+    moto.start()
+    ImdsHandler.state_dir = state_dir
+    ImdsHandler.recorder = recorder
+    imds = ThreadingHTTPServer((IMDS_HOST, IMDS_PORT), ImdsHandler)
+    threading.Thread(target=imds.serve_forever, daemon=True).start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    with open(os.path.join(state_dir, "ready"), "w", encoding="utf-8") as f:
+        f.write(str(os.getpid()))
+    stop.wait()
+    imds.shutdown()
+    moto.stop()
+
+
+def client(service, region):
+    import boto3
+
+    return boto3.client(service, region_name=region, endpoint_url=ENDPOINT,
+                        aws_access_key_id="box", aws_secret_access_key="box")
+
+
+def setup(state_dir):
+    """Creates what the stack would have made (spec.json), where missing, and launches one more instance.
+
+    Every call is an instance launch of the same stack: the buckets and what is
+    in them persist across calls, as they do across a stack's instances.
+    """
+    spec = _read_json(os.path.join(state_dir, "spec.json"), None)
+    region = spec["region"]
+    s3 = client("s3", region)
+    existing = {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    for bucket in spec["buckets"]:
+        if bucket in existing:
+            continue
+        if region == "us-east-1":
+            s3.create_bucket(Bucket=bucket)
+        else:
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+    for obj in spec["objects"]:
+        with open(obj["file"], "rb") as f:
+            s3.put_object(Bucket=obj["bucket"], Key=obj["key"], Body=f.read())
+    ssm = client("ssm", region)
+    for p in spec["parameters"]:
+        ssm.put_parameter(Name=p["name"], Value=p["value"], Type=p["type"], Overwrite=True)
+
+    group = spec["group"]
+    asg = client("autoscaling", region)
+    found = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[group["name"]])["AutoScalingGroups"]
+    before = {i["InstanceId"] for i in found[0]["Instances"]} if found else set()
+    if not found:
+        ec2 = client("ec2", region)
+        image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+        ec2.create_launch_template(LaunchTemplateName=f"{group['name']}-lt",
+                                   LaunchTemplateData={"ImageId": image, "InstanceType": group["instanceType"]})
+        asg.create_auto_scaling_group(
+            AutoScalingGroupName=group["name"],
+            LaunchTemplate={"LaunchTemplateName": f"{group['name']}-lt", "Version": "$Latest"},
+            MinSize=0, MaxSize=20, DesiredCapacity=1,
+            AvailabilityZones=[f"{region}a"],
+        )
+    else:
+        asg.set_desired_capacity(AutoScalingGroupName=group["name"], DesiredCapacity=len(before) + 1)
+    hook = group["hook"]
+    asg.put_lifecycle_hook(
+        LifecycleHookName=hook["name"], AutoScalingGroupName=group["name"],
+        LifecycleTransition=hook["transition"], HeartbeatTimeout=hook["heartbeatTimeout"],
+        DefaultResult=hook["defaultResult"],
+    )
+    instances = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[group["name"]])["AutoScalingGroups"][0]["Instances"]
+    launched = sorted({i["InstanceId"] for i in instances} - before)
+    if len(launched) != 1:
+        raise SystemExit(f"expected one new instance in {group['name']}, got {launched}")
+    instance_id = launched[0]
+    # The instance is launching: the hook holds it until the boot completes the action.
+    pending = _read_json(os.path.join(state_dir, "pending.json"), [])
+    pending.append([group["name"], instance_id])
+    _write_json(os.path.join(state_dir, "pending.json"), pending)
+    _write_json(os.path.join(state_dir, "imds.json"),
+                {"instanceId": instance_id, "region": region, "architecture": spec.get("architecture", "x86_64")})
+    print(json.dumps({"instanceId": instance_id}))
+
+
+def observe(state_dir):
+    spec = _read_json(os.path.join(state_dir, "spec.json"), None)
+    region = spec["region"]
+    events = []
+    try:
+        with open(os.path.join(state_dir, "events.jsonl"), encoding="utf-8") as f:
+            events = [json.loads(line) for line in f if line.strip()]
+    except FileNotFoundError:
+        pass
+    cw = client("cloudwatch", region)
+    metrics = []
+    for m in cw.list_metrics(Namespace=spec["metricNamespace"])["Metrics"]:
+        stats = cw.get_metric_statistics(
+            Namespace=m["Namespace"], MetricName=m["MetricName"], Dimensions=m["Dimensions"],
+            StartTime=time.time() - 3600, EndTime=time.time() + 60, Period=3600, Statistics=["Sum"])
+        total = sum(p["Sum"] for p in stats["Datapoints"])
+        metrics.append({"name": m["MetricName"], "dimensions": {d["Name"]: d["Value"] for d in m["Dimensions"]}, "sum": total})
+    s3 = client("s3", region)
+    objects = {}
+    for bucket in spec["buckets"]:
+        listing = s3.list_objects_v2(Bucket=bucket)
+        objects[bucket] = sorted(o["Key"] for o in listing.get("Contents", []))
+    print(json.dumps({"events": events, "metrics": metrics, "objects": objects}))
+
+
+def main():
+    if len(sys.argv) != 3 or sys.argv[1] not in ("serve", "setup", "observe"):
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+    {"serve": serve, "setup": setup, "observe": observe}[sys.argv[1]](sys.argv[2])
+
+
+if __name__ == "__main__":
+    main()

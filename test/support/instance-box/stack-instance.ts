@@ -1,0 +1,181 @@
+/**
+ * What one instance of a synthesized stack sees, for the instance box: the
+ * launch template's user data with every CloudFormation token resolved to the
+ * box's values (as CloudFormation would resolve them to the stack's), and the
+ * AWS side the stack and `cdk deploy` would have made (buckets, the published
+ * boot script asset, the SSM parameters, the group and its lifecycle hook).
+ *
+ * The resolver is strict: a token it does not know fails, so a new kind of
+ * value in the user data is noticed rather than passed through as text.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+
+export const BOX_ACCOUNT = '123456789012';
+
+export interface StackInstance {
+  /** The user data as the instance receives it (decoded). */
+  readonly userData: string;
+  /** The spec box_aws.py's setup reads. */
+  readonly awsSpec: AwsSpec;
+  /** Resolved boot environment (boot.env) values, for the test's expectations. */
+  readonly bootEnv: Record<string, string>;
+  readonly region: string;
+}
+
+export interface AwsSpec {
+  readonly region: string;
+  readonly architecture: 'x86_64' | 'aarch64';
+  readonly metricNamespace: string;
+  readonly buckets: string[];
+  readonly objects: { bucket: string; key: string; file: string }[];
+  readonly parameters: { name: string; value: string; type: 'String' | 'SecureString' }[];
+  readonly group: {
+    name: string;
+    instanceType: string;
+    hook: { name: string; transition: string; heartbeatTimeout: number; defaultResult: string };
+  };
+}
+
+export interface StackInstanceOptions {
+  /** The synthesized template (Template.toJSON()) and the assembly directory holding its assets. */
+  readonly template: any;
+  readonly assemblyDir: string;
+  readonly stackName: string;
+  /** The generated API key's value, which the stack's custom resource would have written to SSM. */
+  readonly apiKey: string;
+  readonly architecture: 'x86_64' | 'aarch64';
+  /** Extra objects the box's AWS holds (the model a customModel's s3:// source names, a warm cache). */
+  readonly extraObjects?: { bucket: string; key: string; file: string }[];
+}
+
+function resourcesOfType(template: any, type: string): [string, any][] {
+  return Object.entries<any>(template.Resources).filter(([, r]) => r.Type === type);
+}
+
+/** The box's name for a resource's physical id (what Ref returns). */
+function physicalId(template: any, logicalId: string, stackName: string): string {
+  const resource = template.Resources[logicalId];
+  if (!resource) throw new Error(`Ref to ${logicalId}, which is not a resource of the template`);
+  switch (resource.Type) {
+    case 'AWS::S3::Bucket':
+      return `box-${logicalId.toLowerCase()}`.slice(0, 63);
+    case 'AWS::Logs::LogGroup':
+      return `/box/${stackName}/${logicalId}`;
+    case 'AWS::SSM::Parameter':
+      if (typeof resource.Properties.Name !== 'string') throw new Error(`parameter ${logicalId} has a computed name`);
+      return resource.Properties.Name;
+    case 'AWS::AutoScaling::AutoScalingGroup':
+      if (typeof resource.Properties.AutoScalingGroupName !== 'string') throw new Error(`group ${logicalId} has no fixed name`);
+      return resource.Properties.AutoScalingGroupName;
+    default:
+      throw new Error(`the instance box does not know what Ref returns for ${resource.Type} (${logicalId})`);
+  }
+}
+
+function pseudo(name: string, region: string, stackName: string): string {
+  const values: Record<string, string> = {
+    'AWS::Region': region,
+    'AWS::AccountId': BOX_ACCOUNT,
+    'AWS::Partition': 'aws',
+    'AWS::URLSuffix': 'amazonaws.com',
+    'AWS::StackName': stackName,
+  };
+  if (!(name in values)) throw new Error(`the instance box has no value for ${name}`);
+  return values[name];
+}
+
+/** Resolves Ref, Fn::Join, Fn::Sub (without a variable map) and Fn::Base64 to a string. */
+export function resolveToString(node: any, template: any, region: string, stackName: string): string {
+  if (typeof node === 'string') return node;
+  if (typeof node === 'number') return String(node);
+  const keys = Object.keys(node ?? {});
+  if (keys.length !== 1) throw new Error(`cannot resolve ${JSON.stringify(node).slice(0, 200)}`);
+  const [fn] = keys;
+  const arg = node[fn];
+  const again = (n: any) => resolveToString(n, template, region, stackName);
+  switch (fn) {
+    case 'Ref':
+      return arg.startsWith('AWS::') ? pseudo(arg, region, stackName) : physicalId(template, arg, stackName);
+    case 'Fn::Join':
+      return (arg[1] as any[]).map(again).join(arg[0]);
+    case 'Fn::Base64':
+      return again(arg);
+    case 'Fn::Sub':
+      if (typeof arg !== 'string') throw new Error('Fn::Sub with a variable map is not supported by the instance box');
+      return arg.replace(/\$\{([^}]+)\}/g, (_, name: string) =>
+        name.startsWith('AWS::') ? pseudo(name, region, stackName) : physicalId(template, name, stackName));
+    default:
+      throw new Error(`the instance box cannot resolve ${fn}`);
+  }
+}
+
+function single(template: any, type: string): [string, any] {
+  const found = resourcesOfType(template, type);
+  if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
+  return found[0];
+}
+
+export function stackInstance(options: StackInstanceOptions): StackInstance {
+  const { template, stackName } = options;
+  const [, launchTemplate] = single(template, 'AWS::EC2::LaunchTemplate');
+  // The region a stack resolves at deploy time; an environment-agnostic one deploys anywhere.
+  const regionHint = /GLLM_REGION=([a-z0-9-]+)/.exec(JSON.stringify(launchTemplate.Properties.LaunchTemplateData.UserData));
+  const region = regionHint?.[1] ?? 'us-east-1';
+  const userData = resolveToString(launchTemplate.Properties.LaunchTemplateData.UserData, template, region, stackName);
+
+  const envBlock = /<<'GLLM_ENV'\n([\s\S]*?)\nGLLM_ENV\n/.exec(userData);
+  if (!envBlock) throw new Error('the user data writes no boot environment');
+  const bootEnv = Object.fromEntries(envBlock[1].split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+
+  // What `cdk deploy` publishes: the file assets, into the bootstrap bucket.
+  const manifestFile = path.join(options.assemblyDir, `${stackName}.assets.json`);
+  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
+  const objects: AwsSpec['objects'] = [];
+  for (const asset of Object.values<any>(manifest.files)) {
+    const file = path.resolve(options.assemblyDir, asset.source.path);
+    if (asset.source.packaging !== 'file' || !existsSync(file) || !statSync(file).isFile()) continue;
+    for (const dest of Object.values<any>(asset.destinations)) {
+      objects.push({ bucket: resolveToString({ 'Fn::Sub': dest.bucketName }, template, region, stackName), key: dest.objectKey, file });
+    }
+  }
+  objects.push(...(options.extraObjects ?? []));
+
+  const parameters: AwsSpec['parameters'] = resourcesOfType(template, 'AWS::SSM::Parameter').map(([, r]) => ({
+    name: r.Properties.Name,
+    value: resolveToString(r.Properties.Value, template, region, stackName),
+    type: 'String' as const,
+  }));
+  // The API key is a SecureString the stack's custom resource writes at deploy time.
+  parameters.push({ name: bootEnv.GLLM_API_KEY_PARAMETER, value: options.apiKey, type: 'SecureString' });
+
+  const [, group] = single(template, 'AWS::AutoScaling::AutoScalingGroup');
+  const [, hook] = single(template, 'AWS::AutoScaling::LifecycleHook');
+  const buckets = [...new Set([
+    ...resourcesOfType(template, 'AWS::S3::Bucket').map(([id]) => physicalId(template, id, stackName)),
+    ...objects.map((o) => o.bucket),
+  ])];
+  return {
+    userData,
+    bootEnv,
+    region,
+    awsSpec: {
+      region,
+      architecture: options.architecture,
+      metricNamespace: bootEnv.GLLM_METRIC_NAMESPACE,
+      buckets,
+      objects,
+      parameters,
+      group: {
+        name: group.Properties.AutoScalingGroupName,
+        instanceType: launchTemplate.Properties.LaunchTemplateData.InstanceType,
+        hook: {
+          name: hook.Properties.LifecycleHookName,
+          transition: hook.Properties.LifecycleTransition,
+          heartbeatTimeout: hook.Properties.HeartbeatTimeout,
+          defaultResult: hook.Properties.DefaultResult,
+        },
+      },
+    },
+  };
+}
