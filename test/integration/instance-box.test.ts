@@ -118,7 +118,7 @@ if (unavailable) {
       const garbageFile = path.join(cacheRoot(), 'box', 'not-a-model.gguf');
       writeFileSync(garbageFile, randomBytes(256 * 1024));
       garbage = modelObject('not-a-model.gguf', garbageFile);
-      common = standIns({ gitRepository: await ensureBoxGitRepository(source), upstreamRepository: LLAMA_CPP_REPOSITORY });
+      common = standIns({ gitRepository: await ensureBoxGitRepository(source), upstreamRepository: LLAMA_CPP_REPOSITORY, prometheus: true });
       aws = await BoxAws.create('x86');
       stack = synthStack(good);
       ({ box, instanceId } = await launch('gllm-cold', stack));

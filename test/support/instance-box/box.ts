@@ -60,6 +60,10 @@ export interface BoxOptions {
   readonly cloudInitEnvironment?: Record<string, string>;
   readonly files?: readonly BoxFile[];
   readonly binds?: readonly BoxBind[];
+  /** Units among `files` to enable (wanted by multi-user.target). */
+  readonly enableUnits?: readonly string[];
+  /** Environment of the machine's init (systemd-nspawn --setenv). */
+  readonly initEnvironment?: Record<string, string>;
 }
 
 export interface BootResult {
@@ -280,15 +284,30 @@ export class InstanceBox {
       { path: '/usr/local/bin/aws', mode: 0o755, content: `#!/bin/sh\nexec /usr/bin/aws --endpoint-url ${BOX_AWS_ENDPOINT} "$@"\n` },
       ...(this.options.files ?? []),
     ];
-    for (const f of files) {
-      const target = path.join(this.merged, f.path);
-      mkdirSync(path.dirname(target), { recursive: true });
-      writeFileSync(target, f.content, { mode: f.mode ?? 0o644 });
-    }
+    for (const f of files) this.write(f.path, f.content, f.mode);
     const wants = path.join(this.merged, 'etc/systemd/system/multi-user.target.wants');
     mkdirSync(wants, { recursive: true });
-    rmSync(path.join(wants, 'box-cloud-init.service'), { force: true });
-    spawnSync('ln', ['-s', '/etc/systemd/system/box-cloud-init.service', path.join(wants, 'box-cloud-init.service')]);
+    for (const unit of ['box-cloud-init.service', ...(this.options.enableUnits ?? [])]) {
+      rmSync(path.join(wants, unit), { force: true });
+      spawnSync('ln', ['-s', `/etc/systemd/system/${unit}`, path.join(wants, unit)]);
+    }
+  }
+
+  private nspawnArgs(): string[] {
+    return [
+      '--register=no', '--keep-unit', '--quiet', '-D', this.merged,
+      `--network-namespace-path=/run/netns/${this.aws.netns}`,
+      `--machine=${this.options.name}`,
+      ...(this.options.binds ?? []).map((b) => `--bind${b.readOnly ? '-ro' : ''}=${b.host}:${b.box}`),
+      ...Object.entries(this.options.initEnvironment ?? {}).map(([k, v]) => `--setenv=${k}=${v}`),
+    ];
+  }
+
+  /** Runs one command in the machine's file system without booting it (before the first boot). */
+  runOnce(argv: readonly string[], timeoutMs = 5 * 60 * 1000): { status: number | null; stdout: string; stderr: string } {
+    if (this.container) throw new Error('the box is running');
+    const r = spawnSync('systemd-nspawn', [...this.nspawnArgs(), '--pipe', '--', ...argv], { encoding: 'utf8', timeout: timeoutMs });
+    return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
   }
 
   /** Boots the machine and waits until the cloud-init stand-in has run; the machine keeps running. */
@@ -297,15 +316,9 @@ export class InstanceBox {
     this.boots += 1;
     const boot = this.boots;
     const rcFile = path.join(this.merged, 'var/lib/box', `boot-${boot}.rc`);
-    const binds = (this.options.binds ?? []).map((b) => `--bind${b.readOnly ? '-ro' : ''}=${b.host}:${b.box}`);
     const log = openSync(this.consoleLog, 'a');
     const started = Date.now();
-    this.container = spawn('systemd-nspawn', [
-      '--register=no', '--keep-unit', '--quiet', '-D', this.merged, '-b',
-      `--network-namespace-path=/run/netns/${this.aws.netns}`,
-      `--machine=${this.options.name}`,
-      ...binds,
-    ], { stdio: ['ignore', log, log] });
+    this.container = spawn('systemd-nspawn', [...this.nspawnArgs(), '-b'], { stdio: ['ignore', log, log] });
     closeSync(log);
     const exited = new Promise<void>((resolve) => this.container!.once('exit', () => resolve()));
     for (;;) {
@@ -373,6 +386,13 @@ export class InstanceBox {
   /** A file in the box's file system (through the overlay). */
   read(boxPath: string): string {
     return readFileSync(path.join(this.merged, boxPath), 'utf8');
+  }
+
+  /** Writes a file into the box's file system (through the overlay). */
+  write(boxPath: string, content: string | Buffer, mode = 0o644): void {
+    const target = path.join(this.merged, boxPath);
+    mkdirSync(path.dirname(target), { recursive: true });
+    writeFileSync(target, content, { mode });
   }
 
   exists(boxPath: string): boolean {

@@ -77,24 +77,79 @@ export function hostCcacheDir(): string | undefined {
 export interface StandInOptions {
   readonly gitRepository: string;
   readonly upstreamRepository: string;
+  /**
+   * Stand in for the CloudWatch agent with this host's Prometheus (an x86_64
+   * program: x86_64 boxes only). Without it the box has no agent, which the
+   * boot logs and carries on without.
+   */
+  readonly prometheus: boolean;
 }
 
 /** The files and binds every box gets. */
 export function standIns(options: StandInOptions): { files: BoxFile[]; binds: BoxBind[] } {
   const files: BoxFile[] = [
-    { path: '/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl', content: AGENT_CTL, mode: 0o755 },
     // The source the instance clones: the boot's GitHub URL, served from the bare repository.
     { path: '/etc/gitconfig', content: `[url "file:///srv/llama.cpp.git"]\n\tinsteadOf = ${options.upstreamRepository}\n` },
   ];
-  const binds: BoxBind[] = [
-    { host: options.gitRepository, box: '/srv/llama.cpp.git', readOnly: true },
-    { host: '/usr/bin/prometheus', box: '/usr/local/bin/prometheus', readOnly: true },
-    { host: '/usr/bin/promtool', box: '/usr/local/bin/promtool', readOnly: true },
-  ];
+  const binds: BoxBind[] = [{ host: options.gitRepository, box: '/srv/llama.cpp.git', readOnly: true }];
+  if (options.prometheus) {
+    files.push({ path: '/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl', content: AGENT_CTL, mode: 0o755 });
+    binds.push(
+      { host: '/usr/bin/prometheus', box: '/usr/local/bin/prometheus', readOnly: true },
+      { host: '/usr/bin/promtool', box: '/usr/local/bin/promtool', readOnly: true },
+    );
+  }
   const ccache = hostCcacheDir();
   if (ccache) {
     files.push({ path: '/etc/ccache.conf', content: 'cache_dir = /var/cache/ccache\n' });
     binds.push({ host: ccache, box: '/var/cache/ccache' });
   }
   return { files, binds };
+}
+
+/** An emulated Graviton for an arm64 box: the CPU qemu-user emulates, and the /proc/cpuinfo the boot's CPU check reads. */
+export interface ArmProfile {
+  readonly files: BoxFile[];
+  readonly enableUnits: string[];
+  readonly initEnvironment: Record<string, string>;
+}
+
+/**
+ * qemu-user (registered in binfmt_misc) runs every arm64 program in the box
+ * and reads QEMU_CPU from each one's environment: systemd passes it to every
+ * service through DefaultEnvironment. Under qemu-user /proc/cpuinfo is the
+ * host's (x86, no `CPU part`), so a unit ordered before the cloud-init
+ * stand-in binds a Graviton-shaped one over it.
+ */
+export function armProfile(qemuCpu: string, cpuPart: string, features: string): ArmProfile {
+  const core = (n: number) => [
+    `processor\t: ${n}`, 'BogoMIPS\t: 2100.00', `Features\t: ${features}`, 'CPU implementer\t: 0x41',
+    'CPU architecture: 8', 'CPU variant\t: 0x1', `CPU part\t: ${cpuPart}`, 'CPU revision\t: 1', '',
+  ].join('\n');
+  return {
+    initEnvironment: { QEMU_CPU: qemuCpu },
+    enableUnits: ['box-cpuinfo.service'],
+    files: [
+      { path: '/etc/systemd/system.conf.d/box-qemu-cpu.conf', content: `[Manager]\nDefaultEnvironment=QEMU_CPU=${qemuCpu}\n` },
+      { path: '/etc/box/cpuinfo', content: `${core(0)}\n${core(1)}` },
+      {
+        path: '/etc/systemd/system/box-cpuinfo.service',
+        content: [
+          '[Unit]',
+          'Description=Instance box: a Graviton-shaped /proc/cpuinfo (qemu-user shows the host\'s)',
+          'DefaultDependencies=no',
+          'Before=box-cloud-init.service sysinit.target',
+          '',
+          '[Service]',
+          'Type=oneshot',
+          'RemainAfterExit=yes',
+          'ExecStart=/bin/mount --bind /etc/box/cpuinfo /proc/cpuinfo',
+          '',
+          '[Install]',
+          'WantedBy=multi-user.target',
+          '',
+        ].join('\n'),
+      },
+    ],
+  };
 }
