@@ -305,6 +305,26 @@ if (unavailable) {
       }, BOOT_MS + 2 * 60 * 1000);
     });
 
+    test('the default stack\'s user data runs to its model download, which the closed network refuses', async () => {
+      // The default configuration serves a 2 GB catalog model from Hugging Face, which this box cannot reach:
+      // its instance gets as far as the download, then fails like an instance without a route out.
+      const synth = synthWith({}, { bundle: false });
+      const s = stackInstance({
+        template: synth.template.toJSON(), assemblyDir: synth.outdir, stackName: synth.stack.stackName,
+        apiKey: API_KEY, architecture: 'x86_64',
+      });
+      expect(s.bootEnv.GLLM_MODEL_SOURCE).toMatch(/^https:\/\/huggingface\.co\//);
+      await box.shutdown();
+      const launched = await launch('gllm-default', s);
+      const result = await launched.box.boot(BOOT_MS);
+      const log = bootLog(launched.box);
+      expect(result.status).not.toBe(0);
+      expect(log).toMatch(/build: cache hit builds\/[0-9a-f]{32}\.tar\.gz \(no compile\)/);
+      expect(log).toContain(`model download from ${s.bootEnv.GLLM_MODEL_SOURCE} failed after 4 attempts`);
+      expect(lifecycleActions((await aws.observe()).events, launched.instanceId)).toEqual([expect.objectContaining({ result: 'ABANDON' })]);
+      await launched.box.shutdown();
+    }, BOOT_MS + 2 * 60 * 1000);
+
     test('the box\'s namespace routes nowhere but to itself', () => {
       // Asked of the kernel's routing table: no packet is sent.
       const route = (addr: string) => spawnSync('ip', ['-n', aws.netns, 'route', 'get', addr], { encoding: 'utf8' });
