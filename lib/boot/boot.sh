@@ -801,8 +801,8 @@ server_args() {
 
 # Locking the model in RAM keeps the kernel from paging it out under memory
 # pressure (a page fault mid-generation costs a disk read per weight page).
-# llama.cpp renamed the switch: `--mlock` up to the b6xxx releases,
-# `--load-mode mmap+mlock` from v0.5.0, which rejects `--mlock` outright. The
+# llama.cpp renamed the switch: `--mlock` in older releases, `--load-mode
+# mmap+mlock` in v0.5.0, which rejects `--mlock` outright. The
 # built server is asked which one it parses (`--version` exits once every
 # earlier argument is parsed), so any release the catalog allows gets the
 # right one. Local mode locks only where RLIMIT_MEMLOCK covers the model.
@@ -1007,13 +1007,15 @@ server_alive() {
 # not even start it (credentials, user, sandboxing), the reason is only in
 # the unit's state and journal, so both are quoted.
 server_exit_reason() {
-  local reason=""
+  local log_tail
+  log_tail="server.log: $(tail -n 3 "$SERVER_LOG" 2>/dev/null | tr '\n' ' ')"
   if [[ ${CFG[GLLM_MODE]} == aws ]]; then
-    reason="${UNIT_NAME} $(systemctl show -p Result -p ExecMainCode -p ExecMainStatus -p NRestarts "$UNIT_NAME" 2>/dev/null | tr '\n' ' ')"
-    reason+="; journal: $(journalctl -u "$UNIT_NAME" -n 4 -o cat --no-pager 2>/dev/null | tr '\n' ' ')"
+    printf '%s %s; journal: %s; %s\n' "$UNIT_NAME" \
+      "$(systemctl show -p Result -p ExecMainCode -p ExecMainStatus -p NRestarts "$UNIT_NAME" 2>/dev/null | tr '\n' ' ')" \
+      "$(journalctl -u "$UNIT_NAME" -n 4 -o cat --no-pager 2>/dev/null | tr '\n' ' ')" "$log_tail"
+  else
+    printf '%s\n' "$log_tail"
   fi
-  reason+="; server.log: $(tail -n 3 "$SERVER_LOG" 2>/dev/null | tr '\n' ' ')"
-  printf '%s\n' "$reason"
 }
 
 wait_healthy() {
