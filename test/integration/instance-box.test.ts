@@ -13,7 +13,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { LLAMA_CPP_REPOSITORY } from '../../lib/catalogs/llama-cpp-release';
@@ -116,6 +116,7 @@ if (unavailable) {
       good = modelObject('tiny-q4_0.gguf', q4.path);
       // Verifies (its hash is the configured one) but is no GGUF: llama-server exits at load.
       const garbageFile = path.join(cacheRoot(), 'box', 'not-a-model.gguf');
+      mkdirSync(path.dirname(garbageFile), { recursive: true });
       writeFileSync(garbageFile, randomBytes(256 * 1024));
       garbage = modelObject('not-a-model.gguf', garbageFile);
       common = standIns({ gitRepository: await ensureBoxGitRepository(source), upstreamRepository: LLAMA_CPP_REPOSITORY, prometheus: true });
