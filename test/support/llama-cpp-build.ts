@@ -48,12 +48,16 @@ export interface LlamaCppBuild {
   readonly cached: boolean;
 }
 
+/** ccache speeds up a rebuild in a fresh build dir; without it every build compiles from scratch. */
+function compilerLauncher(): Record<string, string> {
+  return onPath('ccache') ? { CMAKE_C_COMPILER_LAUNCHER: 'ccache', CMAKE_CXX_COMPILER_LAUNCHER: 'ccache' } : {};
+}
+
 /** CMake cache entries shared by every configuration. */
 function commonDefines(): Record<string, string> {
   return {
     CMAKE_BUILD_TYPE: 'Release',
-    CMAKE_C_COMPILER_LAUNCHER: 'ccache',
-    CMAKE_CXX_COMPILER_LAUNCHER: 'ccache',
+    ...compilerLauncher(),
     // Self-contained executables: nothing to put on LD_LIBRARY_PATH, natively
     // or under qemu.
     BUILD_SHARED_LIBS: 'OFF',
@@ -102,10 +106,12 @@ export function aarch64ToolchainFile(): string {
   ].join('\n');
 }
 
+function onPath(bin: string): boolean {
+  return (process.env.PATH ?? '').split(path.delimiter).some((d) => d && existsSync(path.join(d, bin)));
+}
+
 function generator(): string {
   // Ninja if present (faster no-op builds); CI images may only have make.
-  const onPath = (bin: string) =>
-    (process.env.PATH ?? '').split(path.delimiter).some((d) => d && existsSync(path.join(d, bin)));
   return onPath('ninja') ? 'Ninja' : 'Unix Makefiles';
 }
 
