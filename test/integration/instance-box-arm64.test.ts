@@ -21,11 +21,11 @@ import { GENERATIONS } from '../../lib/catalogs/graviton-generations';
 import { LLAMA_CPP_REPOSITORY } from '../../lib/catalogs/llama-cpp-release';
 import { BoxAws, boxUnavailableReason, BootResult, InstanceBox } from '../support/instance-box/box';
 import { armProfile, ensureBoxGitRepository, standIns } from '../support/instance-box/stand-ins';
-import { StackInstance, stackInstance } from '../support/instance-box/stack-instance';
+import { s3File, StackInstance, stackInstance } from '../support/instance-box/stack-instance';
 import { buildLlamaCpp } from '../support/llama-cpp-build';
 import { ensureLlamaCppSource, LlamaCppSource } from '../support/llama-cpp-source';
 import { synthWith } from '../support/synth';
-import { ensureTinyModel, quantizedPath, quantizeModel } from '../support/tiny-model';
+import { ensureTinyQ4Model } from '../support/tiny-model';
 
 const API_KEY = 'box-arm64-api-key-0123456789';
 const MODEL_BUCKET = 'box-models';
@@ -54,11 +54,6 @@ function unavailableReason(): string | undefined {
 
 const unavailable = unavailableReason();
 
-function sha256(file: string): { sha256: string; bytes: number } {
-  const data = readFileSync(file);
-  return { sha256: createHash('sha256').update(data).digest('hex'), bytes: data.length };
-}
-
 if (unavailable) {
   test('arm64 instance box', () => {
     console.log(`arm64 instance box skipped: ${unavailable}`);
@@ -78,10 +73,7 @@ if (unavailable) {
 
     beforeAll(async () => {
       source = await ensureLlamaCppSource();
-      const native = await buildLlamaCpp({ source, spec: { arch: 'native' }, targets: ['llama-quantize'] });
-      const f32 = await ensureTinyModel({ source });
-      const q4 = await quantizeModel(f32.path, quantizedPath(f32.path, 'Q4_0'), 'Q4_0', { llamaQuantize: native.binaries['llama-quantize'] });
-      const model = sha256(q4.path);
+      const model = s3File(MODEL_BUCKET, MODEL_KEY, (await ensureTinyQ4Model(source)).path);
       const synth = synthWith({
         instanceType: profile.instanceType,
         customModel: { source: `s3://${MODEL_BUCKET}/${MODEL_KEY}`, sha256: model.sha256, sizeBytes: model.bytes, architecture: 'llama-3.2-1b', quantization: 'Q4_0' },
@@ -89,7 +81,7 @@ if (unavailable) {
         contextTokensPerSlot: 512,
         bootTimeoutMinutes: 10,
       }, { bundle: false });
-      const extraObjects = [{ bucket: MODEL_BUCKET, key: MODEL_KEY, file: q4.path }];
+      const extraObjects: { bucket: string; key: string; file: string }[] = [model];
       const instance = (objects: typeof extraObjects) => stackInstance({
         template: synth.template.toJSON(), assemblyDir: synth.outdir, stackName: synth.stack.stackName,
         apiKey: API_KEY, architecture: 'aarch64', extraObjects: objects,
@@ -111,7 +103,7 @@ if (unavailable) {
 
       // The key the boot will compute in the box (it names the box's compiler), asked of the boot script itself there.
       box.write('/var/lib/box-key/boot.sh', readFileSync(BOOT_SCRIPT, 'utf8'), 0o755);
-      box.write('/var/lib/box-key/boot.env', `${/<<'GLLM_ENV'\n([\s\S]*?)\nGLLM_ENV\n/.exec(stack.userData)![1]}\n`);
+      box.write('/var/lib/box-key/boot.env', stack.bootEnvText);
       const keyRun = box.runOnce(['bash', '-c',
         'source /var/lib/box-key/boot.sh; exec 3>&1; parse_env /var/lib/box-key/boot.env; set_layout; MACHINE=$(uname -m); pick_compiler; build_targets; cmake_defines; build_key_material']);
       if (keyRun.status !== 0) throw new Error(`computing the build key in the box failed: ${keyRun.stderr}`);

@@ -19,11 +19,10 @@ import * as path from 'node:path';
 import { LLAMA_CPP_REPOSITORY } from '../../lib/catalogs/llama-cpp-release';
 import { BoxAws, BoxEvent, boxUnavailableReason, BootResult, InstanceBox } from '../support/instance-box/box';
 import { BOX_PROMETHEUS_URL, ensureBoxGitRepository, standIns } from '../support/instance-box/stand-ins';
-import { StackInstance, stackInstance } from '../support/instance-box/stack-instance';
-import { buildLlamaCpp } from '../support/llama-cpp-build';
+import { S3File, s3File, StackInstance, stackInstance } from '../support/instance-box/stack-instance';
 import { cacheRoot, ensureLlamaCppSource } from '../support/llama-cpp-source';
 import { synthWith } from '../support/synth';
-import { ensureTinyModel, quantizedPath, quantizeModel } from '../support/tiny-model';
+import { ensureTinyQ4Model } from '../support/tiny-model';
 
 const API_KEY = 'box-api-key-0123456789abcdef';
 const MODEL_BUCKET = 'box-models';
@@ -32,23 +31,11 @@ const COLD_BOOT_MS = 45 * 60 * 1000;
 const BOOT_MS = 5 * 60 * 1000;
 const unavailable = boxUnavailableReason();
 
-interface ModelObject {
-  readonly key: string;
-  readonly file: string;
-  readonly sha256: string;
-  readonly bytes: number;
-}
-
-function modelObject(key: string, file: string): ModelObject {
-  const data = readFileSync(file);
-  return { key, file, sha256: createHash('sha256').update(data).digest('hex'), bytes: data.length };
-}
-
 /** A stack that serves `model` from the box's model bucket, as a customModel. */
-function synthStack(model: ModelObject, sha256 = model.sha256): StackInstance {
+function synthStack(model: S3File, sha256 = model.sha256): StackInstance {
   const synth = synthWith({
     customModel: {
-      source: `s3://${MODEL_BUCKET}/${model.key}`,
+      source: `s3://${model.bucket}/${model.key}`,
       sha256,
       sizeBytes: model.bytes,
       architecture: 'llama-3.2-1b',
@@ -64,7 +51,7 @@ function synthStack(model: ModelObject, sha256 = model.sha256): StackInstance {
     stackName: synth.stack.stackName,
     apiKey: API_KEY,
     architecture: 'x86_64',
-    extraObjects: [{ bucket: MODEL_BUCKET, key: model.key, file: model.file }],
+    extraObjects: [model],
   });
 }
 
@@ -85,8 +72,8 @@ if (unavailable) {
 } else {
   describe('instance in a box (x86_64, systemd 252)', () => {
     let aws: BoxAws;
-    let good: ModelObject;
-    let garbage: ModelObject;
+    let good: S3File;
+    let garbage: S3File;
     let box: InstanceBox;
     let stack: StackInstance;
     let instanceId: string;
@@ -110,15 +97,12 @@ if (unavailable) {
 
     beforeAll(async () => {
       const source = await ensureLlamaCppSource();
-      const build = await buildLlamaCpp({ source, spec: { arch: 'native' }, targets: ['llama-quantize'] });
-      const f32 = await ensureTinyModel({ source });
-      const q4 = await quantizeModel(f32.path, quantizedPath(f32.path, 'Q4_0'), 'Q4_0', { llamaQuantize: build.binaries['llama-quantize'] });
-      good = modelObject('tiny-q4_0.gguf', q4.path);
+      good = s3File(MODEL_BUCKET, 'tiny-q4_0.gguf', (await ensureTinyQ4Model(source)).path);
       // Verifies (its hash is the configured one) but is no GGUF: llama-server exits at load.
       const garbageFile = path.join(cacheRoot(), 'box', 'not-a-model.gguf');
       mkdirSync(path.dirname(garbageFile), { recursive: true });
       writeFileSync(garbageFile, randomBytes(256 * 1024));
-      garbage = modelObject('not-a-model.gguf', garbageFile);
+      garbage = s3File(MODEL_BUCKET, 'not-a-model.gguf', garbageFile);
       common = standIns({ gitRepository: await ensureBoxGitRepository(source), upstreamRepository: LLAMA_CPP_REPOSITORY, prometheus: true });
       aws = await BoxAws.create('x86');
       stack = synthStack(good);

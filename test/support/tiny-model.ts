@@ -11,6 +11,7 @@ import { existsSync, promises as fs, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 
+import { buildLlamaCpp } from './llama-cpp-build';
 import { cacheRoot, LlamaCppSource, withLock } from './llama-cpp-source';
 import { readGgufHeader } from './gguf/gguf-reader';
 import { GgmlType, GgufValue, GgufValueType } from './gguf/gguf-types';
@@ -233,4 +234,14 @@ export async function quantizeModel(
     console.log(`model ${path.basename(output)}: quantized to ${(bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(1)} s`);
     return { path: output, bytes, seconds, cached: false };
   });
+}
+
+/**
+ * The tiny model as Q4_0, quantized by the native llama-quantize: the file the
+ * instance box serves from S3. Cached like the F32 file it comes from.
+ */
+export async function ensureTinyQ4Model(source: LlamaCppSource): Promise<GeneratedFile> {
+  const build = await buildLlamaCpp({ source, spec: { arch: 'native' }, targets: ['llama-quantize'] });
+  const f32 = await ensureTinyModel({ source });
+  return quantizeModel(f32.path, quantizedPath(f32.path, 'Q4_0'), 'Q4_0', { llamaQuantize: build.binaries['llama-quantize'] });
 }

@@ -320,7 +320,6 @@ export class InstanceBox {
     const started = Date.now();
     this.container = spawn('systemd-nspawn', [...this.nspawnArgs(), '-b'], { stdio: ['ignore', log, log] });
     closeSync(log);
-    const exited = new Promise<void>((resolve) => this.container!.once('exit', () => resolve()));
     for (;;) {
       if (existsSync(rcFile)) break;
       if (this.container.exitCode !== null || this.container.signalCode !== null) {
@@ -332,7 +331,6 @@ export class InstanceBox {
       }
       await new Promise((r) => setTimeout(r, 250));
     }
-    void exited;
     const status = Number(readFileSync(rcFile, 'utf8').trim());
     const output = readFileSync(path.join(this.merged, 'var/lib/box', `boot-${boot}.log`), 'utf8');
     return { boot, status, output, seconds: (Date.now() - started) / 1000 };

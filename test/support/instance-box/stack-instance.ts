@@ -8,6 +8,7 @@
  * The resolver is strict: a token it does not know fails, so a new kind of
  * value in the user data is noticed rather than passed through as text.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 
@@ -20,6 +21,8 @@ export interface StackInstance {
   readonly awsSpec: AwsSpec;
   /** Resolved boot environment (boot.env) values, for the test's expectations. */
   readonly bootEnv: Record<string, string>;
+  /** The same, as the file the user data writes. */
+  readonly bootEnvText: string;
   readonly region: string;
 }
 
@@ -158,6 +161,7 @@ export function stackInstance(options: StackInstanceOptions): StackInstance {
   return {
     userData,
     bootEnv,
+    bootEnvText: `${envBlock[1]}\n`,
     region,
     awsSpec: {
       region,
@@ -178,4 +182,18 @@ export function stackInstance(options: StackInstanceOptions): StackInstance {
       },
     },
   };
+}
+
+/** A file the box's S3 holds, with what a configuration says of it (its SHA-256 and size). */
+export interface S3File {
+  readonly bucket: string;
+  readonly key: string;
+  readonly file: string;
+  readonly sha256: string;
+  readonly bytes: number;
+}
+
+export function s3File(bucket: string, key: string, file: string): S3File {
+  const data = readFileSync(file);
+  return { bucket, key, file, sha256: createHash('sha256').update(data).digest('hex'), bytes: data.length };
 }
