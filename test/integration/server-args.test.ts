@@ -11,7 +11,7 @@ import * as path from 'node:path';
 
 import { BootEnvironment, renderBootEnvironment } from '../../lib/boot/boot-environment';
 import { buildLlamaCpp } from '../support/llama-cpp-build';
-import { ensureLlamaCppSource } from '../support/llama-cpp-source';
+import { ensureLlamaCppSource, OLDER_NODE_LLAMA_CPP_VERSION } from '../support/llama-cpp-source';
 import { ensureTinyModel } from '../support/tiny-model';
 
 const SCRIPT = path.resolve(__dirname, '..', '..', 'lib', 'boot', 'boot.sh');
@@ -36,12 +36,12 @@ function awsEnv(): BootEnvironment {
 }
 
 /** Runs `body` in a shell that has sourced boot.sh, parsed an aws environment and points at the built server and model. */
-function inBootShell(body: string) {
+function inBootShell(body: string, server = llamaServer) {
   const envFile = path.join(dir, 'boot.env');
   writeFileSync(envFile, renderBootEnvironment(awsEnv()));
   const r = spawnSync('bash', ['-c',
     `source "$0"; exec 3>&1; parse_env "$1"; set_layout; LLAMA_SERVER="$2"; BUILD_DIR=\${2%/bin/*}; MODEL_PATH="$3"; API_KEY_FILE="$4"; ${body}`,
-    SCRIPT, envFile, llamaServer, modelPath, path.join(dir, 'api-key')], { encoding: 'utf8', timeout: 60_000 });
+    SCRIPT, envFile, server, modelPath, path.join(dir, 'api-key')], { encoding: 'utf8', timeout: 60_000 });
   return { status: r.status, out: r.stdout + r.stderr };
 }
 
@@ -96,5 +96,30 @@ describe('llama-server arguments (aws mode), run against the pinned release', ()
     const r = inBootShell('LOCK_ARGS=(--mlock); trap on_exit EXIT; preflight_server 0.0.0.0');
     expect(r.status).toBe(1);
     expect(r.out).toContain('GLLM_BOOT_RESULT=FAILURE reason=llama-server rejects its arguments (exit 1): error: invalid argument: --mlock');
+  });
+});
+
+describe('llama-server arguments against an older release that knows only --mlock', () => {
+  let olderServer: string;
+  let olderTag: string;
+
+  beforeAll(async () => {
+    const source = await ensureLlamaCppSource(OLDER_NODE_LLAMA_CPP_VERSION);
+    olderTag = source.tag;
+    olderServer = (await buildLlamaCpp({ source, spec: { arch: 'native' }, targets: ['llama-server'] })).binaries['llama-server'];
+  }, BUILD_TIMEOUT_MS);
+
+  test('that release rejects --load-mode and takes --mlock', () => {
+    const loadMode = spawnSync(olderServer, ['--load-mode', 'mmap+mlock', '--version'], { encoding: 'utf8' });
+    expect(loadMode.status).not.toBe(0);
+    const mlock = spawnSync(olderServer, ['--mlock', '--version'], { encoding: 'utf8' });
+    expect({ release: olderTag, status: mlock.status }).toEqual({ release: olderTag, status: 0 });
+  });
+
+  test('the boot chooses --mlock for it, and the preflight passes the unit\'s arguments', () => {
+    const r = inBootShell('choose_lock_args; printf "LOCK=%s\\n" "${LOCK_ARGS[*]}"; preflight_server 0.0.0.0 && echo PREFLIGHT_OK', olderServer);
+    expect(r.out).toContain('LOCK=--mlock\n');
+    expect(r.out).toContain('memory lock: --mlock (accepted by this llama-server)');
+    expect(r.out).toContain('PREFLIGHT_OK');
   });
 });

@@ -16,6 +16,13 @@ const run = promisify(execFile);
 /** The one place the node-llama-cpp version (and so the llama.cpp release) is pinned. */
 export const NODE_LLAMA_CPP_VERSION = '3.22.1';
 
+/**
+ * An older node-llama-cpp whose bundled release (b8352) still has `--mlock`
+ * and not yet `--load-mode`: the boot's choice between release-dependent
+ * flags is tested by running both kinds of server.
+ */
+export const OLDER_NODE_LLAMA_CPP_VERSION = '3.18.0';
+
 /** Root of every cached artefact (sources, builds, models); git-ignored. */
 export function cacheRoot(): string {
   return process.env.GRAVITON_LLM_CACHE ?? path.resolve(__dirname, '..', '..', '.cache');
@@ -90,15 +97,15 @@ async function lockOwnerIsGone(ownerFile: string): Promise<boolean> {
 }
 
 /** Downloads (once) and unpacks node-llama-cpp's bundle and release info. */
-async function ensurePackage(root: string): Promise<string> {
+async function ensurePackage(root: string, version: string): Promise<string> {
   const npmDir = path.join(root, 'npm');
-  const unpacked = path.join(npmDir, `node-llama-cpp-${NODE_LLAMA_CPP_VERSION}`);
+  const unpacked = path.join(npmDir, `node-llama-cpp-${version}`);
   if (existsSync(path.join(unpacked, 'llama', 'llama.cpp.info.json'))) return unpacked;
 
   await fs.mkdir(npmDir, { recursive: true });
-  const tarball = path.join(npmDir, `node-llama-cpp-${NODE_LLAMA_CPP_VERSION}.tgz`);
+  const tarball = path.join(npmDir, `node-llama-cpp-${version}.tgz`);
   if (!existsSync(tarball)) {
-    await run('npm', ['pack', `node-llama-cpp@${NODE_LLAMA_CPP_VERSION}`, '--pack-destination', npmDir], {
+    await run('npm', ['pack', `node-llama-cpp@${version}`, '--pack-destination', npmDir], {
       maxBuffer: 64 * 1024 * 1024,
     });
   }
@@ -125,13 +132,14 @@ export async function readReleaseTag(packageDir: string): Promise<string> {
 }
 
 /**
- * Ensures `<cache>/llama.cpp/src-<tag>` holds the bundled llama.cpp tree and
+ * Ensures `<cache>/llama.cpp/src-<tag>` holds the llama.cpp tree that the
+ * given node-llama-cpp version bundles (the pinned one by default) and
  * returns it. Idempotent; safe when several jest workers call it at once.
  */
-export async function ensureLlamaCppSource(): Promise<LlamaCppSource> {
+export async function ensureLlamaCppSource(nodeLlamaCppVersion = NODE_LLAMA_CPP_VERSION): Promise<LlamaCppSource> {
   const root = cacheRoot();
   return withLock(path.join(root, 'locks', 'llama-cpp-source'), async () => {
-    const pkg = await ensurePackage(root);
+    const pkg = await ensurePackage(root, nodeLlamaCppVersion);
     const tag = await readReleaseTag(pkg);
     const dir = path.join(root, 'llama.cpp', `src-${tag}`);
     // CMakeLists.txt is the last thing we need and only present after a
