@@ -923,6 +923,7 @@ start_server_systemd() {
   systemctl enable --quiet "$UNIT_NAME"
   # Restarts before this boot do not count against it (see server_alive).
   RESTARTS_BEFORE=$(systemctl show -p NRestarts --value "$UNIT_NAME")
+  SERVER_LOG_START=$(file_size "$SERVER_LOG")
   systemctl restart "$UNIT_NAME"
   log "started ${UNIT_NAME}"
 }
@@ -950,6 +951,8 @@ start_server_local() {
   stop_server
   mkdir -p "$LOG_DIR" "$STATE_DIR"
   server_args "$API_KEY_FILE" "$(listen_host)"
+  SERVER_LOG_START=0
+  if [[ -f $SERVER_LOG ]]; then SERVER_LOG_START=$(file_size "$SERVER_LOG"); fi
   # Closing 3 (our stdout) and 9 (the boot lock) matters: a server holding
   # them would keep the caller's pipe open and block the next boot's lock.
   setsid "$LLAMA_SERVER" "${SERVER_ARGS[@]}" </dev/null >>"$SERVER_LOG" 2>&1 3>&- 9>&- &
@@ -1008,7 +1011,7 @@ server_alive() {
 # the unit's state and journal, so both are quoted.
 server_exit_reason() {
   local log_tail
-  log_tail="server.log: $(tail -n 3 "$SERVER_LOG" 2>/dev/null | tr '\n' ' ')"
+  log_tail="server.log: $(server_last_words | tr '\n' ' ')"
   if [[ ${CFG[GLLM_MODE]} == aws ]]; then
     printf '%s %s; journal: %s; %s\n' "$UNIT_NAME" \
       "$(systemctl show -p Result -p ExecMainCode -p ExecMainStatus -p NRestarts "$UNIT_NAME" 2>/dev/null | tr '\n' ' ')" \
@@ -1016,6 +1019,18 @@ server_exit_reason() {
   else
     printf '%s\n' "$log_tail"
   fi
+}
+
+# The server's last error lines since this boot started it, else its last
+# lines. Only since the start: the log is appended across boots. And errors
+# first: by the time the boot sees the exit, systemd may have restarted the
+# server, whose start-up lines would otherwise bury the first run's error.
+server_last_words() {
+  local since
+  since=$(tail -c "+$((${SERVER_LOG_START:-0} + 1))" -- "$SERVER_LOG" 2>/dev/null) || true
+  local errors
+  errors=$(grep -iE 'error|fail|exiting|abort|invalid|terminate' <<<"$since" | tail -n 3) || true
+  if [[ -n $errors ]]; then printf '%s\n' "$errors"; else tail -n 3 <<<"$since"; fi
 }
 
 wait_healthy() {
