@@ -128,7 +128,9 @@ describe('llama.cpp test fixtures (native build)', () => {
   test('streamed chat completion sends chat.completion.chunk events', async () => {
     const res = await fetch(`${server!.url}/v1/chat/completions`, {
       method: 'POST',
-      headers: authed,
+      // llama-server closes the connection after a stream without saying so;
+      // pooled, it would fail the next test's request (tools/bench/request.ts).
+      headers: { ...authed, Connection: 'close' },
       body: JSON.stringify(chatRequest(true)),
     });
     expect(res.status).toBe(200);

@@ -203,7 +203,13 @@ describe('boot.sh in local mode', () => {
   function chat(port: number, stream: boolean, key: string | undefined): Promise<Response> {
     return fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', ...(key ? { Authorization: `Bearer ${key}` } : {}) },
+      headers: {
+        'Content-Type': 'application/json',
+        ...(key ? { Authorization: `Bearer ${key}` } : {}),
+        // llama-server closes the connection after a stream without saying so;
+        // pooled, it would fail the next test's request (tools/bench/request.ts).
+        ...(stream ? { Connection: 'close' } : {}),
+      },
       body: JSON.stringify(chatRequest(stream)),
     });
   }

@@ -83,6 +83,14 @@ export async function sendCompletion(req: CompletionRequest): Promise<RequestRes
         'Content-Type': 'application/json',
         Accept: 'text/event-stream',
         ...(req.apiKey ? { Authorization: `Bearer ${req.apiKey}` } : {}),
+        // A connection per request, as the canary does. llama-server closes
+        // the connection after every streamed response while its headers
+        // promise keep-alive, so a pooled connection can be handed to the
+        // next request just as the server closes it: "other side closed",
+        // a failure no request caused. Directly against llama-server this
+        // costs nothing (it never reuses the connection); through the load
+        // balancer it puts connection setup into every TTFT sample alike.
+        Connection: 'close',
       },
       body: JSON.stringify({
         ...(req.model ? { model: req.model } : {}),

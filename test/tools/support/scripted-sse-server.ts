@@ -3,7 +3,7 @@
  * scripted: a stream with known delays (so TTFT and TPOT have known lower
  * bounds), HTTP errors, malformed and empty streams, a stall and a reset.
  * The path before /v1 picks the script: /ok, /unauthorized, /busy, /limited,
- * /garbage, /empty, /stall, /reset.
+ * /garbage, /empty, /stall, /reset, /closes-after-stream.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -40,6 +40,9 @@ export async function startScriptedServer(script: Script = DEFAULT_SCRIPT): Prom
   let inFlight = 0;
   let peak = 0;
 
+  // Connections that llama-server would be closing: their next request is dropped unanswered.
+  const closing = new WeakSet<Socket>();
+
   const stream = async (res: ServerResponse, body: Record<string, unknown>) => {
     const n = typeof body.max_tokens === 'number' ? Math.min(body.max_tokens, script.tokens) : script.tokens;
     res.writeHead(200, { 'Content-Type': 'text/event-stream' });
@@ -54,6 +57,7 @@ export async function startScriptedServer(script: Script = DEFAULT_SCRIPT): Prom
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    if (closing.has(req.socket)) return req.socket.destroy();
     let text = '';
     for await (const piece of req) text += piece;
     const body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
@@ -65,6 +69,16 @@ export async function startScriptedServer(script: Script = DEFAULT_SCRIPT): Prom
       switch (name) {
         case 'ok':
           return await stream(res, body);
+        case 'closes-after-stream':
+          // What llama-server does: the headers promise keep-alive, and the
+          // connection is closed after the stream anyway. Here the close
+          // comes 200 ms late and drops any request that arrives before it,
+          // so a client that reuses the connection fails every time rather
+          // than now and then.
+          await stream(res, body);
+          closing.add(req.socket);
+          setTimeout(() => req.socket.destroy(), 200).unref();
+          return;
         case 'unauthorized':
           res.writeHead(401, { 'Content-Type': 'application/json' });
           return res.end('{"error":{"message":"Invalid API Key"}}');
