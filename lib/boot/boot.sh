@@ -27,7 +27,7 @@ readonly REQUIRED_KEYS=(
   GLLM_LLAMA_CPP_REPOSITORY GLLM_LLAMA_CPP_REF GLLM_CACHE_URI GLLM_MODEL_SOURCE
   GLLM_MODEL_SHA256 GLLM_MODEL_SIZE_BYTES GLLM_MODEL_FILE GLLM_QUANTIZE_TO
   GLLM_HF_TOKEN_PARAMETER GLLM_API_KEY_PARAMETER GLLM_PORT GLLM_PARALLEL_SLOTS
-  GLLM_CONTEXT_PER_SLOT GLLM_HEALTH_TIMEOUT_SECONDS GLLM_STACK_NAME
+  GLLM_CONTEXT_PER_SLOT GLLM_HEALTH_TIMEOUT_SECONDS GLLM_BOOT_DEADLINE_SECONDS GLLM_STACK_NAME
   GLLM_SIGNAL_RESOURCE GLLM_REGION GLLM_BOOT_LOG_GROUP GLLM_SERVER_LOG_GROUP
   GLLM_AGENT_CONFIG_PARAMETER GLLM_PROMETHEUS_CONFIG_PARAMETER
   GLLM_AUTOSCALING_GROUP GLLM_LIFECYCLE_HOOK GLLM_METRIC_NAMESPACE
@@ -41,12 +41,23 @@ readonly SAFE_VALUE_RE='^[A-Za-z0-9_.,:/+@%=?&~-]*$'
 readonly UNIT_NAME=graviton-llm.service
 readonly SERVICE_USER=llama
 readonly DOWNLOAD_ATTEMPTS=4
+# Tries of each call that decides an instance's fate (see retry).
+readonly RETRY_ATTEMPTS=6
+# After a failure or success, reporting it may run this long past the boot
+# deadline; the stack sets the deadline at least this far below the hook's
+# timeout, so the report lands before the hook expires.
+readonly REPORT_GRACE_SECONDS=60
+# A command run by retry exits with this to say its failure is AWS's final
+# answer, which no retry would change.
+readonly NO_RETRY=75
 
 declare -A CFG=()
 LOG_FILE=""
 EARLY_LOG=()
 CURRENT_STEP="init"
 FAIL_REASON=""
+BOOT_STARTED_MS=""
+RETRY_UNTIL_MS=""
 PARTIAL_FILES=()
 LOCK_ARGS=()
 
@@ -87,8 +98,69 @@ step() {
   CURRENT_STEP=$name
   start=$(now_ms)
   log "start"
+  if (($(seconds_left) == 0)); then
+    fail "boot deadline of ${CFG[GLLM_BOOT_DEADLINE_SECONDS]} s passed before step ${name}"
+  fi
   "$@"
   log "done in $(seconds_since "$start") s"
+}
+
+# ---------------------------------------------------------- time and retry ---
+
+# The boot has one deadline, counted from its start: every step, wait and
+# retry stops at it, so the boot reports its own failure before the launch
+# lifecycle hook times out (which would abandon the instance without a word).
+seconds_left() {
+  [[ -n $BOOT_STARTED_MS ]] || { echo "${CFG[GLLM_BOOT_DEADLINE_SECONDS]:-3600}"; return; }
+  local left=$(((BOOT_STARTED_MS + 10#${CFG[GLLM_BOOT_DEADLINE_SECONDS]} * 1000 - $(now_ms)) / 1000))
+  ((left > 0)) || left=0
+  echo "$left"
+}
+
+# Runs a long command with the time the boot has left; exit 124 when it runs out.
+within_deadline() {
+  local left
+  left=$(seconds_left)
+  ((left > 0)) || return 124
+  timeout --kill-after=10 "$left" "$@"
+}
+
+# Delay before retry N (1-based): 1, 2, 4, 8 ... s capped at 20, each between
+# half and all of that ("equal jitter"), so instances launched together do
+# not retry in step against a throttled API.
+retry_delay_ms() {
+  local base=$((1000 << ($1 - 1)))
+  ((base > 20000)) && base=20000
+  echo $((base / 2 + (RANDOM * 32768 + RANDOM) % (base / 2 + 1)))
+}
+
+# retry WHAT CMD...: runs CMD up to RETRY_ATTEMPTS times with retry_delay_ms
+# between tries, never sleeping past RETRY_UNTIL_MS (the boot deadline, or
+# the reporting grace after it), nor after CMD exits NO_RETRY. Returns CMD's
+# last exit status. For calls
+# whose failure would decide the instance's fate on a transient error: S3,
+# SSM, git, the lifecycle action and the signal.
+retry() {
+  local what=$1 attempt=1 rc delay stop_at
+  shift
+  stop_at=${RETRY_UNTIL_MS:-$((${BOOT_STARTED_MS:-$(now_ms)} + 10#${CFG[GLLM_BOOT_DEADLINE_SECONDS]:-3600} * 1000))}
+  while :; do
+    rc=0
+    "$@" || rc=$?
+    ((rc == 0)) && return 0
+    ((rc != NO_RETRY)) || return "$rc"
+    ((attempt < RETRY_ATTEMPTS)) || break
+    delay=$(retry_delay_ms "$attempt")
+    if (($(now_ms) + delay >= stop_at)); then
+      log "${what} failed (exit ${rc}); no time left for another try"
+      return "$rc"
+    fi
+    log "${what} failed (exit ${rc}); try $((attempt + 1))/${RETRY_ATTEMPTS} in $((delay / 1000)).$(printf '%03d' $((delay % 1000))) s"
+    sleep "$((delay / 1000)).$(printf '%03d' $((delay % 1000)))"
+    attempt=$((attempt + 1))
+  done
+  log "${what} failed (exit ${rc}) ${RETRY_ATTEMPTS} times"
+  return "$rc"
 }
 
 open_log() {
@@ -169,7 +241,7 @@ validate_env() {
       ;;
     *) fail "environment file: GLLM_MODE must be aws or local" ;;
   esac
-  for key in GLLM_PORT GLLM_PARALLEL_SLOTS GLLM_CONTEXT_PER_SLOT GLLM_HEALTH_TIMEOUT_SECONDS GLLM_MODEL_SIZE_BYTES GLLM_GENERATION; do
+  for key in GLLM_PORT GLLM_PARALLEL_SLOTS GLLM_CONTEXT_PER_SLOT GLLM_HEALTH_TIMEOUT_SECONDS GLLM_BOOT_DEADLINE_SECONDS GLLM_MODEL_SIZE_BYTES GLLM_GENERATION; do
     is_uint "${CFG[$key]}" || fail "environment file: ${key} must be a positive integer"
   done
   ((10#${CFG[GLLM_PORT]} <= 65535)) || fail "environment file: GLLM_PORT must be at most 65535"
@@ -220,8 +292,11 @@ on_err() {
 # Any exit other than a completed boot leaves nothing served and reports why.
 on_exit() {
   local rc=$?
-  set +eE
+  # Reporting is best effort from here: a configuration that failed to
+  # parse may lack keys, and may have failed before the log was opened.
+  set +eEu
   trap - ERR EXIT
+  [[ -n $LOG_FILE ]] || LOG_FILE=/dev/null
   local f
   for f in "${PARTIAL_FILES[@]}"; do rm -f -- "$f"; done
   if ((rc == 0)) && [[ -z $FAIL_REASON ]]; then
@@ -394,12 +469,11 @@ cache_get() {
   local rel=$1 dest=$2 tmp="$2.cache-get.$$"
   PARTIAL_FILES+=("$tmp")
   if [[ ${CFG[GLLM_MODE]} == aws ]]; then
-    local err
-    if ! err=$(aws s3 cp --only-show-errors "${CFG[GLLM_CACHE_URI]}/${rel}" "$tmp" 2>&1); then
-      rm -f -- "$tmp"
-      [[ $err == *"404"* || $err == *"Not Found"* || $err == *"NoSuchKey"* ]] || log "cache read of ${rel} failed (${err//$'\n'/ }); treating it as a miss"
+    if ! retry "cache read of ${rel}" s3_read "${CFG[GLLM_CACHE_URI]}/${rel}" "$tmp"; then
+      log "cache read of ${rel} failed; treating it as a miss"
       return 1
     fi
+    [[ -f $tmp ]] || return 1
   else
     [[ -f ${CFG[GLLM_CACHE_URI]}/${rel} ]] || return 1
     cp -- "${CFG[GLLM_CACHE_URI]}/${rel}" "$tmp"
@@ -407,12 +481,26 @@ cache_get() {
   mv -f -- "$tmp" "$dest"
 }
 
+# Copies S3 object $1 to file $2. A missing object is an answer, not a
+# failure: then $2 is absent and the status 0, so retry does not retry it.
+s3_read() {
+  local err
+  if err=$(aws s3 cp --only-show-errors --region "${CFG[GLLM_REGION]}" "$1" "$2" 2>&1); then
+    return 0
+  fi
+  rm -f -- "$2"
+  [[ $err == *"404"* || $err == *"Not Found"* || $err == *"NoSuchKey"* ]] && return 0
+  printf '%s\n' "$err" >>"$LOG_FILE"
+  return 1
+}
+
 # A failed upload costs the next boot time, not this one: it is logged only.
 cache_put() {
   local src=$1 rel=$2
   if [[ ${CFG[GLLM_MODE]} == aws ]]; then
     # An S3 object appears whole or not at all, multipart uploads included.
-    if ! aws s3 cp --only-show-errors "$src" "${CFG[GLLM_CACHE_URI]}/${rel}" >>"$LOG_FILE" 2>&1; then
+    if ! retry "cache upload of ${rel}" aws s3 cp --only-show-errors --region "${CFG[GLLM_REGION]}" \
+      "$src" "${CFG[GLLM_CACHE_URI]}/${rel}" >>"$LOG_FILE" 2>&1; then
       log "WARNING: cache upload of ${rel} failed; the next boot will redo this work"
       return 0
     fi
@@ -505,13 +593,20 @@ fetch_source() {
   fi
   local repo=${CFG[GLLM_LLAMA_CPP_REPOSITORY]}
   log "source: fetching ${ref} from ${repo}"
+  retry "git fetch of ${ref}" git_fetch_once "$repo" "$ref" "$dest" >>"$BUILD_LOG" 2>&1 ||
+    fail "git fetch of ${ref} from ${repo} failed; see ${BUILD_LOG}"
+}
+
+# One try at a shallow fetch of $2 (a commit, tag or branch) from $1 into a fresh $3.
+git_fetch_once() {
+  local repo=$1 ref=$2 dest=$3
+  rm -rf -- "$dest"
   if [[ $ref =~ ^[0-9a-f]{40}$ ]]; then
-    git init --quiet "$dest"
-    git -C "$dest" fetch --quiet --depth 1 "$repo" "$ref" >>"$BUILD_LOG" 2>&1 || fail "git fetch of commit ${ref} from ${repo} failed; see ${BUILD_LOG}"
-    git -C "$dest" -c advice.detachedHead=false checkout --quiet FETCH_HEAD
+    git init --quiet "$dest" &&
+      within_deadline git -C "$dest" fetch --quiet --depth 1 "$repo" "$ref" &&
+      git -C "$dest" -c advice.detachedHead=false checkout --quiet FETCH_HEAD
   else
-    git -c advice.detachedHead=false clone --quiet --depth 1 --branch "$ref" "$repo" "$dest" >>"$BUILD_LOG" 2>&1 ||
-      fail "git clone of ${ref} from ${repo} failed; see ${BUILD_LOG}"
+    within_deadline git -c advice.detachedHead=false clone --quiet --depth 1 --branch "$ref" "$repo" "$dest"
   fi
 }
 
@@ -538,8 +633,10 @@ compile_llama_cpp() {
   log "compiling ${BUILD_TARGETS[*]} with ${CXX_BIN} ($("$CXX_BIN" -dumpfullversion)) on $(nproc) CPUs; output in ${BUILD_LOG}"
   CC=$CC_BIN CXX=$CXX_BIN cmake -S "$src" -B "$build" "${gen[@]}" "${CMAKE_DEFINES[@]}" "${launcher[@]}" >>"$BUILD_LOG" 2>&1 ||
     fail "cmake configure failed: $(tail -n 5 "$BUILD_LOG" | tr '\n' ' ')"
-  cmake --build "$build" --config Release -j "$(nproc)" --target "${BUILD_TARGETS[@]}" >>"$BUILD_LOG" 2>&1 ||
-    fail "compile failed: $(grep -m1 -E 'error|Error' "$BUILD_LOG" || tail -n 1 "$BUILD_LOG")"
+  local rc=0
+  within_deadline cmake --build "$build" --config Release -j "$(nproc)" --target "${BUILD_TARGETS[@]}" >>"$BUILD_LOG" 2>&1 || rc=$?
+  ((rc != 124)) || fail "compile did not finish within the boot deadline of ${CFG[GLLM_BOOT_DEADLINE_SECONDS]} s (after $(seconds_since "$start") s)"
+  ((rc == 0)) || fail "compile failed: $(grep -m1 -E 'error|Error' "$BUILD_LOG" || tail -n 1 "$BUILD_LOG")"
   log "compiled ${BUILD_TARGETS[*]} in $(seconds_since "$start") s"
   mkdir -p "$stage/bin"
   for t in "${BUILD_TARGETS[@]}"; do
@@ -548,50 +645,97 @@ compile_llama_cpp() {
   rm -rf -- "$BUILD_WORK"
 }
 
-# Makes sure $INSTALL_ROOT/<key>/bin holds the binaries: already installed
-# (re-run), from the cache, or compiled and then cached.
+# Makes sure $INSTALL_ROOT/<key>/bin holds binaries that run here: already
+# installed (re-run), from the cache, or compiled and then cached. An
+# installed or cached build that fails its checks is discarded and rebuilt,
+# and the rebuild replaces the cache object: one bad object must not fail
+# every instance that reads it.
 ensure_build() {
-  local key material tarball tmpdir
+  local key material tarball tmpdir problem cached=0
   build_targets
   cmake_defines
   material=$(build_key_material)
   key=$(printf '%s\n' "$material" | sha256sum | cut -c1-32)
   BUILD_DIR=$INSTALL_ROOT/$key
+  LLAMA_SERVER=$BUILD_DIR/bin/llama-server
   log "build key ${key} (${material//$'\n'/; })"
   if [[ -f $BUILD_DIR/manifest.txt ]]; then
-    log "build: installed build ${key} reused (no compile)"
-  else
-    mkdir -p "$INSTALL_ROOT" "$STATE_DIR"
-    tarball=$STATE_DIR/build-$key.tar.gz
-    tmpdir=$(mktemp -d "$INSTALL_ROOT/.install-$key.XXXXXX")
-    PARTIAL_FILES+=("$tarball")
-    if cache_get "builds/${key}.tar.gz" "$tarball"; then
-      log "build: cache hit builds/${key}.tar.gz (no compile)"
-      tar -xzf "$tarball" -C "$tmpdir"
-      [[ -f $tmpdir/manifest.txt ]] || { rm -rf -- "$tmpdir"; fail "cached build ${key} has no manifest"; }
-    else
-      log "build: cache miss builds/${key}.tar.gz; compiling"
-      BUILD_LOG=$LOG_DIR/build.log
-      : >"$BUILD_LOG"
-      compile_llama_cpp "$tmpdir"
-      printf '%s\n' "$material" >"$tmpdir/manifest.txt"
-      tar -czf "$tarball" -C "$tmpdir" .
-      cache_put "$tarball" "builds/${key}.tar.gz"
+    if problem=$(check_build "$BUILD_DIR" "$material"); then
+      log "build: installed build ${key} reused (no compile)"
+      return
     fi
-    rm -f -- "$tarball"
-    chmod -R a+rX "$tmpdir"
-    # Rename into place so a half-extracted build is never taken as installed.
+    log "build: discarding installed build ${key}: ${problem}"
     rm -rf -- "$BUILD_DIR"
-    mv -- "$tmpdir" "$BUILD_DIR"
   fi
-  local t
+  mkdir -p "$INSTALL_ROOT" "$STATE_DIR"
+  tarball=$STATE_DIR/build-$key.tar.gz
+  tmpdir=$(mktemp -d "$INSTALL_ROOT/.install-$key.XXXXXX")
+  PARTIAL_FILES+=("$tarball")
+  if cache_get "builds/${key}.tar.gz" "$tarball"; then
+    if problem=$(unpack_build "$tarball" "$tmpdir" "$material"); then
+      log "build: cache hit builds/${key}.tar.gz (no compile)"
+      cached=1
+    else
+      log "build: discarding cached builds/${key}.tar.gz: ${problem}; compiling a replacement"
+      rm -rf -- "$tmpdir"
+      mkdir -p "$tmpdir"
+    fi
+  else
+    log "build: cache miss builds/${key}.tar.gz; compiling"
+  fi
+  if ((!cached)); then
+    BUILD_LOG=$LOG_DIR/build.log
+    : >"$BUILD_LOG"
+    compile_llama_cpp "$tmpdir"
+    printf '%s\n' "$material" >"$tmpdir/manifest.txt"
+    problem=$(check_build "$tmpdir" "$material") || fail "the build just compiled does not run here: ${problem}"
+    tar -czf "$tarball" -C "$tmpdir" .
+    cache_put "$tarball" "builds/${key}.tar.gz"
+  fi
+  rm -f -- "$tarball"
+  chmod -R a+rX "$tmpdir"
+  # Rename into place so a half-extracted build is never taken as installed.
+  rm -rf -- "$BUILD_DIR"
+  mv -- "$tmpdir" "$BUILD_DIR"
+}
+
+# Unpacks build tarball $1 into directory $2 and checks it against key
+# material $3; prints what is wrong and fails if anything is.
+unpack_build() {
+  local tarball=$1 dir=$2 material=$3 err
+  if ! err=$(tar -xzf "$tarball" -C "$dir" 2>&1); then
+    printf 'not a readable tar.gz (%s)\n' "$(first_line "$err")"
+    return 1
+  fi
+  check_build "$dir" "$material"
+}
+
+# Checks a build directory: its manifest is this build key's material, every
+# target is there, and llama-server runs on this machine (which catches a
+# damaged binary, a missing runtime library or an illegal instruction before
+# the model is fetched). Prints what is wrong and fails if anything is.
+check_build() {
+  local dir=$1 material=$2 t out rc=0
+  if [[ ! -f $dir/manifest.txt ]]; then
+    echo "it has no manifest"
+    return 1
+  fi
+  if [[ $(<"$dir/manifest.txt") != "$material" ]]; then
+    echo "its manifest is not this build key's ($(first_line "$(<"$dir/manifest.txt")"))"
+    return 1
+  fi
   for t in "${BUILD_TARGETS[@]}"; do
-    [[ -x $BUILD_DIR/bin/$t ]] || fail "build ${key} lacks ${t}"
+    if [[ ! -x $dir/bin/$t ]]; then
+      echo "it lacks ${t}"
+      return 1
+    fi
   done
-  # Catches a corrupt cache entry, a missing runtime library or an illegal
-  # instruction before the model is fetched.
-  "$BUILD_DIR/bin/llama-server" --version >>"$LOG_FILE" 2>&1 || fail "llama-server from build ${key} does not run on this machine"
-  LLAMA_SERVER=$BUILD_DIR/bin/llama-server
+  out=$("$dir/bin/llama-server" --version 2>&1) || rc=$?
+  printf '%s\n' "$out" >>"$LOG_FILE"
+  if ((rc != 0)); then
+    echo "its llama-server --version exits ${rc}: $(printf '%s\n' "$out" | tail -n 1)"
+    return 1
+  fi
 }
 
 # ------------------------------------------------------------------ model ---
@@ -603,20 +747,26 @@ download_model() {
   local dest=$1 src=${CFG[GLLM_MODEL_SOURCE]} attempt rc=0 expected=${CFG[GLLM_MODEL_SIZE_BYTES]}
   if [[ $src == s3://* ]]; then
     log "downloading ${src} with aws s3 cp"
-    aws s3 cp --only-show-errors "$src" "$dest" >>"$LOG_FILE" 2>&1 || fail "model download from ${src} failed"
+    retry "model download from ${src}" within_deadline aws s3 cp --only-show-errors --region "${CFG[GLLM_REGION]}" \
+      "$src" "$dest" >>"$LOG_FILE" 2>&1 || fail "model download from ${src} failed"
     return
   fi
   local headers=()
   if [[ -n ${CFG[GLLM_HF_TOKEN_PARAMETER]} && ${CFG[GLLM_MODE]} == aws ]]; then
     # The token goes through a root-only file (curl -H @file), never argv.
-    local header_file=$SECRET_DIR/hf-header
+    local header_file=$SECRET_DIR/hf-header token_file=$SECRET_DIR/hf-token
     mkdir -p "$SECRET_DIR"
-    PARTIAL_FILES+=("$header_file")
+    PARTIAL_FILES+=("$header_file" "$token_file")
+    # Read into a file first: a failed read inside printf's $(...) would not
+    # stop the boot, which would then fail later with a misleading 401.
+    retry "read of SSM parameter ${CFG[GLLM_HF_TOKEN_PARAMETER]}" ssm_read "${CFG[GLLM_HF_TOKEN_PARAMETER]}" "$token_file" ||
+      fail "could not read the Hugging Face token from SSM parameter ${CFG[GLLM_HF_TOKEN_PARAMETER]} (see ${LOG_FILE})"
+    [[ -n $(tr -d '[:space:]' <"$token_file") ]] || fail "the Hugging Face token in SSM parameter ${CFG[GLLM_HF_TOKEN_PARAMETER]} is empty"
     (
       umask 077
-      printf 'Authorization: Bearer %s\n' "$(aws ssm get-parameter --name "${CFG[GLLM_HF_TOKEN_PARAMETER]}" --with-decryption \
-        --region "${CFG[GLLM_REGION]}" --query Parameter.Value --output text)" >"$header_file"
-    ) || fail "could not read the Hugging Face token from SSM parameter ${CFG[GLLM_HF_TOKEN_PARAMETER]}"
+      printf 'Authorization: Bearer %s\n' "$(tr -d '\r\n' <"$token_file")" >"$header_file"
+    )
+    rm -f -- "$token_file"
     headers=(-H "@${header_file}")
   fi
   for ((attempt = 1; attempt <= DOWNLOAD_ATTEMPTS; attempt++)); do
@@ -626,13 +776,19 @@ download_model() {
     log "downloading ${src} (attempt ${attempt}/${DOWNLOAD_ATTEMPTS}$([[ -s $dest ]] && echo ", resuming at $(file_size "$dest") bytes"))"
     rc=0
     curl --fail --silent --show-error --location --proto '=http,https' --connect-timeout 20 \
-      --speed-limit 1024 --speed-time 60 -C - "${headers[@]}" -o "$dest" "$src" 2>>"$LOG_FILE" || rc=$?
+      --max-time "$(seconds_left)" --speed-limit 1024 --speed-time 60 -C - "${headers[@]}" -o "$dest" "$src" 2>>"$LOG_FILE" || rc=$?
     ((rc == 0)) && break
     log "curl exited ${rc}"
+    local got delay
+    got="got $([[ -f $dest ]] && file_size "$dest" || echo 0) of ${expected} bytes"
     if ((attempt == DOWNLOAD_ATTEMPTS)); then
-      fail "model download from ${src} failed after ${DOWNLOAD_ATTEMPTS} attempts (last curl exit ${rc}); got $([[ -f $dest ]] && file_size "$dest" || echo 0) of ${expected} bytes"
+      fail "model download from ${src} failed after ${DOWNLOAD_ATTEMPTS} attempts (last curl exit ${rc}); ${got}"
     fi
-    sleep "$attempt"
+    delay=$(retry_delay_ms "$attempt")
+    if ((delay / 1000 + 1 >= $(seconds_left))); then
+      fail "model download from ${src} did not finish within the boot deadline of ${CFG[GLLM_BOOT_DEADLINE_SECONDS]} s (last curl exit ${rc}); ${got}"
+    fi
+    sleep "$((delay / 1000)).$(printf '%03d' $((delay % 1000)))"
   done
 }
 
@@ -766,9 +922,7 @@ install_api_key() {
   (
     umask 077
     if [[ ${CFG[GLLM_MODE]} == aws ]]; then
-      # --output text writes only the value, straight into the file.
-      aws ssm get-parameter --name "${CFG[GLLM_API_KEY_PARAMETER]}" --with-decryption \
-        --region "${CFG[GLLM_REGION]}" --query Parameter.Value --output text >"$tmp" 2>>"$LOG_FILE"
+      retry "read of SSM parameter ${CFG[GLLM_API_KEY_PARAMETER]}" ssm_read "${CFG[GLLM_API_KEY_PARAMETER]}" "$tmp"
     else
       cat -- "${CFG[GLLM_API_KEY_FILE]}" >"$tmp"
     fi
@@ -849,6 +1003,10 @@ render_unit() {
 Description=graviton-llm llama-server
 After=network-online.target
 Wants=network-online.target
+# A server that keeps crashing stops being restarted: the unit fails, the
+# load balancer's health check fails, and Auto Scaling replaces the instance.
+StartLimitIntervalSec=300
+StartLimitBurst=5
 
 [Service]
 Type=simple
@@ -1034,7 +1192,11 @@ server_last_words() {
 }
 
 wait_healthy() {
-  local timeout=${CFG[GLLM_HEALTH_TIMEOUT_SECONDS]} start code="none"
+  local timeout=${CFG[GLLM_HEALTH_TIMEOUT_SECONDS]} start code="none" left what="within ${CFG[GLLM_HEALTH_TIMEOUT_SECONDS]} s"
+  left=$(seconds_left)
+  if ((left < timeout)); then
+    timeout=$left what="within the boot deadline of ${CFG[GLLM_BOOT_DEADLINE_SECONDS]} s (${left} s left for it)"
+  fi
   start=$(now_ms)
   while :; do
     code=$(curl --silent --output /dev/null --max-time 2 --write-out '%{http_code}' "http://127.0.0.1:${CFG[GLLM_PORT]}/health" || true)
@@ -1046,7 +1208,7 @@ wait_healthy() {
       fail "llama-server exited before it was healthy: $(server_exit_reason)"
     fi
     if (($(now_ms) - start > timeout * 1000)); then
-      fail "llama-server not healthy within ${timeout} s (last /health status ${code})"
+      fail "llama-server not healthy ${what} (last /health status ${code})"
     fi
     sleep 0.5
   done
@@ -1055,10 +1217,14 @@ wait_healthy() {
 # ----------------------------------------------------------------- signal ---
 
 imds() {
+  retry "instance metadata read of $1" imds_once "$1"
+}
+
+imds_once() {
   local token
   token=$(curl --silent --fail --max-time 5 -X PUT http://169.254.169.254/latest/api/token \
-    -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
-  curl --silent --fail --max-time 5 -H "X-aws-ec2-metadata-token: ${token}" "http://169.254.169.254/latest/meta-data/$1"
+    -H 'X-aws-ec2-metadata-token-ttl-seconds: 300') &&
+    curl --silent --fail --max-time 5 -H "X-aws-ec2-metadata-token: ${token}" "http://169.254.169.254/latest/meta-data/$1"
 }
 
 # Tells the Auto Scaling group's creation policy how this instance did. A
@@ -1068,13 +1234,13 @@ signal_cloudformation() {
   local status=$1 reason=$2 code=0
   [[ $status == SUCCESS ]] || code=1
   if [[ -x /opt/aws/bin/cfn-signal ]]; then
-    /opt/aws/bin/cfn-signal -e "$code" --reason "${reason:0:250}" --stack "${CFG[GLLM_STACK_NAME]}" \
+    retry "cfn-signal ${status}" /opt/aws/bin/cfn-signal -e "$code" --reason "${reason:0:250}" --stack "${CFG[GLLM_STACK_NAME]}" \
       --resource "${CFG[GLLM_SIGNAL_RESOURCE]}" --region "${CFG[GLLM_REGION]}" >>"$LOG_FILE" 2>&1 &&
       { log "cfn-signal ${status} sent"; return 0; }
   else
     local instance_id
     if instance_id=$(imds instance-id 2>/dev/null) &&
-      aws cloudformation signal-resource --stack-name "${CFG[GLLM_STACK_NAME]}" \
+      retry "signal-resource ${status}" aws cloudformation signal-resource --stack-name "${CFG[GLLM_STACK_NAME]}" \
         --logical-resource-id "${CFG[GLLM_SIGNAL_RESOURCE]}" --unique-id "$instance_id" \
         --status "$status" --region "${CFG[GLLM_REGION]}" >>"$LOG_FILE" 2>&1; then
       log "signal-resource ${status} sent for ${instance_id}"
@@ -1094,9 +1260,7 @@ complete_lifecycle_action() {
   [[ -n $hook ]] || return 0
   [[ $status == SUCCESS ]] || result=ABANDON
   if instance_id=$(imds instance-id 2>/dev/null) &&
-    aws autoscaling complete-lifecycle-action --lifecycle-hook-name "$hook" \
-      --auto-scaling-group-name "${CFG[GLLM_AUTOSCALING_GROUP]}" --instance-id "$instance_id" \
-      --lifecycle-action-result "$result" --region "${CFG[GLLM_REGION]}" >>"$LOG_FILE" 2>&1; then
+    retry "complete-lifecycle-action ${result}" complete_lifecycle_action_once "$hook" "$instance_id" "$result"; then
     log "lifecycle action ${hook} completed with ${result}"
     return 0
   fi
@@ -1105,13 +1269,27 @@ complete_lifecycle_action() {
   return 0
 }
 
+# One try. AWS's answer when no launch is pending (a reboot of a serving
+# instance) is final: it is logged and not retried.
+complete_lifecycle_action_once() {
+  local hook=$1 instance_id=$2 result=$3 err
+  if err=$(aws autoscaling complete-lifecycle-action --lifecycle-hook-name "$hook" \
+    --auto-scaling-group-name "${CFG[GLLM_AUTOSCALING_GROUP]}" --instance-id "$instance_id" \
+    --lifecycle-action-result "$result" --region "${CFG[GLLM_REGION]}" 2>&1); then
+    return 0
+  fi
+  printf '%s\n' "$err" >>"$LOG_FILE"
+  [[ $err == *"No active Lifecycle Action"* ]] && return "$NO_RETRY"
+  return 1
+}
+
 # A failed boot counts itself directly: it may end before the CloudWatch agent
 # ships a single log line. The update's instance refresh watches the alarm on
 # this metric, so a boot that fails during an update rolls the update back.
 count_boot_failure() {
   local metric=${CFG[GLLM_BOOT_FAILURE_METRIC]}
   [[ -n $metric ]] || return 0
-  if aws cloudwatch put-metric-data --namespace "${CFG[GLLM_METRIC_NAMESPACE]}" --metric-name "$metric" \
+  if retry "put-metric-data ${metric}" aws cloudwatch put-metric-data --namespace "${CFG[GLLM_METRIC_NAMESPACE]}" --metric-name "$metric" \
     --dimensions "AutoScalingGroupName=${CFG[GLLM_AUTOSCALING_GROUP]}" --value 1 --unit Count \
     --region "${CFG[GLLM_REGION]}" >>"$LOG_FILE" 2>&1; then
     log "counted the failure in ${CFG[GLLM_METRIC_NAMESPACE]}/${metric}"
@@ -1122,17 +1300,36 @@ count_boot_failure() {
 }
 
 report_to_aws() {
+  # Reporting may outlast the boot deadline by the grace the stack leaves for it.
+  RETRY_UNTIL_MS=$(($(now_ms) + REPORT_GRACE_SECONDS * 1000))
   [[ $1 == SUCCESS ]] || count_boot_failure
   signal_cloudformation "$1" "$2"
   complete_lifecycle_action "$1"
 }
 
-# Writes SSM parameter $1's value to file $2 (through a temporary name).
+# Writes SSM parameter $1's value to file $2 (through a temporary name), with retries.
 ssm_to_file() {
   local name=$1 dest=$2
-  aws ssm get-parameter --name "$name" --region "${CFG[GLLM_REGION]}" --query Parameter.Value --output text \
-    >"$dest.tmp" 2>>"$LOG_FILE" && mv -f -- "$dest.tmp" "$dest" && return 0
+  retry "read of SSM parameter ${name}" ssm_read "$name" "$dest.tmp" && mv -f -- "$dest.tmp" "$dest" && return 0
   rm -f -- "$dest.tmp"
+  return 1
+}
+
+# One read of SSM parameter $1 (decrypted, if a SecureString) into file $2,
+# created readable by its owner only; --output text writes just the value.
+# A parameter that does not exist is a final answer (NO_RETRY); access
+# denied is retried, as a new instance role can take seconds to apply.
+ssm_read() {
+  local err
+  if err=$(
+    umask 077
+    aws ssm get-parameter --name "$1" --with-decryption --region "${CFG[GLLM_REGION]}" \
+      --query Parameter.Value --output text 2>&1 >"$2"
+  ); then
+    return 0
+  fi
+  printf '%s\n' "$err" >>"$LOG_FILE"
+  [[ $err == *ParameterNotFound* ]] && return "$NO_RETRY"
   return 1
 }
 
@@ -1173,6 +1370,7 @@ main() {
   trap on_exit EXIT
   local started
   started=$(now_ms)
+  BOOT_STARTED_MS=$started
 
   CURRENT_STEP=config
   parse_env "$1"

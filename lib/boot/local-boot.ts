@@ -39,6 +39,8 @@ export interface LocalBootOptions {
   readonly slots: number;
   readonly ctxPerSlot: number;
   readonly healthTimeoutSeconds: number;
+  /** The whole boot (install, build, download, health) must end within this. */
+  readonly bootTimeoutSeconds: number;
   readonly modelFile: string;
   readonly quantizeTo: string;
   /** Graviton generation whose flags an aarch64 machine builds with; detected from the CPU when omitted. */
@@ -59,6 +61,7 @@ options:
   --slots N             parallel slots (default 2)
   --ctx-per-slot N      context tokens per slot (default 2048)
   --health-timeout S    seconds to wait for /health (default 300)
+  --boot-timeout S      seconds the whole boot may take, build included (default 7200)
   --model-file NAME     served file name (default: from the URL)
   --quantize-to TYPE    quantize the downloaded model with llama-quantize (e.g. Q4_0)
   --generation N        Graviton generation to build for on aarch64 (default: detected)
@@ -88,6 +91,7 @@ export function parseLocalBootArgs(argv: readonly string[], cwd = process.cwd())
       slots: { type: 'string' },
       'ctx-per-slot': { type: 'string' },
       'health-timeout': { type: 'string' },
+      'boot-timeout': { type: 'string' },
       'model-file': { type: 'string' },
       'quantize-to': { type: 'string' },
       generation: { type: 'string' },
@@ -126,6 +130,7 @@ export function parseLocalBootArgs(argv: readonly string[], cwd = process.cwd())
     slots: positiveInt('slots', values.slots, 2),
     ctxPerSlot: positiveInt('ctx-per-slot', values['ctx-per-slot'], 2048),
     healthTimeoutSeconds: positiveInt('health-timeout', values['health-timeout'], 300),
+    bootTimeoutSeconds: positiveInt('boot-timeout', values['boot-timeout'], 7200),
     modelFile: values['model-file'] ?? (urlName.endsWith('.gguf') ? urlName : 'model.gguf'),
     quantizeTo: values['quantize-to'] ?? '',
     generation,
@@ -174,6 +179,7 @@ export function localBootEnvironment(opts: LocalBootOptions, apiKeyFile: string)
     GLLM_PARALLEL_SLOTS: String(opts.slots),
     GLLM_CONTEXT_PER_SLOT: String(opts.ctxPerSlot),
     GLLM_HEALTH_TIMEOUT_SECONDS: String(opts.healthTimeoutSeconds),
+    GLLM_BOOT_DEADLINE_SECONDS: String(opts.bootTimeoutSeconds),
     GLLM_STACK_NAME: 'local',
     GLLM_SIGNAL_RESOURCE: 'local',
     GLLM_REGION: 'local',

@@ -25,6 +25,8 @@ export interface ApiKeyParameterProps {
 export class ApiKeyParameter extends Construct {
   readonly parameterName: string;
   readonly parameterArn: string;
+  /** The custom resource that writes the key: depend on it to start after the key exists. */
+  readonly resource: CustomResource;
 
   constructor(scope: Construct, id: string, props: ApiKeyParameterProps) {
     super(scope, id);
@@ -67,7 +69,7 @@ export class ApiKeyParameter extends Construct {
       logGroup: new logs.LogGroup(this, 'ProviderLogs', { retention: props.logRetention }),
     });
 
-    new CustomResource(this, 'Resource', {
+    this.resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
       resourceType: 'Custom::GravitonLlmApiKey',
       properties: { ParameterName: props.parameterName },

@@ -54,6 +54,19 @@ const PER_BOOT_SCRIPT_PATH = '/var/lib/cloud/scripts/per-boot/graviton-llm.sh';
 const BOOT_SCRIPT_SOURCE = path.join(__dirname, '..', 'boot', 'boot.sh');
 /** An instance is ready when its boot completes the hook; this covers the target group's two health checks after that. */
 const REFRESH_INSTANCE_WARMUP = Duration.minutes(1);
+const HEALTH_CHECK_GRACE = Duration.minutes(2);
+
+/**
+ * Time the boot script reserves, below the lifecycle hook's timeout, to report
+ * its result (boot.sh REPORT_GRACE_SECONDS plus margin): a boot that runs out
+ * of time still counts its failure and abandons the instance itself.
+ */
+export const BOOT_REPORT_MARGIN_SECONDS = 120;
+
+/** The boot's own deadline: the hook's timeout less the reporting margin. */
+export function bootDeadlineSeconds(bootTimeoutMinutes: number): number {
+  return bootTimeoutMinutes * 60 - BOOT_REPORT_MARGIN_SECONDS;
+}
 
 /**
  * The instances: a launch template for Amazon Linux 2023 on Graviton, an
@@ -148,7 +161,10 @@ export class InferenceFleet extends Construct {
       maxCapacity: config.maxCapacity,
       healthChecks: autoscaling.HealthChecks.withAdditionalChecks({
         additionalTypes: [autoscaling.AdditionalHealthCheckType.ELB],
-        gracePeriod: bootTimeout,
+        // The launch hook holds an instance until it serves, and the grace period starts only
+        // after it: the grace covers the target group's first healthy checks (2 x 15 s), so a
+        // server that dies after boot is replaced within minutes, not after a boot's length.
+        gracePeriod: HEALTH_CHECK_GRACE,
       }),
       // Creation waits for every first instance to build, load and answer /health.
       signals: autoscaling.Signals.waitForMinCapacity({ timeout: bootTimeout }),
@@ -324,7 +340,8 @@ export class InferenceFleet extends Construct {
       GLLM_PORT: String(config.port),
       GLLM_PARALLEL_SLOTS: String(config.parallelSlots),
       GLLM_CONTEXT_PER_SLOT: String(config.contextTokensPerSlot),
-      GLLM_HEALTH_TIMEOUT_SECONDS: String(config.bootTimeoutMinutes * 60),
+      GLLM_HEALTH_TIMEOUT_SECONDS: String(bootDeadlineSeconds(config.bootTimeoutMinutes)),
+      GLLM_BOOT_DEADLINE_SECONDS: String(bootDeadlineSeconds(config.bootTimeoutMinutes)),
       GLLM_STACK_NAME: stack.stackName,
       GLLM_SIGNAL_RESOURCE: stack.getLogicalId(this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup),
       GLLM_REGION: stack.region,
@@ -352,7 +369,17 @@ export class InferenceFleet extends Construct {
       envFile.trimEnd(),
       'GLLM_ENV',
     );
-    userData.addS3DownloadCommand({ bucket: script.bucket, bucketKey: script.s3ObjectKey, localFile: BOOT_SCRIPT_PATH });
+    // Retried with growing, jittered waits (about a minute in all): a failure here reports
+    // nothing, and the instance would wait out the lifecycle hook. --region: without it the
+    // CLI sends S3 requests to the global endpoint, which an in-region gateway endpoint does
+    // not cover.
+    userData.addCommands(
+      'for try in 1 2 3 4 5 6; do',
+      `  aws s3 cp --only-show-errors --region ${stack.region} 's3://${script.s3BucketName}/${script.s3ObjectKey}' ${BOOT_SCRIPT_PATH} && break`,
+      '  [ "$try" -lt 6 ] || { echo "could not download the boot script after 6 tries" >&2; exit 1; }',
+      '  sleep $(( (1 << try) / 2 + RANDOM % ((1 << try) / 2 + 1) ))',
+      'done',
+    );
     userData.addCommands(
       `chmod 0755 ${BOOT_SCRIPT_PATH}`,
       // cloud-init runs user data on the first boot only; an instance started from the warm

@@ -152,6 +152,11 @@ export function addInferenceEndpoint(stack: Stack, config: ResolvedConfig, optio
       endpoint.loadBalancer.connections.allowFrom(canary.securityGroup, ec2.Port.tcp(80), 'canary probes');
     }
   }
+  // Instances read the key at boot and fetch the source and the model through the NAT gateway:
+  // they start once both exist (CDK orders a Lambda function after its subnets' routes, not a
+  // group). The canary reads the key on every probe.
+  fleet.autoScalingGroup.node.addDependency(apiKey.resource, network.vpc.selectSubnets(network.privateSubnets).internetConnectivityEstablished);
+  canary?.function.node.addDependency(apiKey.resource);
   if (network.ready) {
     // A VPC created by a condition: instances and the canary start once its private subnets route out.
     fleet.autoScalingGroup.node.addDependency(network.ready);

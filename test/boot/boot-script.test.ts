@@ -31,6 +31,7 @@ function localEnv(overrides: Partial<BootEnvironment> = {}): BootEnvironment {
     slots: 2,
     ctxPerSlot: 2048,
     healthTimeoutSeconds: 60,
+    bootTimeoutSeconds: 3600,
     modelFile: 'model.gguf',
     quantizeTo: '',
     generation: 3,
@@ -61,9 +62,25 @@ function writeEnv(text: string): string {
   return file;
 }
 
+/**
+ * Stand-ins for the AWS CLI and for curl (the metadata service), first on
+ * PATH in boot(): an aws-mode boot that fails still reports, and these answer
+ * at once where a real call would be retried for a minute. Each call's
+ * arguments are appended to stubs/calls.
+ */
+const stubs = path.join(dir, 'stubs');
+spawnSync('sh', ['-c', [
+  `mkdir -p ${stubs}`,
+  `printf '#!/bin/sh\\necho "$(basename "$0") $*" >>${stubs}/calls\\n' >${stubs}/aws`,
+  `printf '#!/bin/sh\\necho "$(basename "$0") $*" >>${stubs}/calls\\necho i-0stub\\n' >${stubs}/curl`,
+  `chmod +x ${stubs}/aws ${stubs}/curl`,
+].join(' && ')]);
+
 /** Runs the real entry point; parse failures stop it before anything else happens. */
 function boot(envText: string) {
-  const r = spawnSync('bash', [SCRIPT, writeEnv(envText)], { encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync('bash', [SCRIPT, writeEnv(envText)], {
+    encoding: 'utf8', timeout: 30_000, env: { ...process.env, PATH: `${stubs}:${process.env.PATH}` },
+  });
   const lines = r.stdout.trimEnd().split('\n');
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, last: lines[lines.length - 1] };
 }
@@ -160,6 +177,8 @@ describe('environment file parser', () => {
   test('rejects local-only keys in aws mode (no cpuinfo or path override on an instance)', () => {
     const r = boot(`${renderBootEnvironment(awsEnv())}GLLM_CPUINFO_PATH=/tmp/fake\n`);
     expect(r.last).toMatch(/GLLM_CPUINFO_PATH is accepted in local mode only/);
+    // Even a configuration failure is reported to the stack, in its region.
+    expect(readFileSync(path.join(stubs, 'calls'), 'utf8')).toMatch(/^aws cloudformation signal-resource --stack-name Stack .*--status FAILURE --region eu-west-1$/m);
     expect(() => renderBootEnvironment({ ...awsEnv(), GLLM_CPUINFO_PATH: '/tmp/x' })).toThrow(/only allowed with GLLM_MODE=local/);
   });
 
@@ -275,6 +294,78 @@ describe('systemd unit (aws mode)', () => {
     // systemd adds noise about other units and the manager itself.
     const ours = (r.stdout + r.stderr).split('\n').filter((l) => l.includes('graviton-llm.service') && !/User=llama|llama.*not found|Failed to/.test(l));
     expect(ours).toEqual([]);
+  });
+});
+
+describe('retries and the boot deadline', () => {
+  // A command that fails until its Nth call: the counter lives in a file, as retry runs it in the same shell.
+  const flaky = (t: string, failures: number) =>
+    `flaky() { local n; n=$(( $(cat ${t}/calls 2>/dev/null || echo 0) + 1 )); echo $n >${t}/calls; ((n > ${failures})); }`;
+
+  test('a failing call is retried with growing, jittered delays until it succeeds', () => {
+    const t = mkdtempSync(path.join(dir, 'retry-'));
+    const r = withFunctions(renderBootEnvironment(localEnv()), [
+      `LOG_FILE=${t}/boot.log; BOOT_STARTED_MS=$(now_ms)`, flaky(t, 2),
+      'retry "the flaky call" flaky && echo "RESULT=ok after $(<' + t + '/calls) calls"',
+    ].join('\n'));
+    expect(r.out).toContain('RESULT=ok after 3 calls');
+    const delays = [...r.out.matchAll(/the flaky call failed \(exit 1\); try (\d)\/6 in ([\d.]+) s/g)].map((m) => [Number(m[1]), Number(m[2])]);
+    expect(delays.map((d) => d[0])).toEqual([2, 3]);
+    // Equal jitter: the first wait is 0.5 to 1 s, the second 1 to 2 s.
+    expect(delays[0][1]).toBeGreaterThanOrEqual(0.5);
+    expect(delays[0][1]).toBeLessThanOrEqual(1);
+    expect(delays[1][1]).toBeGreaterThanOrEqual(1);
+    expect(delays[1][1]).toBeLessThanOrEqual(2);
+  }, 30_000);
+
+  test('the delays double up to 20 s, each between half and all of its step', () => {
+    const r = withFunctions(renderBootEnvironment(localEnv()),
+      'for n in 1 2 3 4 5 6 7; do xs=$(for i in $(seq 200); do retry_delay_ms $n; done | sort -n); echo "$(head -n 1 <<<"$xs") $(tail -n 1 <<<"$xs")"; done');
+    expect(r.status).toBe(0);
+    const ranges = r.out.trim().split('\n').map((l) => l.trim().split(' ').map(Number));
+    const steps = [1000, 2000, 4000, 8000, 16000, 20000, 20000];
+    ranges.forEach(([min, max], i) => {
+      expect(min).toBeGreaterThanOrEqual(steps[i] / 2);
+      expect(max).toBeLessThanOrEqual(steps[i]);
+    });
+  });
+
+  test('no retry sleeps past the deadline, and a final answer is not retried', () => {
+    const t = mkdtempSync(path.join(dir, 'retry-stop-'));
+    const late = withFunctions(renderBootEnvironment(localEnv()), [
+      `LOG_FILE=${t}/boot.log`, flaky(t, 10),
+      // Started an hour ago with a one-hour deadline: no time for a second try.
+      'CFG[GLLM_BOOT_DEADLINE_SECONDS]=3600; BOOT_STARTED_MS=$(( $(now_ms) - 3600000 + 500 ))',
+      'retry "the late call" flaky || echo "STATUS=$? CALLS=$(<' + t + '/calls)"',
+    ].join('\n'));
+    expect(late.out).toContain('the late call failed (exit 1); no time left for another try');
+    expect(late.out).toContain('STATUS=1 CALLS=1');
+
+    const final = withFunctions(renderBootEnvironment(localEnv()), [
+      `LOG_FILE=${t}/final.log; BOOT_STARTED_MS=$(now_ms)`,
+      'answer() { return "$NO_RETRY"; }',
+      'retry "the answered call" answer || echo "STATUS=$?"',
+    ].join('\n'));
+    expect(final.out).toContain('STATUS=75');
+    expect(final.out).not.toContain('try 2/6');
+  });
+
+  test('a step that starts after the deadline fails the boot, naming the deadline and the step', () => {
+    const r = withFunctions(renderBootEnvironment(localEnv({ GLLM_BOOT_DEADLINE_SECONDS: '60' })), [
+      'LOG_FILE=/dev/null; BOOT_STARTED_MS=$(( $(now_ms) - 61000 ))',
+      'step model true; echo NOT-REACHED',
+    ].join('\n'));
+    expect(r.status).toBe(1);
+    expect(r.out).toContain('[model] ERROR: boot deadline of 60 s passed before step model');
+    expect(r.out).not.toContain('NOT-REACHED');
+  });
+
+  test('a long command gets only the time the boot has left', () => {
+    const r = withFunctions(renderBootEnvironment(localEnv({ GLLM_BOOT_DEADLINE_SECONDS: '60' })), [
+      'BOOT_STARTED_MS=$(( $(now_ms) - 58000 )); start=$(now_ms)',
+      'within_deadline sleep 30 || echo "STATUS=$? TOOK=$(( ($(now_ms) - start) / 1000 ))"',
+    ].join('\n'));
+    expect(r.out).toMatch(/STATUS=124 TOOK=[12]\b/);
   });
 });
 

@@ -17,7 +17,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { LLAMA_CPP_REPOSITORY } from '../../lib/catalogs/llama-cpp-release';
-import { BoxAws, BoxEvent, boxUnavailableReason, BootResult, InstanceBox } from '../support/instance-box/box';
+import { BOX_AWS_CALLS_LOG, BoxAws, BoxEvent, boxUnavailableReason, BootResult, InstanceBox } from '../support/instance-box/box';
 import { BOX_PROMETHEUS_URL, ensureBoxGitRepository, standIns } from '../support/instance-box/stand-ins';
 import { S3File, s3File, StackInstance, stackInstance } from '../support/instance-box/stack-instance';
 import { cacheRoot, ensureLlamaCppSource } from '../support/llama-cpp-source';
@@ -136,6 +136,15 @@ if (unavailable) {
         expect(observed.objects[stack.bootEnv.GLLM_CACHE_URI.split('/')[2]]).toEqual(expect.arrayContaining([`cache/builds/${key}.tar.gz`, `cache/models/${good.sha256}.gguf`]));
       });
 
+      test('every AWS CLI call, the user data\'s and the boot\'s, named the stack\'s region', () => {
+        // Without --region the CLI sends S3 requests to the global endpoint, which an in-region
+        // gateway endpoint does not cover.
+        const calls = box.read(BOX_AWS_CALLS_LOG).trim().split('\n');
+        expect(calls).toEqual(expect.arrayContaining([expect.stringMatching(/^s3 cp .* s3:\/\/.*\/[0-9a-f]{64}\.sh \/opt\/graviton-llm\/boot\.sh$/)]));
+        expect(calls.length).toBeGreaterThan(5);
+        expect(calls.filter((c) => !c.includes(`--region ${stack.bootEnv.GLLM_REGION}`))).toEqual([]);
+      });
+
       test('it used IMDSv2 only: a token first, never a read without one', async () => {
         const imds = (await aws.observe()).events.filter((e) => e.api === 'IMDS');
         expect(imds.map((e) => e.path)).toContain('PUT /latest/api/token');
@@ -243,6 +252,52 @@ if (unavailable) {
       });
     });
 
+    describe('a throttled lifecycle API, then a server that keeps crashing', () => {
+      let launched: { box: InstanceBox; instanceId: string };
+      let result: BootResult;
+      // More than one AWS CLI call retries by itself (the standard retry mode tries 3 times).
+      const THROTTLED = 6;
+
+      beforeAll(async () => {
+        await box.shutdown();
+        aws.injectFaults('CompleteLifecycleAction', THROTTLED);
+        launched = await launch('gllm-throttled', stack);
+        result = await launched.box.boot(BOOT_MS);
+        console.log(`instance box: boot with ${THROTTLED} throttled lifecycle calls took ${result.seconds.toFixed(1)} s, exit ${result.status}`);
+      }, BOOT_MS + 2 * 60 * 1000);
+
+      afterAll(() => launched?.box.shutdown(), 2 * 60 * 1000);
+
+      test('the boot retries complete-lifecycle-action until AWS takes it, and the instance serves', async () => {
+        expect(result.status).toBe(0);
+        const actions = lifecycleActions((await aws.observe()).events, launched.instanceId);
+        expect(actions.map((a) => a.error ?? a.result)).toEqual([...Array(THROTTLED).fill('injected throttling'), 'CONTINUE']);
+        expect(bootLog(launched.box)).toMatch(/complete-lifecycle-action CONTINUE failed \(exit \d+\); try 2\/6 in [\d.]+ s/);
+        expect(bootLog(launched.box)).toContain('lifecycle action graviton-llm-boot completed with CONTINUE');
+      });
+
+      test('a server killed five times is left failed by systemd, for the load balancer to notice', async () => {
+        const unit = () => launched.box.unitProperties('graviton-llm.service', ['ActiveState', 'Result', 'MainPID', 'NRestarts']);
+        let kills = 0;
+        for (let waited = 0; unit().ActiveState !== 'failed' && waited < 120; waited++) {
+          const p = unit();
+          if (p.ActiveState === 'active' && p.MainPID !== '0') {
+            launched.box.exec(['kill', '-KILL', p.MainPID]);
+            kills++;
+          }
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+        console.log(`instance box: ${kills} kills until the unit stayed down`);
+        // The boot's start and four restarts are the burst of 5 in 300 s; the restart after the
+        // fifth crash is refused, and the unit stays down (systemd 252 keeps Result=signal).
+        expect(kills).toBe(5);
+        await new Promise((r) => setTimeout(r, 10_000));
+        expect(unit()).toMatchObject({ ActiveState: 'failed', MainPID: '0' });
+        const journal = launched.box.exec(['journalctl', '-u', 'graviton-llm.service', '-o', 'cat', '--no-pager']).stdout;
+        expect(journal).toContain('Start request repeated too quickly.');
+      }, 3 * 60 * 1000);
+    });
+
     describe('failed boots of updated instances', () => {
       async function failedBoot(name: string, s: StackInstance) {
         await box.shutdown();
@@ -306,6 +361,25 @@ if (unavailable) {
       expect(result.status).not.toBe(0);
       expect(log).toMatch(/build: cache hit builds\/[0-9a-f]{32}\.tar\.gz \(no compile\)/);
       expect(log).toContain(`model download from ${s.bootEnv.GLLM_MODEL_SOURCE} failed after 4 attempts`);
+      expect(lifecycleActions((await aws.observe()).events, launched.instanceId)).toEqual([expect.objectContaining({ result: 'ABANDON' })]);
+      await launched.box.shutdown();
+    }, BOOT_MS + 2 * 60 * 1000);
+
+    test('a Hugging Face token parameter that cannot be read fails the boot at once, naming it', async () => {
+      const synth = synthWith({ huggingFaceTokenParameterName: '/graviton-llm/box/absent-hf-token' }, { bundle: false });
+      const s = stackInstance({
+        template: synth.template.toJSON(), assemblyDir: synth.outdir, stackName: synth.stack.stackName,
+        apiKey: API_KEY, architecture: 'x86_64',
+      });
+      await box.shutdown();
+      const launched = await launch('gllm-hf-token', s);
+      const result = await launched.box.boot(BOOT_MS);
+      const log = bootLog(launched.box);
+      expect(result.status).not.toBe(0);
+      expect(log).toMatch(/boot failed: could not read the Hugging Face token from SSM parameter \/graviton-llm\/box\/absent-hf-token/);
+      // A parameter that does not exist is AWS's final answer: asked once, no download tried.
+      expect(launched.box.read(BOX_AWS_CALLS_LOG).split('\n').filter((c) => c.includes('absent-hf-token'))).toHaveLength(1);
+      expect(log).not.toContain('downloading https://');
       expect(lifecycleActions((await aws.observe()).events, launched.instanceId)).toEqual([expect.objectContaining({ result: 'ABANDON' })]);
       await launched.box.shutdown();
     }, BOOT_MS + 2 * 60 * 1000);

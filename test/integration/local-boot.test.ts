@@ -6,11 +6,12 @@
  * Order matters and jest keeps it: the cold boot fills the cache that the warm
  * boot and the failure cases then reuse, so only the first compiles.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { stopLocalServer } from '../../lib/boot/local-boot';
@@ -44,6 +45,21 @@ interface BootRun {
 
 function sha256File(file: string): string {
   return createHash('sha256').update(readFileSync(file)).digest('hex');
+}
+
+/** A build tarball as boot.sh packs one: manifest.txt and bin/llama-server (here a script). */
+function tarWith(manifest: string, llamaServer: string): Buffer {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gllm-tar-'));
+  try {
+    mkdirSync(path.join(dir, 'bin'));
+    writeFileSync(path.join(dir, 'manifest.txt'), `${manifest}\n`);
+    writeFileSync(path.join(dir, 'bin', 'llama-server'), llamaServer, { mode: 0o755 });
+    const r = spawnSync('tar', ['-czf', '-', '-C', dir, '.'], { maxBuffer: 1 << 20 });
+    if (r.status !== 0) throw new Error(`tar: ${r.stderr}`);
+    return r.stdout;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function freePort(): Promise<number> {
@@ -354,6 +370,27 @@ describe('boot.sh in local mode', () => {
     expect(readFileSync(pidFile, 'utf8').trim()).not.toBe(before);
     expect((await chat(warm.port, false, API_KEY)).status).toBe(200);
   }, BOOT_TIMEOUT_MS);
+
+  test.each([
+    ['not a tar.gz', () => Buffer.from('truncated upload'), /not a readable tar\.gz/],
+    // A well-formed tarball whose llama-server cannot run (a damaged or foreign binary).
+    ['a build whose llama-server does not run', (material: string) => tarWith(material, '#!/bin/sh\nexit 127\n'), /its llama-server --version exits 127/],
+  ])('a cached build that is %s is discarded, rebuilt and replaced in the cache', async (name, content, why) => {
+    const cache = buildOnlyCache(`bad-build-${name.replace(/\W+/g, '-')}`);
+    const [entry] = cacheFiles(cache);
+    const manifest = readFileSync(path.join(warm.workDir, 'llama.cpp', entry.slice('builds/'.length, -'.tar.gz'.length), 'manifest.txt'), 'utf8');
+    writeFileSync(path.join(cache, entry), content(manifest.trimEnd()));
+    const run = await boot(`bad-build-${name.replace(/\W+/g, '-')}`, { cacheDir: cache });
+    expect(run.lastLine).toBe('GLLM_BOOT_RESULT=SUCCESS');
+    expect(run.log).toMatch(new RegExp(`build: discarding cached ${entry.replace(/\./g, '\\.')}: .*; compiling a replacement`));
+    expect(run.log).toMatch(why);
+    expect(run.log).toMatch(/compiled llama-server in [\d.]+ s/);
+    expect(run.log).toContain(`cached ${entry}`);
+    // The replacement is a build the next boot takes without compiling.
+    const next = await boot(`bad-build-${name.replace(/\W+/g, '-')}-next`, { cacheDir: cache });
+    expect(next.lastLine).toBe('GLLM_BOOT_RESULT=SUCCESS');
+    expect(next.log).toContain(`build: cache hit ${entry} (no compile)`);
+  }, BUILD_TIMEOUT_MS);
 
   test('a wrong sha256 fails, names expected and actual, serves nothing and caches nothing', async () => {
     const wrong = 'f'.repeat(64);

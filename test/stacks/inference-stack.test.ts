@@ -85,7 +85,7 @@ describe('default configuration', () => {
     expect(ud).toContain(`GLLM_MODEL_SOURCE=${modelDownloadUrl(m)}`);
     expect(ud).toContain(`GLLM_MODEL_SHA256=${m.sha256}`);
     expect(ud).toContain('GLLM_API_KEY_PARAMETER=/graviton-llm/GravitonLlm/api-key');
-    expect(ud).toMatch(/aws s3 cp 's3:\/\/.*\.sh' '\/opt\/graviton-llm\/boot\.sh'/);
+    // The download of boot.sh and its retries run for real in the instance box (test/integration/instance-box.test.ts).
     expect(ud).toContain('exec /opt/graviton-llm/boot.sh /etc/graviton-llm/boot.env');
     // EC2 rejects user data over 16 KB.
     expect(Buffer.byteLength(ud)).toBeLessThan(16 * 1024);
@@ -129,7 +129,8 @@ describe('default configuration', () => {
         MinSize: '1',
         MaxSize: '3',
         HealthCheckType: 'ELB',
-        HealthCheckGracePeriod: 2400,
+        // The launch hook covers the boot; the grace covers only the target group's first checks.
+        HealthCheckGracePeriod: 120,
         TargetGroupARNs: [Match.anyValue()],
       }),
       CreationPolicy: { ResourceSignal: { Count: 1, Timeout: 'PT40M' } },
@@ -138,6 +139,26 @@ describe('default configuration', () => {
     const subnets = JSON.stringify(asg.Properties.VPCZoneIdentifier);
     expect(subnets).toContain('privateSubnet1');
     expect(subnets).not.toContain('public');
+  });
+
+  test('instances launch only once the API key exists and the private subnets route to the NAT gateway', () => {
+    const t = s.template;
+    const asg = Object.values(t.findResources('AWS::AutoScaling::AutoScalingGroup'))[0];
+    const apiKey = Object.keys(t.findResources('Custom::GravitonLlmApiKey'));
+    expect(apiKey).toHaveLength(1);
+    const natRoutes = Object.entries(t.findResources('AWS::EC2::Route'))
+      .filter(([, r]) => r.Properties.NatGatewayId).map(([id]) => id);
+    expect(natRoutes).toHaveLength(2);
+    expect(asg.DependsOn).toEqual(expect.arrayContaining([...apiKey, ...natRoutes]));
+    const canary = Object.entries(t.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith('CanaryFunction'))!;
+    expect(canary[1].DependsOn).toEqual(expect.arrayContaining([...apiKey, ...natRoutes]));
+  });
+
+  test('the boot\'s own deadline ends two minutes before the launch hook times out, so it reports its failure itself', () => {
+    const userData = userDataOf(s.template);
+    // bootTimeoutMinutes 40: the hook waits 2400 s, the boot stops at 2280 s.
+    expect(userData).toContain('GLLM_BOOT_DEADLINE_SECONDS=2280');
+    expect(userData).toContain('GLLM_HEALTH_TIMEOUT_SECONDS=2280');
   });
 
   test('updates roll out as an instance refresh: new instances first, ready only when booted, rolled back on the boot, error and latency alarms', () => {

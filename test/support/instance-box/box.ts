@@ -26,6 +26,8 @@ const BOX_AWS = path.join(__dirname, 'box_aws.py');
 const NETNS_PREFIX = 'gllm-box-';
 /** Where moto listens inside the box's namespace; the box's `aws` wrapper points there. */
 export const BOX_AWS_ENDPOINT = 'http://127.0.0.1:5000';
+/** Inside a box: one line per AWS CLI call, its arguments. */
+export const BOX_AWS_CALLS_LOG = '/var/log/box-aws-calls.log';
 
 /** Why the box cannot run on this machine, or undefined when it can. */
 export function boxUnavailableReason(): string | undefined {
@@ -174,6 +176,17 @@ export class BoxAws {
     return (await this.command('setup')).instanceId;
   }
 
+  /**
+   * Makes the box's AWS fail the next `count` calls of `api` with a throttling
+   * error (a transient failure, as the AWS CLI and the boot's retries see it).
+   * Only CompleteLifecycleAction is wired for faults.
+   */
+  injectFaults(api: 'CompleteLifecycleAction', count: number): void {
+    const file = path.join(this.stateDir, 'faults.json');
+    const faults = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
+    writeFileSync(file, JSON.stringify({ ...faults, [api]: count }));
+  }
+
   /** What the instances did, as the box's AWS recorded it: API events, metrics, objects. */
   observe(): Promise<BoxObservation> {
     return this.command('observe');
@@ -281,7 +294,11 @@ export class InstanceBox {
         ].join('\n'),
       },
       // Debian's CLI (2.9) ignores AWS_ENDPOINT_URL (honoured from 2.13): the endpoint goes on the command line.
-      { path: '/usr/local/bin/aws', mode: 0o755, content: `#!/bin/sh\nexec /usr/bin/aws --endpoint-url ${BOX_AWS_ENDPOINT} "$@"\n` },
+      // Each call's arguments go to BOX_AWS_CALLS_LOG, for tests of what the instance asked.
+      {
+        path: '/usr/local/bin/aws', mode: 0o755,
+        content: `#!/bin/sh\necho "$*" >>${BOX_AWS_CALLS_LOG}\nexec /usr/bin/aws --endpoint-url ${BOX_AWS_ENDPOINT} "$@"\n`,
+      },
       ...(this.options.files ?? []),
     ];
     for (const f of files) this.write(f.path, f.content, f.mode);

@@ -11,6 +11,9 @@ so nothing the instance does can reach a real AWS endpoint.
 moto 5.2 has no CompleteLifecycleAction and no SignalResource; both are added
 here, with the checks AWS makes (the group, the hook and a pending launch of
 the instance must exist), and recorded in STATE_DIR/events.jsonl.
+
+STATE_DIR/faults.json ({"CompleteLifecycleAction": N}) makes the next N calls
+of that API fail with a throttling error, as AWS answers a busy caller.
 """
 
 import json
@@ -56,6 +59,16 @@ class Recorder:
         with self.lock, open(self.events, "a", encoding="utf-8") as f:
             f.write(json.dumps(event) + "\n")
 
+    def take_fault(self, api, faults_path):
+        """True (and one fewer left) if faults.json still holds an injected failure for api."""
+        with self.lock:
+            faults = _read_json(faults_path, {})
+            if faults.get(api, 0) <= 0:
+                return False
+            faults[api] -= 1
+            _write_json(faults_path, faults)
+            return True
+
     def take_pending(self, group, instance_id):
         """True (and no longer pending) if the instance had a pending launch in the group."""
         with self.lock:
@@ -68,7 +81,8 @@ class Recorder:
             return True
 
 
-def patch_moto(recorder):
+def patch_moto(recorder, state_dir):
+    from moto.autoscaling.exceptions import AutoscalingClientError
     from moto.autoscaling.exceptions import ValidationError as AsgValidationError
     from moto.autoscaling.responses import AutoScalingResponse
     from moto.cloudformation.responses import CloudFormationResponse
@@ -80,6 +94,9 @@ def patch_moto(recorder):
         instance_id = self._get_param("InstanceId")
         result = self._get_param("LifecycleActionResult")
         event = {"api": "CompleteLifecycleAction", "group": group, "hook": hook, "instanceId": instance_id, "result": result}
+        if recorder.take_fault("CompleteLifecycleAction", os.path.join(state_dir, "faults.json")):
+            recorder.record({**event, "error": "injected throttling"})
+            raise AutoscalingClientError("Throttling", "Rate exceeded")
         backend = self.autoscaling_backend
         if group not in backend.autoscaling_groups:
             recorder.record({**event, "error": "no such group"})
@@ -180,7 +197,7 @@ def serve(state_dir):
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
     recorder = Recorder(state_dir)
-    patch_moto(recorder)
+    patch_moto(recorder, state_dir)
     moto = ThreadedMotoServer(ip_address=MOTO_HOST, port=MOTO_PORT, verbose=False)
     moto.start()
     ImdsHandler.state_dir = state_dir
