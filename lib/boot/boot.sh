@@ -24,7 +24,7 @@ readonly BUILD_OPTIONS_VERSION=1
 # against the TypeScript contract.
 readonly REQUIRED_KEYS=(
   GLLM_MODE GLLM_INSTANCE_TYPE GLLM_GENERATION GLLM_CPU_PART GLLM_ARM_ARCH
-  GLLM_LLAMA_CPP_REPOSITORY GLLM_LLAMA_CPP_REF GLLM_CACHE_URI GLLM_MODEL_SOURCE
+  GLLM_LLAMA_CPP_REPOSITORY GLLM_LLAMA_CPP_REF GLLM_LLAMA_CPP_COMMIT GLLM_CACHE_URI GLLM_MODEL_SOURCE
   GLLM_MODEL_SHA256 GLLM_MODEL_SIZE_BYTES GLLM_MODEL_FILE GLLM_QUANTIZE_TO
   GLLM_HF_TOKEN_PARAMETER GLLM_API_KEY_PARAMETER GLLM_PORT GLLM_PARALLEL_SLOTS
   GLLM_CONTEXT_PER_SLOT GLLM_HEALTH_TIMEOUT_SECONDS GLLM_BOOT_DEADLINE_SECONDS GLLM_STACK_NAME
@@ -224,6 +224,7 @@ validate_env() {
       require_match GLLM_CACHE_URI '^s3://[a-z0-9.-]+(/[A-Za-z0-9_.=/-]*)?$' 'an s3:// URI'
       require_match GLLM_MODEL_SOURCE '^(https|s3)://' 'an https:// or s3:// URL'
       require_match GLLM_LLAMA_CPP_REPOSITORY '^https://' 'an https:// URL'
+      require_match GLLM_LLAMA_CPP_COMMIT '^[0-9a-f]{40}$' 'the 40-character commit the ref names'
       require_match GLLM_API_KEY_PARAMETER '^[A-Za-z0-9_./-]+$' 'an SSM parameter name'
       require_match GLLM_STACK_NAME '^[A-Za-z][A-Za-z0-9-]*$' 'a stack name'
       require_match GLLM_SIGNAL_RESOURCE '^[A-Za-z0-9]+$' 'a logical id'
@@ -237,6 +238,7 @@ validate_env() {
       require_match GLLM_CACHE_URI '^/' 'an absolute directory path in local mode'
       # Plain http is for a model server on the developer's own machine or LAN.
       require_match GLLM_MODEL_SOURCE '^https?://' 'an http:// or https:// URL in local mode'
+      require_match GLLM_LLAMA_CPP_COMMIT '^([0-9a-f]{40})?$' 'empty or a 40-character commit'
       [[ -v CFG[GLLM_API_KEY_FILE] ]] || fail "environment file: GLLM_API_KEY_FILE is required in local mode"
       ;;
     *) fail "environment file: GLLM_MODE must be aws or local" ;;
@@ -562,7 +564,7 @@ build_key_material() {
   local arch
   if [[ $MACHINE == aarch64 ]]; then arch="aarch64:${CFG[GLLM_ARM_ARCH]}"; else arch="${MACHINE}:ggml-portable"; fi
   printf '%s\n' \
-    "llama.cpp-ref=${CFG[GLLM_LLAMA_CPP_REF]}" \
+    "llama.cpp-commit=${CFG[GLLM_LLAMA_CPP_COMMIT]:-none (source tree ${CFG[GLLM_LLAMA_CPP_REF]})}" \
     "arch=${arch}" \
     "os=$(os_field ID)-$(os_field VERSION_ID)" \
     "compiler=$(first_line "$("$CXX_BIN" --version)") $("$CXX_BIN" -dumpmachine)" \
@@ -573,41 +575,44 @@ build_key_material() {
 
 # Shallow fetch of just the wanted ref: a tag or branch by name, a commit by id.
 fetch_source() {
-  local dest=$1 ref=${CFG[GLLM_LLAMA_CPP_REF]} local_src=${CFG[GLLM_LLAMA_CPP_SOURCE_DIR]:-}
+  local dest=$1 ref=${CFG[GLLM_LLAMA_CPP_REF]} commit=${CFG[GLLM_LLAMA_CPP_COMMIT]} local_src=${CFG[GLLM_LLAMA_CPP_SOURCE_DIR]:-}
   rm -rf -- "$dest"
   if [[ -n $local_src ]]; then
     [[ -d $local_src ]] || fail "GLLM_LLAMA_CPP_SOURCE_DIR ${local_src} is not a directory"
-    if git -C "$local_src" rev-parse --verify --quiet "${ref}^{commit}" >/dev/null 2>&1; then
-      log "source: ${ref} from git repository ${local_src}"
+    local want=${commit:-$ref}
+    if git -C "$local_src" rev-parse --verify --quiet "${want}^{commit}" >/dev/null 2>&1; then
+      log "source: ${ref} (${want}) from git repository ${local_src}"
       mkdir -p "$dest"
-      git -C "$local_src" archive --format=tar "${ref}^{commit}" | tar -x -C "$dest"
-    else
+      git -C "$local_src" archive --format=tar "${want}^{commit}" | tar -x -C "$dest"
+    elif [[ -z $commit ]]; then
       # Local mode trusts the caller that this tree is the release it names
       # (a release tarball, or a clone without tags).
       log "source: ${local_src} has no git ref ${ref}; using its working tree as ${ref}"
       mkdir -p "$dest"
       tar -C "$local_src" --exclude=.git -cf - . | tar -x -C "$dest"
+    else
+      fail "${local_src} does not hold commit ${commit} (${ref})"
     fi
     [[ -f $dest/CMakeLists.txt ]] || fail "${local_src} is not a llama.cpp source tree (no CMakeLists.txt)"
     return
   fi
-  local repo=${CFG[GLLM_LLAMA_CPP_REPOSITORY]}
-  log "source: fetching ${ref} from ${repo}"
-  retry "git fetch of ${ref}" git_fetch_once "$repo" "$ref" "$dest" >>"$BUILD_LOG" 2>&1 ||
-    fail "git fetch of ${ref} from ${repo} failed; see ${BUILD_LOG}"
+  local repo=${CFG[GLLM_LLAMA_CPP_REPOSITORY]} got
+  # The commit, never the tag: a tag can be moved to other code after the
+  # stack was deployed. What arrived is checked against what was asked for.
+  log "source: fetching ${ref} (commit ${commit}) from ${repo}"
+  retry "git fetch of ${commit}" git_fetch_once "$repo" "$commit" "$dest" >>"$BUILD_LOG" 2>&1 ||
+    fail "git fetch of ${ref} (commit ${commit}) from ${repo} failed; see ${BUILD_LOG}"
+  got=$(git -C "$dest" rev-parse HEAD)
+  [[ $got == "$commit" ]] || fail "git fetch of ${ref} from ${repo} gave commit ${got}, not ${commit}"
 }
 
-# One try at a shallow fetch of $2 (a commit, tag or branch) from $1 into a fresh $3.
+# One try at a shallow fetch of commit $2 from $1 into a fresh $3.
 git_fetch_once() {
-  local repo=$1 ref=$2 dest=$3
+  local repo=$1 commit=$2 dest=$3
   rm -rf -- "$dest"
-  if [[ $ref =~ ^[0-9a-f]{40}$ ]]; then
-    git init --quiet "$dest" &&
-      within_deadline git -C "$dest" fetch --quiet --depth 1 "$repo" "$ref" &&
-      git -C "$dest" -c advice.detachedHead=false checkout --quiet FETCH_HEAD
-  else
-    within_deadline git -c advice.detachedHead=false clone --quiet --depth 1 --branch "$ref" "$repo" "$dest"
-  fi
+  git init --quiet "$dest" &&
+    within_deadline git -C "$dest" fetch --quiet --depth 1 "$repo" "$commit" &&
+    git -C "$dest" -c advice.detachedHead=false checkout --quiet FETCH_HEAD
 }
 
 compile_llama_cpp() {
@@ -949,6 +954,8 @@ server_args() {
     --threads "$(nproc)"
     --cont-batching
     --no-webui
+    # /slots shows what every slot is working on, other clients' prompts included.
+    --no-slots
     "${LOCK_ARGS[@]}"
   )
 }
@@ -1040,6 +1047,9 @@ RestrictSUIDSGID=yes
 LockPersonality=yes
 SystemCallArchitectures=native
 RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX
+# The instance metadata service hands out the instance role's credentials;
+# the server has no use for them, so a compromised server gets none.
+IPAddressDeny=169.254.169.254 fd00:ec2::254
 ReadOnlyPaths=${BUILD_DIR} ${MODEL_DIR}
 
 [Install]
@@ -1084,6 +1094,25 @@ start_server_systemd() {
   SERVER_LOG_START=$(file_size "$SERVER_LOG")
   systemctl restart "$UNIT_NAME"
   log "started ${UNIT_NAME}"
+  check_metadata_denied
+}
+
+# The unit's IPAddressDeny needs systemd's BPF firewall (cgroup v2, as on
+# Amazon Linux 2023); elsewhere systemd accepts it and enforces nothing. So
+# the boot tries it: a request to the metadata service as the service user,
+# under the unit's filter, must not get through. Not enforced is a warning,
+# not a failure: the server serves as before, without that protection.
+check_metadata_denied() {
+  local deny code
+  deny=$(systemctl show -p IPAddressDeny --value "$UNIT_NAME")
+  code=$(systemd-run --wait --pipe --quiet --property="User=${SERVICE_USER}" --property="IPAddressDeny=${deny}" \
+    curl --silent --output /dev/null --write-out '%{http_code}' --max-time 2 -X PUT \
+    -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token 2>>"$LOG_FILE") || true
+  if [[ $code == 000 ]]; then
+    log "llama-server's unit cannot reach the instance metadata service (IPAddressDeny enforced)"
+  else
+    log "WARNING: systemd does not enforce IPAddressDeny on this host (the metadata service answered ${code:-nothing} under the unit's filter); llama-server could read the instance role's credentials"
+  fi
 }
 
 # llama-server locks the model in RAM only where the limit lets it lock all of it.

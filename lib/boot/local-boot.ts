@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { GENERATIONS, GravitonGeneration } from '../catalogs/graviton-generations';
-import { LLAMA_CPP_DEFAULT_REF, LLAMA_CPP_REPOSITORY } from '../catalogs/llama-cpp-release';
+import { LLAMA_CPP_COMMIT_PATTERN, LLAMA_CPP_DEFAULT_REF, LLAMA_CPP_RELEASE_COMMITS, LLAMA_CPP_REPOSITORY } from '../catalogs/llama-cpp-release';
 import { BootEnvironment, renderBootEnvironment } from './boot-environment';
 import { METRIC_NAMESPACE } from '../monitoring/metric-definitions';
 
@@ -33,6 +33,8 @@ export interface LocalBootOptions {
   /** A llama.cpp source tree or git repository; without it the script clones upstream. */
   readonly llamaSrc?: string;
   readonly llamaRef: string;
+  /** The commit llamaRef names; empty builds a --llama-src tree as it is. */
+  readonly llamaCommit: string;
   /** File holding the API key; without it (and without $GLLM_API_KEY) one is generated. */
   readonly apiKeyFile?: string;
   readonly port: number;
@@ -56,6 +58,8 @@ options:
   --cache-dir DIR       build and model cache (default <work-dir>/cache)
   --llama-src DIR       local llama.cpp source tree or git repo (default: git clone upstream)
   --llama-ref REF       llama.cpp release (default ${LLAMA_CPP_DEFAULT_REF})
+  --llama-commit HEX    the commit REF names (default: known for ${Object.keys(LLAMA_CPP_RELEASE_COMMITS).join(', ')};
+                        needed for another tag unless --llama-src is given)
   --api-key-file FILE   API key (default: $GLLM_API_KEY, else a generated key in <work-dir>/api-key)
   --port N              (default 8080)
   --slots N             parallel slots (default 2)
@@ -86,6 +90,7 @@ export function parseLocalBootArgs(argv: readonly string[], cwd = process.cwd())
       'cache-dir': { type: 'string' },
       'llama-src': { type: 'string' },
       'llama-ref': { type: 'string' },
+      'llama-commit': { type: 'string' },
       'api-key-file': { type: 'string' },
       port: { type: 'string' },
       slots: { type: 'string' },
@@ -117,6 +122,14 @@ export function parseLocalBootArgs(argv: readonly string[], cwd = process.cwd())
     if (!(g in GENERATIONS)) throw new Error(`--generation must be one of ${Object.keys(GENERATIONS).join(', ')}`);
     generation = g as GravitonGeneration;
   }
+  const llamaRef = values['llama-ref'] ?? LLAMA_CPP_DEFAULT_REF;
+  const llamaCommit = values['llama-commit'] ?? (LLAMA_CPP_COMMIT_PATTERN.test(llamaRef) ? llamaRef : LLAMA_CPP_RELEASE_COMMITS[llamaRef] ?? '');
+  if (llamaCommit && !LLAMA_CPP_COMMIT_PATTERN.test(llamaCommit)) {
+    throw new Error(`--llama-commit must be a 40-character commit hash, got ${llamaCommit}`);
+  }
+  if (!llamaCommit && !values['llama-src']) {
+    throw new Error(`--llama-ref ${llamaRef} is a tag whose commit the kit does not know: pass --llama-commit (git ls-remote ${LLAMA_CPP_REPOSITORY} refs/tags/${llamaRef})`);
+  }
   return {
     modelUrl,
     sha256: values.sha256.toLowerCase(),
@@ -124,7 +137,8 @@ export function parseLocalBootArgs(argv: readonly string[], cwd = process.cwd())
     workDir,
     cacheDir: path.resolve(cwd, values['cache-dir'] ?? path.join(workDir, 'cache')),
     llamaSrc: values['llama-src'] && path.resolve(cwd, values['llama-src']),
-    llamaRef: values['llama-ref'] ?? LLAMA_CPP_DEFAULT_REF,
+    llamaRef,
+    llamaCommit,
     apiKeyFile: values['api-key-file'] && path.resolve(cwd, values['api-key-file']),
     port: positiveInt('port', values.port, 8080),
     slots: positiveInt('slots', values.slots, 2),
@@ -166,6 +180,7 @@ export function localBootEnvironment(opts: LocalBootOptions, apiKeyFile: string)
     GLLM_ARM_ARCH: spec.armArch,
     GLLM_LLAMA_CPP_REPOSITORY: LLAMA_CPP_REPOSITORY,
     GLLM_LLAMA_CPP_REF: opts.llamaRef,
+    GLLM_LLAMA_CPP_COMMIT: opts.llamaCommit,
     GLLM_CACHE_URI: opts.cacheDir,
     GLLM_MODEL_SOURCE: opts.modelUrl,
     GLLM_MODEL_SHA256: opts.sha256,

@@ -6,6 +6,19 @@
  */
 export const LLAMA_CPP_DEFAULT_REF = 'v0.5.0';
 
+/**
+ * The commits of the releases the kit knows. Instances fetch the commit, not
+ * the tag (a tag can be moved), check what they fetched, and key the cached
+ * build on it. The commit is the tag's in node-llama-cpp's bundle of the same
+ * release (test/catalogs/llama-cpp-release.test.ts checks it).
+ */
+export const LLAMA_CPP_RELEASE_COMMITS: Readonly<Record<string, string>> = {
+  'v0.5.0': 'de3ff815ea7d559ee917f063901b8986f038abc6',
+};
+
+/** A full 40-character commit hash. */
+export const LLAMA_CPP_COMMIT_PATTERN = /^[0-9a-f]{40}$/;
+
 /** Where the instances fetch llama.cpp's source. */
 export const LLAMA_CPP_REPOSITORY = 'https://github.com/ggml-org/llama.cpp';
 

@@ -3,7 +3,7 @@ import { explainNonGravitonType } from '../catalogs/instance-suggestions';
 import { ARCHITECTURES, ModelArchitecture } from '../catalogs/model-architectures';
 import { CATALOG_MODEL_IDS, DEFAULT_MODEL_ID, findCatalogModel, modelDownloadUrl } from '../catalogs/model-catalog';
 import { Quantization } from '../catalogs/quantizations';
-import { LLAMA_CPP_DEFAULT_REF } from '../catalogs/llama-cpp-release';
+import { LLAMA_CPP_DEFAULT_REF, LLAMA_CPP_RELEASE_COMMITS, LLAMA_CPP_REPOSITORY } from '../catalogs/llama-cpp-release';
 import { GIB, MemoryNeed, fits, formatGiB, memoryNeed, sizesThatFit, usableBytes } from '../sizing/memory-fit';
 import { ConfigError, ConfigProblem } from './config-error';
 import { KitConfig } from './schema';
@@ -35,6 +35,8 @@ export interface ResolvedConfig extends Omit<KitConfig, 'model' | 'customModel' 
   readonly instance: GravitonInstance;
   readonly model: ResolvedModel;
   readonly llamaCppRef: string;
+  /** The commit llamaCppRef names, which instances fetch and check. */
+  readonly llamaCppCommit: string;
   readonly apiKeyParameterName: string;
   readonly network: NetworkPlan;
   readonly rootVolumeGiB: number;
@@ -111,6 +113,8 @@ export function resolveConfig(config: KitConfig): ResolvedConfig {
     });
   }
 
+  const llamaCppCommit = resolveLlamaCppCommit(config, problems);
+
   const memory = model ? memoryNeed({
     modelBytes: servedModelBytes(model),
     architecture: model.architecture,
@@ -141,7 +145,7 @@ export function resolveConfig(config: KitConfig): ResolvedConfig {
     });
   }
 
-  if (problems.length > 0 || !instance || !model || !memory || !network) {
+  if (problems.length > 0 || !instance || !model || !memory || !network || !llamaCppCommit) {
     throw new ConfigError(problems);
   }
 
@@ -151,11 +155,36 @@ export function resolveConfig(config: KitConfig): ResolvedConfig {
     instance,
     model,
     llamaCppRef: config.llamaCppRef ?? LLAMA_CPP_DEFAULT_REF,
+    llamaCppCommit,
     apiKeyParameterName: config.apiKeyParameterName ?? `/graviton-llm/${config.stackName}/api-key`,
     network,
     rootVolumeGiB: config.rootVolumeGiB ?? minRootGiB,
     memory,
   };
+}
+
+/** The commit to build: the ref itself when it is one, else the known or the configured commit of the tag. */
+function resolveLlamaCppCommit(config: KitConfig, problems: ConfigProblem[]): string | undefined {
+  const ref = config.llamaCppRef ?? LLAMA_CPP_DEFAULT_REF;
+  const known = /^[0-9a-f]{40}$/.test(ref) ? ref : LLAMA_CPP_RELEASE_COMMITS[ref];
+  const given = config.llamaCppCommit;
+  if (given !== undefined && known !== undefined && given !== known) {
+    problems.push({
+      field: 'llamaCppCommit',
+      given,
+      expected: `${known}, the commit of llamaCppRef ${ref}; drop llamaCppCommit, or set llamaCppRef to the release it belongs to`,
+    });
+    return undefined;
+  }
+  const commit = given ?? known;
+  if (commit === undefined) {
+    problems.push({
+      field: 'llamaCppCommit',
+      expected: `required with llamaCppRef ${ref}, a tag the kit does not know the commit of (it knows ${Object.keys(LLAMA_CPP_RELEASE_COMMITS).join(', ')}): `
+        + `instances build a commit, never a tag that could be moved. \`git ls-remote ${LLAMA_CPP_REPOSITORY} refs/tags/${ref}\` prints it`,
+    });
+  }
+  return commit;
 }
 
 function resolveModel(config: KitConfig, problems: ConfigProblem[]): ResolvedModel | undefined {

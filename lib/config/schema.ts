@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ARCHITECTURE_IDS } from '../catalogs/model-architectures';
-import { LLAMA_CPP_REF_PATTERN } from '../catalogs/llama-cpp-release';
+import { LLAMA_CPP_COMMIT_PATTERN, LLAMA_CPP_REF_PATTERN } from '../catalogs/llama-cpp-release';
 import { QUANTIZATIONS } from '../catalogs/quantizations';
 
 /**
@@ -76,6 +76,10 @@ export const configSchema = z.strictObject({
     message: 'expected a llama.cpp release tag like v0.5.0 or b6500, or a 40-character commit hash',
   }).optional()
     .describe('llama.cpp release tag or commit the instances build. @default - the release the kit is tested with (see README)'),
+  llamaCppCommit: z.string().regex(LLAMA_CPP_COMMIT_PATTERN, {
+    message: 'expected the 40-character commit hash the llamaCppRef tag names',
+  }).optional()
+    .describe('Commit that llamaCppRef names; instances fetch and check this commit, so a moved tag changes nothing. Needed for a tag the kit does not know. @default - the known commit of llamaCppRef'),
   vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, { message: 'expected a VPC id like vpc-0123456789abcdef0' }).optional()
     .describe('Deploy into this existing VPC instead of creating one; needs privateSubnetIds and allowedCidrs (no lookup: synth stays offline). @default - a new VPC'),
   privateSubnetIds: z.array(z.string().regex(SUBNET_ID, { message: 'expected a subnet id like subnet-0123456789abcdef0' })).min(2).max(16).optional()

@@ -1,4 +1,4 @@
-import { Duration, Tokenization } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, Tokenization } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
@@ -48,8 +48,20 @@ export class FleetAlarms extends Construct {
     super(scope, id);
 
     // CloudWatch must be able to use the key to publish to an encrypted topic; the AWS-managed SNS key does not allow it.
+    // Only on behalf of this account's alarms (aws:SourceAccount, aws:SourceArn): the service principal
+    // alone would let any account's alarm that names this topic use the key (the confused deputy).
     const key = new kms.Key(this, 'TopicKey', { enableKeyRotation: true, description: 'graviton-llm alarm topic' });
-    key.grantEncryptDecrypt(new iam.ServicePrincipal('cloudwatch.amazonaws.com'));
+    const stack = Stack.of(this);
+    key.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'CloudWatchAlarmsOfThisAccount',
+      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      resources: ['*'],
+      conditions: {
+        StringEquals: { 'aws:SourceAccount': stack.account },
+        ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+      },
+    }));
     this.topic = new sns.Topic(this, 'Topic', { masterKey: key, enforceSSL: true, displayName: 'graviton-llm alarms' });
     if (props.alarmEmail) {
       this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));

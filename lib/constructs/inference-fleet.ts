@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Annotations, ArnFormat, Duration, Stack, Token, Tokenization, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
@@ -52,6 +54,11 @@ export const BOOT_SCRIPT_PATH = '/opt/graviton-llm/boot.sh';
 export const BOOT_ENV_PATH = '/etc/graviton-llm/boot.env';
 const PER_BOOT_SCRIPT_PATH = '/var/lib/cloud/scripts/per-boot/graviton-llm.sh';
 const BOOT_SCRIPT_SOURCE = path.join(__dirname, '..', 'boot', 'boot.sh');
+
+/** SHA-256 of the boot script the template ships, which the user data checks before running it. */
+function bootScriptSha256(): string {
+  return createHash('sha256').update(fs.readFileSync(BOOT_SCRIPT_SOURCE)).digest('hex');
+}
 /** An instance is ready when its boot completes the hook; this covers the target group's two health checks after that. */
 const REFRESH_INSTANCE_WARMUP = Duration.minutes(1);
 const HEALTH_CHECK_GRACE = Duration.minutes(2);
@@ -187,9 +194,6 @@ export class InferenceFleet extends Construct {
       defaultInstanceWarmup: INSTANCE_WARMUP,
     });
     this.autoScalingGroup.attachToApplicationTargetGroup(props.targetGroup);
-    // CloudFormation's AutoScalingInstanceRefresh update policy is newer than cfn-lint's schema
-    // (1.51, which CI runs): E3016 on this one resource is that gap, not a template error.
-    (this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup).addMetadata('cfn-lint', { config: { ignore_checks: ['E3016'] } });
     Annotations.of(this.autoScalingGroup).acknowledgeWarning('@aws-cdk/aws-autoscaling:signalsNotUsedByInstanceRefresh',
       'The signals serve the creation policy only; during an instance refresh the boot script reports readiness by completing the launch lifecycle hook, as the linked documentation advises.');
 
@@ -329,6 +333,7 @@ export class InferenceFleet extends Construct {
       GLLM_ARM_ARCH: config.instance.generationSpec.armArch,
       GLLM_LLAMA_CPP_REPOSITORY: LLAMA_CPP_REPOSITORY,
       GLLM_LLAMA_CPP_REF: config.llamaCppRef,
+      GLLM_LLAMA_CPP_COMMIT: config.llamaCppCommit,
       GLLM_CACHE_URI: `s3://${props.artifactBucket.bucketName}/${CACHE_PREFIX.replace(/\/$/, '')}`,
       GLLM_MODEL_SOURCE: config.model.source,
       GLLM_MODEL_SHA256: config.model.sha256,
@@ -372,13 +377,16 @@ export class InferenceFleet extends Construct {
     // Retried with growing, jittered waits (about a minute in all): a failure here reports
     // nothing, and the instance would wait out the lifecycle hook. --region: without it the
     // CLI sends S3 requests to the global endpoint, which an in-region gateway endpoint does
-    // not cover.
+    // not cover. The script runs as root on every instance, so it runs only if it is, byte for
+    // byte, the script this template was synthesized with.
     userData.addCommands(
       'for try in 1 2 3 4 5 6; do',
       `  aws s3 cp --only-show-errors --region ${stack.region} 's3://${script.s3BucketName}/${script.s3ObjectKey}' ${BOOT_SCRIPT_PATH} && break`,
       '  [ "$try" -lt 6 ] || { echo "could not download the boot script after 6 tries" >&2; exit 1; }',
       '  sleep $(( (1 << try) / 2 + RANDOM % ((1 << try) / 2 + 1) ))',
       'done',
+      `echo '${bootScriptSha256()}  ${BOOT_SCRIPT_PATH}' | sha256sum --check --strict --quiet ||`,
+      `  { echo "${BOOT_SCRIPT_PATH} is not the boot script this stack was synthesized with; not running it" >&2; rm -f ${BOOT_SCRIPT_PATH}; exit 1; }`,
     );
     userData.addCommands(
       `chmod 0755 ${BOOT_SCRIPT_PATH}`,

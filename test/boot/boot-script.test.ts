@@ -27,6 +27,7 @@ function localEnv(overrides: Partial<BootEnvironment> = {}): BootEnvironment {
     workDir: path.join(dir, 'work'),
     cacheDir: path.join(dir, 'cache'),
     llamaRef: 'v0.5.0',
+    llamaCommit: 'de3ff815ea7d559ee917f063901b8986f038abc6',
     port: 18080,
     slots: 2,
     ctxPerSlot: 2048,
@@ -239,11 +240,13 @@ describe('build cache key', () => {
       'MACHINE=aarch64; pick_compiler; build_targets; cmake_defines; build_key_material | sha256sum',
     ).out;
 
-  test('changes with the Arm flags, the ref and the targets, not with the model', () => {
+  test('changes with the Arm flags, the commit and the targets, not with the model or the tag\'s name', () => {
     const base = key({});
     expect(key({ GLLM_MODEL_SHA256: 'b'.repeat(64) })).toBe(base);
     expect(key({ GLLM_ARM_ARCH: 'armv8.2-a+dotprod+fp16' })).not.toBe(base);
-    expect(key({ GLLM_LLAMA_CPP_REF: 'b6500' })).not.toBe(base);
+    expect(key({ GLLM_LLAMA_CPP_COMMIT: 'c'.repeat(40) })).not.toBe(base);
+    // The commit is what is built: another name for it builds the same thing.
+    expect(key({ GLLM_LLAMA_CPP_REF: 'b6500' })).toBe(base);
     expect(key({ GLLM_QUANTIZE_TO: 'Q4_0' })).not.toBe(base);
   });
 });

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { loadConfig } from '../../lib/config/load';
 import { DEFAULT_VPC_CIDR, resolveConfig } from '../../lib/config/resolve';
 import { DEFAULT_MODEL_ID } from '../../lib/catalogs/model-catalog';
-import { LLAMA_CPP_DEFAULT_REF } from '../../lib/catalogs/llama-cpp-release';
+import { LLAMA_CPP_DEFAULT_REF, LLAMA_CPP_RELEASE_COMMITS } from '../../lib/catalogs/llama-cpp-release';
 
 describe('defaults', () => {
   const config = resolveConfig(loadConfig({}));
@@ -20,6 +20,7 @@ describe('defaults', () => {
 
   test('fill in what depends on other fields', () => {
     expect(config.llamaCppRef).toBe(LLAMA_CPP_DEFAULT_REF);
+    expect(config.llamaCppCommit).toBe(LLAMA_CPP_RELEASE_COMMITS[LLAMA_CPP_DEFAULT_REF]);
     expect(config.apiKeyParameterName).toBe('/graviton-llm/GravitonLlm/api-key');
     expect(config.network).toEqual({ kind: 'new', cidr: DEFAULT_VPC_CIDR, maxAzs: 2, natGateways: 1 });
     // Twice the 2.0 GB model (download and verified copy) plus 20 GiB for the OS and the build.

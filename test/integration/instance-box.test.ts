@@ -16,7 +16,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { LLAMA_CPP_REPOSITORY } from '../../lib/catalogs/llama-cpp-release';
+import { LLAMA_CPP_RELEASE_COMMITS, LLAMA_CPP_REPOSITORY } from '../../lib/catalogs/llama-cpp-release';
 import { BOX_AWS_CALLS_LOG, BoxAws, BoxEvent, boxUnavailableReason, BootResult, InstanceBox } from '../support/instance-box/box';
 import { BOX_PROMETHEUS_URL, ensureBoxGitRepository, standIns } from '../support/instance-box/stand-ins';
 import { S3File, s3File, StackInstance, stackInstance } from '../support/instance-box/stack-instance';
@@ -31,8 +31,11 @@ const COLD_BOOT_MS = 45 * 60 * 1000;
 const BOOT_MS = 5 * 60 * 1000;
 const unavailable = boxUnavailableReason();
 
-/** A stack that serves `model` from the box's model bucket, as a customModel. */
-function synthStack(model: S3File, sha256 = model.sha256): StackInstance {
+/**
+ * A stack that serves `model` from the box's model bucket, as a customModel;
+ * `extraObjects` are put in the box's S3 after the stack's own (and so may replace them).
+ */
+function synthStack(model: S3File, sha256 = model.sha256, extraObjects: S3File[] = []): StackInstance {
   const synth = synthWith({
     customModel: {
       source: `s3://${model.bucket}/${model.key}`,
@@ -51,7 +54,7 @@ function synthStack(model: S3File, sha256 = model.sha256): StackInstance {
     stackName: synth.stack.stackName,
     apiKey: API_KEY,
     architecture: 'x86_64',
-    extraObjects: [model],
+    extraObjects: [model, ...extraObjects],
   });
 }
 
@@ -129,7 +132,7 @@ if (unavailable) {
 
       test('it compiled llama.cpp from the cloned release and cached the build in S3', async () => {
         const log = bootLog(box);
-        expect(log).toContain(`source: fetching v0.5.0 from ${LLAMA_CPP_REPOSITORY}`);
+        expect(log).toContain(`source: fetching v0.5.0 (commit ${LLAMA_CPP_RELEASE_COMMITS['v0.5.0']}) from ${LLAMA_CPP_REPOSITORY}`);
         expect(log).toMatch(/build: cache miss builds\/[0-9a-f]{32}\.tar\.gz; compiling/);
         const key = /build key ([0-9a-f]{32})/.exec(log)![1];
         const observed = await aws.observe();
@@ -179,6 +182,27 @@ if (unavailable) {
         expect(argv[argv.indexOf('--api-key-file') + 1]).toBe(credential);
         const readKey = box.exec(['systemd-run', '--wait', '--pipe', '--quiet', '--property=User=llama', 'cat', '/etc/graviton-llm/api-key']);
         expect(readKey.status).not.toBe(0);
+      });
+
+      test('the unit denies the server the instance metadata service, and the boot says whether this host enforces it', () => {
+        const token = ['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '-m', '3', '-X', 'PUT',
+          '-H', 'X-aws-ec2-metadata-token-ttl-seconds: 60', 'http://169.254.169.254/latest/api/token'];
+        expect(box.exec(token).stdout).toBe('200');
+        // The filter systemd loaded for the unit, applied by systemd to the same request as the unit's user.
+        const deny = box.unitProperties('graviton-llm.service', ['IPAddressDeny']).IPAddressDeny;
+        expect(deny.split(' ').sort()).toEqual(['169.254.169.254/32', 'fd00:ec2::254/128']);
+        const asUnit = box.exec(['systemd-run', '--wait', '--pipe', '--quiet', '--property=User=llama', `--property=IPAddressDeny=${deny}`, ...token]);
+        // systemd enforces it only with its BPF firewall (cgroup v2, as on Amazon Linux 2023); this host may lack it.
+        const enforced = asUnit.stdout === '000';
+        console.log(`instance box: IPAddressDeny ${enforced ? 'enforced' : 'not enforced'} here (metadata answered ${asUnit.stdout} under the filter)`);
+        expect(bootLog(box)).toContain(enforced
+          ? "llama-server's unit cannot reach the instance metadata service (IPAddressDeny enforced)"
+          : `WARNING: systemd does not enforce IPAddressDeny on this host (the metadata service answered ${asUnit.stdout} under the unit's filter)`);
+      });
+
+      test('/slots, which shows every client\'s prompt, is off even with the key', async () => {
+        const r = await aws.http(`http://127.0.0.1:${stack.bootEnv.GLLM_PORT}/slots`, { headers: { Authorization: `Bearer ${API_KEY}` } });
+        expect({ status: r.status, body: r.body }).toEqual({ status: 501, body: expect.stringContaining('does not support slots endpoint') });
       });
 
       test('/health answers through the port; a chat completion needs the key (401 without, 200 with)', async () => {
@@ -362,6 +386,23 @@ if (unavailable) {
       expect(log).toMatch(/build: cache hit builds\/[0-9a-f]{32}\.tar\.gz \(no compile\)/);
       expect(log).toContain(`model download from ${s.bootEnv.GLLM_MODEL_SOURCE} failed after 4 attempts`);
       expect(lifecycleActions((await aws.observe()).events, launched.instanceId)).toEqual([expect.objectContaining({ result: 'ABANDON' })]);
+      await launched.box.shutdown();
+    }, BOOT_MS + 2 * 60 * 1000);
+
+    test('a boot script in S3 that is not the one the stack was synthesized with is not run', async () => {
+      const published = stack.awsSpec.objects.find((o) => o.key.endsWith('.sh'))!;
+      const tampered = path.join(cacheRoot(), 'box', 'tampered-boot.sh');
+      writeFileSync(tampered, `${readFileSync(published.file, 'utf8')}\n# one line more\n`);
+      const s = synthStack(good, good.sha256, [s3File(published.bucket, published.key, tampered)]);
+      await box.shutdown();
+      const launched = await launch('gllm-tampered', s);
+      const result = await launched.box.boot(BOOT_MS);
+      expect(result.status).not.toBe(0);
+      expect(result.output).toContain('/opt/graviton-llm/boot.sh is not the boot script this stack was synthesized with; not running it');
+      expect(launched.box.exists('/opt/graviton-llm/boot.sh')).toBe(false);
+      expect(launched.box.exists('/var/log/graviton-llm/boot.log')).toBe(false);
+      // Nothing reports: the launch hook times out and abandons the instance.
+      expect(lifecycleActions((await aws.observe()).events, launched.instanceId)).toEqual([]);
       await launched.box.shutdown();
     }, BOOT_MS + 2 * 60 * 1000);
 

@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { LLAMA_CPP_RELEASE_COMMITS } from '../../lib/catalogs/llama-cpp-release';
 import { BootEnvironment, renderBootEnvironment } from '../../lib/boot/boot-environment';
 import { buildLlamaCpp } from '../support/llama-cpp-build';
 import { ensureLlamaCppSource, OLDER_NODE_LLAMA_CPP_VERSION } from '../support/llama-cpp-source';
@@ -25,7 +26,7 @@ function awsEnv(): BootEnvironment {
   return {
     GLLM_MODE: 'aws', GLLM_INSTANCE_TYPE: 'c7g.xlarge', GLLM_GENERATION: '3', GLLM_CPU_PART: '0xd40',
     GLLM_ARM_ARCH: 'armv8.4-a+sve+i8mm+bf16+dotprod+fp16', GLLM_LLAMA_CPP_REPOSITORY: 'https://github.com/ggml-org/llama.cpp',
-    GLLM_LLAMA_CPP_REF: 'v0.5.0', GLLM_CACHE_URI: 's3://bucket/cache', GLLM_MODEL_SOURCE: 's3://models/tiny.gguf',
+    GLLM_LLAMA_CPP_REF: 'v0.5.0', GLLM_LLAMA_CPP_COMMIT: LLAMA_CPP_RELEASE_COMMITS['v0.5.0'], GLLM_CACHE_URI: 's3://bucket/cache', GLLM_MODEL_SOURCE: 's3://models/tiny.gguf',
     GLLM_MODEL_SHA256: 'a'.repeat(64), GLLM_MODEL_SIZE_BYTES: '1234', GLLM_MODEL_FILE: 'model.gguf', GLLM_QUANTIZE_TO: '',
     GLLM_HF_TOKEN_PARAMETER: '', GLLM_API_KEY_PARAMETER: '/graviton-llm/api-key', GLLM_PORT: '18080',
     GLLM_PARALLEL_SLOTS: '4', GLLM_CONTEXT_PER_SLOT: '4096', GLLM_HEALTH_TIMEOUT_SECONDS: '60', GLLM_BOOT_DEADLINE_SECONDS: '600', GLLM_STACK_NAME: 'Stack',

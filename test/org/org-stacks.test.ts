@@ -177,7 +177,9 @@ if (cfnLint.status !== 0) {
 lintOrSkip('cfn-lint: the org template and every administrator stack lint clean (with the project\'s .cfnlintrc.yaml)', () => {
   const templates = [s.org.templateFile, ...fs.readdirSync(s.outdir).filter((f) => f.endsWith('.template.json')).map((f) => path.join(s.outdir, f))];
   expect(templates).toHaveLength(1 + REGIONS.length + 2);
-  const result = spawnSync('cfn-lint', templates, { cwd: REPO_ROOT, encoding: 'utf8' });
-  expect(`${result.stdout}${result.stderr}`).toBe('');
+  const result = spawnSync('python3', ['tools/dev/lint-templates.py', ...templates], { cwd: REPO_ROOT, encoding: 'utf8' });
+  // Nothing but the one finding the wrapper sets aside for cfn-lint releases that predate the update policy.
+  const lines = `${result.stdout}${result.stderr}`.split('\n').filter((l) => l && !l.startsWith('set aside (cfn-lint before #4656'));
+  expect(lines).toEqual([]);
   expect(result.status).toBe(0);
 });

@@ -109,11 +109,17 @@ describe('monitoring with the default configuration', () => {
     expect(composite.Properties.AlarmActions).toEqual([{ Ref: topics[0] }]);
     const rule = JSON.stringify(composite.Properties.AlarmRule);
     expect(rule.match(/ALARM\(/g)).toHaveLength(8);
-    // CloudWatch may use the topic key.
-    t.hasResourceProperties('AWS::KMS::Key', {
-      EnableKeyRotation: true,
-      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' } })]) },
-    });
+    // CloudWatch may use the topic key, for this account's alarms only, and only to publish.
+    t.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    const key = Object.values(t.findResources('AWS::KMS::Key'))[0];
+    const forCloudWatch = key.Properties.KeyPolicy.Statement.filter((st: any) => JSON.stringify(st.Principal).includes('cloudwatch.amazonaws.com'));
+    expect(forCloudWatch).toEqual([expect.objectContaining({
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      Condition: {
+        StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+        ArnLike: { 'aws:SourceArn': { 'Fn::Join': ['', ['arn:aws:cloudwatch:us-east-1:', { Ref: 'AWS::AccountId' }, ':alarm:*']] } },
+      },
+    })]);
   });
 
   test('a dashboard with the alarms, slot utilization, throughput and the canary', () => {
