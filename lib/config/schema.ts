@@ -126,6 +126,8 @@ export const configSchema = z.strictObject({
     .describe('SSM SecureString parameter holding a Hugging Face token, for gated repositories. @default - anonymous downloads'),
   retainArtifactsOnDelete: z.boolean().default(false)
     .describe('Keep the artifact bucket (cached builds and models) when the stack is deleted.'),
+  loadBalancerDeletionProtection: z.boolean().default(false)
+    .describe('Refuse to delete the load balancer (and so the stack) until this is turned off again: for an endpoint that others depend on.'),
   targetSlotUtilizationPercent: z.number().int().min(10).max(100).default(70)
     .describe('Scale out above, in below this share of busy and queued slots across the fleet.'),
   updateMinHealthyPercent: z.number().int().min(0).max(100).default(100)

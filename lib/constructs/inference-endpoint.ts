@@ -24,6 +24,11 @@ export interface InferenceEndpointProps {
   readonly deregistrationDelay: Duration;
   /** Bucket for the load balancer's access logs. */
   readonly accessLogBucket: s3.IBucket;
+  /**
+   * Refuse deletion of the load balancer until this is turned off again.
+   * @default false - the load balancer is deleted with the stack
+   */
+  readonly deletionProtection?: boolean;
 }
 
 /** Key prefix of the load balancer's access logs in the access-log bucket. */
@@ -60,6 +65,7 @@ export class InferenceEndpoint extends Construct {
       securityGroup,
       idleTimeout: props.idleTimeout,
       dropInvalidHeaderFields: true,
+      deletionProtection: props.deletionProtection ?? false,
     });
     if (Token.isUnresolved(Stack.of(this).region)) {
       this.logAccessLogsInAnyRegion(props.accessLogBucket, ACCESS_LOG_PREFIX);

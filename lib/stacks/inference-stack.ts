@@ -97,6 +97,7 @@ export function addInferenceEndpoint(stack: Stack, config: ResolvedConfig, optio
     idleTimeout: Duration.seconds(config.loadBalancerIdleTimeoutSeconds),
     deregistrationDelay: Duration.seconds(config.deregistrationDelaySeconds),
     accessLogBucket: artifacts.accessLogBucket,
+    deletionProtection: config.loadBalancerDeletionProtection,
   });
 
   // An internal endpoint is probed at the load balancer's own address; an internet-facing one

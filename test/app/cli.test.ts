@@ -58,4 +58,14 @@ test('a named environment synthesizes offline into its own stack, in its account
   expect(manifest.artifacts['GravitonLlm-prod'].environment).toBe('aws://222222222222/us-east-1');
   // No context lookup was needed (none is missing), so no credentials either.
   expect(manifest.missing ?? []).toEqual([]);
+  // The shipped prod environment protects its load balancer from deletion; -c turns it off for a clean-up.
+  const deletionProtection = (out: string) => {
+    const t = JSON.parse(fs.readFileSync(path.join(out, 'GravitonLlm-prod.template.json'), 'utf8'));
+    const lb = Object.values<any>(t.Resources).find((res) => res.Type === 'AWS::ElasticLoadBalancingV2::LoadBalancer');
+    return lb.Properties.LoadBalancerAttributes.find((a: any) => a.Key === 'deletion_protection.enabled')?.Value;
+  };
+  expect(deletionProtection(r.out)).toBe('true');
+  const off = cdkSynth('-c', 'env=prod', '-c', 'loadBalancerDeletionProtection=false');
+  expect(off.status).toBe(0);
+  expect(deletionProtection(off.out)).toBe('false');
 });
