@@ -125,7 +125,10 @@ function slug(spec: BuildSpec): string {
  */
 function runLogged(cmd: string, args: readonly string[], logFile: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Paths under the cache root enter ccache's hashes relative to it, so a clone in another
+    // folder (a fresh CI checkout, a second worktree) reuses this machine's compiled objects.
+    const env = { ...process.env, CCACHE_BASEDIR: cacheRoot(), CCACHE_NOHASHDIR: 'true' };
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     const log = createWriteStream(logFile, { flags: 'a' });
     const tail: Buffer[] = [];
     let held = 0;
