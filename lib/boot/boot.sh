@@ -39,6 +39,9 @@ readonly LOCAL_KEYS=(GLLM_WORK_DIR GLLM_LLAMA_CPP_SOURCE_DIR GLLM_API_KEY_FILE G
 readonly SAFE_VALUE_RE='^[A-Za-z0-9_.,:/+@%=?&~-]*$'
 
 readonly UNIT_NAME=graviton-llm.service
+readonly LOG_ROTATE_UNIT=graviton-llm-log-rotate
+# llama-server's log and its one previous copy stay under this size each.
+readonly SERVER_LOG_MAX_BYTES=$((100 * 1024 * 1024))
 readonly SERVICE_USER=llama
 readonly DOWNLOAD_ATTEMPTS=4
 # Tries of each call that decides an instance's fate (see retry).
@@ -1087,14 +1090,58 @@ start_server_systemd() {
   chmod 0640 "$SERVER_LOG"
   service_unit >"/etc/systemd/system/${UNIT_NAME}.tmp"
   mv -f "/etc/systemd/system/${UNIT_NAME}.tmp" "/etc/systemd/system/${UNIT_NAME}"
+  install_log_rotation
   systemctl daemon-reload
   systemctl enable --quiet "$UNIT_NAME"
+  systemctl enable --now --quiet "${LOG_ROTATE_UNIT}.timer"
   # Restarts before this boot do not count against it (see server_alive).
   RESTARTS_BEFORE=$(systemctl show -p NRestarts --value "$UNIT_NAME")
   SERVER_LOG_START=$(file_size "$SERVER_LOG")
   systemctl restart "$UNIT_NAME"
   log "started ${UNIT_NAME}"
   check_metadata_denied
+}
+
+# llama-server appends to its log for as long as the instance lives, on the
+# root volume. Every 10 minutes a timer copies a log past SERVER_LOG_MAX_BYTES
+# to server.log.1 and truncates it in place: systemd opened it with O_APPEND,
+# so the server's next line lands at the new end, and the CloudWatch agent
+# sees the truncation and reads on from the start. Lines written between the
+# copy and the truncation are lost.
+install_log_rotation() {
+  local script=/opt/graviton-llm/rotate-server-log.sh
+  install -d -m 0755 /opt/graviton-llm
+  cat >"$script.tmp" <<SCRIPT
+#!/bin/sh
+# Written by ${0##*/}; rewritten on every boot.
+f=${SERVER_LOG}
+[ -f "\$f" ] || exit 0
+[ "\$(stat -c %s "\$f")" -gt ${SERVER_LOG_MAX_BYTES} ] || exit 0
+cp -f -- "\$f" "\$f.1" && truncate -s 0 -- "\$f"
+SCRIPT
+  chmod 0755 "$script.tmp"
+  mv -f -- "$script.tmp" "$script"
+  cat >"/etc/systemd/system/${LOG_ROTATE_UNIT}.service" <<UNIT
+# Written by ${0##*/}; rewritten on every boot.
+[Unit]
+Description=graviton-llm: keep llama-server's log under $((SERVER_LOG_MAX_BYTES / 1024 / 1024)) MiB
+
+[Service]
+Type=oneshot
+ExecStart=${script}
+UNIT
+  cat >"/etc/systemd/system/${LOG_ROTATE_UNIT}.timer" <<UNIT
+# Written by ${0##*/}; rewritten on every boot.
+[Unit]
+Description=graviton-llm: check llama-server's log size every 10 minutes
+
+[Timer]
+OnBootSec=10min
+OnUnitActiveSec=10min
+
+[Install]
+WantedBy=timers.target
+UNIT
 }
 
 # The unit's IPAddressDeny needs systemd's BPF firewall (cgroup v2, as on

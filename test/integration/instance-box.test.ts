@@ -205,6 +205,29 @@ if (unavailable) {
         expect({ status: r.status, body: r.body }).toEqual({ status: 501, body: expect.stringContaining('does not support slots endpoint') });
       });
 
+      test('llama-server\'s log is kept under 100 MiB by a timer, one previous copy beside it; the server writes on', async () => {
+        const log = '/var/log/graviton-llm/server.log';
+        expect(box.unitProperties('graviton-llm-log-rotate.timer', ['ActiveState']).ActiveState).toBe('active');
+        const size = (f: string) => Number(box.exec(['stat', '-c', '%s', f]).stdout.trim());
+        // Under the limit nothing moves.
+        expect(box.exec(['systemctl', 'start', 'graviton-llm-log-rotate.service']).status).toBe(0);
+        expect(box.exists(`${log}.1`)).toBe(false);
+        box.exec(['sh', '-c', `head -c ${101 * 1024 * 1024} /dev/zero | tr '\\0' x >>${log}`]);
+        const before = size(log);
+        expect(before).toBeGreaterThan(100 * 1024 * 1024);
+        expect(box.exec(['systemctl', 'start', 'graviton-llm-log-rotate.service']).status).toBe(0);
+        expect(size(`${log}.1`)).toBeGreaterThanOrEqual(before);
+        expect(size(log)).toBeLessThan(1024 * 1024);
+        // The server's next lines land at the start of the truncated file, not after a hole.
+        const body = JSON.stringify({ messages: [{ role: 'user', content: 'Say hello.' }], max_tokens: 4 });
+        expect((await aws.http(`http://127.0.0.1:${stack.bootEnv.GLLM_PORT}/v1/chat/completions`, { body, headers: { Authorization: `Bearer ${API_KEY}` } })).status).toBe(200);
+        const after = box.read(log);
+        expect(after.length).toBeGreaterThan(0);
+        expect(after.length).toBeLessThan(1024 * 1024);
+        expect(after.startsWith('x')).toBe(false);
+        expect(after.includes('\0')).toBe(false);
+      });
+
       test('/health answers through the port; a chat completion needs the key (401 without, 200 with)', async () => {
         const url = `http://127.0.0.1:${stack.bootEnv.GLLM_PORT}`;
         expect((await aws.http(`${url}/health`)).status).toBe(200);
