@@ -1304,27 +1304,46 @@ imds_once() {
 }
 
 # Tells the Auto Scaling group's creation policy how this instance did. A
-# failed signal is logged, not fatal: on a re-run the stack is long complete
-# and refuses signals, which must not take a healthy server down.
+# failed signal is logged, not fatal: on a re-run, and on every instance
+# launched after the stack's creation, the stack no longer waits for signals
+# and refuses them (a ValidationError), which must not take a healthy server
+# down, nor be retried.
 signal_cloudformation() {
-  local status=$1 reason=$2 code=0
+  local status=$1 reason=$2 instance_id=""
+  if [[ ! -x /opt/aws/bin/cfn-signal ]]; then
+    instance_id=$(imds instance-id 2>/dev/null) || {
+      log "WARNING: could not signal ${status}: no instance id from the metadata service"
+      return 0
+    }
+  fi
+  local rc=0
+  retry "signal ${status}" signal_once "$status" "$reason" "$instance_id" || rc=$?
+  if ((rc == 0)); then
+    log "signalled ${status} to ${CFG[GLLM_STACK_NAME]}/${CFG[GLLM_SIGNAL_RESOURCE]}"
+  elif ((rc == NO_RETRY)); then
+    log "the stack takes no signal now (it is not being created); ${status} not signalled"
+  else
+    log "WARNING: could not signal ${status} to ${CFG[GLLM_STACK_NAME]}/${CFG[GLLM_SIGNAL_RESOURCE]}"
+  fi
+  return 0
+}
+
+# One signal, with cfn-signal where installed (it needs no IAM permission),
+# else the API as the instance. A ValidationError is final (NO_RETRY).
+signal_once() {
+  local status=$1 reason=$2 instance_id=$3 out code=0
   [[ $status == SUCCESS ]] || code=1
   if [[ -x /opt/aws/bin/cfn-signal ]]; then
-    retry "cfn-signal ${status}" /opt/aws/bin/cfn-signal -e "$code" --reason "${reason:0:250}" --stack "${CFG[GLLM_STACK_NAME]}" \
-      --resource "${CFG[GLLM_SIGNAL_RESOURCE]}" --region "${CFG[GLLM_REGION]}" >>"$LOG_FILE" 2>&1 &&
-      { log "cfn-signal ${status} sent"; return 0; }
+    out=$(/opt/aws/bin/cfn-signal -e "$code" --reason "${reason:0:250}" --stack "${CFG[GLLM_STACK_NAME]}" \
+      --resource "${CFG[GLLM_SIGNAL_RESOURCE]}" --region "${CFG[GLLM_REGION]}" 2>&1) && return 0
   else
-    local instance_id
-    if instance_id=$(imds instance-id 2>/dev/null) &&
-      retry "signal-resource ${status}" aws cloudformation signal-resource --stack-name "${CFG[GLLM_STACK_NAME]}" \
-        --logical-resource-id "${CFG[GLLM_SIGNAL_RESOURCE]}" --unique-id "$instance_id" \
-        --status "$status" --region "${CFG[GLLM_REGION]}" >>"$LOG_FILE" 2>&1; then
-      log "signal-resource ${status} sent for ${instance_id}"
-      return 0
-    fi
+    out=$(aws cloudformation signal-resource --stack-name "${CFG[GLLM_STACK_NAME]}" \
+      --logical-resource-id "${CFG[GLLM_SIGNAL_RESOURCE]}" --unique-id "$instance_id" \
+      --status "$status" --region "${CFG[GLLM_REGION]}" 2>&1) && return 0
   fi
-  log "WARNING: could not signal ${status} to ${CFG[GLLM_STACK_NAME]}/${CFG[GLLM_SIGNAL_RESOURCE]}"
-  return 0
+  printf '%s\n' "$out" >>"$LOG_FILE"
+  [[ $out == *ValidationError* ]] && return "$NO_RETRY"
+  return 1
 }
 
 # The group holds each launching instance (Pending:Wait, or Warmed:Pending:Wait
@@ -1379,8 +1398,9 @@ report_to_aws() {
   # Reporting may outlast the boot deadline by the grace the stack leaves for it.
   RETRY_UNTIL_MS=$(($(now_ms) + REPORT_GRACE_SECONDS * 1000))
   [[ $1 == SUCCESS ]] || count_boot_failure
-  signal_cloudformation "$1" "$2"
+  # The lifecycle action first: it is what lets a new instance serve.
   complete_lifecycle_action "$1"
+  signal_cloudformation "$1" "$2"
 }
 
 # Writes SSM parameter $1's value to file $2 (through a temporary name), with retries.

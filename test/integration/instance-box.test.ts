@@ -297,6 +297,14 @@ if (unavailable) {
         expect(bootLog(box).slice(logBefore)).toContain('WARNING: could not complete lifecycle action graviton-llm-boot with CONTINUE');
         expect(box.unitProperties('graviton-llm.service', ['ActiveState']).ActiveState).toBe('active');
       });
+
+      test('its signal is refused, as CloudFormation refuses one after creation, and not retried', async () => {
+        const signals = (await aws.observe()).events.filter((e) => e.api === 'SignalResource' && e.uniqueId === instanceId);
+        expect(signals.map((e) => e.error ?? e.status)).toEqual(['SUCCESS', 'not waiting for signals']);
+        const log = bootLog(box).slice(logBefore);
+        expect(log).toContain('the stack takes no signal now (it is not being created); SUCCESS not signalled');
+        expect(log).not.toMatch(/signal SUCCESS failed/);
+      });
     });
 
     describe('a throttled lifecycle API, then a server that keeps crashing', () => {

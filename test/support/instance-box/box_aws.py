@@ -69,6 +69,20 @@ class Recorder:
             _write_json(faults_path, faults)
             return True
 
+    def take_signal(self, logical_id, status, wanted):
+        """True (and counted) while the creation policy of logical_id still waits for signals."""
+        with self.lock:
+            path = os.path.join(os.path.dirname(self.events), "signals.json")
+            taken = _read_json(path, {})
+            state = taken.get(logical_id, {"count": 0, "done": False})
+            if state["done"]:
+                return False
+            state["count"] += 1
+            state["done"] = status != "SUCCESS" or state["count"] >= wanted
+            taken[logical_id] = state
+            _write_json(path, taken)
+            return True
+
     def take_pending(self, group, instance_id):
         """True (and no longer pending) if the instance had a pending launch in the group."""
         with self.lock:
@@ -122,6 +136,14 @@ def patch_moto(recorder, state_dir):
             "uniqueId": self._get_param("UniqueId"),
             "status": self._get_param("Status"),
         }
+        # As CloudFormation: the creation policy takes its count of signals (a failure ends it
+        # at once); after that the resource is no longer waiting and every signal is refused.
+        spec = _read_json(os.path.join(state_dir, "spec.json"), {})
+        wanted = spec.get("group", {}).get("creationSignals", 0)
+        if not recorder.take_signal(event["logicalResourceId"], event["status"], wanted):
+            recorder.record({**event, "error": "not waiting for signals"})
+            raise AsgValidationError(
+                f"Resource {event['logicalResourceId']} is in CREATE_COMPLETE state and cannot be signaled")
         recorder.record(event)
         return EmptyResult()
 

@@ -36,6 +36,7 @@ export interface AwsSpec {
   readonly group: {
     name: string;
     instanceType: string;
+    creationSignals: number;
     hook: { name: string; transition: string; heartbeatTimeout: number; defaultResult: string };
   };
 }
@@ -173,6 +174,8 @@ export function stackInstance(options: StackInstanceOptions): StackInstance {
       group: {
         name: group.Properties.AutoScalingGroupName,
         instanceType: launchTemplate.Properties.LaunchTemplateData.InstanceType,
+        // The creation policy's count: CloudFormation takes this many signals, then refuses more.
+        creationSignals: Number(group.CreationPolicy?.ResourceSignal?.Count ?? 0),
         hook: {
           name: hook.Properties.LifecycleHookName,
           transition: hook.Properties.LifecycleTransition,
