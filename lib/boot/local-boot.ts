@@ -56,7 +56,7 @@ const USAGE = `usage: local-boot.ts --model-url URL --sha256 HEX --size-bytes N 
 options:
   --work-dir DIR        builds, model, logs, pid file (default .cache/local-boot)
   --cache-dir DIR       build and model cache (default <work-dir>/cache)
-  --llama-src DIR       local llama.cpp source tree or git repo (default: git clone upstream)
+  --llama-src DIR       local llama.cpp source tree or git repo (default: fetch the commit from upstream)
   --llama-ref REF       llama.cpp release (default ${LLAMA_CPP_DEFAULT_REF})
   --llama-commit HEX    the commit REF names (default: known for ${Object.keys(LLAMA_CPP_RELEASE_COMMITS).join(', ')};
                         needed for another tag unless --llama-src is given)
