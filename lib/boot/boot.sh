@@ -53,6 +53,13 @@ readonly REPORT_GRACE_SECONDS=60
 # A command run by retry exits with this to say its failure is AWS's final
 # answer, which no retry would change.
 readonly NO_RETRY=75
+# How long llama-server keeps an idle connection open for its next request.
+# The load balancer reuses its connections to a target for up to its idle
+# timeout (at most 4000 s, an ALB limit): a target that closes first races the
+# load balancer's next request on that connection, which the client sees as a
+# 502. cpp-httplib's default is 5 s and llama-server has no flag for it, so it
+# is compiled in (CPPHTTPLIB_KEEPALIVE_TIMEOUT_SECOND), above any ALB setting.
+readonly SERVER_KEEPALIVE_SECONDS=4060
 
 declare -A CFG=()
 LOG_FILE=""
@@ -555,6 +562,8 @@ cmake_defines() {
     -DLLAMA_BUILD_APP=OFF
     -DLLAMA_BUILD_TOOLS=ON
     -DLLAMA_BUILD_SERVER=ON
+    # Every C++ unit that includes cpp-httplib must see the same value.
+    "-DCMAKE_CXX_FLAGS=-DCPPHTTPLIB_KEEPALIVE_TIMEOUT_SECOND=${SERVER_KEEPALIVE_SECONDS}"
   )
   if [[ $MACHINE == aarch64 ]]; then
     CMAKE_DEFINES+=("-DGGML_CPU_ARM_ARCH=${CFG[GLLM_ARM_ARCH]}")
@@ -955,12 +964,30 @@ server_args() {
     --parallel "$slots"
     --ctx-size "$((slots * CFG[GLLM_CONTEXT_PER_SLOT]))"
     --threads "$(nproc)"
+    --threads-http "$(http_threads "$slots")"
     --cont-batching
     --no-webui
     # /slots shows what every slot is working on, other clients' prompts included.
     --no-slots
     "${LOCK_ARGS[@]}"
   )
+}
+
+# llama-server serves each connection on one HTTP thread, from its first
+# request to its close: a stream holds it for the whole generation, a queued
+# request while it waits for a slot, an idle keep-alive connection of the load
+# balancer until either side closes. The pool has this many fixed threads and
+# makes more on demand, but only when no thread is idle at the moment a
+# connection arrives: in a burst, several connections can be queued behind one
+# idle thread and wait for a stream to end, /health among them (measured: 16
+# streams on 4 slots admitted 8 at a time under CPU load, and /health missed
+# the load balancer's 5 s timeout). Enough fixed threads for four connections
+# per slot, plus the health checks of every load balancer node, the metrics
+# scrape and the canary, keep an idle thread for every arrival at the loads a
+# fleet sees before it scales out.
+http_threads() {
+  local slots=$1
+  printf '%s\n' "$((4 * slots + 8))"
 }
 
 # Locking the model in RAM keeps the kernel from paging it out under memory

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 
 import { BOOT_ENV_KEYS, BootEnvironment, LOCAL_BOOT_ENV_KEYS, renderBootEnvironment } from '../../lib/boot/boot-environment';
 import { localBootEnvironment, parseLocalBootArgs } from '../../lib/boot/local-boot';
+import { configSchema } from '../../lib/config/schema';
 
 const SCRIPT = path.resolve(__dirname, '..', '..', 'lib', 'boot', 'boot.sh');
 const SHA = 'a'.repeat(64);
@@ -230,6 +231,31 @@ describe('CPU check', () => {
     const r = withFunctions(renderBootEnvironment(localEnv({ GLLM_CPUINFO_PATH: file })), 'check_cpu_part');
     expect(r.status).toBe(1);
     expect(r.out).toMatch(/no 'CPU part' line/);
+  });
+});
+
+describe('HTTP settings of the server', () => {
+  test('the keep-alive compiled into llama-server outlasts every idle timeout the load balancer may be given', () => {
+    const r = withFunctions(renderBootEnvironment(localEnv({})), 'MACHINE=x86_64; cmake_defines; printf "%s\\n" "${CMAKE_DEFINES[@]}"');
+    expect(r.status).toBe(0);
+    const define = /^-DCMAKE_CXX_FLAGS=-DCPPHTTPLIB_KEEPALIVE_TIMEOUT_SECOND=(\d+)$/m.exec(r.out);
+    expect(define).not.toBeNull();
+    const seconds = Number(define![1]);
+    // The configuration refuses any idle timeout this long or longer.
+    const idle = configSchema.shape.loadBalancerIdleTimeoutSeconds;
+    expect(idle.safeParse(seconds).success).toBe(false);
+    expect(idle.safeParse(4000).success).toBe(true);
+  });
+
+  test('--threads-http gives every slot four connections, plus room for health checks, metrics and the canary', () => {
+    const args = (slots: number) => withFunctions(
+      renderBootEnvironment(localEnv({ GLLM_PARALLEL_SLOTS: String(slots) })),
+      'LLAMA_SERVER=/bin/true; MODEL_PATH=/m.gguf; LOCK_ARGS=(); server_args /k 127.0.0.1; printf "%s\\n" "${SERVER_ARGS[@]}"',
+    ).out.trimEnd().split('\n');
+    for (const slots of [1, 4, 16]) {
+      const a = args(slots);
+      expect(Number(a[a.indexOf('--threads-http') + 1])).toBe(4 * slots + 8);
+    }
   });
 });
 

@@ -344,6 +344,79 @@ describe('boot.sh in local mode', () => {
     expect((await chat(cold.port, false, 'not-the-key')).status).toBe(401);
   });
 
+  test('an idle connection stays open past cpp-httplib\'s 5 s default, for the load balancer to reuse', async () => {
+    // One raw connection: two requests 7 s apart. With the stock keep-alive
+    // the server closes it after 5 s idle, and the second request is lost.
+    const socket = net.connect(cold.port, '127.0.0.1');
+    let received = '';
+    let closedAfterMs: number | undefined;
+    const opened = Date.now();
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => (received += d));
+    socket.on('close', () => (closedAfterMs = Date.now() - opened));
+    socket.on('error', () => undefined);
+    const answers = () => (received.match(/HTTP\/1\.1 200 /g) ?? []).length;
+    const ask = () => socket.write('GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n');
+    const until = async (done: () => boolean) => {
+      for (let i = 0; i < 100 && !done() && closedAfterMs === undefined; i++) await new Promise((r) => setTimeout(r, 100));
+    };
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    ask();
+    await until(() => answers() === 1);
+    expect(answers()).toBe(1);
+    await new Promise((r) => setTimeout(r, 7000));
+    expect(closedAfterMs).toBeUndefined();
+    ask();
+    await until(() => answers() === 2);
+    socket.destroy();
+    expect(answers()).toBe(2);
+  }, 30_000);
+
+  test('/health answers within the target group\'s 5 s timeout while four times the slots stream', async () => {
+    // node:http without an agent: a connection per request, as each client and
+    // the load balancer's health checker have (fetch would pool them).
+    const request = (pathName: string, opts: { body?: string; timeoutMs?: number; signal?: AbortSignal } = {}) =>
+      new Promise<{ status: number; body: string }>((resolve) => {
+        const req = http.request(`http://127.0.0.1:${cold.port}${pathName}`, {
+          method: opts.body ? 'POST' : 'GET', agent: false, timeout: opts.timeoutMs, signal: opts.signal,
+          headers: { Authorization: `Bearer ${API_KEY}`, 'Content-Type': 'application/json' },
+        }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          res.on('error', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('timeout', () => req.destroy());
+        req.on('error', () => resolve({ status: 0, body: '' }));
+        req.end(opts.body);
+      });
+    const metric = (text: string, name: string) => Number(new RegExp(`^llamacpp:${name} (\\d+)`, 'm').exec(text)?.[1] ?? NaN);
+    const slots = 2;
+    const load = new AbortController();
+    const body = JSON.stringify({ messages: [{ role: 'user', content: 'Tell a long story.' }], max_tokens: 900, ignore_eos: true, stream: true });
+    const streams = Array.from({ length: 4 * slots }, () => request('/v1/chat/completions', { body, signal: load.signal }));
+    try {
+      let admitted = 0;
+      for (let i = 0; i < 100 && admitted < 4 * slots; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        const m = (await request('/metrics', { timeoutMs: 5000 })).body;
+        admitted = metric(m, 'requests_processing') + metric(m, 'requests_deferred');
+      }
+      expect(admitted).toBe(4 * slots);
+      const probes: number[] = [];
+      for (let i = 0; i < 3; i++) probes.push((await request('/health', { timeoutMs: 5000 })).status);
+      const busy = metric((await request('/metrics', { timeoutMs: 5000 })).body, 'requests_processing');
+      console.log(`/health under ${4 * slots} streams on ${slots} slots: ${probes.join(', ')}; ${busy} slots still generating`);
+      // The load must still be running, or the probes measured an idle server.
+      expect(busy).toBe(slots);
+      expect(probes).toEqual([200, 200, 200]);
+    } finally {
+      load.abort();
+      await Promise.all(streams);
+    }
+  }, 120_000);
+
   test('a warm boot on a fresh machine takes the build and the model from the cache, compiling nothing', async () => {
     const downloads = host.count('model.gguf');
     warm = await boot('warm');
