@@ -205,6 +205,13 @@ function resolveModel(config: KitConfig, problems: ConfigProblem[]): ResolvedMod
         expected: `on-instance quantization needs an F16 source; customModel.quantization is ${custom.quantization}. Remove quantizeTo, or give an F16 file`,
       });
     }
+    if (custom.source.startsWith('https://') && new URL(custom.source).port !== '') {
+      problems.push({
+        field: 'customModel.source',
+        given: custom.source,
+        expected: 'an https:// URL on the default port 443: the instances\' security group lets out HTTPS on port 443 only. Serve the file on 443, or from S3',
+      });
+    }
     const architecture = ARCHITECTURES[custom.architecture];
     return {
       id: 'custom',

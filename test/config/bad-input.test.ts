@@ -53,6 +53,7 @@ const CASES: BadCase[] = [
   { name: 'custom model with malformed sha256', context: { 'graviton-llm': { customModel: { ...CUSTOM, sha256: 'abc123' } } }, field: 'customModel.sha256', says: '64 lowercase hexadecimal' },
   { name: 'custom model with uppercase sha256', context: { 'customModel.sha256': 'A'.repeat(64), 'customModel.source': CUSTOM.source, 'customModel.sizeBytes': '1000', 'customModel.architecture': 'llama-3.2-1b', 'customModel.quantization': 'Q4_0' }, field: 'customModel.sha256', says: 'lowercase' },
   { name: 'custom model over plain http', context: { 'graviton-llm': { customModel: { ...CUSTOM, source: 'http://example.com/m.gguf' } } }, field: 'customModel.source', says: 'https://' },
+  { name: 'custom model on a port other than 443', context: { 'graviton-llm': { customModel: { ...CUSTOM, source: 'https://models.example.com:8443/m.gguf' } } }, field: 'customModel.source', says: 'port 443' },
   { name: 'custom model from ftp', context: { 'graviton-llm': { customModel: { ...CUSTOM, source: 'ftp://example.com/m.gguf' } } }, field: 'customModel.source', says: 's3://BUCKET/KEY' },
   { name: 'custom model with unknown architecture', context: { 'graviton-llm': { customModel: { ...CUSTOM, architecture: 'mistral-7b' } } }, field: 'customModel.architecture', says: 'llama-3.1-8b' },
   { name: 'custom model quantizeTo from a non-F16 file', context: { 'graviton-llm': { customModel: { ...CUSTOM, quantizeTo: 'Q4_0' } } }, field: 'customModel.quantizeTo', says: 'F16 source' },
