@@ -295,6 +295,18 @@ describe('default configuration', () => {
     });
   });
 
+  test('artifact bucket: versioned, noncurrent versions expire after 30 days', () => {
+    const t = s.template;
+    const buckets = Object.values(t.findResources('AWS::S3::Bucket', { Properties: { LoggingConfiguration: Match.anyValue() } }));
+    expect(buckets).toHaveLength(1);
+    expect(buckets[0].Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    expect(buckets[0].Properties.LifecycleConfiguration.Rules).toEqual([expect.objectContaining({
+      Status: 'Enabled',
+      NoncurrentVersionExpiration: { NoncurrentDays: 30 },
+      AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+    })]);
+  });
+
   test('the API key is created by a custom resource and appears nowhere in the template', () => {
     const t = s.template;
     t.hasResourceProperties('Custom::GravitonLlmApiKey', { ParameterName: '/graviton-llm/GravitonLlm/api-key' });
