@@ -274,7 +274,11 @@ function resolveNetwork(config: KitConfig, problems: ConfigProblem[]): NetworkPl
       }
     }
     if (!config.privateSubnetIds) {
-      problems.push({ field: 'privateSubnetIds', expected: `required with vpcId: the ids of at least two private subnets of ${config.vpcId}, in different AZs` });
+      problems.push({
+        field: 'privateSubnetIds',
+        expected: `required with vpcId: the ids of at least two private subnets of ${config.vpcId}, in different AZs, that route to the internet `
+          + '(instances fetch llama.cpp from GitHub and catalog models from Hugging Face; README, "Deploy into an existing VPC")',
+      });
     }
     if (config.internetFacing && !config.publicSubnetIds) {
       problems.push({ field: 'publicSubnetIds', expected: `required with vpcId when internetFacing is true: at least two public subnets of ${config.vpcId} for the load balancer` });

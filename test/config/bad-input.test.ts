@@ -68,6 +68,7 @@ const CASES: BadCase[] = [
   { name: 'VPC id and VPC CIDR together', context: { vpcId: 'vpc-0123456789abcdef0', vpcCidr: '10.1.0.0/16' }, field: 'vpcCidr', says: 'existing one' },
   { name: 'VPC id and AZ count together', context: { vpcId: 'vpc-0123456789abcdef0', maxAzs: '3' }, field: 'maxAzs', says: 'remove maxAzs or vpcId' },
   { name: 'VPC id without subnets', context: { vpcId: 'vpc-0123456789abcdef0', allowedCidrs: '10.0.0.0/8' }, field: 'privateSubnetIds', says: 'at least two private subnets' },
+  { name: 'VPC id without subnets: they must route to the internet', context: { vpcId: 'vpc-0123456789abcdef0', allowedCidrs: '10.0.0.0/8' }, field: 'privateSubnetIds', says: 'route to the internet' },
   { name: 'VPC id without client ranges', context: { vpcId: 'vpc-0123456789abcdef0', privateSubnetIds: 'subnet-0aaaaaaaaaaaaaaa1,subnet-0aaaaaaaaaaaaaaa2' }, field: 'allowedCidrs', says: 'required with vpcId' },
   { name: 'public VPC endpoint in an existing VPC without public subnets', context: { vpcId: 'vpc-0123456789abcdef0', privateSubnetIds: 'subnet-0aaaaaaaaaaaaaaa1,subnet-0aaaaaaaaaaaaaaa2', allowedCidrs: '0.0.0.0/0', internetFacing: 'true', certificateArn: CERT }, field: 'publicSubnetIds', says: 'public subnets' },
   { name: 'one subnet only', context: { vpcId: 'vpc-0123456789abcdef0', privateSubnetIds: 'subnet-0aaaaaaaaaaaaaaa1', allowedCidrs: '10.0.0.0/8' }, field: 'privateSubnetIds', says: 'at least 2' },
