@@ -205,6 +205,13 @@ function resolveModel(config: KitConfig, problems: ConfigProblem[]): ResolvedMod
         expected: `on-instance quantization needs an F16 source; customModel.quantization is ${custom.quantization}. Remove quantizeTo, or give an F16 file`,
       });
     }
+    if (custom.source.startsWith('https://') && new URL(custom.source).port !== '') {
+      problems.push({
+        field: 'customModel.source',
+        given: custom.source,
+        expected: 'an https:// URL on the default port 443: the instances\' security group lets out HTTPS on port 443 only. Serve the file on 443, or from S3',
+      });
+    }
     const architecture = ARCHITECTURES[custom.architecture];
     return {
       id: 'custom',
@@ -267,7 +274,11 @@ function resolveNetwork(config: KitConfig, problems: ConfigProblem[]): NetworkPl
       }
     }
     if (!config.privateSubnetIds) {
-      problems.push({ field: 'privateSubnetIds', expected: `required with vpcId: the ids of at least two private subnets of ${config.vpcId}, in different AZs` });
+      problems.push({
+        field: 'privateSubnetIds',
+        expected: `required with vpcId: the ids of at least two private subnets of ${config.vpcId}, in different AZs, that route to the internet `
+          + '(instances fetch llama.cpp from GitHub and catalog models from Hugging Face; README, "Deploy into an existing VPC")',
+      });
     }
     if (config.internetFacing && !config.publicSubnetIds) {
       problems.push({ field: 'publicSubnetIds', expected: `required with vpcId when internetFacing is true: at least two public subnets of ${config.vpcId} for the load balancer` });

@@ -81,9 +81,9 @@ export const configSchema = z.strictObject({
   }).optional()
     .describe('Commit that llamaCppRef names; instances fetch and check this commit, so a moved tag changes nothing. Needed for a tag the kit does not know. @default - the known commit of llamaCppRef'),
   vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, { message: 'expected a VPC id like vpc-0123456789abcdef0' }).optional()
-    .describe('Deploy into this existing VPC instead of creating one; needs privateSubnetIds and allowedCidrs (no lookup: synth stays offline). @default - a new VPC'),
+    .describe('Deploy into this existing VPC instead of creating one; needs privateSubnetIds and allowedCidrs (no lookup: synth stays offline). The kit creates no NAT gateway or VPC endpoints in it. @default - a new VPC'),
   privateSubnetIds: z.array(z.string().regex(SUBNET_ID, { message: 'expected a subnet id like subnet-0123456789abcdef0' })).min(2).max(16).optional()
-    .describe('With vpcId: private subnets (with a route to the internet or to S3, SSM and CloudWatch endpoints) in at least two AZs, for the instances and an internal load balancer. @default - none'),
+    .describe('With vpcId: private subnets in at least two AZs, for the instances and an internal load balancer. They must route to the internet (a NAT gateway): instances fetch llama.cpp from GitHub and models from Hugging Face (see Deploy into an existing VPC). @default - none'),
   publicSubnetIds: z.array(z.string().regex(SUBNET_ID, { message: 'expected a subnet id like subnet-0123456789abcdef0' })).min(2).max(16).optional()
     .describe('With vpcId and internetFacing: public subnets in at least two AZs for the load balancer. @default - none'),
   vpcCidr: z.string().regex(CIDR, { message: 'expected an IPv4 CIDR block like 10.64.0.0/16' }).optional()

@@ -10,6 +10,9 @@ export interface ArtifactStoreProps {
 /** Key prefix of the build and model cache; the instances may write nowhere else. */
 export const CACHE_PREFIX = 'cache/';
 
+/** How long an overwritten or deleted cache object stays recoverable. */
+const NONCURRENT_VERSION_DAYS = 30;
+
 /**
  * The bucket that caches llama.cpp builds and models, so that only the first
  * instance of a configuration compiles and downloads; and the bucket its
@@ -45,8 +48,17 @@ export class ArtifactStore extends Construct {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       serverAccessLogsBucket: this.accessLogBucket,
       serverAccessLogsPrefix: 'artifact-bucket/',
-      // A boot that dies mid-upload of a multi-GiB model leaves parts that are billed but never read.
-      lifecycleRules: [{ abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+      // Instances run what this bucket holds: an overwritten build or model (a boot replaces a cached
+      // object it finds bad) or a deleted one stays recoverable, and the access logs say which version
+      // was read. Old versions expire, so replaced multi-GiB models are not kept for ever.
+      versioned: true,
+      lifecycleRules: [{
+        noncurrentVersionExpiration: Duration.days(NONCURRENT_VERSION_DAYS),
+        // Once its older versions are gone, a delete marker only slows listings.
+        expiredObjectDeleteMarker: true,
+        // A boot that dies mid-upload of a multi-GiB model leaves parts that are billed but never read.
+        abortIncompleteMultipartUploadAfter: Duration.days(1),
+      }],
       ...removal,
     });
   }

@@ -37,8 +37,12 @@ export class EndpointCanary extends Construct {
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
       description: 'graviton-llm canary: calls the load balancer and SSM',
-      allowAllOutbound: true,
+      allowAllOutbound: false,
     });
+    // SSM (the API key) and an internet-facing endpoint's public address are HTTPS. The rule to an
+    // internal load balancer's listener is the caller's, who knows the port (connections.allowFrom).
+    // Its logs and metrics need none: Lambda writes the function's output to CloudWatch Logs itself.
+    this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS: SSM, an internet-facing endpoint');
     const timeout = Duration.seconds(40);
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       entry: path.join(__dirname, '..', '..', 'runtime', 'canary', 'handler.ts'),

@@ -48,6 +48,8 @@ export class InferenceEndpoint extends Construct {
   readonly loadBalancer: elbv2.ApplicationLoadBalancer;
   readonly targetGroup: elbv2.ApplicationTargetGroup;
   readonly url: string;
+  /** The port clients send requests to: 443 with a certificate, else 80. */
+  readonly listenerPort: number;
 
   constructor(scope: Construct, id: string, props: InferenceEndpointProps) {
     super(scope, id);
@@ -90,9 +92,9 @@ export class InferenceEndpoint extends Construct {
       },
     });
 
-    const clientPort = props.certificateArn ? 443 : 80;
+    this.listenerPort = props.certificateArn ? 443 : 80;
     for (const cidr of props.allowedCidrs) {
-      securityGroup.addIngressRule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(clientPort), `clients ${cidr}`);
+      securityGroup.addIngressRule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(this.listenerPort), `clients ${cidr}`);
       if (props.certificateArn) {
         securityGroup.addIngressRule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(80), `clients ${cidr} (redirected to HTTPS)`);
       }

@@ -133,8 +133,14 @@ export class InferenceFleet extends Construct {
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
       description: 'graviton-llm instances: llama-server reachable from the load balancer only',
-      allowAllOutbound: true,
+      allowAllOutbound: false,
     });
+    // Everything a boot and the agents call is HTTPS: the AWS APIs (S3, SSM, CloudWatch Logs and
+    // metrics, Auto Scaling, CloudFormation), GitHub, the model's host (resolveConfig admits no
+    // other port) and the Amazon Linux package repositories, which are S3 buckets. DNS (the Route 53
+    // Resolver), time (Amazon Time Sync) and instance metadata are services that security groups
+    // do not filter (EC2 user guide, "Security group rules"), so they need no rule.
+    this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS: AWS APIs, GitHub, model host, package repositories');
 
     const userData = ec2.UserData.forLinux();
     const launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {

@@ -33,9 +33,11 @@ export interface ExistingVpcChoice {
 
 /**
  * The VPC the fleet runs in. A new VPC has private subnets in every AZ, NAT
- * for the first llama.cpp build and model download, and endpoints so that
- * S3, SSM and CloudWatch traffic stays off the NAT (cheaper, and the cache
- * keeps working if the NAT has trouble).
+ * for what has no endpoint here (the llama.cpp source, the model, the package
+ * repositories' dual-stack S3 address, the Auto Scaling and CloudFormation
+ * APIs), and endpoints so that the cache's S3, SSM and CloudWatch traffic
+ * stays off the NAT, which bills per GB. An existing VPC is used as it is: the kit adds neither
+ * NAT nor endpoints, and its private subnets must route to the internet.
  */
 export class InferenceNetwork extends Construct {
   readonly vpc: ec2.IVpc;

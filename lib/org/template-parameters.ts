@@ -64,7 +64,7 @@ export function addOrgTemplateParameters(stack: Stack, org: ResolvedOrgConfig): 
     default: '',
     allowedPattern: `^(${SUBNET_ID},${SUBNET_ID})?$`,
     constraintDescription: `must be empty (a new VPC) or exactly ${ORG_SUBNET_COUNT} subnet ids separated by a comma, without spaces`,
-    description: `With VpcId: exactly ${ORG_SUBNET_COUNT} private subnets of that VPC in different AZs, comma-separated, with a route to the internet (or to S3, SSM and CloudWatch endpoints).`,
+    description: `With VpcId: exactly ${ORG_SUBNET_COUNT} private subnets of that VPC in different AZs, comma-separated, with a route to the internet (NAT): instances fetch llama.cpp from GitHub and models from Hugging Face.`,
   });
   const allowedCidr = new CfnParameter(stack, ORG_PARAMETERS.allowedCidr, {
     type: 'String',

@@ -150,7 +150,8 @@ export function addInferenceEndpoint(stack: Stack, config: ResolvedConfig, optio
       logRetention,
     });
     if (!config.internetFacing) {
-      endpoint.loadBalancer.connections.allowFrom(canary.securityGroup, ec2.Port.tcp(80), 'canary probes');
+      // Ingress on the load balancer and the matching egress on the canary: the probe's only way in.
+      endpoint.loadBalancer.connections.allowFrom(canary.securityGroup, ec2.Port.tcp(endpoint.listenerPort), 'canary probes');
     }
   }
   // Instances read the key at boot and fetch the source and the model through the NAT gateway:

@@ -18,6 +18,36 @@ function policyStatements(template: Template, roleLogicalIdPrefix: string): any[
     .flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
 }
 
+/** Every outbound rule of every security group, inline or separate, as [group logical id, rule]. */
+function egressRules(template: Template): [string, any][] {
+  const inline = Object.entries(template.findResources('AWS::EC2::SecurityGroup'))
+    .flatMap(([id, g]) => (g.Properties.SecurityGroupEgress ?? []).map((r: any): [string, any] => [id, r]));
+  const separate = Object.values(template.findResources('AWS::EC2::SecurityGroupEgress'))
+    .map((r): [string, any] => [r.Properties.GroupId['Fn::GetAtt'][0], r.Properties]);
+  return [...inline, ...separate];
+}
+
+/** The logical id of the one security group whose id starts with this prefix. */
+function groupId(template: Template, prefix: string): string {
+  const ids = Object.keys(template.findResources('AWS::EC2::SecurityGroup')).filter((id) => id.startsWith(prefix));
+  expect(ids).toHaveLength(1);
+  return ids[0];
+}
+
+/** The outbound rules of one group, reduced to what a rule allows: protocol, ports and destination. */
+function egressOf(template: Template, prefix: string): Record<string, unknown>[] {
+  const id = groupId(template, prefix);
+  return egressRules(template).filter(([g]) => g === id).map(([, r]) => ({
+    IpProtocol: r.IpProtocol,
+    FromPort: r.FromPort,
+    ToPort: r.ToPort,
+    ...(r.CidrIp ? { CidrIp: r.CidrIp } : {}),
+    ...(r.DestinationSecurityGroupId ? { DestinationSecurityGroupId: r.DestinationSecurityGroupId } : {}),
+  }));
+}
+
+const HTTPS_ANYWHERE = { IpProtocol: 'tcp', FromPort: 443, ToPort: 443, CidrIp: '0.0.0.0/0' };
+
 describe('default configuration', () => {
   let s: Synthesized;
   beforeAll(() => {
@@ -236,6 +266,47 @@ describe('default configuration', () => {
     });
   });
 
+  test('security groups let out only what each part uses: HTTPS, and the canary to the listener', () => {
+    const t = s.template;
+    // No group anywhere allows every protocol out, and none is left without a rule
+    // (EC2 gives a group created without one its allow-all default).
+    for (const [id, rule] of egressRules(t)) {
+      expect([id, rule.IpProtocol]).not.toEqual([id, '-1']);
+    }
+    const withRules = new Set(egressRules(t).map(([id]) => id));
+    expect(Object.keys(t.findResources('AWS::EC2::SecurityGroup')).filter((id) => !withRules.has(id))).toEqual([]);
+    // The instances: HTTPS only (AWS APIs, GitHub, Hugging Face, the package repositories in S3).
+    expect(egressOf(t, 'FleetSecurityGroup')).toEqual([HTTPS_ANYWHERE]);
+    // The canary: HTTPS (SSM) and the load balancer's listener port, to the load balancer only.
+    const loadBalancer = groupId(t, 'EndpointSecurityGroup');
+    expect(egressOf(t, 'CanarySecurityGroup')).toEqual(expect.arrayContaining([
+      HTTPS_ANYWHERE,
+      { IpProtocol: 'tcp', FromPort: 80, ToPort: 80, DestinationSecurityGroupId: { 'Fn::GetAtt': [loadBalancer, 'GroupId'] } },
+    ]));
+    expect(egressOf(t, 'CanarySecurityGroup')).toHaveLength(2);
+    // The load balancer reaches the instances on the llama-server port only.
+    expect(egressOf(t, 'EndpointSecurityGroup')).toEqual([
+      { IpProtocol: 'tcp', FromPort: 8080, ToPort: 8080, DestinationSecurityGroupId: { 'Fn::GetAtt': [groupId(t, 'FleetSecurityGroup'), 'GroupId'] } },
+    ]);
+    // The VPC endpoints admit HTTPS from the VPC, which holds the instances and the canary.
+    t.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: Match.stringLikeRegexp('VPC endpoints'),
+      SecurityGroupIngress: [Match.objectLike({ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, CidrIp: '10.64.0.0/16' })],
+    });
+  });
+
+  test('artifact bucket: versioned, noncurrent versions expire after 30 days', () => {
+    const t = s.template;
+    const buckets = Object.values(t.findResources('AWS::S3::Bucket', { Properties: { LoggingConfiguration: Match.anyValue() } }));
+    expect(buckets).toHaveLength(1);
+    expect(buckets[0].Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    expect(buckets[0].Properties.LifecycleConfiguration.Rules).toEqual([expect.objectContaining({
+      Status: 'Enabled',
+      NoncurrentVersionExpiration: { NoncurrentDays: 30 },
+      AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+    })]);
+  });
+
   test('the API key is created by a custom resource and appears nowhere in the template', () => {
     const t = s.template;
     t.hasResourceProperties('Custom::GravitonLlmApiKey', { ParameterName: '/graviton-llm/GravitonLlm/api-key' });
@@ -313,6 +384,21 @@ describe('variants', () => {
     t.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { VPCZoneIdentifier: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0aaaaaaaaaaaaaaa2'] });
     t.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internal', Subnets: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0aaaaaaaaaaaaaaa2'] });
     t.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', { VpcId: 'vpc-0123456789abcdef0' });
+    // The kit adds no endpoints to a VPC it does not own: its subnets must route to the internet (README).
+    t.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
+    expect(egressOf(t, 'FleetSecurityGroup')).toEqual([HTTPS_ANYWHERE]);
+  });
+
+  test('an internal endpoint with a certificate: the canary reaches the load balancer on 443, not 80', () => {
+    const { template: t } = synthWith({ certificateArn: CERT }, { bundle: false });
+    const canary = groupId(t, 'CanarySecurityGroup');
+    const ingress = Object.values(t.findResources('AWS::EC2::SecurityGroupIngress'))
+      .filter((r) => JSON.stringify(r.Properties.SourceSecurityGroupId ?? '').includes(canary))
+      .map((r) => [r.Properties.FromPort, r.Properties.ToPort]);
+    expect(ingress).toEqual([[443, 443]]);
+    expect(egressOf(t, 'CanarySecurityGroup')).toEqual(expect.arrayContaining([
+      { IpProtocol: 'tcp', FromPort: 443, ToPort: 443, DestinationSecurityGroupId: { 'Fn::GetAtt': [groupId(t, 'EndpointSecurityGroup'), 'GroupId'] } },
+    ]));
   });
 
   test('a custom model from S3 lets the instances read that one object', () => {
