@@ -27,6 +27,12 @@ export function addPipelineStack(app: App, options: PipelineAppOptions = {}): Pi
         expected: 'required for an environment a pipeline deploys: a pipeline stage is placed in an explicit account and region',
       });
     }
+    if (config.internetFacing && !config.canaryUrl) {
+      problems.push({
+        field: `config/environments/${name}.json: canaryUrl`,
+        expected: 'required for an internet-facing environment a pipeline deploys: its smoke test runs in the environment\'s VPC and calls the endpoint at https:// and the domain its certificate covers (allowedCidrs must admit the VPC\'s NAT addresses)',
+      });
+    }
     return { name, config };
   };
   const testEnvironment = environment(pipeline.testEnvironment);

@@ -37,14 +37,20 @@ export const pipelineConfigSchema = z.strictObject({
     requests: z.number().int().min(1).max(50).default(4).describe('Requests the smoke test sends.'),
     targetTpotMs: z.number().int().min(1).max(10000).optional()
       .describe('Fail above this p90 time per output token. @default - the environment\'s tpotP90AlarmMs'),
-    subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, { message: 'expected a subnet id' })).min(1).optional()
-      .describe('Run the smoke test in these subnets of the pipeline account, which must route to the environments\' internal endpoints (peering or Transit Gateway) and be in their allowedCidrs. @default - outside a VPC: reaches internet-facing endpoints only'),
-    vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, { message: 'expected a VPC id' }).optional()
-      .describe('The VPC of subnetIds.'),
   }).default({ requests: 4 }),
 });
 
 export type PipelineConfig = z.output<typeof pipelineConfigSchema>;
+
+/**
+ * Fields earlier versions read and this one does not, each with what took
+ * its place: refused by name rather than as an unknown field, so that an
+ * upgrade says what changed.
+ */
+const REMOVED_SMOKE_TEST_FIELDS: Readonly<Record<string, string>> = {
+  vpcId: 'no longer used: the smoke test now runs as a Lambda function in each environment\'s own VPC, which reaches its internal endpoint with no network of the pipeline\'s; remove smokeTest.vpcId',
+  subnetIds: 'no longer used: the smoke test now runs as a Lambda function in each environment\'s own VPC, which reaches its internal endpoint with no network of the pipeline\'s; remove smokeTest.subnetIds',
+};
 
 /**
  * Reads and checks the pipeline's file. Every environment it names must have
@@ -62,16 +68,26 @@ export function loadPipelineConfig(context: Record<string, unknown>, baseDir: st
   } catch (e) {
     throw new ConfigError([{ field: PIPELINE_CONFIG_KEY, given: file, expected: `expected a readable JSON file (${fullPath}): ${(e as Error).message}` }]);
   }
-  const parsed = pipelineConfigSchema.safeParse(raw);
+  const problems: ConfigProblem[] = [];
+  const smokeTest = isObject(raw) && isObject(raw.smokeTest) ? raw.smokeTest : undefined;
+  for (const [field, expected] of Object.entries(REMOVED_SMOKE_TEST_FIELDS)) {
+    if (smokeTest && field in smokeTest) {
+      problems.push({ field: `${file}: smokeTest.${field}`, given: smokeTest[field], expected });
+    }
+  }
+  // Without the removed fields, so that they are not reported a second time as unknown.
+  const current = smokeTest && problems.length > 0
+    ? { ...(raw as Record<string, unknown>), smokeTest: Object.fromEntries(Object.entries(smokeTest).filter(([k]) => !(k in REMOVED_SMOKE_TEST_FIELDS))) }
+    : raw;
+  const parsed = pipelineConfigSchema.safeParse(current);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => ({
+    throw new ConfigError([...problems, ...parsed.error.issues.map((issue) => ({
       field: `${file}: ${issue.path.join('.')}`,
       given: valueAt(raw, issue.path),
       expected: issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : issue.message,
-    })));
+    }))]);
   }
   const config = parsed.data;
-  const problems: ConfigProblem[] = [];
   const known = listEnvironments(baseDir);
   const named = [config.testEnvironment, ...config.productionWaves.flat()];
   named.forEach((env, i) => {
@@ -81,11 +97,12 @@ export function loadPipelineConfig(context: Record<string, unknown>, baseDir: st
       problems.push({ field: `${file}: environment`, given: env, expected: 'each environment may be deployed once per pipeline run' });
     }
   });
-  if (config.smokeTest.subnetIds && !config.smokeTest.vpcId) {
-    problems.push({ field: `${file}: smokeTest.vpcId`, expected: 'required with smokeTest.subnetIds' });
-  }
   if (problems.length > 0) {
     throw new ConfigError(problems);
   }
   return config;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

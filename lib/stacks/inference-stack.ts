@@ -23,10 +23,13 @@ export interface InferenceStackProps extends StackProps {
  * generated API key and a cache of builds and models.
  */
 export class InferenceStack extends Stack {
+  readonly network: InferenceNetwork;
   readonly endpoint: InferenceEndpoint;
   readonly fleet: InferenceFleet;
   readonly apiKey: ApiKeyParameter;
   readonly alarms: FleetAlarms;
+  /** See InferenceParts.probeUrl. */
+  readonly probeUrl?: string;
 
   /**
    * The region's first two availability zones as `Fn::GetAZs`, as for a stack
@@ -45,6 +48,8 @@ export class InferenceStack extends Stack {
   constructor(scope: Construct, id: string, props: InferenceStackProps) {
     super(scope, id, props);
     const parts = addInferenceEndpoint(this, props.config);
+    this.network = parts.network;
+    this.probeUrl = parts.probeUrl;
     this.endpoint = parts.endpoint;
     this.fleet = parts.fleet;
     this.apiKey = parts.apiKey;
@@ -69,6 +74,14 @@ export interface InferenceParts {
   readonly fleet: InferenceFleet;
   readonly canary?: EndpointCanary;
   readonly alarms: FleetAlarms;
+  /**
+   * OpenAI-compatible base URL, ending in /v1, at which a function in the
+   * VPC's private subnets reaches the endpoint (the canary, a pipeline's
+   * smoke test): the internal load balancer's own address, or `canaryUrl` for
+   * an internet-facing one, whose certificate names only that domain.
+   * Undefined for an internet-facing endpoint without `canaryUrl`.
+   */
+  readonly probeUrl?: string;
 }
 
 /**
@@ -102,13 +115,14 @@ export function addInferenceEndpoint(stack: Stack, config: ResolvedConfig, optio
 
   // An internal endpoint is probed at the load balancer's own address; an internet-facing one
   // only at the certificate's domain (canaryUrl), which its name must match.
-  const canaryBaseUrl = config.internetFacing ? config.canaryUrl : endpoint.url;
+  const probeBase = config.internetFacing ? config.canaryUrl : endpoint.url;
+  const probeUrl = probeBase ? `${probeBase}/v1` : undefined;
 
   const alarms = new FleetAlarms(stack, 'Alarms', {
     loadBalancer: endpoint.loadBalancer,
     targetGroup: endpoint.targetGroup,
     groupName: fleetGroupName(stack),
-    canaryEndpointName: canaryBaseUrl ? config.stackName : undefined,
+    canaryEndpointName: probeUrl ? config.stackName : undefined,
     minCapacity: config.minCapacity,
     parallelSlots: config.parallelSlots,
     ttftP90AlarmMs: config.ttftP90AlarmMs,
@@ -138,11 +152,11 @@ export function addInferenceEndpoint(stack: Stack, config: ResolvedConfig, optio
   });
 
   let canary: EndpointCanary | undefined;
-  if (canaryBaseUrl) {
+  if (probeUrl) {
     canary = new EndpointCanary(stack, 'Canary', {
       vpc: network.vpc,
       subnets: network.privateSubnets,
-      endpointUrl: `${canaryBaseUrl}/v1`,
+      endpointUrl: probeUrl,
       endpointName: config.stackName,
       apiKeyParameterName: config.apiKeyParameterName,
       apiKeyParameterArn: apiKey.parameterArn,
@@ -184,5 +198,5 @@ export function addInferenceEndpoint(stack: Stack, config: ResolvedConfig, optio
       reason: 'The configuration asks for an internet-facing endpoint open to 0.0.0.0/0 (allowedCidrs); it serves HTTPS only and every request needs the API key.',
     });
   }
-  return { network, artifacts, apiKey, endpoint, fleet, canary, alarms };
+  return { network, artifacts, apiKey, endpoint, fleet, canary, alarms, probeUrl };
 }

@@ -1,36 +1,70 @@
 import { CfnOutput, Stage, StageProps } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ResolvedConfig } from '../config/resolve';
-import { SmokeTestAccess, smokeTestRoleName } from '../constructs/smoke-test-access';
+import { SmokeTestFunction, smokeTestInvokeRoleName } from '../constructs/smoke-test-function';
 import { addInferenceStack } from '../app/add-inference-stack';
 import { InferenceStack } from './inference-stack';
+
+/** How the stage's smoke test runs and who may start it. */
+export interface StageSmokeTestProps {
+  /** ARN of the pipeline step's role: the only principal that may assume the stage's invoke role. */
+  readonly invokerRoleArn: string;
+  /** Streamed chat completions per run (1 to 50). */
+  readonly requests: number;
+  /** Fail above this p90 time per output token, in milliseconds. */
+  readonly targetTpotMs: number;
+}
 
 export interface InferenceStageProps extends StageProps {
   /** The environment's configuration; its account and region place the stage. */
   readonly config: ResolvedConfig;
   /** The environment's name, tagged on its resources. */
   readonly environmentName: string;
-  /** Account of the pipeline, whose smoke-test step reads the API key through a role in this stage. */
-  readonly pipelineAccount: string;
+  /** The post-deploy smoke test the stage deploys beside its endpoint. */
+  readonly smokeTest: StageSmokeTestProps;
 }
 
-/** One environment as a pipeline deploys it: the inference stack, plus the smoke test's read access to its key. */
+/**
+ * One environment as a pipeline deploys it: the inference stack, plus the
+ * smoke-test function in the environment's own VPC that the pipeline invokes
+ * after each deploy.
+ */
 export class InferenceStage extends Stage {
   readonly stack: InferenceStack;
-  readonly smokeTestAccess: SmokeTestAccess;
-  /** The stack outputs the post-deploy smoke test reads. */
-  readonly endpointUrlOutput: CfnOutput;
-  readonly apiKeyParameterNameOutput: CfnOutput;
+  readonly smokeTest: SmokeTestFunction;
+  /** The smoke-test function's ARN, which the pipeline's step invokes. */
+  readonly smokeTestFunctionOutput: CfnOutput;
 
   constructor(scope: Construct, id: string, props: InferenceStageProps) {
     super(scope, id, props);
-    this.stack = addInferenceStack(this, props.config, { environmentName: props.environmentName, inheritEnv: true });
-    this.smokeTestAccess = new SmokeTestAccess(this.stack, 'SmokeTestAccess', {
-      trustedAccount: props.pipelineAccount,
+    const { config } = props;
+    this.stack = addInferenceStack(this, config, { environmentName: props.environmentName, inheritEnv: true });
+    if (!this.stack.probeUrl) {
+      // The pipeline app refuses such an environment first, naming its file; this guards other callers.
+      throw new Error(`InferenceStage ${id}: an internet-facing endpoint needs canaryUrl (the domain its certificate covers) for the smoke test to call it from the VPC`);
+    }
+    this.smokeTest = new SmokeTestFunction(this.stack, 'SmokeTest', {
+      vpc: this.stack.network.vpc,
+      subnets: this.stack.network.privateSubnets,
+      endpointUrl: this.stack.probeUrl,
+      apiKeyParameterName: config.apiKeyParameterName,
       apiKeyParameterArn: this.stack.apiKey.parameterArn,
-      roleName: smokeTestRoleName(props.config.stackName),
+      requests: props.smokeTest.requests,
+      targetTpotMs: props.smokeTest.targetTpotMs,
+      invokerRoleArn: props.smokeTest.invokerRoleArn,
+      invokeRoleName: smokeTestInvokeRoleName(config.stackName),
+      logRetention: config.logRetentionDays as logs.RetentionDays,
     });
-    this.endpointUrlOutput = this.stack.node.findChild('EndpointUrl') as CfnOutput;
-    this.apiKeyParameterNameOutput = this.stack.node.findChild('ApiKeyParameterName') as CfnOutput;
+    if (!config.internetFacing) {
+      // An internal load balancer admits its VPC's range or allowedCidrs; the function's group explicitly.
+      this.stack.endpoint.loadBalancer.connections.allowFrom(this.smokeTest.securityGroup, ec2.Port.tcp(80), 'pipeline smoke test');
+    }
+    this.smokeTest.function.node.addDependency(this.stack.apiKey.resource);
+    this.smokeTestFunctionOutput = new CfnOutput(this.stack, 'SmokeTestFunctionArn', {
+      value: this.smokeTest.function.functionArn,
+      description: 'The pipeline\'s post-deploy smoke test: aws lambda invoke --function-name ... (as the smoke-test invoke role)',
+    });
   }
 }

@@ -1,13 +1,13 @@
+import * as crypto from 'node:crypto';
 import * as cdk from 'aws-cdk-lib';
 import { Duration, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as pipelines from 'aws-cdk-lib/pipelines';
 import { Construct } from 'constructs';
 import { ResolvedConfig } from '../config/resolve';
 import { nagArn } from '../constructs/nag-findings';
-import { smokeTestRoleName } from '../constructs/smoke-test-access';
+import { SMOKE_TEST_FUNCTION_TIMEOUT, smokeTestInvokeRoleName } from '../constructs/smoke-test-function';
 import { PipelineConfig } from '../pipeline/pipeline-config';
 import { InferenceStage } from './inference-stage';
 
@@ -34,7 +34,8 @@ const BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0;
  * CDK Pipelines, self-mutating: source, synth (which also runs the kit's
  * cdk-nag and template checks), the test environment with a post-deploy smoke
  * test, a manual approval, then the production waves, each environment smoke
- * tested after it deploys. A failed smoke test stops the pipeline there; the
+ * tested after it deploys. The smoke test is a Lambda function each stage
+ * deploys in its own VPC; the pipeline's step invokes it across accounts. A failed smoke test stops the pipeline there; the
  * deploy itself rolls back on its own when new instances fail to boot or trip
  * the rollback alarms.
  */
@@ -60,15 +61,20 @@ export class PipelineStack extends Stack {
       codeBuildDefaults: { buildEnvironment: { buildImage: BUILD_IMAGE } },
     });
 
-    const smokeNetwork = this.smokeTestNetwork(cfg);
     const addEnvironment = (target: pipelines.Wave | pipelines.CodePipeline, env: PipelineEnvironment) => {
+      // The step's role exists (the pipeline stack deploys it) before any stage names it in a trust policy.
+      const stepRole = this.smokeTestStepRole(cfg, env);
       const stage = new InferenceStage(this, env.name, {
         env: { account: env.config.account, region: env.config.region },
         config: env.config,
         environmentName: env.name,
-        pipelineAccount: cfg.account,
+        smokeTest: {
+          invokerRoleArn: stepRole.arn,
+          requests: cfg.smokeTest.requests,
+          targetTpotMs: cfg.smokeTest.targetTpotMs ?? env.config.tpotP90AlarmMs,
+        },
       });
-      target.addStage(stage, { post: [this.smokeTest(source, env, stage, cfg, smokeNetwork)] });
+      target.addStage(stage, { post: [this.smokeTest(env, stage, stepRole.role)] });
     };
 
     addEnvironment(this.pipeline, props.testEnvironment);
@@ -89,14 +95,20 @@ export class PipelineStack extends Stack {
   }
 
   private readonly smokeTestSteps: pipelines.CodeBuildStep[] = [];
+  /** The steps' own roles: CDK Pipelines adds its standard grants to them, outside its own construct. */
+  private readonly smokeTestRoles: iam.Role[] = [];
 
   /**
    * What cdk-nag finds in the resources CDK Pipelines generates, one finding
-   * at a time, each with why it stands. The kit's own grants (the smoke test's
-   * single sts:AssumeRole) carry no wildcard.
+   * at a time, each with why it stands. The kit's own grants (each smoke-test
+   * step's single sts:AssumeRole) carry no wildcard.
    */
   private acknowledgePipelineFindings(projects: codebuild.IProject[]): void {
-    const ack = (id: string, reason: string) => Validations.of(this.pipeline).acknowledge({ id: `AwsSolutions::AwsSolutions-IAM5[${id}]`, reason });
+    const ack = (id: string, reason: string) => {
+      for (const scope of [this.pipeline, ...this.smokeTestRoles]) {
+        Validations.of(scope).acknowledge({ id: `AwsSolutions::AwsSolutions-IAM5[${id}]`, reason });
+      }
+    };
     Validations.of(this.pipeline).acknowledge({
       id: 'AwsSolutions-S1',
       reason: 'The artifact bucket holds only the pipeline\'s own intermediate artifacts (source zip, cloud assembly), encrypted with its KMS key and written by its roles alone; its access is in CloudTrail.',
@@ -122,56 +134,75 @@ export class PipelineStack extends Stack {
   }
 
   /**
-   * `npm run smoke` against the stage's new endpoint, as the role the stage
-   * created for it (the API key stays in the stage's account). It fails the
-   * stage on any failed request or a p90 time per output token above target.
+   * The role of an environment's smoke-test step, with a fixed name: the
+   * stage's invoke role trusts exactly this ARN, and the stage (another
+   * account) cannot reference a token of this stack.
    */
-  private smokeTest(
-    source: pipelines.IFileSetProducer,
-    env: PipelineEnvironment,
-    stage: InferenceStage,
-    cfg: PipelineConfig,
-    network: { vpc: ec2.IVpc; subnets: ec2.SubnetSelection } | undefined,
-  ): pipelines.CodeBuildStep {
-    const roleArn = `arn:${this.partition}:iam::${env.config.account}:role/${smokeTestRoleName(env.config.stackName)}`;
-    const targetTpotMs = cfg.smokeTest.targetTpotMs ?? env.config.tpotP90AlarmMs;
+  private smokeTestStepRole(cfg: PipelineConfig, env: PipelineEnvironment): { role: iam.Role; arn: string } {
+    const roleName = smokeTestStepRoleName(cfg.pipelineName, env.name);
+    const role = new iam.Role(this, `SmokeTestRole-${env.name}`, {
+      roleName,
+      assumedBy: new iam.ServicePrincipal('codebuild.amazonaws.com'),
+      description: `graviton-llm: the pipeline's smoke-test step for ${env.name}`,
+    });
+    this.smokeTestRoles.push(role);
+    return { role, arn: `arn:${this.partition}:iam::${cfg.account}:role/${roleName}` };
+  }
+
+  /**
+   * Invokes the stage's smoke-test function (it runs in the stage's VPC, so
+   * it reaches an internal endpoint) as the stage's invoke role, and fails
+   * the stage on a function error or a verdict that did not pass. The step
+   * needs neither the source nor a network of its own.
+   */
+  private smokeTest(env: PipelineEnvironment, stage: InferenceStage, role: iam.IRole): pipelines.CodeBuildStep {
+    const invokeRoleArn = `arn:${this.partition}:iam::${env.config.account}:role/${smokeTestInvokeRoleName(env.config.stackName)}`;
     const step = new pipelines.CodeBuildStep(`SmokeTest-${env.name}`, {
-      input: source,
-      envFromCfnOutputs: {
-        GLLM_ENDPOINT_URL: stage.endpointUrlOutput,
-        GLLM_API_KEY_PARAMETER: stage.apiKeyParameterNameOutput,
-      },
+      role,
+      envFromCfnOutputs: { GLLM_SMOKE_FUNCTION: stage.smokeTestFunctionOutput },
       env: {
         AWS_REGION: env.config.region!,
-        GLLM_SMOKE_ROLE_ARN: roleArn,
-        GLLM_TARGET_TPOT_MS: String(targetTpotMs),
-        GLLM_SMOKE_REQUESTS: String(cfg.smokeTest.requests),
+        GLLM_SMOKE_ROLE_ARN: invokeRoleArn,
       },
-      commands: [
-        'npm ci',
-        // The SDK assumes the stage's role from CodeBuild's own credentials.
-        'export AWS_CONFIG_FILE="$PWD/.smoke-aws-config"',
-        'printf "[profile smoke]\\nrole_arn = %s\\ncredential_source = EcsContainer\\n" "$GLLM_SMOKE_ROLE_ARN" > "$AWS_CONFIG_FILE"',
-        'AWS_PROFILE=smoke npm run smoke -- --target-tpot-ms "$GLLM_TARGET_TPOT_MS" --requests "$GLLM_SMOKE_REQUESTS"',
-      ],
-      rolePolicyStatements: [new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [roleArn] })],
-      timeout: Duration.minutes(15),
-      ...(network ? { vpc: network.vpc, subnetSelection: network.subnets } : {}),
+      commands: [...SMOKE_TEST_COMMANDS],
+      rolePolicyStatements: [new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [invokeRoleArn] })],
+      // The function's own timeout, and time to start the build and assume the role.
+      timeout: SMOKE_TEST_FUNCTION_TIMEOUT.plus(Duration.minutes(5)),
     });
     this.smokeTestSteps.push(step);
     return step;
   }
-
-  private smokeTestNetwork(cfg: PipelineConfig): { vpc: ec2.IVpc; subnets: ec2.SubnetSelection } | undefined {
-    const { vpcId, subnetIds } = cfg.smokeTest;
-    if (!vpcId || !subnetIds) {
-      return undefined;
-    }
-    // From ids, not a lookup: the pipeline's synth needs no credentials either.
-    const vpc = ec2.Vpc.fromVpcAttributes(this, 'SmokeTestVpc', {
-      vpcId,
-      availabilityZones: subnetIds.map((_, i) => `${cfg.region}${'abcdef'[i % 6]}`),
-    });
-    return { vpc, subnets: { subnets: subnetIds.map((id, i) => ec2.Subnet.fromSubnetId(this, `SmokeTestSubnet${i}`, id)) } };
-  }
 }
+
+/**
+ * Name of an environment's smoke-test step role: the pipeline's name and the
+ * environment's, shortened with a hash where IAM's 64 characters run out, so
+ * that two pipelines in one account never share a role.
+ */
+export function smokeTestStepRoleName(pipelineName: string, environmentName: string): string {
+  const name = `${pipelineName}-smoke-${environmentName}`;
+  if (name.length <= 64) return name;
+  const hash = crypto.createHash('sha256').update(name).digest('hex').slice(0, 8);
+  return `${name.slice(0, 55)}-${hash}`;
+}
+
+/** Checks the invocation's two answers: the function's status and the verdict it returned. */
+const SMOKE_RESULT_CHECK = [
+  'const fs = require("fs");',
+  'const invoke = JSON.parse(fs.readFileSync("smoke-invoke.json", "utf8"));',
+  'const raw = fs.readFileSync("smoke-result.json", "utf8");',
+  'let result; try { result = JSON.parse(raw); } catch { result = undefined; }',
+  'if (invoke.FunctionError) { console.error(`smoke test FAILED: the smoke-test function failed (${invoke.FunctionError}): ${raw}`); process.exit(1); }',
+  'if (!result || typeof result !== "object" || result.passed !== true) { console.error(JSON.stringify(result ?? raw, null, 2)); console.error((result && result.line) || `smoke test FAILED: unexpected result ${raw}`); process.exit(1); }',
+  'console.log(JSON.stringify(result, null, 2)); console.log(result.line);',
+].join(' ');
+
+/** The step's commands: assume the stage's invoke role, invoke the function, judge what came back. */
+export const SMOKE_TEST_COMMANDS: readonly string[] = [
+  // The CLI assumes the stage's role from CodeBuild's own credentials.
+  'export AWS_CONFIG_FILE="$PWD/.smoke-aws-config"',
+  'printf "[profile smoke]\\nrole_arn = %s\\ncredential_source = EcsContainer\\n" "$GLLM_SMOKE_ROLE_ARN" > "$AWS_CONFIG_FILE"',
+  // A synchronous invoke lasts as long as the test: the CLI's default 60 s read timeout would cut it short and invoke it again.
+  `aws lambda invoke --profile smoke --region "$AWS_REGION" --function-name "$GLLM_SMOKE_FUNCTION" --cli-read-timeout ${SMOKE_TEST_FUNCTION_TIMEOUT.toSeconds() + 60} smoke-result.json > smoke-invoke.json`,
+  `node -e '${SMOKE_RESULT_CHECK}'`,
+];
