@@ -61,8 +61,11 @@ export class SmokeTestFunction extends Construct {
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
       description: 'graviton-llm smoke test: calls the load balancer and SSM',
-      allowAllOutbound: true,
+      allowAllOutbound: false,
     });
+    // As the canary's: SSM and an internet-facing endpoint are HTTPS; the rule to an internal load
+    // balancer's listener is added by whoever admits this group there (connections.allowFrom).
+    this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS: SSM, an internet-facing endpoint');
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       entry: path.join(__dirname, '..', '..', 'runtime', 'smoke-test', 'handler.ts'),
       handler: 'handler',

@@ -59,7 +59,7 @@ export class InferenceStage extends Stage {
     });
     if (!config.internetFacing) {
       // An internal load balancer admits its VPC's range or allowedCidrs; the function's group explicitly.
-      this.stack.endpoint.loadBalancer.connections.allowFrom(this.smokeTest.securityGroup, ec2.Port.tcp(80), 'pipeline smoke test');
+      this.stack.endpoint.loadBalancer.connections.allowFrom(this.smokeTest.securityGroup, ec2.Port.tcp(this.stack.endpoint.listenerPort), 'pipeline smoke test');
     }
     this.smokeTest.function.node.addDependency(this.stack.apiKey.resource);
     this.smokeTestFunctionOutput = new CfnOutput(this.stack, 'SmokeTestFunctionArn', {

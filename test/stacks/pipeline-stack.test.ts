@@ -120,6 +120,13 @@ describe('pipeline (config/pipeline.json)', () => {
       SourceSecurityGroupId: { 'Fn::GetAtt': [sgId, 'GroupId'] },
       IpProtocol: 'tcp', FromPort: 80, ToPort: 80,
     });
+    // And lets out only that, and HTTPS for SSM: no all-protocols rule.
+    const egress = [
+      ...(dev.toJSON().Resources[sgId].Properties.SecurityGroupEgress ?? []),
+      ...Object.values(dev.findResources('AWS::EC2::SecurityGroupEgress', { Properties: { GroupId: { 'Fn::GetAtt': [sgId, 'GroupId'] } } }))
+        .map((r: any) => r.Properties),
+    ].map((r: any) => `${r.IpProtocol}:${r.FromPort}-${r.ToPort}:${r.CidrIp ?? r.DestinationSecurityGroupId?.['Fn::GetAtt']?.[0]}`);
+    expect(egress.sort()).toEqual(['tcp:443-443:0.0.0.0/0', `tcp:80-80:${lbSg}`]);
     expect(fnResource.Properties.Environment.Variables).toEqual({
       ENDPOINT_URL: { 'Fn::Join': ['', ['http://', { 'Fn::GetAtt': [expect.stringMatching(/^EndpointLoadBalancer/), 'DNSName'] }, '/v1']] },
       API_KEY_PARAMETER: '/graviton-llm/GravitonLlm-dev/api-key',
