@@ -9,9 +9,10 @@ nothing is downloaded here). Every finding is one rule failing on one resource
 of one template. A finding is acknowledged when an entry of the acknowledgement
 table (default: tools/dev/guard-acknowledged.json) names its rule and a pattern
 matching the resource's CDK construct path (its aws:cdk:path metadata, or its
-logical ID where it has none); the entry's reason is printed with it. Any other
-finding is printed as `TEMPLATE: RULE (CONTROL) on LOGICAL-ID (PATH): MESSAGE`
-and fails the run. With --require-used an entry that matched no finding also
+logical ID where it has none: `cdk synth` records paths, a bare App does not;
+patterns are shell-style, and `*` also crosses `/`); the entry's reason is
+printed with it. Any other finding is printed as
+`TEMPLATE: RULE (CONTROL) on LOGICAL-ID (PATH): MESSAGE` and fails the run. With --require-used an entry that matched no finding also
 fails the run, so the table cannot keep reasons for what is gone.
 
 Exit status: 0 no unacknowledged finding; 1 findings (or unused entries);
