@@ -62,6 +62,18 @@ export class FleetAlarms extends Construct {
         ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
       },
     }));
+    // Nothing that uses this key needs a grant (CloudWatch and SNS act through the statements above), so
+    // no principal may create one, except an AWS service doing so for an AWS resource: the account's
+    // kms:* above would otherwise let any role with IAM kms:CreateGrant hand the key to anyone.
+    // The conditions are those of the Control Tower control CT.KMS.PR.3, which cfn-guard checks in CI.
+    key.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'GrantsOnlyForAwsServices',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['kms:CreateGrant'],
+      resources: ['*'],
+      conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
+    }));
     this.topic = new sns.Topic(this, 'Topic', { masterKey: key, enforceSSL: true, displayName: 'graviton-llm alarms' });
     if (props.alarmEmail) {
       this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));

@@ -120,6 +120,15 @@ describe('monitoring with the default configuration', () => {
         ArnLike: { 'aws:SourceArn': { 'Fn::Join': ['', ['arn:aws:cloudwatch:us-east-1:', { Ref: 'AWS::AccountId' }, ':alarm:*']] } },
       },
     })]);
+    // No one may create a grant on the key, except an AWS service for an AWS resource (CT.KMS.PR.3).
+    expect(key.Properties.KeyPolicy.Statement).toContainEqual({
+      Sid: 'GrantsOnlyForAwsServices',
+      Effect: 'Deny',
+      Principal: { AWS: '*' },
+      Action: 'kms:CreateGrant',
+      Resource: '*',
+      Condition: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
+    });
   });
 
   test('a dashboard with the alarms, slot utilization, throughput and the canary', () => {
