@@ -91,6 +91,7 @@ export function addInferenceEndpoint(stack: Stack, config: ResolvedConfig, optio
     internetFacing: config.internetFacing,
     subnets: config.internetFacing ? network.publicSubnets! : network.privateSubnets,
     certificateArn: config.certificateArn,
+    domainName: config.domainName,
     // resolveConfig requires allowedCidrs where the VPC's range is not known.
     allowedCidrs: options.allowedCidrs ?? config.allowedCidrs ?? [network.cidr!],
     targetPort: config.port,
@@ -100,9 +101,10 @@ export function addInferenceEndpoint(stack: Stack, config: ResolvedConfig, optio
     deletionProtection: config.loadBalancerDeletionProtection,
   });
 
-  // An internal endpoint is probed at the load balancer's own address; an internet-facing one
+  // An internal endpoint is probed at the load balancer's own address, so the canary needs no DNS
+  // record (over HTTPS, asking for and verifying the certificate's domain); an internet-facing one
   // only at the certificate's domain (canaryUrl), which its name must match.
-  const canaryBaseUrl = config.internetFacing ? config.canaryUrl : endpoint.url;
+  const canaryBaseUrl = config.internetFacing ? config.canaryUrl : endpoint.loadBalancerUrl;
 
   const alarms = new FleetAlarms(stack, 'Alarms', {
     loadBalancer: endpoint.loadBalancer,
@@ -143,6 +145,7 @@ export function addInferenceEndpoint(stack: Stack, config: ResolvedConfig, optio
       vpc: network.vpc,
       subnets: network.privateSubnets,
       endpointUrl: `${canaryBaseUrl}/v1`,
+      tlsServerName: config.internetFacing ? undefined : endpoint.tlsServerName,
       endpointName: config.stackName,
       apiKeyParameterName: config.apiKeyParameterName,
       apiKeyParameterArn: apiKey.parameterArn,
@@ -150,7 +153,7 @@ export function addInferenceEndpoint(stack: Stack, config: ResolvedConfig, optio
       logRetention,
     });
     if (!config.internetFacing) {
-      endpoint.loadBalancer.connections.allowFrom(canary.securityGroup, ec2.Port.tcp(80), 'canary probes');
+      endpoint.loadBalancer.connections.allowFrom(canary.securityGroup, ec2.Port.tcp(endpoint.clientPort), 'canary probes');
     }
   }
   // Instances read the key at boot and fetch the source and the model through the NAT gateway:
