@@ -65,7 +65,7 @@ const CASES: BadCase[] = [
   { name: 'malformed certificate ARN', context: { certificateArn: 'my-cert' }, field: 'certificateArn', says: 'ACM certificate ARN' },
   { name: 'internal endpoint with a certificate but no domain name', context: { certificateArn: CERT }, field: 'domainName', says: 'required with certificateArn on an internal endpoint' },
   { name: 'domain name without a certificate', context: { domainName: 'llm.internal.example' }, field: 'domainName', says: 'applies only with certificateArn' },
-  { name: 'domain name on an internet-facing endpoint', context: { internetFacing: 'true', certificateArn: CERT, allowedCidrs: '0.0.0.0/0', domainName: 'llm.example.com' }, field: 'domainName', says: 'canaryUrl' },
+  { name: 'domain name on an internet-facing endpoint', context: { internetFacing: 'true', certificateArn: CERT, allowedCidrs: '0.0.0.0/0', domainName: 'llm.example.com' }, field: 'domainName', says: 'applies only to an internal endpoint (internetFacing false)' },
   { name: 'domain name with a scheme', context: { certificateArn: CERT, domainName: 'https://llm.internal.example' }, field: 'domainName', says: 'no scheme, port or path' },
   { name: 'certificate in another region than the configured one', context: { region: 'eu-west-1', certificateArn: CERT, domainName: 'llm.internal.example' }, field: 'certificateArn', says: 'expected a certificate in eu-west-1, the region the stack deploys to (the region field), but this one is in us-east-1' },
   { name: 'internetFacing not a boolean', context: { internetFacing: 'yes' }, field: 'internetFacing', says: 'boolean' },
