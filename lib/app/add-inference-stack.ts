@@ -1,6 +1,7 @@
 import { Tags } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { ResolvedConfig } from '../config/resolve';
+import { ConfigError } from '../config/config-error';
+import { ResolvedConfig, certificateRegionProblem } from '../config/resolve';
 import { InferenceStack } from '../stacks/inference-stack';
 
 /** Region used when neither the configuration nor the AWS CLI names one, so synth works offline. */
@@ -24,6 +25,16 @@ export interface AddInferenceStackOptions {
 
 /** An inference stack for a resolved configuration, as the CLI, the pipeline's stages and the tests build it. */
 export function addInferenceStack(scope: Construct, config: ResolvedConfig, options: AddInferenceStackOptions = {}): InferenceStack {
+  const region = options.inheritEnv ? undefined : config.region ?? process.env.CDK_DEFAULT_REGION ?? DEFAULT_REGION;
+  // resolveConfig checked a region the configuration names; one taken from the AWS CLI or the default is known only here.
+  if (config.certificateArn && region && !config.region) {
+    const problem = certificateRegionProblem(config.certificateArn, region, process.env.CDK_DEFAULT_REGION
+      ? 'the AWS CLI\'s current region, CDK_DEFAULT_REGION, as the configuration sets no region'
+      : 'the default, as neither the configuration nor the AWS CLI names a region');
+    if (problem) {
+      throw new ConfigError([problem]);
+    }
+  }
   const stack = new InferenceStack(scope, config.stackName, {
     config,
     // Explicit, so a pipeline's stage deploys the same stack a workstation's `-c env=NAME` does
@@ -33,7 +44,7 @@ export function addInferenceStack(scope: Construct, config: ResolvedConfig, opti
     // A concrete region: the load balancer's access-log permissions differ by region.
     env: options.inheritEnv ? undefined : {
       account: config.account ?? process.env.CDK_DEFAULT_ACCOUNT,
-      region: config.region ?? process.env.CDK_DEFAULT_REGION ?? DEFAULT_REGION,
+      region,
     },
   });
   if (options.environmentName) {

@@ -6,7 +6,7 @@ import { Quantization } from '../catalogs/quantizations';
 import { LLAMA_CPP_DEFAULT_REF, LLAMA_CPP_RELEASE_COMMITS, LLAMA_CPP_REPOSITORY } from '../catalogs/llama-cpp-release';
 import { GIB, MemoryNeed, fits, formatGiB, memoryNeed, sizesThatFit, usableBytes } from '../sizing/memory-fit';
 import { ConfigError, ConfigProblem } from './config-error';
-import { KitConfig } from './schema';
+import { KitConfig, certificateRegion } from './schema';
 
 /** The model an instance serves, wherever it comes from. */
 export interface ResolvedModel {
@@ -100,12 +100,7 @@ export function resolveConfig(config: KitConfig): ResolvedConfig {
     problems.push({ field: 'warmPoolSize', given: config.warmPoolSize, expected: `expected at most maxCapacity (${config.maxCapacity}): a warm pool holds instances the fleet can grow into` });
   }
 
-  if (config.internetFacing && !config.certificateArn) {
-    problems.push({
-      field: 'certificateArn',
-      expected: 'required when internetFacing is true: an internet-facing endpoint serves HTTPS only, with an ACM certificate for its domain',
-    });
-  }
+  problems.push(...endpointTlsProblems(config));
   if (config.internetFacing && !config.allowedCidrs) {
     problems.push({
       field: 'allowedCidrs',
@@ -160,6 +155,68 @@ export function resolveConfig(config: KitConfig): ResolvedConfig {
     network,
     rootVolumeGiB: config.rootVolumeGiB ?? minRootGiB,
     memory,
+  };
+}
+
+/**
+ * What an endpoint's HTTPS needs: an internet-facing endpoint serves HTTPS
+ * only, so it needs a certificate; an internal one with a certificate needs
+ * the domain name the certificate covers, because no certificate can cover
+ * the load balancer's own DNS name; a domain name means nothing without a
+ * certificate. The certificate's region is checked here when the
+ * configuration names the region, else by `certificateRegionProblem` once
+ * the app knows which region the stack deploys to.
+ */
+function endpointTlsProblems(config: KitConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (config.internetFacing && !config.certificateArn) {
+    problems.push({
+      field: 'certificateArn',
+      expected: 'required when internetFacing is true: an internet-facing endpoint serves HTTPS only, with an ACM certificate for its domain',
+    });
+  }
+  if (!config.internetFacing && config.certificateArn && !config.domainName) {
+    problems.push({
+      field: 'domainName',
+      expected: 'required with certificateArn on an internal endpoint: the name the certificate covers, which clients use and your DNS points at the load balancer '
+        + '(no certificate can cover the load balancer\'s own DNS name); or remove certificateArn to serve plain HTTP inside the VPC',
+    });
+  }
+  if (config.domainName && config.internetFacing) {
+    problems.push({
+      field: 'domainName',
+      given: config.domainName,
+      expected: 'applies only to an internal endpoint (internetFacing false); an internet-facing endpoint\'s canary reaches your domain through canaryUrl',
+    });
+  } else if (config.domainName && !config.certificateArn) {
+    problems.push({
+      field: 'domainName',
+      given: config.domainName,
+      expected: 'applies only with certificateArn: the endpoint serves HTTPS for this name with that certificate; add certificateArn, or remove domainName',
+    });
+  }
+  if (config.certificateArn && config.region) {
+    const problem = certificateRegionProblem(config.certificateArn, config.region, 'the region field');
+    if (problem) problems.push(problem);
+  }
+  return problems;
+}
+
+/**
+ * The problem with a certificate that is not in the stack's region (an
+ * Application Load Balancer can use only a certificate of its own region),
+ * or undefined. `regionSource` says where the region came from.
+ */
+export function certificateRegionProblem(certificateArn: string, region: string, regionSource: string): ConfigProblem | undefined {
+  const inRegion = certificateRegion(certificateArn);
+  if (inRegion === undefined || inRegion === region) {
+    return undefined;
+  }
+  return {
+    field: 'certificateArn',
+    given: certificateArn,
+    expected: `expected a certificate in ${region}, the region the stack deploys to (${regionSource}), but this one is in ${inRegion}: `
+      + `a load balancer can use only an ACM certificate of its own region; request or import the certificate in ${region}`,
   };
 }
 

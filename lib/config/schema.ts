@@ -9,8 +9,8 @@ import { QUANTIZATIONS } from '../catalogs/quantizations';
  * description (shown in the README's configuration reference, which a test
  * keeps in step with this file) and the default that applies when it is unset.
  *
- * Cross-field rules (fit check, VPC id vs. VPC props, certificate for public
- * endpoints) live in `resolve.ts`, where the catalogs are at hand.
+ * Cross-field rules (fit check, VPC id vs. VPC props, certificate and domain
+ * name for each kind of endpoint, certificate region) live in `resolve.ts`, where the catalogs are at hand.
  */
 
 /** The retention periods CloudWatch Logs accepts. */
@@ -20,6 +20,15 @@ const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 const CIDR = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\/(3[0-2]|[12]?\d)$/;
 const SSM_PARAMETER_NAME = /^\/[a-zA-Z0-9_.\-/]{1,1010}$/;
+/** An ACM certificate ARN; the fourth field is the region the certificate lives in. */
+const ACM_CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate\/[0-9a-f-]{36}$/;
+/** A fully qualified DNS name of at least two labels, as a certificate names it (no wildcard). */
+const DOMAIN_NAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+
+/** The region an ACM certificate ARN names, or undefined when it is not one. */
+export function certificateRegion(certificateArn: string): string | undefined {
+  return ACM_CERTIFICATE_ARN.exec(certificateArn)?.[1];
+}
 
 export const customModelSchema = z.strictObject({
   source: z.string()
@@ -94,10 +103,12 @@ export const configSchema = z.strictObject({
     .describe('NAT gateways of the new VPC (one per AZ survives an AZ outage); not allowed with vpcId. @default - 1'),
   internetFacing: z.boolean().default(false)
     .describe('Put the load balancer on the internet (HTTPS only) rather than inside the VPC.'),
-  certificateArn: z.string().regex(/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/, {
+  certificateArn: z.string().regex(ACM_CERTIFICATE_ARN, {
     message: 'expected an ACM certificate ARN like arn:aws:acm:us-east-1:123456789012:certificate/uuid',
   }).optional()
-    .describe('ACM certificate for HTTPS; required when internetFacing is true. @default - plain HTTP inside the VPC'),
+    .describe('ACM certificate (in the stack\'s region) for HTTPS; required when internetFacing is true; on an internal endpoint it needs domainName. @default - plain HTTP inside the VPC'),
+  domainName: z.string().regex(DOMAIN_NAME, { message: 'expected a DNS name like llm.internal.example (letters, digits, hyphens and dots; no scheme, port or path)' }).optional()
+    .describe('With certificateArn on an internal endpoint: the name the certificate covers and clients use; point it at the load balancer in your DNS. @default - none'),
   allowedCidrs: z.array(z.string().regex(CIDR, { message: 'expected an IPv4 CIDR block like 10.0.0.0/8' })).min(1).max(50).optional()
     .describe('Client address ranges the load balancer accepts (comma-separated on the command line); required when internetFacing is true. @default - the VPC CIDR'),
   port: z.number().int().min(1024).max(65535).default(8080)

@@ -14,6 +14,13 @@ export interface EndpointCanaryProps {
   readonly subnets: ec2.SubnetSelection;
   /** OpenAI-compatible base URL, ending in /v1. */
   readonly endpointUrl: string;
+  /**
+   * For an https endpointUrl that names the load balancer rather than the
+   * certificate's domain: the domain, which the canary sends (SNI, Host) and
+   * verifies the certificate against.
+   * @default - the URL's host
+   */
+  readonly tlsServerName?: string;
   /** Value of the canary metrics' endpoint dimension. */
   readonly endpointName: string;
   readonly apiKeyParameterName: string;
@@ -34,6 +41,9 @@ export class EndpointCanary extends Construct {
 
   constructor(scope: Construct, id: string, props: EndpointCanaryProps) {
     super(scope, id);
+    if (props.tlsServerName !== undefined && !props.endpointUrl.startsWith('https://')) {
+      throw new Error(`EndpointCanary ${this.node.path}: tlsServerName (${props.tlsServerName}) needs an https:// endpointUrl; got ${props.endpointUrl}`);
+    }
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
       description: 'graviton-llm canary: calls the load balancer and SSM',
@@ -57,6 +67,7 @@ export class EndpointCanary extends Construct {
       logGroup: new logs.LogGroup(this, 'Logs', { retention: props.logRetention }),
       environment: {
         ENDPOINT_URL: props.endpointUrl,
+        ...(props.tlsServerName ? { ENDPOINT_TLS_SERVER_NAME: props.tlsServerName } : {}),
         ENDPOINT_NAME: props.endpointName,
         API_KEY_PARAMETER: props.apiKeyParameterName,
         // One bound on key read, probe and retry, leaving the function time to publish a failure.

@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { FactName, RegionInfo } from 'aws-cdk-lib/region-info';
 import { Construct } from 'constructs';
+import { certificateRegion } from '../config/schema';
 
 export interface InferenceEndpointProps {
   readonly vpc: ec2.IVpc;
@@ -12,8 +13,21 @@ export interface InferenceEndpointProps {
   readonly internetFacing: boolean;
   /** Subnets of the load balancer: public ones when internet-facing, else private. */
   readonly subnets: ec2.SubnetSelection;
-  /** Serve HTTPS with this certificate and redirect HTTP to it. @default - HTTP only */
+  /**
+   * Serve HTTPS (TLS 1.3 policy) on 443 with this ACM certificate, which must
+   * be in the stack's region. Internet-facing, HTTP on 80 redirects to it;
+   * internal, there is no HTTP listener at all.
+   * @default - HTTP on 80 only (allowed only for an internal load balancer)
+   */
   readonly certificateArn?: string;
+  /**
+   * The name the certificate covers and clients use; required with
+   * certificateArn on an internal load balancer, whose own DNS name no
+   * certificate can cover. `url` becomes `https://` and this name; the DNS
+   * record that points it at the load balancer is the user's.
+   * @default - none; `url` names the load balancer's DNS name
+   */
+  readonly domainName?: string;
   /** Client ranges admitted. */
   readonly allowedCidrs: readonly string[];
   /** Port llama-server listens on. */
@@ -40,19 +54,26 @@ const ELB_LOG_DELIVERY_SERVICE = 'logdelivery.elasticloadbalancing.amazonaws.com
 export const HEALTH_CHECK_PATH = '/health';
 
 /**
- * The load balancer in front of the fleet: internal by default; internet-facing
- * only with HTTPS. It routes to the instance with the fewest outstanding
+ * The load balancer in front of the fleet: internal by default, serving HTTP,
+ * or HTTPS only with a certificate and the domain name it covers;
+ * internet-facing only with HTTPS. It routes to the instance with the fewest outstanding
  * requests, which suits LLM requests whose lengths vary by orders of magnitude.
  */
 export class InferenceEndpoint extends Construct {
   readonly loadBalancer: elbv2.ApplicationLoadBalancer;
   readonly targetGroup: elbv2.ApplicationTargetGroup;
+  /** What clients use, without a path: `https://DOMAIN` with domainName, else the load balancer's DNS name. */
   readonly url: string;
+  /** The load balancer's own DNS name, with the scheme it serves: what a client inside the VPC can reach without a DNS record. */
+  readonly loadBalancerUrl: string;
   /** The port clients send requests to: 443 with a certificate, else 80. */
   readonly listenerPort: number;
+  /** The name a TLS client must ask for and verify when it calls `loadBalancerUrl`; undefined without domainName. */
+  readonly tlsServerName?: string;
 
   constructor(scope: Construct, id: string, props: InferenceEndpointProps) {
     super(scope, id);
+    validateTlsProps(this, props);
 
     const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
@@ -93,9 +114,13 @@ export class InferenceEndpoint extends Construct {
     });
 
     this.listenerPort = props.certificateArn ? 443 : 80;
+    // An internet-facing endpoint redirects HTTP, for browsers and people typing the name. An
+    // internal one does not listen on 80 at all: a client still set to http:// would send its API
+    // key in clear text before being redirected (and a redirected POST comes back as a GET).
+    const redirectHttp = props.certificateArn !== undefined && props.internetFacing;
     for (const cidr of props.allowedCidrs) {
       securityGroup.addIngressRule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(this.listenerPort), `clients ${cidr}`);
-      if (props.certificateArn) {
+      if (redirectHttp) {
         securityGroup.addIngressRule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(80), `clients ${cidr} (redirected to HTTPS)`);
       }
     }
@@ -109,8 +134,10 @@ export class InferenceEndpoint extends Construct {
         defaultTargetGroups: [this.targetGroup],
         open: false,
       });
-      this.loadBalancer.addRedirect({ sourcePort: 80, targetPort: 443, open: false });
-      this.url = `https://${this.loadBalancer.loadBalancerDnsName}`;
+      if (redirectHttp) {
+        this.loadBalancer.addRedirect({ sourcePort: 80, targetPort: 443, open: false });
+      }
+      this.loadBalancerUrl = `https://${this.loadBalancer.loadBalancerDnsName}`;
     } else {
       this.loadBalancer.addListener('Http', {
         port: 80,
@@ -118,9 +145,12 @@ export class InferenceEndpoint extends Construct {
         defaultTargetGroups: [this.targetGroup],
         open: false,
       });
-      this.url = `http://${this.loadBalancer.loadBalancerDnsName}`;
+      this.loadBalancerUrl = `http://${this.loadBalancer.loadBalancerDnsName}`;
     }
+    this.tlsServerName = props.domainName;
+    this.url = props.domainName ? `https://${props.domainName}` : this.loadBalancerUrl;
   }
+
   /**
    * What `logAccessLogs` does, for a stack whose region is known only at
    * deploy time (the org template). Regions older than August 2022 deliver
@@ -160,6 +190,29 @@ export class InferenceEndpoint extends Construct {
     const policy = bucket.policy?.node.defaultChild;
     if (policy instanceof CfnResource) {
       (this.loadBalancer.node.defaultChild as CfnResource).addResourceDependency(policy);
+    }
+  }
+}
+
+/** The certificate and domain name make sense together, for the kind of load balancer and its region. */
+function validateTlsProps(scope: Construct, props: InferenceEndpointProps): void {
+  const given = `internetFacing ${props.internetFacing}, certificateArn ${props.certificateArn ?? 'not given'}, domainName ${props.domainName ?? 'not given'}`;
+  if (props.internetFacing && !props.certificateArn) {
+    throw new Error(`InferenceEndpoint ${scope.node.path}: an internet-facing load balancer needs certificateArn (it serves HTTPS only); got ${given}`);
+  }
+  if (props.domainName !== undefined && (props.internetFacing || !props.certificateArn)) {
+    throw new Error(`InferenceEndpoint ${scope.node.path}: domainName applies only to an internal load balancer with certificateArn; got ${given}`);
+  }
+  if (!props.internetFacing && props.certificateArn && !props.domainName) {
+    throw new Error(`InferenceEndpoint ${scope.node.path}: an internal load balancer with certificateArn needs domainName, the name the certificate covers `
+      + `(none can cover the load balancer's own DNS name); got ${given}`);
+  }
+  const stackRegion = Stack.of(scope).region;
+  if (props.certificateArn && !Token.isUnresolved(props.certificateArn) && !Token.isUnresolved(stackRegion)) {
+    const inRegion = certificateRegion(props.certificateArn);
+    if (inRegion !== undefined && inRegion !== stackRegion) {
+      throw new Error(`InferenceEndpoint ${scope.node.path}: certificateArn ${props.certificateArn} is in ${inRegion}, but the stack deploys to ${stackRegion}; `
+        + 'a load balancer can use only an ACM certificate of its own region');
     }
   }
 }

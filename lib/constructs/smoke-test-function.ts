@@ -14,6 +14,12 @@ export interface SmokeTestFunctionProps {
   readonly subnets: ec2.SubnetSelection;
   /** OpenAI-compatible base URL the function calls from inside the VPC, ending in /v1. */
   readonly endpointUrl: string;
+  /**
+   * The name to ask for and verify over TLS when `endpointUrl` is the internal load balancer's own
+   * https address (its certificate names the endpoint's domain, not the load balancer).
+   * @default - the host of `endpointUrl`
+   */
+  readonly tlsServerName?: string;
   readonly apiKeyParameterName: string;
   /** ARN of the API key's parameter: the one thing the function may read. */
   readonly apiKeyParameterArn: string;
@@ -80,6 +86,7 @@ export class SmokeTestFunction extends Construct {
       logGroup: new logs.LogGroup(this, 'Logs', { retention: props.logRetention }),
       environment: {
         ENDPOINT_URL: props.endpointUrl,
+        ...(props.tlsServerName ? { ENDPOINT_TLS_SERVER_NAME: props.tlsServerName } : {}),
         API_KEY_PARAMETER: props.apiKeyParameterName,
         REQUESTS: String(props.requests),
         TARGET_TPOT_MS: String(props.targetTpotMs),

@@ -289,6 +289,7 @@ const ACCOUNT_SPECIFIC: Readonly<Record<string, (value: unknown) => string | und
   maxAzs: (v) => (v === 2 ? undefined : 'the org template spans exactly two availability zones, matching the two subnets of its PrivateSubnetIds parameter; remove maxAzs or set it to 2'),
   internetFacing: (v) => (v === false ? undefined : 'an internet-facing endpoint needs an ACM certificate, which belongs to one account and region; the org template deploys internal endpoints (use the single-account stack for a public one)'),
   certificateArn: () => 'an ACM certificate belongs to one account and region, so it cannot be baked into a template for many; the org template deploys internal endpoints',
+  domainName: () => 'domainName names the certificate\'s domain for an internal HTTPS endpoint, and the org template cannot carry a certificate (see certificateArn); it deploys internal HTTP endpoints',
   canaryUrl: () => 'canaryUrl is for internet-facing endpoints, which the org template does not deploy; its canary probes the internal load balancer',
   allowedCidrs: () => 'the org template takes the client range as its AllowedCidr parameter (empty: the new VPC\'s range), since an existing VPC\'s range differs by account; set an org-wide default in parameters.allowedCidr',
   alarmEmail: () => 'the org template takes the address as its AlarmEmail parameter (empty: no subscription); set an org-wide default in parameters.alarmEmail',

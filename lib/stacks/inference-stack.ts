@@ -30,6 +30,8 @@ export class InferenceStack extends Stack {
   readonly alarms: FleetAlarms;
   /** See InferenceParts.probeUrl. */
   readonly probeUrl?: string;
+  /** See InferenceParts.probeTlsServerName. */
+  readonly probeTlsServerName?: string;
 
   /**
    * The region's first two availability zones as `Fn::GetAZs`, as for a stack
@@ -50,6 +52,7 @@ export class InferenceStack extends Stack {
     const parts = addInferenceEndpoint(this, props.config);
     this.network = parts.network;
     this.probeUrl = parts.probeUrl;
+    this.probeTlsServerName = parts.probeTlsServerName;
     this.endpoint = parts.endpoint;
     this.fleet = parts.fleet;
     this.apiKey = parts.apiKey;
@@ -82,6 +85,8 @@ export interface InferenceParts {
    * Undefined for an internet-facing endpoint without `canaryUrl`.
    */
   readonly probeUrl?: string;
+  /** The name a client calling `probeUrl` asks for and verifies over TLS, where that is not probeUrl's own host. */
+  readonly probeTlsServerName?: string;
 }
 
 /**
@@ -104,6 +109,7 @@ export function addInferenceEndpoint(stack: Stack, config: ResolvedConfig, optio
     internetFacing: config.internetFacing,
     subnets: config.internetFacing ? network.publicSubnets! : network.privateSubnets,
     certificateArn: config.certificateArn,
+    domainName: config.domainName,
     // resolveConfig requires allowedCidrs where the VPC's range is not known.
     allowedCidrs: options.allowedCidrs ?? config.allowedCidrs ?? [network.cidr!],
     targetPort: config.port,
@@ -113,10 +119,12 @@ export function addInferenceEndpoint(stack: Stack, config: ResolvedConfig, optio
     deletionProtection: config.loadBalancerDeletionProtection,
   });
 
-  // An internal endpoint is probed at the load balancer's own address; an internet-facing one
+  // An internal endpoint is probed at the load balancer's own address, so the canary needs no DNS
+  // record (over HTTPS, asking for and verifying the certificate's domain); an internet-facing one
   // only at the certificate's domain (canaryUrl), which its name must match.
-  const probeBase = config.internetFacing ? config.canaryUrl : endpoint.url;
+  const probeBase = config.internetFacing ? config.canaryUrl : endpoint.loadBalancerUrl;
   const probeUrl = probeBase ? `${probeBase}/v1` : undefined;
+  const probeTlsServerName = config.internetFacing ? undefined : endpoint.tlsServerName;
 
   const alarms = new FleetAlarms(stack, 'Alarms', {
     loadBalancer: endpoint.loadBalancer,
@@ -157,6 +165,7 @@ export function addInferenceEndpoint(stack: Stack, config: ResolvedConfig, optio
       vpc: network.vpc,
       subnets: network.privateSubnets,
       endpointUrl: probeUrl,
+      tlsServerName: probeTlsServerName,
       endpointName: config.stackName,
       apiKeyParameterName: config.apiKeyParameterName,
       apiKeyParameterArn: apiKey.parameterArn,
@@ -198,5 +207,5 @@ export function addInferenceEndpoint(stack: Stack, config: ResolvedConfig, optio
       reason: 'The configuration asks for an internet-facing endpoint open to 0.0.0.0/0 (allowedCidrs); it serves HTTPS only and every request needs the API key.',
     });
   }
-  return { network, artifacts, apiKey, endpoint, fleet, canary, alarms, probeUrl };
+  return { network, artifacts, apiKey, endpoint, fleet, canary, alarms, probeUrl, probeTlsServerName };
 }

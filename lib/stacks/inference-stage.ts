@@ -49,6 +49,7 @@ export class InferenceStage extends Stage {
       vpc: this.stack.network.vpc,
       subnets: this.stack.network.privateSubnets,
       endpointUrl: this.stack.probeUrl,
+      tlsServerName: this.stack.probeTlsServerName,
       apiKeyParameterName: config.apiKeyParameterName,
       apiKeyParameterArn: this.stack.apiKey.parameterArn,
       requests: props.smokeTest.requests,

@@ -18,6 +18,8 @@ export type FailureReason =
   | "http_5xx"
   | `http_status_${number}`
   | "network"
+  /** The endpoint's certificate was refused (a name it does not cover, an untrusted issuer, expired) or the TLS handshake failed. */
+  | "tls"
   | "bad_stream"
   | "empty"
   | "ssm"

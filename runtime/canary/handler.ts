@@ -17,6 +17,8 @@ const DEFAULT_MAX_TOKENS = 16;
 // Short, deterministic at temperature 0, and long enough in any real model to
 // fill the default 16 tokens, so TPOT is always measured on several gaps.
 const DEFAULT_PROMPT = "Count from 1 to 30, separated by spaces.";
+/** A DNS name: labels of letters, digits and hyphens, at least two of them. */
+const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
 // Module scope so warm invocations reuse the connection pool and the key:
 // a probe a minute should not cost an SSM (and KMS) call a minute.
@@ -30,6 +32,8 @@ export function resetApiKeyCache(): void {
 
 interface CanaryConfig {
   readonly endpointUrl: string;
+  /** The domain an internal HTTPS endpoint's certificate covers, when endpointUrl names the load balancer. */
+  readonly tlsServerName?: string;
   readonly apiKeyParameter: string;
   readonly endpointName: string;
   readonly timeoutMs: number;
@@ -89,7 +93,7 @@ async function runProbe(
       return fail("ssm", `GetParameter ${config.apiKeyParameter}: ${describe(err)}`);
     }
     usingKey(key);
-    const request = { endpointUrl: config.endpointUrl, maxTokens: config.maxTokens, prompt: config.prompt, signal: controller.signal };
+    const request = { endpointUrl: config.endpointUrl, tlsServerName: config.tlsServerName, maxTokens: config.maxTokens, prompt: config.prompt, signal: controller.signal };
     let outcome = await probeOnce({ ...request, apiKey: key });
 
     if (!outcome.ok && outcome.reason === "http_401") {
@@ -153,8 +157,14 @@ function readConfig(env: NodeJS.ProcessEnv): CanaryConfig | string {
 
   const endpointUrl = required("ENDPOINT_URL");
   if (endpointUrl && !/^https?:\/\//.test(endpointUrl)) problems.push(`ENDPOINT_URL must be an http(s) URL, got ${JSON.stringify(endpointUrl)}`);
+  const tlsServerName = env.ENDPOINT_TLS_SERVER_NAME?.trim() || undefined;
+  if (tlsServerName !== undefined) {
+    if (!HOSTNAME.test(tlsServerName)) problems.push(`ENDPOINT_TLS_SERVER_NAME must be a DNS name like llm.internal.example, got ${JSON.stringify(tlsServerName)}`);
+    if (endpointUrl && !endpointUrl.startsWith("https://")) problems.push(`ENDPOINT_TLS_SERVER_NAME needs an https:// ENDPOINT_URL, got ${JSON.stringify(endpointUrl)}`);
+  }
   const config: CanaryConfig = {
     endpointUrl,
+    ...(tlsServerName ? { tlsServerName } : {}),
     apiKeyParameter: required("API_KEY_PARAMETER"),
     endpointName: required("ENDPOINT_NAME"),
     timeoutMs: positiveInt("TIMEOUT_MS", DEFAULT_TIMEOUT_MS, 15 * 60 * 1000),

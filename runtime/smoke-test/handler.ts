@@ -35,6 +35,8 @@ export interface SmokeTestContext {
 
 interface SmokeConfig {
   readonly endpointUrl: string;
+  /** As the canary's: the certificate's name, when endpointUrl is the load balancer's own address. */
+  readonly tlsServerName?: string;
   readonly apiKeyParameter: string;
   readonly requests: number;
   readonly targetTpotMs: number;
@@ -83,7 +85,7 @@ async function run(config: SmokeConfig, deadline: number, usingKey: (key: string
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), Math.min(config.requestTimeoutMs, left));
     try {
-      outcomes.push(await probeOnce({ endpointUrl: config.endpointUrl, apiKey: key, maxTokens: config.maxTokens, prompt: config.prompt, signal: controller.signal }));
+      outcomes.push(await probeOnce({ endpointUrl: config.endpointUrl, tlsServerName: config.tlsServerName, apiKey: key, maxTokens: config.maxTokens, prompt: config.prompt, signal: controller.signal }));
     } finally {
       clearTimeout(timer);
     }
@@ -128,8 +130,13 @@ function readConfig(env: NodeJS.ProcessEnv): SmokeConfig | string {
 
   const endpointUrl = required("ENDPOINT_URL");
   if (endpointUrl && !/^https?:\/\//.test(endpointUrl)) problems.push(`ENDPOINT_URL must be an http(s) URL, got ${JSON.stringify(endpointUrl)}`);
+  const tlsServerName = env.ENDPOINT_TLS_SERVER_NAME?.trim() || undefined;
+  if (tlsServerName !== undefined && endpointUrl && !endpointUrl.startsWith("https://")) {
+    problems.push(`ENDPOINT_TLS_SERVER_NAME needs an https:// ENDPOINT_URL, got ${JSON.stringify(endpointUrl)}`);
+  }
   const config: SmokeConfig = {
     endpointUrl,
+    ...(tlsServerName ? { tlsServerName } : {}),
     apiKeyParameter: required("API_KEY_PARAMETER"),
     requests: positiveInt("REQUESTS", DEFAULT_REQUESTS, 50),
     targetTpotMs: positiveInt("TARGET_TPOT_MS", undefined, 10_000),

@@ -73,6 +73,7 @@ describe('per-account settings in the template are refused, naming the parameter
     ['public subnets', { publicSubnetIds: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0aaaaaaaaaaaaaaa2'] }, 'template.publicSubnetIds', /internal load balancer/],
     ['a certificate', { certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012' }, 'template.certificateArn', /belongs to one account and region/],
     ['an internet-facing endpoint', { internetFacing: true }, 'template.internetFacing', /deploys internal endpoints/],
+    ['a domain name', { domainName: 'llm.internal.example' }, 'template.domainName', /cannot carry a certificate/],
     ['a canary URL', { canaryUrl: 'https://llm.example.com' }, 'template.canaryUrl', /internet-facing/],
     ['an alarm address', { alarmEmail: 'oncall@example.com' }, 'template.alarmEmail', /AlarmEmail parameter.*parameters\.alarmEmail/],
     ['client ranges', { allowedCidrs: ['10.1.0.0/16'] }, 'template.allowedCidrs', /AllowedCidr parameter.*parameters\.allowedCidr/],

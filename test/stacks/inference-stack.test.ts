@@ -1,6 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { ConfigError } from '../../lib/config/config-error';
+import { InferenceEndpoint, type InferenceEndpointProps } from '../../lib/constructs/inference-endpoint';
 import { GENERATIONS } from '../../lib/catalogs/graviton-generations';
 import { findCatalogModel, modelDownloadUrl } from '../../lib/catalogs/model-catalog';
 import { Synthesized, synthWith } from '../support/synth';
@@ -330,6 +335,13 @@ describe('default configuration', () => {
     t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 
+  test('a plain HTTP internal endpoint gives the canary no TLS server name', () => {
+    const t = s.template;
+    const canary = Object.entries(t.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith('CanaryFunction'))![1];
+    expect(canary.Properties.Environment.Variables.ENDPOINT_TLS_SERVER_NAME).toBeUndefined();
+    expect(JSON.stringify(canary.Properties.Environment.Variables.ENDPOINT_URL)).toContain('http://');
+  });
+
   test('cdk-nag and CloudFormation Validate: nothing unacknowledged, every acknowledgement has a reason', () => {
     const reportPath = path.join(s.outdir, 'validation-report.json');
     // synthWith() threw if any plugin failed; the report lists what was acknowledged.
@@ -364,6 +376,89 @@ describe('variants', () => {
     t.hasOutput('EndpointUrl', { Value: { 'Fn::Join': ['', Match.arrayWith(['https://'])] } });
   });
 
+  describe('internal HTTPS: certificateArn and domainName on an internal endpoint', () => {
+    const DOMAIN = 'llm.internal.example';
+    let t: Template;
+    beforeAll(() => {
+      t = synthWith({ certificateArn: CERT, domainName: DOMAIN }, { bundle: false }).template;
+    });
+
+    test('one listener: HTTPS on 443 with the certificate and the TLS 1.3 policy, forwarding to the fleet; nothing on 80', () => {
+      t.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internal' });
+      const listeners = Object.values(t.findResources('AWS::ElasticLoadBalancingV2::Listener')).map((l) => l.Properties);
+      expect(listeners).toEqual([expect.objectContaining({
+        Port: 443,
+        Protocol: 'HTTPS',
+        Certificates: [{ CertificateArn: CERT }],
+        SslPolicy: 'ELBSecurityPolicy-TLS13-1-2-2021-06',
+        DefaultActions: [expect.objectContaining({ Type: 'forward' })],
+      })]);
+    });
+
+    test('the load balancer admits clients and the canary on 443 only', () => {
+      const sg = Object.values(t.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('load balancer') } }))[0];
+      expect(sg.Properties.SecurityGroupIngress).toEqual([expect.objectContaining({ CidrIp: '10.64.0.0/16', FromPort: 443, ToPort: 443 })]);
+      const fromCanary = Object.values(t.findResources('AWS::EC2::SecurityGroupIngress'))
+        .filter((r) => JSON.stringify(r.Properties.SourceSecurityGroupId).includes('CanarySecurityGroup'));
+      expect(fromCanary.map((r) => [r.Properties.FromPort, r.Properties.ToPort])).toEqual([[443, 443]]);
+    });
+
+    test('EndpointUrl is https:// and the domain; the canary calls the load balancer\'s own name over HTTPS, verifying the domain', () => {
+      t.hasOutput('EndpointUrl', { Value: `https://${DOMAIN}/v1` });
+      const canary = Object.entries(t.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith('CanaryFunction'))![1];
+      const env = canary.Properties.Environment.Variables;
+      expect(env.ENDPOINT_TLS_SERVER_NAME).toBe(DOMAIN);
+      expect(env.ENDPOINT_URL).toEqual({ 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [expect.stringMatching(/^EndpointLoadBalancer/), 'DNSName'] }, '/v1']] });
+    });
+  });
+
+  describe('a certificate outside the stack\'s region is refused before synth, saying where the region came from', () => {
+    const EU_CERT = CERT.replace('us-east-1', 'eu-west-1');
+    const saved = process.env.CDK_DEFAULT_REGION;
+    afterEach(() => {
+      if (saved === undefined) delete process.env.CDK_DEFAULT_REGION;
+      else process.env.CDK_DEFAULT_REGION = saved;
+    });
+    const errorOf = (context: Record<string, unknown>) => {
+      try {
+        synthWith(context, { bundle: false });
+      } catch (e) {
+        return e as Error;
+      }
+      throw new Error('synth accepted the certificate');
+    };
+
+    test('the default region', () => {
+      delete process.env.CDK_DEFAULT_REGION;
+      const e = errorOf({ certificateArn: EU_CERT, domainName: 'llm.internal.example' });
+      expect(e).toBeInstanceOf(ConfigError);
+      expect(e.message).toContain(`certificateArn: got "${EU_CERT}"; expected a certificate in us-east-1, the region the stack deploys to `
+        + '(the default, as neither the configuration nor the AWS CLI names a region), but this one is in eu-west-1');
+    });
+
+    test('the AWS CLI\'s region', () => {
+      process.env.CDK_DEFAULT_REGION = 'ap-southeast-2';
+      const e = errorOf({ certificateArn: CERT, domainName: 'llm.internal.example' });
+      expect(e).toBeInstanceOf(ConfigError);
+      expect(e.message).toContain('expected a certificate in ap-southeast-2, the region the stack deploys to (the AWS CLI\'s current region, CDK_DEFAULT_REGION');
+    });
+  });
+
+  test('the endpoint construct checks its own props: certificate without domain name inside the VPC, certificate of another region', () => {
+    const make = (region: string, props: Partial<InferenceEndpointProps>) => {
+      const stack = new Stack(new App(), 'S', { env: { region } });
+      const vpc = new ec2.Vpc(stack, 'Vpc');
+      return () => new InferenceEndpoint(stack, 'Endpoint', {
+        vpc, internetFacing: false, subnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }, allowedCidrs: ['10.0.0.0/8'], targetPort: 8080,
+        idleTimeout: Duration.seconds(600), deregistrationDelay: Duration.seconds(600), accessLogBucket: new s3.Bucket(stack, 'Logs'), ...props,
+      });
+    };
+    expect(make('us-east-1', { certificateArn: CERT })).toThrow(/internal load balancer with certificateArn needs domainName.*got internetFacing false, certificateArn arn:aws:acm:us-east-1.*domainName not given/);
+    expect(make('eu-west-1', { certificateArn: CERT, domainName: 'llm.internal.example' })).toThrow(/is in us-east-1, but the stack deploys to eu-west-1/);
+    expect(make('us-east-1', { domainName: 'llm.internal.example' })).toThrow(/domainName applies only to an internal load balancer with certificateArn/);
+    expect(make('us-east-1', { certificateArn: CERT, domainName: 'llm.internal.example' })).not.toThrow();
+  });
+
   test('Graviton4 instance builds with SVE2 flags and a Graviton2 one with dotprod', () => {
     const g4 = userDataOf(synthWith({ instanceType: 'c8g.2xlarge' }, { bundle: false }).template);
     expect(g4).toContain(`GLLM_ARM_ARCH=${GENERATIONS[4].armArch}`);
@@ -390,7 +485,7 @@ describe('variants', () => {
   });
 
   test('an internal endpoint with a certificate: the canary reaches the load balancer on 443, not 80', () => {
-    const { template: t } = synthWith({ certificateArn: CERT }, { bundle: false });
+    const { template: t } = synthWith({ certificateArn: CERT, domainName: 'llm.internal.example' }, { bundle: false });
     const canary = groupId(t, 'CanarySecurityGroup');
     const ingress = Object.values(t.findResources('AWS::EC2::SecurityGroupIngress'))
       .filter((r) => JSON.stringify(r.Properties.SourceSecurityGroupId ?? '').includes(canary))

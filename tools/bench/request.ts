@@ -5,7 +5,7 @@
  * failures use the canary's names, so a bench report and an alarm speak the
  * same language.
  */
-import { describe, reasonForStatus } from '../../runtime/canary/probe';
+import { describe, isTlsError, reasonForStatus } from '../../runtime/canary/probe';
 import { CompletionStreamMeter, readCompletionStream, StreamError } from '../../runtime/canary/sse';
 
 export interface CompletionRequest {
@@ -46,7 +46,7 @@ export interface RequestSuccess extends Timed {
 
 export interface RequestFailure extends Timed {
   readonly ok: false;
-  /** timeout, network, http_401, http_5xx, http_status_N, bad_stream or empty. */
+  /** timeout, network, tls, http_401, http_5xx, http_status_N, bad_stream or empty. */
   readonly error: string;
   readonly detail: string;
 }
@@ -73,7 +73,11 @@ export async function sendCompletion(req: CompletionRequest): Promise<RequestRes
   const failed = (error: string, detail: string): RequestFailure => ({ ok: false, error, detail, startedAt, endedAt: now() });
   // An abort surfaces as whatever the pending operation throws, so the
   // signal, not the error, says whether it was our deadline.
-  const transport = (err: unknown) => (signal.aborted ? failed('timeout', `no answer within ${req.timeoutMs} ms`) : failed('network', describe(err)));
+  // A refused certificate gets its own kind: "network" would send the reader looking at routes and security groups.
+  const transport = (err: unknown) => {
+    if (signal.aborted) return failed('timeout', `no answer within ${req.timeoutMs} ms`);
+    return isTlsError(err) ? failed('tls', `certificate refused: ${describe(err)}`) : failed('network', describe(err));
+  };
 
   let res: Response;
   try {

@@ -3,11 +3,14 @@
  * scripted: a stream with known delays (so TTFT and TPOT have known lower
  * bounds), HTTP errors, malformed and empty streams, a stall and a reset.
  * The path before /v1 picks the script: /ok, /unauthorized, /busy, /limited,
- * /garbage, /empty, /stall, /reset, /closes-after-stream.
+ * /garbage, /empty, /stall, /reset, /closes-after-stream. With `tls`, it
+ * speaks HTTPS and records the name each client asked for (SNI, Host).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 
 export interface Script {
   /** Delay before the first content token. */
@@ -20,11 +23,19 @@ export interface Script {
 
 export const DEFAULT_SCRIPT: Script = { ttftMs: 120, gapMs: 30, tokens: 5, promptTokens: 7 };
 
+export interface ScriptedServerOptions {
+  /** Serve HTTPS with this key and certificate (PEM). @default - plain HTTP */
+  readonly tls?: { readonly key: string; readonly cert: string };
+}
+
 export interface ScriptedServer {
-  /** Base URL of a script, e.g. base('ok') = http://127.0.0.1:PORT/ok/v1 */
+  /** Base URL of a script, e.g. base('ok') = http://127.0.0.1:PORT/ok/v1 (https:// with `tls`) */
   base(script: string): string;
+  readonly port: number;
   /** Bodies of the requests received so far, parsed. */
   readonly bodies: Record<string, unknown>[];
+  /** The Host header and, over TLS, the SNI server name of each request so far. */
+  readonly names: { readonly host?: string; readonly serverName?: string }[];
   /** Most requests that were being answered at the same time. */
   readonly peakInFlight: () => number;
   close(): Promise<void>;
@@ -34,8 +45,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const chunk = (delta: Record<string, unknown>) =>
   `data: ${JSON.stringify({ object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: null }] })}\n\n`;
 
-export async function startScriptedServer(script: Script = DEFAULT_SCRIPT): Promise<ScriptedServer> {
+export async function startScriptedServer(script: Script = DEFAULT_SCRIPT, options: ScriptedServerOptions = {}): Promise<ScriptedServer> {
   const bodies: Record<string, unknown>[] = [];
+  const names: { host?: string; serverName?: string }[] = [];
   const sockets = new Set<Socket>();
   let inFlight = 0;
   let peak = 0;
@@ -62,6 +74,8 @@ export async function startScriptedServer(script: Script = DEFAULT_SCRIPT): Prom
     for await (const piece of req) text += piece;
     const body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
     bodies.push(body);
+    const serverName = (req.socket as TLSSocket).servername;
+    names.push({ host: req.headers.host, ...(typeof serverName === 'string' ? { serverName } : {}) });
     const name = (req.url ?? '').split('/')[1];
     inFlight++;
     peak = Math.max(peak, inFlight);
@@ -113,9 +127,10 @@ export async function startScriptedServer(script: Script = DEFAULT_SCRIPT): Prom
     }
   };
 
-  const server: Server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch(() => res.destroy());
-  });
+  };
+  const server: Server = options.tls ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, listener) : createServer(listener);
   server.on('connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
@@ -123,8 +138,10 @@ export async function startScriptedServer(script: Script = DEFAULT_SCRIPT): Prom
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
   return {
-    base: (name) => `http://127.0.0.1:${port}/${name}/v1`,
+    base: (name) => `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}/${name}/v1`,
+    port,
     bodies,
+    names,
     peakInFlight: () => peak,
     close: async () => {
       for (const s of sockets) s.destroy();
