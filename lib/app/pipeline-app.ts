@@ -1,4 +1,5 @@
 import { App } from 'aws-cdk-lib';
+import { AL2023_ARM64_AMI_PARAMETER } from '../catalogs/amazon-linux';
 import { ConfigError, ConfigProblem } from '../config/config-error';
 import { loadConfig } from '../config/load';
 import { resolveConfig } from '../config/resolve';
@@ -25,6 +26,14 @@ export function addPipelineStack(app: App, options: PipelineAppOptions = {}): Pi
       problems.push({
         field: `config/environments/${name}.json: ${!config.account ? 'account' : 'region'}`,
         expected: 'required for an environment a pipeline deploys: a pipeline stage is placed in an explicit account and region',
+      });
+    }
+    if (!config.amiId) {
+      // The pipeline synthesizes from a fresh checkout: a lookup there would be redone at every run.
+      problems.push({
+        field: `config/environments/${name}.json: amiId`,
+        expected: 'required for an environment a pipeline deploys: the AMI is pinned in the file, so that it changes only by a commit. '
+          + `\`aws ssm get-parameter --region ${config.region ?? 'REGION'} --name ${AL2023_ARM64_AMI_PARAMETER} --query Parameter.Value --output text\` prints the current one`,
       });
     }
     return { name, config };
