@@ -55,7 +55,8 @@ export function addOrgStacks(app: App, options: AddOrgStacksOptions = {}): OrgSt
   const org = loadOrgConfig(app.node.getAllContext(), options.baseDir);
   const { template, templateFile, assetManifestFile } = synthesizeOrgTemplate(app, org, options);
 
-  const account = process.env.CDK_DEFAULT_ACCOUNT;
+  // Pinned: the template's instances read their boot script only from buckets this account owns.
+  const account = org.administratorAccount;
   const assetBuckets = org.regions.map((region) => new OrgAssetBucketStack(app, `GravitonLlmOrgAssets-${region}`, {
     env: { account, region },
     bucketName: orgAssetBucketName(org.assetBucketPrefix, region),

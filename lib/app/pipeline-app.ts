@@ -1,4 +1,5 @@
 import { App } from 'aws-cdk-lib';
+import { AL2023_ARM64_AMI_PARAMETER } from '../catalogs/amazon-linux';
 import { ConfigError, ConfigProblem } from '../config/config-error';
 import { loadConfig } from '../config/load';
 import { resolveConfig } from '../config/resolve';
@@ -31,6 +32,14 @@ export function addPipelineStack(app: App, options: PipelineAppOptions = {}): Pi
       problems.push({
         field: `config/environments/${name}.json: canaryUrl`,
         expected: 'required for an internet-facing environment a pipeline deploys: its smoke test runs in the environment\'s VPC and calls the endpoint at https:// and the domain its certificate covers (allowedCidrs must admit the VPC\'s NAT addresses)',
+      });
+    }
+    if (!config.amiId) {
+      // The pipeline synthesizes from a fresh checkout: a lookup there would be redone at every run.
+      problems.push({
+        field: `config/environments/${name}.json: amiId`,
+        expected: 'required for an environment a pipeline deploys: the AMI is pinned in the file, so that it changes only by a commit. '
+          + `\`aws ssm get-parameter --region ${config.region ?? 'REGION'} --name ${AL2023_ARM64_AMI_PARAMETER} --query Parameter.Value --output text\` prints the current one`,
       });
     }
     return { name, config };

@@ -6,6 +6,12 @@ export interface ConfigProblem {
   readonly given?: unknown;
   /** What is allowed, or what to do instead. */
   readonly expected: string;
+  /**
+   * Where the value was given, when the configuration is read from several
+   * places: a file (`config/environments/prod.json`) or the command line (`-c amiId`).
+   * @default - not named
+   */
+  readonly source?: string;
 }
 
 /**
@@ -29,7 +35,7 @@ export class ConfigError extends Error {
 
 export function formatProblem(p: ConfigProblem): string {
   const given = p.given === undefined ? 'nothing was given' : `got ${formatValue(p.given)}`;
-  return `${p.field}: ${given}; ${p.expected}`;
+  return `${p.field}: ${given}; ${p.expected}${p.source ? ` (from ${p.source})` : ''}`;
 }
 
 function formatValue(v: unknown): string {

@@ -49,14 +49,14 @@ export interface LoadConfigOptions {
  */
 export function loadConfig(context: Record<string, unknown>, baseDir: string = process.cwd(), options: LoadConfigOptions = {}): KitConfig {
   const problems: ConfigProblem[] = [];
-  const layers: Record<string, unknown>[] = [];
+  const layers: Layer[] = [];
 
   const fromCdkJson = context[CONTEXT_OBJECT_KEY];
   if (fromCdkJson !== undefined) {
     if (!isPlainObject(fromCdkJson)) {
       problems.push({ field: CONTEXT_OBJECT_KEY, given: fromCdkJson, expected: 'expected an object of configuration fields in cdk.json context' });
     } else {
-      layers.push(fromCdkJson);
+      layers.push({ values: fromCdkJson, source: () => `cdk.json context "${CONTEXT_OBJECT_KEY}"` });
     }
   }
 
@@ -68,7 +68,7 @@ export function loadConfig(context: Record<string, unknown>, baseDir: string = p
       problems.push(loaded.problem);
     } else {
       environmentLayer = loaded.value;
-      layers.push(loaded.value);
+      layers.push({ values: loaded.value, source: () => path.join(ENVIRONMENTS_DIR, `${envName as string}.json`) });
     }
   }
 
@@ -78,26 +78,39 @@ export function loadConfig(context: Record<string, unknown>, baseDir: string = p
     if ('problem' in loaded) {
       problems.push(loaded.problem);
     } else {
-      layers.push(loaded.value);
+      layers.push({ values: loaded.value, source: () => file as string });
     }
   }
 
   if (!options.ignoreCommandLineFields) {
-    layers.push(commandLineOverrides(context, problems));
+    const { values, keys } = commandLineOverrides(context, problems);
+    layers.push({ values, source: (field) => `-c ${keys[field]}` });
   }
   if (problems.length > 0) {
     throw new ConfigError(problems);
   }
 
-  const merged = layers.reduce<Record<string, unknown>>((acc, layer) => mergeLayer(acc, layer), {});
+  const merged = layers.reduce<Record<string, unknown>>((acc, layer) => mergeLayer(acc, layer.values), {});
   if (environmentLayer && merged.stackName === undefined) {
     merged.stackName = environmentStackName(envName as string);
   }
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.flatMap((issue) => describeIssue(issue, merged)));
+    const sourceOf = (field: string): string | undefined => {
+      const top = field.split('.')[0];
+      const layer = [...layers].reverse().find((l) => Object.prototype.hasOwnProperty.call(l.values, top));
+      return layer?.source(top);
+    };
+    throw new ConfigError(parsed.error.issues.flatMap((issue) => describeIssue(issue, merged))
+      .map((problem) => ({ ...problem, source: sourceOf(problem.field) })));
   }
   return parsed.data;
+}
+
+/** One place the configuration is read from, and how a problem names it (given a top-level field). */
+interface Layer {
+  readonly values: Record<string, unknown>;
+  readonly source: (field: string) => string;
 }
 
 /** The names of the environments that have a file, sorted. */
@@ -158,8 +171,10 @@ function readConfigFile(field: string, file: unknown, baseDir: string): { value:
  * flags, lookups, CLI settings) all contain a colon or start with `@`; any
  * other key is a user's, so an unknown one is most likely a misspelt field.
  */
-function commandLineOverrides(context: Record<string, unknown>, problems: ConfigProblem[]): Record<string, unknown> {
+function commandLineOverrides(context: Record<string, unknown>, problems: ConfigProblem[]): { values: Record<string, unknown>; keys: Record<string, string> } {
   const out: Record<string, unknown> = {};
+  // The context key that set each field, as typed (`customModel.sha256`), for messages.
+  const keys: Record<string, string> = {};
   for (const [key, raw] of Object.entries(context)) {
     if (key === CONTEXT_OBJECT_KEY || key === CONFIG_FILE_KEY || key === ENVIRONMENT_KEY || APP_CONTEXT_KEYS.includes(key) || key.includes(':') || key.startsWith('@')) {
       continue;
@@ -170,6 +185,7 @@ function commandLineOverrides(context: Record<string, unknown>, problems: Config
       problems.push({ field: key, given: raw, expected: unknownKeyHint(key, CONFIG_KEYS) });
       continue;
     }
+    keys[top] = key;
     if (rest.length === 0) {
       out[top] = coerce(field, raw);
       continue;
@@ -185,7 +201,7 @@ function commandLineOverrides(context: Record<string, unknown>, problems: Config
     nested[rest[0]] = coerce(child, raw);
     out[top] = nested;
   }
-  return out;
+  return { values: out, keys };
 }
 
 /** Reads a command-line string as the field's type; anything unreadable stays a string for the schema to reject. */

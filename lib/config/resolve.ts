@@ -82,6 +82,14 @@ export function resolveConfig(config: KitConfig): ResolvedConfig {
 
   const network = resolveNetwork(config, problems);
 
+  // An AMI id exists in one region only; without region, the AWS CLI's current one would decide where it is looked for.
+  if (config.amiId !== undefined && config.region === undefined) {
+    problems.push({
+      field: 'region',
+      expected: `required with amiId (${config.amiId}): an AMI id belongs to one region, so set region to the region whose AMI it is`,
+    });
+  }
+
   for (const [i, schedule] of (config.scheduledCapacity ?? []).entries()) {
     if (schedule.minCapacity > schedule.maxCapacity) {
       problems.push({

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ARCHITECTURE_IDS } from '../catalogs/model-architectures';
 import { LLAMA_CPP_COMMIT_PATTERN, LLAMA_CPP_REF_PATTERN } from '../catalogs/llama-cpp-release';
+import { AL2023_ARM64_AMI_PARAMETER } from '../catalogs/amazon-linux';
 import { QUANTIZATIONS } from '../catalogs/quantizations';
 
 /**
@@ -19,6 +20,8 @@ const LOG_RETENTION_DAYS: readonly number[] = [1, 3, 5, 7, 14, 30, 60, 90, 120, 
 const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 const CIDR = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\/(3[0-2]|[12]?\d)$/;
+/** EC2 image ids: the short form of older images, or the long form. */
+const AMI_ID = /^ami-([0-9a-f]{8}|[0-9a-f]{17})$/;
 const SSM_PARAMETER_NAME = /^\/[a-zA-Z0-9_.\-/]{1,1010}$/;
 /** An ACM certificate ARN; the fourth field is the region the certificate lives in. */
 const ACM_CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate\/[0-9a-f-]{36}$/;
@@ -73,6 +76,8 @@ export const configSchema = z.strictObject({
     .describe('Your own GGUF instead of a catalog model (object; give it in a config file or as JSON). @default - none'),
   instanceType: z.string().default('c7g.2xlarge')
     .describe('Graviton instance type (see the Graviton catalog).'),
+  amiId: z.string().regex(AMI_ID, { message: 'expected an AMI id like ami-0123456789abcdef0 (ami- and 8 or 17 lowercase hexadecimal characters)' }).optional()
+    .describe(`Amazon Linux 2023 arm64 AMI the instances start from, an id of the stack's region (needs region). The fleet moves to another AMI only when this changes; the current one: \`aws ssm get-parameter --name ${AL2023_ARM64_AMI_PARAMETER} --query Parameter.Value --output text\`. @default - that parameter's value, looked up at the first synth with credentials and recorded in cdk.context.json`),
   minCapacity: z.number().int().min(1).max(100).default(1)
     .describe('Fewest instances in the fleet.'),
   maxCapacity: z.number().int().min(1).max(100).default(3)

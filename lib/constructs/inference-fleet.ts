@@ -18,6 +18,7 @@ import { ResolvedConfig } from '../config/resolve';
 import { renderAgentConfig, renderPrometheusConfig } from '../monitoring/agent-config';
 import { BOOT_METRICS, METRIC_NAMESPACE } from '../monitoring/metric-definitions';
 import { CACHE_PREFIX } from './artifact-store';
+import { fleetImage } from './fleet-image';
 import { nagArn } from './nag-findings';
 import { INSTANCE_WARMUP } from './fleet-scaling';
 
@@ -37,6 +38,18 @@ export interface InferenceFleetProps {
    * Instance refresh takes at most ten. @default - none
    */
   readonly rollbackAlarms?: cloudwatch.IAlarm[];
+  /**
+   * The AMI the instances start from (Amazon Linux 2023 for arm64).
+   * @default - the configuration's amiId, else the public parameter's value as cdk.context.json records it (see fleetImage)
+   */
+  readonly machineImage?: ec2.IMachineImage;
+  /**
+   * Account that owns the bucket of the boot script asset: the role reads the
+   * script only from a bucket this account owns (`s3:ResourceAccount`), so a
+   * bucket of the same, predictable name in another account cannot serve it.
+   * @default - the stack's account (the CDK bootstrap bucket's)
+   */
+  readonly assetBucketAccount?: string;
 }
 
 /**
@@ -144,7 +157,7 @@ export class InferenceFleet extends Construct {
 
     const userData = ec2.UserData.forLinux();
     const launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
-      machineImage: ec2.MachineImage.latestAmazonLinux2023({ cpuType: ec2.AmazonLinuxCpuType.ARM_64 }),
+      machineImage: props.machineImage ?? fleetImage(this, config.amiId),
       instanceType: new ec2.InstanceType(config.instance.instanceType),
       role: this.role,
       securityGroup: this.securityGroup,
@@ -372,6 +385,7 @@ export class InferenceFleet extends Construct {
     this.role.addToPolicy(new iam.PolicyStatement({
       actions: ['s3:GetObject'],
       resources: [script.bucket.arnForObjects(script.s3ObjectKey)],
+      conditions: { StringEquals: { 's3:ResourceAccount': props.assetBucketAccount ?? stack.account } },
     }));
     userData.addCommands(
       'set -euo pipefail',

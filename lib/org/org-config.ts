@@ -91,6 +91,8 @@ export const orgConfigSchema = z.strictObject({
     message: 'expected an OU id like ou-ab12-cdef3456, or a root id like r-ab12',
   })).min(1).max(100)
     .describe('OUs the StackSet deploys to (and auto-deploys to accounts that join them).'),
+  administratorAccount: z.string().regex(ACCOUNT_ID, { message: 'expected a 12-digit AWS account id' })
+    .describe('The administrator account: it deploys the org stacks (a deploy with another account\'s credentials fails) and owns the asset buckets, the only buckets the instances read their boot script from.'),
   regions: z.array(regionSchema).min(1).max(30)
     .describe('Regions of the StackSet\'s stacks, and of the asset buckets.'),
   homeRegion: regionSchema.optional()
@@ -258,12 +260,14 @@ export function parseOrgConfig(raw: unknown, source = 'org configuration', baseD
 
 /** A kit configuration problem, named as the org configuration's field the user wrote. */
 function relocate(problem: ConfigProblem): ConfigProblem {
+  // The org configuration's error names its own file; the kit's loader saw the settings as cdk.json's.
+  const { source: _kitSource, ...rest } = problem;
   const top = problem.field.split('.')[0];
   const parameter = PARAMETER_FIELDS[top];
   if (parameter) {
-    return { ...problem, field: `parameters.${parameter}${problem.field.slice(top.length)}` };
+    return { ...rest, field: `parameters.${parameter}${problem.field.slice(top.length)}` };
   }
-  return { ...problem, field: `template.${problem.field}` };
+  return { ...rest, field: `template.${problem.field}` };
 }
 
 /** Kit fields whose org-wide default lives under `parameters`. */
@@ -297,6 +301,7 @@ const ACCOUNT_SPECIFIC: Readonly<Record<string, (value: unknown) => string | und
   instanceType: () => 'the org template takes the instance type as its InstanceType parameter; set its org-wide default in parameters.instanceType',
   minCapacity: () => 'the org template takes it as its MinCapacity parameter; set its org-wide default in parameters.minCapacity',
   maxCapacity: () => 'the org template takes it as its MaxCapacity parameter; set its org-wide default in parameters.maxCapacity',
+  amiId: () => 'an AMI id belongs to one region, and the org template serves every region: it takes the AMI from the SSM parameter its AmiParameter parameter names (AWS\'s public one by default); name a parameter of your own there to pin it',
   customModel: (v) => {
     const source = typeof v === 'object' && v !== null ? (v as Record<string, unknown>).source : undefined;
     return typeof source === 'string' && source.startsWith('s3://')

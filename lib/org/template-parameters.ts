@@ -1,8 +1,11 @@
 import { Aws, CfnCondition, CfnMapping, CfnParameter, CfnRule, Fn, ICfnConditionExpression, Stack, Token } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { AL2023_ARM64_AMI_PARAMETER } from '../catalogs/amazon-linux';
 import { GENERATIONS, GravitonGeneration } from '../catalogs/graviton-generations';
 import { GravitonInstance, allGravitonInstances } from '../catalogs/graviton-instances';
 import { ResolvedConfig } from '../config/resolve';
 import { anyOf } from '../constructs/inference-endpoint';
+import { imageOf } from '../constructs/fleet-image';
 import { ExistingVpcChoice } from '../constructs/inference-network';
 import { fits, formatGiB, sizesThatFit } from '../sizing/memory-fit';
 import { OrgModelChoice, ResolvedOrgConfig } from './org-config';
@@ -17,6 +20,7 @@ export const ORG_PARAMETERS = {
   minCapacity: 'MinCapacity',
   maxCapacity: 'MaxCapacity',
   alarmEmail: 'AlarmEmail',
+  amiParameter: 'AmiParameter',
 } as const;
 
 /** Subnets per existing VPC: one per AZ of the new VPC an environment-agnostic stack creates. */
@@ -33,6 +37,8 @@ export interface OrgTemplateInputs {
   readonly allowedCidrs: string[];
   /** True when AlarmEmail is not empty: the subscription's condition. */
   readonly hasAlarmEmail: CfnCondition;
+  /** The instances' AMI: the value of the SSM parameter AmiParameter names, read at each create and update. */
+  readonly machineImage: ec2.IMachineImage;
 }
 
 /**
@@ -106,10 +112,19 @@ export function addOrgTemplateParameters(stack: Stack, org: ResolvedOrgConfig): 
     constraintDescription: 'must be empty (no subscription) or an e-mail address',
     description: 'Address subscribed to the alarm topic (AWS sends a confirmation e-mail); empty for none.',
   });
+  // One template serves every region, and an AMI id belongs to one: the template names the
+  // parameter that holds the id, which CloudFormation reads in the stack's region at each
+  // create and update (so a StackSet update also moves every stack to the AMI it names then).
+  const amiParameter = new CfnParameter(stack, ORG_PARAMETERS.amiParameter, {
+    type: 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>',
+    default: AL2023_ARM64_AMI_PARAMETER,
+    description: 'SSM parameter holding the Amazon Linux 2023 arm64 AMI id, read at each create and update of the stack: the default, AWS\'s public one, '
+      + 'names the newest AMI then. To pin the AMI, name a parameter under /graviton-llm/ that holds the id you choose.',
+  });
   stack.templateOptions.metadata = {
     'AWS::CloudFormation::Interface': {
       ParameterGroups: [
-        { Label: { default: 'Model and instances' }, Parameters: [model.logicalId, instanceType.logicalId, minCapacity.logicalId, maxCapacity.logicalId] },
+        { Label: { default: 'Model and instances' }, Parameters: [model.logicalId, instanceType.logicalId, minCapacity.logicalId, maxCapacity.logicalId, amiParameter.logicalId] },
         { Label: { default: 'Network (leave empty for a new VPC)' }, Parameters: [vpcId.logicalId, privateSubnetIds.logicalId, allowedCidr.logicalId] },
         { Label: { default: 'Alarms' }, Parameters: [alarmEmail.logicalId] },
       ],
@@ -248,6 +263,7 @@ export function addOrgTemplateParameters(stack: Stack, org: ResolvedOrgConfig): 
     },
     allowedCidrs: [Fn.conditionIf(newVpcRange.logicalId, network.cidr, allowedCidr.valueAsString).toString()],
     hasAlarmEmail: new CfnCondition(stack, 'HasAlarmEmail', { expression: Fn.conditionNot(Fn.conditionEquals(alarmEmail.valueAsString, '')) }),
+    machineImage: imageOf(amiParameter.valueAsString),
   };
 }
 

@@ -66,6 +66,10 @@ export interface InferenceWiringOptions {
   readonly existingVpcChoice?: ExistingVpcChoice;
   /** Client ranges the load balancer admits, overriding the configuration's. @default - allowedCidrs, else the new VPC's range */
   readonly allowedCidrs?: string[];
+  /** The instances' AMI, overriding the configuration's. @default - amiId, else the value recorded in cdk.context.json (see fleetImage) */
+  readonly machineImage?: ec2.IMachineImage;
+  /** Account that owns the boot script asset's bucket. @default - the stack's account */
+  readonly assetBucketAccount?: string;
 }
 
 /** The parts of an endpoint, for stacks and tests that build on them. */
@@ -147,6 +151,8 @@ export function addInferenceEndpoint(stack: Stack, config: ResolvedConfig, optio
     apiKeyParameterArn: apiKey.parameterArn,
     targetGroup: endpoint.targetGroup,
     rollbackAlarms: alarms.updateRollbackAlarms,
+    machineImage: options.machineImage,
+    assetBucketAccount: options.assetBucketAccount,
   });
   // Only the load balancer reaches llama-server.
   endpoint.loadBalancer.connections.allowTo(fleet.securityGroup, ec2.Port.tcp(config.port), 'load balancer to llama-server');

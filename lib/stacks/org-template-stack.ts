@@ -49,6 +49,10 @@ export class OrgTemplateStack extends Stack {
       this.parts = addInferenceEndpoint(this, inputs.config, {
         existingVpcChoice: inputs.existingVpcChoice,
         allowedCidrs: inputs.allowedCidrs,
+        machineImage: inputs.machineImage,
+        // The asset buckets' names are predictable (PREFIX-REGION): the instances read the boot
+        // script only from the one the administrator account owns.
+        assetBucketAccount: props.org.administratorAccount,
       });
     } finally {
       this.namedAtDeployTime = false;

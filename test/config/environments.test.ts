@@ -27,12 +27,13 @@ function withEnvironments(files: Record<string, string>): string {
 }
 
 describe('named environments', () => {
-  test('the shipped environments are dev and prod, each pinned to an account and region', () => {
+  test('the shipped environments are dev and prod, each pinned to an account, a region and an AMI', () => {
     expect(listEnvironments(REPO_ROOT)).toEqual(['dev', 'prod']);
     for (const env of ['dev', 'prod']) {
       const config = loadConfig({ env }, REPO_ROOT);
       expect(config.account).toMatch(/^\d{12}$/);
       expect(config.region).toBe('us-east-1');
+      expect(config.amiId).toMatch(/^ami-[0-9a-f]{17}$/);
       expect(config.stackName).toBe(`GravitonLlm-${env}`);
     }
     const dev = loadConfig({ env: 'dev' }, REPO_ROOT);
@@ -97,6 +98,27 @@ describe('named environments', () => {
     expect(problems.map((p) => p.field).sort()).toEqual(['account', 'minCapacty']);
     expect(problems.find((p) => p.field === 'minCapacty')!.expected).toContain('did you mean "minCapacity"?');
     expect(problems.find((p) => p.field === 'account')!.expected).toContain('12-digit AWS account id');
+  });
+
+  test('a bad value names the place it was given: the environment file, the config file, cdk.json or the command line', () => {
+    const dir = withEnvironments({ 'stage.json': JSON.stringify({ region: 'us-east-1', amiId: 'ami-123' }) });
+    fs.writeFileSync(path.join(dir, 'extra.json'), JSON.stringify({ minCapacity: 0 }));
+    const error = (() => {
+      try {
+        loadConfig({ 'graviton-llm': { port: 80 }, 'env': 'stage', 'config': 'extra.json', 'maxCapacity': 'many' }, dir);
+      } catch (e) {
+        return e as ConfigError;
+      }
+      throw new Error('accepted');
+    })();
+    const line = (field: string) => error.message.split('\n').find((l) => l.startsWith(`  - ${field}:`));
+    expect(line('amiId')).toBe('  - amiId: got "ami-123"; expected an AMI id like ami-0123456789abcdef0 (ami- and 8 or 17 lowercase hexadecimal characters) (from config/environments/stage.json)');
+    expect(line('minCapacity')).toMatch(/ \(from extra\.json\)$/);
+    expect(line('port')).toMatch(/ \(from cdk\.json context "graviton-llm"\)$/);
+    expect(line('maxCapacity')).toMatch(/^  - maxCapacity: got "many"; .* \(from -c maxCapacity\)$/);
+    // A later layer that sets the field is the one named.
+    const overridden = problemsOf(() => loadConfig({ env: 'stage', amiId: 'ami-456' }, dir));
+    expect(overridden.find((p) => p.field === 'amiId')).toMatchObject({ given: 'ami-456', source: '-c amiId' });
   });
 
   test('app context keys (mode and each mode\'s settings) are not mistaken for misspelt fields', () => {

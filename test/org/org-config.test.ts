@@ -36,7 +36,7 @@ test('the example config/org.json is valid, with the defaults filled in', () => 
   expect(org.serviceCatalog.launchRoleName).toBe('GravitonLlmLaunchRole');
   // Defaults for everything the file leaves out.
   const minimal = parseOrgConfig({
-    organizationId: 'o-exampleorg1', organizationalUnitIds: ['r-ab12'], regions: ['eu-west-1'], assetBucketPrefix: 'my-org-assets',
+    organizationId: 'o-exampleorg1', organizationalUnitIds: ['r-ab12'], administratorAccount: '444444444444', regions: ['eu-west-1'], assetBucketPrefix: 'my-org-assets',
   }, 'minimal.json', REPO_ROOT);
   expect(minimal).toMatchObject({
     stackSetName: 'graviton-llm', callAs: 'SELF', homeRegion: 'eu-west-1',
@@ -87,6 +87,7 @@ describe('per-account settings in the template are refused, naming the parameter
     ['the model', { model: 'llama-3.2-1b-instruct-q4_0' }, 'template.model', /Model parameter; set its org-wide default in parameters\.model/],
     ['the instance type', { instanceType: 'c7g.xlarge' }, 'template.instanceType', /InstanceType parameter/],
     ['the capacity', { minCapacity: 2 }, 'template.minCapacity', /MinCapacity parameter/],
+    ['an AMI id (of one region)', { amiId: 'ami-0123456789abcdef0' }, 'template.amiId', /belongs to one region.*AmiParameter/],
   ])('%s', (_, template, field, fragment) => {
     const problem = problemFor(withTemplate(template), field);
     expect(problem.expected).toMatch(fragment);
@@ -145,6 +146,8 @@ describe('organization, rollout and catalog fields', () => {
     ['an unknown field', { stacksetName: 'x' }, 'stacksetName', /unknown field; allowed: organizationId, .*stackSetName/],
     ['an unknown nested field', { serviceCatalog: { portfolio: 'x' } }, 'serviceCatalog.portfolio', /unknown field; allowed in serviceCatalog: portfolioName/],
     ['a missing field', { organizationId: undefined }, 'organizationId', /required; expected string/],
+    ['no administrator account', { administratorAccount: undefined }, 'administratorAccount', /required; expected string/],
+    ['a bad administrator account', { administratorAccount: '4444' }, 'administratorAccount', /12-digit AWS account id/],
   ])('%s', (_, fields, field, fragment) => {
     const problem = problemFor(withFields(fields), field);
     expect(problem.expected).toMatch(fragment);

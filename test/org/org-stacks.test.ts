@@ -23,6 +23,11 @@ test('the administrator account gets an asset bucket stack per region, the Stack
   expect(s.org.assetBuckets.map((b) => [b.stackName, b.region])).toEqual(REGIONS.map((r) => [`GravitonLlmOrgAssets-${r}`, r]));
   expect([s.org.stackSet.stackName, s.org.stackSet.region]).toEqual(['GravitonLlmOrgStackSet', 'us-east-1']);
   expect([s.org.catalog.stackName, s.org.catalog.region]).toEqual(['GravitonLlmOrgCatalog', 'us-east-1']);
+  // In administratorAccount, the account the template's instances trust to own the asset buckets:
+  // a deploy with another account's credentials fails rather than creating buckets they would refuse.
+  for (const stack of [...s.org.assetBuckets, s.org.stackSet, s.org.catalog]) {
+    expect(stack.account).toBe('444444444444');
+  }
   // `cdk deploy --all` creates the buckets before the stacks whose template points at them.
   for (const stack of [s.org.stackSet, s.org.catalog]) {
     expect(stack.dependencies.map((d) => d.stackName).sort()).toEqual(REGIONS.map((r) => `GravitonLlmOrgAssets-${r}`).sort());
@@ -86,7 +91,8 @@ describe('StackSet', () => {
   test('the template URL is the synthesized org template, uploaded as a normal asset of this stack', () => {
     const stackSet = onlyOf(s.templateOf('GravitonLlmOrgStackSet'), 'AWS::CloudFormation::StackSet');
     const url: string = stackSet.Properties.TemplateURL['Fn::Sub'];
-    expect(url).toMatch(/^https:\/\/s3\.us-east-1\.\$\{AWS::URLSuffix\}\/cdk-[a-z0-9]+-assets-\$\{AWS::AccountId\}-us-east-1\/[0-9a-f]{64}\.json$/);
+    // The administrator account's bootstrap bucket (the stack is pinned to administratorAccount).
+    expect(url).toMatch(/^https:\/\/s3\.us-east-1\.\$\{AWS::URLSuffix\}\/cdk-[a-z0-9]+-assets-444444444444-us-east-1\/[0-9a-f]{64}\.json$/);
     const hash = url.match(/([0-9a-f]{64})\.json$/)![1];
     const manifest = JSON.parse(fs.readFileSync(path.join(s.outdir, 'GravitonLlmOrgStackSet.assets.json'), 'utf8'));
     const staged = path.join(s.outdir, manifest.files[hash].source.path);

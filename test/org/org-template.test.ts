@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { AL2023_ARM64_AMI_PARAMETER } from '../../lib/catalogs/amazon-linux';
 import { GENERATIONS } from '../../lib/catalogs/graviton-generations';
 import { allGravitonInstances, findGravitonInstance } from '../../lib/catalogs/graviton-instances';
 import { CATALOG_MODELS, CATALOG_MODEL_IDS, modelDownloadUrl } from '../../lib/catalogs/model-catalog';
@@ -41,9 +42,13 @@ test('one environment-agnostic template: no account, no region, no bootstrap ver
   expect(manifest.artifacts.GravitonLlmOrgTemplate.environment).toBe('aws://unknown-account/unknown-region');
 });
 
-test('no literal account id, region or stack name in the template', () => {
+test('no literal account id, region or stack name in the template (but the administrator account, which owns the asset buckets)', () => {
   // The one regional table is the Elastic Load Balancing log-delivery accounts (aws-cdk-lib's region facts).
   const { Mappings, Conditions, ...rest } = t;
+  // The one account is the administrator's, in the instances' read of the boot script (below).
+  const administrator = exampleOrgConfig().administratorAccount;
+  expect(JSON.stringify(t).split(administrator)).toHaveLength(2);
+  const ownerCondition = JSON.stringify({ 's3:ResourceAccount': administrator });
   const elbMapping = Object.keys(Mappings).filter((k) => k.includes('ElbLogDeliveryAccounts'));
   const elbCondition = Object.keys(Conditions).filter((k) => k.includes('ElbLogDeliveryByAccount'));
   expect(elbMapping).toHaveLength(1);
@@ -53,7 +58,7 @@ test('no literal account id, region or stack name in the template', () => {
     Mappings: Object.fromEntries(Object.entries(Mappings).filter(([k]) => !elbMapping.includes(k))),
     Conditions: Object.fromEntries(Object.entries(Conditions).filter(([k]) => !elbCondition.includes(k))),
   });
-  expect(others.match(/\b\d{12}\b/g)).toBeNull();
+  expect(others.replace(ownerCondition, '').match(/\b\d{12}\b/g)).toBeNull();
   expect(others.match(REGION_PATTERN)).toBeNull();
   expect(others).not.toMatch(/cdk-hnb659fds|bootstrap/i);
   // The construct id is in logical ids and construct paths (Name tags, descriptions), never in a
@@ -92,6 +97,16 @@ test('parameters: VPC and subnets (empty for a new VPC), client range, model, in
   expect(new RegExp(p.AlarmEmail.AllowedPattern).test('')).toBe(true);
   expect(new RegExp(p.AlarmEmail.AllowedPattern).test('oncall@example.com')).toBe(true);
   expect(t.Metadata['AWS::CloudFormation::Interface'].ParameterGroups).toHaveLength(3);
+});
+
+test('the AMI is the value of the SSM parameter AmiParameter names, AWS\'s public one by default, read in the stack\'s region', () => {
+  const imageParameters = Object.entries(t.Parameters as Record<string, any>).filter(([, p]) => p.Type === 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>');
+  expect(imageParameters.map(([id]) => id)).toEqual(['AmiParameter']);
+  expect(t.Parameters.AmiParameter.Default).toBe(AL2023_ARM64_AMI_PARAMETER);
+  expect(t.Parameters.AmiParameter.Description).toMatch(/read at each create and update.*under \/graviton-llm\//);
+  expect(only('AWS::EC2::LaunchTemplate').Properties.LaunchTemplateData.ImageId).toEqual({ Ref: 'AmiParameter' });
+  const groups = t.Metadata['AWS::CloudFormation::Interface'].ParameterGroups.flatMap((g: any) => g.Parameters);
+  expect(groups).toContain('AmiParameter');
 });
 
 describe('the VPC: created under a condition, or the given one', () => {
@@ -318,6 +333,9 @@ describe('file assets live in the org asset bucket of the region the template is
     const instanceRead = resources('AWS::IAM::Policy').flatMap(([, p]) => p.Properties.PolicyDocument.Statement)
       .find((st: any) => st.Action === 's3:GetObject' && JSON.stringify(st.Resource).includes('.sh'));
     expect(JSON.stringify(instanceRead.Resource)).toContain(`${PREFIX}-\${AWS::Region}`);
+    // Bucket names are predictable: a PREFIX-REGION bucket of any other account (in a region whose
+    // bucket was never created, or was deleted) cannot serve the instances a script.
+    expect(instanceRead.Condition).toEqual({ StringEquals: { 's3:ResourceAccount': exampleOrgConfig().administratorAccount } });
   });
 
   test('the publishing manifest has one destination per configured region, PREFIX-REGION', () => {

@@ -1,13 +1,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { AL2023_ARM64_AMI_PARAMETER } from '../../lib/catalogs/amazon-linux';
 import { ConfigError } from '../../lib/config/config-error';
 import { InferenceEndpoint, type InferenceEndpointProps } from '../../lib/constructs/inference-endpoint';
 import { GENERATIONS } from '../../lib/catalogs/graviton-generations';
 import { findCatalogModel, modelDownloadUrl } from '../../lib/catalogs/model-catalog';
+import { UNPINNED_IMAGE_NOTE } from '../../lib/constructs/fleet-image';
 import { Synthesized, synthWith } from '../support/synth';
 
 const CERT = 'arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012';
@@ -15,6 +17,10 @@ const CERT = 'arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-
 function userDataOf(template: Template): string {
   const lt = Object.values(template.findResources('AWS::EC2::LaunchTemplate'))[0];
   return JSON.stringify(lt.Properties.LaunchTemplateData.UserData);
+}
+
+function launchTemplateImage(template: Template): unknown {
+  return Object.values(template.findResources('AWS::EC2::LaunchTemplate'))[0].Properties.LaunchTemplateData.ImageId;
 }
 
 function policyStatements(template: Template, roleLogicalIdPrefix: string): any[] {
@@ -91,11 +97,14 @@ describe('default configuration', () => {
     });
   });
 
-  test('launch template: AL2023 arm64 from the public SSM parameter, IMDSv2, encrypted gp3, no SSH key', () => {
+  test('launch template: AL2023 arm64, IMDSv2, encrypted gp3, no SSH key; without an account the AMI is read at deploy, and synth says so', () => {
     const t = s.template;
+    // No account (no credentials, none configured): nothing to record a lookup under.
     const params = t.toJSON().Parameters as Record<string, { Type: string; Default: string }>;
-    const ami = Object.values(params).find((p) => p.Type === 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>');
-    expect(ami?.Default).toMatch(/^\/aws\/service\/ami-amazon-linux-latest\/al2023-ami-.*arm64$/);
+    const [amiParameter] = Object.entries(params).find(([, p]) => p.Type === 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>')!;
+    expect(params[amiParameter].Default).toBe(AL2023_ARM64_AMI_PARAMETER);
+    expect(launchTemplateImage(t)).toEqual({ Ref: amiParameter });
+    Annotations.fromStack(s.stack).hasInfo('/GravitonLlm/Fleet', Match.stringLikeRegexp(`^\\[${UNPINNED_IMAGE_NOTE}\\] The AMI is not pinned.*set amiId`));
     t.hasResourceProperties('AWS::EC2::LaunchTemplate', {
       LaunchTemplateData: Match.objectLike({
         InstanceType: 'c7g.2xlarge',
@@ -155,6 +164,9 @@ describe('default configuration', () => {
     })]);
     const hook = statements.find((st) => st.Action === 'autoscaling:CompleteLifecycleAction');
     expect(JSON.stringify(hook.Resource)).toContain(':autoScalingGroup:*:autoScalingGroupName/GravitonLlm-fleet');
+    // The boot script's bucket (CDK's bootstrap bucket) has a predictable name: only the stack's own account's will do.
+    const script = statements.find((st) => st.Action === 's3:GetObject' && JSON.stringify(st.Resource).includes('cdk-hnb659fds-assets'));
+    expect(script.Condition).toEqual({ StringEquals: { 's3:ResourceAccount': { Ref: 'AWS::AccountId' } } });
   });
 
   test('Auto Scaling group: private subnets, ELB health checks with a grace period, creation waits for boot signals', () => {
@@ -356,6 +368,53 @@ describe('default configuration', () => {
     for (const v of acknowledged) {
       expect(metadata).toContain(v.acknowledgedId.replace(/^AwsSolutions::/, ''));
     }
+  });
+});
+
+describe('the AMI is pinned in the configuration, not read at each deploy', () => {
+  const RECORDED = 'ami-0aaaaaaaaaaaaaaa1';
+  const PINNED = 'ami-0bbbbbbbbbbbbbbb2';
+  const ACCOUNT = '123456789012';
+  // The key CDK's SSM parameter lookup records its answer under in cdk.context.json.
+  const LOOKUP_KEY = `ssm:account=${ACCOUNT}:parameterName=${AL2023_ARM64_AMI_PARAMETER}:region=us-east-1`;
+  const noImageParameter = (t: Template) => expect(JSON.stringify(t.toJSON().Parameters ?? {})).not.toContain('AWS::EC2::Image::Id');
+
+  test('amiId: the launch template names it, and no parameter is read at deploy; the boot script is read from the stack account\'s bucket only', () => {
+    const { stack, template } = synthWith({ account: ACCOUNT, region: 'us-east-1', amiId: PINNED }, { bundle: false });
+    expect(launchTemplateImage(template)).toBe(PINNED);
+    noImageParameter(template);
+    Annotations.fromStack(stack).hasNoInfo('*', Match.stringLikeRegexp('not pinned'));
+    const script = policyStatements(template, 'FleetRole').find((st) => st.Action === 's3:GetObject' && JSON.stringify(st.Resource).includes('cdk-hnb659fds-assets'));
+    expect(script.Condition).toEqual({ StringEquals: { 's3:ResourceAccount': ACCOUNT } });
+  });
+
+  test('with an account and no amiId, the value cdk.context.json records is the AMI; amiId wins over it', () => {
+    const recorded = synthWith({ account: ACCOUNT, region: 'us-east-1', [LOOKUP_KEY]: RECORDED }, { bundle: false });
+    expect(launchTemplateImage(recorded.template)).toBe(RECORDED);
+    noImageParameter(recorded.template);
+    expect(recorded.app.synth().manifest.missing ?? []).toEqual([]);
+    const pinned = synthWith({ account: ACCOUNT, region: 'us-east-1', [LOOKUP_KEY]: RECORDED, amiId: PINNED }, { bundle: false });
+    expect(launchTemplateImage(pinned.template)).toBe(PINNED);
+  });
+
+  test('the first synth with an account asks the CLI for the lookup (and passes the template checks on its placeholder)', () => {
+    // synthWith runs cdk-nag and CloudFormation Validate, which fail synth on an unacknowledged finding.
+    const first = synthWith({ account: ACCOUNT, region: 'us-east-1' }, { bundle: false });
+    const missing = first.app.synth().manifest.missing ?? [];
+    expect(missing.map((m) => m.key)).toEqual([LOOKUP_KEY]);
+    expect(missing[0].provider).toBe('ssm');
+  });
+
+  test('the same pin synthesizes the same template; another AMI changes the launch template\'s image and nothing else', () => {
+    const context = { account: ACCOUNT, region: 'us-east-1' };
+    const a = JSON.stringify(synthWith({ ...context, amiId: PINNED }, { bundle: false }).template.toJSON());
+    // A newer AMI recorded for the account changes nothing while amiId pins the fleet.
+    const again = JSON.stringify(synthWith({ ...context, amiId: PINNED, [LOOKUP_KEY]: 'ami-0ccccccccccccccc3' }, { bundle: false }).template.toJSON());
+    expect(again).toBe(a);
+    const moved = JSON.stringify(synthWith({ ...context, amiId: RECORDED }, { bundle: false }).template.toJSON());
+    expect(moved).not.toBe(a);
+    expect(moved.split(RECORDED)).toHaveLength(2);
+    expect(moved.replace(RECORDED, PINNED)).toBe(a);
   });
 });
 

@@ -8,6 +8,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { registerChecks } from '../../lib/app/checks';
 import { addPipelineStack } from '../../lib/app/pipeline-app';
+import { AL2023_ARM64_AMI_PARAMETER } from '../../lib/catalogs/amazon-linux';
 import { PipelineStack, SMOKE_TEST_COMMANDS, smokeTestStepRoleName } from '../../lib/stacks/pipeline-stack';
 import { ConfigError } from '../../lib/config/config-error';
 import { handler as smokeHandler } from '../../runtime/smoke-test/handler';
@@ -284,7 +285,7 @@ describe('pipeline (config/pipeline.json)', () => {
 });
 
 describe('pipeline bad input', () => {
-  function tempConfig(pipeline: Record<string, unknown>, envs: Record<string, Record<string, unknown>> = { dev: { account: '111111111111', region: 'us-east-1' } }): string {
+  function tempConfig(pipeline: Record<string, unknown>, envs: Record<string, Record<string, unknown>> = { dev: { account: '111111111111', region: 'us-east-1', amiId: 'ami-0123456789abcdef0' } }): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gllm-pipecfg-'));
     fs.mkdirSync(path.join(dir, 'config', 'environments'), { recursive: true });
     for (const [name, cfg] of Object.entries(envs)) fs.writeFileSync(path.join(dir, 'config', 'environments', `${name}.json`), JSON.stringify(cfg));
@@ -317,6 +318,12 @@ describe('pipeline bad input', () => {
   test('an environment without account or region cannot be a pipeline stage', () => {
     const msg = problems(tempConfig(base, { dev: { region: 'us-east-1' } }));
     expect(msg).toContain('config/environments/dev.json: account: nothing was given; required for an environment a pipeline deploys');
+  });
+
+  test('an environment without amiId cannot be a pipeline stage: its synth, from a fresh checkout, would look the AMI up at every run', () => {
+    const msg = problems(tempConfig(base, { dev: { account: '111111111111', region: 'eu-west-1' } }));
+    expect(msg).toContain('config/environments/dev.json: amiId: nothing was given; required for an environment a pipeline deploys');
+    expect(msg).toContain(`aws ssm get-parameter --region eu-west-1 --name ${AL2023_ARM64_AMI_PARAMETER} --query Parameter.Value --output text`);
   });
 
   test('malformed fields name the file, the field and what is expected', () => {
