@@ -17,6 +17,7 @@ export const ORG_PARAMETERS = {
   minCapacity: 'MinCapacity',
   maxCapacity: 'MaxCapacity',
   alarmEmail: 'AlarmEmail',
+  permissionsBoundary: 'PermissionsBoundary',
 } as const;
 
 /** Subnets per existing VPC: one per AZ of the new VPC an environment-agnostic stack creates. */
@@ -33,6 +34,8 @@ export interface OrgTemplateInputs {
   readonly allowedCidrs: string[];
   /** True when AlarmEmail is not empty: the subscription's condition. */
   readonly hasAlarmEmail: CfnCondition;
+  /** The ARN of the PermissionsBoundary parameter's policy in the deploying account, or no value when the parameter is empty. */
+  readonly permissionsBoundaryArn: string;
 }
 
 /**
@@ -106,12 +109,20 @@ export function addOrgTemplateParameters(stack: Stack, org: ResolvedOrgConfig): 
     constraintDescription: 'must be empty (no subscription) or an e-mail address',
     description: 'Address subscribed to the alarm topic (AWS sends a confirmation e-mail); empty for none.',
   });
+  const permissionsBoundary = new CfnParameter(stack, ORG_PARAMETERS.permissionsBoundary, {
+    type: 'String',
+    default: org.serviceCatalog.permissionsBoundaryName,
+    allowedPattern: '^([\\w+=,.@-]{1,128})?$',
+    constraintDescription: 'must be empty or the name of an IAM managed policy of this account',
+    description: 'Managed policy of this account set as the permissions boundary of every role the stack creates. A Service Catalog launch needs the default (the launch role may create roles only with it); the StackSet passes empty (none).',
+  });
   stack.templateOptions.metadata = {
     'AWS::CloudFormation::Interface': {
       ParameterGroups: [
         { Label: { default: 'Model and instances' }, Parameters: [model.logicalId, instanceType.logicalId, minCapacity.logicalId, maxCapacity.logicalId] },
         { Label: { default: 'Network (leave empty for a new VPC)' }, Parameters: [vpcId.logicalId, privateSubnetIds.logicalId, allowedCidr.logicalId] },
         { Label: { default: 'Alarms' }, Parameters: [alarmEmail.logicalId] },
+        { Label: { default: 'Permissions' }, Parameters: [permissionsBoundary.logicalId] },
       ],
     },
   };
@@ -248,6 +259,11 @@ export function addOrgTemplateParameters(stack: Stack, org: ResolvedOrgConfig): 
     },
     allowedCidrs: [Fn.conditionIf(newVpcRange.logicalId, network.cidr, allowedCidr.valueAsString).toString()],
     hasAlarmEmail: new CfnCondition(stack, 'HasAlarmEmail', { expression: Fn.conditionNot(Fn.conditionEquals(alarmEmail.valueAsString, '')) }),
+    permissionsBoundaryArn: Fn.conditionIf(
+      new CfnCondition(stack, 'HasPermissionsBoundary', { expression: Fn.conditionNot(Fn.conditionEquals(permissionsBoundary.valueAsString, '')) }).logicalId,
+      `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:policy/${permissionsBoundary.valueAsString}`,
+      Aws.NO_VALUE,
+    ).toString(),
   };
 }
 

@@ -91,7 +91,7 @@ test('parameters: VPC and subnets (empty for a new VPC), client range, model, in
   expect(p.AlarmEmail).toMatchObject({ Type: 'String', Default: '' });
   expect(new RegExp(p.AlarmEmail.AllowedPattern).test('')).toBe(true);
   expect(new RegExp(p.AlarmEmail.AllowedPattern).test('oncall@example.com')).toBe(true);
-  expect(t.Metadata['AWS::CloudFormation::Interface'].ParameterGroups).toHaveLength(3);
+  expect(t.Metadata['AWS::CloudFormation::Interface'].ParameterGroups).toHaveLength(4);
 });
 
 describe('the VPC: created under a condition, or the given one', () => {

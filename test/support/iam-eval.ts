@@ -120,7 +120,7 @@ export function resolveIntrinsics(node: any, values: IntrinsicValues): any {
   if (keys.length === 1) {
     const [fn] = keys;
     const arg = node[fn];
-    if (fn === 'Ref') return ref(arg);
+    if (fn === 'Ref') return arg === 'AWS::NoValue' ? node : ref(arg);
     if (fn === 'Fn::Join') return (resolveIntrinsics(arg[1], values) as unknown[]).join(arg[0]);
     if (fn === 'Fn::GetAtt') return `<${[arg].flat().join('.')}>`;
     if (fn === 'Fn::Sub' && typeof arg === 'string') {
