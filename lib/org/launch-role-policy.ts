@@ -479,3 +479,31 @@ export function permissionsBoundaryStatements(template: any): LaunchRoleStatemen
     reason: 'A permissions boundary: the roles\' own policies scope each action to the stack\'s resources; the boundary lists the actions those policies and their AWS managed policies hold (the CDK grants\' s3:GetObject*-style wildcards included), so that no role the launch role creates can hold more.',
   }];
 }
+
+/** IAM's size limit of a customer managed policy document, in characters without whitespace. */
+export const MANAGED_POLICY_MAX_CHARS = 6144;
+
+/**
+ * Splits statements, in order, into groups that each fit one managed policy
+ * (a role's inline policies share 10,240 characters, which the launch role's
+ * statements exceed). The size is measured with unresolved tokens, which are
+ * longer than what they resolve to, so a group never exceeds the limit.
+ */
+export function managedPolicyGroups<T extends LaunchRoleStatement>(statements: T[], maxChars = MANAGED_POLICY_MAX_CHARS): T[][] {
+  const envelope = JSON.stringify({ Version: '2012-10-17', Statement: [] }).length;
+  const groups: T[][] = [];
+  let size = envelope;
+  for (const st of statements) {
+    const length = JSON.stringify(st.statement.toStatementJson()).length + 1;
+    if (length + envelope > maxChars) {
+      throw new Error(`statement ${st.statement.sid} alone is ${length} characters, more than a managed policy holds (${maxChars})`);
+    }
+    if (groups.length === 0 || size + length > maxChars) {
+      groups.push([]);
+      size = envelope;
+    }
+    groups[groups.length - 1].push(st);
+    size += length;
+  }
+  return groups;
+}

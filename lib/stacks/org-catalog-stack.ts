@@ -5,7 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as servicecatalog from 'aws-cdk-lib/aws-servicecatalog';
 import { Construct } from 'constructs';
 import { nagText } from '../constructs/nag-findings';
-import { LaunchRoleStatement, launchRoleStatements, permissionsBoundaryStatements } from '../org/launch-role-policy';
+import { LaunchRoleStatement, launchRoleStatements, managedPolicyGroups, permissionsBoundaryStatements } from '../org/launch-role-policy';
 import { ResolvedOrgConfig } from '../org/org-config';
 
 export interface OrgCatalogStackProps extends StackProps {
@@ -30,6 +30,8 @@ export class OrgCatalogStack extends Stack {
   readonly portfolio: servicecatalog.Portfolio;
   readonly product: servicecatalog.CloudFormationProduct;
   readonly launchRole: iam.IRole;
+  /** The launch role's managed policies (LaunchRolePolicy1, 2, ...), which every launching account's role of that name needs. */
+  readonly launchRolePolicies: iam.ManagedPolicy[];
   /** The managed policy every role the product creates has as its permissions boundary. */
   readonly permissionsBoundary: iam.ManagedPolicy;
 
@@ -70,8 +72,16 @@ export class OrgCatalogStack extends Stack {
     });
     this.acknowledgeWildcards(this.permissionsBoundary, boundaryStatements);
     const statements = launchRoleStatements({ template, assetBucketPrefix: props.org.assetBucketPrefix, permissionsBoundaryName: sc.permissionsBoundaryName });
-    const policy = new iam.Policy(this, 'LaunchRolePolicy', { statements: statements.map((st) => st.statement), roles: [launchRole] });
-    this.acknowledgeWildcards(policy, statements);
+    // Managed policies: the statements exceed what a role's inline policies may hold together.
+    this.launchRolePolicies = managedPolicyGroups(statements).map((group, i) => {
+      const policy = new iam.ManagedPolicy(this, `LaunchRolePolicy${i + 1}`, {
+        description: `graviton-llm: Service Catalog launch role, part ${i + 1}: what CloudFormation needs for the product template's resources`,
+        statements: group.map((st) => st.statement),
+        roles: [launchRole],
+      });
+      this.acknowledgeWildcards(policy, group);
+      return policy;
+    });
 
     for (const account of sc.shareWithAccounts) {
       this.portfolio.shareWithAccount(account);

@@ -20,6 +20,7 @@ const BOUNDARY = `arn:aws:iam::${ACCOUNT}:policy/GravitonLlmProductBoundary`;
 let s: OrgSynthesized;
 let product: any;
 let launchRole: any[];
+let launchRolePolicies: any[][];
 let boundary: any[];
 let roles: [string, any][];
 
@@ -34,8 +35,12 @@ beforeAll(() => {
   product = s.template;
   const catalog = s.templateOf('GravitonLlmOrgCatalog');
   const of = (type: string) => Object.values(catalog.Resources as Record<string, any>).filter((r) => r.Type === type);
-  launchRole = resolved(of('AWS::IAM::Policy')[0].Properties.PolicyDocument);
-  boundary = resolved(of('AWS::IAM::ManagedPolicy')[0].Properties.PolicyDocument);
+  // The launch role's policies are the managed policies attached to it; the boundary is the named one.
+  const managed = of('AWS::IAM::ManagedPolicy');
+  launchRolePolicies = managed.filter((p) => p.Properties.Roles !== undefined).map((p) => resolved(p.Properties.PolicyDocument));
+  launchRole = launchRolePolicies.flat();
+  boundary = resolved(managed.find((p) => p.Properties.ManagedPolicyName === 'GravitonLlmProductBoundary').Properties.PolicyDocument);
+  expect(of('AWS::IAM::Policy')).toEqual([]);
   roles = Object.entries(product.Resources as Record<string, any>).filter(([, r]) => r.Type === 'AWS::IAM::Role');
 });
 
@@ -136,6 +141,15 @@ test('the boundary allows every action the template\'s roles hold, and no IAM or
     expect([action, allows(boundary, { action, resource: '*' })]).toEqual([action, false]);
   }
   expect(boundary.flatMap((st) => [st.Action].flat()).filter((a: string) => a.endsWith(':*') || a === '*')).toEqual([]);
+});
+
+test('each policy fits IAM\'s managed policy size (6,144 characters without whitespace), and the role holds few enough of them', () => {
+  for (const doc of [...launchRolePolicies, boundary]) {
+    expect(JSON.stringify({ Version: '2012-10-17', Statement: doc }).length).toBeLessThanOrEqual(6144);
+  }
+  // IAM's default quota of managed policies per role is 10.
+  expect(launchRolePolicies.length).toBeGreaterThan(1);
+  expect(launchRolePolicies.length).toBeLessThanOrEqual(10);
 });
 
 test('a template with a resource type or managed policy the tables do not list stops synthesis, naming it', () => {
