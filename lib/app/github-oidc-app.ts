@@ -1,7 +1,8 @@
 import { App } from 'aws-cdk-lib';
 import { ConfigError, ConfigProblem } from '../config/config-error';
 import {
-  accountsProblem, branchProblem, GitHubOidcStack, providerArnProblem, qualifierProblem, repositoryProblem,
+  accountsProblem, branchProblem, environmentProblem, GitHubOidcStack, providerArnProblem, qualifierProblem, repositoryProblem,
+  stackNamesProblem, workflowPathProblem,
 } from '../stacks/github-oidc-stack';
 import { DEFAULT_REGION } from './add-inference-stack';
 import { registerChecks } from './checks';
@@ -13,6 +14,9 @@ export const GITHUB_OIDC_STACK_NAME = 'GravitonLlmGitHubOidc';
 export const GITHUB_OIDC_CONTEXT = {
   repository: 'githubRepository',
   deployBranch: 'githubDeployBranch',
+  workflowPath: 'githubWorkflowPath',
+  productionEnvironment: 'githubProductionEnvironment',
+  diffStackNames: 'githubDiffStacks',
   existingProviderArn: 'githubOidcProviderArn',
   cdkQualifier: 'cdkQualifier',
   targetAccounts: 'githubTargetAccounts',
@@ -21,8 +25,9 @@ export const GITHUB_OIDC_CONTEXT = {
 /**
  * Adds the GitHub Actions OIDC roles stack (`-c mode=github-oidc`), reading
  * `-c githubRepository=owner/name` (required), `-c githubDeployBranch=`,
- * `-c githubOidcProviderArn=`, `-c cdkQualifier=` and `-c githubTargetAccounts=`
- * (comma-separated account ids). An empty optional value counts as not given,
+ * `-c githubWorkflowPath=`, `-c githubProductionEnvironment=`, `-c githubDiffStacks=`
+ * (comma-separated stack names), `-c githubOidcProviderArn=`, `-c cdkQualifier=` and
+ * `-c githubTargetAccounts=` (comma-separated account ids). An empty optional value counts as not given,
  * so a script may pass an unset variable. Registers the kit's checks (cdk-nag
  * AwsSolutions, CloudFormation Validate) on the app unless already registered.
  */
@@ -33,6 +38,10 @@ export function addGitHubOidcStack(app: App): GitHubOidcStack {
   };
   const repository = read(GITHUB_OIDC_CONTEXT.repository);
   const deployBranch = read(GITHUB_OIDC_CONTEXT.deployBranch);
+  const workflowPath = read(GITHUB_OIDC_CONTEXT.workflowPath);
+  const productionEnvironment = read(GITHUB_OIDC_CONTEXT.productionEnvironment);
+  const stacksGiven = read(GITHUB_OIDC_CONTEXT.diffStackNames);
+  const diffStackNames = typeof stacksGiven === 'string' ? stacksGiven.split(',').map((n) => n.trim()) : stacksGiven;
   const existingProviderArn = read(GITHUB_OIDC_CONTEXT.existingProviderArn);
   const cdkQualifier = read(GITHUB_OIDC_CONTEXT.cdkQualifier);
   const accountsGiven = read(GITHUB_OIDC_CONTEXT.targetAccounts);
@@ -43,6 +52,12 @@ export function addGitHubOidcStack(app: App): GitHubOidcStack {
       ? { field: GITHUB_OIDC_CONTEXT.repository, expected: 'the GitHub repository whose workflows may assume the roles is required: pass -c githubRepository=owner/name' }
       : withHint(repositoryProblem(GITHUB_OIDC_CONTEXT.repository, repository), '-c githubRepository=owner/name'),
     deployBranch === undefined ? undefined : withHint(branchProblem(GITHUB_OIDC_CONTEXT.deployBranch, deployBranch), '-c githubDeployBranch=main'),
+    workflowPath === undefined ? undefined
+      : withHint(workflowPathProblem(GITHUB_OIDC_CONTEXT.workflowPath, workflowPath), '-c githubWorkflowPath=.github/workflows/graviton-llm.yml'),
+    productionEnvironment === undefined ? undefined
+      : withHint(environmentProblem(GITHUB_OIDC_CONTEXT.productionEnvironment, productionEnvironment), '-c githubProductionEnvironment=production'),
+    diffStackNames === undefined ? undefined
+      : withHint(stackNamesProblem(GITHUB_OIDC_CONTEXT.diffStackNames, diffStackNames), '-c githubDiffStacks=GravitonLlm-dev,GravitonLlm-prod'),
     existingProviderArn === undefined ? undefined : providerArnProblem(GITHUB_OIDC_CONTEXT.existingProviderArn, existingProviderArn),
     cdkQualifier === undefined ? undefined : qualifierProblem(GITHUB_OIDC_CONTEXT.cdkQualifier, cdkQualifier),
     targetAccounts === undefined ? undefined
@@ -55,6 +70,9 @@ export function addGitHubOidcStack(app: App): GitHubOidcStack {
   return new GitHubOidcStack(app, GITHUB_OIDC_STACK_NAME, {
     repository: repository as string,
     deployBranch: deployBranch as string | undefined,
+    workflowPath: workflowPath as string | undefined,
+    productionEnvironment: productionEnvironment as string | undefined,
+    diffStackNames: diffStackNames as string[] | undefined,
     existingProviderArn: existingProviderArn as string | undefined,
     cdkQualifier: cdkQualifier as string | undefined,
     targetAccounts: targetAccounts as string[] | undefined,

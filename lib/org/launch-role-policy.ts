@@ -4,30 +4,340 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 /**
  * Service Catalog names the stacks it launches `SC-ACCOUNT-pp-ID`, and
  * CloudFormation names unnamed resources after their stack: roles, instance
- * profiles, functions, log groups, topics and rules of the product all start
- * with it (buckets with its lowercase form).
+ * profiles, functions, log groups, topics, rules and alarms of the product all
+ * start with it (buckets with its lowercase form), and the kit names the Auto
+ * Scaling group and its SSM parameters after it.
  */
-const SC_STACK_PREFIX = 'SC-';
+export const SC_STACK_PREFIX = 'SC-';
 
-/** One statement of the launch role's policy, with why it is as broad as it is (for the cdk-nag acknowledgements). */
+/**
+ * The policy variable IAM replaces with the account of the principal making
+ * the request: the launch role's policy is the same in every launching
+ * account, and the boundary it requires is that account's own.
+ */
+const PRINCIPAL_ACCOUNT = '${aws:PrincipalAccount}';
+
+/** One statement of a policy the kit writes, with why it is as broad as it is (for the cdk-nag acknowledgements). */
 export interface LaunchRoleStatement {
   readonly statement: iam.PolicyStatement;
   readonly reason: string;
 }
 
+/** Actions on resources, as one resource type of the template needs them. */
+interface Grant {
+  readonly actions: readonly string[];
+  /** ARNs (built by `arn`), or '*' for actions that have no resource-level permissions. */
+  readonly resources: readonly string[] | '*';
+  readonly conditions?: Record<string, Record<string, unknown>>;
+}
+
+const arn = (service: string, resource: string, region = '*', account = '*') => `arn:${Aws.PARTITION}:${service}:${region}:${account}:${resource}`;
+const ec2 = (...resources: string[]) => resources.map((r) => arn('ec2', r));
+const sc = SC_STACK_PREFIX;
+const GROUP = arn('autoscaling', `autoScalingGroup:*:autoScalingGroupName/${sc}*`);
+const ELB = {
+  loadBalancer: arn('elasticloadbalancing', 'loadbalancer/app/*/*'),
+  listener: arn('elasticloadbalancing', 'listener/app/*/*/*'),
+  targetGroup: arn('elasticloadbalancing', 'targetgroup/*/*'),
+};
+const SECURITY_GROUP_RULES: Grant = {
+  actions: ['ec2:AuthorizeSecurityGroupIngress', 'ec2:AuthorizeSecurityGroupEgress', 'ec2:RevokeSecurityGroupIngress', 'ec2:RevokeSecurityGroupEgress',
+    'ec2:ModifySecurityGroupRules', 'ec2:UpdateSecurityGroupRuleDescriptionsIngress', 'ec2:UpdateSecurityGroupRuleDescriptionsEgress'],
+  resources: ec2('security-group/*', 'security-group-rule/*'),
+};
+const DESCRIBE_SECURITY_GROUPS: Grant = { actions: ['ec2:DescribeSecurityGroups', 'ec2:DescribeSecurityGroupRules'], resources: '*' };
+const ALARM_MANAGEMENT = ['cloudwatch:DeleteAlarms', 'cloudwatch:TagResource', 'cloudwatch:UntagResource', 'cloudwatch:ListTagsForResource'];
+const LAMBDA_FUNCTION = arn('lambda', `function:${sc}*`);
+
+/**
+ * What CloudFormation calls, with the launch role's credentials, to create,
+ * read, update and delete each resource type the product's template holds
+ * (the handlers' permissions in the CloudFormation resource schemas), scoped
+ * to the resource type's ARNs, to the `SC-` names where CloudFormation names
+ * the resource after the stack, and to `*` only for actions with no
+ * resource-level permissions (Describe and List calls, kms:CreateKey, log
+ * deliveries). A template that gains a type not listed here fails synthesis.
+ */
+export const RESOURCE_TYPE_GRANTS: Readonly<Record<string, readonly Grant[]>> = {
+  'AWS::EC2::VPC': [
+    { actions: ['ec2:CreateVpc', 'ec2:DeleteVpc', 'ec2:ModifyVpcAttribute', 'ec2:CreateTags', 'ec2:DeleteTags'], resources: ec2('vpc/*') },
+    { actions: ['ec2:DescribeVpcs', 'ec2:DescribeVpcAttribute', 'ec2:DescribeNetworkAcls', 'ec2:DescribeSecurityGroups'], resources: '*' },
+  ],
+  'AWS::EC2::Subnet': [
+    { actions: ['ec2:CreateSubnet'], resources: ec2('vpc/*', 'subnet/*') },
+    { actions: ['ec2:DeleteSubnet', 'ec2:ModifySubnetAttribute', 'ec2:CreateTags', 'ec2:DeleteTags'], resources: ec2('subnet/*') },
+    { actions: ['ec2:DescribeSubnets', 'ec2:DescribeNetworkAcls'], resources: '*' },
+  ],
+  'AWS::EC2::RouteTable': [
+    { actions: ['ec2:CreateRouteTable'], resources: ec2('vpc/*', 'route-table/*') },
+    { actions: ['ec2:DeleteRouteTable', 'ec2:CreateTags', 'ec2:DeleteTags'], resources: ec2('route-table/*') },
+    { actions: ['ec2:DescribeRouteTables'], resources: '*' },
+  ],
+  'AWS::EC2::Route': [
+    { actions: ['ec2:CreateRoute', 'ec2:ReplaceRoute', 'ec2:DeleteRoute'], resources: ec2('route-table/*') },
+    { actions: ['ec2:DescribeRouteTables'], resources: '*' },
+  ],
+  'AWS::EC2::SubnetRouteTableAssociation': [
+    { actions: ['ec2:AssociateRouteTable', 'ec2:DisassociateRouteTable', 'ec2:ReplaceRouteTableAssociation'], resources: ec2('route-table/*', 'subnet/*') },
+    { actions: ['ec2:DescribeRouteTables', 'ec2:DescribeSubnets'], resources: '*' },
+  ],
+  'AWS::EC2::InternetGateway': [
+    { actions: ['ec2:CreateInternetGateway', 'ec2:DeleteInternetGateway', 'ec2:CreateTags', 'ec2:DeleteTags'], resources: ec2('internet-gateway/*') },
+    { actions: ['ec2:DescribeInternetGateways'], resources: '*' },
+  ],
+  'AWS::EC2::VPCGatewayAttachment': [
+    { actions: ['ec2:AttachInternetGateway', 'ec2:DetachInternetGateway'], resources: ec2('internet-gateway/*', 'vpc/*') },
+    { actions: ['ec2:DescribeInternetGateways'], resources: '*' },
+  ],
+  'AWS::EC2::EIP': [
+    { actions: ['ec2:AllocateAddress', 'ec2:ReleaseAddress', 'ec2:CreateTags', 'ec2:DeleteTags'], resources: ec2('elastic-ip/*') },
+    { actions: ['ec2:DescribeAddresses'], resources: '*' },
+  ],
+  'AWS::EC2::NatGateway': [
+    { actions: ['ec2:CreateNatGateway', 'ec2:DeleteNatGateway', 'ec2:CreateTags', 'ec2:DeleteTags'], resources: ec2('natgateway/*', 'subnet/*', 'elastic-ip/*') },
+    { actions: ['ec2:DescribeNatGateways'], resources: '*' },
+  ],
+  'AWS::EC2::SecurityGroup': [
+    { actions: ['ec2:CreateSecurityGroup'], resources: ec2('vpc/*', 'security-group/*') },
+    { actions: ['ec2:DeleteSecurityGroup', 'ec2:CreateTags', 'ec2:DeleteTags'], resources: ec2('security-group/*') },
+    SECURITY_GROUP_RULES,
+    DESCRIBE_SECURITY_GROUPS,
+  ],
+  'AWS::EC2::SecurityGroupIngress': [SECURITY_GROUP_RULES, DESCRIBE_SECURITY_GROUPS],
+  'AWS::EC2::SecurityGroupEgress': [SECURITY_GROUP_RULES, DESCRIBE_SECURITY_GROUPS],
+  'AWS::EC2::VPCEndpoint': [
+    { actions: ['ec2:CreateVpcEndpoint', 'ec2:ModifyVpcEndpoint', 'ec2:DeleteVpcEndpoints', 'ec2:CreateTags', 'ec2:DeleteTags'],
+      resources: ec2('vpc/*', 'vpc-endpoint/*', 'subnet/*', 'security-group/*', 'route-table/*') },
+    { actions: ['ec2:DescribeVpcEndpoints', 'ec2:DescribePrefixLists', 'ec2:DescribeVpcEndpointServices'], resources: '*' },
+    // Private DNS of an interface endpoint: EC2 associates the VPC with the service's hosted zone on the caller's behalf.
+    { actions: ['route53:AssociateVPCWithHostedZone', 'route53:DisassociateVPCFromHostedZone'], resources: [`arn:${Aws.PARTITION}:route53:::hostedzone/*`, ...ec2('vpc/*')] },
+  ],
+  'AWS::EC2::FlowLog': [
+    { actions: ['ec2:CreateFlowLogs', 'ec2:DeleteFlowLogs', 'ec2:CreateTags', 'ec2:DeleteTags'], resources: ec2('vpc-flow-log/*', 'vpc/*') },
+    { actions: ['ec2:DescribeFlowLogs'], resources: '*' },
+    { actions: ['logs:CreateLogDelivery', 'logs:DeleteLogDelivery'], resources: '*' },
+  ],
+  'AWS::EC2::LaunchTemplate': [
+    { actions: ['ec2:CreateLaunchTemplate', 'ec2:CreateLaunchTemplateVersion', 'ec2:ModifyLaunchTemplate', 'ec2:DeleteLaunchTemplate',
+      'ec2:DeleteLaunchTemplateVersions', 'ec2:CreateTags', 'ec2:DeleteTags'], resources: ec2('launch-template/*') },
+    { actions: ['ec2:DescribeLaunchTemplates', 'ec2:DescribeLaunchTemplateVersions'], resources: '*' },
+  ],
+  'AWS::AutoScaling::AutoScalingGroup': [
+    // The kit names the group STACK-fleet; the rolling update (instance refresh) and its rollback run with these too.
+    { actions: ['autoscaling:CreateAutoScalingGroup', 'autoscaling:UpdateAutoScalingGroup', 'autoscaling:DeleteAutoScalingGroup',
+      'autoscaling:CreateOrUpdateTags', 'autoscaling:DeleteTags', 'autoscaling:SetDesiredCapacity', 'autoscaling:SuspendProcesses',
+      'autoscaling:ResumeProcesses', 'autoscaling:TerminateInstanceInAutoScalingGroup', 'autoscaling:StartInstanceRefresh',
+      'autoscaling:CancelInstanceRefresh', 'autoscaling:RollbackInstanceRefresh', 'autoscaling:PutScheduledUpdateGroupAction',
+      'autoscaling:DeleteScheduledAction', 'autoscaling:AttachLoadBalancerTargetGroups', 'autoscaling:DetachLoadBalancerTargetGroups'],
+    resources: [GROUP] },
+    { actions: ['autoscaling:DescribeAutoScalingGroups', 'autoscaling:DescribeScalingActivities', 'autoscaling:DescribeInstanceRefreshes',
+      'autoscaling:DescribeScheduledActions', 'autoscaling:DescribeLoadBalancerTargetGroups', 'autoscaling:DescribeAutoScalingInstances',
+      'cloudwatch:DescribeAlarms', 'ec2:DescribeInstances', 'ec2:DescribeImages', 'ec2:DescribeInstanceTypes', 'ec2:DescribeAvailabilityZones'], resources: '*' },
+    // Auto Scaling checks that the caller may launch what the launch template describes.
+    { actions: ['ec2:RunInstances', 'ec2:CreateTags'],
+      resources: [...ec2('instance/*', 'volume/*', 'network-interface/*', 'subnet/*', 'security-group/*', 'launch-template/*'), arn('ec2', 'image/*', '*', '')] },
+  ],
+  'AWS::AutoScaling::LifecycleHook': [
+    { actions: ['autoscaling:PutLifecycleHook', 'autoscaling:DeleteLifecycleHook'], resources: [GROUP] },
+    { actions: ['autoscaling:DescribeLifecycleHooks'], resources: '*' },
+  ],
+  'AWS::AutoScaling::ScalingPolicy': [
+    { actions: ['autoscaling:PutScalingPolicy', 'autoscaling:DeletePolicy'], resources: [GROUP] },
+    { actions: ['autoscaling:DescribePolicies'], resources: '*' },
+    // A target-tracking policy's alarms, which Auto Scaling names TargetTracking-GROUP-...
+    { actions: ['cloudwatch:PutMetricAlarm', 'cloudwatch:DeleteAlarms'], resources: [arn('cloudwatch', `alarm:TargetTracking-${sc}*`)] },
+  ],
+  'AWS::ElasticLoadBalancingV2::LoadBalancer': [
+    { actions: ['elasticloadbalancing:CreateLoadBalancer', 'elasticloadbalancing:DeleteLoadBalancer', 'elasticloadbalancing:ModifyLoadBalancerAttributes',
+      'elasticloadbalancing:SetSecurityGroups', 'elasticloadbalancing:SetSubnets', 'elasticloadbalancing:SetIpAddressType',
+      'elasticloadbalancing:AddTags', 'elasticloadbalancing:RemoveTags'], resources: [ELB.loadBalancer] },
+    { actions: ['elasticloadbalancing:DescribeLoadBalancers', 'elasticloadbalancing:DescribeLoadBalancerAttributes', 'elasticloadbalancing:DescribeTags',
+      'ec2:DescribeSubnets', 'ec2:DescribeSecurityGroups', 'ec2:DescribeVpcs', 'ec2:DescribeInternetGateways', 'ec2:DescribeAccountAttributes'], resources: '*' },
+  ],
+  'AWS::ElasticLoadBalancingV2::Listener': [
+    { actions: ['elasticloadbalancing:CreateListener', 'elasticloadbalancing:ModifyListener', 'elasticloadbalancing:DeleteListener',
+      'elasticloadbalancing:ModifyListenerAttributes', 'elasticloadbalancing:AddTags', 'elasticloadbalancing:RemoveTags'],
+    resources: [ELB.listener, ELB.loadBalancer, ELB.targetGroup] },
+    { actions: ['elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeListenerAttributes'], resources: '*' },
+  ],
+  'AWS::ElasticLoadBalancingV2::TargetGroup': [
+    { actions: ['elasticloadbalancing:CreateTargetGroup', 'elasticloadbalancing:ModifyTargetGroup', 'elasticloadbalancing:ModifyTargetGroupAttributes',
+      'elasticloadbalancing:DeleteTargetGroup', 'elasticloadbalancing:AddTags', 'elasticloadbalancing:RemoveTags'], resources: [ELB.targetGroup] },
+    { actions: ['elasticloadbalancing:DescribeTargetGroups', 'elasticloadbalancing:DescribeTargetGroupAttributes', 'elasticloadbalancing:DescribeTags'], resources: '*' },
+  ],
+  'AWS::CloudWatch::Alarm': [
+    { actions: ['cloudwatch:PutMetricAlarm', ...ALARM_MANAGEMENT], resources: [arn('cloudwatch', `alarm:${sc}*`)] },
+    { actions: ['cloudwatch:DescribeAlarms'], resources: '*' },
+  ],
+  'AWS::CloudWatch::CompositeAlarm': [
+    { actions: ['cloudwatch:PutCompositeAlarm', ...ALARM_MANAGEMENT], resources: [arn('cloudwatch', `alarm:${sc}*`)] },
+    { actions: ['cloudwatch:DescribeAlarms'], resources: '*' },
+  ],
+  'AWS::CloudWatch::Dashboard': [
+    // CloudFormation's generated dashboard names do not carry the stack's.
+    { actions: ['cloudwatch:PutDashboard', 'cloudwatch:GetDashboard', 'cloudwatch:DeleteDashboards'], resources: [arn('cloudwatch', 'dashboard/*', '')] },
+  ],
+  'AWS::KMS::Key': [
+    { actions: ['kms:CreateKey'], resources: '*' },
+    // Any key of the account by ARN, so only those CloudFormation tagged as an SC- stack's.
+    { actions: ['kms:DescribeKey', 'kms:GetKeyPolicy', 'kms:PutKeyPolicy', 'kms:GetKeyRotationStatus', 'kms:EnableKeyRotation', 'kms:DisableKeyRotation',
+      'kms:EnableKey', 'kms:DisableKey', 'kms:UpdateKeyDescription', 'kms:ScheduleKeyDeletion', 'kms:TagResource', 'kms:UntagResource', 'kms:ListResourceTags'],
+    resources: [arn('kms', 'key/*')], conditions: { StringLike: { 'aws:ResourceTag/aws:cloudformation:stack-name': `${sc}*` } } },
+  ],
+  'AWS::SNS::Topic': [
+    { actions: ['sns:CreateTopic', 'sns:DeleteTopic', 'sns:GetTopicAttributes', 'sns:SetTopicAttributes', 'sns:TagResource', 'sns:UntagResource',
+      'sns:ListTagsForResource', 'sns:ListSubscriptionsByTopic'], resources: [arn('sns', `${sc}*`)] },
+  ],
+  'AWS::SNS::TopicPolicy': [{ actions: ['sns:SetTopicAttributes', 'sns:GetTopicAttributes'], resources: [arn('sns', `${sc}*`)] }],
+  'AWS::SNS::Subscription': [
+    { actions: ['sns:Subscribe', 'sns:Unsubscribe', 'sns:GetSubscriptionAttributes', 'sns:SetSubscriptionAttributes', 'sns:ListSubscriptionsByTopic'],
+      resources: [arn('sns', `${sc}*`)] },
+  ],
+  'AWS::Lambda::Function': [
+    { actions: ['lambda:CreateFunction', 'lambda:DeleteFunction', 'lambda:GetFunction', 'lambda:GetFunctionConfiguration', 'lambda:UpdateFunctionCode',
+      'lambda:UpdateFunctionConfiguration', 'lambda:TagResource', 'lambda:UntagResource', 'lambda:ListTags', 'lambda:PutFunctionConcurrency',
+      'lambda:DeleteFunctionConcurrency', 'lambda:GetRuntimeManagementConfig', 'lambda:PutRuntimeManagementConfig'], resources: [LAMBDA_FUNCTION] },
+    // A function in the VPC: Lambda checks the caller may see its subnets and security groups.
+    { actions: ['ec2:DescribeSubnets', 'ec2:DescribeSecurityGroups', 'ec2:DescribeVpcs'], resources: '*' },
+  ],
+  'AWS::Lambda::Permission': [{ actions: ['lambda:AddPermission', 'lambda:RemovePermission', 'lambda:GetPolicy'], resources: [LAMBDA_FUNCTION] }],
+  'AWS::Logs::LogGroup': [
+    { actions: ['logs:CreateLogGroup', 'logs:DeleteLogGroup', 'logs:PutRetentionPolicy', 'logs:DeleteRetentionPolicy', 'logs:TagResource',
+      'logs:UntagResource', 'logs:ListTagsForResource', 'logs:AssociateKmsKey', 'logs:DisassociateKmsKey'], resources: [arn('logs', `log-group:${sc}*`)] },
+    { actions: ['logs:DescribeLogGroups'], resources: '*' },
+  ],
+  'AWS::Events::Rule': [
+    { actions: ['events:PutRule', 'events:DeleteRule', 'events:DescribeRule', 'events:EnableRule', 'events:DisableRule', 'events:PutTargets',
+      'events:RemoveTargets', 'events:ListTargetsByRule', 'events:TagResource', 'events:UntagResource'], resources: [arn('events', `rule/${sc}*`)] },
+  ],
+  'AWS::S3::Bucket': [
+    { actions: ['s3:CreateBucket', 's3:DeleteBucket', 's3:ListBucket', 's3:GetBucketLocation', 's3:PutEncryptionConfiguration', 's3:GetEncryptionConfiguration',
+      's3:PutBucketVersioning', 's3:GetBucketVersioning', 's3:PutBucketPublicAccessBlock', 's3:GetBucketPublicAccessBlock', 's3:PutBucketOwnershipControls',
+      's3:GetBucketOwnershipControls', 's3:PutLifecycleConfiguration', 's3:GetLifecycleConfiguration', 's3:PutBucketLogging', 's3:GetBucketLogging',
+      's3:PutBucketTagging', 's3:GetBucketTagging', 's3:PutBucketAcl', 's3:GetBucketAcl', 's3:PutBucketPolicy', 's3:GetBucketPolicy'],
+    resources: [`arn:${Aws.PARTITION}:s3:::${sc.toLowerCase()}*`] },
+  ],
+  'AWS::S3::BucketPolicy': [
+    { actions: ['s3:PutBucketPolicy', 's3:GetBucketPolicy', 's3:DeleteBucketPolicy'], resources: [`arn:${Aws.PARTITION}:s3:::${sc.toLowerCase()}*`] },
+  ],
+  'AWS::SSM::Parameter': [
+    { actions: ['ssm:PutParameter', 'ssm:DeleteParameter', 'ssm:GetParameter', 'ssm:GetParameters', 'ssm:AddTagsToResource', 'ssm:RemoveTagsFromResource',
+      'ssm:ListTagsForResource'], resources: [arn('ssm', `parameter/graviton-llm/${sc}*`)] },
+    { actions: ['ssm:DescribeParameters'], resources: '*' },
+  ],
+  // Created with the stack's template and signalled by the instances' own role: nothing to call.
+  'AWS::CloudFormation::WaitConditionHandle': [],
+  'AWS::IAM::Role': [
+    // The boundary condition and the pass-role services are added by launchRoleStatements (they depend on the template).
+    { actions: ['iam:DeleteRole', 'iam:GetRole', 'iam:TagRole', 'iam:UntagRole', 'iam:ListRoleTags', 'iam:UpdateRole', 'iam:UpdateRoleDescription',
+      'iam:UpdateAssumeRolePolicy', 'iam:GetRolePolicy', 'iam:ListRolePolicies', 'iam:ListAttachedRolePolicies'], resources: [arn('iam', `role/${sc}*`, '')] },
+  ],
+  'AWS::IAM::Policy': [{ actions: ['iam:GetRolePolicy'], resources: [arn('iam', `role/${sc}*`, '')] }],
+  'AWS::IAM::InstanceProfile': [
+    { actions: ['iam:CreateInstanceProfile', 'iam:DeleteInstanceProfile', 'iam:GetInstanceProfile', 'iam:AddRoleToInstanceProfile',
+      'iam:RemoveRoleFromInstanceProfile', 'iam:TagInstanceProfile', 'iam:UntagInstanceProfile'], resources: [arn('iam', `instance-profile/${sc}*`, '')] },
+    { actions: ['iam:ListInstanceProfilesForRole'], resources: [arn('iam', `role/${sc}*`, '')] },
+  ],
+};
+
+/** The IAM actions that create or change a role's permissions: allowed only with the kit's boundary on the role. */
+export const BOUNDED_ROLE_ACTIONS: readonly string[] = [
+  'iam:CreateRole', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy', 'iam:AttachRolePolicy', 'iam:DetachRolePolicy', 'iam:PutRolePermissionsBoundary',
+];
+
+/**
+ * What the AWS managed policies the template attaches allow, for the boundary.
+ * A template that attaches another fails synthesis until it is listed here.
+ */
+export const MANAGED_POLICY_ACTIONS: Readonly<Record<string, readonly string[]>> = {
+  'service-role/AWSLambdaBasicExecutionRole': ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'],
+  'service-role/AWSLambdaVPCAccessExecutionRole': ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'ec2:CreateNetworkInterface',
+    'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+  AmazonSSMManagedInstanceCore: ['ssm:DescribeAssociation', 'ssm:GetDeployablePatchSnapshotForInstance', 'ssm:GetDocument', 'ssm:DescribeDocument',
+    'ssm:GetManifest', 'ssm:GetParameter', 'ssm:GetParameters', 'ssm:ListAssociations', 'ssm:ListInstanceAssociations', 'ssm:PutInventory',
+    'ssm:PutComplianceItems', 'ssm:PutConfigurePackageResult', 'ssm:UpdateAssociationStatus', 'ssm:UpdateInstanceAssociationStatus',
+    'ssm:UpdateInstanceInformation', 'ssmmessages:CreateControlChannel', 'ssmmessages:CreateDataChannel', 'ssmmessages:OpenControlChannel',
+    'ssmmessages:OpenDataChannel', 'ec2messages:AcknowledgeMessage', 'ec2messages:DeleteMessage', 'ec2messages:FailMessage', 'ec2messages:GetEndpoint',
+    'ec2messages:GetMessages', 'ec2messages:SendReply'],
+};
+
+/** What the template's roles are, read from the template: their services, policies' actions and managed policies. */
+export interface TemplateRoles {
+  /** The services the roles trust (what `iam:PassRole` may pass them to). */
+  readonly services: string[];
+  /** Names of the AWS managed policies attached (`service-role/AWSLambdaBasicExecutionRole`). */
+  readonly managedPolicies: string[];
+  /** Every action of the roles' inline policies and of their managed policies, sorted. */
+  readonly actions: string[];
+}
+
+/** Reads the roles of a synthesized template. Throws on a managed policy that is not an AWS one listed in MANAGED_POLICY_ACTIONS. */
+export function templateRoles(template: any): TemplateRoles {
+  const resources = Object.values(template.Resources ?? {}) as any[];
+  const services = new Set<string>();
+  const managed = new Set<string>();
+  const actions = new Set<string>();
+  const addDocument = (doc: any) => {
+    for (const st of doc?.Statement ?? []) {
+      if (st.Effect === 'Allow') [st.Action].flat().forEach((a: string) => actions.add(a));
+    }
+  };
+  for (const r of resources) {
+    if (r.Type === 'AWS::IAM::Policy') addDocument(r.Properties.PolicyDocument);
+    if (r.Type !== 'AWS::IAM::Role') continue;
+    for (const st of r.Properties.AssumeRolePolicyDocument.Statement) [st.Principal?.Service ?? []].flat().forEach((s: string) => services.add(s));
+    for (const p of r.Properties.Policies ?? []) addDocument(p.PolicyDocument);
+    for (const ref of r.Properties.ManagedPolicyArns ?? []) {
+      const text = JSON.stringify(ref);
+      const name = /:iam::aws:policy\/([\w+=,.@/-]+)"/.exec(text)?.[1];
+      if (name === undefined || MANAGED_POLICY_ACTIONS[name] === undefined) {
+        throw new Error(`The product template attaches the managed policy ${text}; the launch role's boundary lists the AWS managed policies ${Object.keys(MANAGED_POLICY_ACTIONS).join(', ')}: add its actions to MANAGED_POLICY_ACTIONS in lib/org/launch-role-policy.ts`);
+      }
+      managed.add(name);
+      MANAGED_POLICY_ACTIONS[name].forEach((a) => actions.add(a));
+    }
+  }
+  return { services: [...services].sort(), managedPolicies: [...managed].sort(), actions: [...actions].sort() };
+}
+
+/** The resource types of a synthesized template; a custom resource counts as `Custom::*`. */
+export function templateResourceTypes(template: any): string[] {
+  return [...new Set((Object.values(template.Resources ?? {}) as any[]).map((r) => (r.Type.startsWith('Custom::') ? 'Custom::*' : r.Type)))].sort();
+}
+
+/** The boundary the launch role requires on every role it creates, as the condition names it (in the launching account). */
+export function permissionsBoundaryConditionArn(boundaryName: string): string {
+  return `arn:${Aws.PARTITION}:iam::${PRINCIPAL_ACCOUNT}:policy/${boundaryName}`;
+}
+
+export interface LaunchRolePolicyProps {
+  /** The product's synthesized template (parsed JSON). */
+  readonly template: any;
+  /** Prefix of the org asset buckets (PREFIX-REGION). */
+  readonly assetBucketPrefix: string;
+  /** Name of the managed policy every role the product creates must have as its permissions boundary. */
+  readonly permissionsBoundaryName: string;
+}
+
 /**
  * What Service Catalog's launch role needs to create, update and delete the
- * org template's stack in the launching account. Everything the stack names
- * after itself (IAM, Lambda, logs, SNS, EventBridge, S3, its SSM parameters)
- * is limited to the `SC-` names; the network and compute services, whose
- * resources get random ids, and KMS (CreateKey has no resource) are
- * service-wide; and the role may read the org asset buckets (Lambda reads a
- * function's code with the caller's permissions).
+ * product's stack in the launching account, derived from the template: the
+ * Service Catalog and CloudFormation calls of any launch, then each resource
+ * type's grants (RESOURCE_TYPE_GRANTS), merged by resources and conditions.
+ * Roles may be created and given policies only with the kit's permissions
+ * boundary, attached only the managed policies the template attaches, and
+ * passed only to the services the template's roles trust.
  */
-export function launchRoleStatements(assetBucketPrefix: string): LaunchRoleStatement[] {
-  const arn = (service: string, resource: string, region = '*') => `arn:${Aws.PARTITION}:${service}:${region}:*:${resource}`;
-  const sc = SC_STACK_PREFIX;
-  return [
+export function launchRoleStatements(props: LaunchRolePolicyProps): LaunchRoleStatement[] {
+  const types = templateResourceTypes(props.template);
+  const unknown = types.filter((t) => t !== 'Custom::*' && RESOURCE_TYPE_GRANTS[t] === undefined);
+  if (unknown.length > 0) {
+    throw new Error(`The product template holds resource types the launch role has no grants for: ${unknown.join(', ')}; add what CloudFormation calls to create, update and delete them to RESOURCE_TYPE_GRANTS in lib/org/launch-role-policy.ts`);
+  }
+  const roles = templateRoles(props.template);
+  const boundary = permissionsBoundaryConditionArn(props.permissionsBoundaryName);
+
+  const statements: LaunchRoleStatement[] = [
     {
       statement: new iam.PolicyStatement({
         sid: 'ProductStack',
@@ -62,69 +372,139 @@ export function launchRoleStatements(assetBucketPrefix: string): LaunchRoleState
       statement: new iam.PolicyStatement({
         sid: 'OrgAssets',
         actions: ['s3:GetObject'],
-        resources: [`arn:${Aws.PARTITION}:s3:::${assetBucketPrefix}-*/*`],
+        resources: [`arn:${Aws.PARTITION}:s3:::${props.assetBucketPrefix}-*/*`],
       }),
       reason: 'The org asset buckets (PREFIX-REGION), whose objects are content-hash keys: Lambda reads function code with the caller\'s permissions.',
     },
-    {
+  ];
+
+  // Template parameters CloudFormation resolves from SSM (the AMI) are read with the caller's credentials.
+  const ssmParameters = (Object.values(props.template.Parameters ?? {}) as any[])
+    .filter((p) => String(p.Type).startsWith('AWS::SSM::Parameter::Value<') && typeof p.Default === 'string')
+    .map((p) => arn('ssm', `parameter${p.Default}`));
+  if (ssmParameters.length > 0) {
+    statements.push({
+      // And a parameter of the account's own under /graviton-llm/, which a launch may name instead to pin the AMI.
+      statement: new iam.PolicyStatement({ sid: 'TemplateSsmParameters', actions: ['ssm:GetParameters'], resources: [...ssmParameters, arn('ssm', 'parameter/graviton-llm/*')] }),
+      reason: 'The public parameters the template\'s SSM-typed parameters name by default (the Amazon Linux AMI), in any region, or the account\'s own under /graviton-llm/ that a launch names to pin the AMI.',
+    });
+  }
+  if (types.includes('Custom::*')) {
+    statements.push({
+      statement: new iam.PolicyStatement({ sid: 'CustomResources', actions: ['lambda:InvokeFunction'], resources: [LAMBDA_FUNCTION] }),
+      reason: 'CloudFormation invokes the template\'s custom-resource functions, which are named after the SC- stack, with the caller\'s credentials.',
+    });
+  }
+  if (types.includes('AWS::IAM::Role')) {
+    statements.push({
       statement: new iam.PolicyStatement({
-        sid: 'StackIam',
-        actions: [
-          'iam:CreateRole', 'iam:DeleteRole', 'iam:GetRole', 'iam:TagRole', 'iam:UntagRole', 'iam:UpdateAssumeRolePolicy',
-          'iam:PutRolePolicy', 'iam:DeleteRolePolicy', 'iam:GetRolePolicy', 'iam:AttachRolePolicy', 'iam:DetachRolePolicy',
-          'iam:ListRolePolicies', 'iam:ListAttachedRolePolicies', 'iam:PassRole',
-          'iam:CreateInstanceProfile', 'iam:DeleteInstanceProfile', 'iam:GetInstanceProfile',
-          'iam:AddRoleToInstanceProfile', 'iam:RemoveRoleFromInstanceProfile', 'iam:ListInstanceProfilesForRole',
-        ],
-        resources: [`arn:${Aws.PARTITION}:iam::*:role/${sc}*`, `arn:${Aws.PARTITION}:iam::*:instance-profile/${sc}*`],
+        sid: 'BoundedRoles',
+        actions: [...BOUNDED_ROLE_ACTIONS].filter((a) => a !== 'iam:AttachRolePolicy' && a !== 'iam:DetachRolePolicy'),
+        resources: [arn('iam', `role/${sc}*`, '')],
+        conditions: { StringEquals: { 'iam:PermissionsBoundary': boundary } },
       }),
-      reason: 'Only the roles and instance profile the product\'s stack creates, which CloudFormation names after the SC- stack.',
-    },
-    {
+      reason: 'Only the SC- stack\'s roles, and only with the kit\'s permissions boundary: no role the launch role makes can do more than the boundary allows.',
+    });
+    statements.push({
+      statement: new iam.PolicyStatement({
+        sid: 'BoundedRoleManagedPolicies',
+        actions: ['iam:AttachRolePolicy', 'iam:DetachRolePolicy'],
+        resources: [arn('iam', `role/${sc}*`, '')],
+        conditions: {
+          StringEquals: { 'iam:PermissionsBoundary': boundary },
+          ArnEquals: { 'iam:PolicyARN': roles.managedPolicies.map((name) => `arn:${Aws.PARTITION}:iam::aws:policy/${name}`) },
+        },
+      }),
+      reason: 'Only the SC- stack\'s roles, only with the kit\'s boundary, and only the AWS managed policies the template attaches.',
+    });
+    statements.push({
+      statement: new iam.PolicyStatement({
+        sid: 'PassStackRoles',
+        actions: ['iam:PassRole'],
+        resources: [arn('iam', `role/${sc}*`, '')],
+        conditions: { StringEquals: { 'iam:PassedToService': roles.services } },
+      }),
+      reason: 'The SC- stack\'s roles, to the services they trust (Lambda, EC2, VPC flow logs).',
+    });
+  }
+  if (types.some((t) => t === 'AWS::AutoScaling::AutoScalingGroup' || t === 'AWS::ElasticLoadBalancingV2::LoadBalancer')) {
+    statements.push({
       statement: new iam.PolicyStatement({
         sid: 'ServiceLinkedRoles',
         actions: ['iam:CreateServiceLinkedRole'],
-        resources: [`arn:${Aws.PARTITION}:iam::*:role/aws-service-role/*`],
+        resources: [arn('iam', 'role/aws-service-role/*', '')],
         conditions: { StringEquals: { 'iam:AWSServiceName': ['autoscaling.amazonaws.com', 'elasticloadbalancing.amazonaws.com'] } },
       }),
       reason: 'The first Auto Scaling group and load balancer of an account create their service-linked roles; the condition names the two services.',
-    },
-    {
+    });
+  }
+
+  // The resource types' grants, one statement per distinct resources and condition.
+  const merged = new Map<string, { actions: Set<string>; resources: string[] | '*'; conditions?: Grant['conditions'] }>();
+  for (const type of types) {
+    for (const grant of RESOURCE_TYPE_GRANTS[type] ?? []) {
+      const key = JSON.stringify([grant.resources === '*' ? '*' : [...grant.resources].sort(), grant.conditions ?? null]);
+      const entry = merged.get(key) ?? { actions: new Set<string>(), resources: grant.resources === '*' ? '*' : [...grant.resources], conditions: grant.conditions };
+      grant.actions.forEach((a) => entry.actions.add(a));
+      merged.set(key, entry);
+    }
+  }
+  let n = 0;
+  for (const { actions, resources, conditions } of merged.values()) {
+    n++;
+    statements.push({
       statement: new iam.PolicyStatement({
-        sid: 'StackNamedResources',
-        actions: ['lambda:*', 'logs:*', 'sns:*', 'events:*'],
-        resources: [
-          arn('lambda', `function:${sc}*`),
-          arn('logs', `log-group:${sc}*`),
-          arn('sns', `${sc}*`),
-          arn('events', `rule/${sc}*`),
-        ],
+        sid: `ResourceTypes${n}`,
+        actions: [...actions].sort(),
+        resources: resources === '*' ? ['*'] : resources,
+        conditions,
       }),
-      reason: 'Functions, log groups, the alarm topic and the canary\'s schedule, all named after the SC- stack by CloudFormation.',
-    },
-    {
-      statement: new iam.PolicyStatement({
-        sid: 'StackBuckets',
-        actions: ['s3:*'],
-        resources: [`arn:${Aws.PARTITION}:s3:::${sc.toLowerCase()}*`, `arn:${Aws.PARTITION}:s3:::${sc.toLowerCase()}*/*`],
-      }),
-      reason: 'The artifact and access-log buckets, named after the lowercase SC- stack; deleting the stack empties them.',
-    },
-    {
-      statement: new iam.PolicyStatement({
-        sid: 'StackParameters',
-        actions: ['ssm:PutParameter', 'ssm:DeleteParameter', 'ssm:GetParameter', 'ssm:GetParameters', 'ssm:AddTagsToResource', 'ssm:RemoveTagsFromResource', 'ssm:ListTagsForResource'],
-        resources: [arn('ssm', 'parameter/graviton-llm/*'), arn('ssm', 'parameter/aws/service/ami-amazon-linux-latest/*')],
-      }),
-      reason: 'The stack\'s agent configuration parameters under /graviton-llm/, and the public Amazon Linux AMI parameter the launch template resolves.',
-    },
-    {
-      statement: new iam.PolicyStatement({
-        sid: 'NetworkComputeMonitoring',
-        actions: ['ec2:*', 'elasticloadbalancing:*', 'autoscaling:*', 'cloudwatch:*', 'kms:*', 'logs:DescribeLogGroups', 'ssm:DescribeParameters'],
-        resources: ['*'],
-      }),
-      reason: 'The VPC, subnets, NAT, endpoints, security groups, launch template, load balancer, Auto Scaling group, alarms, dashboard and the alarm topic\'s KMS key get random ids (CreateKey and the Describe calls have no resource at all); these services are what the product is made of.',
-    },
-  ];
+      reason: resources === '*'
+        ? 'Describe and List calls, kms:CreateKey and log deliveries have no resource-level permissions; CloudFormation makes them to create and read the template\'s resources.'
+        : 'One resource type of the template: its ARNs, by the SC- stack\'s names where CloudFormation names it after the stack, and otherwise by the random id the service gives it (a key by the tag CloudFormation puts on it).',
+    });
+  }
+  return statements;
+}
+
+/**
+ * The permissions boundary of every role the product creates: the actions
+ * the template's roles' policies and managed policies hold, and nothing
+ * else (no IAM, no STS), on any resource: each role's own policy scopes the
+ * resources, and the boundary caps what any role can ever be given.
+ */
+export function permissionsBoundaryStatements(template: any): LaunchRoleStatement[] {
+  const { actions } = templateRoles(template);
+  return [{
+    statement: new iam.PolicyStatement({ sid: 'ProductRoleActions', actions, resources: ['*'] }),
+    reason: 'A permissions boundary: the roles\' own policies scope each action to the stack\'s resources; the boundary lists the actions those policies and their AWS managed policies hold (the CDK grants\' s3:GetObject*-style wildcards included), so that no role the launch role creates can hold more.',
+  }];
+}
+
+/** IAM's size limit of a customer managed policy document, in characters without whitespace. */
+export const MANAGED_POLICY_MAX_CHARS = 6144;
+
+/**
+ * Splits statements, in order, into groups that each fit one managed policy
+ * (a role's inline policies share 10,240 characters, which the launch role's
+ * statements exceed). The size is measured with unresolved tokens, which are
+ * longer than what they resolve to, so a group never exceeds the limit.
+ */
+export function managedPolicyGroups<T extends LaunchRoleStatement>(statements: T[], maxChars = MANAGED_POLICY_MAX_CHARS): T[][] {
+  const envelope = JSON.stringify({ Version: '2012-10-17', Statement: [] }).length;
+  const groups: T[][] = [];
+  let size = envelope;
+  for (const st of statements) {
+    const length = JSON.stringify(st.statement.toStatementJson()).length + 1;
+    if (length + envelope > maxChars) {
+      throw new Error(`statement ${st.statement.sid} alone is ${length} characters, more than a managed policy holds (${maxChars})`);
+    }
+    if (groups.length === 0 || size + length > maxChars) {
+      groups.push([]);
+      size = envelope;
+    }
+    groups[groups.length - 1].push(st);
+    size += length;
+  }
+  return groups;
 }

@@ -76,6 +76,9 @@ const serviceCatalogSchema = z.strictObject({
   launchRoleName: z.string().regex(/^[\w+=,.@-]{1,64}$/, { message: 'expected an IAM role name (letters, digits and + = , . @ _ -, at most 64)' })
     .default('GravitonLlmLaunchRole')
     .describe('Role Service Catalog launches the product with, by name, in whichever account launches it.'),
+  permissionsBoundaryName: z.string().regex(/^[\w+=,.@-]{1,128}$/, { message: 'expected an IAM policy name (letters, digits and + = , . @ _ -, at most 128)' })
+    .default('GravitonLlmProductBoundary')
+    .describe('Managed policy, in each launching account, that the launch role must set as the permissions boundary of every role it creates; the product template\'s PermissionsBoundary parameter defaults to it.'),
   shareWithAccounts: z.array(z.string().regex(ACCOUNT_ID, { message: 'expected a 12-digit AWS account id' })).max(100).default([])
     .describe('Accounts the portfolio is shared with (each accepts the share).'),
   principalArns: z.array(z.string().regex(/^arn:aws[a-z-]*:iam::(\d{12})?:(role|user|group)\/[\w+=,.@/-]+$/, {

@@ -21,6 +21,7 @@ export const ORG_PARAMETERS = {
   maxCapacity: 'MaxCapacity',
   alarmEmail: 'AlarmEmail',
   amiParameter: 'AmiParameter',
+  permissionsBoundary: 'PermissionsBoundary',
 } as const;
 
 /** Subnets per existing VPC: one per AZ of the new VPC an environment-agnostic stack creates. */
@@ -39,6 +40,8 @@ export interface OrgTemplateInputs {
   readonly hasAlarmEmail: CfnCondition;
   /** The instances' AMI: the value of the SSM parameter AmiParameter names, read at each create and update. */
   readonly machineImage: ec2.IMachineImage;
+  /** The ARN of the PermissionsBoundary parameter's policy in the deploying account, or no value when the parameter is empty. */
+  readonly permissionsBoundaryArn: string;
 }
 
 /**
@@ -121,12 +124,20 @@ export function addOrgTemplateParameters(stack: Stack, org: ResolvedOrgConfig): 
     description: 'SSM parameter holding the Amazon Linux 2023 arm64 AMI id, read at each create and update of the stack: the default, AWS\'s public one, '
       + 'names the newest AMI then. To pin the AMI, name a parameter under /graviton-llm/ that holds the id you choose.',
   });
+  const permissionsBoundary = new CfnParameter(stack, ORG_PARAMETERS.permissionsBoundary, {
+    type: 'String',
+    default: org.serviceCatalog.permissionsBoundaryName,
+    allowedPattern: '^([\\w+=,.@-]{1,128})?$',
+    constraintDescription: 'must be empty or the name of an IAM managed policy of this account',
+    description: 'Managed policy of this account set as the permissions boundary of every role the stack creates. A Service Catalog launch needs the default (the launch role may create roles only with it); the StackSet passes empty (none).',
+  });
   stack.templateOptions.metadata = {
     'AWS::CloudFormation::Interface': {
       ParameterGroups: [
         { Label: { default: 'Model and instances' }, Parameters: [model.logicalId, instanceType.logicalId, minCapacity.logicalId, maxCapacity.logicalId, amiParameter.logicalId] },
         { Label: { default: 'Network (leave empty for a new VPC)' }, Parameters: [vpcId.logicalId, privateSubnetIds.logicalId, allowedCidr.logicalId] },
         { Label: { default: 'Alarms' }, Parameters: [alarmEmail.logicalId] },
+        { Label: { default: 'Permissions' }, Parameters: [permissionsBoundary.logicalId] },
       ],
     },
   };
@@ -264,6 +275,11 @@ export function addOrgTemplateParameters(stack: Stack, org: ResolvedOrgConfig): 
     allowedCidrs: [Fn.conditionIf(newVpcRange.logicalId, network.cidr, allowedCidr.valueAsString).toString()],
     hasAlarmEmail: new CfnCondition(stack, 'HasAlarmEmail', { expression: Fn.conditionNot(Fn.conditionEquals(alarmEmail.valueAsString, '')) }),
     machineImage: imageOf(amiParameter.valueAsString),
+    permissionsBoundaryArn: Fn.conditionIf(
+      new CfnCondition(stack, 'HasPermissionsBoundary', { expression: Fn.conditionNot(Fn.conditionEquals(permissionsBoundary.valueAsString, '')) }).logicalId,
+      `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:policy/${permissionsBoundary.valueAsString}`,
+      Aws.NO_VALUE,
+    ).toString(),
   };
 }
 

@@ -8,8 +8,18 @@ import { nagArn } from '../constructs/nag-findings';
 export const GITHUB_OIDC_HOST = 'token.actions.githubusercontent.com';
 /** The audience aws-actions/configure-aws-credentials asks GitHub for. */
 export const GITHUB_OIDC_AUDIENCE = 'sts.amazonaws.com';
-/** The GitHub environment whose jobs (the example workflow's deploy-prod) may deploy. */
+/** The GitHub environment whose jobs (the example workflow's deploy-prod) may deploy, unless told otherwise. */
 export const PRODUCTION_ENVIRONMENT = 'production';
+/** Where the example workflow is copied to (docs/github-actions.md), unless told otherwise. */
+export const DEFAULT_WORKFLOW_PATH = '.github/workflows/graviton-llm.yml';
+/** The stacks `cdk diff` compares unless told otherwise: the default stack and the environments' (GravitonLlm-ENV). */
+export const DEFAULT_DIFF_STACK_NAMES: readonly string[] = ['GravitonLlm', 'GravitonLlm-*'];
+/**
+ * The claims the repository's OIDC subject must be customized to include, in this order
+ * (`PUT /repos/OWNER/NAME/actions/oidc/customization/sub`). IAM can test only the subject
+ * (and audience) of GitHub's token, so the workflow file can be required only through it.
+ */
+export const SUBJECT_CLAIM_KEYS: readonly string[] = ['repo', 'context', 'job_workflow_ref'];
 /** The CDK bootstrap qualifier `cdk bootstrap` uses unless told otherwise. */
 export const DEFAULT_CDK_QUALIFIER = 'hnb659fds';
 /** The API key parameters live under this path unless a configuration names another. */
@@ -26,6 +36,22 @@ export const DEPLOY_SESSION_HOURS = 2;
 /** The CDK bootstrap roles the deploy role may assume (the fifth, cfn-exec, is only CloudFormation's). */
 const DEPLOY_BOOTSTRAP_ROLES = ['deploy', 'file-publishing', 'image-publishing', 'lookup'] as const;
 
+/**
+ * What `cdk diff --method=template` calls when it cannot assume the bootstrap roles and falls back
+ * to the job's own credentials (the CLI warns and carries on for credentials of the stack's account):
+ * DescribeStacks and GetTemplate on each stack it compares.
+ */
+export const DIFF_ACTIONS: readonly string[] = ['cloudformation:DescribeStacks', 'cloudformation:GetTemplate'];
+
+/**
+ * The OIDC subject of a job of `repository` once its subject is customized to SUBJECT_CLAIM_KEYS:
+ * `repo:OWNER/NAME:CONTEXT:job_workflow_ref:OWNER/NAME/PATH@REF`, where CONTEXT is what the default
+ * subject says after the repository (`ref:refs/heads/main`, `environment:production`, `pull_request`).
+ */
+export function customizedSubject(repository: string, context: string, workflowPath: string, workflowRef: string): string {
+  return `repo:${repository}:${context}:job_workflow_ref:${repository}/${workflowPath}@${workflowRef}`;
+}
+
 export interface GitHubOidcStackProps extends StackProps {
   /**
    * The GitHub repository allowed to assume the roles, as `owner/name`.
@@ -37,6 +63,25 @@ export interface GitHubOidcStackProps extends StackProps {
    * @default 'main'
    */
   readonly deployBranch?: string;
+  /**
+   * The workflow file, in the repository, whose jobs may assume the roles. The roles trust only
+   * subjects that name it (`job_workflow_ref`), which GitHub writes only once the repository's OIDC
+   * subject is customized to include `repo`, `context` and `job_workflow_ref`.
+   * @default '.github/workflows/graviton-llm.yml'
+   */
+  readonly workflowPath?: string;
+  /**
+   * The GitHub environment (with required reviewers, limited to the deploy branch) whose jobs of the
+   * workflow, run from the deploy branch, may deploy (the example workflow's deploy-prod).
+   * @default 'production'
+   */
+  readonly productionEnvironment?: string;
+  /**
+   * Names of the stacks the plan role may read for `cdk diff`, in this stack's account and region;
+   * a name may end in `*`.
+   * @default ['GravitonLlm', 'GravitonLlm-*']: the default stack and the environments' stacks
+   */
+  readonly diffStackNames?: string[];
   /**
    * ARN of an existing `token.actions.githubusercontent.com` OIDC provider.
    * An account holds one provider per URL, so a second repository's (or a
@@ -51,8 +96,8 @@ export interface GitHubOidcStackProps extends StackProps {
    */
   readonly cdkQualifier?: string;
   /**
-   * Accounts the roles may deploy to and diff against, through those accounts' CDK bootstrap roles
-   * in this stack's region. Each other account must be bootstrapped to trust this one:
+   * Accounts the deploy role may deploy to, through those accounts' CDK bootstrap roles in this
+   * stack's region (the plan role reads stacks in this stack's account only). Each other account must be bootstrapped to trust this one:
    * `cdk bootstrap --trust THIS_ACCOUNT --trust-for-lookup THIS_ACCOUNT --cloudformation-execution-policies ...`.
    * The smoke test's API-key read stays in this account (a SecureString is not readable across accounts).
    * @default - this stack's account only
@@ -64,16 +109,19 @@ export interface GitHubOidcStackProps extends StackProps {
  * Roles for deploying the kit from GitHub Actions with OIDC, so the
  * repository holds no AWS keys:
  *
- * - plan role: assumable from pull_request jobs; may only assume the CDK
- *   bootstrap lookup role, which is all `cdk diff --method=template` uses.
- * - deploy role: assumable from pushes to the deploy branch and from jobs in
- *   the `production` environment; may assume the bootstrap deploy, publishing
+ * - plan role: assumable from the workflow's pull_request jobs, which run the
+ *   pull request's code; may only read the app's stacks and their templates
+ *   (what `cdk diff --method=template` reads), and assume no role at all.
+ * - deploy role: assumable only from jobs of the workflow file run from the
+ *   deploy branch, either pushes (deploy-dev) or jobs in the production
+ *   environment (deploy-prod); may assume the bootstrap deploy, publishing
  *   and lookup roles (CloudFormation does the deploying, through its own
  *   execution role), read the API keys under /graviton-llm/ for the smoke
  *   test, and describe stacks for their outputs.
  *
- * Both roles reach only the bootstrap roles of this stack's region, in this
- * stack's account or the given target accounts.
+ * The trust policies match the repository's customized OIDC subject
+ * (SUBJECT_CLAIM_KEYS), which names the workflow file; with GitHub's default
+ * subject no job can assume either role.
  */
 export class GitHubOidcStack extends Stack {
   readonly provider: iam.IOidcProvider;
@@ -84,9 +132,15 @@ export class GitHubOidcStack extends Stack {
     super(scope, id, props);
     const deployBranch = props.deployBranch ?? 'main';
     const qualifier = props.cdkQualifier ?? DEFAULT_CDK_QUALIFIER;
+    const workflowPath = props.workflowPath ?? DEFAULT_WORKFLOW_PATH;
+    const environment = props.productionEnvironment ?? PRODUCTION_ENVIRONMENT;
+    const diffStackNames = props.diffStackNames ?? [...DEFAULT_DIFF_STACK_NAMES];
     const problems = [
       repositoryProblem('repository', props.repository),
       branchProblem('deployBranch', deployBranch),
+      workflowPathProblem('workflowPath', workflowPath),
+      environmentProblem('productionEnvironment', environment),
+      stackNamesProblem('diffStackNames', diffStackNames),
       qualifierProblem('cdkQualifier', qualifier),
       props.existingProviderArn === undefined ? undefined : providerArnProblem('existingProviderArn', props.existingProviderArn),
       props.targetAccounts === undefined ? undefined : accountsProblem('targetAccounts', props.targetAccounts),
@@ -106,32 +160,37 @@ export class GitHubOidcStack extends Stack {
     const bootstrapRoleArns = (kind: string) => accounts.map((account) =>
       `arn:${this.partition}:iam::${account}:role/cdk-${qualifier}-${kind}-role-${account}-${this.region}`);
 
+    const subject = (context: string, workflowRef: string) => customizedSubject(props.repository, context, workflowPath, workflowRef);
+
     this.planRole = new iam.Role(this, 'PlanRole', {
-      description: `GitHub Actions pull_request jobs of ${props.repository}: cdk diff through the CDK lookup role`,
+      description: `GitHub Actions pull_request jobs of ${props.repository} (${workflowPath}): cdk diff, reading the app's stacks`,
       assumedBy: new iam.OpenIdConnectPrincipal(this.provider, {
         StringEquals: { [`${GITHUB_OIDC_HOST}:aud`]: GITHUB_OIDC_AUDIENCE },
-        StringLike: { [`${GITHUB_OIDC_HOST}:sub`]: `repo:${props.repository}:pull_request` },
+        // A pull_request job's workflow ref is the pull request's merge ref; the number is the wildcard.
+        StringLike: { [`${GITHUB_OIDC_HOST}:sub`]: subject('pull_request', 'refs/pull/*/merge') },
       }),
     });
-    // Only the lookup role: `cdk diff` reads the deployed template with it. Its default method
-    // (auto) would first try a change set, which needs the deploy and file-publishing roles; the
-    // workflow runs `cdk diff --method=template` instead, so pull requests never get a role
-    // that can write to the account (no change sets, no asset uploads).
+    // A pull_request job runs the pull request's code, so the role holds only what `cdk diff
+    // --method=template` reads, and no sts:AssumeRole: the CDK lookup role it would otherwise use
+    // has ReadOnlyAccess on the whole account. The CLI tries the lookup and deploy roles, warns,
+    // and falls back to these credentials.
     this.planRole.addToPolicy(new iam.PolicyStatement({
-      sid: 'AssumeCdkLookupRole',
-      actions: ['sts:AssumeRole'],
-      resources: bootstrapRoleArns('lookup'),
+      sid: 'ReadAppStacks',
+      actions: [...DIFF_ACTIONS],
+      resources: diffStackNames.map((name) => this.formatArn({ service: 'cloudformation', resource: 'stack', resourceName: `${name}/*` })),
     }));
 
     this.deployRole = new iam.Role(this, 'DeployRole', {
       maxSessionDuration: Duration.hours(DEPLOY_SESSION_HOURS),
-      description: `GitHub Actions deploy jobs of ${props.repository} (${deployBranch}, environment ${PRODUCTION_ENVIRONMENT}): cdk deploy and smoke test`,
+      description: `GitHub Actions deploy jobs of ${props.repository} (${workflowPath} on ${deployBranch}, environment ${environment}): cdk deploy and smoke test`,
       assumedBy: new iam.OpenIdConnectPrincipal(this.provider, {
         StringEquals: {
           [`${GITHUB_OIDC_HOST}:aud`]: GITHUB_OIDC_AUDIENCE,
+          // Both subjects name the workflow file as committed on the deploy branch: a job of
+          // another workflow, or of this one on another branch, matches neither.
           [`${GITHUB_OIDC_HOST}:sub`]: [
-            `repo:${props.repository}:ref:refs/heads/${deployBranch}`,
-            `repo:${props.repository}:environment:${PRODUCTION_ENVIRONMENT}`,
+            subject(`ref:refs/heads/${deployBranch}`, `refs/heads/${deployBranch}`),
+            subject(`environment:${environment}`, `refs/heads/${deployBranch}`),
           ],
         },
       }),
@@ -155,6 +214,12 @@ export class GitHubOidcStack extends Stack {
       actions: ['cloudformation:DescribeStacks'],
       resources: [stacks],
     }));
+    for (const name of diffStackNames) {
+      Validations.of(this.planRole).acknowledge({
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::${nagArn(this, 'cloudformation', `stack/${name}/*`)}]`,
+        reason: `Read-only (DescribeStacks, GetTemplate) on the stacks named ${name}, which this repository's workflow diffs; a stack ARN ends in the stack's id, which changes each time the stack is created.`,
+      });
+    }
     Validations.of(this.deployRole).acknowledge({
       id: `AwsSolutions::AwsSolutions-IAM5[Resource::${nagArn(this, 'ssm', `parameter${API_KEY_PARAMETER_PATH}*`)}]`,
       reason: 'The smoke test reads the API key of whichever environment the job deployed; every kit stack keeps it under /graviton-llm/STACKNAME/ by default, and the stack names come from the environment files. The SecureString stays encrypted with the account\'s aws/ssm key.',
@@ -196,6 +261,24 @@ export function branchProblem(field: string, value: unknown): ConfigProblem | un
     && !value.startsWith('refs/') && !value.startsWith('/') && !value.endsWith('/') && !value.includes('..') && !value.includes('//');
   if (ok) return undefined;
   return { field, given: value, expected: 'expected a branch name such as main or release/v1 (without refs/heads/; letters, digits, ".", "_", "-" and "/"; no spaces or wildcards)' };
+}
+
+export function workflowPathProblem(field: string, value: unknown): ConfigProblem | undefined {
+  if (typeof value === 'string' && /^\.github\/workflows\/[A-Za-z0-9._-]+\.ya?ml$/.test(value)) return undefined;
+  return { field, given: value, expected: `expected the workflow file's path in the repository, such as ${DEFAULT_WORKFLOW_PATH} (.github/workflows/NAME.yml or .yaml; letters, digits, ".", "_" and "-"; no wildcards)` };
+}
+
+export function environmentProblem(field: string, value: unknown): ConfigProblem | undefined {
+  // Part of the trusted subject: a wildcard or a ":" would let it match other subjects.
+  if (typeof value === 'string' && /^[A-Za-z0-9._-]{1,255}$/.test(value)) return undefined;
+  return { field, given: value, expected: `expected a GitHub environment name such as ${PRODUCTION_ENVIRONMENT} (letters, digits, ".", "_" and "-"; no spaces, ":" or wildcards)` };
+}
+
+export function stackNamesProblem(field: string, value: unknown): ConfigProblem | undefined {
+  const ok = Array.isArray(value) && value.length > 0
+    && value.every((n) => typeof n === 'string' && n !== '*' && /^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(n.endsWith('*') ? `${n.slice(0, -1)}a` : n));
+  if (ok) return undefined;
+  return { field, given: value, expected: 'expected one or more CloudFormation stack names (a letter, then letters, digits or hyphens), each optionally ending in * (e.g. GravitonLlm-*)' };
 }
 
 export function qualifierProblem(field: string, value: unknown): ConfigProblem | undefined {

@@ -5,7 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as servicecatalog from 'aws-cdk-lib/aws-servicecatalog';
 import { Construct } from 'constructs';
 import { nagText } from '../constructs/nag-findings';
-import { launchRoleStatements } from '../org/launch-role-policy';
+import { LaunchRoleStatement, launchRoleStatements, managedPolicyGroups, permissionsBoundaryStatements } from '../org/launch-role-policy';
 import { ResolvedOrgConfig } from '../org/org-config';
 
 export interface OrgCatalogStackProps extends StackProps {
@@ -20,7 +20,9 @@ export interface OrgCatalogStackProps extends StackProps {
  * from the StackSet. The launch constraint names a role (launchRoleName)
  * that Service Catalog assumes in whichever account launches the product;
  * this stack creates it in its own account, and each account the portfolio is
- * shared with needs a role of that name with the same policy. Sharing with a
+ * shared with needs a role of that name with the same policy, and the
+ * permissions boundary policy (permissionsBoundaryName) the launch role must
+ * set on every role it creates. Sharing with a
  * whole organization or OU (`CreatePortfolioShare --organization-node`) has
  * no CloudFormation resource: see docs/org-rollout.md.
  */
@@ -28,6 +30,10 @@ export class OrgCatalogStack extends Stack {
   readonly portfolio: servicecatalog.Portfolio;
   readonly product: servicecatalog.CloudFormationProduct;
   readonly launchRole: iam.IRole;
+  /** The launch role's managed policies (LaunchRolePolicy1, 2, ...), which every launching account's role of that name needs. */
+  readonly launchRolePolicies: iam.ManagedPolicy[];
+  /** The managed policy every role the product creates has as its permissions boundary. */
+  readonly permissionsBoundary: iam.ManagedPolicy;
 
   constructor(scope: Construct, id: string, props: OrgCatalogStackProps) {
     super(scope, id, props);
@@ -57,18 +63,25 @@ export class OrgCatalogStack extends Stack {
       description: 'Launched with the account\'s own role of this name',
     });
     this.launchRole = launchRole;
-    const statements = launchRoleStatements(props.org.assetBucketPrefix);
-    const policy = new iam.Policy(this, 'LaunchRolePolicy', { statements: statements.map((s) => s.statement), roles: [launchRole] });
-    // One acknowledgement per wildcard, each with the reason its statement gives.
-    for (const { statement, reason } of statements) {
-      const findings = [
-        ...statement.actions.filter((a) => a.includes('*')).map((a) => `Action::${a}`),
-        ...statement.resources.filter((r) => r.includes('*')).map((r) => `Resource::${nagText(this, r)}`),
-      ];
-      for (const finding of findings) {
-        Validations.of(policy).acknowledge({ id: `AwsSolutions::AwsSolutions-IAM5[${finding}]`, reason });
-      }
-    }
+    const template: unknown = JSON.parse(fs.readFileSync(props.templateFile, 'utf8'));
+    const boundaryStatements = permissionsBoundaryStatements(template);
+    this.permissionsBoundary = new iam.ManagedPolicy(this, 'ProductRoleBoundary', {
+      managedPolicyName: sc.permissionsBoundaryName,
+      description: 'graviton-llm: permissions boundary of every role the Service Catalog product creates (the launch role may create none without it)',
+      statements: boundaryStatements.map((st) => st.statement),
+    });
+    this.acknowledgeWildcards(this.permissionsBoundary, boundaryStatements);
+    const statements = launchRoleStatements({ template, assetBucketPrefix: props.org.assetBucketPrefix, permissionsBoundaryName: sc.permissionsBoundaryName });
+    // Managed policies: the statements exceed what a role's inline policies may hold together.
+    this.launchRolePolicies = managedPolicyGroups(statements).map((group, i) => {
+      const policy = new iam.ManagedPolicy(this, `LaunchRolePolicy${i + 1}`, {
+        description: `graviton-llm: Service Catalog launch role, part ${i + 1}: what CloudFormation needs for the product template's resources`,
+        statements: group.map((st) => st.statement),
+        roles: [launchRole],
+      });
+      this.acknowledgeWildcards(policy, group);
+      return policy;
+    });
 
     for (const account of sc.shareWithAccounts) {
       this.portfolio.shareWithAccount(account);
@@ -87,5 +100,22 @@ export class OrgCatalogStack extends Stack {
     new CfnOutput(this, 'PortfolioId', { value: this.portfolio.portfolioId, description: 'Share it with the organization: see docs/org-rollout.md' });
     new CfnOutput(this, 'ProductId', { value: this.product.productId });
     new CfnOutput(this, 'LaunchRoleName', { value: sc.launchRoleName, description: 'Every launching account needs a role of this name' });
+    new CfnOutput(this, 'PermissionsBoundaryName', {
+      value: sc.permissionsBoundaryName,
+      description: 'Every launching account needs a managed policy of this name (the launch role creates roles only with it as their boundary)',
+    });
+  }
+
+  /** One acknowledgement per wildcard, each with the reason its statement gives. */
+  private acknowledgeWildcards(scope: Construct, statements: LaunchRoleStatement[]): void {
+    for (const { statement, reason } of statements) {
+      const findings = [
+        ...statement.actions.filter((a) => a.includes('*')).map((a) => `Action::${a}`),
+        ...statement.resources.filter((r) => r.includes('*')).map((r) => `Resource::${nagText(this, r)}`),
+      ];
+      for (const finding of new Set(findings)) {
+        Validations.of(scope).acknowledge({ id: `AwsSolutions::AwsSolutions-IAM5[${finding}]`, reason });
+      }
+    }
   }
 }

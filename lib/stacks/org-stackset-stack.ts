@@ -69,6 +69,9 @@ export function orgParameterValues(org: ResolvedOrgConfig): [string, string][] {
     [ORG_PARAMETERS.maxCapacity, String(p.maxCapacity)],
     [ORG_PARAMETERS.allowedCidr, p.allowedCidr],
     [ORG_PARAMETERS.alarmEmail, p.alarmEmail],
+    // The StackSet's execution role is not held to the Service Catalog launch role's boundary,
+    // and member accounts need not hold the boundary policy.
+    [ORG_PARAMETERS.permissionsBoundary, ''],
   ];
   return values.filter((v): v is [string, string] => v[1] !== undefined);
 }

@@ -62,6 +62,11 @@ export class OrgTemplateStack extends Stack {
       throw new Error(`expected the AlarmEmail subscription on the alarm topic, found ${subscriptions.length}`);
     }
     subscriptions[0].cfnOptions.condition = inputs.hasAlarmEmail;
+    // Every role, the custom-resource providers' plain AWS::IAM::Role resources included: the
+    // Service Catalog launch role may create roles only with this boundary.
+    for (const role of this.node.findAll().filter((c): c is CfnResource => CfnResource.isCfnResource(c) && c.cfnResourceType === 'AWS::IAM::Role')) {
+      role.addPropertyOverride('PermissionsBoundary', inputs.permissionsBoundaryArn);
+    }
     // CDK names a composite alarm after its construct path, which is the same in every copy of
     // the template; alarm names are unique per account and region, so it takes the stack's name.
     (this.parts.alarms.degraded.node.defaultChild as cloudwatch.CfnCompositeAlarm).alarmName = Fn.join('-', [Aws.STACK_NAME, 'EndpointDegraded']);

@@ -131,7 +131,7 @@ describe('examples/github-actions/graviton-llm.yml', () => {
     expect(fs.readFileSync(path.join(REPO_ROOT, '.ci', 'run'), 'utf8')).toContain('command -v cfn-lint');
   });
 
-  test('diff job: a matrix over dev and prod, a template diff through the lookup role, commented on the pull request', () => {
+  test('diff job: a matrix over dev and prod, a template diff (with the plan role\'s own credentials), commented on the pull request', () => {
     const job = JOBS.diff;
     expect(job.if).toContain("github.event_name == 'pull_request'");
     expect(job.strategy?.matrix.env).toEqual(['dev', 'prod']);

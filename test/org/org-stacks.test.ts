@@ -80,6 +80,8 @@ describe('StackSet', () => {
         { ParameterKey: 'InstanceType', ParameterValue: 'c7g.2xlarge' },
         { ParameterKey: 'MinCapacity', ParameterValue: '1' },
         { ParameterKey: 'MaxCapacity', ParameterValue: '3' },
+        // No boundary: member accounts of the StackSet need not hold the Service Catalog launch role's policy.
+        { ParameterKey: 'PermissionsBoundary', ParameterValue: '' },
       ],
     });
     // Every value the StackSet passes is one the template accepts.
@@ -132,22 +134,24 @@ describe('Service Catalog', () => {
     ]);
   });
 
-  test('the launch role may build the product\'s stack: its own SC- names, the org asset buckets, the network and compute services', () => {
-    const policy = onlyOf(t, 'AWS::IAM::Policy').Properties;
-    expect(policy.Roles).toEqual([{ Ref: resourcesOf(t, 'AWS::IAM::Role')[0][0] }]);
-    const bySid = Object.fromEntries(policy.PolicyDocument.Statement.map((st: any) => [st.Sid, st]));
-    expect(Object.keys(bySid).sort()).toEqual(['NetworkComputeMonitoring', 'OrgAssets', 'ProductStack', 'ProductTemplate', 'ServiceLinkedRoles',
-      'StackBuckets', 'StackIam', 'StackNamedResources', 'StackParameters', 'TemplateChecks']);
+  test('the launch role may build the product\'s stack (what each resource type needs: test/org/launch-role-policy.test.ts), and the boundary it requires is here', () => {
+    expect(resourcesOf(t, 'AWS::IAM::Policy')).toEqual([]);
+    const policies = resourcesOf(t, 'AWS::IAM::ManagedPolicy').map(([, p]) => p.Properties).filter((p) => p.Roles !== undefined);
+    for (const policy of policies) {
+      expect(policy.Roles).toEqual([{ Ref: resourcesOf(t, 'AWS::IAM::Role')[0][0] }]);
+    }
+    const bySid = Object.fromEntries(policies.flatMap((p) => p.PolicyDocument.Statement).map((st: any) => [st.Sid, st]));
+    expect(Object.keys(bySid)).toEqual(expect.arrayContaining(['ProductStack', 'ProductTemplate', 'OrgAssets', 'TemplateChecks', 'BoundedRoles',
+      'BoundedRoleManagedPolicies', 'PassStackRoles', 'ServiceLinkedRoles', 'CustomResources', 'TemplateSsmParameters']));
     expect(JSON.stringify(bySid.ProductStack.Resource)).toContain(':cloudformation:*:*:stack/SC-*');
     expect(JSON.stringify(bySid.OrgAssets.Resource)).toContain(`:s3:::${PREFIX}-*/*`);
-    expect(bySid.StackIam.Action).toContain('iam:PassRole');
-    expect(JSON.stringify(bySid.StackIam.Resource)).toContain(':iam::*:role/SC-*');
-    expect(JSON.stringify(bySid.StackIam.Resource)).toContain(':iam::*:instance-profile/SC-*');
-    expect(bySid.ServiceLinkedRoles.Condition).toEqual({ StringEquals: { 'iam:AWSServiceName': ['autoscaling.amazonaws.com', 'elasticloadbalancing.amazonaws.com'] } });
     expect(bySid.ProductTemplate.Condition).toEqual({ StringEquals: { 's3:ExistingObjectTag/servicecatalog:provisioning': 'true' } });
-    // No IAM action outside the SC- roles, and no administrator shortcut.
-    const unscoped = policy.PolicyDocument.Statement.filter((st: any) => st.Resource === '*');
-    expect(unscoped.flatMap((st: any) => [st.Action].flat()).filter((a: string) => a.startsWith('iam:') || a === '*')).toEqual([]);
+    const boundary = resourcesOf(t, 'AWS::IAM::ManagedPolicy').filter(([, p]) => p.Properties.ManagedPolicyName === 'GravitonLlmProductBoundary');
+    expect(boundary).toHaveLength(1);
+    expect(boundary[0][1].Properties.Roles).toBeUndefined();
+    expect(bySid.BoundedRoles.Condition.StringEquals['iam:PermissionsBoundary'])
+      .toEqual({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::${aws:PrincipalAccount}:policy/GravitonLlmProductBoundary']] });
+    expect(t.Outputs.PermissionsBoundaryName.Value).toBe('GravitonLlmProductBoundary');
   });
 
   test('shared with the configured accounts, and open to the configured principals (a name pattern for recipients)', () => {
@@ -165,8 +169,8 @@ test('cdk-nag and CloudFormation Validate: every administrator stack clean, each
   }
   const acknowledged = report.pluginReports.flatMap((p: any) => p.suppressedViolations ?? []);
   expect(acknowledged.map((v: any) => v.acknowledgedId)).toEqual(expect.arrayContaining([
-    'AwsSolutions::AwsSolutions-IAM5[Action::ec2:*]',
     'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/SC-*]',
+    'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:*:*:vpc/*]',
   ]));
   for (const v of acknowledged) {
     expect(v.acknowledgedReason ?? v.reason ?? 'reason').not.toBe('');

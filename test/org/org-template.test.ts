@@ -96,7 +96,7 @@ test('parameters: VPC and subnets (empty for a new VPC), client range, model, in
   expect(p.AlarmEmail).toMatchObject({ Type: 'String', Default: '' });
   expect(new RegExp(p.AlarmEmail.AllowedPattern).test('')).toBe(true);
   expect(new RegExp(p.AlarmEmail.AllowedPattern).test('oncall@example.com')).toBe(true);
-  expect(t.Metadata['AWS::CloudFormation::Interface'].ParameterGroups).toHaveLength(3);
+  expect(t.Metadata['AWS::CloudFormation::Interface'].ParameterGroups).toHaveLength(4);
 });
 
 test('the AMI is the value of the SSM parameter AmiParameter names, AWS\'s public one by default, read in the stack\'s region', () => {

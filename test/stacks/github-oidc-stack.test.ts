@@ -4,14 +4,21 @@ import * as path from 'node:path';
 import { App, Token, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import * as yaml from 'js-yaml';
 import { addGitHubOidcStack, GITHUB_OIDC_STACK_NAME } from '../../lib/app/github-oidc-app';
 import { ConfigError } from '../../lib/config/config-error';
 import { GitHubOidcStack, GitHubOidcStackProps } from '../../lib/stacks/github-oidc-stack';
+import { allows, resolveIntrinsics } from '../support/iam-eval';
 import { cdkJsonContext } from '../support/synth';
 
 const REPO = 'octo-org/graviton-llm';
 const HOST = 'token.actions.githubusercontent.com';
 const PROVIDER_ARN = `arn:aws:iam::123456789012:oidc-provider/${HOST}`;
+const ACCOUNT = '123456789012';
+const WORKFLOW = '.github/workflows/graviton-llm.yml';
+
+/** The subject GitHub writes once the repository's subject includes repo, context and job_workflow_ref. */
+const sub = (context: string, ref: string, workflow = WORKFLOW, repo = REPO) => `repo:${repo}:${context}:job_workflow_ref:${repo}/${workflow}@${ref}`;
 
 interface Synthesized {
   readonly app: App;
@@ -38,6 +45,19 @@ function statementsOf(template: Template, roleIdPrefix: string): any[] {
   return Object.values(template.findResources('AWS::IAM::Policy'))
     .filter((p) => JSON.stringify(p.Properties.Roles).includes(roleIdPrefix))
     .flatMap((p) => p.Properties.PolicyDocument.Statement);
+}
+
+/** Whether a role's trust policy admits a web-identity token with this subject (and the STS audience). */
+function trusts(template: Template, roleIdPrefix: string, subject: string, aud = 'sts.amazonaws.com'): boolean {
+  return allows(trustOf(template, roleIdPrefix), {
+    action: 'sts:AssumeRoleWithWebIdentity',
+    context: { [`${HOST}:sub`]: subject, [`${HOST}:aud`]: aud },
+  });
+}
+
+/** Whether a role's policies allow the action on the resource, with the stack in ACCOUNT and us-east-1. */
+function roleMay(template: Template, roleIdPrefix: string, action: string, resource: string): boolean {
+  return allows(resolveIntrinsics(statementsOf(template, roleIdPrefix), { account: ACCOUNT, region: 'us-east-1' }), { action, resource });
 }
 
 function trustOf(template: Template, roleIdPrefix: string): any[] {
@@ -88,7 +108,7 @@ describe('GitHub OIDC stack (default props, as -c mode=github-oidc -c githubRepo
     t.resourceCountIs('AWS::IAM::Role', 2);
   });
 
-  test('plan role trusts only pull_request jobs of the repository', () => {
+  test('plan role trusts only pull_request jobs of the workflow file, by the customized subject', () => {
     const providerId = Object.keys(s.template.findResources('AWS::IAM::OIDCProvider'))[0];
     expect(trustOf(s.template, 'PlanRole')).toEqual([{
       Effect: 'Allow',
@@ -96,12 +116,22 @@ describe('GitHub OIDC stack (default props, as -c mode=github-oidc -c githubRepo
       Principal: { Federated: { Ref: providerId } },
       Condition: {
         StringEquals: { [`${HOST}:aud`]: 'sts.amazonaws.com' },
-        StringLike: { [`${HOST}:sub`]: `repo:${REPO}:pull_request` },
+        StringLike: { [`${HOST}:sub`]: sub('pull_request', 'refs/pull/*/merge') },
       },
     }]);
+    expect(trusts(s.template, 'PlanRole', sub('pull_request', 'refs/pull/42/merge'))).toBe(true);
+    expect(trusts(s.template, 'PlanRole', sub('pull_request', 'refs/pull/42/merge'), 'https://github.com/octo-org')).toBe(false);
+    for (const other of [
+      `repo:${REPO}:pull_request`, // GitHub's default subject: the repository is not customized yet
+      sub('pull_request', 'refs/pull/42/merge', '.github/workflows/other.yml'),
+      sub('pull_request', 'refs/pull/42/merge', WORKFLOW, 'octo-org/graviton-llm-fork'),
+      sub('ref:refs/heads/main', 'refs/heads/main'),
+    ]) {
+      expect([other, trusts(s.template, 'PlanRole', other)]).toEqual([other, false]);
+    }
   });
 
-  test('deploy role trusts pushes to main and the production environment, nothing else; two-hour sessions', () => {
+  test('deploy role trusts only the workflow file on main: its pushes and its production-environment jobs; two-hour sessions', () => {
     const providerId = Object.keys(s.template.findResources('AWS::IAM::OIDCProvider'))[0];
     expect(trustOf(s.template, 'DeployRole')).toEqual([{
       Effect: 'Allow',
@@ -110,20 +140,52 @@ describe('GitHub OIDC stack (default props, as -c mode=github-oidc -c githubRepo
       Condition: {
         StringEquals: {
           [`${HOST}:aud`]: 'sts.amazonaws.com',
-          [`${HOST}:sub`]: [`repo:${REPO}:ref:refs/heads/main`, `repo:${REPO}:environment:production`],
+          [`${HOST}:sub`]: [sub('ref:refs/heads/main', 'refs/heads/main'), sub('environment:production', 'refs/heads/main')],
         },
       },
     }]);
+    expect(trusts(s.template, 'DeployRole', `repo:${REPO}:environment:production:job_workflow_ref:${REPO}/${WORKFLOW}@refs/heads/main`)).toBe(true);
+    expect(trusts(s.template, 'DeployRole', sub('ref:refs/heads/main', 'refs/heads/main'))).toBe(true);
+    for (const other of [
+      // What the role trusted before: any workflow on main, any job naming the environment.
+      `repo:${REPO}:ref:refs/heads/main`,
+      `repo:${REPO}:environment:production`,
+      sub('environment:production', 'refs/heads/main', '.github/workflows/other.yml'),
+      sub('ref:refs/heads/main', 'refs/heads/main', '.github/workflows/other.yml'),
+      sub('environment:production', 'refs/heads/feature'), // the workflow file as changed on another branch
+      sub('environment:staging', 'refs/heads/main'),
+      sub('pull_request', 'refs/pull/42/merge'),
+      sub('environment:production', 'refs/heads/main', WORKFLOW, 'octo-org/other'),
+    ]) {
+      expect([other, trusts(s.template, 'DeployRole', other)]).toEqual([other, false]);
+    }
     s.template.hasResourceProperties('AWS::IAM::Role', { Description: Match.stringLikeRegexp('deploy jobs'), MaxSessionDuration: 7200 });
   });
 
-  test('plan role may only assume the CDK lookup role', () => {
+  test('plan role: DescribeStacks and GetTemplate on the app\'s stacks, no role to assume', () => {
+    const account = { Ref: 'AWS::AccountId' };
     expect(statementsOf(s.template, 'PlanRole')).toEqual([{
-      Sid: 'AssumeCdkLookupRole',
+      Sid: 'ReadAppStacks',
       Effect: 'Allow',
-      Action: 'sts:AssumeRole',
-      Resource: bootstrapRole('lookup'),
+      Action: ['cloudformation:DescribeStacks', 'cloudformation:GetTemplate'],
+      // (CDK sorts a statement's resources.)
+      Resource: ['GravitonLlm-*', 'GravitonLlm'].map((n) => ({ 'Fn::Join': ['', ['arn:aws:cloudformation:us-east-1:', account, `:stack/${n}/*`]] })),
     }]);
+    const stack = (name: string, account = ACCOUNT) => `arn:aws:cloudformation:us-east-1:${account}:stack/${name}/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab`;
+    for (const name of ['GravitonLlm', 'GravitonLlm-dev', 'GravitonLlm-prod']) {
+      expect(roleMay(s.template, 'PlanRole', 'cloudformation:GetTemplate', stack(name))).toBe(true);
+      expect(roleMay(s.template, 'PlanRole', 'cloudformation:DescribeStacks', stack(name))).toBe(true);
+    }
+    expect(roleMay(s.template, 'PlanRole', 'cloudformation:GetTemplate', stack('Payroll'))).toBe(false);
+    expect(roleMay(s.template, 'PlanRole', 'cloudformation:GetTemplate', stack('GravitonLlm-dev', '999999999999'))).toBe(false);
+    for (const action of ['cloudformation:CreateChangeSet', 'cloudformation:UpdateStack', 'cloudformation:DeleteStack']) {
+      expect(roleMay(s.template, 'PlanRole', action, stack('GravitonLlm-dev'))).toBe(false);
+    }
+    // None of the CDK bootstrap roles: the lookup role alone has ReadOnlyAccess on the whole account.
+    for (const kind of ['lookup', 'deploy', 'file-publishing', 'image-publishing', 'cfn-exec']) {
+      const role = `arn:aws:iam::${ACCOUNT}:role/cdk-hnb659fds-${kind}-role-${ACCOUNT}-us-east-1`;
+      expect([kind, roleMay(s.template, 'PlanRole', 'sts:AssumeRole', role)]).toEqual([kind, false]);
+    }
     const roles = s.template.findResources('AWS::IAM::Role');
     for (const role of Object.values(roles)) {
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
@@ -157,6 +219,26 @@ describe('GitHub OIDC stack (default props, as -c mode=github-oidc -c githubRepo
     expect(JSON.stringify(s.template.toJSON())).not.toContain('cfn-exec');
   });
 
+  test('the example workflow, copied to the default path: each job that signs in gets a subject its role trusts, and not the other role', () => {
+    const workflow = yaml.safeLoad(fs.readFileSync(path.join(__dirname, '..', '..', 'examples', 'github-actions', 'graviton-llm.yml'), 'utf8')) as any;
+    const signedIn = Object.entries(workflow.jobs as Record<string, any>)
+      .map(([id, job]) => [id, job, job.steps.find((st: any) => st.uses?.startsWith('aws-actions/configure-aws-credentials@'))?.with['role-to-assume']])
+      .filter(([, , role]) => role !== undefined);
+    expect(signedIn.map(([id]) => id).sort()).toEqual(['deploy-dev', 'deploy-prod', 'diff']);
+    for (const [id, job, roleVar] of signedIn) {
+      // The subject GitHub writes for the job: its event (the job's condition), and its environment if it names one.
+      const event = /github\.event_name == '([a-z_]+)'/.exec(job.if ?? '')?.[1] ?? 'push';
+      const deployJob = workflow.jobs[job.needs]?.if ?? '';
+      const onPush = event === 'push' || /github\.event_name == 'push'/.test(deployJob);
+      const subject = job.environment
+        ? sub(`environment:${job.environment}`, 'refs/heads/main')
+        : onPush ? sub('ref:refs/heads/main', 'refs/heads/main') : sub('pull_request', 'refs/pull/42/merge');
+      const [role, other] = roleVar.includes('GLLM_PLAN_ROLE_ARN') ? ['PlanRole', 'DeployRole'] : ['DeployRole', 'PlanRole'];
+      expect([id, subject, trusts(s.template, role, subject)]).toEqual([id, subject, true]);
+      expect([id, subject, trusts(s.template, other, subject)]).toEqual([id, subject, false]);
+    }
+  });
+
   test('outputs: PlanRoleArn and DeployRoleArn', () => {
     const t = s.template;
     const roleIds = Object.keys(t.findResources('AWS::IAM::Role'));
@@ -167,7 +249,7 @@ describe('GitHub OIDC stack (default props, as -c mode=github-oidc -c githubRepo
     expect(Object.keys(t.toJSON().Outputs).sort()).toEqual(['DeployRoleArn', 'PlanRoleArn']);
   });
 
-  test('cdk-nag AwsSolutions and CloudFormation Validate: clean; only the two granular IAM5 findings acknowledged, with reasons', () => {
+  test('cdk-nag AwsSolutions and CloudFormation Validate: clean; only the granular IAM5 findings acknowledged, with reasons', () => {
     // app.synth() threw if any plugin reported an unacknowledged finding; the report lists what was acknowledged.
     const report = JSON.parse(fs.readFileSync(path.join(s.outdir, 'validation-report.json'), 'utf8'));
     expect(report.pluginReports.map((p: any) => p.pluginName)).toContain('AwsSolutions');
@@ -176,13 +258,14 @@ describe('GitHub OIDC stack (default props, as -c mode=github-oidc -c githubRepo
       expect(plugin.conclusion).toBe('success');
     }
     const acknowledged = report.pluginReports.flatMap((p: any) => p.suppressedViolations ?? []);
-    expect(acknowledged.map((v: any) => v.acknowledgedId).sort()).toEqual([
-      'AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:cloudformation:us-east-1:<AWS::AccountId>:stack/*]',
-      'AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:ssm:us-east-1:<AWS::AccountId>:parameter/graviton-llm/*]',
+    expect(acknowledged.map((v: any) => [v.acknowledgedAt, v.acknowledgedId]).sort()).toEqual([
+      [`${GITHUB_OIDC_STACK_NAME}/DeployRole`, 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:cloudformation:us-east-1:<AWS::AccountId>:stack/*]'],
+      [`${GITHUB_OIDC_STACK_NAME}/DeployRole`, 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:ssm:us-east-1:<AWS::AccountId>:parameter/graviton-llm/*]'],
+      [`${GITHUB_OIDC_STACK_NAME}/PlanRole`, 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:cloudformation:us-east-1:<AWS::AccountId>:stack/GravitonLlm-*/*]'],
+      [`${GITHUB_OIDC_STACK_NAME}/PlanRole`, 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:cloudformation:us-east-1:<AWS::AccountId>:stack/GravitonLlm/*]'],
     ]);
     for (const v of acknowledged) {
       expect(v.reason.length).toBeGreaterThan(40);
-      expect(v.acknowledgedAt).toBe(`${GITHUB_OIDC_STACK_NAME}/DeployRole`);
     }
   });
 });
@@ -196,18 +279,30 @@ describe('GitHub OIDC stack options', () => {
     }
   });
 
-  test('deploy branch and CDK qualifier', () => {
-    const { template: t } = synthApp({ githubRepository: REPO, githubDeployBranch: 'release/v1', cdkQualifier: 'gllm01' });
+  test('deploy branch, workflow file, environment, diff stacks and CDK qualifier', () => {
+    const { template: t } = synthApp({
+      githubRepository: REPO,
+      githubDeployBranch: 'release/v1',
+      githubWorkflowPath: '.github/workflows/deploy.yaml',
+      githubProductionEnvironment: 'prod-us',
+      githubDiffStacks: 'Llm-dev, Llm-prod',
+      cdkQualifier: 'gllm01',
+    });
+    const workflow = '.github/workflows/deploy.yaml';
     expect(trustOf(t, 'DeployRole')[0].Condition.StringEquals[`${HOST}:sub`])
-      .toEqual([`repo:${REPO}:ref:refs/heads/release/v1`, `repo:${REPO}:environment:production`]);
-    expect(statementsOf(t, 'PlanRole')[0].Resource).toEqual(bootstrapRole('lookup', 'gllm01'));
+      .toEqual([sub('ref:refs/heads/release/v1', 'refs/heads/release/v1', workflow), sub('environment:prod-us', 'refs/heads/release/v1', workflow)]);
+    expect(trusts(t, 'DeployRole', sub('environment:production', 'refs/heads/release/v1', workflow))).toBe(false);
+    expect(trusts(t, 'PlanRole', sub('pull_request', 'refs/pull/7/merge', workflow))).toBe(true);
+    expect(trusts(t, 'PlanRole', sub('pull_request', 'refs/pull/7/merge'))).toBe(false);
+    expect(JSON.stringify(statementsOf(t, 'PlanRole')[0].Resource)).toMatch(/stack\/Llm-dev\/\*.*stack\/Llm-prod\/\*/);
+    expect(roleMay(t, 'PlanRole', 'cloudformation:GetTemplate', `arn:aws:cloudformation:us-east-1:${ACCOUNT}:stack/GravitonLlm-dev/x`)).toBe(false);
     expect(statementsOf(t, 'DeployRole')[0].Resource).toEqual(['deploy', 'file-publishing', 'image-publishing', 'lookup'].map((k) => bootstrapRole(k, 'gllm01')));
   });
 
-  test('target accounts: both roles reach the bootstrap roles of each account (and only those); the key read stays home', () => {
+  test('target accounts: the deploy role reaches the bootstrap roles of each account (and only those); the key read and the plan role stay home', () => {
     const { template: t } = synthApp({ githubRepository: REPO, githubTargetAccounts: '111111111111, 222222222222' });
     const accounts = ['111111111111', '222222222222'];
-    expect(statementsOf(t, 'PlanRole')[0].Resource).toEqual(accounts.map((a) => bootstrapRole('lookup', 'hnb659fds', a)));
+    expect(JSON.stringify(statementsOf(t, 'PlanRole'))).not.toMatch(/111111111111|222222222222|sts:/);
     expect([...statementsOf(t, 'DeployRole')[0].Resource].sort()).toEqual(
       ['deploy', 'file-publishing', 'image-publishing', 'lookup'].flatMap((k) => accounts.map((a) => bootstrapRole(k, 'hnb659fds', a))).sort(),
     );
@@ -221,7 +316,7 @@ describe('GitHub OIDC stack options', () => {
       const { stack, template: t } = synthApp({ githubRepository: REPO, githubDeployBranch: '', githubOidcProviderArn: '', cdkQualifier: '' });
       expect(stack.region).toBe('eu-west-1');
       expect(stack.account).toBe('123456789012');
-      expect(statementsOf(t, 'PlanRole')[0].Resource).toBe('arn:aws:iam::123456789012:role/cdk-hnb659fds-lookup-role-123456789012-eu-west-1');
+      expect(statementsOf(t, 'PlanRole')[0].Resource).toContain('arn:aws:cloudformation:eu-west-1:123456789012:stack/GravitonLlm-*/*');
       t.resourceCountIs('AWS::IAM::OIDCProvider', 1);
     } finally {
       delete process.env.CDK_DEFAULT_ACCOUNT;
@@ -265,6 +360,42 @@ describe('bad input', () => {
     ['spaces', 'my branch'],
   ])('deployBranch: %s', (_, deployBranch) => {
     expectConfigError(() => newStack({ deployBranch }), 'deployBranch', deployBranch);
+  });
+
+  test.each([
+    ['outside .github/workflows', 'deploy.yml'],
+    ['a wildcard', '.github/workflows/*.yml'],
+    ['not YAML', '.github/workflows/deploy.json'],
+    ['a ref', '.github/workflows/deploy.yml@refs/heads/main'],
+  ])('workflowPath: %s', (_, workflowPath) => {
+    const err = expectConfigError(() => newStack({ workflowPath }), 'workflowPath', workflowPath);
+    expect(err.message).toContain('.github/workflows/graviton-llm.yml');
+  });
+
+  test.each([
+    ['empty', ''],
+    ['a wildcard', 'prod*'],
+    ['a colon', 'production:job_workflow_ref'],
+  ])('productionEnvironment: %s', (_, productionEnvironment) => {
+    expectConfigError(() => newStack({ productionEnvironment }), 'productionEnvironment', productionEnvironment);
+  });
+
+  test.each([
+    ['none', []],
+    ['every stack', ['*']],
+    ['a wildcard inside', ['Graviton*-dev']],
+    ['an ARN', ['arn:aws:cloudformation:us-east-1:123456789012:stack/GravitonLlm/x']],
+  ])('diffStackNames: %s', (_, diffStackNames) => {
+    expectConfigError(() => newStack({ diffStackNames }), 'diffStackNames', diffStackNames);
+  });
+
+  test('the app: a bad githubWorkflowPath, githubProductionEnvironment or githubDiffStacks names the key and the -c form', () => {
+    const app = new App({ context: { ...cdkJsonContext(), githubRepository: REPO, githubWorkflowPath: 'deploy.yml', githubProductionEnvironment: 'a b', githubDiffStacks: 'GravitonLlm,*' } });
+    const err = expectConfigError(() => addGitHubOidcStack(app), 'githubWorkflowPath', 'deploy.yml');
+    expect(err.fields).toEqual(['githubRepository', 'githubWorkflowPath', 'githubProductionEnvironment', 'githubDiffStacks'].slice(1));
+    expect(err.message).toContain('-c githubWorkflowPath=.github/workflows/graviton-llm.yml');
+    expect(err.message).toContain('-c githubProductionEnvironment=production');
+    expect(err.message).toContain('["GravitonLlm","*"]');
   });
 
   test.each([

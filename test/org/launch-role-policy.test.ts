@@ -1,0 +1,173 @@
+import { Stack } from 'aws-cdk-lib';
+import {
+  BOUNDED_ROLE_ACTIONS, MANAGED_POLICY_ACTIONS, RESOURCE_TYPE_GRANTS, launchRoleStatements, permissionsBoundaryStatements, templateResourceTypes, templateRoles,
+} from '../../lib/org/launch-role-policy';
+import { allows, decide, resolveIntrinsics, wildcardMatch } from '../support/iam-eval';
+import { evaluate, parameterValues } from './support/cfn-eval';
+import { OrgSynthesized, synthOrg } from './support/org-synth';
+
+/**
+ * The Service Catalog launch role's policy, asked the questions IAM would ask
+ * while CloudFormation builds the product's template in a launching account:
+ * the template is the one the catalog stack offers (synthesized here), the
+ * policy the one the catalog stack deploys (read back from its template).
+ */
+const ACCOUNT = '444455556666';
+const REGION = 'eu-west-1';
+const STACK = `SC-${ACCOUNT}-pp-abcdefghijklm`;
+const BOUNDARY = `arn:aws:iam::${ACCOUNT}:policy/GravitonLlmProductBoundary`;
+
+let s: OrgSynthesized;
+let product: any;
+let launchRole: any[];
+let launchRolePolicies: any[][];
+let boundary: any[];
+let roles: [string, any][];
+
+/** Resolves a catalog-stack policy document as IAM sees it in the launching account. */
+const resolved = (doc: any) => resolveIntrinsics(doc, { account: ACCOUNT, region: REGION }).Statement as any[];
+const may = (action: string, resource: string, context: Record<string, string | string[]> = {}) =>
+  allows(launchRole, { action, resource, context: { 'aws:PrincipalAccount': ACCOUNT, ...context } });
+const roleArn = (logicalId: string) => `arn:aws:iam::${ACCOUNT}:role/${STACK}-${logicalId.slice(0, 20)}-1A2B3C4D5E6F`;
+
+beforeAll(() => {
+  s = synthOrg();
+  product = s.template;
+  const catalog = s.templateOf('GravitonLlmOrgCatalog');
+  const of = (type: string) => Object.values(catalog.Resources as Record<string, any>).filter((r) => r.Type === type);
+  // The launch role's policies are the managed policies attached to it; the boundary is the named one.
+  const managed = of('AWS::IAM::ManagedPolicy');
+  launchRolePolicies = managed.filter((p) => p.Properties.Roles !== undefined).map((p) => resolved(p.Properties.PolicyDocument));
+  launchRole = launchRolePolicies.flat();
+  boundary = resolved(managed.find((p) => p.Properties.ManagedPolicyName === 'GravitonLlmProductBoundary').Properties.PolicyDocument);
+  expect(of('AWS::IAM::Policy')).toEqual([]);
+  roles = Object.entries(product.Resources as Record<string, any>).filter(([, r]) => r.Type === 'AWS::IAM::Role');
+});
+
+test('the product template\'s resource types each have grants, and the policy holds exactly those grants\' actions and a launch\'s own', () => {
+  const types = templateResourceTypes(product);
+  expect(types).toEqual(expect.arrayContaining(['AWS::EC2::VPC', 'AWS::AutoScaling::AutoScalingGroup', 'AWS::KMS::Key', 'AWS::IAM::Role', 'Custom::*']));
+  for (const type of types.filter((t) => t !== 'Custom::*')) {
+    expect([type, RESOURCE_TYPE_GRANTS[type] !== undefined]).toEqual([type, true]);
+  }
+  const fromTable = types.flatMap((t) => (RESOURCE_TYPE_GRANTS[t] ?? []).flatMap((g) => g.actions));
+  const launch = ['cloudformation:CreateStack', 'cloudformation:UpdateStack', 'cloudformation:DeleteStack', 'cloudformation:DescribeStacks',
+    'cloudformation:DescribeStackEvents', 'cloudformation:DescribeStackResource', 'cloudformation:DescribeStackResources', 'cloudformation:SetStackPolicy',
+    'cloudformation:CreateChangeSet', 'cloudformation:DescribeChangeSet', 'cloudformation:ExecuteChangeSet', 'cloudformation:DeleteChangeSet',
+    'cloudformation:ListChangeSets', 'cloudformation:ValidateTemplate', 'cloudformation:GetTemplateSummary', 's3:GetObject', 'ssm:GetParameters',
+    'lambda:InvokeFunction', 'iam:PassRole', 'iam:CreateServiceLinkedRole', ...BOUNDED_ROLE_ACTIONS];
+  const inPolicy = new Set(launchRole.flatMap((st) => [st.Action].flat()));
+  expect([...inPolicy].sort()).toEqual([...new Set([...fromTable, ...launch])].sort());
+});
+
+test('no service wildcard, and * resources only for actions without resource-level permissions', () => {
+  const actions = launchRole.flatMap((st) => [st.Action].flat() as string[]);
+  expect(actions.filter((a) => a.includes('*'))).toEqual([]);
+  // What the Service Authorization Reference lists with no resource type: reads of lists and descriptions,
+  // key creation, template checks, log deliveries.
+  const noResourceLevel = /^([a-z0-9-]+:(Describe|List)\w*|kms:CreateKey|cloudformation:(ValidateTemplate|GetTemplateSummary)|logs:(Create|Delete)LogDelivery)$/;
+  const unscoped = launchRole.filter((st) => [st.Resource].flat().includes('*'));
+  for (const st of unscoped) {
+    const actionsOf = [st.Action].flat() as string[];
+    if (st.Sid === 'ProductTemplate') {
+      // Service Catalog's copy of the template: by the tag Service Catalog puts on it.
+      expect(st.Condition).toEqual({ StringEquals: { 's3:ExistingObjectTag/servicecatalog:provisioning': 'true' } });
+      continue;
+    }
+    expect(actionsOf.filter((a) => !noResourceLevel.test(a))).toEqual([]);
+  }
+  // Nothing reaches the account's other stacks, roles, functions, buckets or keys.
+  const other = (arn: string) => actions.filter((a) => !noResourceLevel.test(a)).filter((a) => may(a, arn));
+  expect(other(`arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/Payroll/0a1b`)).toEqual([]);
+  expect(other(`arn:aws:iam::${ACCOUNT}:role/OrganizationAccountAccessRole`)).toEqual([]);
+  expect(other(`arn:aws:lambda:${REGION}:${ACCOUNT}:function:payroll`)).toEqual([]);
+  expect(other('arn:aws:s3:::payroll-data')).toEqual([]);
+  expect(other(`arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`)).toEqual([]);
+  expect(may('kms:ScheduleKeyDeletion', `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd`, { 'aws:ResourceTag/aws:cloudformation:stack-name': STACK })).toBe(true);
+  expect(may('ec2:DeleteVpc', `arn:aws:ec2:${REGION}:${ACCOUNT}:vpc/vpc-0abc`)).toBe(true);
+});
+
+test('every role of the template gets the kit\'s boundary (the template passes its launch role\'s condition); without it, or with another, IAM refuses', () => {
+  const params = parameterValues(product);
+  expect(params.PermissionsBoundary).toBe('GravitonLlmProductBoundary');
+  expect(roles.length).toBeGreaterThanOrEqual(7);
+  const policies = Object.values(product.Resources as Record<string, any>).filter((r) => r.Type === 'AWS::IAM::Policy');
+  for (const [id, role] of roles) {
+    // The boundary as CloudFormation passes it: the parameter's default, in the launching account.
+    const set = evaluate(resolveIntrinsics(role.Properties.PermissionsBoundary, { account: ACCOUNT, region: REGION, refs: params }), { template: product, parameters: params, region: REGION });
+    expect([id, set]).toEqual([id, BOUNDARY]);
+    const arn = roleArn(id);
+    expect([id, may('iam:CreateRole', arn, { 'iam:PermissionsBoundary': set })]).toEqual([id, true]);
+    for (const policyArn of (role.Properties.ManagedPolicyArns ?? []).map((p: any) => resolveIntrinsics(p, { account: ACCOUNT, region: REGION }))) {
+      expect([id, policyArn, may('iam:AttachRolePolicy', arn, { 'iam:PermissionsBoundary': set, 'iam:PolicyARN': policyArn })]).toEqual([id, policyArn, true]);
+    }
+    if (role.Properties.Policies || policies.some((p) => JSON.stringify(p.Properties.Roles).includes(id))) {
+      expect([id, may('iam:PutRolePolicy', arn, { 'iam:PermissionsBoundary': set })]).toEqual([id, true]);
+    }
+    const services = [role.Properties.AssumeRolePolicyDocument.Statement[0].Principal.Service].flat();
+    for (const service of services) {
+      expect([id, service, may('iam:PassRole', arn, { 'iam:PassedToService': service })]).toEqual([id, service, true]);
+    }
+  }
+  // What the StackSet passes (its execution role is not the launch role): no boundary at all.
+  const none = evaluate(resolveIntrinsics(roles[0][1].Properties.PermissionsBoundary, { account: ACCOUNT, region: REGION, refs: { ...params, PermissionsBoundary: '' } }),
+    { template: product, parameters: { ...params, PermissionsBoundary: '' }, region: REGION });
+  expect(none).toEqual({ Ref: 'AWS::NoValue' });
+  const arn = roleArn('Anything');
+  expect(decide(launchRole, { action: 'iam:CreateRole', resource: arn, context: { 'aws:PrincipalAccount': ACCOUNT } })).toBe('implicit-deny');
+  expect(may('iam:CreateRole', arn, { 'iam:PermissionsBoundary': 'arn:aws:iam::aws:policy/AdministratorAccess' })).toBe(false);
+  expect(may('iam:CreateRole', arn, { 'iam:PermissionsBoundary': 'arn:aws:iam::111111111111:policy/GravitonLlmProductBoundary' })).toBe(false);
+  expect(may('iam:PutRolePolicy', arn, {})).toBe(false);
+  expect(may('iam:AttachRolePolicy', arn, { 'iam:PermissionsBoundary': BOUNDARY, 'iam:PolicyARN': 'arn:aws:iam::aws:policy/AdministratorAccess' })).toBe(false);
+  expect(may('iam:PutRolePermissionsBoundary', arn, { 'iam:PermissionsBoundary': 'arn:aws:iam::aws:policy/AdministratorAccess' })).toBe(false);
+  expect(may('iam:DeleteRolePermissionsBoundary', arn, { 'iam:PermissionsBoundary': BOUNDARY })).toBe(false);
+  expect(may('iam:PassRole', arn, { 'iam:PassedToService': 'cloudformation.amazonaws.com' })).toBe(false);
+  expect(may('iam:CreateRole', `arn:aws:iam::${ACCOUNT}:role/Admin`, { 'iam:PermissionsBoundary': BOUNDARY })).toBe(false);
+  // Nor can it change the boundary itself.
+  for (const action of ['iam:CreatePolicyVersion', 'iam:DeletePolicy', 'iam:SetDefaultPolicyVersion', 'iam:CreatePolicy']) {
+    expect([action, may(action, BOUNDARY)]).toEqual([action, false]);
+  }
+});
+
+test('the boundary allows every action the template\'s roles hold, and no IAM or STS', () => {
+  const { actions } = templateRoles(product);
+  expect(actions.length).toBeGreaterThan(20);
+  for (const action of actions) {
+    // A granted wildcard (s3:GetObject*) is tested through an action it covers.
+    const concrete = action.replace(/\*$/, 'Acl');
+    expect([action, allows(boundary, { action: concrete, resource: '*' })]).toEqual([action, true]);
+  }
+  for (const action of ['iam:CreateRole', 'iam:PassRole', 'iam:AttachRolePolicy', 'sts:AssumeRole', 'organizations:LeaveOrganization', 'kms:ScheduleKeyDeletion']) {
+    expect([action, allows(boundary, { action, resource: '*' })]).toEqual([action, false]);
+  }
+  expect(boundary.flatMap((st) => [st.Action].flat()).filter((a: string) => a.endsWith(':*') || a === '*')).toEqual([]);
+});
+
+test('each policy fits IAM\'s managed policy size (6,144 characters without whitespace), and the role holds few enough of them', () => {
+  for (const doc of [...launchRolePolicies, boundary]) {
+    expect(JSON.stringify({ Version: '2012-10-17', Statement: doc }).length).toBeLessThanOrEqual(6144);
+  }
+  // IAM's default quota of managed policies per role is 10.
+  expect(launchRolePolicies.length).toBeGreaterThan(1);
+  expect(launchRolePolicies.length).toBeLessThanOrEqual(10);
+});
+
+test('a template with a resource type or managed policy the tables do not list stops synthesis, naming it', () => {
+  const template = { Resources: { Q: { Type: 'AWS::SQS::Queue', Properties: {} } } };
+  expect(() => launchRoleStatements({ template, assetBucketPrefix: 'p', permissionsBoundaryName: 'B' })).toThrow(/AWS::SQS::Queue.*RESOURCE_TYPE_GRANTS/);
+  const admin = { Resources: { R: { Type: 'AWS::IAM::Role', Properties: { AssumeRolePolicyDocument: { Statement: [] }, ManagedPolicyArns: ['arn:aws:iam::aws:policy/AdministratorAccess'] } } } };
+  expect(() => permissionsBoundaryStatements(admin)).toThrow(/AdministratorAccess.*MANAGED_POLICY_ACTIONS/);
+  expect(Object.keys(MANAGED_POLICY_ACTIONS)).not.toContain('AdministratorAccess');
+  // The grants the statements are built from resolve in any stack (the partition is a token).
+  expect(new Stack().resolve(launchRoleStatements({ template: product, assetBucketPrefix: 'p', permissionsBoundaryName: 'B' })[0].statement.toStatementJson())).toBeDefined();
+  expect(wildcardMatch('SC-*', 'SC-1')).toBe(true);
+});
+
+test('the AMI parameter the template reads: AWS\'s public one by default, or the account\'s own under /graviton-llm/ that pins it', () => {
+  const param = (name: string) => `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${name}`;
+  expect(product.Parameters.AmiParameter.Default).toMatch(/^\/aws\/service\/ami-amazon-linux-latest\//);
+  expect(may('ssm:GetParameters', `arn:aws:ssm:${REGION}::parameter${product.Parameters.AmiParameter.Default}`)).toBe(true);
+  expect(may('ssm:GetParameters', param('/graviton-llm/pinned-ami'))).toBe(true);
+  // Another of the account's parameters is no AMI of the kit's.
+  expect(may('ssm:GetParameters', param('/team/database-password'))).toBe(false);
+});
