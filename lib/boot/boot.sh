@@ -350,45 +350,102 @@ missing_tools() {
   printf '%s\n' "${out[@]}"
 }
 
+# The dependencies come in two sets. What every boot runs (unpacking, the
+# download, the lock, the AWS CLI, systemd) is checked, and installed if
+# missing, at the start. What only a compile needs (the compiler, CMake, git,
+# make) is installed by ensure_build, on a cache miss only: a scale-out
+# instance that finds its build in the cache installs no compiler.
 install_dependencies() {
-  local needed=(cmake git make tar gzip curl sha256sum flock setsid)
+  local needed=(tar gzip curl sha256sum flock setsid) optional=() missing
   [[ ${CFG[GLLM_MODE]} == aws ]] && needed+=(aws systemctl useradd)
-  local missing compiler_ok=1
+  missing=$(missing_tools "${needed[@]}")
+  if [[ ${CFG[GLLM_MODE]} == aws ]] && command -v dnf >/dev/null 2>&1; then
+    # Nice to have: cfn-signal needs no IAM permission, the agent ships logs.
+    [[ -x /opt/aws/bin/cfn-signal ]] || optional+=(aws-cfn-bootstrap)
+    [[ -x /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl ]] || optional+=(amazon-cloudwatch-agent)
+  fi
+  if [[ -z $missing ]] && ((${#optional[@]} == 0)); then
+    log "run-time tools already present; nothing to install"
+    return
+  fi
+  if [[ -n $missing ]]; then
+    ((EUID == 0)) || fail "missing tools: ${missing//$'\n'/ } (local mode installs nothing without root: install them and re-run)"
+    if command -v dnf >/dev/null 2>&1; then
+      log "installing run-time tools with dnf: ${missing//$'\n'/ }"
+      dnf install -y --setopt=install_weak_deps=False tar gzip util-linux shadow-utils >>"$LOG_DIR/dnf.log" 2>&1 ||
+        fail "dnf install failed; see ${LOG_DIR}/dnf.log"
+    elif command -v apt-get >/dev/null 2>&1; then
+      log "installing run-time tools with apt-get: ${missing//$'\n'/ }"
+      { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        tar gzip curl ca-certificates coreutils util-linux; } >>"$LOG_DIR/apt.log" 2>&1 ||
+        fail "apt-get install failed; see ${LOG_DIR}/apt.log"
+    else
+      fail "no dnf or apt-get to install: ${missing//$'\n'/ }"
+    fi
+    missing=$(missing_tools "${needed[@]}")
+    [[ -z $missing ]] || fail "still missing after install: ${missing//$'\n'/ }"
+  fi
+  # One at a time: dnf refuses a whole list for one package the repositories lack.
+  local package
+  for package in "${optional[@]}"; do
+    dnf install -y "$package" >>"$LOG_DIR/dnf.log" 2>&1 || log "optional package ${package} not installed; continuing"
+  done
+}
+
+# What a compile needs, installed only when ensure_build compiles.
+install_build_tools() {
+  local needed=(cmake git make) missing compiler_ok=1
   missing=$(missing_tools "${needed[@]}")
   pick_compiler || compiler_ok=0
   # Graviton4/5 flags (armv9-a) need GCC 12 or later; AL2023's default GCC is 11.
-  if [[ ${CFG[GLLM_MODE]} == aws && $(os_field ID) == amzn ]] && ! command -v gcc14-g++ >/dev/null 2>&1; then
+  if [[ $(os_field ID) == amzn ]] && ! command -v gcc14-g++ >/dev/null 2>&1; then
     compiler_ok=0
   fi
   if [[ -z $missing ]] && ((compiler_ok)); then
-    log "build and run tools already present; nothing to install"
+    log "build tools already present; nothing to install"
     return
   fi
   if ((EUID != 0)); then
-    fail "missing tools: ${missing//$'\n'/ }$( ((compiler_ok)) || echo ' C/C++ compiler') (local mode installs nothing without root: install them and re-run)"
+    fail "missing build tools: ${missing//$'\n'/ }$( ((compiler_ok)) || echo ' C/C++ compiler') (local mode installs nothing without root: install them and re-run)"
   fi
   if command -v dnf >/dev/null 2>&1; then
-    log "installing with dnf"
-    dnf install -y --setopt=install_weak_deps=False gcc14 gcc14-c++ cmake git make tar gzip util-linux shadow-utils >>"$LOG_DIR/dnf.log" 2>&1 ||
-      fail "dnf install failed; see ${LOG_DIR}/dnf.log"
-    # Nice to have: cfn-signal needs no IAM permission, the agent ships logs,
-    # ccache speeds a rebuild. One at a time: dnf refuses a whole list for
-    # one package the repositories lack.
-    local optional
-    for optional in aws-cfn-bootstrap amazon-cloudwatch-agent ccache; do
-      dnf install -y "$optional" >>"$LOG_DIR/dnf.log" 2>&1 || log "optional package ${optional} not installed; continuing"
-    done
+    log "installing build tools with dnf"
+    dnf install -y --setopt=install_weak_deps=False gcc14 gcc14-c++ cmake git make >>"$LOG_DIR/dnf.log" 2>&1 ||
+      fail "dnf install of the build tools failed; see ${LOG_DIR}/dnf.log"
+    # ccache speeds a rebuild; not every repository has it.
+    dnf install -y ccache >>"$LOG_DIR/dnf.log" 2>&1 || log "optional package ccache not installed; continuing"
   elif command -v apt-get >/dev/null 2>&1; then
-    log "installing with apt-get"
+    log "installing build tools with apt-get"
     { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      build-essential cmake git make tar gzip curl ca-certificates util-linux; } >>"$LOG_DIR/apt.log" 2>&1 ||
-      fail "apt-get install failed; see ${LOG_DIR}/apt.log"
+      build-essential cmake git make; } >>"$LOG_DIR/apt.log" 2>&1 ||
+      fail "apt-get install of the build tools failed; see ${LOG_DIR}/apt.log"
   else
-    fail "no dnf or apt-get to install: ${missing//$'\n'/ }"
+    fail "no dnf or apt-get to install the build tools: ${missing//$'\n'/ }"
   fi
   missing=$(missing_tools "${needed[@]}")
   [[ -z $missing ]] || fail "still missing after install: ${missing//$'\n'/ }"
   pick_compiler || fail "no C/C++ compiler after install"
+}
+
+# The compiler a build on this machine gets, named without running it (a
+# cache hit has no compiler to ask): the one the boot installs, from the
+# repositories of this exact OS release. Amazon Linux 2023 locks its
+# repositories to the image's release version (deterministic upgrades), so
+# one release means one gcc14; the AMI is pinned by the stack.
+toolchain_identity() {
+  case $(os_field ID) in
+    amzn) printf 'gcc14 from amzn release %s\n' "$(amzn_release)" ;;
+    debian) printf 'default g++ from debian %s\n' "$(cat /etc/debian_version 2>/dev/null || os_field VERSION_ID)" ;;
+    *) printf 'default compiler from %s %s\n' "$(os_field ID)" "$(os_field VERSION_ID)" ;;
+  esac
+}
+
+amzn_release() {
+  local v=""
+  [[ -r /etc/dnf/vars/releasever ]] && v=$(tr -d '[:space:]' </etc/dnf/vars/releasever)
+  [[ -n $v ]] || v=$(rpm -q --qf '%{VERSION}' system-release 2>/dev/null) || v=""
+  [[ -n $v ]] || v=$(os_field VERSION_ID)
+  printf '%s\n' "$v"
 }
 
 # GCC 14 where the distribution offers it next to an older default (AL2023),
@@ -579,7 +636,7 @@ build_key_material() {
     "llama.cpp-commit=${CFG[GLLM_LLAMA_CPP_COMMIT]:-none (source tree ${CFG[GLLM_LLAMA_CPP_REF]})}" \
     "arch=${arch}" \
     "os=$(os_field ID)-$(os_field VERSION_ID)" \
-    "compiler=$(first_line "$("$CXX_BIN" --version)") $("$CXX_BIN" -dumpmachine)" \
+    "toolchain=$(toolchain_identity)" \
     "targets=${BUILD_TARGETS[*]}" \
     "build-options-version=${BUILD_OPTIONS_VERSION}" \
     "cmake=${CMAKE_DEFINES[*]}"
@@ -677,6 +734,7 @@ ensure_build() {
   LLAMA_SERVER=$BUILD_DIR/bin/llama-server
   log "build key ${key} (${material//$'\n'/; })"
   if [[ -f $BUILD_DIR/manifest.txt ]]; then
+    ensure_runtime_libraries "$BUILD_DIR"
     if problem=$(check_build "$BUILD_DIR" "$material"); then
       log "build: installed build ${key} reused (no compile)"
       return
@@ -689,9 +747,13 @@ ensure_build() {
   tmpdir=$(mktemp -d "$INSTALL_ROOT/.install-$key.XXXXXX")
   PARTIAL_FILES+=("$tarball")
   if cache_get "builds/${key}.tar.gz" "$tarball"; then
-    if problem=$(unpack_build "$tarball" "$tmpdir" "$material"); then
-      log "build: cache hit builds/${key}.tar.gz (no compile)"
-      cached=1
+    if problem=$(extract_build "$tarball" "$tmpdir"); then
+      # Libraries this machine lacks are this machine's problem, not the object's: installed, or the boot fails.
+      ensure_runtime_libraries "$tmpdir"
+      problem=$(check_build "$tmpdir" "$material") && cached=1
+    fi
+    if ((cached)); then
+      log "build: cache hit builds/${key}.tar.gz (no compile); needs at run time: $(tr '\n' ' ' <"$tmpdir/runtime-libraries.txt" 2>/dev/null || echo 'not recorded')"
     else
       log "build: discarding cached builds/${key}.tar.gz: ${problem}; compiling a replacement"
       rm -rf -- "$tmpdir"
@@ -703,8 +765,13 @@ ensure_build() {
   if ((!cached)); then
     BUILD_LOG=$LOG_DIR/build.log
     : >"$BUILD_LOG"
+    install_build_tools
     compile_llama_cpp "$tmpdir"
     printf '%s\n' "$material" >"$tmpdir/manifest.txt"
+    # What the key cannot say: the compiler that was used, and the shared
+    # libraries its output needs (a cache hit has no compiler to bring them).
+    printf '%s %s\n' "$(first_line "$("$CXX_BIN" --version)")" "$("$CXX_BIN" -dumpmachine)" >"$tmpdir/toolchain.txt"
+    needed_libraries "$tmpdir" >"$tmpdir/runtime-libraries.txt"
     problem=$(check_build "$tmpdir" "$material") || fail "the build just compiled does not run here: ${problem}"
     tar -czf "$tarball" -C "$tmpdir" .
     cache_put "$tarball" "builds/${key}.tar.gz"
@@ -716,15 +783,66 @@ ensure_build() {
   mv -- "$tmpdir" "$BUILD_DIR"
 }
 
-# Unpacks build tarball $1 into directory $2 and checks it against key
-# material $3; prints what is wrong and fails if anything is.
-unpack_build() {
-  local tarball=$1 dir=$2 material=$3 err
+# Unpacks build tarball $1 into directory $2; prints what is wrong and fails
+# if it cannot.
+extract_build() {
+  local tarball=$1 dir=$2 err
   if ! err=$(tar -xzf "$tarball" -C "$dir" 2>&1); then
     printf 'not a readable tar.gz (%s)\n' "$(first_line "$err")"
     return 1
   fi
-  check_build "$dir" "$material"
+}
+
+# The shared libraries (sonames) the build's programs in $1/bin load, as the
+# dynamic loader of this machine resolves them ("not found" included).
+needed_libraries() {
+  local dir=$1 t
+  for t in "${BUILD_TARGETS[@]}"; do
+    [[ -x $dir/bin/$t ]] || continue
+    ldd "$dir/bin/$t" 2>/dev/null | awk '$2 == "=>" { print $1 }' || true
+  done | sort -u
+}
+
+# Of those, the ones this machine lacks.
+missing_libraries() {
+  local dir=$1 t
+  for t in "${BUILD_TARGETS[@]}"; do
+    [[ -x $dir/bin/$t ]] || continue
+    ldd "$dir/bin/$t" 2>/dev/null | awk '$2 == "=>" && $3 == "not" { print $1 }' || true
+  done | sort -u
+}
+
+# A cached build was compiled on another instance, whose compiler brought
+# the libraries its output loads (OpenMP's libgomp, the C++ library). This
+# instance installed no compiler: the libraries it lacks are installed on
+# their own, or the boot fails naming them, before any model is fetched.
+ensure_runtime_libraries() {
+  local dir=$1 missing lib packages=()
+  missing=$(missing_libraries "$dir")
+  [[ -n $missing ]] || return 0
+  log "the build loads shared libraries this machine lacks: ${missing//$'\n'/ }"
+  if ((EUID == 0)) && command -v dnf >/dev/null 2>&1; then
+    # RPMs provide each soname by name: the package that ships it is found from the soname alone.
+    for lib in $missing; do packages+=("${lib}()(64bit)"); done
+    dnf install -y --setopt=install_weak_deps=False "${packages[@]}" >>"$LOG_DIR/dnf.log" 2>&1 ||
+      log "dnf could not install ${packages[*]} (see ${LOG_DIR}/dnf.log)"
+  elif ((EUID == 0)) && command -v apt-get >/dev/null 2>&1; then
+    for lib in $missing; do
+      case $lib in
+        libgomp.so.1) packages+=(libgomp1) ;;
+        libstdc++.so.6) packages+=(libstdc++6) ;;
+        libgcc_s.so.1) packages+=(libgcc-s1) ;;
+      esac
+    done
+    if ((${#packages[@]})); then
+      { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${packages[@]}"; } >>"$LOG_DIR/apt.log" 2>&1 ||
+        log "apt-get could not install ${packages[*]} (see ${LOG_DIR}/apt.log)"
+    fi
+  fi
+  missing=$(missing_libraries "$dir")
+  [[ -z $missing ]] ||
+    fail "the llama.cpp build loads ${missing//$'\n'/, }, which this machine lacks and could not install: the image must carry them, or reach its package repositories"
+  log "run-time libraries installed"
 }
 
 # Checks a build directory: its manifest is this build key's material, every

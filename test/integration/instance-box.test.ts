@@ -84,7 +84,7 @@ if (unavailable) {
     const boxes: InstanceBox[] = [];
     let common: ReturnType<typeof standIns>;
 
-    async function launch(name: string, s: StackInstance): Promise<{ box: InstanceBox; instanceId: string }> {
+    async function launch(name: string, s: StackInstance, removePaths: readonly string[] = []): Promise<{ box: InstanceBox; instanceId: string }> {
       const id = await aws.launchInstance(s.awsSpec);
       const b = await InstanceBox.create(aws, {
         arch: 'amd64',
@@ -93,6 +93,7 @@ if (unavailable) {
         cloudInitEnvironment: { GLLM_TEST_BOX_ALLOW_X86: '1' },
         files: common.files,
         binds: common.binds,
+        removePaths,
       });
       boxes.push(b);
       return { box: b, instanceId: id };
@@ -305,6 +306,46 @@ if (unavailable) {
         expect(log).toContain('the stack takes no signal now (it is not being created); SUCCESS not signalled');
         expect(log).not.toMatch(/signal SUCCESS failed/);
       });
+    });
+
+    describe('scale-out instances from an image without build tools (the build from the cache)', () => {
+      // The box's image carries the compiler, as an instance has once the boot installed it: these
+      // instances lack it, as a fresh AL2023 instance does, and the box has no package repository.
+      const BUILD_TOOLS = ['gcc', 'g++', 'cc', 'c++', 'cmake', 'make', 'git', 'ccache'].map((t) => `/usr/bin/${t}`);
+      const LIBGOMP = ['/usr/lib/x86_64-linux-gnu/libgomp.so.1', '/usr/lib/x86_64-linux-gnu/libgomp.so.1.0.0'];
+
+      test('one serves, having installed nothing; the warm path\'s time runs from user data to CONTINUE', async () => {
+        await box.shutdown();
+        const launched = await launch('gllm-scaleout', stack, BUILD_TOOLS);
+        expect(launched.box.exists('/usr/bin/g++')).toBe(false);
+        const result = await launched.box.boot(BOOT_MS);
+        const log = bootLog(launched.box);
+        expect(result.status).toBe(0);
+        expect(log).toMatch(/build: cache hit builds\/[0-9a-f]{32}\.tar\.gz \(no compile\); needs at run time: .*libgomp\.so\.1/);
+        expect(log).toContain('run-time tools already present; nothing to install');
+        expect(log).not.toMatch(/install(ing)? build tools|apt-get|compiling/);
+        expect(lifecycleActions((await aws.observe()).events, launched.instanceId)).toEqual([expect.objectContaining({ result: 'CONTINUE' })]);
+        const started = Number(launched.box.read('/var/lib/box/user-data-started'));
+        const continued = Date.parse(/^(\S+) .*lifecycle action graviton-llm-boot completed with CONTINUE/m.exec(log)![1]) / 1000;
+        const steps = [...log.matchAll(/\[(\S+)\] done in ([\d.]+) s/g)].map((m) => `${m[1]} ${m[2]} s`).join(', ');
+        console.log(`instance box: warm scale-out, user data start to lifecycle CONTINUE: ${(continued - started).toFixed(1)} s (${steps})`);
+        expect(continued).toBeGreaterThan(started);
+        expect((await aws.http(`http://127.0.0.1:${stack.bootEnv.GLLM_PORT}/health`)).status).toBe(200);
+        await launched.box.shutdown();
+      }, BOOT_MS + 2 * 60 * 1000);
+
+      test('one whose image lacks the OpenMP library the build loads fails at once, naming it', async () => {
+        const launched = await launch('gllm-nolibgomp', stack, [...BUILD_TOOLS, ...LIBGOMP]);
+        const result = await launched.box.boot(BOOT_MS);
+        const log = bootLog(launched.box);
+        expect(result.status).not.toBe(0);
+        expect(log).toContain('the build loads shared libraries this machine lacks: libgomp.so.1');
+        expect(/boot failed: (.*)/.exec(log)?.[1]).toContain('the llama.cpp build loads libgomp.so.1, which this machine lacks and could not install');
+        // Not taken for a bad cache object: nothing compiled, nothing replaced, no model fetched.
+        expect(log).not.toMatch(/discarding|compiling|model: cache/);
+        expect(lifecycleActions((await aws.observe()).events, launched.instanceId)).toEqual([expect.objectContaining({ result: 'ABANDON' })]);
+        await launched.box.shutdown();
+      }, BOOT_MS + 2 * 60 * 1000);
     });
 
     describe('a throttled lifecycle API, then a server that keeps crashing', () => {

@@ -66,6 +66,8 @@ export interface BoxOptions {
   readonly enableUnits?: readonly string[];
   /** Environment of the machine's init (systemd-nspawn --setenv). */
   readonly initEnvironment?: Record<string, string>;
+  /** Absolute paths deleted from the box's file system before it boots: an image that lacks them. */
+  readonly removePaths?: readonly string[];
 }
 
 export interface BootResult {
@@ -256,6 +258,11 @@ export class InstanceBox {
       await run('mount', ['-t', 'overlay', 'overlay', '-o',
         `lowerdir=${lower},upperdir=${path.join(box.dir, 'upper')},workdir=${path.join(box.dir, 'work')}`, box.merged]);
       box.mounted = true;
+      for (const p of options.removePaths ?? []) {
+        if (!path.isAbsolute(p)) throw new Error(`removePaths: ${p} is not an absolute path`);
+        // lstat semantics: a symlink (cc -> /etc/alternatives/cc) is removed, not what it points to.
+        rmSync(path.join(box.merged, p), { recursive: true, force: true });
+      }
       box.writeFiles();
       return box;
     } catch (err) {
@@ -471,6 +478,7 @@ done
 if [ ! -e /var/lib/cloud/instance/sem/user-data ]; then
   touch /var/lib/cloud/instance/sem/user-data
   echo "== user data" >>"$log"
+  date +%s.%N >/var/lib/box/user-data-started
   /var/lib/cloud/instance/user-data.txt >>"$log" 2>&1 || rc=$?
 fi
 echo "$rc" > /var/lib/box/boot-$n.rc.tmp
