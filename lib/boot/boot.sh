@@ -357,7 +357,7 @@ missing_tools() {
 # instance that finds its build in the cache installs no compiler.
 install_dependencies() {
   local needed=(tar gzip curl sha256sum flock setsid) optional=() missing
-  [[ ${CFG[GLLM_MODE]} == aws ]] && needed+=(aws systemctl useradd)
+  [[ ${CFG[GLLM_MODE]} == aws ]] && needed+=(aws systemctl useradd setpriv)
   missing=$(missing_tools "${needed[@]}")
   if [[ ${CFG[GLLM_MODE]} == aws ]] && command -v dnf >/dev/null 2>&1; then
     # Nice to have: cfn-signal needs no IAM permission, the agent ships logs.
@@ -722,10 +722,11 @@ compile_llama_cpp() {
 # Makes sure $INSTALL_ROOT/<key>/bin holds binaries that run here: already
 # installed (re-run), from the cache, or compiled and then cached. An
 # installed or cached build that fails its checks is discarded and rebuilt,
-# and the rebuild replaces the cache object: one bad object must not fail
-# every instance that reads it.
+# and the rebuild is cached for the next instance: one bad object must not
+# fail every instance that reads it.
 ensure_build() {
   local key material tarball tmpdir problem cached=0
+  [[ ${CFG[GLLM_MODE]} == aws ]] && ensure_service_user
   build_targets
   cmake_defines
   material=$(build_key_material)
@@ -745,23 +746,10 @@ ensure_build() {
   mkdir -p "$INSTALL_ROOT" "$STATE_DIR"
   tarball=$STATE_DIR/build-$key.tar.gz
   tmpdir=$(mktemp -d "$INSTALL_ROOT/.install-$key.XXXXXX")
+  # The checks run the binaries as the service user, who must reach them.
+  chmod 0755 "$tmpdir"
   PARTIAL_FILES+=("$tarball")
-  if cache_get "builds/${key}.tar.gz" "$tarball"; then
-    if problem=$(extract_build "$tarball" "$tmpdir"); then
-      # Libraries this machine lacks are this machine's problem, not the object's: installed, or the boot fails.
-      ensure_runtime_libraries "$tmpdir"
-      problem=$(check_build "$tmpdir" "$material") && cached=1
-    fi
-    if ((cached)); then
-      log "build: cache hit builds/${key}.tar.gz (no compile); needs at run time: $(tr '\n' ' ' <"$tmpdir/runtime-libraries.txt" 2>/dev/null || echo 'not recorded')"
-    else
-      log "build: discarding cached builds/${key}.tar.gz: ${problem}; compiling a replacement"
-      rm -rf -- "$tmpdir"
-      mkdir -p "$tmpdir"
-    fi
-  else
-    log "build: cache miss builds/${key}.tar.gz; compiling"
-  fi
+  fetch_cached_build "$key" "$tmpdir" "$material" "$tarball" && cached=1
   if ((!cached)); then
     BUILD_LOG=$LOG_DIR/build.log
     : >"$BUILD_LOG"
@@ -781,6 +769,92 @@ ensure_build() {
   # Rename into place so a half-extracted build is never taken as installed.
   rm -rf -- "$BUILD_DIR"
   mv -- "$tmpdir" "$BUILD_DIR"
+}
+
+# Puts the cached build of key $1 into directory $2, checked against key
+# material $3 (through tarball path $4); fails when the cache holds none that
+# passes the checks, having logged why.
+#
+# On instances, a cached build is run only as it was first written. The
+# bucket keeps every version of a build object (versioning, and no expiry of
+# old versions under builds/) and the instances may add versions but delete
+# none; the versions are tried oldest first. An object overwritten later, by
+# a boot that found it bad or by anyone holding an instance's credentials, is
+# then never run while the version first written still passes its checks.
+fetch_cached_build() {
+  local key=$1 dir=$2 material=$3 tarball=$4 rel="builds/$1.tar.gz" versions=() list v problem i
+  if [[ ${CFG[GLLM_MODE]} == aws ]]; then
+    list=$STATE_DIR/versions-$key.txt
+    PARTIAL_FILES+=("$list")
+    if ! retry "cache listing of ${rel}" s3_versions "${CFG[GLLM_CACHE_URI]}/${rel}" "$list"; then
+      log "cache listing of ${rel} failed; treating it as a miss"
+      return 1
+    fi
+    mapfile -t versions <"$list"
+    rm -f -- "$list"
+  elif [[ -f ${CFG[GLLM_CACHE_URI]}/${rel} ]]; then
+    versions=(local)
+  fi
+  if ((${#versions[@]} == 0)); then
+    log "build: cache miss ${rel}; compiling"
+    return 1
+  fi
+  if ((${#versions[@]} > 1)); then
+    log "WARNING: ${rel} has ${#versions[@]} versions: it was written again after it was first cached; trying them oldest first (${versions[*]})"
+  fi
+  for i in "${!versions[@]}"; do
+    v=${versions[$i]}
+    if [[ $v == local ]]; then
+      cp -- "${CFG[GLLM_CACHE_URI]}/${rel}" "$tarball"
+    elif ! retry "cache read of ${rel} version ${v}" s3_read_version "${CFG[GLLM_CACHE_URI]}/${rel}" "$v" "$tarball"; then
+      log "cache read of ${rel} version ${v} failed; treating it as a miss"
+      return 1
+    fi
+    if problem=$(extract_build "$tarball" "$dir"); then
+      # Libraries this machine lacks are this machine's problem, not the object's: installed, or the boot fails.
+      ensure_runtime_libraries "$dir"
+      if problem=$(check_build "$dir" "$material"); then
+        log "build: cache hit ${rel} (no compile)$( ((${#versions[@]} > 1)) && echo ", version ${v} (written $((i + 1)) of ${#versions[@]})"); needs at run time: $(tr '\n' ' ' <"$dir/runtime-libraries.txt" 2>/dev/null || echo 'not recorded')"
+        rm -f -- "$tarball"
+        return 0
+      fi
+    fi
+    log "build: discarding cached ${rel}$([[ $v == local ]] || echo " version ${v}"): ${problem}$( ((i + 1 == ${#versions[@]})) && echo '; compiling a replacement')"
+    find "$dir" -mindepth 1 -delete
+  done
+  rm -f -- "$tarball"
+  return 1
+}
+
+# Writes to file $2 the version ids of S3 object $1, oldest first, one a
+# line (none for a missing object). S3 lists a key's versions newest first.
+s3_versions() {
+  local uri=$1 dest=$2 bucket key err
+  bucket=${uri#s3://}
+  key=${bucket#*/}
+  bucket=${bucket%%/*}
+  if ! err=$(aws s3api list-object-versions --region "${CFG[GLLM_REGION]}" --bucket "$bucket" --prefix "$key" \
+    --query "Versions[?Key=='${key}'].VersionId" --output text 2>&1 >"$dest.all"); then
+    printf '%s\n' "$err" >>"$LOG_FILE"
+    rm -f -- "$dest.all"
+    return 1
+  fi
+  tr -s '[:space:]' '\n' <"$dest.all" | grep -v -x -e '' -e None | tac >"$dest" || true
+  rm -f -- "$dest.all"
+}
+
+# Copies version $2 of S3 object $1 to file $3.
+s3_read_version() {
+  local uri=$1 version=$2 dest=$3 bucket key err
+  bucket=${uri#s3://}
+  key=${bucket#*/}
+  bucket=${bucket%%/*}
+  if err=$(aws s3api get-object --region "${CFG[GLLM_REGION]}" --bucket "$bucket" --key "$key" --version-id "$version" "$dest" 2>&1); then
+    return 0
+  fi
+  rm -f -- "$dest"
+  printf '%s\n' "$err" >>"$LOG_FILE"
+  return 1
 }
 
 # Unpacks build tarball $1 into directory $2; prints what is wrong and fails
@@ -865,7 +939,7 @@ check_build() {
       return 1
     fi
   done
-  out=$("$dir/bin/llama-server" --version 2>&1) || rc=$?
+  out=$(as_service_user "$dir/bin/llama-server" --version 2>&1) || rc=$?
   printf '%s\n' "$out" >>"$LOG_FILE"
   if ((rc != 0)); then
     echo "its llama-server --version exits ${rc}: $(printf '%s\n' "$out" | tail -n 1)"
@@ -1124,7 +1198,7 @@ choose_lock_args() {
   local candidate
   for candidate in '--load-mode mmap+mlock' '--mlock'; do
     # shellcheck disable=SC2086 # each candidate is one or two words, split on purpose
-    if "$LLAMA_SERVER" $candidate --version >/dev/null 2>&1; then
+    if as_service_user "$LLAMA_SERVER" $candidate --version >/dev/null 2>&1; then
       read -r -a LOCK_ARGS <<<"$candidate"
       log "memory lock: ${candidate} (accepted by this llama-server)"
       return 0
@@ -1139,9 +1213,16 @@ choose_lock_args() {
 # the server's own words, instead of a service that restarts until the
 # health check gives up.
 preflight_server() {
-  local host=$1 out rc=0
-  server_args "$API_KEY_FILE" "$host"
-  out=$("$LLAMA_SERVER" "${SERVER_ARGS[@]}" --version 2>&1) || rc=$?
+  local host=$1 out rc=0 probe_key
+  # The server reads its key file while parsing: this run gets a stand-in it
+  # can read, not the key (which the unit hands over as a credential).
+  probe_key=$(mktemp "$STATE_DIR/preflight-key.XXXXXX")
+  PARTIAL_FILES+=("$probe_key")
+  printf 'preflight-stand-in-%s\n' "$RANDOM$RANDOM" >"$probe_key"
+  [[ ${CFG[GLLM_MODE]} == aws ]] && ((EUID == 0)) && chown "$SERVICE_USER" "$probe_key"
+  server_args "$probe_key" "$host"
+  out=$(as_service_user "$LLAMA_SERVER" "${SERVER_ARGS[@]}" --version 2>&1) || rc=$?
+  rm -f -- "$probe_key"
   if ((rc != 0)); then
     fail "llama-server rejects its arguments (exit ${rc}): $(grep -m1 -iE 'error|invalid|unknown' <<<"$out" || tail -n 1 <<<"$out")"
   fi
@@ -1226,9 +1307,24 @@ service_unit() {
   render_unit "$exec"
 }
 
-start_server_systemd() {
+ensure_service_user() {
   id -u "$SERVICE_USER" >/dev/null 2>&1 ||
     useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /sbin/nologin "$SERVICE_USER"
+}
+
+# Runs a build's program (its checks, the preflight) as the service's user on
+# an instance: a binary from the cache gets no more than the service will give
+# it, root least of all, before it has passed its checks or after.
+as_service_user() {
+  if [[ ${CFG[GLLM_MODE]} == aws ]] && ((EUID == 0)); then
+    setpriv --reuid="$SERVICE_USER" --regid="$SERVICE_USER" --init-groups --no-new-privs -- "$@"
+  else
+    "$@"
+  fi
+}
+
+start_server_systemd() {
+  ensure_service_user
   install -d -m 0755 "$LOG_DIR"
   touch "$SERVER_LOG"
   chown "$SERVICE_USER:$SERVICE_USER" "$SERVER_LOG"

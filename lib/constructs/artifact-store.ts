@@ -10,8 +10,12 @@ export interface ArtifactStoreProps {
 /** Key prefix of the build and model cache; the instances may write nowhere else. */
 export const CACHE_PREFIX = 'cache/';
 
-/** How long an overwritten or deleted cache object stays recoverable. */
+/** How long an overwritten or deleted cached model stays recoverable. */
 const NONCURRENT_VERSION_DAYS = 30;
+/** Key prefix of the cached llama.cpp builds, whose versions are all kept (see the bucket's lifecycle). */
+export const BUILD_CACHE_PREFIX = `${CACHE_PREFIX}builds/`;
+/** Key prefix of the cached models. */
+export const MODEL_CACHE_PREFIX = `${CACHE_PREFIX}models/`;
 
 /**
  * The bucket that caches llama.cpp builds and models, so that only the first
@@ -48,17 +52,24 @@ export class ArtifactStore extends Construct {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       serverAccessLogsBucket: this.accessLogBucket,
       serverAccessLogsPrefix: 'artifact-bucket/',
-      // Instances run what this bucket holds: an overwritten build or model (a boot replaces a cached
-      // object it finds bad) or a deleted one stays recoverable, and the access logs say which version
-      // was read. Old versions expire, so replaced multi-GiB models are not kept for ever.
+      // Instances run what this bucket holds. A build is run only as first written: the boot takes
+      // the oldest version of a build object that passes its checks, so every version of a build is
+      // kept (an expired first version would hand the key to whatever was written after it). A model
+      // is checked against the SHA-256 in the template whichever version is read: its replaced
+      // versions (multi-GiB) expire.
       versioned: true,
-      lifecycleRules: [{
-        noncurrentVersionExpiration: Duration.days(NONCURRENT_VERSION_DAYS),
-        // Once its older versions are gone, a delete marker only slows listings.
-        expiredObjectDeleteMarker: true,
-        // A boot that dies mid-upload of a multi-GiB model leaves parts that are billed but never read.
-        abortIncompleteMultipartUploadAfter: Duration.days(1),
-      }],
+      lifecycleRules: [
+        {
+          // A boot that dies mid-upload of a multi-GiB model leaves parts that are billed but never read.
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+        {
+          prefix: MODEL_CACHE_PREFIX,
+          noncurrentVersionExpiration: Duration.days(NONCURRENT_VERSION_DAYS),
+          // Once its older versions are gone, a delete marker only slows listings.
+          expiredObjectDeleteMarker: true,
+        },
+      ],
       ...removal,
     });
   }

@@ -288,14 +288,18 @@ export class InferenceFleet extends Construct {
     pool.node.addDependency(this.autoScalingGroup.node.findChild('LifecycleHookBootHook'));
   }
 
-  /** Read and write under the cache prefix only; list only that prefix, so a miss reads as 404 rather than 403. */
+  /**
+   * Read and write under the cache prefix only; list only that prefix, so a miss reads as 404 rather
+   * than 403. Reading a version by id and listing versions let a boot run a build as first written;
+   * there is no delete of any kind, so a version once written stays (the bucket is versioned).
+   */
   private grantCache(bucket: s3.IBucket): void {
     this.role.addToPolicy(new iam.PolicyStatement({
-      actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'],
+      actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:AbortMultipartUpload'],
       resources: [bucket.arnForObjects(`${CACHE_PREFIX}*`)],
     }));
     this.role.addToPolicy(new iam.PolicyStatement({
-      actions: ['s3:ListBucket'],
+      actions: ['s3:ListBucket', 's3:ListBucketVersions'],
       resources: [bucket.bucketArn],
       conditions: { StringLike: { 's3:prefix': [`${CACHE_PREFIX}*`] } },
     }));

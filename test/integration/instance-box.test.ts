@@ -346,6 +346,39 @@ if (unavailable) {
         expect(lifecycleActions((await aws.observe()).events, launched.instanceId)).toEqual([expect.objectContaining({ result: 'ABANDON' })]);
         await launched.box.shutdown();
       }, BOOT_MS + 2 * 60 * 1000);
+
+      test('a build overwritten after it was first cached is not run: the version first written is, as the service user', async () => {
+        const bucket = stack.bootEnv.GLLM_CACHE_URI.replace(/^s3:\/\//, '').split('/')[0];
+        const objectKey = (await aws.observe()).objects[bucket].find((k) => /^cache\/builds\/[0-9a-f]{32}\.tar\.gz$/.test(k))!;
+        const buildKey = /([0-9a-f]{32})\.tar\.gz$/.exec(objectKey)![1];
+        // What anyone holding an instance's credentials could write: a build that passes every check
+        // and serves (it runs the real server), but marks every run of it.
+        const work = path.join(cacheRoot(), 'box', 'overwritten-build');
+        spawnSync('rm', ['-rf', work]);
+        mkdirSync(work, { recursive: true });
+        const installed = path.join(box.dir, 'upper', 'opt', 'graviton-llm', 'llama.cpp', buildKey);
+        expect(spawnSync('cp', ['-a', `${installed}/.`, work]).status).toBe(0);
+        expect(spawnSync('mv', [path.join(work, 'bin', 'llama-server'), path.join(work, 'bin', 'llama-server.real')]).status).toBe(0);
+        writeFileSync(path.join(work, 'bin', 'llama-server'), '#!/bin/sh\necho "$(id -un) $*" >>/tmp/overwritten-build-ran\nexec "$0.real" "$@"\n', { mode: 0o755 });
+        const tarball = `${work}.tar.gz`;
+        expect(spawnSync('tar', ['-czf', tarball, '-C', work, '.']).status).toBe(0);
+        await aws.putObject(bucket, objectKey, tarball);
+        expect((await aws.observe()).versions[bucket][objectKey]).toBe(2);
+
+        const launched = await launch('gllm-overwritten', stack, BUILD_TOOLS);
+        const result = await launched.box.boot(BOOT_MS);
+        const log = bootLog(launched.box);
+        expect(result.status).toBe(0);
+        expect(log).toContain(`WARNING: builds/${buildKey}.tar.gz has 2 versions: it was written again after it was first cached`);
+        expect(log).toMatch(new RegExp(`build: cache hit builds/${buildKey}\\.tar\\.gz \\(no compile\\), version \\S+ \\(written 1 of 2\\)`));
+        expect(launched.box.exists('/tmp/overwritten-build-ran')).toBe(false);
+        expect(launched.box.exists(`/opt/graviton-llm/llama.cpp/${buildKey}/bin/llama-server.real`)).toBe(false);
+        expect((await aws.http(`http://127.0.0.1:${stack.bootEnv.GLLM_PORT}/health`)).status).toBe(200);
+        // The checks that run a build's programs do so as the service's user, not as root.
+        const who = launched.box.exec(['bash', '-c', 'source /opt/graviton-llm/boot.sh; CFG[GLLM_MODE]=aws; as_service_user id -un']);
+        expect(who.stdout.trim()).toBe('llama');
+        await launched.box.shutdown();
+      }, BOOT_MS + 2 * 60 * 1000);
     });
 
     describe('a throttled lifecycle API, then a server that keeps crashing', () => {

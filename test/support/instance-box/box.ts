@@ -194,7 +194,13 @@ export class BoxAws {
     return this.command('observe');
   }
 
-  private async command(command: 'setup' | 'observe'): Promise<any> {
+  /** Writes an object into the box's S3, from outside any instance (as anyone with the stack's credentials could). */
+  async putObject(bucket: string, key: string, file: string): Promise<void> {
+    writeFileSync(path.join(this.stateDir, 'put.json'), JSON.stringify({ bucket, key, file }));
+    await this.command('put');
+  }
+
+  private async command(command: 'setup' | 'observe' | 'put'): Promise<any> {
     const { stdout } = await run('ip', ['netns', 'exec', this.netns, 'python3', BOX_AWS, command, this.stateDir], { maxBuffer: 16 * 1024 * 1024 });
     return JSON.parse(stdout);
   }
@@ -230,6 +236,8 @@ export interface BoxObservation {
   readonly events: BoxEvent[];
   readonly metrics: { name: string; dimensions: Record<string, string>; sum: number }[];
   readonly objects: Record<string, string[]>;
+  /** Per versioned bucket, how many versions each key has. */
+  readonly versions: Record<string, Record<string, number>>;
 }
 
 export class InstanceBox {

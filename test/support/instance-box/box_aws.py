@@ -7,6 +7,7 @@ so nothing the instance does can reach a real AWS endpoint.
   box_aws.py setup STATE_DIR     creates what the stack would have (spec.json), launches
                                  an instance and prints its id, which the IMDS then serves
   box_aws.py observe STATE_DIR   prints what the box's instance did, as JSON
+  box_aws.py put STATE_DIR       puts the object STATE_DIR/put.json names, from outside any instance
 
 moto 5.2 has no CompleteLifecycleAction and no SignalResource; both are added
 here, with the checks AWS makes (the group, the hook and a pending launch of
@@ -260,6 +261,8 @@ def setup(state_dir):
             s3.create_bucket(Bucket=bucket)
         else:
             s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+        if bucket in spec.get("versionedBuckets", []):
+            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     for obj in spec["objects"]:
         with open(obj["file"], "rb") as f:
             s3.put_object(Bucket=obj["bucket"], Key=obj["key"], Body=f.read())
@@ -323,17 +326,32 @@ def observe(state_dir):
         metrics.append({"name": m["MetricName"], "dimensions": {d["Name"]: d["Value"] for d in m["Dimensions"]}, "sum": total})
     s3 = client("s3", region)
     objects = {}
+    versions = {}
     for bucket in spec["buckets"]:
         listing = s3.list_objects_v2(Bucket=bucket)
         objects[bucket] = sorted(o["Key"] for o in listing.get("Contents", []))
-    print(json.dumps({"events": events, "metrics": metrics, "objects": objects}))
+        if bucket in spec.get("versionedBuckets", []):
+            counts = {}
+            for v in s3.list_object_versions(Bucket=bucket).get("Versions", []):
+                counts[v["Key"]] = counts.get(v["Key"], 0) + 1
+            versions[bucket] = counts
+    print(json.dumps({"events": events, "metrics": metrics, "objects": objects, "versions": versions}))
+
+
+def put(state_dir):
+    """Puts one object (put.json: bucket, key, file) as anyone holding the stack's credentials could."""
+    spec = _read_json(os.path.join(state_dir, "spec.json"), None)
+    obj = _read_json(os.path.join(state_dir, "put.json"), None)
+    with open(obj["file"], "rb") as f:
+        client("s3", spec["region"]).put_object(Bucket=obj["bucket"], Key=obj["key"], Body=f.read())
+    print(json.dumps({}))
 
 
 def main():
-    if len(sys.argv) != 3 or sys.argv[1] not in ("serve", "setup", "observe"):
+    if len(sys.argv) != 3 or sys.argv[1] not in ("serve", "setup", "observe", "put"):
         print(__doc__, file=sys.stderr)
         sys.exit(2)
-    {"serve": serve, "setup": setup, "observe": observe}[sys.argv[1]](sys.argv[2])
+    {"serve": serve, "setup": setup, "observe": observe, "put": put}[sys.argv[1]](sys.argv[2])
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ export interface AwsSpec {
   readonly architecture: 'x86_64' | 'aarch64';
   readonly metricNamespace: string;
   readonly buckets: string[];
+  /** Of `buckets`, those the template makes versioned. */
+  readonly versionedBuckets: string[];
   readonly objects: { bucket: string; key: string; file: string }[];
   readonly parameters: { name: string; value: string; type: 'String' | 'SecureString' }[];
   readonly group: {
@@ -169,6 +171,9 @@ export function stackInstance(options: StackInstanceOptions): StackInstance {
       architecture: options.architecture,
       metricNamespace: bootEnv.GLLM_METRIC_NAMESPACE,
       buckets,
+      versionedBuckets: resourcesOfType(template, 'AWS::S3::Bucket')
+        .filter(([, r]) => r.Properties?.VersioningConfiguration?.Status === 'Enabled')
+        .map(([id]) => physicalId(template, id, stackName)),
       objects,
       parameters,
       group: {
