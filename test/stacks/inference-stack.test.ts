@@ -148,12 +148,16 @@ describe('default configuration', () => {
       'cloudformation:SignalResource',
       'cloudwatch:PutMetricData',
       'logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents',
-      's3:AbortMultipartUpload', 's3:GetObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject',
-      'ssm:GetParameter',
+      's3:AbortMultipartUpload', 's3:GetObject', 's3:GetObject', 's3:GetObjectVersion', 's3:ListBucket', 's3:ListBucketVersions',
+      's3:PutObject', 'ssm:GetParameter',
     ].sort());
+    // The cache: read (any version, to run a build as first written) and write, but no delete of any kind.
     const cache = statements.find((st) => [st.Action].flat().includes('s3:PutObject'));
     expect(JSON.stringify(cache.Resource)).toContain('/cache/*');
-    const list = statements.find((st) => st.Action === 's3:ListBucket');
+    expect([cache.Action].flat().sort()).toEqual(['s3:AbortMultipartUpload', 's3:GetObject', 's3:GetObjectVersion', 's3:PutObject']);
+    expect(actions.filter((a) => /^s3:Delete|^s3:PutBucket|^s3:PutLifecycle/.test(a))).toEqual([]);
+    const list = statements.find((st) => [st.Action].flat().includes('s3:ListBucket'));
+    expect([list.Action].flat().sort()).toEqual(['s3:ListBucket', 's3:ListBucketVersions']);
     expect(list.Condition).toEqual({ StringLike: { 's3:prefix': ['cache/*'] } });
     const ssm = statements.find((st) => st.Action === 'ssm:GetParameter');
     expect(JSON.stringify(ssm.Resource)).toContain(':parameter/graviton-llm/GravitonLlm/api-key');
@@ -312,16 +316,19 @@ describe('default configuration', () => {
     });
   });
 
-  test('artifact bucket: versioned, noncurrent versions expire after 30 days', () => {
+  test('artifact bucket: versioned; replaced models expire after 30 days, every version of a build is kept', () => {
     const t = s.template;
     const buckets = Object.values(t.findResources('AWS::S3::Bucket', { Properties: { LoggingConfiguration: Match.anyValue() } }));
     expect(buckets).toHaveLength(1);
     expect(buckets[0].Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
-    expect(buckets[0].Properties.LifecycleConfiguration.Rules).toEqual([expect.objectContaining({
-      Status: 'Enabled',
-      NoncurrentVersionExpiration: { NoncurrentDays: 30 },
-      AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
-    })]);
+    const rules = buckets[0].Properties.LifecycleConfiguration.Rules as any[];
+    expect(rules).toEqual([
+      { Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } },
+      { Status: 'Enabled', Prefix: 'cache/models/', NoncurrentVersionExpiration: { NoncurrentDays: 30 }, ExpiredObjectDeleteMarker: true },
+    ]);
+    // A boot runs a build's oldest version that passes its checks: no rule may expire one under cache/builds/.
+    const expiresBuilds = rules.filter((r) => r.NoncurrentVersionExpiration && 'cache/builds/x.tar.gz'.startsWith(r.Prefix ?? r.Filter?.Prefix ?? ''));
+    expect(expiresBuilds).toEqual([]);
   });
 
   test('the API key is created by a custom resource and appears nowhere in the template', () => {
