@@ -167,7 +167,8 @@ export function parseLocalBootArgs(argv: readonly string[], cwd = process.cwd())
   let modelUrl = '';
   let urlName = '';
   if (v['model-url'] !== undefined) {
-    modelUrl = httpUrl('--model-url', v['model-url'], errors);
+    // The URL as curl will get it: a space and the like percent-encoded.
+    modelUrl = httpUrl('--model-url', v['model-url'], errors) && new URL(v['model-url']).href;
     if (modelUrl && !SAFE_VALUE.test(modelUrl)) {
       errors.push(`--model-url: got "${modelUrl}"; the URL may contain only letters, digits and _ . , : / + @ % = ? & ~ - (percent-encode the rest)`);
       modelUrl = '';

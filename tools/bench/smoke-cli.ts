@@ -78,9 +78,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   // The record is checked before the run: a gate that measures and then cannot write its verdict has wasted the run.
   if (opts.jsonOut) {
     const file = path.resolve(opts.jsonOut);
-    const problem = existsSync(file) && statSync(file).isDirectory() ? 'is a directory' : unwritableDirectory(path.dirname(file));
+    const dirProblem = unwritableDirectory(path.dirname(file));
+    const problem = existsSync(file) && statSync(file).isDirectory() ? 'it is a directory' : dirProblem && `${path.dirname(file)} ${dirProblem}`;
     if (problem) {
-      console.error(usageErrors('smoke', [`--json-out: ${opts.jsonOut} ${problem}`]));
+      console.error(usageErrors('smoke', [`--json-out: cannot write ${opts.jsonOut}: ${problem}`]));
       return 2;
     }
   }
