@@ -7,10 +7,15 @@
  * boot.env. The cases run two at a time, so the file stays short.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+
+import { LOCAL_BOOT_LIMITS, LOCAL_BOOT_USAGE } from '../../lib/boot/local-boot-options';
+import { BENCH_LIMITS, USAGE as BENCH_USAGE } from '../../tools/bench/options';
+import { SMOKE_LIMITS, SMOKE_USAGE } from '../../tools/bench/smoke-options';
+import { SIZING_LIMITS, USAGE as SIZING_USAGE } from '../../tools/sizing/options';
 
 const ROOT = path.join(__dirname, '..', '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -235,6 +240,23 @@ test.each(CASES.map((k, i) => [`${k.command} ${k.args.join(' ') || '(no flags)'}
     expect(o.output).not.toMatch(/GLLM_/);
     // Nothing written: no work directory, so no key file or boot.env either.
     expect(existsSync(o.workDir!)).toBe(false);
+  }
+});
+
+test('every upper bound is in the command\'s --help and in the README section on it', () => {
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const section = (heading: string) => readme.slice(readme.indexOf(heading), readme.indexOf('\n## ', readme.indexOf(heading) + 1));
+  const commands = [
+    [BENCH_LIMITS, BENCH_USAGE, section('## Measure and size')],
+    [SIZING_LIMITS, SIZING_USAGE, section('## Measure and size')],
+    [SMOKE_LIMITS, SMOKE_USAGE, section('### Smoke test')],
+    [LOCAL_BOOT_LIMITS, LOCAL_BOOT_USAGE, section('## Try the instance boot locally')],
+  ] as const;
+  for (const [limits, usage, docs] of commands) {
+    for (const { max } of Object.values(limits)) {
+      expect(usage).toContain(String(max));
+      expect(docs).toContain(String(max));
+    }
   }
 });
 
