@@ -220,7 +220,8 @@ export function parseLocalBootArgs(argv: readonly string[], cwd = process.cwd())
     sha256: (v.sha256 ?? '').toLowerCase(),
     sizeBytes,
     workDir,
-    cacheDir: pathFlag('cache-dir', v['cache-dir'] ?? path.join(workDir, 'cache'), unwritableDirectory),
+    // The default lies under --work-dir, whose check covers it.
+    cacheDir: v['cache-dir'] === undefined ? path.join(workDir, 'cache') : pathFlag('cache-dir', v['cache-dir'], unwritableDirectory),
     ...(v['llama-src'] !== undefined ? { llamaSrc: pathFlag('llama-src', v['llama-src'], unreadableDirectory) } : {}),
     llamaRef,
     llamaCommit,

@@ -49,7 +49,7 @@ export function readFlags<S extends FlagSpecs>(argv: readonly string[], specs: S
     if (!a.includes('=') && i + 1 < argv.length && !argv[i + 1].startsWith('-')) i++;
   }
   const { tokens } = parseArgs({ args, options, strict: false, allowPositionals: true, tokens: true });
-  let unknownAt = -1;
+  let unknownAt: number | undefined;
   let afterTerminator = false;
   for (const token of tokens) {
     if (token.kind === 'option-terminator') {
@@ -57,7 +57,7 @@ export function readFlags<S extends FlagSpecs>(argv: readonly string[], specs: S
       continue;
     }
     if (token.kind === 'positional') {
-      if (token.index === unknownAt + 1 && !afterTerminator) continue;
+      if (unknownAt !== undefined && token.index === unknownAt + 1 && !afterTerminator) continue;
       errors.push(
         afterTerminator || !token.value.startsWith('-')
           ? `unexpected argument "${token.value}": every value follows its flag (--flag VALUE)`
