@@ -153,7 +153,8 @@ export function parseLocalBootArgs(argv: readonly string[], cwd = process.cwd())
     return false;
   };
 
-  const workDir = pathFlag('work-dir', v['work-dir'] ?? path.join('.cache', 'local-boot'), unwritableDirectory);
+  // --stop only reads the pid file there; a boot creates and writes it.
+  const workDir = pathFlag('work-dir', v['work-dir'] ?? path.join('.cache', 'local-boot'), v.stop ? undefined : unwritableDirectory);
   if (v.stop) {
     const others = Object.keys(v).filter((k) => k !== 'stop' && k !== 'work-dir');
     if (others.length > 0) errors.push(`--stop: takes only --work-dir; got ${others.map((k) => `--${k}`).join(', ')} too`);

@@ -67,7 +67,7 @@ with slots, instance count and cost, cheapest first. Estimates, not measurements
   --json                   machine-readable output
   --help
 
-Exit codes: 0 done, 2 bad flags or a request no instance can meet.`;
+Exit codes: 0 done, 1 an internal failure, 2 bad flags or a request no instance can meet.`;
 
 export type SizingParse = { readonly options: SizingOptions } | { readonly errors: readonly string[] } | { readonly help: true };
 
