@@ -7,150 +7,23 @@
  *   npx tsx lib/boot/local-boot.ts --model-url http://127.0.0.1:8000/m.gguf \
  *     --sha256 <hex> --size-bytes <n> [--llama-src DIR] [--api-key-file FILE] ...
  *   npx tsx lib/boot/local-boot.ts --stop [--work-dir DIR]
+ *
+ * The flags are checked by local-boot-options.ts before anything is written.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 
 import { GENERATIONS, GravitonGeneration } from '../catalogs/graviton-generations';
-import { LLAMA_CPP_COMMIT_PATTERN, LLAMA_CPP_DEFAULT_REF, LLAMA_CPP_RELEASE_COMMITS, LLAMA_CPP_REPOSITORY } from '../catalogs/llama-cpp-release';
-import { BootEnvironment, renderBootEnvironment } from './boot-environment';
+import { LLAMA_CPP_REPOSITORY } from '../catalogs/llama-cpp-release';
+import { usageErrors } from '../command-line/flags';
 import { METRIC_NAMESPACE } from '../monitoring/metric-definitions';
+import { BootEnvironment, renderBootEnvironment } from './boot-environment';
+import { LOCAL_BOOT_USAGE, parseLocalBootArgs, type LocalBootOptions } from './local-boot-options';
 
 export const BOOT_SCRIPT = path.join(__dirname, 'boot.sh');
-
-export interface LocalBootOptions {
-  readonly modelUrl: string;
-  readonly sha256: string;
-  readonly sizeBytes: number;
-  /** Holds everything the boot writes; defaults to `.cache/local-boot` in the working directory. */
-  readonly workDir: string;
-  /** Stands in for the S3 cache; defaults to `<workDir>/cache`. */
-  readonly cacheDir: string;
-  /** A llama.cpp source tree or git repository; without it the script clones upstream. */
-  readonly llamaSrc?: string;
-  readonly llamaRef: string;
-  /** The commit llamaRef names; empty builds a --llama-src tree as it is. */
-  readonly llamaCommit: string;
-  /** File holding the API key; without it (and without $GLLM_API_KEY) one is generated. */
-  readonly apiKeyFile?: string;
-  readonly port: number;
-  readonly slots: number;
-  readonly ctxPerSlot: number;
-  readonly healthTimeoutSeconds: number;
-  /** The whole boot (install, build, download, health) must end within this. */
-  readonly bootTimeoutSeconds: number;
-  readonly modelFile: string;
-  readonly quantizeTo: string;
-  /** Graviton generation whose flags an aarch64 machine builds with; detected from the CPU when omitted. */
-  readonly generation?: GravitonGeneration;
-  /** Read instead of /proc/cpuinfo (tests). */
-  readonly cpuinfoPath?: string;
-}
-
-const USAGE = `usage: local-boot.ts --model-url URL --sha256 HEX --size-bytes N [options]
-       local-boot.ts --stop [--work-dir DIR]
-options:
-  --work-dir DIR        builds, model, logs, pid file (default .cache/local-boot)
-  --cache-dir DIR       build and model cache (default <work-dir>/cache)
-  --llama-src DIR       local llama.cpp source tree or git repo (default: fetch the commit from upstream)
-  --llama-ref REF       llama.cpp release (default ${LLAMA_CPP_DEFAULT_REF})
-  --llama-commit HEX    the commit REF names (default: known for ${Object.keys(LLAMA_CPP_RELEASE_COMMITS).join(', ')};
-                        needed for another tag unless --llama-src is given)
-  --api-key-file FILE   API key (default: $GLLM_API_KEY, else a generated key in <work-dir>/api-key)
-  --port N              (default 8080)
-  --slots N             parallel slots (default 2)
-  --ctx-per-slot N      context tokens per slot (default 2048)
-  --health-timeout S    seconds to wait for /health (default 300)
-  --boot-timeout S      seconds the whole boot may take, build included (default 7200)
-  --model-file NAME     served file name (default: from the URL)
-  --quantize-to TYPE    quantize the downloaded model with llama-quantize (e.g. Q4_0)
-  --generation N        Graviton generation to build for on aarch64 (default: detected)
-  --cpuinfo FILE        read instead of /proc/cpuinfo by the CPU check (tests)
-`;
-
-function positiveInt(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!/^\d+$/.test(value) || Number(value) <= 0) throw new Error(`--${name} must be a positive integer, got ${value}`);
-  return Number(value);
-}
-
-export function parseLocalBootArgs(argv: readonly string[], cwd = process.cwd()): LocalBootOptions | { stop: true; workDir: string } {
-  const { values } = parseArgs({
-    args: [...argv],
-    strict: true,
-    options: {
-      'model-url': { type: 'string' },
-      sha256: { type: 'string' },
-      'size-bytes': { type: 'string' },
-      'work-dir': { type: 'string' },
-      'cache-dir': { type: 'string' },
-      'llama-src': { type: 'string' },
-      'llama-ref': { type: 'string' },
-      'llama-commit': { type: 'string' },
-      'api-key-file': { type: 'string' },
-      port: { type: 'string' },
-      slots: { type: 'string' },
-      'ctx-per-slot': { type: 'string' },
-      'health-timeout': { type: 'string' },
-      'boot-timeout': { type: 'string' },
-      'model-file': { type: 'string' },
-      'quantize-to': { type: 'string' },
-      generation: { type: 'string' },
-      cpuinfo: { type: 'string' },
-      stop: { type: 'boolean' },
-      help: { type: 'boolean' },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(USAGE);
-    process.exit(0);
-  }
-  const workDir = path.resolve(cwd, values['work-dir'] ?? path.join('.cache', 'local-boot'));
-  if (values.stop) return { stop: true, workDir };
-  const modelUrl = values['model-url'];
-  if (!modelUrl || !values.sha256 || !values['size-bytes']) {
-    throw new Error(`--model-url, --sha256 and --size-bytes are required\n${USAGE}`);
-  }
-  const urlName = path.posix.basename(new URL(modelUrl).pathname);
-  let generation: GravitonGeneration | undefined;
-  if (values.generation !== undefined) {
-    const g = Number(values.generation);
-    if (!(g in GENERATIONS)) throw new Error(`--generation must be one of ${Object.keys(GENERATIONS).join(', ')}`);
-    generation = g as GravitonGeneration;
-  }
-  const llamaRef = values['llama-ref'] ?? LLAMA_CPP_DEFAULT_REF;
-  const llamaCommit = values['llama-commit'] ?? (LLAMA_CPP_COMMIT_PATTERN.test(llamaRef) ? llamaRef : LLAMA_CPP_RELEASE_COMMITS[llamaRef] ?? '');
-  if (llamaCommit && !LLAMA_CPP_COMMIT_PATTERN.test(llamaCommit)) {
-    throw new Error(`--llama-commit must be a 40-character commit hash, got ${llamaCommit}`);
-  }
-  if (!llamaCommit && !values['llama-src']) {
-    throw new Error(`--llama-ref ${llamaRef} is a tag whose commit the kit does not know: pass --llama-commit (git ls-remote ${LLAMA_CPP_REPOSITORY} refs/tags/${llamaRef})`);
-  }
-  return {
-    modelUrl,
-    sha256: values.sha256.toLowerCase(),
-    sizeBytes: positiveInt('size-bytes', values['size-bytes'], 0),
-    workDir,
-    cacheDir: path.resolve(cwd, values['cache-dir'] ?? path.join(workDir, 'cache')),
-    llamaSrc: values['llama-src'] && path.resolve(cwd, values['llama-src']),
-    llamaRef,
-    llamaCommit,
-    apiKeyFile: values['api-key-file'] && path.resolve(cwd, values['api-key-file']),
-    port: positiveInt('port', values.port, 8080),
-    slots: positiveInt('slots', values.slots, 2),
-    ctxPerSlot: positiveInt('ctx-per-slot', values['ctx-per-slot'], 2048),
-    healthTimeoutSeconds: positiveInt('health-timeout', values['health-timeout'], 300),
-    bootTimeoutSeconds: positiveInt('boot-timeout', values['boot-timeout'], 7200),
-    modelFile: values['model-file'] ?? (urlName.endsWith('.gguf') ? urlName : 'model.gguf'),
-    quantizeTo: values['quantize-to'] ?? '',
-    generation,
-    cpuinfoPath: values.cpuinfo && path.resolve(cwd, values.cpuinfo),
-  };
-}
 
 /**
  * The generation to build for. On aarch64 it must be the CPU we run on (the
@@ -164,7 +37,7 @@ function pickGeneration(opts: LocalBootOptions): GravitonGeneration {
   const part = /^CPU part\s*:\s*(0x[0-9a-f]+)/im.exec(cpuinfo)?.[1]?.toLowerCase();
   const match = Object.values(GENERATIONS).find((g) => g.cpuPart === part);
   if (!match) {
-    throw new Error(`CPU part ${part ?? 'unknown'} is not a Graviton core; pass --generation to choose the build flags`);
+    throw new Error(`--generation: required here: CPU part ${part ?? 'unknown'} is not a Graviton core; pass --generation ${Object.keys(GENERATIONS).join('|')} to choose the build flags`);
   }
   return match.generation;
 }
@@ -213,10 +86,24 @@ export function localBootEnvironment(opts: LocalBootOptions, apiKeyFile: string)
   };
 }
 
-/** The key file to hand to the script; a key from the environment or a new one goes into a 0600 file. */
-function resolveApiKeyFile(opts: LocalBootOptions): string {
-  if (opts.apiKeyFile) return opts.apiKeyFile;
-  const file = path.join(opts.workDir, 'api-key');
+/** Writes the environment file (and a key file when none is given) and runs boot.sh; resolves with its exit code. */
+export async function runLocalBoot(opts: LocalBootOptions): Promise<number> {
+  // Everything that can refuse the options runs before the first write.
+  const keyFile = opts.apiKeyFile ?? path.join(opts.workDir, 'api-key');
+  const envText = renderBootEnvironment(localBootEnvironment(opts, keyFile));
+  mkdirSync(opts.workDir, { recursive: true });
+  if (!opts.apiKeyFile) writeGeneratedKey(keyFile);
+  const envFile = path.join(opts.workDir, 'boot.env');
+  writeFileSync(envFile, envText, { mode: 0o600 });
+  const child = spawn('bash', [BOOT_SCRIPT, envFile], { stdio: 'inherit' });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+}
+
+/** A key from $GLLM_API_KEY, or a new one unless the file holds one already, in a 0600 file. */
+function writeGeneratedKey(file: string): void {
   const fromEnv = process.env.GLLM_API_KEY;
   if (fromEnv) {
     writeFileSync(file, `${fromEnv}\n`, { mode: 0o600 });
@@ -224,19 +111,6 @@ function resolveApiKeyFile(opts: LocalBootOptions): string {
     writeFileSync(file, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
     process.stderr.write(`local-boot: generated an API key in ${file}\n`);
   }
-  return file;
-}
-
-/** Writes the environment file and runs boot.sh; resolves with its exit code. */
-export async function runLocalBoot(opts: LocalBootOptions): Promise<number> {
-  mkdirSync(opts.workDir, { recursive: true });
-  const envFile = path.join(opts.workDir, 'boot.env');
-  writeFileSync(envFile, renderBootEnvironment(localBootEnvironment(opts, resolveApiKeyFile(opts))), { mode: 0o600 });
-  const child = spawn('bash', [BOOT_SCRIPT, envFile], { stdio: 'inherit' });
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
-  });
 }
 
 /** Where boot.sh keeps the local server's pid (see set_layout in boot.sh). */
@@ -261,17 +135,26 @@ export function stopLocalServer(workDir: string): boolean {
 }
 
 async function main(): Promise<void> {
-  try {
-    const parsed = parseLocalBootArgs(process.argv.slice(2));
-    if ('stop' in parsed) {
-      process.stdout.write(stopLocalServer(parsed.workDir) ? 'stopped llama-server\n' : 'no llama-server running\n');
-      return;
-    }
-    process.exitCode = await runLocalBoot(parsed);
-  } catch (e) {
-    // Argument and configuration mistakes are the user's to fix; a stack trace would bury them.
-    process.stderr.write(`local-boot: ${(e as Error).message}\n`);
+  const parsed = parseLocalBootArgs(process.argv.slice(2));
+  if ('help' in parsed) {
+    process.stdout.write(`${LOCAL_BOOT_USAGE}\n`);
+    return;
+  }
+  if ('errors' in parsed) {
+    process.stderr.write(`${usageErrors('local', parsed.errors)}\n`);
     process.exitCode = 2;
+    return;
+  }
+  if ('stop' in parsed) {
+    process.stdout.write(stopLocalServer(parsed.workDir) ? 'stopped llama-server\n' : 'no llama-server running\n');
+    return;
+  }
+  try {
+    process.exitCode = await runLocalBoot(parsed.options);
+  } catch (e) {
+    // The CPU check (--generation) and a failure to start bash end here; a stack trace would bury them.
+    process.stderr.write(`local-boot: ${(e as Error).message}\n`);
+    process.exitCode = /^--/.test((e as Error).message) ? 2 : 1;
   }
 }
 

@@ -9,7 +9,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { BOOT_ENV_KEYS, BootEnvironment, LOCAL_BOOT_ENV_KEYS, renderBootEnvironment } from '../../lib/boot/boot-environment';
-import { localBootEnvironment, parseLocalBootArgs } from '../../lib/boot/local-boot';
+import { localBootEnvironment } from '../../lib/boot/local-boot';
+import { parseLocalBootArgs } from '../../lib/boot/local-boot-options';
 import { configSchema } from '../../lib/config/schema';
 
 const SCRIPT = path.resolve(__dirname, '..', '..', 'lib', 'boot', 'boot.sh');
@@ -400,11 +401,12 @@ describe('retries and the boot deadline', () => {
 
 describe('local-boot.ts', () => {
   test('renders an environment the script accepts', () => {
-    const opts = parseLocalBootArgs(
+    const parsed = parseLocalBootArgs(
       ['--model-url', 'http://127.0.0.1:8000/tiny.gguf', '--sha256', SHA, '--size-bytes', '42', '--work-dir', path.join(dir, 'lw'), '--llama-src', dir],
       dir,
     );
-    if ('stop' in opts) throw new Error('unexpected --stop');
+    if (!('options' in parsed)) throw new Error(`unexpected ${JSON.stringify(parsed)}`);
+    const opts = parsed.options;
     const env = localBootEnvironment(opts, path.join(dir, 'key'));
     expect(env.GLLM_MODEL_FILE).toBe('tiny.gguf');
     expect(env.GLLM_CACHE_URI).toBe(path.join(dir, 'lw', 'cache'));

@@ -1,19 +1,22 @@
 /**
  * `npm run bench -- --url URL ...`: the command. Reads flags and the key,
  * runs the benchmark, writes results.json, results.md and chart.html, prints
- * the Markdown table. Exit codes: 0 done, 1 run failed (endpoint unusable),
- * 2 bad flags.
+ * the Markdown table. Exit codes: 0 done, 1 run failed (endpoint unusable, or
+ * every request failed), 2 bad flags (including an unreadable --prompt-file
+ * or an --out that cannot be written).
  */
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
+import { usageErrors } from '../../lib/command-line/flags';
+import { unwritableDirectory } from '../../lib/command-line/paths';
 import { resolveApiKey } from './api-key';
 import { parseBenchArgs, USAGE } from './options';
 import { createProgress } from './progress';
 import { renderChart } from './report-chart';
 import { renderMarkdown } from './report-markdown';
 import { chatCompletionsUrl, sendCompletion } from './request';
-import { runBenchmark, WarmupFailed } from './run';
+import { allRequestsFailed, runBenchmark } from './run';
 import { requestPlanner } from './workload';
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -23,17 +26,30 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if ('errors' in parsed) {
-    console.error(`Invalid bench options:\n${parsed.errors.map((e) => `  - ${e}`).join('\n')}\n\nSee npm run bench -- --help`);
+    console.error(usageErrors('bench', parsed.errors));
     return 2;
   }
   const opts = parsed.options;
+  // Files the run needs are checked before it starts: a bad path found after an hour of load is an hour lost.
+  let prompts: string[] | undefined;
+  const fileErrors: string[] = [];
+  if (opts.promptFile) {
+    try {
+      prompts = readLines(opts.promptFile);
+      if (prompts.length === 0) fileErrors.push(`--prompt-file: ${opts.promptFile} has no non-empty lines`);
+    } catch (err) {
+      fileErrors.push(`--prompt-file: cannot read ${opts.promptFile}: ${(err as Error).message}`);
+    }
+  }
+  const outDir = opts.outDir ?? path.join('bench-results', new Date().toISOString().replace(/[:.]/g, '-'));
+  const outProblem = unwritableDirectory(outDir);
+  if (outProblem) fileErrors.push(`--out: ${outDir} ${outProblem}`);
+  if (fileErrors.length > 0) {
+    console.error(usageErrors('bench', fileErrors));
+    return 2;
+  }
   try {
     const apiKey = await resolveApiKey(opts.apiKey);
-    let prompts: string[] | undefined;
-    if (opts.promptFile) {
-      prompts = (await fs.readFile(opts.promptFile, 'utf8')).split(/\r?\n/).filter((l) => l.trim() !== '');
-      if (prompts.length === 0) throw new Error(`--prompt-file: ${opts.promptFile} has no non-empty lines`);
-    }
     const url = chatCompletionsUrl(opts.url);
     const next = requestPlanner({ inputTokens: opts.inputTokens, outputTokens: opts.outputTokens, prompts, seed: opts.seed });
     const send = () => {
@@ -45,13 +61,12 @@ export async function main(argv: readonly string[]): Promise<number> {
         prompt: plan.prompt,
         maxTokens: plan.maxTokens,
         ignoreEos: opts.ignoreEos,
-        timeoutMs: opts.timeoutS * 1000,
+        timeoutMs: Math.round(opts.timeoutS * 1000),
       });
     };
     const progress = createProgress(opts.progress);
     const report = await runBenchmark(opts, send, progress);
 
-    const outDir = opts.outDir ?? path.join('bench-results', report.startedAt.replace(/[:.]/g, '-'));
     await fs.mkdir(outDir, { recursive: true });
     const markdown = renderMarkdown(report);
     await fs.writeFile(path.join(outDir, 'results.json'), `${JSON.stringify(report, null, 2)}\n`);
@@ -59,11 +74,24 @@ export async function main(argv: readonly string[]): Promise<number> {
     await fs.writeFile(path.join(outDir, 'chart.html'), renderChart(report));
     console.log(markdown);
     console.log(`Results: ${path.join(outDir, 'results.json')}, results.md, chart.html`);
+    // Nothing was measured, so the table above holds no figure: the run failed.
+    const failed = allRequestsFailed(report);
+    if (failed) {
+      console.error(`bench: FAILED: ${failed}`);
+      return 1;
+    }
     return 0;
   } catch (err) {
-    console.error(err instanceof WarmupFailed || (err as Error).message?.startsWith('--') ? `bench: ${(err as Error).message}` : err);
+    // Every failure here is about the endpoint or the key and is told in words; a stack would bury it.
+    console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
   }
+}
+
+function readLines(file: string): string[] {
+  return readFileSync(file, 'utf8')
+    .split(/\r?\n/)
+    .filter((l) => l.trim() !== '');
 }
 
 if (require.main === module) {

@@ -3,11 +3,9 @@
  * per problem, each naming its flag, so a typo costs one glance rather than
  * a run against the wrong target.
  */
-import { parseArgs } from 'node:util';
-
-import { httpUrl, numberFlag } from './flag-values';
+import { describeRange, httpUrl, inRange, numberFlag, readFlags, type NumberRange } from '../../lib/command-line/flags';
 import type { LoadLevel } from './stats';
-import { parseLength, type LengthSpec } from './workload';
+import { MAX_TOKENS, parseLength, type LengthSpec } from './workload';
 
 export type ProgressMode = 'auto' | 'bar' | 'lines' | 'off';
 
@@ -41,6 +39,30 @@ export interface BenchOptions {
 /** Environment variable read for the key when neither key flag is given. */
 export const API_KEY_ENV = 'GRAVITON_LLM_API_KEY';
 
+/**
+ * What each number flag allows. The upper bounds keep every value inside what
+ * the code can honour: a per-request timeout becomes a timer, and Node runs a
+ * timer longer than 2^31-1 ms (24.8 days) after 1 ms; clients and in-flight
+ * requests are promises held at once; token counts become prompt text.
+ */
+export const BENCH_LIMITS = {
+  concurrency: { min: 1, max: 1024, integer: true },
+  rate: { min: 0, above: true, max: 1000, unit: 'requests per second' },
+  levels: { min: 1, max: 32, integer: true },
+  maxInFlight: { min: 1, max: 4096, integer: true },
+  requests: { min: 1, max: 100_000, integer: true },
+  durationS: { min: 1, max: 86_400, unit: 'seconds' },
+  warmup: { min: 0, max: 1000, integer: true },
+  timeoutS: { min: 1, max: 86_400, unit: 'seconds' },
+  seed: { min: 0, max: 4_294_967_295, integer: true },
+  targetTpotMs: { min: 1, max: 60_000, unit: 'milliseconds' },
+} as const satisfies Record<string, NumberRange>;
+
+/** SSM parameter names: letters, digits and _ . - / (what GetParameter accepts). */
+export const SSM_PARAMETER_NAME = /^[A-Za-z0-9_.\/-]{1,2048}$/;
+/** AWS region names, e.g. eu-west-1 or us-gov-west-1. */
+export const REGION_NAME = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+
 export const USAGE = `Usage: npm run bench -- --url URL [options]
 
 Load-tests an OpenAI-compatible chat completions endpoint with streamed requests.
@@ -54,83 +76,80 @@ Target
   --model NAME               "model" field of each request (llama-server ignores it)
 
 Load (one of)
-  --concurrency LIST         closed-loop clients per level, e.g. 1,2,4,8,16 (default 1,2,4,8)
-  --rate LIST                open-loop requests per second per level, e.g. 0.5,1,2
+  --concurrency LIST         closed-loop clients per level, e.g. 1,2,4,8,16 (default 1,2,4,8; each 1-1024, up to 32 levels)
+  --rate LIST                open-loop requests per second per level, e.g. 0.5,1,2 (each above 0, at most 1000)
   --arrival poisson|uniform  spacing of --rate arrivals (default poisson)
-  --max-in-flight N          --rate only: arrivals wait beyond N requests in flight (default 256)
+  --max-in-flight N          --rate only: arrivals wait beyond N requests in flight (default 256; 1-4096)
 
 Bounds
-  --requests N               requests per level (default: 4 x concurrency, at least 8; 50 per --rate level)
-  --duration SECONDS         stop issuing new requests at a level after this long (default 300)
-  --warmup N                 requests sent one at a time before measuring, not counted (default 2)
-  --timeout SECONDS          per request (default 600)
+  --requests N               requests per level (default: 4 x concurrency, at least 8; 50 per --rate level; 1-100000)
+  --duration SECONDS         stop issuing new requests at a level after this long (default 300; 1-86400)
+  --warmup N                 requests sent one at a time before measuring, not counted (default 2; 0-1000)
+  --timeout SECONDS          per request (default 600; 1-86400)
 
 Workload
-  --input-tokens N|MIN-MAX   prompt length in tokens, fixed or sampled uniformly (default 128)
-  --output-tokens N|MIN-MAX  max_tokens, fixed or sampled (default 128)
+  --input-tokens N|MIN-MAX   prompt length in tokens, fixed or sampled uniformly (default 128; 1-${MAX_TOKENS})
+  --output-tokens N|MIN-MAX  max_tokens, fixed or sampled (default 128; 1-${MAX_TOKENS})
   --prompt-file FILE         sample prompts from this file's non-empty lines instead
   --no-ignore-eos            do not send ignore_eos (outputs may then end early)
-  --seed N                   seed for lengths, prompts and arrivals (default 1)
+  --seed N                   seed for lengths, prompts and arrivals (default 1; 0-4294967295)
 
 Report
-  --target-tpot-ms MS        p90 time-per-output-token target (default 100)
+  --target-tpot-ms MS        p90 time-per-output-token target (default 100; 1-60000)
   --out DIR                  where results.json, results.md and chart.html go (default bench-results/<time>)
   --label TEXT               name of this run in the report
   --progress auto|bar|lines|off   bar on a terminal, plain lines otherwise (default auto)
-  --help`;
+  --help
+
+Exit codes: 0 done, 1 the run failed (the endpoint unusable, or every request failed), 2 bad flags.`;
 
 export type ParseResult = { readonly options: BenchOptions } | { readonly errors: readonly string[] } | { readonly help: true };
 
-function positiveList(flag: string, text: string, integer: boolean, errors: string[]): number[] {
+/** A comma-separated list of values in the range, deduplicated and sorted; [] after recording why not. */
+function numberList(flag: string, text: string, range: NumberRange, errors: string[]): number[] {
   const parts = text.split(',').map((s) => s.trim());
   const values = parts.map(Number);
-  if (parts.some((p) => p === '') || values.some((v) => !Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v)))) {
-    errors.push(`--${flag}: got "${text}"; expected a comma-separated list of ${integer ? 'whole numbers' : 'numbers'} above 0`);
+  if (parts.some((p) => !/^\d*\.?\d+$/.test(p)) || values.some((v) => !inRange(v, range))) {
+    errors.push(`--${flag}: got "${text}"; expected a comma-separated list, each ${describeRange(range)}`);
     return [];
   }
-  return [...new Set(values)].sort((a, b) => a - b);
+  const unique = [...new Set(values)].sort((a, b) => a - b);
+  if (!inRange(unique.length, BENCH_LIMITS.levels)) {
+    errors.push(`--${flag}: got ${unique.length} levels; expected at most ${BENCH_LIMITS.levels.max}`);
+    return [];
+  }
+  return unique;
 }
 
+export const BENCH_FLAGS = {
+  url: { type: 'string' },
+  'api-key-parameter': { type: 'string' },
+  region: { type: 'string' },
+  'api-key-file': { type: 'string' },
+  model: { type: 'string' },
+  concurrency: { type: 'string' },
+  rate: { type: 'string' },
+  arrival: { type: 'string' },
+  'max-in-flight': { type: 'string' },
+  requests: { type: 'string' },
+  duration: { type: 'string' },
+  warmup: { type: 'string' },
+  timeout: { type: 'string' },
+  'input-tokens': { type: 'string' },
+  'output-tokens': { type: 'string' },
+  'prompt-file': { type: 'string' },
+  'no-ignore-eos': { type: 'boolean' },
+  seed: { type: 'string' },
+  'target-tpot-ms': { type: 'string' },
+  out: { type: 'string' },
+  label: { type: 'string' },
+  progress: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export function parseBenchArgs(argv: readonly string[]): ParseResult {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        url: { type: 'string' },
-        'api-key-parameter': { type: 'string' },
-        region: { type: 'string' },
-        'api-key-file': { type: 'string' },
-        model: { type: 'string' },
-        concurrency: { type: 'string' },
-        rate: { type: 'string' },
-        arrival: { type: 'string' },
-        'max-in-flight': { type: 'string' },
-        requests: { type: 'string' },
-        duration: { type: 'string' },
-        warmup: { type: 'string' },
-        timeout: { type: 'string' },
-        'input-tokens': { type: 'string' },
-        'output-tokens': { type: 'string' },
-        'prompt-file': { type: 'string' },
-        'no-ignore-eos': { type: 'boolean' },
-        seed: { type: 'string' },
-        'target-tpot-ms': { type: 'string' },
-        out: { type: 'string' },
-        label: { type: 'string' },
-        progress: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    // parseArgs names the flag itself ("Unknown option '--cuncurrency'").
-    return { errors: [(err as Error).message] };
-  }
-  const v = parsed.values;
-  if (v.help) return { help: true };
-  const errors: string[] = [];
+  const { values: v, errors } = readFlags(argv, BENCH_FLAGS);
+  if (v.help && errors.length === 0) return { help: true };
 
   let url = '';
   if (v.url === undefined) errors.push('--url: required (the endpoint, e.g. https://host/v1)');
@@ -142,6 +161,10 @@ export function parseBenchArgs(argv: readonly string[]): ParseResult {
   if (v['api-key-parameter'] !== undefined && v['api-key-file'] !== undefined) {
     errors.push('--api-key-parameter and --api-key-file: give one, not both');
   } else if (v['api-key-parameter'] !== undefined) {
+    if (!SSM_PARAMETER_NAME.test(v['api-key-parameter'])) {
+      errors.push(`--api-key-parameter: got "${v['api-key-parameter']}"; expected an SSM parameter name (letters, digits, _ . - /)`);
+    }
+    if (v.region !== undefined && !REGION_NAME.test(v.region)) errors.push(`--region: got "${v.region}"; expected an AWS region name like eu-west-1`);
     apiKey = { from: 'parameter', name: v['api-key-parameter'], ...(v.region ? { region: v.region } : {}) };
   } else if (v['api-key-file'] !== undefined) {
     apiKey = { from: 'file', path: v['api-key-file'] };
@@ -154,9 +177,9 @@ export function parseBenchArgs(argv: readonly string[]): ParseResult {
   if (v.concurrency !== undefined && v.rate !== undefined) {
     errors.push('--concurrency and --rate: give one, not both (closed-loop clients or an open-loop arrival rate)');
   } else if (v.rate !== undefined) {
-    levels = positiveList('rate', v.rate, false, errors).map((value) => ({ kind: 'rate', value }));
+    levels = numberList('rate', v.rate, BENCH_LIMITS.rate, errors).map((value) => ({ kind: 'rate', value }));
   } else {
-    levels = positiveList('concurrency', v.concurrency ?? '1,2,4,8', true, errors).map((value) => ({ kind: 'concurrency', value }));
+    levels = numberList('concurrency', v.concurrency ?? '1,2,4,8', BENCH_LIMITS.concurrency, errors).map((value) => ({ kind: 'concurrency', value }));
   }
 
   const arrival = v.arrival ?? 'poisson';
@@ -166,13 +189,21 @@ export function parseBenchArgs(argv: readonly string[]): ParseResult {
   }
 
   const length = (flag: string, text: string | undefined): LengthSpec => {
-    const r = parseLength(text ?? '128');
+    const r = parseLength(text ?? '128', MAX_TOKENS);
     if (typeof r === 'string') {
       errors.push(`--${flag}: ${r}`);
       return { min: 1, max: 1 };
     }
     return r;
   };
+
+  if (v['prompt-file'] !== undefined && v['input-tokens'] !== undefined) {
+    errors.push('--input-tokens: not used with --prompt-file (the prompts come from the file); give one');
+  }
+  // An empty value is a variable that was not set, not a choice.
+  for (const flag of ['api-key-file', 'prompt-file', 'out', 'model', 'label'] as const) {
+    if (v[flag] !== undefined && v[flag].trim() === '') errors.push(`--${flag}: got ""; expected a value (or leave the flag out)`);
+  }
 
   const progress = (v.progress ?? 'auto') as ProgressMode;
   if (!['auto', 'bar', 'lines', 'off'].includes(progress)) errors.push(`--progress: got "${v.progress}"; expected auto, bar, lines or off`);
@@ -182,18 +213,18 @@ export function parseBenchArgs(argv: readonly string[]): ParseResult {
     apiKey,
     ...(v.model ? { model: v.model } : {}),
     levels,
-    ...(v.requests !== undefined ? { requests: numberFlag('requests', v.requests, 1, { min: 1, integer: true }, errors) } : {}),
-    durationS: numberFlag('duration', v.duration, 300, { min: 1 }, errors),
-    warmup: numberFlag('warmup', v.warmup, 2, { min: 0, integer: true }, errors),
-    timeoutS: numberFlag('timeout', v.timeout, 600, { min: 1 }, errors),
+    ...(v.requests !== undefined ? { requests: numberFlag('requests', v.requests, 1, BENCH_LIMITS.requests, errors) } : {}),
+    durationS: numberFlag('duration', v.duration, 300, BENCH_LIMITS.durationS, errors),
+    warmup: numberFlag('warmup', v.warmup, 2, BENCH_LIMITS.warmup, errors),
+    timeoutS: numberFlag('timeout', v.timeout, 600, BENCH_LIMITS.timeoutS, errors),
     inputTokens: length('input-tokens', v['input-tokens']),
     outputTokens: length('output-tokens', v['output-tokens']),
     ...(v['prompt-file'] ? { promptFile: v['prompt-file'] } : {}),
     ignoreEos: !v['no-ignore-eos'],
     arrival: arrival as BenchOptions['arrival'],
-    maxInFlight: numberFlag('max-in-flight', v['max-in-flight'], 256, { min: 1, integer: true }, errors),
-    targetTpotMs: numberFlag('target-tpot-ms', v['target-tpot-ms'], 100, { min: 1 }, errors),
-    seed: numberFlag('seed', v.seed, 1, { min: 0, integer: true }, errors),
+    maxInFlight: numberFlag('max-in-flight', v['max-in-flight'], 256, BENCH_LIMITS.maxInFlight, errors),
+    targetTpotMs: numberFlag('target-tpot-ms', v['target-tpot-ms'], 100, BENCH_LIMITS.targetTpotMs, errors),
+    seed: numberFlag('seed', v.seed, 1, BENCH_LIMITS.seed, errors),
     ...(v.out ? { outDir: v.out } : {}),
     ...(v.label ? { label: v.label } : {}),
     progress,

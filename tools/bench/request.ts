@@ -66,7 +66,17 @@ export function chatCompletionsUrl(base: string): string {
   return u.toString();
 }
 
+/**
+ * Longest deadline a request can have: Node runs a timer set beyond 2^31-1 ms
+ * (about 24.8 days) after 1 ms instead, so every request would time out at once.
+ */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
 export async function sendCompletion(req: CompletionRequest): Promise<RequestResult> {
+  if (!(Number.isInteger(req.timeoutMs) && req.timeoutMs >= 1 && req.timeoutMs <= MAX_TIMEOUT_MS)) {
+    // The commands bound their timeout flags well below this; reaching it is a caller's bug.
+    throw new RangeError(`timeoutMs: got ${req.timeoutMs}; expected a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}`);
+  }
   const now = req.now ?? (() => performance.now());
   const signal = AbortSignal.timeout(req.timeoutMs);
   const startedAt = now();

@@ -127,6 +127,20 @@ export async function runBenchmark(opts: BenchOptions, send: Send, progress: Pro
   };
 }
 
+/**
+ * Why a finished run measured nothing (every request failed), in one line, or
+ * undefined when at least one request succeeded. A run like that has no
+ * figure to report, so the command fails rather than print a table of zeros.
+ */
+export function allRequestsFailed(report: BenchReport): string | undefined {
+  const failures = report.requests.flatMap((r) => (r.ok ? [] : [r]));
+  if (failures.length === 0 || failures.length < report.requests.length) return undefined;
+  const kinds = new Map<string, number>();
+  for (const f of failures) kinds.set(f.error, (kinds.get(f.error) ?? 0) + 1);
+  const byKind = [...kinds].map(([k, n]) => `${k} ${n}`).join(', ');
+  return `every one of the ${failures.length} requests failed (${byKind}); first: ${failures[0].error}: ${failures[0].detail}`;
+}
+
 const ms = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(1));
 
 function levelLine(s: LevelSummary): string {

@@ -3,11 +3,13 @@
  * chat completions through the bench's request and measurement code, judges
  * them (see smoke.ts), prints one verdict line and optionally writes it as
  * JSON. Exit codes: 0 passed, 1 failed (endpoint unhealthy or too slow),
- * 2 bad flags.
+ * 2 bad flags (including a --json-out that cannot be written).
  */
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs, statSync } from 'node:fs';
 import * as path from 'node:path';
 
+import { usageErrors } from '../../lib/command-line/flags';
+import { unwritableDirectory } from '../../lib/command-line/paths';
 import { resolveApiKey } from './api-key';
 import { runLevel } from './load';
 import { chatCompletionsUrl, sendCompletion } from './request';
@@ -54,7 +56,7 @@ async function measure(opts: SmokeOptions, apiKey: string | undefined): Promise<
   });
   const send = () => {
     const plan = next();
-    return sendCompletion({ url, apiKey, prompt: plan.prompt, maxTokens: plan.maxTokens, ignoreEos: true, timeoutMs: opts.timeoutS * 1000 });
+    return sendCompletion({ url, apiKey, prompt: plan.prompt, maxTokens: plan.maxTokens, ignoreEos: true, timeoutMs: Math.round(opts.timeoutS * 1000) });
   };
   // Every request gets its full timeout: the bound is the count, not a duration.
   const level = { kind: 'concurrency', value: opts.concurrency } as const;
@@ -69,10 +71,20 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     return 0;
   }
   if ('errors' in parsed) {
-    console.error(`Invalid smoke options:\n${parsed.errors.map((e) => `  - ${e}`).join('\n')}\n\nSee npm run smoke -- --help`);
+    console.error(usageErrors('smoke', parsed.errors));
     return 2;
   }
   const opts = parsed.options;
+  // The record is checked before the run: a gate that measures and then cannot write its verdict has wasted the run.
+  if (opts.jsonOut) {
+    const file = path.resolve(opts.jsonOut);
+    const dirProblem = unwritableDirectory(path.dirname(file));
+    const problem = existsSync(file) && statSync(file).isDirectory() ? 'it is a directory' : dirProblem && `${path.dirname(file)} ${dirProblem}`;
+    if (problem) {
+      console.error(usageErrors('smoke', [`--json-out: cannot write ${opts.jsonOut}: ${problem}`]));
+      return 2;
+    }
+  }
   const startedAt = new Date().toISOString();
   const endpoint = redactUrl(chatCompletionsUrl(opts.url));
   const settings: SmokeReport['settings'] = {

@@ -3,10 +3,8 @@
  * variables) to checked SmokeOptions, or one message per problem naming its
  * flag, what was given and what is allowed, as the bench's options do.
  */
-import { parseArgs } from 'node:util';
-
-import { httpUrl, numberFlag } from './flag-values';
-import { API_KEY_ENV, type BenchOptions } from './options';
+import { httpUrl, numberFlag, readFlags, type NumberRange } from '../../lib/command-line/flags';
+import { API_KEY_ENV, SSM_PARAMETER_NAME, type BenchOptions } from './options';
 
 /** Fallback for --url: a pipeline step can pass the stack's EndpointUrl output as is. */
 export const ENDPOINT_URL_ENV = 'GLLM_ENDPOINT_URL';
@@ -28,6 +26,31 @@ export interface SmokeOptions {
   readonly jsonOut?: string;
 }
 
+/** What each number flag allows; see BENCH_LIMITS for why every number has an upper bound. */
+export const SMOKE_LIMITS = {
+  targetTpotMs: { min: 0, above: true, max: 60_000, unit: 'milliseconds' },
+  targetTtftMs: { min: 0, above: true, max: 600_000, unit: 'milliseconds' },
+  requests: { min: 1, max: 1000, integer: true },
+  concurrency: { min: 1, max: 64, integer: true },
+  // One token has no time per output token; two is the least that measures it.
+  outputTokens: { min: 2, max: 4096, integer: true },
+  timeoutS: { min: 1, max: 3600, unit: 'seconds' },
+} as const satisfies Record<string, NumberRange>;
+
+export const SMOKE_FLAGS = {
+  url: { type: 'string' },
+  'api-key-parameter': { type: 'string' },
+  'api-key-file': { type: 'string' },
+  'target-tpot-ms': { type: 'string' },
+  'target-ttft-ms': { type: 'string' },
+  requests: { type: 'string' },
+  concurrency: { type: 'string' },
+  'output-tokens': { type: 'string' },
+  'timeout-s': { type: 'string' },
+  'json-out': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export const SMOKE_USAGE = `Usage: npm run smoke -- --url URL [options]
 
 Sends a few streamed chat completions and passes or fails the endpoint: exit 0 passed,
@@ -42,45 +65,20 @@ Target
                              neither: $${API_KEY_ENV}, else no Authorization header
 
 Check
-  --target-tpot-ms MS        fail above this p90 time per output token (default 100)
-  --target-ttft-ms MS        fail above this p90 time to first token (default: not checked)
-  --requests N               requests to send (default 4)
-  --concurrency N            requests in flight at once (default 1)
-  --output-tokens N          max_tokens of each request, at least 2 (default 32)
-  --timeout-s SECONDS        per request (default 60)
+  --target-tpot-ms MS        fail above this p90 time per output token (default 100; above 0, at most 60000)
+  --target-ttft-ms MS        fail above this p90 time to first token (default: not checked; above 0, at most 600000)
+  --requests N               requests to send (default 4; 1-1000)
+  --concurrency N            requests in flight at once (default 1; 1-64, at most --requests)
+  --output-tokens N          max_tokens of each request (default 32; 2-4096)
+  --timeout-s SECONDS        per request (default 60; 1-3600)
   --json-out FILE            also write the verdict and figures to FILE as JSON
   --help`;
 
 export type SmokeParseResult = { readonly options: SmokeOptions } | { readonly errors: readonly string[] } | { readonly help: true };
 
 export function parseSmokeArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): SmokeParseResult {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        url: { type: 'string' },
-        'api-key-parameter': { type: 'string' },
-        'api-key-file': { type: 'string' },
-        'target-tpot-ms': { type: 'string' },
-        'target-ttft-ms': { type: 'string' },
-        requests: { type: 'string' },
-        concurrency: { type: 'string' },
-        'output-tokens': { type: 'string' },
-        'timeout-s': { type: 'string' },
-        'json-out': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    // parseArgs names the flag itself ("Unknown option '--target-tpot'").
-    return { errors: [(err as Error).message] };
-  }
-  const v = parsed.values;
-  if (v.help) return { help: true };
-  const errors: string[] = [];
+  const { values: v, errors } = readFlags(argv, SMOKE_FLAGS);
+  if (v.help && errors.length === 0) return { help: true };
   // An empty variable (an unset pipeline output) counts as not given.
   const fromEnv = (name: string) => (env[name]?.trim() ? env[name]!.trim() : undefined);
 
@@ -98,9 +96,12 @@ export function parseSmokeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
   if (v['api-key-parameter'] !== undefined && v['api-key-file'] !== undefined) {
     errors.push('--api-key-parameter and --api-key-file: give one, not both');
   } else if (v['api-key-parameter'] !== undefined) {
-    if (v['api-key-parameter'].trim() === '') errors.push('--api-key-parameter: got ""; expected an SSM parameter name');
+    if (!SSM_PARAMETER_NAME.test(v['api-key-parameter'])) {
+      errors.push(`--api-key-parameter: got "${v['api-key-parameter']}"; expected an SSM parameter name (letters, digits, _ . - /)`);
+    }
     apiKey = { from: 'parameter', name: v['api-key-parameter'] };
   } else if (v['api-key-file'] !== undefined) {
+    if (v['api-key-file'].trim() === '') errors.push('--api-key-file: got ""; expected a file path');
     apiKey = { from: 'file', path: v['api-key-file'] };
   } else if (envParameter !== undefined) {
     apiKey = { from: 'parameter', name: envParameter };
@@ -108,17 +109,20 @@ export function parseSmokeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     apiKey = { from: 'env', variable: API_KEY_ENV };
   }
 
-  const targetTtftMs = v['target-ttft-ms'] === undefined ? undefined : numberFlag('target-ttft-ms', v['target-ttft-ms'], 0, { min: 0, above: true }, errors);
+  const targetTtftMs = v['target-ttft-ms'] === undefined ? undefined : numberFlag('target-ttft-ms', v['target-ttft-ms'], 0, SMOKE_LIMITS.targetTtftMs, errors);
+  const requests = numberFlag('requests', v.requests, 4, SMOKE_LIMITS.requests, errors);
+  const concurrency = numberFlag('concurrency', v.concurrency, 1, SMOKE_LIMITS.concurrency, errors);
+  // More at once than there are requests would never be in flight: the check would not measure what was asked.
+  if (concurrency > requests) errors.push(`--concurrency: got ${concurrency}; expected at most --requests (${requests})`);
   const options: SmokeOptions = {
     url,
     apiKey,
-    targetTpotMs: numberFlag('target-tpot-ms', v['target-tpot-ms'], 100, { min: 0, above: true }, errors),
+    targetTpotMs: numberFlag('target-tpot-ms', v['target-tpot-ms'], 100, SMOKE_LIMITS.targetTpotMs, errors),
     ...(targetTtftMs === undefined ? {} : { targetTtftMs }),
-    requests: numberFlag('requests', v.requests, 4, { min: 1, integer: true }, errors),
-    concurrency: numberFlag('concurrency', v.concurrency, 1, { min: 1, integer: true }, errors),
-    // One token has no time per output token; two is the least that measures it.
-    outputTokens: numberFlag('output-tokens', v['output-tokens'], 32, { min: 2, integer: true }, errors),
-    timeoutS: numberFlag('timeout-s', v['timeout-s'], 60, { min: 0, above: true }, errors),
+    requests,
+    concurrency,
+    outputTokens: numberFlag('output-tokens', v['output-tokens'], 32, SMOKE_LIMITS.outputTokens, errors),
+    timeoutS: numberFlag('timeout-s', v['timeout-s'], 60, SMOKE_LIMITS.timeoutS, errors),
     ...(v['json-out'] ? { jsonOut: v['json-out'] } : {}),
   };
   if (v['json-out'] !== undefined && v['json-out'].trim() === '') errors.push('--json-out: got ""; expected a file path');

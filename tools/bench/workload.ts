@@ -10,15 +10,23 @@ export interface LengthSpec {
   readonly max: number;
 }
 
-/** Parses `128` or `64-256`. Returns an error message (without the flag name) on bad input. */
-export function parseLength(text: string): LengthSpec | string {
+/**
+ * Most tokens a request may ask for or be prompted with: the largest context
+ * the kit serves (contextTokensPerSlot), and a bound on the prompt text built
+ * in memory for each request.
+ */
+export const MAX_TOKENS = 131_072;
+
+/** Parses `128` or `64-256`, each from 1 to max. Returns an error message (without the flag name) on bad input. */
+export function parseLength(text: string, max = MAX_TOKENS): LengthSpec | string {
+  const expected = `expected a whole number from 1 to ${max}, or a range like 64-256`;
   const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(text);
-  if (!m) return `expected a whole number or a range like 64-256, got "${text}"`;
+  if (!m) return `got "${text}"; ${expected}`;
   const min = Number(m[1]);
-  const max = m[2] === undefined ? min : Number(m[2]);
-  if (min < 1) return `must be at least 1, got "${text}"`;
-  if (max < min) return `range ${text} ends below its start`;
-  return { min, max };
+  const top = m[2] === undefined ? min : Number(m[2]);
+  if (min < 1 || top > max) return `got "${text}"; ${expected}`;
+  if (top < min) return `range ${text} ends below its start`;
+  return { min, max: top };
 }
 
 export function formatLength(l: LengthSpec): string {

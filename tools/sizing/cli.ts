@@ -1,7 +1,8 @@
 /**
  * `npm run sizing -- --model ID --target-tpot-ms 100 --rps 2`: the command.
- * Exit codes: 0 done, 2 bad flags or an impossible request.
+ * Exit codes: 0 done, 1 an internal failure, 2 bad flags or an impossible request.
  */
+import { usageErrors } from '../../lib/command-line/flags';
 import { formatSizing } from './format';
 import { parseSizingArgs, USAGE } from './options';
 import { planSizing, SizingError, type SizingRequest, type SizingResult } from './plan';
@@ -30,7 +31,7 @@ export function main(argv: readonly string[]): number {
     return 0;
   }
   if ('errors' in parsed) {
-    console.error(`Invalid sizing options:\n${parsed.errors.map((e) => `  - ${e}`).join('\n')}\n\nSee npm run sizing -- --help`);
+    console.error(usageErrors('sizing', parsed.errors));
     return 2;
   }
   const { request, top, json } = parsed.options;
@@ -66,7 +67,9 @@ export function main(argv: readonly string[]): number {
       console.error(`sizing: ${err.message}`);
       return 2;
     }
-    throw err;
+    // Not the user's input: say what happened in one line rather than a stack.
+    console.error(`sizing: could not plan: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
   }
 }
 

@@ -1,6 +1,5 @@
 /** The sizing command line: flags to a SizingRequest, or messages that name the flag. */
-import { parseArgs } from 'node:util';
-
+import { closestName, numberFlag, readFlags, type NumberRange } from '../../lib/command-line/flags';
 import { ARCHITECTURE_IDS, type ArchitectureId } from '../../lib/catalogs/model-architectures';
 import { CATALOG_MODEL_IDS, findCatalogModel } from '../../lib/catalogs/model-catalog';
 import { QUANTIZATIONS, type Quantization } from '../../lib/catalogs/quantizations';
@@ -15,6 +14,37 @@ export interface SizingOptions {
   readonly json: boolean;
 }
 
+/**
+ * What each number flag allows. --context and --max-slots mirror the kit's
+ * contextTokensPerSlot and parallelSlots, so a plan is one the kit can deploy.
+ */
+export const SIZING_LIMITS = {
+  targetTpotMs: { min: 1, max: 60_000, unit: 'milliseconds' },
+  rps: { min: 0, above: true, max: 100_000, unit: 'requests per second' },
+  inputTokens: { min: 1, max: 131_072, integer: true },
+  outputTokens: { min: 1, max: 131_072, integer: true },
+  context: { min: 512, max: 131_072, integer: true },
+  maxSlots: { min: 1, max: 64, integer: true },
+  prefillSpeedup: { min: 0.01, max: 1000 },
+  top: { min: 0, max: 1000, integer: true },
+} as const satisfies Record<string, NumberRange>;
+
+export const SIZING_FLAGS = {
+  model: { type: 'string' },
+  quantization: { type: 'string' },
+  'target-tpot-ms': { type: 'string' },
+  rps: { type: 'string' },
+  'input-tokens': { type: 'string' },
+  'output-tokens': { type: 'string' },
+  context: { type: 'string' },
+  'max-slots': { type: 'string' },
+  'prefill-speedup': { type: 'string' },
+  families: { type: 'string' },
+  top: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export const USAGE = `Usage: npm run sizing -- --model ID [options]
 
 Lists Graviton instance types that serve the model within a time-per-output-token target,
@@ -23,64 +53,37 @@ with slots, instance count and cost, cheapest first. Estimates, not measurements
   --model ID               catalog model (${CATALOG_MODEL_IDS.join(', ')})
                            or an architecture (${ARCHITECTURE_IDS.join(', ')}) with --quantization
   --quantization Q         ${QUANTIZATIONS.join(', ')}
-  --target-tpot-ms MS      p90 time per output token to stay under (default 100)
-  --rps N                  requests per second the fleet must sustain (default: show one instance's capacity)
-  --input-tokens N         prompt tokens per request (default 256)
-  --output-tokens N        output tokens per request (default 256)
-  --context N              context tokens per slot, as the kit's contextTokensPerSlot (default 4096)
-  --max-slots N            most parallel slots per instance to consider (default 64)
-  --prefill-speedup X      how many times cheaper a prompt token is than a generated one (default 1: as dear, conservative)
+  --target-tpot-ms MS      p90 time per output token to stay under (default 100; 1-60000)
+  --rps N                  requests per second the fleet must sustain (default: show one instance's capacity;
+                           above 0, at most 100000)
+  --input-tokens N         prompt tokens per request (default 256; 1-131072)
+  --output-tokens N        output tokens per request (default 256; 1-131072; with --input-tokens, at most --context)
+  --context N              context tokens per slot, as the kit's contextTokensPerSlot (default 4096; 512-131072)
+  --max-slots N            most parallel slots per instance to consider (default 64; 1-64)
+  --prefill-speedup X      how many times cheaper a prompt token is than a generated one
+                           (default 1: as dear, conservative; 0.01-1000)
   --families LIST          only these families, e.g. c7g,c8g
-  --top N                  rows to print (default 10; 0 for all)
+  --top N                  rows to print (default 10; 0 for all; at most 1000)
   --json                   machine-readable output
-  --help`;
+  --help
+
+Exit codes: 0 done, 1 an internal failure, 2 bad flags or a request no instance can meet.`;
 
 export type SizingParse = { readonly options: SizingOptions } | { readonly errors: readonly string[] } | { readonly help: true };
 
 export function parseSizingArgs(argv: readonly string[]): SizingParse {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        model: { type: 'string' },
-        quantization: { type: 'string' },
-        'target-tpot-ms': { type: 'string' },
-        rps: { type: 'string' },
-        'input-tokens': { type: 'string' },
-        'output-tokens': { type: 'string' },
-        context: { type: 'string' },
-        'max-slots': { type: 'string' },
-        'prefill-speedup': { type: 'string' },
-        families: { type: 'string' },
-        top: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    return { errors: [(err as Error).message] };
-  }
-  const v = parsed.values;
-  if (v.help) return { help: true };
-  const errors: string[] = [];
-  const num = (flag: keyof typeof v, fallback: number, min: number, integer: boolean): number => {
-    const text = v[flag] as string | undefined;
-    if (text === undefined) return fallback;
-    const n = Number(text);
-    if (text.trim() === '' || !Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
-      errors.push(`--${flag}: got "${text}"; expected ${integer ? 'a whole number' : 'a number'} of at least ${min}`);
-      return fallback;
-    }
-    return n;
-  };
+  const { values: v, errors } = readFlags(argv, SIZING_FLAGS);
+  if (v.help && errors.length === 0) return { help: true };
+  const num = (flag: keyof typeof SIZING_FLAGS, fallback: number, range: NumberRange): number =>
+    numberFlag(flag, v[flag] as string | undefined, fallback, range, errors);
 
   let quantization: Quantization | undefined;
   if (v.quantization !== undefined) {
     if ((QUANTIZATIONS as readonly string[]).includes(v.quantization)) quantization = v.quantization as Quantization;
-    else errors.push(`--quantization: got "${v.quantization}"; expected one of ${QUANTIZATIONS.join(', ')}`);
+    else {
+      const near = closestName(v.quantization, QUANTIZATIONS);
+      errors.push(`--quantization: got "${v.quantization}"; expected one of ${QUANTIZATIONS.join(', ')}${near ? ` (did you mean ${near}?)` : ''}`);
+    }
   }
   let model: ReturnType<typeof modelSpec> | undefined;
   if (v.model === undefined) {
@@ -97,8 +100,9 @@ export function parseSizingArgs(argv: readonly string[]): SizingParse {
         if (v.quantization === undefined) errors.push(`--quantization: required with an architecture as --model (${v.model})`);
       } else model = modelSpec(v.model as ArchitectureId, quantization);
     } else {
+      const near = closestName(v.model.trim(), [...CATALOG_MODEL_IDS, ...ARCHITECTURE_IDS]);
       errors.push(
-        `--model: unknown model "${v.model}"; catalog models: ${CATALOG_MODEL_IDS.join(', ')}; architectures (with --quantization): ${ARCHITECTURE_IDS.join(', ')}`,
+        `--model: unknown model "${v.model}"${near ? ` (did you mean ${near}?)` : ''}; catalog models: ${CATALOG_MODEL_IDS.join(', ')}; architectures (with --quantization): ${ARCHITECTURE_IDS.join(', ')}`,
       );
     }
   }
@@ -114,16 +118,15 @@ export function parseSizingArgs(argv: readonly string[]): SizingParse {
 
   const request: SizingRequest = {
     model: model!,
-    targetTpotMs: num('target-tpot-ms', 100, 1, false),
-    ...(v.rps !== undefined ? { rps: num('rps', 1, 0.000001, false) } : {}),
-    inputTokens: num('input-tokens', 256, 1, true),
-    outputTokens: num('output-tokens', 256, 1, true),
-    contextPerSlot: num('context', 4096, 512, true),
-    maxSlots: num('max-slots', 64, 1, true),
-    prefillSpeedup: num('prefill-speedup', 1, 0.01, false),
+    targetTpotMs: num('target-tpot-ms', 100, SIZING_LIMITS.targetTpotMs),
+    ...(v.rps !== undefined ? { rps: num('rps', 1, SIZING_LIMITS.rps) } : {}),
+    inputTokens: num('input-tokens', 256, SIZING_LIMITS.inputTokens),
+    outputTokens: num('output-tokens', 256, SIZING_LIMITS.outputTokens),
+    contextPerSlot: num('context', 4096, SIZING_LIMITS.context),
+    maxSlots: num('max-slots', 64, SIZING_LIMITS.maxSlots),
+    prefillSpeedup: num('prefill-speedup', 1, SIZING_LIMITS.prefillSpeedup),
     ...(families ? { families } : {}),
   };
-  if (request.maxSlots > 64) errors.push(`--max-slots: got ${request.maxSlots}; the kit's parallelSlots allows at most 64`);
-  const top = num('top', 10, 0, true);
+  const top = num('top', 10, SIZING_LIMITS.top);
   return errors.length > 0 ? { errors } : { options: { request, top, json: v.json ?? false } };
 }

@@ -5,7 +5,7 @@
  */
 import { createServer, type AddressInfo } from 'node:net';
 
-import { chatCompletionsUrl, sendCompletion, type RequestResult } from '../../../tools/bench/request';
+import { chatCompletionsUrl, MAX_TIMEOUT_MS, sendCompletion, type RequestResult } from '../../../tools/bench/request';
 import { DEFAULT_SCRIPT, startScriptedServer, type ScriptedServer } from '../support/scripted-sse-server';
 
 let server: ScriptedServer;
@@ -103,6 +103,12 @@ describe('sendCompletion against a scripted stream', () => {
     const r = failure(await send('stall', { timeoutMs: 300 }));
     expect(r.error).toBe('timeout');
     expect(r.endedAt - r.startedAt).toBeGreaterThanOrEqual(290);
+  });
+
+  test('a timeout beyond Node\'s longest timer is refused, not run as a 1 ms deadline', async () => {
+    // setTimeout runs a delay above 2^31-1 ms after 1 ms: every request would "time out" at once.
+    await expect(send('ok', { timeoutMs: 3_000_000_000 })).rejects.toThrow(/^timeoutMs: got 3000000000; expected a whole number of milliseconds from 1 to 2147483647$/);
+    expect((await send('ok', { timeoutMs: MAX_TIMEOUT_MS })).ok).toBe(true);
   });
 
   test('a refused connection is a network error naming the cause', async () => {

@@ -9,7 +9,7 @@ import { createProgress } from '../../../tools/bench/progress';
 import { renderChart } from '../../../tools/bench/report-chart';
 import { renderMarkdown } from '../../../tools/bench/report-markdown';
 import { chatCompletionsUrl, sendCompletion, type RequestResult } from '../../../tools/bench/request';
-import { runBenchmark, WarmupFailed } from '../../../tools/bench/run';
+import { allRequestsFailed, runBenchmark, WarmupFailed } from '../../../tools/bench/run';
 import { requestPlanner } from '../../../tools/bench/workload';
 import { startScriptedServer, type ScriptedServer } from '../support/scripted-sse-server';
 
@@ -89,6 +89,24 @@ describe('runBenchmark', () => {
     const opts = options('--url', server.base('unauthorized'), '--warmup', '2');
     await expect(runBenchmark(opts, sender('unauthorized'), createProgress('off'))).rejects.toThrow(WarmupFailed);
     await expect(runBenchmark(opts, sender('unauthorized'), createProgress('off'))).rejects.toThrow(/http_401/);
+  });
+});
+
+describe('allRequestsFailed', () => {
+  test('without warm-up, a run where every request failed is a failure, said in one line', async () => {
+    const opts = options('--url', server.base('unauthorized'), '--concurrency', '1,2', '--requests', '2', '--warmup', '0');
+    const report = await runBenchmark(opts, sender('unauthorized'), createProgress('off'));
+    const line = allRequestsFailed(report);
+    expect(line).toMatch(/^every one of the 4 requests failed \(http_401 4\); first: http_401: HTTP 401/);
+    expect(line).not.toContain('\n');
+  });
+
+  test('one answered request makes the run a measurement, not a failure', async () => {
+    const opts = options('--url', server.base('ok'), '--concurrency', '1', '--requests', '3', '--warmup', '0');
+    let n = 0;
+    const report = await runBenchmark(opts, () => (n++ === 1 ? sender('ok')() : sender('unauthorized')()), createProgress('off'));
+    expect(report.requests.filter((r) => r.ok)).toHaveLength(1);
+    expect(allRequestsFailed(report)).toBeUndefined();
   });
 });
 

@@ -75,7 +75,7 @@ describe('bad input names the flag', () => {
     expect(errs('--model', 'llama-3.2-1b-instruct-q4_0', '--quantization', 'Q8_0')).toMatch(/^--quantization: Q8_0 contradicts/);
     expect(errs('--model', 'llama-3.2-1b-instruct-q4_0', '--target-tpot-ms', 'fast')).toMatch(/^--target-tpot-ms: got "fast"/);
     expect(errs('--model', 'llama-3.2-1b-instruct-q4_0', '--families', 'c5,c7g')).toMatch(/^--families: unknown or unpriced c5/);
-    expect(errs('--model', 'llama-3.2-1b-instruct-q4_0', '--max-slots', '65')).toMatch(/^--max-slots: got 65/);
+    expect(errs('--model', 'llama-3.2-1b-instruct-q4_0', '--max-slots', '65')).toMatch(/^--max-slots: got "65"; expected a whole number from 1 to 64$/);
   });
 
   test('an impossible target says so, with the fastest estimate', () => {

@@ -1,0 +1,241 @@
+/**
+ * The `npm run local` command line: flags to checked LocalBootOptions, or one
+ * message per problem naming the flag (`--sha256`, not the boot script's
+ * GLLM_MODEL_SHA256), the value and what is allowed. Everything boot.sh would
+ * refuse is refused here first, before anything is written: no work
+ * directory, key file or boot.env. boot.sh keeps its own checks as the last
+ * line of defence.
+ */
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { GENERATIONS, type GravitonGeneration } from '../catalogs/graviton-generations';
+import { LLAMA_CPP_COMMIT_PATTERN, LLAMA_CPP_DEFAULT_REF, LLAMA_CPP_RELEASE_COMMITS, LLAMA_CPP_REPOSITORY } from '../catalogs/llama-cpp-release';
+import { describeRange, httpUrl, numberFlag, readFlags, type NumberRange } from '../command-line/flags';
+import { unreadableDirectory, unreadableFile, unwritableDirectory } from '../command-line/paths';
+import { SAFE_VALUE } from './boot-environment';
+
+export interface LocalBootOptions {
+  readonly modelUrl: string;
+  readonly sha256: string;
+  readonly sizeBytes: number;
+  /** Holds everything the boot writes; defaults to `.cache/local-boot` in the working directory. */
+  readonly workDir: string;
+  /** Stands in for the S3 cache; defaults to `<workDir>/cache`. */
+  readonly cacheDir: string;
+  /** A llama.cpp source tree or git repository; without it the script clones upstream. */
+  readonly llamaSrc?: string;
+  readonly llamaRef: string;
+  /** The commit llamaRef names; empty builds a --llama-src tree as it is. */
+  readonly llamaCommit: string;
+  /** File holding the API key; without it (and without $GLLM_API_KEY) one is generated. */
+  readonly apiKeyFile?: string;
+  readonly port: number;
+  readonly slots: number;
+  readonly ctxPerSlot: number;
+  readonly healthTimeoutSeconds: number;
+  /** The whole boot (install, build, download, health) must end within this. */
+  readonly bootTimeoutSeconds: number;
+  readonly modelFile: string;
+  readonly quantizeTo: string;
+  /** Graviton generation whose flags an aarch64 machine builds with; detected from the CPU when omitted. */
+  readonly generation?: GravitonGeneration;
+  /** Read instead of /proc/cpuinfo (tests). */
+  readonly cpuinfoPath?: string;
+}
+
+/**
+ * What each number flag allows. --slots and --ctx-per-slot are the deployed
+ * kit's parallelSlots and contextTokensPerSlot bounds; --port starts at 1024
+ * because llama-server runs unprivileged and cannot bind below it.
+ */
+export const LOCAL_BOOT_LIMITS = {
+  sizeBytes: { min: 1, max: 2 ** 40, integer: true, unit: 'bytes, up to 1 TiB' },
+  port: { min: 1024, max: 65_535, integer: true, unit: 'ports below 1024 need root, and llama-server runs unprivileged' },
+  slots: { min: 1, max: 64, integer: true },
+  ctxPerSlot: { min: 512, max: 131_072, integer: true },
+  healthTimeoutSeconds: { min: 1, max: 86_400, integer: true, unit: 'seconds' },
+  bootTimeoutSeconds: { min: 1, max: 86_400, integer: true, unit: 'seconds' },
+} as const satisfies Record<string, NumberRange>;
+
+/** The value rules boot.sh applies (validate_env), each defined once here with what it allows in words. */
+const PATTERNS = {
+  sha256: { re: /^[0-9a-fA-F]{64}$/, what: '64 hex digits (the model file\'s SHA-256)' },
+  // A leading dash would turn these into options of git, curl or llama-server.
+  llamaRef: { re: /^[A-Za-z0-9][A-Za-z0-9._/-]*$/, what: 'a tag, branch or commit (letters, digits, . _ / -, not starting with a dash)' },
+  llamaCommit: { re: LLAMA_CPP_COMMIT_PATTERN, what: 'the 40-character lowercase commit hash the ref names' },
+  modelFile: { re: /^[A-Za-z0-9][A-Za-z0-9._-]*\.gguf$/, what: 'a plain file name ending in .gguf (letters, digits, . _ -)' },
+  quantizeTo: { re: /^[A-Z0-9][A-Z0-9_]*$/, what: 'a llama-quantize type like Q4_0 or Q4_K_M (upper case)' },
+} as const;
+
+export const LOCAL_BOOT_FLAGS = {
+  'model-url': { type: 'string' },
+  sha256: { type: 'string' },
+  'size-bytes': { type: 'string' },
+  'work-dir': { type: 'string' },
+  'cache-dir': { type: 'string' },
+  'llama-src': { type: 'string' },
+  'llama-ref': { type: 'string' },
+  'llama-commit': { type: 'string' },
+  'api-key-file': { type: 'string' },
+  port: { type: 'string' },
+  slots: { type: 'string' },
+  'ctx-per-slot': { type: 'string' },
+  'health-timeout': { type: 'string' },
+  'boot-timeout': { type: 'string' },
+  'model-file': { type: 'string' },
+  'quantize-to': { type: 'string' },
+  generation: { type: 'string' },
+  cpuinfo: { type: 'string' },
+  stop: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const range = (r: NumberRange) => describeRange(r).replace(/^a (whole )?number /, '');
+
+export const LOCAL_BOOT_USAGE = `Usage: npm run local -- --model-url URL --sha256 HEX --size-bytes N [options]
+       npm run local -- --stop [--work-dir DIR]
+
+Runs the instance boot script on this Linux machine: builds llama.cpp, downloads and verifies
+the model, starts llama-server with an API key and waits for /health.
+
+  --model-url URL       http:// or https:// location of the GGUF file
+  --sha256 HEX          its SHA-256: 64 hex digits
+  --size-bytes N        its size (${range(LOCAL_BOOT_LIMITS.sizeBytes)})
+  --work-dir DIR        builds, model, logs, pid file (default .cache/local-boot)
+  --cache-dir DIR       build and model cache (default <work-dir>/cache)
+  --llama-src DIR       local llama.cpp source tree or git repo (default: fetch the commit from upstream)
+  --llama-ref REF       llama.cpp release (default ${LLAMA_CPP_DEFAULT_REF})
+  --llama-commit HEX    the commit REF names (default: known for ${Object.keys(LLAMA_CPP_RELEASE_COMMITS).join(', ')};
+                        needed for another tag unless --llama-src is given)
+  --api-key-file FILE   API key (default: $GLLM_API_KEY, else a generated key in <work-dir>/api-key)
+  --port N              (default 8080; ${range(LOCAL_BOOT_LIMITS.port)})
+  --slots N             parallel slots (default 2; ${range(LOCAL_BOOT_LIMITS.slots)})
+  --ctx-per-slot N      context tokens per slot (default 2048; ${range(LOCAL_BOOT_LIMITS.ctxPerSlot)})
+  --health-timeout S    seconds to wait for /health (default 300; ${range(LOCAL_BOOT_LIMITS.healthTimeoutSeconds)}, at most --boot-timeout)
+  --boot-timeout S      seconds the whole boot may take, build included (default 7200; ${range(LOCAL_BOOT_LIMITS.bootTimeoutSeconds)})
+  --model-file NAME     served file name ending in .gguf (default: from the URL)
+  --quantize-to TYPE    quantize the downloaded model with llama-quantize (e.g. Q4_0)
+  --generation N        Graviton generation to build for on aarch64 (${Object.keys(GENERATIONS).join(', ')}; default: detected)
+  --cpuinfo FILE        read instead of /proc/cpuinfo by the CPU check (tests)
+
+Paths may contain only letters, digits and _ . , : / + @ % = ? & ~ - (the boot script reads them as plain words).
+Exit codes: 0 serving, 1 the boot failed (GLLM_BOOT_RESULT=FAILURE says why), 2 bad flags (nothing is written).`;
+
+export type LocalBootParse =
+  | { readonly options: LocalBootOptions }
+  | { readonly stop: true; readonly workDir: string }
+  | { readonly help: true }
+  | { readonly errors: readonly string[] };
+
+export function parseLocalBootArgs(argv: readonly string[], cwd = process.cwd()): LocalBootParse {
+  const { values: v, errors } = readFlags(argv, LOCAL_BOOT_FLAGS);
+  if (v.help && errors.length === 0) return { help: true };
+
+  /** An absolute path the boot script can read as a plain word, or '' after recording why not. */
+  const pathFlag = (flag: keyof typeof LOCAL_BOOT_FLAGS, text: string, check?: (p: string) => string | undefined): string => {
+    if (text.trim() === '') {
+      errors.push(`--${flag}: got ""; expected a path`);
+      return '';
+    }
+    const abs = path.resolve(cwd, text.startsWith('~/') ? path.join(os.homedir(), text.slice(2)) : text);
+    if (!SAFE_VALUE.test(abs)) {
+      errors.push(`--${flag}: got "${text}"; the path may contain only letters, digits and _ . , : / + @ % = ? & ~ - (no spaces or quotes)`);
+      return '';
+    }
+    const problem = check?.(abs);
+    if (problem) errors.push(`--${flag}: ${text} ${problem}`);
+    return abs;
+  };
+  const pattern = (flag: keyof typeof LOCAL_BOOT_FLAGS, text: string, rule: { re: RegExp; what: string }, hint = ''): boolean => {
+    if (rule.re.test(text)) return true;
+    errors.push(`--${flag}: got "${text}"; expected ${rule.what}${hint}`);
+    return false;
+  };
+
+  // --stop only reads the pid file there; a boot creates and writes it.
+  const workDir = pathFlag('work-dir', v['work-dir'] ?? path.join('.cache', 'local-boot'), v.stop ? undefined : unwritableDirectory);
+  if (v.stop) {
+    const others = Object.keys(v).filter((k) => k !== 'stop' && k !== 'work-dir');
+    if (others.length > 0) errors.push(`--stop: takes only --work-dir; got ${others.map((k) => `--${k}`).join(', ')} too`);
+    return errors.length > 0 ? { errors } : { stop: true, workDir };
+  }
+
+  for (const flag of ['model-url', 'sha256', 'size-bytes'] as const) {
+    if (v[flag] === undefined) errors.push(`--${flag}: required (npm run local -- --help)`);
+  }
+
+  let modelUrl = '';
+  let urlName = '';
+  if (v['model-url'] !== undefined) {
+    // The URL as curl will get it: a space and the like percent-encoded.
+    modelUrl = httpUrl('--model-url', v['model-url'], errors) && new URL(v['model-url']).href;
+    if (modelUrl && !SAFE_VALUE.test(modelUrl)) {
+      errors.push(`--model-url: got "${modelUrl}"; the URL may contain only letters, digits and _ . , : / + @ % = ? & ~ - (percent-encode the rest)`);
+      modelUrl = '';
+    }
+    if (modelUrl) urlName = path.posix.basename(new URL(modelUrl).pathname);
+  }
+  if (v.sha256 !== undefined) pattern('sha256', v.sha256, PATTERNS.sha256);
+  const sizeBytes = numberFlag('size-bytes', v['size-bytes'], 0, LOCAL_BOOT_LIMITS.sizeBytes, errors);
+
+  let modelFile = 'model.gguf';
+  if (v['model-file'] !== undefined) {
+    if (pattern('model-file', v['model-file'], PATTERNS.modelFile)) modelFile = v['model-file'];
+  } else if (urlName.endsWith('.gguf')) {
+    // The served name comes from the URL; one boot.sh would refuse needs --model-file.
+    if (PATTERNS.modelFile.re.test(urlName)) modelFile = urlName;
+    else errors.push(`--model-url: its file name "${urlName}" is not ${PATTERNS.modelFile.what}; give --model-file NAME`);
+  }
+
+  let quantizeTo = '';
+  if (v['quantize-to'] !== undefined) {
+    const upper = v['quantize-to'].toUpperCase();
+    const hint = upper !== v['quantize-to'] && PATTERNS.quantizeTo.re.test(upper) ? ` (did you mean ${upper}?)` : '';
+    if (pattern('quantize-to', v['quantize-to'], PATTERNS.quantizeTo, hint)) quantizeTo = v['quantize-to'];
+  }
+
+  let generation: GravitonGeneration | undefined;
+  if (v.generation !== undefined) {
+    if (Object.keys(GENERATIONS).includes(v.generation.trim())) generation = Number(v.generation) as GravitonGeneration;
+    else errors.push(`--generation: got "${v.generation}"; expected one of ${Object.keys(GENERATIONS).join(', ')}`);
+  }
+
+  const llamaRef = v['llama-ref'] ?? LLAMA_CPP_DEFAULT_REF;
+  const refOk = pattern('llama-ref', llamaRef, PATTERNS.llamaRef);
+  let llamaCommit = v['llama-commit'] ?? (LLAMA_CPP_COMMIT_PATTERN.test(llamaRef) ? llamaRef : LLAMA_CPP_RELEASE_COMMITS[llamaRef] ?? '');
+  if (v['llama-commit'] !== undefined && !pattern('llama-commit', v['llama-commit'], PATTERNS.llamaCommit)) llamaCommit = '';
+  if (refOk && !llamaCommit && v['llama-commit'] === undefined && v['llama-src'] === undefined) {
+    errors.push(`--llama-ref: ${llamaRef} is a tag whose commit the kit does not know: pass --llama-commit (git ls-remote ${LLAMA_CPP_REPOSITORY} refs/tags/${llamaRef})`);
+  }
+
+  const healthTimeoutSeconds = numberFlag('health-timeout', v['health-timeout'], 300, LOCAL_BOOT_LIMITS.healthTimeoutSeconds, errors);
+  const bootTimeoutSeconds = numberFlag('boot-timeout', v['boot-timeout'], 7200, LOCAL_BOOT_LIMITS.bootTimeoutSeconds, errors);
+  // The boot stops at its deadline, so a longer health wait would be cut short without a word.
+  if (healthTimeoutSeconds > bootTimeoutSeconds) {
+    errors.push(`--health-timeout: got ${healthTimeoutSeconds}; expected at most --boot-timeout (${bootTimeoutSeconds})`);
+  }
+
+  const options: LocalBootOptions = {
+    modelUrl,
+    sha256: (v.sha256 ?? '').toLowerCase(),
+    sizeBytes,
+    workDir,
+    // The default lies under --work-dir, whose check covers it.
+    cacheDir: v['cache-dir'] === undefined ? path.join(workDir, 'cache') : pathFlag('cache-dir', v['cache-dir'], unwritableDirectory),
+    ...(v['llama-src'] !== undefined ? { llamaSrc: pathFlag('llama-src', v['llama-src'], unreadableDirectory) } : {}),
+    llamaRef,
+    llamaCommit,
+    ...(v['api-key-file'] !== undefined ? { apiKeyFile: pathFlag('api-key-file', v['api-key-file'], unreadableFile) } : {}),
+    port: numberFlag('port', v.port, 8080, LOCAL_BOOT_LIMITS.port, errors),
+    slots: numberFlag('slots', v.slots, 2, LOCAL_BOOT_LIMITS.slots, errors),
+    ctxPerSlot: numberFlag('ctx-per-slot', v['ctx-per-slot'], 2048, LOCAL_BOOT_LIMITS.ctxPerSlot, errors),
+    healthTimeoutSeconds,
+    bootTimeoutSeconds,
+    modelFile,
+    quantizeTo,
+    generation,
+    ...(v.cpuinfo !== undefined ? { cpuinfoPath: pathFlag('cpuinfo', v.cpuinfo, unreadableFile) } : {}),
+  };
+  return errors.length > 0 ? { errors } : { options };
+}
