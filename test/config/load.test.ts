@@ -53,17 +53,17 @@ describe('sources', () => {
       minCapacity: '2',
       internetFacing: 'false',
       allowedCidrs: '10.0.0.0/8, 192.168.0.0/16',
-      customModel: JSON.stringify({ source: 's3://my-models/m.gguf', sha256: 'b'.repeat(64), sizeBytes: 10, architecture: 'llama-3.2-1b', quantization: 'Q4_0' }),
+      customModel: JSON.stringify({ source: 's3://my-models/m.gguf', sha256: 'b'.repeat(64), sizeBytes: 773_025_920, architecture: 'llama-3.2-1b', quantization: 'Q4_0' }),
     });
     expect(config.minCapacity).toBe(2);
     expect(config.internetFacing).toBe(false);
     expect(config.allowedCidrs).toEqual(['10.0.0.0/8', '192.168.0.0/16']);
-    expect(config.customModel?.sizeBytes).toBe(10);
+    expect(config.customModel?.sizeBytes).toBe(773_025_920);
   });
 
   test('dotted keys set one field of a nested object, on top of the file', () => {
     fs.writeFileSync(path.join(dir, 'custom.json'), JSON.stringify({
-      customModel: { source: 's3://my-models/m.gguf', sha256: 'b'.repeat(64), sizeBytes: 10, architecture: 'llama-3.2-1b', quantization: 'F16' },
+      customModel: { source: 's3://my-models/m.gguf', sha256: 'b'.repeat(64), sizeBytes: 2_479_001_600, architecture: 'llama-3.2-1b', quantization: 'F16' },
     }));
     const config = loadConfig({ 'config': 'custom.json', 'customModel.quantizeTo': 'Q4_0' }, dir);
     expect(config.customModel).toMatchObject({ source: 's3://my-models/m.gguf', quantization: 'F16', quantizeTo: 'Q4_0' });
