@@ -99,17 +99,30 @@ export function loadConfig(context: Record<string, unknown>, baseDir: string = p
   if (environmentLayer && merged.stackName === undefined) {
     merged.stackName = environmentStackName(envName as string);
   }
+  const sourceOf = (field: string): string | undefined => {
+    const top = field.split('.')[0];
+    const layer = [...layers].reverse().find((l) => Object.prototype.hasOwnProperty.call(l.values, top));
+    return layer?.source(top);
+  };
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {
-    const sourceOf = (field: string): string | undefined => {
-      const top = field.split('.')[0];
-      const layer = [...layers].reverse().find((l) => Object.prototype.hasOwnProperty.call(l.values, top));
-      return layer?.source(top);
-    };
     throw new ConfigError(parsed.error.issues.flatMap((issue) => describeIssue(issue, merged))
       .map((problem) => ({ ...problem, source: sourceOf(problem.field) })));
   }
+  SOURCES.set(parsed.data, sourceOf);
   return parsed.data;
+}
+
+/** Where each loaded configuration's fields were given, for the cross-field checks' messages. */
+const SOURCES = new WeakMap<KitConfig, (field: string) => string | undefined>();
+
+/**
+ * Where the value of a field (dotted path) of a configuration `loadConfig`
+ * returned was given: a file, `-c KEY`, or cdk.json; undefined when it was
+ * not given (a default) or the configuration was not loaded here.
+ */
+export function fieldSource(config: KitConfig, field: string): string | undefined {
+  return SOURCES.get(config)?.(field);
 }
 
 /** One place the configuration is read from, and how a problem names it (given a top-level field). */

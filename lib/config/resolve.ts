@@ -6,6 +6,7 @@ import { BITS_PER_WEIGHT, Quantization } from '../catalogs/quantizations';
 import { LLAMA_CPP_DEFAULT_REF, LLAMA_CPP_RELEASE_COMMITS, LLAMA_CPP_REPOSITORY } from '../catalogs/llama-cpp-release';
 import { GIB, MemoryNeed, fits, formatGiB, memoryNeed, sizesThatFit, usableBytes } from '../sizing/memory-fit';
 import { ConfigError, ConfigProblem } from './config-error';
+import { fieldSource } from './load';
 import { KitConfig, certificateRegion } from './schema';
 
 /** The model an instance serves, wherever it comes from. */
@@ -167,7 +168,8 @@ export function resolveConfig(config: KitConfig): ResolvedConfig {
   }
 
   if (problems.length > 0 || !instance || !model || !memory || !network || !llamaCppCommit) {
-    throw new ConfigError(problems);
+    // A value the user gave is named with the file or flag it came from, as the schema's problems are.
+    throw new ConfigError(problems.map((p) => (p.source !== undefined || p.given === undefined ? p : { ...p, source: fieldSource(config, p.field) })));
   }
 
   const { model: _m, customModel: _c, ...rest } = config;

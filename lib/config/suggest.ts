@@ -1,13 +1,21 @@
-/** The allowed name within two edits of the given one (case-insensitive), if any: catches typos. */
+/**
+ * The allowed name the given one most likely meant (case-insensitive), if
+ * any: one within two edits (a typo), else one that starts with it or that
+ * it starts with (`branchName` for `branch`, `githubRepo` for `githubRepository`).
+ */
 export function closest(key: string, allowed: readonly string[]): string | undefined {
+  const given = key.toLowerCase();
   let best: { name: string; d: number } | undefined;
   for (const name of allowed) {
-    const d = editDistance(key.toLowerCase(), name.toLowerCase());
+    const d = editDistance(given, name.toLowerCase());
     if (d <= 2 && (!best || d < best.d)) {
       best = { name, d };
     }
   }
-  return best?.name;
+  if (best || given.length < 4) {
+    return best?.name;
+  }
+  return allowed.find((name) => name.length >= 4 && (name.toLowerCase().startsWith(given) || given.startsWith(name.toLowerCase())));
 }
 
 function editDistance(a: string, b: string): number {
