@@ -101,3 +101,13 @@ describe('custom models', () => {
     expect(config.rootVolumeGiB).toBeGreaterThanOrEqual(20 + Math.ceil((2 * 6.43e9 + 1.8e9) / 2 ** 30));
   });
 });
+
+describe('what Auto Scaling and EC2 accept passes', () => {
+  test.each(['0 8 * * MON-FRI', '*/15 * * * *', '0 0 1 JAN,JUL *', '30 6-18/2 * * 1-5', '59 23 31 12 6', '0 22 * * sun'])('cron %s', (cron) => {
+    expect(() => loadConfig({ 'graviton-llm': { scheduledCapacity: [{ name: 'a', cron, minCapacity: 1, maxCapacity: 1 }] } })).not.toThrow();
+  });
+
+  test.each(['10.64.0.0/16', '0.0.0.0/0', '192.168.1.7/32', '172.16.16.0/20', '10.0.0.0/8'])('network address %s', (cidr) => {
+    expect(loadConfig({ allowedCidrs: cidr }).allowedCidrs).toEqual([cidr]);
+  });
+});
