@@ -111,7 +111,7 @@ export function readCdkJsonContext(baseDir: string): Record<string, unknown> | u
 }
 
 /** How the mode's keys are described in a message and the README: `mode`, `env`, ... and "every configuration field". */
-export function describeModeKeys(mode: AppMode): string {
+function describeModeKeys(mode: AppMode): string {
   const reads = MODE_CONTEXT[mode];
   return [...reads.keys, ...(reads.configurationFields ? ['every configuration field (-c FIELD=VALUE)'] : [])].join(', ');
 }

@@ -1,8 +1,8 @@
 /**
  * Five-field cron expressions as EC2 Auto Scaling's scheduled actions take
  * them (Unix cron, UTC): minute, hour, day of month, month, day of week. Each
- * field is `*`, a value, a range `a-b`, a step `* /n` or `a-b/n`, or a list of
- * those; months and days of the week may be named (JAN, MON).
+ * field is `*`, a value or a range `a-b`, each optionally stepped by `/n`, or
+ * a list of those; months and days of the week may be named (JAN, MON).
  */
 
 interface CronField {
