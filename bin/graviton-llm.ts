@@ -1,16 +1,11 @@
 #!/usr/bin/env node
-import { App } from 'aws-cdk-lib';
-import { buildKitApp } from '../lib/app/build-app';
-import { ConfigError } from '../lib/config/config-error';
+import { runKitApp } from '../lib/app/run-kit-app';
 
-const app = new App();
-try {
-  buildKitApp(app);
-} catch (e) {
-  if (e instanceof ConfigError) {
-    // A configuration mistake is the user's to fix: the message says what and where; a stack trace would bury it.
-    process.stderr.write(`${e.message}\n`);
-    process.exit(1);
-  }
-  throw e;
+// The context and output directory come from the CDK CLI's environment; see runKitApp for what is printed.
+const { exitCode, stderr } = runKitApp();
+if (stderr) {
+  process.stderr.write(stderr);
+}
+if (exitCode !== 0) {
+  process.exit(exitCode);
 }

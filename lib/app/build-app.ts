@@ -1,5 +1,4 @@
 import { App, Stack } from 'aws-cdk-lib';
-import { ConfigError } from '../config/config-error';
 import { ENVIRONMENT_KEY, loadConfig } from '../config/load';
 import { resolveConfig } from '../config/resolve';
 import { InferenceStack } from '../stacks/inference-stack';
@@ -7,16 +6,13 @@ import { addInferenceStack } from './add-inference-stack';
 import { addGitHubOidcStack } from './github-oidc-app';
 import { addOrgStacks } from './org-app';
 import { registerChecks } from './checks';
+import { MODE_KEY, appMode, checkContextKeys, readCdkJsonContext } from './mode-context';
 import { addPipelineStack } from './pipeline-app';
 
 export { DEFAULT_REGION } from './add-inference-stack';
+export { APP_MODES, MODE_KEY } from './mode-context';
+export type { AppMode } from './mode-context';
 export { registerChecks } from './checks';
-
-/** Context key choosing what the app builds (`-c mode=pipeline`). */
-export const MODE_KEY = 'mode';
-/** What the app can build: one environment's endpoint (the default), the pipeline, the org-wide template and its StackSet and Service Catalog stacks, or the GitHub Actions OIDC roles. */
-export const APP_MODES = ['environment', 'pipeline', 'org', 'github-oidc'] as const;
-export type AppMode = (typeof APP_MODES)[number];
 
 export interface BuildAppOptions {
   /** Directory a `-c config=FILE` path and config/environments are relative to. @default - the current directory */
@@ -26,12 +22,15 @@ export interface BuildAppOptions {
 /**
  * Builds what `-c mode=...` asks for, with cdk-nag's AwsSolutions checks and
  * CloudFormation Validate attached, so every synth (the CLI's and the tests')
- * runs the same checks.
+ * runs the same checks. A context key the mode does not read stops it first
+ * (see MODE_CONTEXT), so that no value is silently ignored.
  */
 export function buildKitApp(app: App, options: BuildAppOptions = {}): Stack[] {
   registerChecks(app);
-  const mode = app.node.tryGetContext(MODE_KEY) ?? 'environment';
-  switch (mode as AppMode) {
+  const context = app.node.getAllContext();
+  const mode = appMode(context);
+  checkContextKeys(mode, context, readCdkJsonContext(options.baseDir ?? process.cwd()));
+  switch (mode) {
     case 'environment':
       return [addEnvironmentStack(app, options)];
     case 'pipeline':
@@ -42,8 +41,6 @@ export function buildKitApp(app: App, options: BuildAppOptions = {}): Stack[] {
     }
     case 'github-oidc':
       return [addGitHubOidcStack(app)];
-    default:
-      throw new ConfigError([{ field: MODE_KEY, given: mode, expected: `expected one of: ${APP_MODES.join(', ')}` }]);
   }
 }
 
@@ -54,7 +51,9 @@ export function buildApp(app: App, options: BuildAppOptions = {}): InferenceStac
 }
 
 function addEnvironmentStack(app: App, options: BuildAppOptions): InferenceStack {
-  const config = resolveConfig(loadConfig(app.node.getAllContext(), options.baseDir));
+  // The mode key is the app's, not a configuration field.
+  const { [MODE_KEY]: _mode, ...context } = app.node.getAllContext();
+  const config = resolveConfig(loadConfig(context, options.baseDir));
   const environmentName = app.node.tryGetContext(ENVIRONMENT_KEY) as string | undefined;
   return addInferenceStack(app, config, { environmentName });
 }

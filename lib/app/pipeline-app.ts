@@ -1,7 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { AL2023_ARM64_AMI_PARAMETER } from '../catalogs/amazon-linux';
 import { ConfigError, ConfigProblem } from '../config/config-error';
-import { loadConfig } from '../config/load';
+import { CONTEXT_OBJECT_KEY, isCdkContextKey, loadConfig } from '../config/load';
 import { resolveConfig } from '../config/resolve';
 import { DEFAULT_PIPELINE_CONFIG, loadPipelineConfig, PIPELINE_CONFIG_KEY } from '../pipeline/pipeline-config';
 import { PipelineEnvironment, PipelineStack } from '../stacks/pipeline-stack';
@@ -62,5 +62,5 @@ export function addPipelineStack(app: App, options: PipelineAppOptions = {}): Pi
 
 /** cdk.json's shared configuration object (and feature flags), without command-line fields. */
 function cdkJsonFields(context: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(context).filter(([k]) => k === 'graviton-llm' || k.includes(':') || k.startsWith('@')));
+  return Object.fromEntries(Object.entries(context).filter(([k]) => k === CONTEXT_OBJECT_KEY || isCdkContextKey(k)));
 }

@@ -1,3 +1,5 @@
+import { BITS_PER_WEIGHT, Quantization } from './quantizations';
+
 /**
  * The shapes of the Llama 3 models the kit serves. The fit check needs the
  * attention shape to size the KV cache; a custom (fine-tuned) model names the
@@ -67,4 +69,14 @@ export const ARCHITECTURE_IDS = Object.keys(ARCHITECTURES) as ArchitectureId[];
 export function kvCacheBytesPerToken(arch: ModelArchitecture): number {
   const bytesPerElement = 2;
   return 2 * arch.layers * arch.kvHeads * arch.headDim * bytesPerElement;
+}
+
+/**
+ * The smallest plausible GGUF file of an architecture at a quantization: half
+ * of what its weights take at that quantization's bits per weight. Real files
+ * are a little larger (embeddings and output kept at higher precision), so
+ * a file below this is another model, another quantization, or a typo.
+ */
+export function minimumModelFileBytes(arch: ModelArchitecture, quantization: Quantization): number {
+  return Math.floor(arch.parametersBillions * 1e9 * BITS_PER_WEIGHT[quantization] / 8 / 2);
 }

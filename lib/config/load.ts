@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { ConfigError, ConfigProblem } from './config-error';
 import { CONFIG_KEYS, KitConfig, configSchema } from './schema';
-import { unwrapSchema, valueAt } from './schema-paths';
+import { objectKeysAt, schemaAt, unwrapSchema, valueAt } from './schema-paths';
+import { closest } from './suggest';
 
 /** cdk.json context key holding a configuration object. */
 export const CONTEXT_OBJECT_KEY = 'graviton-llm';
@@ -19,12 +20,16 @@ const ENVIRONMENT_NAME = /^[a-z][a-z0-9-]{0,31}$/;
 export const environmentStackName = (env: string): string => `GravitonLlm-${env}`;
 
 /**
- * Context keys the app reads itself (which mode to build, and each mode's own
- * settings); they are not configuration fields.
+ * Context keys the CDK CLI and cdk.json set for CDK itself: feature flags
+ * (`@aws-cdk/...`), the CLI's settings (`aws:cdk:...`), lookups recorded in
+ * cdk.context.json (`availability-zones:account=...`), and the few without a
+ * colon that the CLI writes (`acknowledged-issue-numbers`, `cli-telemetry`,
+ * `cdk-...`). Every other key is the app's.
  */
-export const APP_CONTEXT_KEYS: readonly string[] = [
-  'mode', 'pipelineConfig', 'orgConfig', 'githubRepository', 'githubDeployBranch', 'githubOidcProviderArn', 'cdkQualifier',
-];
+export function isCdkContextKey(key: string): boolean {
+  return key.includes(':') || key.startsWith('@') || key.startsWith('cdk-') || CDK_CLI_KEYS.includes(key);
+}
+const CDK_CLI_KEYS: readonly string[] = ['acknowledged-issue-numbers', 'cli-telemetry'];
 
 export interface LoadConfigOptions {
   /**
@@ -94,17 +99,30 @@ export function loadConfig(context: Record<string, unknown>, baseDir: string = p
   if (environmentLayer && merged.stackName === undefined) {
     merged.stackName = environmentStackName(envName as string);
   }
+  const sourceOf = (field: string): string | undefined => {
+    const top = field.split('.')[0];
+    const layer = [...layers].reverse().find((l) => Object.prototype.hasOwnProperty.call(l.values, top));
+    return layer?.source(top);
+  };
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {
-    const sourceOf = (field: string): string | undefined => {
-      const top = field.split('.')[0];
-      const layer = [...layers].reverse().find((l) => Object.prototype.hasOwnProperty.call(l.values, top));
-      return layer?.source(top);
-    };
     throw new ConfigError(parsed.error.issues.flatMap((issue) => describeIssue(issue, merged))
       .map((problem) => ({ ...problem, source: sourceOf(problem.field) })));
   }
+  SOURCES.set(parsed.data, sourceOf);
   return parsed.data;
+}
+
+/** Where each loaded configuration's fields were given, for the cross-field checks' messages. */
+const SOURCES = new WeakMap<KitConfig, (field: string) => string | undefined>();
+
+/**
+ * Where the value of a field (dotted path) of a configuration `loadConfig`
+ * returned was given: a file, `-c KEY`, or cdk.json; undefined when it was
+ * not given (a default) or the configuration was not loaded here.
+ */
+export function fieldSource(config: KitConfig, field: string): string | undefined {
+  return SOURCES.get(config)?.(field);
 }
 
 /** One place the configuration is read from, and how a problem names it (given a top-level field). */
@@ -167,16 +185,16 @@ function readConfigFile(field: string, file: unknown, baseDir: string): { value:
 }
 
 /**
- * Context keys that are configuration fields. CDK's own context keys (feature
- * flags, lookups, CLI settings) all contain a colon or start with `@`; any
- * other key is a user's, so an unknown one is most likely a misspelt field.
+ * Context keys that are configuration fields. Besides CDK's own keys and the
+ * files' keys, every key is one: the app passes only the context of the
+ * environment mode, so an unknown one is most likely a misspelt field.
  */
 function commandLineOverrides(context: Record<string, unknown>, problems: ConfigProblem[]): { values: Record<string, unknown>; keys: Record<string, string> } {
   const out: Record<string, unknown> = {};
   // The context key that set each field, as typed (`customModel.sha256`), for messages.
   const keys: Record<string, string> = {};
   for (const [key, raw] of Object.entries(context)) {
-    if (key === CONTEXT_OBJECT_KEY || key === CONFIG_FILE_KEY || key === ENVIRONMENT_KEY || APP_CONTEXT_KEYS.includes(key) || key.includes(':') || key.startsWith('@')) {
+    if (key === CONTEXT_OBJECT_KEY || key === CONFIG_FILE_KEY || key === ENVIRONMENT_KEY || isCdkContextKey(key)) {
       continue;
     }
     const [top, ...rest] = key.split('.');
@@ -246,7 +264,8 @@ function describeIssue(issue: z.core.$ZodIssue, input: Record<string, unknown>):
   const fieldPath = issue.path.map(String);
   if (issue.code === 'unrecognized_keys') {
     const parent = fieldPath.join('.');
-    const allowed = parent === '' ? CONFIG_KEYS : Object.keys((unwrapSchema(configSchema.shape[fieldPath[0] as keyof typeof configSchema.shape] as z.ZodType) as z.ZodObject).shape);
+    // The object may be an entry of a list (scheduledCapacity.0): its fields are the entry schema's.
+    const allowed = objectKeysAt(configSchema, fieldPath);
     return issue.keys.map((k) => ({
       field: parent === '' ? k : `${parent}.${k}`,
       given: valueAt(input, [...fieldPath, k]),
@@ -262,7 +281,7 @@ function expectation(issue: z.core.$ZodIssue, fieldPath: string[], given: unknow
   if (issue.code === 'custom') {
     return issue.message;
   }
-  const schema = schemaAt(fieldPath);
+  const schema = schemaAt(configSchema, fieldPath);
   if (schema instanceof z.ZodNumber) {
     const min = schema.minValue;
     const max = schema.maxValue;
@@ -283,51 +302,10 @@ function expectation(issue: z.core.$ZodIssue, fieldPath: string[], given: unknow
   return issue.message;
 }
 
-function schemaAt(fieldPath: string[]): z.ZodType | undefined {
-  let current: z.ZodType | undefined = configSchema;
-  for (const part of fieldPath) {
-    const inner: z.ZodType | undefined = current ? unwrapSchema(current) : undefined;
-    if (inner instanceof z.ZodObject) {
-      current = (inner.shape as Record<string, z.ZodType>)[part];
-    } else if (inner instanceof z.ZodArray) {
-      current = inner.element as z.ZodType;
-    } else {
-      return undefined;
-    }
-  }
-  return current ? unwrapSchema(current) : undefined;
-}
-
 function unknownKeyHint(key: string, allowed: readonly string[], parent?: string): string {
   const near = closest(key, allowed);
   const where = parent ? ` in ${parent}` : '';
   return `unknown configuration field${where}${near ? `; did you mean "${near}"?` : ''} Allowed fields: ${allowed.join(', ')}`;
-}
-
-/** The allowed name within two edits of the given one (case-insensitive), if any: catches typos. */
-function closest(key: string, allowed: readonly string[]): string | undefined {
-  let best: { name: string; d: number } | undefined;
-  for (const name of allowed) {
-    const d = editDistance(key.toLowerCase(), name.toLowerCase());
-    if (d <= 2 && (!best || d < best.d)) {
-      best = { name, d };
-    }
-  }
-  return best?.name;
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length];
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

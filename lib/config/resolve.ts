@@ -2,10 +2,11 @@ import { GravitonInstance, findGravitonInstance } from '../catalogs/graviton-ins
 import { explainNonGravitonType } from '../catalogs/instance-suggestions';
 import { ARCHITECTURES, ModelArchitecture } from '../catalogs/model-architectures';
 import { CATALOG_MODEL_IDS, DEFAULT_MODEL_ID, findCatalogModel, modelDownloadUrl } from '../catalogs/model-catalog';
-import { Quantization } from '../catalogs/quantizations';
+import { BITS_PER_WEIGHT, Quantization } from '../catalogs/quantizations';
 import { LLAMA_CPP_DEFAULT_REF, LLAMA_CPP_RELEASE_COMMITS, LLAMA_CPP_REPOSITORY } from '../catalogs/llama-cpp-release';
 import { GIB, MemoryNeed, fits, formatGiB, memoryNeed, sizesThatFit, usableBytes } from '../sizing/memory-fit';
 import { ConfigError, ConfigProblem } from './config-error';
+import { fieldSource } from './load';
 import { KitConfig, certificateRegion } from './schema';
 
 /** The model an instance serves, wherever it comes from. */
@@ -59,7 +60,7 @@ export function resolveConfig(config: KitConfig): ResolvedConfig {
 
   const instance = findGravitonInstance(config.instanceType);
   if (!instance) {
-    problems.push({ field: 'instanceType', given: config.instanceType, expected: explainNonGravitonType(config.instanceType) });
+    problems.push({ field: 'instanceType', given: config.instanceType, expected: instanceTypeExpectation(config.instanceType) });
   }
 
   const model = resolveModel(config, problems);
@@ -109,6 +110,24 @@ export function resolveConfig(config: KitConfig): ResolvedConfig {
   }
 
   problems.push(...endpointTlsProblems(config));
+  if (!config.internetFacing && config.canaryUrl) {
+    problems.push({
+      field: 'canaryUrl',
+      given: config.canaryUrl,
+      expected: 'applies only to an internet-facing endpoint (internetFacing true); an internal endpoint\'s canary calls the load balancer itself, '
+        + 'or domainName with certificateArn; remove canaryUrl',
+    });
+  }
+  const everyone = (config.allowedCidrs ?? []).find((cidr) => cidr.endsWith('/0'));
+  if (!config.internetFacing && everyone) {
+    problems.push({
+      field: 'allowedCidrs',
+      given: everyone,
+      expected: 'expected the ranges your clients are in (e.g. 10.0.0.0/8, or leave allowedCidrs unset for the VPC\'s own range): an internal load balancer '
+        + `with ${everyone} would admit every address any connected network routes to it, which the kit's security checks refuse (cdk-nag AwsSolutions-EC23); `
+        + 'only an internet-facing endpoint (HTTPS with the API key) may admit everyone',
+    });
+  }
   if (config.internetFacing && !config.allowedCidrs) {
     problems.push({
       field: 'allowedCidrs',
@@ -149,7 +168,8 @@ export function resolveConfig(config: KitConfig): ResolvedConfig {
   }
 
   if (problems.length > 0 || !instance || !model || !memory || !network || !llamaCppCommit) {
-    throw new ConfigError(problems);
+    // A value the user gave is named with the file or flag it came from, as the schema's problems are.
+    throw new ConfigError(problems.map((p) => (p.source !== undefined || p.given === undefined ? p : { ...p, source: fieldSource(config, p.field) })));
   }
 
   const { model: _m, customModel: _c, ...rest } = config;
@@ -316,8 +336,7 @@ function servedModelBytes(model: ResolvedModel): number {
   if (!model.quantizeTo) {
     return model.sizeBytes;
   }
-  const bitsPerWeight: Record<Quantization, number> = { F16: 16, Q8_0: 8.5, Q4_K_M: 4.85, Q4_0: 4.5 };
-  return Math.ceil(model.sizeBytes * bitsPerWeight[model.quantizeTo] / bitsPerWeight.F16);
+  return Math.ceil(model.sizeBytes * BITS_PER_WEIGHT[model.quantizeTo] / BITS_PER_WEIGHT.F16);
 }
 
 function minimumRootVolumeGiB(model: ResolvedModel): number {
@@ -374,4 +393,19 @@ function resolveNetwork(config: KitConfig, problems: ConfigProblem[]): NetworkPl
     return undefined;
   }
   return { kind: 'new', cidr, maxAzs, natGateways };
+}
+
+/**
+ * Why an instance type is refused. EC2's type names are lowercase with no
+ * spaces; a name that differs only in that is named as meant, so the message
+ * points at the case or the space rather than at the family.
+ */
+function instanceTypeExpectation(given: string): string {
+  const normalized = given.trim().toLowerCase();
+  if (normalized === given || normalized === '') {
+    return explainNonGravitonType(given);
+  }
+  const how = [given !== given.trim() ? 'without spaces' : '', given.trim() !== normalized ? 'in lowercase' : ''].filter((w) => w).join(' and ');
+  const meant = findGravitonInstance(normalized);
+  return `EC2 instance type names are written ${how}: "${normalized}"${meant ? '' : `, and ${explainNonGravitonType(normalized)}`}`;
 }

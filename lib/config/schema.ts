@@ -1,8 +1,10 @@
 import { z } from 'zod';
-import { ARCHITECTURE_IDS } from '../catalogs/model-architectures';
+import { ARCHITECTURES, ARCHITECTURE_IDS, ModelArchitecture, minimumModelFileBytes } from '../catalogs/model-architectures';
 import { LLAMA_CPP_COMMIT_PATTERN, LLAMA_CPP_REF_PATTERN } from '../catalogs/llama-cpp-release';
 import { AL2023_ARM64_AMI_PARAMETER } from '../catalogs/amazon-linux';
 import { QUANTIZATIONS } from '../catalogs/quantizations';
+import { IPV4_CIDR, cidrHostBitsProblem } from './cidr';
+import { cronProblem } from './cron';
 
 /**
  * The kit's configuration: one schema, used to validate cdk.json context, a
@@ -19,7 +21,14 @@ const LOG_RETENTION_DAYS: readonly number[] = [1, 3, 5, 7, 14, 30, 60, 90, 120, 
 
 const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
-const CIDR = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\/(3[0-2]|[12]?\d)$/;
+
+/** An IPv4 CIDR block whose address is the network's own (no host bits), as EC2 and security groups read it alike. */
+export function cidrSchema(example: string) {
+  return z.string().regex(IPV4_CIDR, { message: `expected an IPv4 CIDR block like ${example}` }).superRefine((cidr, ctx) => {
+    const problem = cidrHostBitsProblem(cidr);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+}
 /** EC2 image ids: the short form of older images, or the long form. */
 const AMI_ID = /^ami-([0-9a-f]{8}|[0-9a-f]{17})$/;
 const SSM_PARAMETER_NAME = /^\/[a-zA-Z0-9_.\-/]{1,1010}$/;
@@ -42,7 +51,7 @@ export const customModelSchema = z.strictObject({
   sha256: z.string()
     .regex(SHA256, { message: 'expected 64 lowercase hexadecimal characters' })
     .describe('SHA-256 of the file; the boot refuses a file that does not match.'),
-  sizeBytes: z.number().int().positive()
+  sizeBytes: z.number().int().min(1)
     .describe('File size in bytes; sizes the fit check and the root volume.'),
   architecture: z.enum(ARCHITECTURE_IDS)
     .describe('The Llama 3 model this one was fine-tuned from; gives the KV-cache shape and context limit.'),
@@ -50,12 +59,31 @@ export const customModelSchema = z.strictObject({
     .describe('Quantization of the file as fetched.'),
   quantizeTo: z.enum(['Q4_0', 'Q8_0', 'Q4_K_M']).optional()
     .describe('Quantize an F16 file on the instance with llama-quantize (result cached). @default - serve the file as fetched'),
+}).superRefine((model, ctx) => {
+  // A size far below what the architecture's weights take would size the fit check and the disk on a wrong number.
+  const architecture = ARCHITECTURES[model.architecture] as ModelArchitecture | undefined;
+  if (!architecture || !QUANTIZATIONS.includes(model.quantization) || typeof model.sizeBytes !== 'number') {
+    return; // reported by the fields' own checks
+  }
+  const minimum = minimumModelFileBytes(architecture, model.quantization);
+  if (model.sizeBytes < minimum) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['sizeBytes'],
+      message: `expected at least ${minimum} bytes for a ${model.quantization} file of ${architecture.displayName} `
+        + `(${architecture.parametersBillions}B parameters): give the file's size in bytes (\`stat -c %s FILE\`), `
+        + 'or correct architecture or quantization',
+    });
+  }
 });
 
 export const scheduleSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,63}$/, { message: 'expected a name of letters, digits and hyphens' })
     .describe('Name of the scheduled action.'),
-  cron: z.string().regex(/^(\S+\s+){4}\S+$/, { message: 'expected a five-field cron expression in UTC, e.g. 0 8 * * MON-FRI' })
+  cron: z.string().superRefine((cron, ctx) => {
+    const problem = cronProblem(cron);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
     .describe('When, as a five-field cron expression in UTC.'),
   minCapacity: z.number().int().min(0).max(100).describe('Fewest instances from then on.'),
   maxCapacity: z.number().int().min(1).max(100).describe('Most instances from then on.'),
@@ -100,7 +128,7 @@ export const configSchema = z.strictObject({
     .describe('With vpcId: private subnets in at least two AZs, for the instances and an internal load balancer. They must route to the internet (a NAT gateway): instances fetch llama.cpp from GitHub and models from Hugging Face (see Deploy into an existing VPC). @default - none'),
   publicSubnetIds: z.array(z.string().regex(SUBNET_ID, { message: 'expected a subnet id like subnet-0123456789abcdef0' })).min(2).max(16).optional()
     .describe('With vpcId and internetFacing: public subnets in at least two AZs for the load balancer. @default - none'),
-  vpcCidr: z.string().regex(CIDR, { message: 'expected an IPv4 CIDR block like 10.64.0.0/16' }).optional()
+  vpcCidr: cidrSchema('10.64.0.0/16').optional()
     .describe('CIDR block of the new VPC; not allowed with vpcId. @default - 10.64.0.0/16'),
   maxAzs: z.number().int().min(2).max(6).optional()
     .describe('Availability zones the new VPC spans; not allowed with vpcId. @default - 2'),
@@ -114,7 +142,7 @@ export const configSchema = z.strictObject({
     .describe('ACM certificate (in the stack\'s region) for HTTPS; required when internetFacing is true; on an internal endpoint it needs domainName. @default - plain HTTP inside the VPC'),
   domainName: z.string().regex(DOMAIN_NAME, { message: 'expected a DNS name like llm.internal.example (letters, digits, hyphens and dots; no scheme, port or path)' }).optional()
     .describe('With certificateArn on an internal endpoint: the name the certificate covers and clients use; point it at the load balancer in your DNS. @default - none'),
-  allowedCidrs: z.array(z.string().regex(CIDR, { message: 'expected an IPv4 CIDR block like 10.0.0.0/8' })).min(1).max(50).optional()
+  allowedCidrs: z.array(cidrSchema('10.0.0.0/8')).min(1).max(50).optional()
     .describe('Client address ranges the load balancer accepts (comma-separated on the command line); required when internetFacing is true. @default - the VPC CIDR'),
   port: z.number().int().min(1024).max(65535).default(8080)
     .describe('Port llama-server listens on inside the instances.'),

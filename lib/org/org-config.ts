@@ -6,8 +6,9 @@ import { CATALOG_MODEL_IDS, DEFAULT_MODEL_ID } from '../catalogs/model-catalog';
 import { ConfigError, ConfigProblem } from '../config/config-error';
 import { CONTEXT_OBJECT_KEY, loadConfig } from '../config/load';
 import { ResolvedConfig, resolveConfig } from '../config/resolve';
-import { KitConfig, configSchema } from '../config/schema';
-import { unwrapSchema, valueAt } from '../config/schema-paths';
+import { KitConfig, cidrSchema, configSchema } from '../config/schema';
+import { objectKeysAt, valueAt } from '../config/schema-paths';
+import { closest } from '../config/suggest';
 
 /**
  * The org-wide rollout's configuration (`config/org.json`, or `-c orgConfig=FILE`):
@@ -31,7 +32,6 @@ const KIT_DEFAULTS = {
 
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
 const ACCOUNT_ID = /^\d{12}$/;
-const CIDR = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\/(3[0-2]|[12]?\d)$/;
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 /** Longest region code AWS uses today is 14 characters (ap-southeast-1); bucket names stop at 63. */
 const MAX_BUCKET_NAME = 63;
@@ -60,7 +60,7 @@ const parametersSchema = z.strictObject({
     .describe('Default of the MaxCapacity parameter.'),
   capacityLimit: z.number().int().min(2).max(100).default(20)
     .describe('Largest value MinCapacity and MaxCapacity accept in any account.'),
-  allowedCidr: z.string().regex(CIDR, { message: 'expected an IPv4 CIDR block like 10.0.0.0/8' }).optional()
+  allowedCidr: cidrSchema('10.0.0.0/8').optional()
     .describe('Default of the AllowedCidr parameter (client range of the internal load balancer). @default - the new VPC\'s range'),
   alarmEmail: z.string().regex(EMAIL, { message: 'expected an e-mail address' }).optional()
     .describe('Default of the AlarmEmail parameter. @default - no subscription'),
@@ -331,7 +331,7 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): ConfigProblem[]
     return issue.keys.map((k) => ({
       field: parent ? `${parent}.${k}` : k,
       given: valueAt(input, [...fieldPath, k]),
-      expected: `unknown field; allowed${parent ? ` in ${parent}` : ''}: ${allowedKeys(fieldPath).join(', ')}`,
+      expected: unknownFieldHint(k, objectKeysAt(orgConfigSchema, fieldPath), parent),
     }));
   }
   const given = valueAt(input, fieldPath);
@@ -350,15 +350,7 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): ConfigProblem[]
   return [{ field, given, expected }];
 }
 
-function allowedKeys(fieldPath: string[]): string[] {
-  let schema: z.ZodType = orgConfigSchema;
-  for (const part of fieldPath) {
-    const inner = unwrapSchema(schema);
-    if (!(inner instanceof z.ZodObject)) {
-      return [];
-    }
-    schema = (inner.shape as Record<string, z.ZodType>)[part];
-  }
-  const inner = unwrapSchema(schema);
-  return inner instanceof z.ZodObject ? Object.keys(inner.shape) : [];
+function unknownFieldHint(key: string, allowed: readonly string[], parent: string): string {
+  const near = closest(key, allowed);
+  return `unknown field; allowed${parent ? ` in ${parent}` : ''}: ${allowed.join(', ')}${near ? `; did you mean "${near}"?` : ''}`;
 }

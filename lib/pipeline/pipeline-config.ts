@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { ConfigError, ConfigProblem } from '../config/config-error';
 import { ENVIRONMENTS_DIR, listEnvironments } from '../config/load';
-import { valueAt } from '../config/schema-paths';
+import { objectKeysAt, valueAt } from '../config/schema-paths';
+import { closest } from '../config/suggest';
 
 /** Context key naming the pipeline's file (`-c pipelineConfig=FILE`). */
 export const PIPELINE_CONFIG_KEY = 'pipelineConfig';
@@ -81,11 +82,7 @@ export function loadPipelineConfig(context: Record<string, unknown>, baseDir: st
     : raw;
   const parsed = pipelineConfigSchema.safeParse(current);
   if (!parsed.success) {
-    throw new ConfigError([...problems, ...parsed.error.issues.map((issue) => ({
-      field: `${file}: ${issue.path.join('.')}`,
-      given: valueAt(raw, issue.path),
-      expected: issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : issue.message,
-    }))]);
+    throw new ConfigError([...problems, ...parsed.error.issues.flatMap((issue) => describeIssue(issue, raw, file))]);
   }
   const config = parsed.data;
   const known = listEnvironments(baseDir);
@@ -105,4 +102,33 @@ export function loadPipelineConfig(context: Record<string, unknown>, baseDir: st
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** One problem per field, named by its path in the file (an unknown key by its own path, with the nearest known one). */
+function describeIssue(issue: z.core.$ZodIssue, raw: unknown, file: string): ConfigProblem[] {
+  if (issue.code === 'unrecognized_keys') {
+    const parent = issue.path.join('.');
+    const allowed = objectKeysAt(pipelineConfigSchema, issue.path);
+    return issue.keys.map((key) => {
+      const near = closest(key, allowed);
+      return {
+        field: `${file}: ${parent ? `${parent}.` : ''}${key}`,
+        given: valueAt(raw, [...issue.path, key]),
+        expected: `unknown field${near ? `; did you mean "${near}"?` : ''} Allowed${parent ? ` in ${parent}` : ''}: ${allowed.join(', ')}`,
+      };
+    });
+  }
+  const field = issue.path.join('.');
+  const given = valueAt(raw, issue.path);
+  let expected = issue.message;
+  if (issue.code === 'invalid_type') {
+    expected = issue.path.length === 0
+      ? 'expected a JSON object of pipeline fields'
+      : `${given === undefined ? 'required; ' : ''}expected ${issue.expected}`;
+  } else if (issue.code === 'too_small' || issue.code === 'too_big') {
+    const bound = issue.code === 'too_small' ? `at least ${issue.minimum}` : `at most ${issue.maximum}`;
+    expected = `expected ${bound}${issue.origin === 'array' ? ' entries' : issue.origin === 'string' ? ' characters' : ''}`;
+  }
+  // The whole file is never echoed: a problem with the file itself is named by the file alone.
+  return [{ field: `${file}: ${field || '(file)'}`, given: issue.path.length === 0 ? undefined : given, expected }];
 }

@@ -1,11 +1,14 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { APP_MODES, AppMode, MODE_CONTEXT } from '../../lib/app/mode-context';
+import { runKitApp } from '../../lib/app/run-kit-app';
 import { CATALOG_MODELS, DEFAULT_MODEL_ID } from '../../lib/catalogs/model-catalog';
 import { GENERATIONS } from '../../lib/catalogs/graviton-generations';
 import { INSTANCE_FAMILIES } from '../../lib/catalogs/graviton-instances';
 import { LLAMA_CPP_DEFAULT_REF } from '../../lib/catalogs/llama-cpp-release';
 import { CONFIG_KEYS, configSchema, customModelSchema } from '../../lib/config/schema';
-import { REPO_ROOT } from '../support/synth';
+import { REPO_ROOT, cdkJsonContext } from '../support/synth';
 
 const readme = fs.readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
 
@@ -56,4 +59,31 @@ test('literal defaults in the configuration reference are the schema\'s defaults
     }
   }
   expect(checked).toBeGreaterThanOrEqual(14);
+});
+
+describe('Context keys by mode', () => {
+  const section = readme.slice(readme.indexOf('### Context keys by mode'), readme.indexOf('### The fit check'));
+
+  test('the table lists exactly the keys each mode reads', () => {
+    const rows = section.split('\n').filter((l) => /^\| `[a-z-]+`/.test(l));
+    expect(rows.map((r) => /^\| `([a-z-]+)`/.exec(r)![1])).toEqual([...APP_MODES]);
+    for (const row of rows) {
+      const mode = /^\| `([a-z-]+)`/.exec(row)![1] as AppMode;
+      const reads = row.split('|')[2];
+      expect([...reads.matchAll(/`([^`]+)`/g)].map((m) => m[1]).filter((k) => k !== '-c FIELD=VALUE')).toEqual([...MODE_CONTEXT[mode].keys]);
+      expect(reads.includes('every configuration field')).toBe(MODE_CONTEXT[mode].configurationFields);
+    }
+  });
+
+  test('each example message is what synth prints for that command line', () => {
+    const examples = section.slice(section.indexOf('```\n$ ')).split('```')[1].split('\n$ ').filter((e) => e.trim() !== '');
+    expect(examples.map((e) => /-c mode=([a-z-]+)/.exec(e)?.[1] ?? 'environment').sort()).toEqual([...APP_MODES].sort());
+    for (const example of examples) {
+      const [command, ...printed] = example.trimEnd().split('\n');
+      const flags = Object.fromEntries(command.split(' -c ').slice(1).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+      const run = runKitApp({ appProps: { context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], ...flags }, outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'gllm-readme-')) }, baseDir: REPO_ROOT });
+      expect(run.exitCode).toBe(1);
+      expect(run.stderr.trimEnd()).toBe(printed.join('\n'));
+    }
+  });
 });

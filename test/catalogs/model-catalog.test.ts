@@ -1,4 +1,4 @@
-import { ARCHITECTURES, kvCacheBytesPerToken } from '../../lib/catalogs/model-architectures';
+import { ARCHITECTURES, kvCacheBytesPerToken, minimumModelFileBytes } from '../../lib/catalogs/model-architectures';
 import { CATALOG_MODELS, DEFAULT_MODEL_ID, findCatalogModel, modelDownloadUrl } from '../../lib/catalogs/model-catalog';
 
 test('every entry is complete and pinned by size and SHA-256', () => {
@@ -36,4 +36,12 @@ test('KV cache per token follows the attention shape', () => {
   // Llama 3.2 3B: 28 layers x 8 KV heads x 128 dims x (K and V) x 2 bytes.
   expect(kvCacheBytesPerToken(ARCHITECTURES['llama-3.2-3b'])).toBe(114688);
   expect(kvCacheBytesPerToken(ARCHITECTURES['llama-3.2-1b'])).toBe(32768);
+});
+
+test('every catalog model passes the custom-model size floor of its architecture and quantization', () => {
+  // The floor refuses a customModel.sizeBytes far below what the weights take; a real file is never below it.
+  for (const m of CATALOG_MODELS) {
+    expect(m.sizeBytes).toBeGreaterThanOrEqual(minimumModelFileBytes(ARCHITECTURES[m.architecture], m.quantization));
+    expect(m.sizeBytes).toBeLessThan(minimumModelFileBytes(ARCHITECTURES[m.architecture], m.quantization) * 3);
+  }
 });

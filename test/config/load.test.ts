@@ -53,17 +53,17 @@ describe('sources', () => {
       minCapacity: '2',
       internetFacing: 'false',
       allowedCidrs: '10.0.0.0/8, 192.168.0.0/16',
-      customModel: JSON.stringify({ source: 's3://my-models/m.gguf', sha256: 'b'.repeat(64), sizeBytes: 10, architecture: 'llama-3.2-1b', quantization: 'Q4_0' }),
+      customModel: JSON.stringify({ source: 's3://my-models/m.gguf', sha256: 'b'.repeat(64), sizeBytes: 773_025_920, architecture: 'llama-3.2-1b', quantization: 'Q4_0' }),
     });
     expect(config.minCapacity).toBe(2);
     expect(config.internetFacing).toBe(false);
     expect(config.allowedCidrs).toEqual(['10.0.0.0/8', '192.168.0.0/16']);
-    expect(config.customModel?.sizeBytes).toBe(10);
+    expect(config.customModel?.sizeBytes).toBe(773_025_920);
   });
 
   test('dotted keys set one field of a nested object, on top of the file', () => {
     fs.writeFileSync(path.join(dir, 'custom.json'), JSON.stringify({
-      customModel: { source: 's3://my-models/m.gguf', sha256: 'b'.repeat(64), sizeBytes: 10, architecture: 'llama-3.2-1b', quantization: 'F16' },
+      customModel: { source: 's3://my-models/m.gguf', sha256: 'b'.repeat(64), sizeBytes: 2_479_001_600, architecture: 'llama-3.2-1b', quantization: 'F16' },
     }));
     const config = loadConfig({ 'config': 'custom.json', 'customModel.quantizeTo': 'Q4_0' }, dir);
     expect(config.customModel).toMatchObject({ source: 's3://my-models/m.gguf', quantization: 'F16', quantizeTo: 'Q4_0' });
@@ -99,5 +99,15 @@ describe('custom models', () => {
     expect(config.memory.modelBytes).toBeGreaterThan(1_700_000_000);
     // Room for the download, its verified copy and the quantized output.
     expect(config.rootVolumeGiB).toBeGreaterThanOrEqual(20 + Math.ceil((2 * 6.43e9 + 1.8e9) / 2 ** 30));
+  });
+});
+
+describe('what Auto Scaling and EC2 accept passes', () => {
+  test.each(['0 8 * * MON-FRI', '*/15 * * * *', '0 0 1 JAN,JUL *', '30 6-18/2 * * 1-5', '59 23 31 12 6', '0 22 * * sun'])('cron %s', (cron) => {
+    expect(() => loadConfig({ 'graviton-llm': { scheduledCapacity: [{ name: 'a', cron, minCapacity: 1, maxCapacity: 1 }] } })).not.toThrow();
+  });
+
+  test.each(['10.64.0.0/16', '0.0.0.0/0', '192.168.1.7/32', '172.16.16.0/20', '10.0.0.0/8'])('network address %s', (cidr) => {
+    expect(loadConfig({ allowedCidrs: cidr }).allowedCidrs).toEqual([cidr]);
   });
 });

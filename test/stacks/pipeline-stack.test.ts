@@ -330,7 +330,9 @@ describe('pipeline bad input', () => {
     const msg = problems(tempConfig({ ...base, account: '12', source: { ...base.source, connectionArn: 'arn:aws:s3:::x' }, extra: 1 }));
     expect(msg).toContain('config/pipeline.json: account: got "12"; expected a 12-digit AWS account id');
     expect(msg).toContain('config/pipeline.json: source.connectionArn: got "arn:aws:s3:::x"; expected a CodeConnections ARN');
-    expect(msg).toContain('unknown field(s) extra');
+    // An unknown key is named by its own path, without the rest of the file.
+    expect(msg).toContain('config/pipeline.json: extra: got 1; unknown field Allowed: pipelineName, account, region, source, testEnvironment');
+    expect(msg).not.toContain('"pipelineName"');
   });
 
   test('the removed smoke-test network fields are refused by name, saying where the smoke test runs now; a missing pipeline file says which path was read', () => {
