@@ -7,6 +7,7 @@
  * an allocation or a loop, and fails there far from its flag.
  */
 import { parseArgs } from 'node:util';
+import { withinTwoEdits } from '../config/suggest';
 
 export interface FlagSpec {
   readonly type: 'string' | 'boolean';
@@ -100,28 +101,7 @@ function isStringFlag(arg: string, specs: FlagSpecs): boolean {
 }
 
 /** The candidate within two edits of the given name (case-insensitive), if any: catches typos. */
-export function closestName(name: string, candidates: readonly string[]): string | undefined {
-  let best: { name: string; d: number } | undefined;
-  for (const c of candidates) {
-    const d = editDistance(name.toLowerCase(), c.toLowerCase());
-    if (d <= 2 && (!best || d < best.d)) best = { name: c, d };
-  }
-  return best?.name;
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length];
-}
+export const closestName = withinTwoEdits;
 
 export interface NumberRange {
   /** Least allowed value (or the value it must be above, with `above`). */

@@ -5,17 +5,23 @@
  */
 export function closest(key: string, allowed: readonly string[]): string | undefined {
   const given = key.toLowerCase();
-  let best: { name: string; d: number } | undefined;
-  for (const name of allowed) {
-    const d = editDistance(given, name.toLowerCase());
-    if (d <= 2 && (!best || d < best.d)) {
-      best = { name, d };
-    }
-  }
-  if (best || given.length < 4) {
-    return best?.name;
+  const typo = withinTwoEdits(key, allowed);
+  if (typo || given.length < 4) {
+    return typo;
   }
   return allowed.find((name) => name.length >= 4 && (name.toLowerCase().startsWith(given) || given.startsWith(name.toLowerCase())));
+}
+
+/** The candidate within two edits of the given name (case-insensitive), if any: catches typos. */
+export function withinTwoEdits(name: string, candidates: readonly string[]): string | undefined {
+  let best: { name: string; d: number } | undefined;
+  for (const c of candidates) {
+    const d = editDistance(name.toLowerCase(), c.toLowerCase());
+    if (d <= 2 && (!best || d < best.d)) {
+      best = { name: c, d };
+    }
+  }
+  return best?.name;
 }
 
 function editDistance(a: string, b: string): number {
