@@ -1214,12 +1214,13 @@ choose_lock_args() {
 # health check gives up.
 preflight_server() {
   local host=$1 out rc=0 probe_key
-  # The server reads its key file while parsing: this run gets a stand-in it
-  # can read, not the key (which the unit hands over as a credential).
+  # The server reads its key file while parsing: this run gets a stand-in,
+  # not the key (which the unit hands over as a credential). It guards
+  # nothing, so anyone may read it, the service user included.
   probe_key=$(mktemp "$STATE_DIR/preflight-key.XXXXXX")
   PARTIAL_FILES+=("$probe_key")
   printf 'preflight-stand-in-%s\n' "$RANDOM$RANDOM" >"$probe_key"
-  [[ ${CFG[GLLM_MODE]} == aws ]] && ((EUID == 0)) && chown "$SERVICE_USER" "$probe_key"
+  chmod 0644 "$probe_key"
   server_args "$probe_key" "$host"
   out=$(as_service_user "$LLAMA_SERVER" "${SERVER_ARGS[@]}" --version 2>&1) || rc=$?
   rm -f -- "$probe_key"

@@ -19,6 +19,7 @@ import * as path from 'node:path';
 
 import { GENERATIONS } from '../../lib/catalogs/graviton-generations';
 import { LLAMA_CPP_REPOSITORY } from '../../lib/catalogs/llama-cpp-release';
+import { ARCHITECTURES, minimumModelFileBytes } from '../../lib/catalogs/model-architectures';
 import { BoxAws, boxUnavailableReason, BootResult, InstanceBox } from '../support/instance-box/box';
 import { armProfile, ensureBoxGitRepository, standIns } from '../support/instance-box/stand-ins';
 import { s3File, StackInstance, stackInstance } from '../support/instance-box/stack-instance';
@@ -76,7 +77,7 @@ if (unavailable) {
       const model = s3File(MODEL_BUCKET, MODEL_KEY, (await ensureTinyQ4Model(source)).path);
       const synth = synthWith({
         instanceType: profile.instanceType,
-        customModel: { source: `s3://${MODEL_BUCKET}/${MODEL_KEY}`, sha256: model.sha256, sizeBytes: model.bytes, architecture: 'llama-3.2-1b', quantization: 'Q4_0' },
+        customModel: { source: `s3://${MODEL_BUCKET}/${MODEL_KEY}`, sha256: model.sha256, sizeBytes: Math.max(model.bytes, minimumModelFileBytes(ARCHITECTURES['llama-3.2-1b'], 'Q4_0')), architecture: 'llama-3.2-1b', quantization: 'Q4_0' },
         parallelSlots: 1,
         contextTokensPerSlot: 512,
         bootTimeoutMinutes: 10,
@@ -85,6 +86,8 @@ if (unavailable) {
       const instance = (objects: typeof extraObjects) => stackInstance({
         template: synth.template.toJSON(), assemblyDir: synth.outdir, stackName: synth.stack.stackName,
         apiKey: API_KEY, architecture: 'aarch64', extraObjects: objects,
+        // The tiny stand-in model is served under the architecture's name; its real size goes to the boot.
+        modelSizeBytes: model.bytes,
       });
       stack = instance(extraObjects);
 

@@ -17,6 +17,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { LLAMA_CPP_RELEASE_COMMITS, LLAMA_CPP_REPOSITORY } from '../../lib/catalogs/llama-cpp-release';
+import { ARCHITECTURES, minimumModelFileBytes } from '../../lib/catalogs/model-architectures';
 import { BOX_AWS_CALLS_LOG, BoxAws, BoxEvent, BoxObservation, boxUnavailableReason, BootResult, InstanceBox } from '../support/instance-box/box';
 import { BOX_PROMETHEUS_URL, ensureBoxGitRepository, standIns } from '../support/instance-box/stand-ins';
 import { S3File, s3File, StackInstance, stackInstance } from '../support/instance-box/stack-instance';
@@ -30,6 +31,8 @@ const MODEL_BUCKET = 'box-models';
 const COLD_BOOT_MS = 45 * 60 * 1000;
 const BOOT_MS = 5 * 60 * 1000;
 const unavailable = boxUnavailableReason();
+/** The smallest Q4_0 Llama 3.2 1B file the configuration takes; the box serves a tiny stand-in under that name. */
+const STAND_IN_FLOOR = minimumModelFileBytes(ARCHITECTURES['llama-3.2-1b'], 'Q4_0');
 
 /**
  * A stack that serves `model` from the box's model bucket, as a customModel;
@@ -40,7 +43,7 @@ function synthStack(model: S3File, sha256 = model.sha256, extraObjects: S3File[]
     customModel: {
       source: `s3://${model.bucket}/${model.key}`,
       sha256,
-      sizeBytes: model.bytes,
+      sizeBytes: Math.max(model.bytes, STAND_IN_FLOOR),
       architecture: 'llama-3.2-1b',
       quantization: 'Q4_0',
     },
@@ -55,6 +58,7 @@ function synthStack(model: S3File, sha256 = model.sha256, extraObjects: S3File[]
     apiKey: API_KEY,
     architecture: 'x86_64',
     extraObjects: [model, ...extraObjects],
+    modelSizeBytes: model.bytes,
   });
 }
 

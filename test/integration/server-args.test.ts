@@ -36,13 +36,19 @@ function awsEnv(): BootEnvironment {
   };
 }
 
-/** Runs `body` in a shell that has sourced boot.sh, parsed an aws environment and points at the built server and model. */
+/**
+ * Runs `body` in a shell that has sourced boot.sh, parsed an aws environment and points at the built server and model.
+ * Two things of an instance this host lacks are stood in for: the state directory (a temporary one), and the
+ * service user the boot runs a build's programs as (`as_service_user`; this host has no `llama` user, and the
+ * tests must not add one). The instance box runs both for real.
+ */
 function inBootShell(body: string, server = llamaServer) {
   const envFile = path.join(dir, 'boot.env');
   writeFileSync(envFile, renderBootEnvironment(awsEnv()));
   const r = spawnSync('bash', ['-c',
-    `source "$0"; exec 3>&1; parse_env "$1"; set_layout; LLAMA_SERVER="$2"; BUILD_DIR=\${2%/bin/*}; MODEL_PATH="$3"; API_KEY_FILE="$4"; ${body}`,
-    SCRIPT, envFile, server, modelPath, path.join(dir, 'api-key')], { encoding: 'utf8', timeout: 60_000 });
+    `source "$0"; exec 3>&1; parse_env "$1"; set_layout; STATE_DIR="$5"; as_service_user() { "$@"; }; `
+      + `LLAMA_SERVER="$2"; BUILD_DIR=\${2%/bin/*}; MODEL_PATH="$3"; API_KEY_FILE="$4"; ${body}`,
+    SCRIPT, envFile, server, modelPath, path.join(dir, 'api-key'), dir], { encoding: 'utf8', timeout: 60_000 });
   return { status: r.status, out: r.stdout + r.stderr };
 }
 

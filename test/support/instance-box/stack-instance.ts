@@ -53,6 +53,13 @@ export interface StackInstanceOptions {
   readonly architecture: 'x86_64' | 'aarch64';
   /** Extra objects the box's AWS holds (the model a customModel's s3:// source names, a warm cache). */
   readonly extraObjects?: { bucket: string; key: string; file: string }[];
+  /**
+   * The size of the model file the box really serves, where it differs from the template's. The tests'
+   * tiny stand-in model (a few MB) is far smaller than the architecture it is served as, which the
+   * configuration refuses (customModel.sizeBytes has a floor): the stack is synthesized with the
+   * floor, and the boot environment in the user data is given the stand-in's real size.
+   */
+  readonly modelSizeBytes?: number;
 }
 
 function resourcesOfType(template: any, type: string): [string, any][] {
@@ -128,7 +135,11 @@ export function stackInstance(options: StackInstanceOptions): StackInstance {
   // The region a stack resolves at deploy time; an environment-agnostic one deploys anywhere.
   const regionHint = /GLLM_REGION=([a-z0-9-]+)/.exec(JSON.stringify(launchTemplate.Properties.LaunchTemplateData.UserData));
   const region = regionHint?.[1] ?? 'us-east-1';
-  const userData = resolveToString(launchTemplate.Properties.LaunchTemplateData.UserData, template, region, stackName);
+  let userData = resolveToString(launchTemplate.Properties.LaunchTemplateData.UserData, template, region, stackName);
+  if (options.modelSizeBytes !== undefined) {
+    if (!/^GLLM_MODEL_SIZE_BYTES=\d+$/m.test(userData)) throw new Error('the user data sets no GLLM_MODEL_SIZE_BYTES');
+    userData = userData.replace(/^GLLM_MODEL_SIZE_BYTES=\d+$/m, `GLLM_MODEL_SIZE_BYTES=${options.modelSizeBytes}`);
+  }
 
   const envBlock = /<<'GLLM_ENV'\n([\s\S]*?)\nGLLM_ENV\n/.exec(userData);
   if (!envBlock) throw new Error('the user data writes no boot environment');
