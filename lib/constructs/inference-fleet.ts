@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Annotations, ArnFormat, Duration, Stack, Token, Tokenization, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, Stack, Tags, Token, Tokenization, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -218,6 +218,11 @@ export class InferenceFleet extends Construct {
         }),
       }],
     });
+    // The instances' Name tag (what the EC2 console lists them by) is CDK's, the launch template's
+    // path, less any `Default` id, which CDK leaves out of logical ids too: an endpoint with the id
+    // Default keeps the tag its stack gave before the endpoint was a construct, since a changed tag
+    // is a new launch template version, and so an instance refresh of the whole fleet.
+    Tags.of(launchTemplate).add('Name', launchTemplate.node.scopes.map((c) => c.node.id).filter((id) => id !== '' && id !== 'Default').join('/'));
 
     const bootTimeout = props.bootTimeout;
     this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Group', {

@@ -235,6 +235,28 @@ describe('GravitonLlmEndpoint with every prop', () => {
   });
 });
 
+describe('an endpoint with the id Default keeps the ids of the stack it came from', () => {
+  const build = (id: string) => {
+    const stack = new Stack(newApp(), 'Stack', { env: ENV });
+    new GravitonLlmEndpoint(stack, id, minimal());
+    return Template.fromStack(stack);
+  };
+  const nameTagOf = (t: Template) => Object.values(t.findResources('AWS::EC2::LaunchTemplate'))[0]
+    .Properties.LaunchTemplateData.TagSpecifications[0].Tags.find((tag: any) => tag.Key === 'Name').Value;
+
+  test('logical ids and the instances\' Name tag carry no Default (a changed tag would refresh every instance)', () => {
+    const t = build('Default');
+    expect(Object.keys(t.findResources('AWS::AutoScaling::AutoScalingGroup'))[0]).toMatch(/^FleetGroup/);
+    expect(nameTagOf(t)).toBe('Stack/Fleet/LaunchTemplate');
+  });
+
+  test('any other id is in both, as CDK names them', () => {
+    const t = build('Llm');
+    expect(Object.keys(t.findResources('AWS::AutoScaling::AutoScalingGroup'))[0]).toMatch(/^LlmFleetGroup/);
+    expect(nameTagOf(t)).toBe('Stack/Llm/Fleet/LaunchTemplate');
+  });
+});
+
 describe('GravitonLlmEndpoint validates its props, saying what it got and what it expects', () => {
   test('minCapacity above maxCapacity', () => {
     const e = thrownBy({ minCapacity: 3, maxCapacity: 2 });
