@@ -1,11 +1,10 @@
-/** One thing wrong with the configuration: the field, the value given, and what is allowed. */
-export interface ConfigProblem {
-  /** Dotted path of the field, e.g. `customModel.sha256`. */
-  readonly field: string;
-  /** What was given, as the user wrote it; undefined when the field was missing. */
-  readonly given?: unknown;
-  /** What is allowed, or what to do instead. */
-  readonly expected: string;
+import { PropProblem, formatPropProblem } from '../constructs/problems';
+
+/**
+ * One thing wrong with the configuration: the field, the value given (as the
+ * user wrote it), what is allowed, and where the value came from.
+ */
+export interface ConfigProblem extends PropProblem {
   /**
    * Where the value was given, when the configuration is read from several
    * places: a file (`config/environments/prod.json`) or the command line (`-c amiId`).
@@ -34,11 +33,5 @@ export class ConfigError extends Error {
 }
 
 export function formatProblem(p: ConfigProblem): string {
-  const given = p.given === undefined ? 'nothing was given' : `got ${formatValue(p.given)}`;
-  return `${p.field}: ${given}; ${p.expected}${p.source ? ` (from ${p.source})` : ''}`;
-}
-
-function formatValue(v: unknown): string {
-  const text = typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? String(v);
-  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+  return `${formatPropProblem(p)}${p.source ? ` (from ${p.source})` : ''}`;
 }

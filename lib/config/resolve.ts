@@ -1,31 +1,17 @@
 import { GravitonInstance, findGravitonInstance } from '../catalogs/graviton-instances';
-import { explainNonGravitonType } from '../catalogs/instance-suggestions';
-import { ARCHITECTURES, ModelArchitecture } from '../catalogs/model-architectures';
-import { CATALOG_MODEL_IDS, DEFAULT_MODEL_ID, findCatalogModel, modelDownloadUrl } from '../catalogs/model-catalog';
-import { BITS_PER_WEIGHT, Quantization } from '../catalogs/quantizations';
-import { LLAMA_CPP_DEFAULT_REF, LLAMA_CPP_RELEASE_COMMITS, LLAMA_CPP_REPOSITORY } from '../catalogs/llama-cpp-release';
-import { GIB, MemoryNeed, fits, formatGiB, memoryNeed, sizesThatFit, usableBytes } from '../sizing/memory-fit';
+import { CATALOG_MODEL_IDS, DEFAULT_MODEL_ID, findCatalogModel } from '../catalogs/model-catalog';
+import { LLAMA_CPP_DEFAULT_REF } from '../catalogs/llama-cpp-release';
+import {
+  capacityProblems, contextProblems, llamaCppCommitOf, memoryFitProblems, newVpcProblems, rootVolumeProblems, scheduleProblems, servingMemory,
+} from '../constructs/endpoint-checks';
+import { ENDPOINT_DEFAULTS } from '../constructs/graviton-llm-endpoint';
+import { instanceTypeExpectation } from '../instances/graviton-instance-type';
+import { LlamaModel, customModelProblems } from '../models/llama-model';
+import { MemoryNeed } from '../sizing/memory-fit';
 import { ConfigError, ConfigProblem } from './config-error';
 import { fieldSource } from './load';
-import { KitConfig, certificateRegion } from './schema';
-
-/** The model an instance serves, wherever it comes from. */
-export interface ResolvedModel {
-  /** Catalog id, or `custom`. */
-  readonly id: string;
-  readonly displayName: string;
-  /** `https://` or `s3://` location of the GGUF file. */
-  readonly source: string;
-  readonly sha256: string;
-  readonly sizeBytes: number;
-  /** File name the instance stores it under. */
-  readonly fileName: string;
-  readonly architecture: ModelArchitecture;
-  readonly quantization: Quantization;
-  /** Quantize on the instance to this type before serving. */
-  readonly quantizeTo?: Quantization;
-  readonly license: string;
-}
+import { certificateRegion } from '../constructs/inference-endpoint';
+import { KitConfig } from './schema';
 
 export type NetworkPlan =
   | { readonly kind: 'new'; readonly cidr: string; readonly maxAzs: number; readonly natGateways: number }
@@ -34,7 +20,7 @@ export type NetworkPlan =
 /** A configuration that passed every check, with catalog entries and defaults filled in. */
 export interface ResolvedConfig extends Omit<KitConfig, 'model' | 'customModel' | 'llamaCppRef' | 'apiKeyParameterName' | 'rootVolumeGiB'> {
   readonly instance: GravitonInstance;
-  readonly model: ResolvedModel;
+  readonly model: LlamaModel;
   readonly llamaCppRef: string;
   /** The commit llamaCppRef names, which instances fetch and check. */
   readonly llamaCppCommit: string;
@@ -44,11 +30,7 @@ export interface ResolvedConfig extends Omit<KitConfig, 'model' | 'customModel' 
   readonly memory: MemoryNeed;
 }
 
-export const DEFAULT_VPC_CIDR = '10.64.0.0/16';
-const DEFAULT_MAX_AZS = 2;
-const DEFAULT_NAT_GATEWAYS = 1;
-/** Room on the root volume for the OS, the llama.cpp source and build, and logs. */
-const ROOT_VOLUME_BASE_GIB = 20;
+export const DEFAULT_VPC_CIDR = ENDPOINT_DEFAULTS.vpcCidr;
 
 /**
  * Checks the rules that span several fields or need the catalogs, and fills
@@ -65,20 +47,9 @@ export function resolveConfig(config: KitConfig): ResolvedConfig {
 
   const model = resolveModel(config, problems);
 
-  if (config.minCapacity > config.maxCapacity) {
-    problems.push({
-      field: 'minCapacity',
-      given: config.minCapacity,
-      expected: `expected at most maxCapacity (${config.maxCapacity}); raise maxCapacity or lower minCapacity`,
-    });
-  }
-
-  if (model && config.contextTokensPerSlot > model.architecture.contextLength) {
-    problems.push({
-      field: 'contextTokensPerSlot',
-      given: config.contextTokensPerSlot,
-      expected: `expected at most ${model.architecture.contextLength}, the context length ${model.displayName} was trained for`,
-    });
+  problems.push(...capacityProblems(config).filter((p) => p.field === 'minCapacity'));
+  if (model) {
+    problems.push(...contextProblems(model, config.contextTokensPerSlot));
   }
 
   const network = resolveNetwork(config, problems);
@@ -91,23 +62,8 @@ export function resolveConfig(config: KitConfig): ResolvedConfig {
     });
   }
 
-  for (const [i, schedule] of (config.scheduledCapacity ?? []).entries()) {
-    if (schedule.minCapacity > schedule.maxCapacity) {
-      problems.push({
-        field: `scheduledCapacity.${i}.minCapacity`,
-        given: schedule.minCapacity,
-        expected: `expected at most this schedule's maxCapacity (${schedule.maxCapacity})`,
-      });
-    }
-  }
-  const names = (config.scheduledCapacity ?? []).map((s) => s.name);
-  const repeated = names.find((n, i) => names.indexOf(n) !== i);
-  if (repeated) {
-    problems.push({ field: 'scheduledCapacity', given: repeated, expected: 'expected each schedule to have its own name' });
-  }
-  if (config.warmPoolSize > config.maxCapacity) {
-    problems.push({ field: 'warmPoolSize', given: config.warmPoolSize, expected: `expected at most maxCapacity (${config.maxCapacity}): a warm pool holds instances the fleet can grow into` });
-  }
+  problems.push(...scheduleProblems(config.scheduledCapacity ?? []));
+  problems.push(...capacityProblems(config).filter((p) => p.field === 'warmPoolSize'));
 
   problems.push(...endpointTlsProblems(config));
   if (!config.internetFacing && config.canaryUrl) {
@@ -137,34 +93,10 @@ export function resolveConfig(config: KitConfig): ResolvedConfig {
 
   const llamaCppCommit = resolveLlamaCppCommit(config, problems);
 
-  const memory = model ? memoryNeed({
-    modelBytes: servedModelBytes(model),
-    architecture: model.architecture,
-    parallelSlots: config.parallelSlots,
-    contextTokensPerSlot: config.contextTokensPerSlot,
-  }) : undefined;
-
-  if (instance && model && memory && !fits(memory, instance)) {
-    const alternatives = sizesThatFit(memory, instance).map((i) => `${i.instanceType} (${i.memoryGiB} GiB)`);
-    problems.push({
-      field: 'instanceType',
-      given: config.instanceType,
-      expected: `${model.displayName} ${model.quantization} with ${config.parallelSlots} slots of ${config.contextTokensPerSlot} tokens needs ${formatGiB(memory.totalBytes)} `
-        + `(model ${formatGiB(memory.modelBytes)} + KV cache ${formatGiB(memory.kvCacheBytes)} + compute buffers ${formatGiB(memory.computeBytes)}), `
-        + `but ${instance.instanceType} has ${instance.memoryGiB} GiB, of which ${formatGiB(Math.max(0, usableBytes(instance)))} is usable after the OS reserve and 10% headroom. `
-        + (alternatives.length > 0
-          ? `Sizes that fit: ${alternatives.join(', ')}; or lower parallelSlots or contextTokensPerSlot`
-          : 'No Graviton size fits; lower parallelSlots or contextTokensPerSlot, or pick a smaller quantization'),
-    });
-  }
-
-  const minRootGiB = model ? minimumRootVolumeGiB(model) : ROOT_VOLUME_BASE_GIB;
-  if (config.rootVolumeGiB !== undefined && config.rootVolumeGiB < minRootGiB) {
-    problems.push({
-      field: 'rootVolumeGiB',
-      given: config.rootVolumeGiB,
-      expected: `expected at least ${minRootGiB} GiB: the model (and its cached copy while it is verified) plus ${ROOT_VOLUME_BASE_GIB} GiB for the OS and the llama.cpp build`,
-    });
+  const memory = model ? servingMemory(model, config.parallelSlots, config.contextTokensPerSlot) : undefined;
+  if (instance && model) {
+    problems.push(...memoryFitProblems(model, instance, config.parallelSlots, config.contextTokensPerSlot));
+    problems.push(...rootVolumeProblems(model, config.rootVolumeGiB));
   }
 
   if (problems.length > 0 || !instance || !model || !memory || !network || !llamaCppCommit) {
@@ -181,7 +113,7 @@ export function resolveConfig(config: KitConfig): ResolvedConfig {
     llamaCppCommit,
     apiKeyParameterName: config.apiKeyParameterName ?? `/graviton-llm/${config.stackName}/api-key`,
     network,
-    rootVolumeGiB: config.rootVolumeGiB ?? minRootGiB,
+    rootVolumeGiB: config.rootVolumeGiB ?? model.minimumRootVolumeGiB(),
     memory,
   };
 }
@@ -248,31 +180,14 @@ export function certificateRegionProblem(certificateArn: string, region: string,
   };
 }
 
-/** The commit to build: the ref itself when it is one, else the known or the configured commit of the tag. */
+/** The commit to build (see llamaCppCommitOf), its problems recorded. */
 function resolveLlamaCppCommit(config: KitConfig, problems: ConfigProblem[]): string | undefined {
-  const ref = config.llamaCppRef ?? LLAMA_CPP_DEFAULT_REF;
-  const known = /^[0-9a-f]{40}$/.test(ref) ? ref : LLAMA_CPP_RELEASE_COMMITS[ref];
-  const given = config.llamaCppCommit;
-  if (given !== undefined && known !== undefined && given !== known) {
-    problems.push({
-      field: 'llamaCppCommit',
-      given,
-      expected: `${known}, the commit of llamaCppRef ${ref}; drop llamaCppCommit, or set llamaCppRef to the release it belongs to`,
-    });
-    return undefined;
-  }
-  const commit = given ?? known;
-  if (commit === undefined) {
-    problems.push({
-      field: 'llamaCppCommit',
-      expected: `required with llamaCppRef ${ref}, a tag the kit does not know the commit of (it knows ${Object.keys(LLAMA_CPP_RELEASE_COMMITS).join(', ')}): `
-        + `instances build a commit, never a tag that could be moved. \`git ls-remote ${LLAMA_CPP_REPOSITORY} refs/tags/${ref}\` prints it`,
-    });
-  }
+  const { commit, problems: commitProblems } = llamaCppCommitOf(config.llamaCppRef ?? LLAMA_CPP_DEFAULT_REF, config.llamaCppCommit);
+  problems.push(...commitProblems);
   return commit;
 }
 
-function resolveModel(config: KitConfig, problems: ConfigProblem[]): ResolvedModel | undefined {
+function resolveModel(config: KitConfig, problems: ConfigProblem[]): LlamaModel | undefined {
   if (config.model !== undefined && config.customModel !== undefined) {
     problems.push({
       field: 'customModel',
@@ -283,66 +198,16 @@ function resolveModel(config: KitConfig, problems: ConfigProblem[]): ResolvedMod
   }
   const custom = config.customModel;
   if (custom) {
-    if (custom.quantizeTo && custom.quantization !== 'F16') {
-      problems.push({
-        field: 'customModel.quantizeTo',
-        given: custom.quantizeTo,
-        expected: `on-instance quantization needs an F16 source; customModel.quantization is ${custom.quantization}. Remove quantizeTo, or give an F16 file`,
-      });
-    }
-    if (custom.source.startsWith('https://') && new URL(custom.source).port !== '') {
-      problems.push({
-        field: 'customModel.source',
-        given: custom.source,
-        expected: 'an https:// URL on the default port 443: the instances\' security group lets out HTTPS on port 443 only. Serve the file on 443, or from S3',
-      });
-    }
-    const architecture = ARCHITECTURES[custom.architecture];
-    return {
-      id: 'custom',
-      displayName: `custom model (${architecture.displayName} architecture)`,
-      source: custom.source,
-      sha256: custom.sha256,
-      sizeBytes: custom.sizeBytes,
-      fileName: `custom-${custom.sha256.slice(0, 16)}.gguf`,
-      architecture,
-      quantization: custom.quantization,
-      quantizeTo: custom.quantizeTo,
-      license: `as the model's publisher states; fine-tunes of ${architecture.displayName} inherit: ${architecture.license}`,
-    };
+    const modelProblems = customModelProblems(custom, 'customModel.');
+    problems.push(...modelProblems);
+    return modelProblems.length === 0 ? LlamaModel.custom(custom) : undefined;
   }
   const id = config.model ?? DEFAULT_MODEL_ID;
-  const entry = findCatalogModel(id);
-  if (!entry) {
+  if (!findCatalogModel(id)) {
     problems.push({ field: 'model', given: id, expected: `expected a catalog model id: ${CATALOG_MODEL_IDS.join(', ')}; or set customModel for your own file` });
     return undefined;
   }
-  const architecture = ARCHITECTURES[entry.architecture];
-  return {
-    id: entry.id,
-    displayName: architecture.displayName,
-    source: modelDownloadUrl(entry),
-    sha256: entry.sha256,
-    sizeBytes: entry.sizeBytes,
-    fileName: entry.file,
-    architecture,
-    quantization: entry.quantization,
-    license: architecture.license,
-  };
-}
-
-/** The bytes held in memory while serving: on-instance quantization shrinks an F16 source. */
-function servedModelBytes(model: ResolvedModel): number {
-  if (!model.quantizeTo) {
-    return model.sizeBytes;
-  }
-  return Math.ceil(model.sizeBytes * BITS_PER_WEIGHT[model.quantizeTo] / BITS_PER_WEIGHT.F16);
-}
-
-function minimumRootVolumeGiB(model: ResolvedModel): number {
-  // The download and the verified file coexist briefly; an F16 source and its quantized output do too.
-  const modelGiB = (model.sizeBytes * 2 + (model.quantizeTo ? servedModelBytes(model) : 0)) / GIB;
-  return ROOT_VOLUME_BASE_GIB + Math.ceil(modelGiB);
+  return LlamaModel.fromCatalog(id);
 }
 
 function resolveNetwork(config: KitConfig, problems: ConfigProblem[]): NetworkPlan | undefined {
@@ -380,32 +245,10 @@ function resolveNetwork(config: KitConfig, problems: ConfigProblem[]): NetworkPl
       problems.push({ field, given: config[field], expected: 'applies only with vpcId (an existing VPC); remove it, or set vpcId' });
     }
   }
-  const maxAzs = config.maxAzs ?? DEFAULT_MAX_AZS;
-  const natGateways = config.natGateways ?? DEFAULT_NAT_GATEWAYS;
-  if (natGateways > maxAzs) {
-    problems.push({ field: 'natGateways', given: natGateways, expected: `expected at most maxAzs (${maxAzs}): one NAT gateway per availability zone is the most that helps` });
-    return undefined;
-  }
+  const maxAzs = config.maxAzs ?? ENDPOINT_DEFAULTS.maxAzs;
+  const natGateways = config.natGateways ?? ENDPOINT_DEFAULTS.natGateways;
   const cidr = config.vpcCidr ?? DEFAULT_VPC_CIDR;
-  const prefix = Number(cidr.split('/')[1]);
-  if (prefix < 16 || prefix > 22) {
-    problems.push({ field: 'vpcCidr', given: cidr, expected: 'expected a prefix from /16 to /22: the range is split into a public and a private subnet per AZ, each needing room for the instances and endpoints' });
-    return undefined;
-  }
-  return { kind: 'new', cidr, maxAzs, natGateways };
-}
-
-/**
- * Why an instance type is refused. EC2's type names are lowercase with no
- * spaces; a name that differs only in that is named as meant, so the message
- * points at the case or the space rather than at the family.
- */
-function instanceTypeExpectation(given: string): string {
-  const normalized = given.trim().toLowerCase();
-  if (normalized === given || normalized === '') {
-    return explainNonGravitonType(given);
-  }
-  const how = [given !== given.trim() ? 'without spaces' : '', given.trim() !== normalized ? 'in lowercase' : ''].filter((w) => w).join(' and ');
-  const meant = findGravitonInstance(normalized);
-  return `EC2 instance type names are written ${how}: "${normalized}"${meant ? '' : `, and ${explainNonGravitonType(normalized)}`}`;
+  const vpcProblems = newVpcProblems(cidr, maxAzs, natGateways);
+  problems.push(...vpcProblems);
+  return vpcProblems.length === 0 ? { kind: 'new', cidr, maxAzs, natGateways } : undefined;
 }

@@ -24,6 +24,11 @@ export interface FleetAlarmsProps {
   readonly errorRateAlarmPercent: number;
   /** Subscribe this address to the topic. @default - none */
   readonly alarmEmail?: string;
+  /**
+   * Notify this topic (e.g. the team's existing one) instead of a topic of the endpoint's own.
+   * @default - a new topic, encrypted with a new KMS key that only this account's CloudWatch alarms may use
+   */
+  readonly alarmTopic?: sns.ITopic;
 }
 
 /**
@@ -33,7 +38,10 @@ export interface FleetAlarmsProps {
  * notifies one encrypted SNS topic. A dashboard shows the same signals.
  */
 export class FleetAlarms extends Construct {
-  readonly topic: sns.Topic;
+  /** The topic every alarm notifies: alarmTopic, or the endpoint's own. */
+  readonly topic: sns.ITopic;
+  /** alarmEmail's subscription to the topic; undefined without alarmEmail. */
+  readonly emailSubscription?: sns.Subscription;
   readonly alarms: Record<string, cloudwatch.Alarm>;
   readonly degraded: cloudwatch.CompositeAlarm;
   /**
@@ -46,37 +54,9 @@ export class FleetAlarms extends Construct {
 
   constructor(scope: Construct, id: string, props: FleetAlarmsProps) {
     super(scope, id);
-
-    // CloudWatch must be able to use the key to publish to an encrypted topic; the AWS-managed SNS key does not allow it.
-    // Only on behalf of this account's alarms (aws:SourceAccount, aws:SourceArn): the service principal
-    // alone would let any account's alarm that names this topic use the key (the confused deputy).
-    const key = new kms.Key(this, 'TopicKey', { enableKeyRotation: true, description: 'graviton-llm alarm topic' });
-    const stack = Stack.of(this);
-    key.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'CloudWatchAlarmsOfThisAccount',
-      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-      actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-      resources: ['*'],
-      conditions: {
-        StringEquals: { 'aws:SourceAccount': stack.account },
-        ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
-      },
-    }));
-    // Nothing that uses this key needs a grant (CloudWatch and SNS act through the statements above), so
-    // no principal may create one, except an AWS service doing so for an AWS resource: the account's
-    // kms:* above would otherwise let any role with IAM kms:CreateGrant hand the key to anyone.
-    // The conditions are those of the Control Tower control CT.KMS.PR.3, which cfn-guard checks in CI.
-    key.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'GrantsOnlyForAwsServices',
-      effect: iam.Effect.DENY,
-      principals: [new iam.AnyPrincipal()],
-      actions: ['kms:CreateGrant'],
-      resources: ['*'],
-      conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
-    }));
-    this.topic = new sns.Topic(this, 'Topic', { masterKey: key, enforceSSL: true, displayName: 'graviton-llm alarms' });
+    this.topic = props.alarmTopic ?? this.createTopic();
     if (props.alarmEmail) {
-      this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+      this.emailSubscription = this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
     }
 
     const lb = props.loadBalancer.metrics;
@@ -241,5 +221,40 @@ export class FleetAlarms extends Construct {
       ]);
     }
     rows.forEach((row) => this.dashboard.addWidgets(...row));
+  }
+
+  /**
+   * The endpoint's own topic, encrypted with a key of its own. CloudWatch must
+   * be able to use the key to publish to an encrypted topic; the AWS-managed
+   * SNS key does not allow it.
+   */
+  private createTopic(): sns.Topic {
+    // Only on behalf of this account's alarms (aws:SourceAccount, aws:SourceArn): the service principal
+    // alone would let any account's alarm that names this topic use the key (the confused deputy).
+    const key = new kms.Key(this, 'TopicKey', { enableKeyRotation: true, description: 'graviton-llm alarm topic' });
+    const stack = Stack.of(this);
+    key.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'CloudWatchAlarmsOfThisAccount',
+      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      resources: ['*'],
+      conditions: {
+        StringEquals: { 'aws:SourceAccount': stack.account },
+        ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+      },
+    }));
+    // Nothing that uses this key needs a grant (CloudWatch and SNS act through the statements above), so
+    // no principal may create one, except an AWS service doing so for an AWS resource: the account's
+    // kms:* above would otherwise let any role with IAM kms:CreateGrant hand the key to anyone.
+    // The conditions are those of the Control Tower control CT.KMS.PR.3, which cfn-guard checks in CI.
+    key.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'GrantsOnlyForAwsServices',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['kms:CreateGrant'],
+      resources: ['*'],
+      conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
+    }));
+    return new sns.Topic(this, 'Topic', { masterKey: key, enforceSSL: true, displayName: 'graviton-llm alarms' });
   }
 }

@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import { Construct } from 'constructs';
-import { ScheduleConfig } from '../config/schema';
+import { ScheduledCapacity } from './endpoint-checks';
 import { FLEET_DIMENSION, METRIC_NAMESPACE, SERVER_METRICS } from '../monitoring/metric-definitions';
 
 export interface FleetScalingProps {
@@ -11,7 +11,8 @@ export interface FleetScalingProps {
   /** Slots per instance: utilization is busy plus queued requests over this. */
   readonly parallelSlots: number;
   readonly targetUtilizationPercent: number;
-  readonly schedules?: readonly ScheduleConfig[];
+  /** Capacity changes on a schedule (UTC). @default - none */
+  readonly schedules?: readonly ScheduledCapacity[];
 }
 
 /** Id of the utilization expression in the scaling policy; the dashboard plots the same expression. */

@@ -5,7 +5,6 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { FactName, RegionInfo } from 'aws-cdk-lib/region-info';
 import { Construct } from 'constructs';
-import { certificateRegion } from '../config/schema';
 
 export interface InferenceEndpointProps {
   readonly vpc: ec2.IVpc;
@@ -43,6 +42,14 @@ export interface InferenceEndpointProps {
    * @default false - the load balancer is deleted with the stack
    */
   readonly deletionProtection?: boolean;
+}
+
+/** An ACM certificate ARN; the fourth field is the region the certificate lives in. */
+export const ACM_CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate\/[0-9a-f-]{36}$/;
+
+/** The region an ACM certificate ARN names, or undefined when it is not one. */
+export function certificateRegion(certificateArn: string): string | undefined {
+  return ACM_CERTIFICATE_ARN.exec(certificateArn)?.[1];
 }
 
 /** Key prefix of the load balancer's access logs in the access-log bucket. */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Annotations, ArnFormat, Duration, Stack, Token, Tokenization, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, Stack, Tags, Token, Tokenization, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -14,7 +14,8 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { BootEnvironment, renderBootEnvironment } from '../boot/boot-environment';
 import { LLAMA_CPP_REPOSITORY } from '../catalogs/llama-cpp-release';
-import { ResolvedConfig } from '../config/resolve';
+import { GravitonInstanceType } from '../instances/graviton-instance-type';
+import { LlamaModel } from '../models/llama-model';
 import { renderAgentConfig, renderPrometheusConfig } from '../monitoring/agent-config';
 import { BOOT_METRICS, METRIC_NAMESPACE } from '../monitoring/metric-definitions';
 import { CACHE_PREFIX } from './artifact-store';
@@ -26,8 +27,44 @@ export interface InferenceFleetProps {
   readonly vpc: ec2.IVpc;
   /** Private subnets the instances run in. */
   readonly subnets: ec2.SubnetSelection;
-  readonly config: ResolvedConfig;
+  /** The Graviton type the instances run on, and its generation's llama.cpp build flags. */
+  readonly instanceType: GravitonInstanceType;
+  /** The model the instances serve. */
+  readonly model: LlamaModel;
+  /** llama.cpp release tag or commit the instances build. */
+  readonly llamaCppRef: string;
+  /** The commit llamaCppRef names, which the instances fetch and check. */
+  readonly llamaCppCommit: string;
+  /** Port llama-server listens on. */
+  readonly port: number;
+  /** Requests each instance serves at once. */
+  readonly parallelSlots: number;
+  /** Context window of each slot, in tokens. */
+  readonly contextTokensPerSlot: number;
+  readonly minCapacity: number;
+  readonly maxCapacity: number;
+  /** How long a new instance may take to build, fetch the model and serve. */
+  readonly bootTimeout: Duration;
+  /** Root volume size in GiB. */
+  readonly rootVolumeGiB: number;
+  /** gp3 throughput of the root volume, in MiB/s. */
+  readonly rootVolumeThroughputMiBps: number;
+  /** How long the boot, server and metrics logs are kept. */
+  readonly logRetention: logs.RetentionDays;
+  /** Share of the fleet an update's instance refresh keeps serving. */
+  readonly updateMinHealthyPercent: number;
+  /** How long an update watches the rollback alarms after its last new instance serves. */
+  readonly updateBakeTime: Duration;
+  /** Stopped, already-booted instances kept ready (0: none). */
+  readonly warmPoolSize: number;
+  /**
+   * SSM SecureString holding a Hugging Face token, for gated repositories.
+   * @default - anonymous downloads
+   */
+  readonly huggingFaceTokenParameterName?: string;
   readonly artifactBucket: s3.IBucket;
+  /** Name of the SSM parameter holding the API key, which the boot reads. */
+  readonly apiKeyParameterName: string;
   /** ARN of the SSM parameter holding the API key; the instances may read it and nothing else. */
   readonly apiKeyParameterArn: string;
   /** Target group the instances register with. */
@@ -40,7 +77,7 @@ export interface InferenceFleetProps {
   readonly rollbackAlarms?: cloudwatch.IAlarm[];
   /**
    * The AMI the instances start from (Amazon Linux 2023 for arm64).
-   * @default - the configuration's amiId, else the public parameter's value as cdk.context.json records it (see fleetImage)
+   * @default - the public parameter's value as cdk.context.json records it (see fleetImage)
    */
   readonly machineImage?: ec2.IMachineImage;
   /**
@@ -72,6 +109,12 @@ const BOOT_SCRIPT_SOURCE = path.join(__dirname, '..', 'boot', 'boot.sh');
 function bootScriptSha256(): string {
   return createHash('sha256').update(fs.readFileSync(BOOT_SCRIPT_SOURCE)).digest('hex');
 }
+/**
+ * The launch lifecycle hook's name, a literal: the user data names it, and the
+ * hook's own lifecycleHookName (a Ref) would make the launch template depend
+ * on the hook, which depends on the group, which depends on the template.
+ */
+const BOOT_HOOK_NAME = 'graviton-llm-boot';
 /** An instance is ready when its boot completes the hook; this covers the target group's two health checks after that. */
 const REFRESH_INSTANCE_WARMUP = Duration.minutes(1);
 const HEALTH_CHECK_GRACE = Duration.minutes(2);
@@ -84,8 +127,8 @@ const HEALTH_CHECK_GRACE = Duration.minutes(2);
 export const BOOT_REPORT_MARGIN_SECONDS = 120;
 
 /** The boot's own deadline: the hook's timeout less the reporting margin. */
-export function bootDeadlineSeconds(bootTimeoutMinutes: number): number {
-  return bootTimeoutMinutes * 60 - BOOT_REPORT_MARGIN_SECONDS;
+export function bootDeadlineSeconds(bootTimeout: Duration): number {
+  return bootTimeout.toSeconds() - BOOT_REPORT_MARGIN_SECONDS;
 }
 
 /**
@@ -106,8 +149,7 @@ export class InferenceFleet extends Construct {
 
   constructor(scope: Construct, id: string, props: InferenceFleetProps) {
     super(scope, id);
-    const { config } = props;
-    const retention = config.logRetentionDays as logs.RetentionDays;
+    const retention = props.logRetention;
 
     this.bootLogGroup = new logs.LogGroup(this, 'BootLogs', { retention });
     this.serverLogGroup = new logs.LogGroup(this, 'ServerLogs', { retention });
@@ -121,11 +163,11 @@ export class InferenceFleet extends Construct {
     });
     this.grantCache(props.artifactBucket);
     const readableParameters = [props.apiKeyParameterArn];
-    if (config.huggingFaceTokenParameterName) {
+    if (props.huggingFaceTokenParameterName) {
       readableParameters.push(Stack.of(this).formatArn({
         service: 'ssm',
         resource: 'parameter',
-        resourceName: config.huggingFaceTokenParameterName.replace(/^\//, ''),
+        resourceName: props.huggingFaceTokenParameterName.replace(/^\//, ''),
       }));
     }
     this.role.addToPolicy(new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: readableParameters }));
@@ -139,8 +181,8 @@ export class InferenceFleet extends Construct {
       actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
       resources: [this.bootLogGroup.logGroupArn, this.serverLogGroup.logGroupArn, this.metricsLogGroup.logGroupArn],
     }));
-    if (config.model.source.startsWith('s3://')) {
-      this.grantModelSource(config.model.source);
+    if (props.model.source.startsWith('s3://')) {
+      this.grantModelSource(props.model.source);
     }
 
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
@@ -157,8 +199,8 @@ export class InferenceFleet extends Construct {
 
     const userData = ec2.UserData.forLinux();
     const launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
-      machineImage: props.machineImage ?? fleetImage(this, config.amiId),
-      instanceType: new ec2.InstanceType(config.instance.instanceType),
+      machineImage: props.machineImage ?? fleetImage(this, undefined),
+      instanceType: new ec2.InstanceType(props.instanceType.instanceType),
       role: this.role,
       securityGroup: this.securityGroup,
       userData,
@@ -167,24 +209,29 @@ export class InferenceFleet extends Construct {
       detailedMonitoring: true,
       blockDevices: [{
         deviceName: '/dev/xvda',
-        volume: ec2.BlockDeviceVolume.ebs(config.rootVolumeGiB, {
+        volume: ec2.BlockDeviceVolume.ebs(props.rootVolumeGiB, {
           volumeType: ec2.EbsDeviceVolumeType.GP3,
           encrypted: true,
           iops: 3000,
-          throughput: config.rootVolumeThroughputMiBps,
+          throughput: props.rootVolumeThroughputMiBps,
           deleteOnTermination: true,
         }),
       }],
     });
+    // The instances' Name tag (what the EC2 console lists them by) is CDK's, the launch template's
+    // path, less any `Default` id, which CDK leaves out of logical ids too: an endpoint with the id
+    // Default keeps the tag its stack gave before the endpoint was a construct, since a changed tag
+    // is a new launch template version, and so an instance refresh of the whole fleet.
+    Tags.of(launchTemplate).add('Name', launchTemplate.node.scopes.map((c) => c.node.id).filter((id) => id !== '' && id !== 'Default').join('/'));
 
-    const bootTimeout = Duration.minutes(config.bootTimeoutMinutes);
+    const bootTimeout = props.bootTimeout;
     this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Group', {
       autoScalingGroupName: this.groupName,
       vpc: props.vpc,
       vpcSubnets: props.subnets,
       launchTemplate,
-      minCapacity: config.minCapacity,
-      maxCapacity: config.maxCapacity,
+      minCapacity: props.minCapacity,
+      maxCapacity: props.maxCapacity,
       healthChecks: autoscaling.HealthChecks.withAdditionalChecks({
         additionalTypes: [autoscaling.AdditionalHealthCheckType.ELB],
         // The launch hook holds an instance until it serves, and the grace period starts only
@@ -201,13 +248,13 @@ export class InferenceFleet extends Construct {
       // the stack update and CloudFormation returns to the previous launch template version.
       updatePolicy: autoscaling.UpdatePolicy.instanceRefresh({
         strategy: autoscaling.InstanceRefreshStrategy.ROLLING,
-        minHealthyPercentage: config.updateMinHealthyPercent,
+        minHealthyPercentage: props.updateMinHealthyPercent,
         // At 100 % the refresh launches before it terminates: one extra instance at a time
         // (10 % rounds up to one for fleets of up to ten). Below 100 it replaces in place.
-        maxHealthyPercentage: config.updateMinHealthyPercent === 100 ? 110 : 100,
+        maxHealthyPercentage: props.updateMinHealthyPercent === 100 ? 110 : 100,
         // Ready means booted and serving (the hook); two health checks' time then suffices.
         instanceWarmup: REFRESH_INSTANCE_WARMUP,
-        bakeTime: Duration.minutes(config.updateBakeTimeMinutes),
+        bakeTime: props.updateBakeTime,
         alarms: props.rollbackAlarms,
       }),
       defaultInstanceWarmup: INSTANCE_WARMUP,
@@ -216,13 +263,13 @@ export class InferenceFleet extends Construct {
     Annotations.of(this.autoScalingGroup).acknowledgeWarning('@aws-cdk/aws-autoscaling:signalsNotUsedByInstanceRefresh',
       'The signals serve the creation policy only; during an instance refresh the boot script reports readiness by completing the launch lifecycle hook, as the linked documentation advises.');
 
-    const lifecycleHookName = this.addBootHook(bootTimeout);
-    this.addWarmPool(config.warmPoolSize);
+    const bootHook = this.addBootHook(bootTimeout);
+    this.addWarmPool(props.warmPoolSize, bootHook);
     const agentParameters = this.writeAgentConfiguration(props);
     this.role.addToPolicy(new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: agentParameters.map((p) => p.parameterArn) }));
     // The first instances fetch the agent configuration while the group is still being created.
     agentParameters.forEach((p) => this.autoScalingGroup.node.addDependency(p));
-    this.writeUserData(userData, props, agentParameters, lifecycleHookName);
+    this.writeUserData(userData, props, agentParameters, BOOT_HOOK_NAME);
     Validations.of(this.autoScalingGroup).acknowledge({
       id: 'AwsSolutions-AS3',
       reason: 'Launches, terminations and their errors are in the group\'s activity history and CloudTrail; paging on them belongs to the capacity alarms, not to a notification per event.',
@@ -249,10 +296,9 @@ export class InferenceFleet extends Construct {
    * or ABANDON by default when the boot outlives its timeout. This is what an
    * instance refresh counts as ready; cfn-signal serves the creation policy only.
    */
-  private addBootHook(bootTimeout: Duration): string {
-    const hookName = 'graviton-llm-boot';
-    this.autoScalingGroup.addLifecycleHook('BootHook', {
-      lifecycleHookName: hookName,
+  private addBootHook(bootTimeout: Duration): autoscaling.LifecycleHook {
+    const hook = this.autoScalingGroup.addLifecycleHook('BootHook', {
+      lifecycleHookName: BOOT_HOOK_NAME,
       lifecycleTransition: autoscaling.LifecycleTransition.INSTANCE_LAUNCHING,
       heartbeatTimeout: bootTimeout,
       defaultResult: autoscaling.DefaultResult.ABANDON,
@@ -270,11 +316,11 @@ export class InferenceFleet extends Construct {
         arnFormat: ArnFormat.COLON_RESOURCE_NAME,
       })],
     }));
-    return hookName;
+    return hook;
   }
 
   /** Stopped, already-booted instances that join in a minute or two; the boot hook holds them too. */
-  private addWarmPool(size: number): void {
+  private addWarmPool(size: number, bootHook: autoscaling.LifecycleHook): void {
     if (size === 0) {
       return;
     }
@@ -285,7 +331,7 @@ export class InferenceFleet extends Construct {
       reuseOnScaleIn: true,
     });
     // The pool's first instances must already be held by the hook.
-    pool.node.addDependency(this.autoScalingGroup.node.findChild('LifecycleHookBootHook'));
+    pool.node.addDependency(bootHook);
   }
 
   /**
@@ -318,7 +364,7 @@ export class InferenceFleet extends Construct {
     const stackName = Stack.of(this).stackName;
     const agentProps = {
       autoScalingGroupName: this.groupName,
-      port: props.config.port,
+      port: props.port,
       bootLogGroupName: this.bootLogGroup.logGroupName,
       serverLogGroupName: this.serverLogGroup.logGroupName,
       metricsLogGroupName: this.metricsLogGroup.logGroupName,
@@ -345,31 +391,32 @@ export class InferenceFleet extends Construct {
    * runs it; everything else is in the script, which is tested on its own.
    */
   private writeUserData(userData: ec2.UserData, props: InferenceFleetProps, agentParameters: ssm.StringParameter[], lifecycleHookName: string): void {
-    const { config } = props;
+    const { model, instanceType } = props;
     const stack = Stack.of(this);
+    const bootDeadline = String(bootDeadlineSeconds(props.bootTimeout));
     const env: BootEnvironment = {
       GLLM_MODE: 'aws',
-      GLLM_INSTANCE_TYPE: config.instance.instanceType,
+      GLLM_INSTANCE_TYPE: instanceType.instanceType,
       // stringifyNumber: the org template's generation and model size are CloudFormation values.
-      GLLM_GENERATION: Tokenization.stringifyNumber(config.instance.generationSpec.generation),
-      GLLM_CPU_PART: config.instance.generationSpec.cpuPart,
-      GLLM_ARM_ARCH: config.instance.generationSpec.armArch,
+      GLLM_GENERATION: Tokenization.stringifyNumber(instanceType.generation),
+      GLLM_CPU_PART: instanceType.cpuPart,
+      GLLM_ARM_ARCH: instanceType.armArch,
       GLLM_LLAMA_CPP_REPOSITORY: LLAMA_CPP_REPOSITORY,
-      GLLM_LLAMA_CPP_REF: config.llamaCppRef,
-      GLLM_LLAMA_CPP_COMMIT: config.llamaCppCommit,
+      GLLM_LLAMA_CPP_REF: props.llamaCppRef,
+      GLLM_LLAMA_CPP_COMMIT: props.llamaCppCommit,
       GLLM_CACHE_URI: `s3://${props.artifactBucket.bucketName}/${CACHE_PREFIX.replace(/\/$/, '')}`,
-      GLLM_MODEL_SOURCE: config.model.source,
-      GLLM_MODEL_SHA256: config.model.sha256,
-      GLLM_MODEL_SIZE_BYTES: Tokenization.stringifyNumber(config.model.sizeBytes),
-      GLLM_MODEL_FILE: config.model.fileName,
-      GLLM_QUANTIZE_TO: config.model.quantizeTo ?? '',
-      GLLM_HF_TOKEN_PARAMETER: config.huggingFaceTokenParameterName ?? '',
-      GLLM_API_KEY_PARAMETER: config.apiKeyParameterName,
-      GLLM_PORT: String(config.port),
-      GLLM_PARALLEL_SLOTS: String(config.parallelSlots),
-      GLLM_CONTEXT_PER_SLOT: String(config.contextTokensPerSlot),
-      GLLM_HEALTH_TIMEOUT_SECONDS: String(bootDeadlineSeconds(config.bootTimeoutMinutes)),
-      GLLM_BOOT_DEADLINE_SECONDS: String(bootDeadlineSeconds(config.bootTimeoutMinutes)),
+      GLLM_MODEL_SOURCE: model.source,
+      GLLM_MODEL_SHA256: model.sha256,
+      GLLM_MODEL_SIZE_BYTES: Tokenization.stringifyNumber(model.sizeBytes),
+      GLLM_MODEL_FILE: model.fileName,
+      GLLM_QUANTIZE_TO: model.quantizeTo ?? '',
+      GLLM_HF_TOKEN_PARAMETER: props.huggingFaceTokenParameterName ?? '',
+      GLLM_API_KEY_PARAMETER: props.apiKeyParameterName,
+      GLLM_PORT: String(props.port),
+      GLLM_PARALLEL_SLOTS: String(props.parallelSlots),
+      GLLM_CONTEXT_PER_SLOT: String(props.contextTokensPerSlot),
+      GLLM_HEALTH_TIMEOUT_SECONDS: bootDeadline,
+      GLLM_BOOT_DEADLINE_SECONDS: bootDeadline,
       GLLM_STACK_NAME: stack.stackName,
       GLLM_SIGNAL_RESOURCE: stack.getLogicalId(this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup),
       GLLM_REGION: stack.region,

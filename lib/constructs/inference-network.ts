@@ -3,16 +3,19 @@ import { CfnWaitConditionHandle } from 'aws-cdk-lib/aws-cloudformation';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, IConstruct, IDependable } from 'constructs';
-import { NetworkPlan } from '../config/resolve';
 
 export interface InferenceNetworkProps {
-  /** A new VPC, or an existing one by id (looked up at synth time). */
-  readonly plan: NetworkPlan;
+  /** IPv4 range of the new VPC, a literal /16 to /22. */
+  readonly cidr: string;
+  /** Availability zones the VPC spans. */
+  readonly maxAzs: number;
+  /** NAT gateways (at most maxAzs). */
+  readonly natGateways: number;
   /** How long VPC flow logs are kept. */
   readonly logRetention: logs.RetentionDays;
   /**
-   * Decide at deploy time between the new VPC of a `new` plan and an existing
-   * one (the org template's VpcId parameter). @default - decided at synth: the plan
+   * Decide at deploy time between the new VPC and an existing one (the org
+   * template's VpcId parameter). @default - the new VPC, always
    */
   readonly existingVpcChoice?: ExistingVpcChoice;
 }
@@ -23,16 +26,50 @@ export interface InferenceNetworkProps {
  * the VPC and subnet ids through Fn::If.
  */
 export interface ExistingVpcChoice {
-  /** True: create the new VPC of the plan; false: use the ids below. */
+  /** True: create the new VPC; false: use the ids below. */
   readonly createVpc: CfnCondition;
   /** The existing VPC's id (a parameter's value). */
   readonly vpcId: string;
-  /** The existing VPC's private subnets, one per AZ of the new VPC (the plan's maxAzs). */
+  /** The existing VPC's private subnets, one per AZ of the new VPC (its maxAzs). */
   readonly privateSubnetIds: readonly string[];
 }
 
+/** An existing VPC and its subnets by id, for `importNetwork`. */
+export interface ExistingNetworkIds {
+  readonly vpcId: string;
+  /** Private subnets, at least two AZs, that route to the internet. */
+  readonly privateSubnetIds: readonly string[];
+  /** Public subnets for an internet-facing load balancer. @default - none */
+  readonly publicSubnetIds?: readonly string[];
+}
+
+/** An existing VPC and its subnets, as the endpoint takes them. */
+export interface ImportedNetwork {
+  readonly vpc: ec2.IVpc;
+  readonly privateSubnets: ec2.SubnetSelection;
+  readonly publicSubnets?: ec2.SubnetSelection;
+}
+
 /**
- * The VPC the fleet runs in. A new VPC has private subnets in every AZ, NAT
+ * An existing VPC built from ids rather than looked up, so synth needs no
+ * credentials and no cdk.context.json. The AZ list is only a shape: every
+ * placement uses the explicit subnets. The kit adds neither NAT nor
+ * endpoints to it, and its private subnets must route to the internet.
+ */
+export function importNetwork(scope: Construct, id: string, ids: ExistingNetworkIds): ImportedNetwork {
+  const holder = new Construct(scope, id);
+  return {
+    vpc: ec2.Vpc.fromVpcAttributes(holder, 'Vpc', {
+      vpcId: ids.vpcId,
+      availabilityZones: ids.privateSubnetIds.map((_, i) => Fn.select(i, Fn.getAzs())),
+    }),
+    privateSubnets: { subnets: ids.privateSubnetIds.map((subnetId, i) => importSubnet(holder, `Private${i}`, subnetId)) },
+    publicSubnets: ids.publicSubnetIds ? { subnets: ids.publicSubnetIds.map((subnetId, i) => importSubnet(holder, `Public${i}`, subnetId)) } : undefined,
+  };
+}
+
+/**
+ * The new VPC the fleet runs in. It has private subnets in every AZ, NAT
  * for what has no endpoint here (the llama.cpp source, the model, the package
  * repositories' dual-stack S3 address, the Auto Scaling and CloudFormation
  * APIs), and endpoints so that the cache's S3, SSM and CloudWatch traffic
@@ -43,10 +80,10 @@ export class InferenceNetwork extends Construct {
   readonly vpc: ec2.IVpc;
   /** Subnets for the instances and an internal load balancer. */
   readonly privateSubnets: ec2.SubnetSelection;
-  /** Subnets for an internet-facing load balancer; absent for an existing VPC given no public subnets. */
+  /** Subnets for an internet-facing load balancer; absent when the VPC is chosen at deploy time. */
   readonly publicSubnets?: ec2.SubnetSelection;
   /** The new VPC's IPv4 range as a literal (not a token), so rules built on it can be checked at synth. */
-  readonly cidr?: string;
+  readonly cidr: string;
   /**
    * With an existing-VPC choice only: complete once the new VPC (when it is
    * created) routes its private subnets to the NAT gateway, so that whatever
@@ -56,25 +93,10 @@ export class InferenceNetwork extends Construct {
 
   constructor(scope: Construct, id: string, props: InferenceNetworkProps) {
     super(scope, id);
-
-    if (props.plan.kind === 'existing') {
-      // Built from ids rather than looked up, so synth needs no credentials and no cdk.context.json.
-      // The AZ list is only a shape here: every placement uses the explicit subnets below.
-      this.vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', {
-        vpcId: props.plan.vpcId,
-        availabilityZones: props.plan.privateSubnetIds.map((_, i) => Fn.select(i, Fn.getAzs())),
-      });
-      this.privateSubnets = { subnets: props.plan.privateSubnetIds.map((id, i) => this.importSubnet(`Private${i}`, id)) };
-      this.publicSubnets = props.plan.publicSubnetIds
-        ? { subnets: props.plan.publicSubnetIds.map((id, i) => this.importSubnet(`Public${i}`, id)) }
-        : undefined;
-      return;
-    }
-
     const vpc = new ec2.Vpc(this, 'Vpc', {
-      ipAddresses: ec2.IpAddresses.cidr(props.plan.cidr),
-      maxAzs: props.plan.maxAzs,
-      natGateways: props.plan.natGateways,
+      ipAddresses: ec2.IpAddresses.cidr(props.cidr),
+      maxAzs: props.maxAzs,
+      natGateways: props.natGateways,
       restrictDefaultSecurityGroup: true,
       subnetConfiguration: [
         { name: 'public', subnetType: ec2.SubnetType.PUBLIC },
@@ -100,7 +122,7 @@ export class InferenceNetwork extends Construct {
       description: 'graviton-llm VPC endpoints: HTTPS from inside the VPC',
       allowAllOutbound: false,
     });
-    endpointSecurityGroup.addIngressRule(ec2.Peer.ipv4(props.plan.cidr), ec2.Port.tcp(443), 'HTTPS from the VPC');
+    endpointSecurityGroup.addIngressRule(ec2.Peer.ipv4(props.cidr), ec2.Port.tcp(443), 'HTTPS from the VPC');
     for (const [name, service] of Object.entries(INTERFACE_ENDPOINTS)) {
       vpc.addInterfaceEndpoint(name, {
         service,
@@ -110,7 +132,7 @@ export class InferenceNetwork extends Construct {
         open: false,
       });
     }
-    this.cidr = props.plan.cidr;
+    this.cidr = props.cidr;
     const choice = props.existingVpcChoice;
     if (!choice) {
       this.vpc = vpc;
@@ -140,7 +162,7 @@ export class InferenceNetwork extends Construct {
       availabilityZones: vpc.availabilityZones,
     });
     this.privateSubnets = {
-      subnets: privateSubnets.map((s, i) => this.importSubnet(`SelectedPrivate${i}`, pick(s.subnetId, choice.privateSubnetIds[i]))),
+      subnets: privateSubnets.map((s, i) => importSubnet(this, `SelectedPrivate${i}`, pick(s.subnetId, choice.privateSubnetIds[i]))),
     };
 
     // A conditional DependsOn: CloudFormation rejects DependsOn on a resource that may not
@@ -151,12 +173,13 @@ export class InferenceNetwork extends Construct {
     ready.addMetadata('WaitsFor', Fn.conditionIf(choice.createVpc.logicalId, routes.map((r) => r.ref), ''));
     this.ready = ready;
   }
+}
 
-  private importSubnet(id: string, subnetId: string): ec2.ISubnet {
-    const subnet = ec2.Subnet.fromSubnetId(this, id, subnetId);
-    Annotations.of(subnet).acknowledgeWarning('@aws-cdk/aws-ec2:noSubnetRouteTableId', 'The kit places resources in these subnets and never reads their route tables.');
-    return subnet;
-  }
+/** A subnet by id; its route table is never read, so CDK's warning about the missing id is acknowledged. */
+function importSubnet(scope: Construct, id: string, subnetId: string): ec2.ISubnet {
+  const subnet = ec2.Subnet.fromSubnetId(scope, id, subnetId);
+  Annotations.of(subnet).acknowledgeWarning('@aws-cdk/aws-ec2:noSubnetRouteTableId', 'The kit places resources in these subnets and never reads their route tables.');
+  return subnet;
 }
 
 /** Construct id of aws-cdk-lib's stack-wide provider behind `restrictDefaultSecurityGroup`. */

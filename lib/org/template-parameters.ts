@@ -7,6 +7,7 @@ import { ResolvedConfig } from '../config/resolve';
 import { anyOf } from '../constructs/inference-endpoint';
 import { imageOf } from '../constructs/fleet-image';
 import { ExistingVpcChoice } from '../constructs/inference-network';
+import { LlamaModel } from '../models/llama-model';
 import { fits, formatGiB, sizesThatFit } from '../sizing/memory-fit';
 import { OrgModelChoice, ResolvedOrgConfig } from './org-config';
 
@@ -248,16 +249,18 @@ export function addOrgTemplateParameters(stack: Stack, org: ResolvedOrgConfig): 
         armArch: generationValue('ArmArch'),
       },
     },
-    model: {
-      ...base.model,
-      id: model.valueAsString,
+    // The architecture (and so the KV-cache shape) is the default model's and stands for nothing:
+    // each model's fit is a rule of the template (addFitRule), not a synth check.
+    model: LlamaModel.custom({
       displayName: 'the model of the Model parameter',
       source: modelValue('Source'),
       sha256: modelValue('Sha256'),
       sizeBytes: Token.asNumber(modelValue('SizeBytes')),
       fileName: modelValue('FileName'),
-      quantizeTo: quantizeTo as ResolvedConfig['model']['quantizeTo'],
-    },
+      architecture: base.model.architecture.id,
+      quantization: base.model.quantization,
+      quantizeTo,
+    }),
     rootVolumeGiB: rootVolumeGiB ?? Token.asNumber(modelValue('RootVolumeGiB')),
     minCapacity: minCapacity.valueAsNumber,
     maxCapacity: maxCapacity.valueAsNumber,

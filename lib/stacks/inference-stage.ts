@@ -1,5 +1,4 @@
 import { CfnOutput, Stage, StageProps } from 'aws-cdk-lib';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ResolvedConfig } from '../config/resolve';
@@ -41,17 +40,18 @@ export class InferenceStage extends Stage {
     super(scope, id, props);
     const { config } = props;
     this.stack = addInferenceStack(this, config, { environmentName: props.environmentName, inheritEnv: true });
-    if (!this.stack.probeUrl) {
+    const endpoint = this.stack.endpoint;
+    if (!endpoint.probeUrl) {
       // The pipeline app refuses such an environment first, naming its file; this guards other callers.
       throw new Error(`InferenceStage ${id}: an internet-facing endpoint needs canaryUrl (the domain its certificate covers) for the smoke test to call it from the VPC`);
     }
     this.smokeTest = new SmokeTestFunction(this.stack, 'SmokeTest', {
-      vpc: this.stack.network.vpc,
-      subnets: this.stack.network.privateSubnets,
-      endpointUrl: this.stack.probeUrl,
-      tlsServerName: this.stack.probeTlsServerName,
-      apiKeyParameterName: config.apiKeyParameterName,
-      apiKeyParameterArn: this.stack.apiKey.parameterArn,
+      vpc: endpoint.vpc,
+      subnets: endpoint.privateSubnets,
+      endpointUrl: endpoint.probeUrl,
+      tlsServerName: endpoint.probeTlsServerName,
+      apiKeyParameterName: endpoint.apiKeyParameter.parameterName,
+      apiKeyParameterArn: endpoint.apiKeyParameter.parameterArn,
       requests: props.smokeTest.requests,
       targetTpotMs: props.smokeTest.targetTpotMs,
       invokerRoleArn: props.smokeTest.invokerRoleArn,
@@ -60,9 +60,9 @@ export class InferenceStage extends Stage {
     });
     if (!config.internetFacing) {
       // An internal load balancer admits its VPC's range or allowedCidrs; the function's group explicitly.
-      this.stack.endpoint.loadBalancer.connections.allowFrom(this.smokeTest.securityGroup, ec2.Port.tcp(this.stack.endpoint.listenerPort), 'pipeline smoke test');
+      endpoint.allowFrom(this.smokeTest.securityGroup, 'pipeline smoke test');
     }
-    this.smokeTest.function.node.addDependency(this.stack.apiKey.resource);
+    this.smokeTest.function.node.addDependency(endpoint.apiKeyParameter.resource);
     this.smokeTestFunctionOutput = new CfnOutput(this.stack, 'SmokeTestFunctionArn', {
       value: this.smokeTest.function.functionArn,
       description: 'The pipeline\'s post-deploy smoke test: aws lambda invoke --function-name ... (as the smoke-test invoke role)',

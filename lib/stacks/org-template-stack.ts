@@ -2,9 +2,11 @@ import { Aws, CfnResource, CliCredentialsStackSynthesizer, Fn, Stack, StackProps
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { endpointPropsOf } from '../config/endpoint-props';
+import { GravitonLlmEndpoint } from '../constructs/graviton-llm-endpoint';
 import { ResolvedOrgConfig } from '../org/org-config';
 import { addOrgTemplateParameters } from '../org/template-parameters';
-import { InferenceParts, addInferenceEndpoint } from './inference-stack';
+import { addEndpointOutputs } from './inference-stack';
 
 export interface OrgTemplateStackProps extends Omit<StackProps, 'env' | 'synthesizer'> {
   readonly org: ResolvedOrgConfig;
@@ -29,7 +31,7 @@ export function orgAssetBucketName(prefix: string, region: string): string {
  * rule, so accounts need no `cdk bootstrap`.
  */
 export class OrgTemplateStack extends Stack {
-  readonly parts: InferenceParts;
+  readonly endpoint: GravitonLlmEndpoint;
   /** While the endpoint is built, the stack's name is the deploy-time one. */
   private namedAtDeployTime = false;
 
@@ -46,22 +48,26 @@ export class OrgTemplateStack extends Stack {
     const inputs = addOrgTemplateParameters(this, props.org);
     this.namedAtDeployTime = true;
     try {
-      this.parts = addInferenceEndpoint(this, inputs.config, {
-        existingVpcChoice: inputs.existingVpcChoice,
+      const endpointProps = endpointPropsOf(this, inputs.config);
+      // `Default` keeps the logical ids the template had before the endpoint was a construct.
+      this.endpoint = new GravitonLlmEndpoint(this, 'Default', {
+        ...endpointProps,
+        vpcProps: { ...endpointProps.vpcProps, existingVpcChoice: inputs.existingVpcChoice },
         allowedCidrs: inputs.allowedCidrs,
         machineImage: inputs.machineImage,
         // The asset buckets' names are predictable (PREFIX-REGION): the instances read the boot
         // script only from the one the administrator account owns.
-        assetBucketAccount: props.org.administratorAccount,
+        bootScriptBucketAccount: props.org.administratorAccount,
       });
+      addEndpointOutputs(this, this.endpoint);
     } finally {
       this.namedAtDeployTime = false;
     }
-    const subscriptions = this.parts.alarms.topic.node.findAll().filter((c): c is sns.CfnSubscription => c instanceof sns.CfnSubscription);
-    if (subscriptions.length !== 1) {
-      throw new Error(`expected the AlarmEmail subscription on the alarm topic, found ${subscriptions.length}`);
+    const subscription = this.endpoint.alarms.emailSubscription;
+    if (!subscription) {
+      throw new Error('expected the AlarmEmail subscription on the alarm topic: the template\'s alarm e-mail is a parameter, always given');
     }
-    subscriptions[0].cfnOptions.condition = inputs.hasAlarmEmail;
+    (subscription.node.defaultChild as sns.CfnSubscription).cfnOptions.condition = inputs.hasAlarmEmail;
     // Every role, the custom-resource providers' plain AWS::IAM::Role resources included: the
     // Service Catalog launch role may create roles only with this boundary.
     for (const role of this.node.findAll().filter((c): c is CfnResource => CfnResource.isCfnResource(c) && c.cfnResourceType === 'AWS::IAM::Role')) {
@@ -69,16 +75,16 @@ export class OrgTemplateStack extends Stack {
     }
     // CDK names a composite alarm after its construct path, which is the same in every copy of
     // the template; alarm names are unique per account and region, so it takes the stack's name.
-    (this.parts.alarms.degraded.node.defaultChild as cloudwatch.CfnCompositeAlarm).alarmName = Fn.join('-', [Aws.STACK_NAME, 'EndpointDegraded']);
+    (this.endpoint.alarms.degraded.node.defaultChild as cloudwatch.CfnCompositeAlarm).alarmName = Fn.join('-', [Aws.STACK_NAME, 'EndpointDegraded']);
 
-    Validations.of(this.parts.endpoint).acknowledge({
+    Validations.of(this.endpoint.endpoint).acknowledge({
       id: 'AwsSolutions::AwsSolutions-EC23',
       reason: 'The load balancer is internal; the range it admits is the AllowedCidr parameter (held to an IPv4 CIDR by its pattern) or the new VPC\'s own range, which cdk-nag cannot read from a parameter.',
     });
     const subnetsReason = 'Evaluated with the parameters\' defaults (a new VPC), the existing-subnet branch of the Fn::If is empty; the template\'s rules require PrivateSubnetIds whenever VpcId selects that branch.';
-    Validations.of(this.parts.canary!.function).acknowledge({ id: 'CloudFormation-Validate::W1035', reason: subnetsReason });
+    Validations.of(this.endpoint.canary!.function).acknowledge({ id: 'CloudFormation-Validate::W1035', reason: subnetsReason });
     // The same finding, as cfn-lint (which CI runs on every template) reports it: on the load balancer.
-    ignoreCfnLint(this.parts.endpoint.loadBalancer.node.defaultChild as CfnResource, 'W1035');
+    ignoreCfnLint(this.endpoint.endpoint.loadBalancer.node.defaultChild as CfnResource, 'W1035');
     // cfn-lint 1.51's list of launch template instance types lags its own list of EC2 instance
     // types by i8g.metal-48xl, one of InstanceType's values; it reports that on the parameter,
     // which only a template-wide directive reaches. A template's directive replaces the project's

@@ -87,3 +87,17 @@ describe('Context keys by mode', () => {
     }
   });
 });
+
+test('the library\'s props table lists exactly GravitonLlmEndpointProps, each with its @default as the code documents it', () => {
+  const source = fs.readFileSync(path.join(REPO_ROOT, 'lib', 'constructs', 'graviton-llm-endpoint.ts'), 'utf8');
+  const block = source.slice(source.indexOf('export interface GravitonLlmEndpointProps {'));
+  const documented = [...block.slice(0, block.indexOf('\n}\n')).matchAll(/\/\*\*([\s\S]*?)\*\/\s*readonly (\w+)\??:/g)].map(([, doc, name]) => {
+    const text = doc.split('\n').map((l) => l.trim().replace(/^\*\s?/, '')).join(' ').trim();
+    return [name, /@default\s+(.*)$/.exec(text)?.[1] ?? 'required'];
+  });
+  const section = readme.slice(readme.indexOf('## Use as a library'), readme.indexOf('## Architecture'));
+  const rows = section.split('\n').filter((l) => l.startsWith('| `'))
+    .map((l) => /^\| `(\w+)` \| (.*?) \| /.exec(l)!.slice(1, 3).map((c) => c.replace(/\\\|/g, '|')));
+  expect(rows).toEqual(documented);
+  expect(documented.length).toBeGreaterThan(30);
+});

@@ -104,7 +104,7 @@ describe('default configuration', () => {
     const [amiParameter] = Object.entries(params).find(([, p]) => p.Type === 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>')!;
     expect(params[amiParameter].Default).toBe(AL2023_ARM64_AMI_PARAMETER);
     expect(launchTemplateImage(t)).toEqual({ Ref: amiParameter });
-    Annotations.fromStack(s.stack).hasInfo('/GravitonLlm/Fleet', Match.stringLikeRegexp(`^\\[${UNPINNED_IMAGE_NOTE}\\] The AMI is not pinned.*set amiId`));
+    Annotations.fromStack(s.stack).hasInfo('/GravitonLlm/Default/Fleet', Match.stringLikeRegexp(`^\\[${UNPINNED_IMAGE_NOTE}\\] The AMI is not pinned.*set amiId`));
     t.hasResourceProperties('AWS::EC2::LaunchTemplate', {
       LaunchTemplateData: Match.objectLike({
         InstanceType: 'c7g.2xlarge',

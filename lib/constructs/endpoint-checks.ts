@@ -1,0 +1,169 @@
+import { Token } from 'aws-cdk-lib';
+import { GravitonInstance } from '../catalogs/graviton-instances';
+import { LLAMA_CPP_RELEASE_COMMITS, LLAMA_CPP_REPOSITORY } from '../catalogs/llama-cpp-release';
+import { LlamaModel, ROOT_VOLUME_BASE_GIB } from '../models/llama-model';
+import { MemoryNeed, fits, formatGiB, memoryNeed, sizesThatFit, usableBytes } from '../sizing/memory-fit';
+import { PropProblem } from './problems';
+
+/**
+ * The checks of an endpoint's values that span several of them, written once:
+ * GravitonLlmEndpoint runs them on its props, and resolveConfig on a
+ * configuration (adding the file each value came from). A value that is a
+ * CloudFormation token is left to the template (the org template's rules).
+ */
+
+/** Whether every value is known at synth. */
+function known(...values: unknown[]): boolean {
+  return values.every((v) => !Token.isUnresolved(v));
+}
+
+export interface CapacityValues {
+  readonly minCapacity: number;
+  readonly maxCapacity: number;
+  readonly warmPoolSize: number;
+}
+
+/** minCapacity and the warm pool within maxCapacity. */
+export function capacityProblems(v: CapacityValues): PropProblem[] {
+  const problems: PropProblem[] = [];
+  if (known(v.minCapacity, v.maxCapacity) && v.minCapacity > v.maxCapacity) {
+    problems.push({
+      field: 'minCapacity',
+      given: v.minCapacity,
+      expected: `expected at most maxCapacity (${v.maxCapacity}); raise maxCapacity or lower minCapacity`,
+    });
+  }
+  if (known(v.warmPoolSize, v.maxCapacity) && v.warmPoolSize > v.maxCapacity) {
+    problems.push({ field: 'warmPoolSize', given: v.warmPoolSize, expected: `expected at most maxCapacity (${v.maxCapacity}): a warm pool holds instances the fleet can grow into` });
+  }
+  return problems;
+}
+
+/** A capacity change on a schedule (UTC cron). */
+export interface ScheduledCapacity {
+  /** Names the scheduled action; unique among the endpoint's schedules. */
+  readonly name: string;
+  /** Five-field cron expression, in UTC. */
+  readonly cron: string;
+  readonly minCapacity: number;
+  readonly maxCapacity: number;
+}
+
+/** Each schedule's own range, and a name per schedule. */
+export function scheduleProblems(schedules: readonly ScheduledCapacity[], field = 'scheduledCapacity'): PropProblem[] {
+  const problems: PropProblem[] = [];
+  for (const [i, schedule] of schedules.entries()) {
+    if (known(schedule.minCapacity, schedule.maxCapacity) && schedule.minCapacity > schedule.maxCapacity) {
+      problems.push({
+        field: `${field}.${i}.minCapacity`,
+        given: schedule.minCapacity,
+        expected: `expected at most this schedule's maxCapacity (${schedule.maxCapacity})`,
+      });
+    }
+  }
+  const names = schedules.map((s) => s.name);
+  const repeated = names.find((n, i) => names.indexOf(n) !== i);
+  if (repeated) {
+    problems.push({ field, given: repeated, expected: 'expected each schedule to have its own name' });
+  }
+  return problems;
+}
+
+/** A slot's context within what the model was trained for. */
+export function contextProblems(model: LlamaModel, contextTokensPerSlot: number): PropProblem[] {
+  if (known(contextTokensPerSlot) && contextTokensPerSlot > model.architecture.contextLength) {
+    return [{
+      field: 'contextTokensPerSlot',
+      given: contextTokensPerSlot,
+      expected: `expected at most ${model.architecture.contextLength}, the context length ${model.displayName} was trained for`,
+    }];
+  }
+  return [];
+}
+
+/** What serving the model takes in memory; undefined when its size is known only at deploy time. */
+export function servingMemory(model: LlamaModel, parallelSlots: number, contextTokensPerSlot: number): MemoryNeed | undefined {
+  if (!known(model.sizeBytes, parallelSlots, contextTokensPerSlot)) {
+    return undefined;
+  }
+  return memoryNeed({ modelBytes: model.servedBytes(), architecture: model.architecture, parallelSlots, contextTokensPerSlot });
+}
+
+/** The model, its slots' KV cache and compute buffers in the instance's usable memory, with sizes that would fit. */
+export function memoryFitProblems(model: LlamaModel, instance: GravitonInstance, parallelSlots: number, contextTokensPerSlot: number): PropProblem[] {
+  const memory = servingMemory(model, parallelSlots, contextTokensPerSlot);
+  if (!memory || fits(memory, instance)) {
+    return [];
+  }
+  const alternatives = sizesThatFit(memory, instance).map((i) => `${i.instanceType} (${i.memoryGiB} GiB)`);
+  return [{
+    field: 'instanceType',
+    given: instance.instanceType,
+    expected: `${model.displayName} ${model.quantization} with ${parallelSlots} slots of ${contextTokensPerSlot} tokens needs ${formatGiB(memory.totalBytes)} `
+      + `(model ${formatGiB(memory.modelBytes)} + KV cache ${formatGiB(memory.kvCacheBytes)} + compute buffers ${formatGiB(memory.computeBytes)}), `
+      + `but ${instance.instanceType} has ${instance.memoryGiB} GiB, of which ${formatGiB(Math.max(0, usableBytes(instance)))} is usable after the OS reserve and 10% headroom. `
+      + (alternatives.length > 0
+        ? `Sizes that fit: ${alternatives.join(', ')}; or lower parallelSlots or contextTokensPerSlot`
+        : 'No Graviton size fits; lower parallelSlots or contextTokensPerSlot, or pick a smaller quantization'),
+  }];
+}
+
+/** A root volume that holds the model twice (download and verified copy) plus the OS and build. */
+export function rootVolumeProblems(model: LlamaModel, rootVolumeGiB: number | undefined, field = 'rootVolumeGiB'): PropProblem[] {
+  if (rootVolumeGiB === undefined) {
+    return known(model.sizeBytes) ? [] : [{
+      field,
+      expected: 'required when the model\'s size is a CloudFormation value: the default is computed from the size, which synth cannot read',
+    }];
+  }
+  if (!known(model.sizeBytes, rootVolumeGiB)) {
+    return [];
+  }
+  const minimum = model.minimumRootVolumeGiB();
+  return rootVolumeGiB < minimum ? [{
+    field,
+    given: rootVolumeGiB,
+    expected: `expected at least ${minimum} GiB: the model (and its cached copy while it is verified) plus ${ROOT_VOLUME_BASE_GIB} GiB for the OS and the llama.cpp build`,
+  }] : [];
+}
+
+/** A new VPC's shape: at most one NAT gateway per AZ, and room for a public and a private subnet per AZ. */
+export function newVpcProblems(cidr: string, maxAzs: number, natGateways: number): PropProblem[] {
+  if (known(natGateways, maxAzs) && natGateways > maxAzs) {
+    return [{ field: 'natGateways', given: natGateways, expected: `expected at most maxAzs (${maxAzs}): one NAT gateway per availability zone is the most that helps` }];
+  }
+  const prefix = Number(cidr.split('/')[1]);
+  if (known(cidr) && !(prefix >= 16 && prefix <= 22)) {
+    return [{ field: 'vpcCidr', given: cidr, expected: 'expected a prefix from /16 to /22: the range is split into a public and a private subnet per AZ, each needing room for the instances and endpoints' }];
+  }
+  return [];
+}
+
+/**
+ * The llama.cpp commit to build: the ref itself when it is one, else the
+ * known or the given commit of the tag. Instances build a commit, never a
+ * tag that could be moved.
+ */
+export function llamaCppCommitOf(ref: string, given: string | undefined): { readonly commit?: string; readonly problems: PropProblem[] } {
+  const known = /^[0-9a-f]{40}$/.test(ref) ? ref : LLAMA_CPP_RELEASE_COMMITS[ref];
+  if (given !== undefined && known !== undefined && given !== known) {
+    return {
+      problems: [{
+        field: 'llamaCppCommit',
+        given,
+        expected: `${known}, the commit of llamaCppRef ${ref}; drop llamaCppCommit, or set llamaCppRef to the release it belongs to`,
+      }],
+    };
+  }
+  const commit = given ?? known;
+  if (commit === undefined) {
+    return {
+      problems: [{
+        field: 'llamaCppCommit',
+        expected: `required with llamaCppRef ${ref}, a tag the kit does not know the commit of (it knows ${Object.keys(LLAMA_CPP_RELEASE_COMMITS).join(', ')}): `
+          + `instances build a commit, never a tag that could be moved. \`git ls-remote ${LLAMA_CPP_REPOSITORY} refs/tags/${ref}\` prints it`,
+      }],
+    };
+  }
+  return { commit, problems: [] };
+}

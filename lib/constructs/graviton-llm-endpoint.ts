@@ -1,0 +1,451 @@
+import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { LLAMA_CPP_DEFAULT_REF } from '../catalogs/llama-cpp-release';
+import { GravitonInstanceType } from '../instances/graviton-instance-type';
+import { LlamaModel } from '../models/llama-model';
+import { ApiKeyParameter } from './api-key-parameter';
+import { ArtifactStore } from './artifact-store';
+import { EndpointCanary } from './endpoint-canary';
+import {
+  ScheduledCapacity, capacityProblems, contextProblems, llamaCppCommitOf, memoryFitProblems, newVpcProblems, rootVolumeProblems, scheduleProblems,
+} from './endpoint-checks';
+import { FleetAlarms } from './fleet-alarms';
+import { FleetScaling } from './fleet-scaling';
+import { InferenceEndpoint } from './inference-endpoint';
+import { InferenceFleet, fleetGroupName } from './inference-fleet';
+import { ExistingVpcChoice, InferenceNetwork } from './inference-network';
+import { PropProblem, throwIfProblems } from './problems';
+
+/**
+ * The defaults of GravitonLlmEndpoint's props, in one place: the kit's
+ * configuration schema takes its defaults from here.
+ */
+export const ENDPOINT_DEFAULTS = {
+  minCapacity: 1,
+  maxCapacity: 3,
+  parallelSlots: 4,
+  contextTokensPerSlot: 4096,
+  port: 8080,
+  vpcCidr: '10.64.0.0/16',
+  maxAzs: 2,
+  natGateways: 1,
+  loadBalancerIdleTimeoutSeconds: 600,
+  deregistrationDelaySeconds: 600,
+  bootTimeoutMinutes: 40,
+  rootVolumeThroughputMiBps: 250,
+  logRetentionDays: 30,
+  targetSlotUtilizationPercent: 70,
+  updateMinHealthyPercent: 100,
+  updateBakeTimeMinutes: 15,
+  warmPoolSize: 0,
+  ttftP90AlarmMs: 2000,
+  tpotP90AlarmMs: 100,
+  errorRateAlarmPercent: 5,
+  canaryIntervalMinutes: 1,
+} as const;
+
+/** The new VPC GravitonLlmEndpoint creates when it is given no existingVpc. */
+export interface GravitonLlmVpcProps {
+  /**
+   * IPv4 range of the VPC, a /16 to /22 literal.
+   * @default '10.64.0.0/16'
+   */
+  readonly cidr?: string;
+  /**
+   * Availability zones the VPC spans, each with a public and a private subnet.
+   * @default 2
+   */
+  readonly maxAzs?: number;
+  /**
+   * NAT gateways, at most maxAzs; one per AZ survives an AZ outage.
+   * @default 1
+   */
+  readonly natGateways?: number;
+  /**
+   * For a template whose VPC is a CloudFormation parameter: a condition that
+   * creates this VPC when it holds and uses the given existing one when not.
+   * @default - the VPC is always created
+   */
+  readonly existingVpcChoice?: ExistingVpcChoice;
+}
+
+export interface GravitonLlmEndpointProps {
+  /** The model served: a `LlamaModel` constant, `LlamaModel.fromCatalog(id)` or `LlamaModel.custom({...})`. */
+  readonly model: LlamaModel;
+  /** The Graviton instance type, e.g. `GravitonInstanceType.of('c7g.2xlarge')`; synth checks that the model fits its memory. */
+  readonly instanceType: GravitonInstanceType;
+
+  /**
+   * Deploy into this VPC rather than a new one. Its subnets (vpcSubnets) must
+   * route to the internet: instances fetch llama.cpp from GitHub and catalog
+   * models from Hugging Face. Needs allowedCidrs; not allowed with vpcProps.
+   * @default - a new VPC, shaped by vpcProps
+   */
+  readonly existingVpc?: ec2.IVpc;
+  /**
+   * Subnets of the instances (and of an internal load balancer) in existingVpc.
+   * @default - the VPC's private subnets with egress
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /**
+   * Subnets of an internet-facing load balancer in existingVpc.
+   * @default - the VPC's public subnets
+   */
+  readonly loadBalancerSubnets?: ec2.SubnetSelection;
+  /**
+   * The new VPC, when no existingVpc is given: its range, AZs and NAT gateways.
+   * @default - 10.64.0.0/16 over 2 AZs with 1 NAT gateway, flow logs of rejected traffic, and endpoints for S3, SSM and CloudWatch
+   */
+  readonly vpcProps?: GravitonLlmVpcProps;
+
+  /** Fewest instances. @default 1 */
+  readonly minCapacity?: number;
+  /** Most instances, at least minCapacity and warmPoolSize. @default 3 */
+  readonly maxCapacity?: number;
+  /** Requests each instance serves at once (llama-server `--parallel`), batched together. @default 4 */
+  readonly parallelSlots?: number;
+  /** Context window of each slot in tokens, at most the model's trained context. @default 4096 */
+  readonly contextTokensPerSlot?: number;
+  /** Scale out above, in below this share of busy and queued slots across the fleet. @default 70 */
+  readonly targetSlotUtilizationPercent?: number;
+  /** Capacity changes on a schedule (UTC). @default - none */
+  readonly scheduledCapacity?: ScheduledCapacity[];
+  /** Stopped, already-booted instances kept ready to join in a minute or two. @default 0 - no warm pool */
+  readonly warmPoolSize?: number;
+
+  /** llama.cpp release tag or commit the instances build. @default - the release the kit is tested with */
+  readonly llamaCppRef?: string;
+  /** The commit llamaCppRef names, for a tag the kit does not know. @default - the known commit of llamaCppRef */
+  readonly llamaCppCommit?: string;
+  /** The instances' AMI (Amazon Linux 2023 arm64). @default - the public SSM parameter's value, recorded in cdk.context.json at the first synth with credentials */
+  readonly machineImage?: ec2.IMachineImage;
+  /** Port llama-server listens on inside the instances. @default 8080 */
+  readonly port?: number;
+  /** How long a new instance may take to build llama.cpp, fetch the model and pass its health check. @default Duration.minutes(40) */
+  readonly bootTimeout?: Duration;
+  /** Root volume size in GiB. @default - twice the model's size plus 20 GiB for the build and logs */
+  readonly rootVolumeGiB?: number;
+  /** gp3 throughput of the root volume, in MiB/s; the model is read from it at every start. @default 250 */
+  readonly rootVolumeThroughputMiBps?: number;
+  /** SSM SecureString holding a Hugging Face token, for gated repositories. @default - anonymous downloads */
+  readonly huggingFaceTokenParameterName?: string;
+  /** Share of the fleet an update keeps serving; at 100 each new instance starts before an old one stops. @default 100 */
+  readonly updateMinHealthyPercent?: number;
+  /** How long an update watches the rollback alarms after its last new instance serves. @default Duration.minutes(15) */
+  readonly updateBakeTime?: Duration;
+  /** Account that owns the bucket of the boot script asset, which alone the instances read it from. @default - the stack's account */
+  readonly bootScriptBucketAccount?: string;
+
+  /** Put the load balancer on the internet (HTTPS only; needs certificateArn and allowedCidrs). @default false - internal */
+  readonly internetFacing?: boolean;
+  /** ACM certificate (in the stack's region) for HTTPS; on an internal load balancer it needs domainName. @default - plain HTTP on 80, internal only */
+  readonly certificateArn?: string;
+  /** With certificateArn on an internal load balancer: the name the certificate covers and clients use. @default - none */
+  readonly domainName?: string;
+  /** Client ranges the load balancer admits; required with existingVpc or internetFacing. @default - the new VPC's range */
+  readonly allowedCidrs?: string[];
+  /** Longest silence on a connection; a long prompt's first token can take minutes on CPU. @default Duration.seconds(600) */
+  readonly loadBalancerIdleTimeout?: Duration;
+  /** How long a leaving instance keeps its open streams. @default Duration.seconds(600) */
+  readonly deregistrationDelay?: Duration;
+  /** Refuse deletion of the load balancer until this is turned off again. @default false */
+  readonly loadBalancerDeletionProtection?: boolean;
+  /** Keep the artifact bucket (cached builds and models) when the stack is deleted. @default false */
+  readonly retainArtifactsOnDelete?: boolean;
+  /** SSM SecureString parameter the generated API key is written to. @default - /graviton-llm/STACKNAME/api-key */
+  readonly apiKeyParameterName?: string;
+  /** How long the endpoint's logs (boot, server, flow, functions) are kept. @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+
+  /** Notify this topic instead of a topic of the endpoint's own. @default - a new KMS-encrypted topic */
+  readonly alarmTopic?: sns.ITopic;
+  /** Subscribe this address to the alarm topic. @default - no subscription */
+  readonly alarmEmail?: string;
+  /** Alarm when the canary's p90 time to first token stays above this, in ms. @default 2000 */
+  readonly ttftP90AlarmMs?: number;
+  /** Alarm when the canary's p90 time per output token stays above this, in ms. @default 100 */
+  readonly tpotP90AlarmMs?: number;
+  /** Alarm when 5xx responses exceed this share of requests, in percent. @default 5 */
+  readonly errorRateAlarmPercent?: number;
+  /**
+   * Where the canary reaches an internet-facing endpoint: `https://` and the certificate's domain.
+   * @default - an internal endpoint's canary calls the load balancer itself; an internet-facing one has no canary
+   */
+  readonly canaryUrl?: string;
+  /** How often the canary sends a streamed chat completion. @default Duration.minutes(1) */
+  readonly canaryInterval?: Duration;
+}
+
+/**
+ * A private, OpenAI-compatible LLM endpoint: llama.cpp's llama-server on a
+ * Graviton Auto Scaling group behind an Application Load Balancer, with a
+ * generated API key, a cache of builds and models, slot-based scaling, a
+ * canary, alarms and a dashboard.
+ *
+ * Give it the id `Default` to keep the logical ids of a stack built before
+ * this construct existed (CDK leaves `Default` out of logical ids).
+ */
+export class GravitonLlmEndpoint extends Construct {
+  /** OpenAI-compatible base URL, ending in /v1 (send the API key as a Bearer token). */
+  readonly endpointUrl: string;
+  /** The SSM SecureString holding the API key, and the custom resource that writes it. */
+  readonly apiKeyParameter: ApiKeyParameter;
+  readonly autoScalingGroup: autoscaling.AutoScalingGroup;
+  readonly loadBalancer: elbv2.ApplicationLoadBalancer;
+  readonly dashboard: cloudwatch.Dashboard;
+  /** The topic every alarm notifies. */
+  readonly alarmTopic: sns.ITopic;
+  readonly vpc: ec2.IVpc;
+  /** Subnets of the instances: where a function that calls the endpoint from inside the VPC belongs. */
+  readonly privateSubnets: ec2.SubnetSelection;
+  /** The new VPC, when the endpoint created one. */
+  readonly network?: InferenceNetwork;
+  readonly artifacts: ArtifactStore;
+  readonly endpoint: InferenceEndpoint;
+  readonly fleet: InferenceFleet;
+  readonly alarms: FleetAlarms;
+  readonly canary?: EndpointCanary;
+  /**
+   * OpenAI-compatible base URL, ending in /v1, at which a function in
+   * privateSubnets reaches the endpoint (the canary, a pipeline's smoke
+   * test): the internal load balancer's own address, or canaryUrl for an
+   * internet-facing one. Undefined for an internet-facing endpoint without canaryUrl.
+   */
+  readonly probeUrl?: string;
+  /** The name a client calling probeUrl asks for and verifies over TLS, where that is not probeUrl's own host. */
+  readonly probeTlsServerName?: string;
+
+  constructor(scope: Construct, id: string, props: GravitonLlmEndpointProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const d = ENDPOINT_DEFAULTS;
+    const minCapacity = props.minCapacity ?? d.minCapacity;
+    const maxCapacity = props.maxCapacity ?? d.maxCapacity;
+    const parallelSlots = props.parallelSlots ?? d.parallelSlots;
+    const contextTokensPerSlot = props.contextTokensPerSlot ?? d.contextTokensPerSlot;
+    const warmPoolSize = props.warmPoolSize ?? d.warmPoolSize;
+    const internetFacing = props.internetFacing ?? false;
+    const port = props.port ?? d.port;
+    const llamaCppRef = props.llamaCppRef ?? LLAMA_CPP_DEFAULT_REF;
+    const logRetention = props.logRetention ?? (d.logRetentionDays as logs.RetentionDays);
+    const apiKeyParameterName = props.apiKeyParameterName ?? `/graviton-llm/${stack.stackName}/api-key`;
+
+    const commit = llamaCppCommitOf(llamaCppRef, props.llamaCppCommit);
+    throwIfProblems(`GravitonLlmEndpoint ${this.node.path}`, [
+      ...networkPropProblems(props),
+      ...capacityProblems({ minCapacity, maxCapacity, warmPoolSize }),
+      ...scheduleProblems(props.scheduledCapacity ?? []),
+      ...contextProblems(props.model, contextTokensPerSlot),
+      ...(props.instanceType.catalogEntry ? memoryFitProblems(props.model, props.instanceType.catalogEntry, parallelSlots, contextTokensPerSlot) : []),
+      ...rootVolumeProblems(props.model, props.rootVolumeGiB),
+      ...rangeProblems({ minCapacity, maxCapacity, parallelSlots, contextTokensPerSlot, warmPoolSize, port }),
+      ...canaryProblems(internetFacing, props.canaryUrl),
+      ...commit.problems,
+    ]);
+
+    let privateSubnets: ec2.SubnetSelection;
+    let loadBalancerSubnets: ec2.SubnetSelection;
+    let allowedCidrs: string[];
+    if (props.existingVpc) {
+      this.vpc = props.existingVpc;
+      privateSubnets = props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
+      loadBalancerSubnets = internetFacing ? props.loadBalancerSubnets ?? { subnetType: ec2.SubnetType.PUBLIC } : privateSubnets;
+      allowedCidrs = props.allowedCidrs!;
+    } else {
+      const vpcProps = props.vpcProps ?? {};
+      this.network = new InferenceNetwork(this, 'Network', {
+        cidr: vpcProps.cidr ?? d.vpcCidr,
+        maxAzs: vpcProps.maxAzs ?? d.maxAzs,
+        natGateways: vpcProps.natGateways ?? d.natGateways,
+        logRetention,
+        existingVpcChoice: vpcProps.existingVpcChoice,
+      });
+      this.vpc = this.network.vpc;
+      privateSubnets = this.network.privateSubnets;
+      loadBalancerSubnets = internetFacing ? this.network.publicSubnets! : privateSubnets;
+      allowedCidrs = props.allowedCidrs ?? [this.network.cidr];
+    }
+    this.privateSubnets = privateSubnets;
+
+    this.artifacts = new ArtifactStore(this, 'Artifacts', { retainOnDelete: props.retainArtifactsOnDelete ?? false });
+    this.apiKeyParameter = new ApiKeyParameter(this, 'ApiKey', { parameterName: apiKeyParameterName, logRetention });
+
+    this.endpoint = new InferenceEndpoint(this, 'Endpoint', {
+      vpc: this.vpc,
+      internetFacing,
+      subnets: loadBalancerSubnets,
+      certificateArn: props.certificateArn,
+      domainName: props.domainName,
+      allowedCidrs,
+      targetPort: port,
+      idleTimeout: props.loadBalancerIdleTimeout ?? Duration.seconds(d.loadBalancerIdleTimeoutSeconds),
+      deregistrationDelay: props.deregistrationDelay ?? Duration.seconds(d.deregistrationDelaySeconds),
+      accessLogBucket: this.artifacts.accessLogBucket,
+      deletionProtection: props.loadBalancerDeletionProtection,
+    });
+    this.loadBalancer = this.endpoint.loadBalancer;
+
+    // An internal endpoint is probed at the load balancer's own address, so the canary needs no DNS
+    // record (over HTTPS, asking for and verifying the certificate's domain); an internet-facing one
+    // only at the certificate's domain (canaryUrl), which its name must match.
+    const probeBase = internetFacing ? props.canaryUrl : this.endpoint.loadBalancerUrl;
+    this.probeUrl = probeBase ? `${probeBase}/v1` : undefined;
+    this.probeTlsServerName = internetFacing ? undefined : this.endpoint.tlsServerName;
+
+    this.alarms = new FleetAlarms(this, 'Alarms', {
+      loadBalancer: this.endpoint.loadBalancer,
+      targetGroup: this.endpoint.targetGroup,
+      groupName: fleetGroupName(stack),
+      canaryEndpointName: this.probeUrl ? stack.stackName : undefined,
+      minCapacity,
+      parallelSlots,
+      ttftP90AlarmMs: props.ttftP90AlarmMs ?? d.ttftP90AlarmMs,
+      tpotP90AlarmMs: props.tpotP90AlarmMs ?? d.tpotP90AlarmMs,
+      errorRateAlarmPercent: props.errorRateAlarmPercent ?? d.errorRateAlarmPercent,
+      alarmEmail: props.alarmEmail,
+      alarmTopic: props.alarmTopic,
+    });
+    this.alarmTopic = this.alarms.topic;
+    this.dashboard = this.alarms.dashboard;
+
+    this.fleet = new InferenceFleet(this, 'Fleet', {
+      vpc: this.vpc,
+      subnets: privateSubnets,
+      instanceType: props.instanceType,
+      model: props.model,
+      llamaCppRef,
+      llamaCppCommit: commit.commit!,
+      port,
+      parallelSlots,
+      contextTokensPerSlot,
+      minCapacity,
+      maxCapacity,
+      bootTimeout: props.bootTimeout ?? Duration.minutes(d.bootTimeoutMinutes),
+      rootVolumeGiB: props.rootVolumeGiB ?? props.model.minimumRootVolumeGiB(),
+      rootVolumeThroughputMiBps: props.rootVolumeThroughputMiBps ?? d.rootVolumeThroughputMiBps,
+      logRetention,
+      updateMinHealthyPercent: props.updateMinHealthyPercent ?? d.updateMinHealthyPercent,
+      updateBakeTime: props.updateBakeTime ?? Duration.minutes(d.updateBakeTimeMinutes),
+      warmPoolSize,
+      huggingFaceTokenParameterName: props.huggingFaceTokenParameterName,
+      artifactBucket: this.artifacts.bucket,
+      apiKeyParameterName,
+      apiKeyParameterArn: this.apiKeyParameter.parameterArn,
+      targetGroup: this.endpoint.targetGroup,
+      rollbackAlarms: this.alarms.updateRollbackAlarms,
+      machineImage: props.machineImage,
+      assetBucketAccount: props.bootScriptBucketAccount,
+    });
+    this.autoScalingGroup = this.fleet.autoScalingGroup;
+    // Only the load balancer reaches llama-server.
+    this.loadBalancer.connections.allowTo(this.fleet.securityGroup, ec2.Port.tcp(port), 'load balancer to llama-server');
+
+    new FleetScaling(this, 'Scaling', {
+      group: this.autoScalingGroup,
+      groupName: this.fleet.groupName,
+      parallelSlots,
+      targetUtilizationPercent: props.targetSlotUtilizationPercent ?? d.targetSlotUtilizationPercent,
+      schedules: props.scheduledCapacity,
+    });
+
+    if (this.probeUrl) {
+      this.canary = new EndpointCanary(this, 'Canary', {
+        vpc: this.vpc,
+        subnets: privateSubnets,
+        endpointUrl: this.probeUrl,
+        tlsServerName: this.probeTlsServerName,
+        endpointName: stack.stackName,
+        apiKeyParameterName,
+        apiKeyParameterArn: this.apiKeyParameter.parameterArn,
+        interval: props.canaryInterval ?? Duration.minutes(d.canaryIntervalMinutes),
+        logRetention,
+      });
+      if (!internetFacing) {
+        // Ingress on the load balancer and the matching egress on the canary: the probe's only way in.
+        this.allowFrom(this.canary.securityGroup, 'canary probes');
+      }
+    }
+    // Instances read the key at boot and fetch the source and the model through the NAT gateway:
+    // they start once both exist (CDK orders a Lambda function after its subnets' routes, not a
+    // group). The canary reads the key on every probe.
+    this.autoScalingGroup.node.addDependency(this.apiKeyParameter.resource, this.vpc.selectSubnets(privateSubnets).internetConnectivityEstablished);
+    this.canary?.function.node.addDependency(this.apiKeyParameter.resource);
+    if (this.network?.ready) {
+      // A VPC created by a condition: instances and the canary start once its private subnets route out.
+      this.autoScalingGroup.node.addDependency(this.network.ready);
+      this.canary?.function.node.addDependency(this.network.ready);
+    }
+    this.endpointUrl = `${this.endpoint.url}/v1`;
+
+    if (internetFacing && props.allowedCidrs?.includes('0.0.0.0/0')) {
+      Validations.of(this.endpoint).acknowledge({
+        id: 'AwsSolutions-EC23',
+        reason: 'The configuration asks for an internet-facing endpoint open to 0.0.0.0/0 (allowedCidrs); it serves HTTPS only and every request needs the API key.',
+      });
+    }
+  }
+
+  /**
+   * Admit a security group (a function or instances of yours in the VPC) to
+   * the load balancer's listener; an internal load balancer otherwise admits
+   * only allowedCidrs. Returns the load balancer's connections.
+   */
+  allowFrom(other: ec2.IConnectable, description: string): ec2.Connections {
+    this.loadBalancer.connections.allowFrom(other, ec2.Port.tcp(this.endpoint.listenerPort), description);
+    return this.loadBalancer.connections;
+  }
+
+  /** Let a principal read the API key (ssm:GetParameter on its parameter), as a client of the endpoint must. */
+  grantReadApiKey(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: ['ssm:GetParameter'], resourceArns: [this.apiKeyParameter.parameterArn] });
+  }
+}
+
+/** existingVpc or vpcProps, never both; what an existing VPC needs. */
+function networkPropProblems(props: GravitonLlmEndpointProps): PropProblem[] {
+  if (props.existingVpc && props.vpcProps) {
+    return [{ field: 'vpcProps', given: props.vpcProps, expected: 'give either existingVpc (deploy into your VPC) or vpcProps (shape the new VPC), not both' }];
+  }
+  const problems: PropProblem[] = [];
+  if (props.existingVpc && !props.allowedCidrs) {
+    problems.push({ field: 'allowedCidrs', expected: 'required with existingVpc: the client ranges the load balancer admits (the endpoint cannot read an imported VPC\'s range)' });
+  }
+  if (!props.existingVpc) {
+    for (const field of ['vpcSubnets', 'loadBalancerSubnets'] as const) {
+      if (props[field] !== undefined) {
+        problems.push({ field, given: props[field], expected: 'applies only with existingVpc; a new VPC places the instances in its private subnets itself' });
+      }
+    }
+    const v = props.vpcProps ?? {};
+    problems.push(...newVpcProblems(v.cidr ?? ENDPOINT_DEFAULTS.vpcCidr, v.maxAzs ?? ENDPOINT_DEFAULTS.maxAzs, v.natGateways ?? ENDPOINT_DEFAULTS.natGateways)
+      .map((p) => ({ ...p, field: p.field === 'vpcCidr' ? 'vpcProps.cidr' : `vpcProps.${p.field}` })));
+  }
+  if (props.internetFacing && !props.allowedCidrs) {
+    problems.push({ field: 'allowedCidrs', expected: 'required when internetFacing is true: list the client ranges to admit (0.0.0.0/0 admits everyone, who still need the API key)' });
+  }
+  return problems;
+}
+
+/** Whole numbers of at least one where the fleet needs them; tokens are the template's to check. */
+function rangeProblems(values: Record<string, number>): PropProblem[] {
+  const minimum: Record<string, number> = { minCapacity: 0, maxCapacity: 1, parallelSlots: 1, contextTokensPerSlot: 512, warmPoolSize: 0, port: 1024 };
+  return Object.entries(values)
+    .filter(([field, v]) => !Token.isUnresolved(v) && !(Number.isInteger(v) && v >= minimum[field]))
+    .map(([field, v]) => ({ field, given: v, expected: `expected a whole number of at least ${minimum[field]}` }));
+}
+
+/** canaryUrl belongs to an internet-facing endpoint. */
+function canaryProblems(internetFacing: boolean, canaryUrl: string | undefined): PropProblem[] {
+  return !internetFacing && canaryUrl ? [{
+    field: 'canaryUrl',
+    given: canaryUrl,
+    expected: 'applies only to an internet-facing endpoint (internetFacing true); an internal endpoint\'s canary calls the load balancer itself',
+  }] : [];
+}

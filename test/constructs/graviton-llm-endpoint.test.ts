@@ -1,0 +1,366 @@
+import { App, CfnParameter, Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { registerChecks } from '../../lib/app/checks';
+import { CATALOG_MODELS } from '../../lib/catalogs/model-catalog';
+import { GravitonLlmEndpoint, GravitonLlmEndpointProps } from '../../lib/constructs/graviton-llm-endpoint';
+import { PropsError } from '../../lib/constructs/problems';
+import { GravitonInstanceType } from '../../lib/instances/graviton-instance-type';
+import { LlamaModel } from '../../lib/models/llama-model';
+import { cdkJsonContext } from '../support/synth';
+
+const CERT = 'arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012';
+const ENV = { region: 'us-east-1' };
+
+/** An App with cdk.json's feature flags and no Lambda bundling (proven by the stack tests). */
+function newApp(): App {
+  return new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
+}
+
+const minimal = (): GravitonLlmEndpointProps => ({
+  model: LlamaModel.LLAMA_3_2_1B_INSTRUCT_Q4_0,
+  instanceType: GravitonInstanceType.of('c7g.xlarge'),
+});
+
+/** Builds the endpoint in a fresh stack; returns what it threw, or undefined. */
+function thrownBy(props: Partial<GravitonLlmEndpointProps>, build?: (stack: Stack) => Partial<GravitonLlmEndpointProps>): Error | undefined {
+  const stack = new Stack(newApp(), 'Stack', { env: ENV });
+  try {
+    new GravitonLlmEndpoint(stack, 'Llm', { ...minimal(), ...props, ...build?.(stack) });
+    return undefined;
+  } catch (e) {
+    return e as Error;
+  }
+}
+
+describe('GravitonLlmEndpoint with minimal props', () => {
+  let stack: Stack;
+  let endpoint: GravitonLlmEndpoint;
+  let t: Template;
+  beforeAll(() => {
+    const app = newApp();
+    // The security checks the kit's own stacks pass (cdk-nag AwsSolutions, CloudFormation Validate) fail synth on any finding.
+    registerChecks(app);
+    stack = new Stack(app, 'Embedding', { env: ENV });
+    endpoint = new GravitonLlmEndpoint(stack, 'Llm', minimal());
+    app.synth();
+    t = Template.fromStack(stack);
+  });
+
+  test('a new VPC, an internal HTTP load balancer admitting the VPC range, and a fleet of 1 to 3', () => {
+    t.resourceCountIs('AWS::EC2::VPC', 1);
+    t.hasResourceProperties('AWS::EC2::VPC', { CidrBlock: '10.64.0.0/16' });
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internal' });
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 80, Protocol: 'HTTP' });
+    t.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: Match.stringLikeRegexp('load balancer'),
+      SecurityGroupIngress: [Match.objectLike({ CidrIp: '10.64.0.0/16', FromPort: 80 })],
+    });
+    t.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { MinSize: '1', MaxSize: '3', AutoScalingGroupName: 'Embedding-fleet' });
+    t.hasResourceProperties('AWS::EC2::LaunchTemplate', { LaunchTemplateData: Match.objectLike({ InstanceType: 'c7g.xlarge' }) });
+  });
+
+  test('outputs are properties: the URL, the key, the group, the load balancer, the dashboard and topic', () => {
+    expect(stack.resolve(endpoint.endpointUrl)).toEqual({
+      'Fn::Join': ['', ['http://', { 'Fn::GetAtt': [stack.getLogicalId(endpoint.loadBalancer.node.defaultChild as any), 'DNSName'] }, '/v1']],
+    });
+    expect(endpoint.apiKeyParameter.parameterName).toBe('/graviton-llm/Embedding/api-key');
+    expect(stack.resolve(endpoint.autoScalingGroup.autoScalingGroupName)).toEqual({ Ref: stack.getLogicalId(endpoint.autoScalingGroup.node.defaultChild as any) });
+    t.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    expect(endpoint.dashboard).toBe(endpoint.alarms.dashboard);
+    expect(endpoint.probeUrl).toBeDefined();
+    expect(endpoint.network).toBeDefined();
+    // Its own topic, encrypted with its own key; no subscription without alarmEmail.
+    t.resourceCountIs('AWS::SNS::Topic', 1);
+    t.resourceCountIs('AWS::KMS::Key', 1);
+    t.resourceCountIs('AWS::SNS::Subscription', 0);
+    expect(endpoint.alarms.emailSubscription).toBeUndefined();
+  });
+
+  test('no CfnOutput: outputs are the stack\'s to add', () => {
+    expect(Object.keys(t.toJSON().Outputs ?? {})).toEqual([]);
+  });
+});
+
+describe('GravitonLlmEndpoint with every prop', () => {
+  let stack: Stack;
+  let endpoint: GravitonLlmEndpoint;
+  let t: Template;
+  let team: sns.Topic;
+  let client: iam.Role;
+  beforeAll(() => {
+    stack = new Stack(newApp(), 'Platform', { env: ENV });
+    const vpc = new ec2.Vpc(stack, 'TeamVpc', { maxAzs: 2, natGateways: 1 });
+    team = new sns.Topic(stack, 'TeamAlarms');
+    endpoint = new GravitonLlmEndpoint(stack, 'Llm', {
+      model: LlamaModel.custom({
+        source: 's3://models-bucket/tuned/3b-f16.gguf',
+        sha256: 'a'.repeat(64),
+        sizeBytes: 6_500_000_000,
+        architecture: 'llama-3.2-3b',
+        quantization: 'F16',
+        quantizeTo: 'Q4_K_M',
+      }),
+      instanceType: GravitonInstanceType.of('m7g.2xlarge'),
+      existingVpc: vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      loadBalancerSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      minCapacity: 2,
+      maxCapacity: 4,
+      parallelSlots: 2,
+      contextTokensPerSlot: 8192,
+      targetSlotUtilizationPercent: 60,
+      scheduledCapacity: [{ name: 'Night', cron: '0 20 * * *', minCapacity: 1, maxCapacity: 2 }],
+      warmPoolSize: 1,
+      llamaCppRef: 'b1234',
+      llamaCppCommit: 'c'.repeat(40),
+      machineImage: ec2.MachineImage.genericLinux({ 'us-east-1': 'ami-0123456789abcdef0' }),
+      port: 9000,
+      bootTimeout: Duration.minutes(60),
+      rootVolumeGiB: 64,
+      rootVolumeThroughputMiBps: 500,
+      huggingFaceTokenParameterName: '/team/hf-token',
+      updateMinHealthyPercent: 50,
+      updateBakeTime: Duration.minutes(5),
+      bootScriptBucketAccount: '111122223333',
+      internetFacing: false,
+      certificateArn: CERT,
+      domainName: 'llm.internal.example',
+      allowedCidrs: ['10.1.0.0/16'],
+      loadBalancerIdleTimeout: Duration.seconds(900),
+      deregistrationDelay: Duration.seconds(120),
+      loadBalancerDeletionProtection: true,
+      retainArtifactsOnDelete: true,
+      apiKeyParameterName: '/team/llm/key',
+      logRetention: logs.RetentionDays.ONE_WEEK,
+      alarmTopic: team,
+      alarmEmail: 'oncall@example.com',
+      ttftP90AlarmMs: 3000,
+      tpotP90AlarmMs: 150,
+      errorRateAlarmPercent: 2,
+      canaryInterval: Duration.minutes(5),
+    });
+    client = new iam.Role(stack, 'Client', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    endpoint.grantReadApiKey(client);
+    t = Template.fromStack(stack);
+  });
+
+  test('deploys into the given VPC: no VPC, NAT or endpoints of its own', () => {
+    expect(endpoint.network).toBeUndefined();
+    t.resourceCountIs('AWS::EC2::VPC', 1);
+    t.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
+    t.resourceCountIs('AWS::EC2::NatGateway', 1);
+  });
+
+  test('HTTPS for the domain name, the given client range, the load balancer settings', () => {
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 443, Protocol: 'HTTPS', Certificates: [{ CertificateArn: CERT }] });
+    t.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: Match.stringLikeRegexp('load balancer'),
+      SecurityGroupIngress: [Match.objectLike({ CidrIp: '10.1.0.0/16', FromPort: 443 })],
+    });
+    for (const attribute of [{ Key: 'idle_timeout.timeout_seconds', Value: '900' }, { Key: 'deletion_protection.enabled', Value: 'true' }]) {
+      t.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { LoadBalancerAttributes: Match.arrayWith([attribute]) });
+    }
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+      Port: 9000,
+      TargetGroupAttributes: Match.arrayWith([{ Key: 'deregistration_delay.timeout_seconds', Value: '120' }]),
+    });
+    expect(endpoint.endpointUrl).toBe('https://llm.internal.example/v1');
+  });
+
+  test('the fleet: type, image, volume, capacity, update policy, warm pool held by the boot hook, schedules', () => {
+    t.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({
+        InstanceType: 'm7g.2xlarge',
+        ImageId: 'ami-0123456789abcdef0',
+        BlockDeviceMappings: [Match.objectLike({ Ebs: Match.objectLike({ VolumeSize: 64, Throughput: 500 }) })],
+      }),
+    });
+    const [groupId, group] = Object.entries(t.findResources('AWS::AutoScaling::AutoScalingGroup'))[0];
+    expect(group.Properties).toMatchObject({ MinSize: '2', MaxSize: '4' });
+    expect(group.UpdatePolicy.AutoScalingRollingUpdate ?? group.UpdatePolicy).toBeDefined();
+    const hookId = Object.keys(t.findResources('AWS::AutoScaling::LifecycleHook'))[0];
+    t.hasResourceProperties('AWS::AutoScaling::LifecycleHook', { AutoScalingGroupName: { Ref: groupId }, HeartbeatTimeout: 3600 });
+    const pool = Object.values(t.findResources('AWS::AutoScaling::WarmPool'))[0];
+    expect(pool.Properties.MinSize).toBe(1);
+    expect(pool.DependsOn).toContain(hookId);
+    t.hasResourceProperties('AWS::AutoScaling::ScheduledAction', { Recurrence: '0 20 * * *', MinSize: 1, MaxSize: 2 });
+    t.hasResourceProperties('AWS::AutoScaling::ScalingPolicy', { TargetTrackingConfiguration: Match.objectLike({ TargetValue: 60 }) });
+  });
+
+  test('the boot environment carries the model, the build and the serving shape', () => {
+    const userData = JSON.stringify(Object.values(t.findResources('AWS::EC2::LaunchTemplate'))[0].Properties.LaunchTemplateData.UserData);
+    for (const line of [
+      'GLLM_MODEL_SOURCE=s3://models-bucket/tuned/3b-f16.gguf', 'GLLM_QUANTIZE_TO=Q4_K_M', `GLLM_LLAMA_CPP_COMMIT=${'c'.repeat(40)}`,
+      'GLLM_PORT=9000', 'GLLM_PARALLEL_SLOTS=2', 'GLLM_CONTEXT_PER_SLOT=8192', 'GLLM_API_KEY_PARAMETER=/team/llm/key',
+      'GLLM_HF_TOKEN_PARAMETER=/team/hf-token', `GLLM_BOOT_DEADLINE_SECONDS=${3600 - 120}`,
+    ]) {
+      expect(userData).toContain(line);
+    }
+  });
+
+  test('alarms notify the given topic; the e-mail subscribes to it; no topic or key of the endpoint\'s own', () => {
+    expect(endpoint.alarmTopic).toBe(team);
+    t.resourceCountIs('AWS::SNS::Topic', 1);
+    t.resourceCountIs('AWS::KMS::Key', 0);
+    const teamId = stack.getLogicalId(team.node.defaultChild as any);
+    t.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com', TopicArn: { Ref: teamId } });
+    const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms.length).toBeGreaterThan(0);
+    for (const alarm of alarms) {
+      expect(alarm.Properties.AlarmActions).toEqual([{ Ref: teamId }]);
+    }
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { Threshold: 3000, AlarmDescription: Match.stringLikeRegexp('first token') });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { Threshold: 2, AlarmDescription: Match.stringLikeRegexp('5xx') });
+  });
+
+  test('grantReadApiKey lets a principal read the key parameter and nothing else', () => {
+    const policies = Object.values(t.findResources('AWS::IAM::Policy'))
+      .filter((p) => JSON.stringify(p.Properties.Roles).includes(stack.getLogicalId(client.node.defaultChild as any)));
+    expect(policies).toHaveLength(1);
+    expect(policies[0].Properties.PolicyDocument.Statement).toEqual([{
+      Action: 'ssm:GetParameter',
+      Effect: 'Allow',
+      Resource: { 'Fn::Join': ['', ['arn:aws:ssm:us-east-1:', { Ref: 'AWS::AccountId' }, ':parameter/team/llm/key']] },
+    }]);
+  });
+
+  test('logs kept as long as asked; artifacts retained', () => {
+    t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
+    const buckets = Object.values(t.findResources('AWS::S3::Bucket'));
+    expect(buckets.every((b) => b.DeletionPolicy === 'Retain')).toBe(true);
+  });
+});
+
+describe('an endpoint with the id Default keeps the ids of the stack it came from', () => {
+  const build = (id: string) => {
+    const stack = new Stack(newApp(), 'Stack', { env: ENV });
+    new GravitonLlmEndpoint(stack, id, minimal());
+    return Template.fromStack(stack);
+  };
+  const nameTagOf = (t: Template) => Object.values(t.findResources('AWS::EC2::LaunchTemplate'))[0]
+    .Properties.LaunchTemplateData.TagSpecifications[0].Tags.find((tag: any) => tag.Key === 'Name').Value;
+
+  test('logical ids and the instances\' Name tag carry no Default (a changed tag would refresh every instance)', () => {
+    const t = build('Default');
+    expect(Object.keys(t.findResources('AWS::AutoScaling::AutoScalingGroup'))[0]).toMatch(/^FleetGroup/);
+    expect(nameTagOf(t)).toBe('Stack/Fleet/LaunchTemplate');
+  });
+
+  test('any other id is in both, as CDK names them', () => {
+    const t = build('Llm');
+    expect(Object.keys(t.findResources('AWS::AutoScaling::AutoScalingGroup'))[0]).toMatch(/^LlmFleetGroup/);
+    expect(nameTagOf(t)).toBe('Stack/Llm/Fleet/LaunchTemplate');
+  });
+});
+
+describe('GravitonLlmEndpoint validates its props, saying what it got and what it expects', () => {
+  test('minCapacity above maxCapacity', () => {
+    const e = thrownBy({ minCapacity: 3, maxCapacity: 2 });
+    expect(e).toBeInstanceOf(PropsError);
+    expect(e!.message).toBe('GravitonLlmEndpoint Stack/Llm: invalid props:\n  - minCapacity: got 3; expected at most maxCapacity (2); raise maxCapacity or lower minCapacity');
+  });
+
+  test('every problem at once', () => {
+    const e = thrownBy({ minCapacity: 5, warmPoolSize: 4, contextTokensPerSlot: 200000 }) as PropsError;
+    // 200000 tokens per slot do not fit a c7g.xlarge either.
+    expect(e.problems.map((p) => p.field)).toEqual(['minCapacity', 'warmPoolSize', 'contextTokensPerSlot', 'instanceType']);
+    expect(e.message).toContain('warmPoolSize: got 4; expected at most maxCapacity (3): a warm pool holds instances the fleet can grow into');
+    expect(e.message).toContain('contextTokensPerSlot: got 200000; expected at most 131072, the context length Llama 3.2 1B Instruct was trained for');
+  });
+
+  test('existingVpc and vpcProps together', () => {
+    const e = thrownBy({ vpcProps: { cidr: '10.0.0.0/16' }, allowedCidrs: ['10.0.0.0/8'] }, (stack) => ({ existingVpc: new ec2.Vpc(stack, 'Vpc') }));
+    expect(e!.message).toContain('vpcProps: got {"cidr":"10.0.0.0/16"}; give either existingVpc (deploy into your VPC) or vpcProps (shape the new VPC), not both');
+  });
+
+  test('existingVpc without allowedCidrs', () => {
+    const e = thrownBy({}, (stack) => ({ existingVpc: new ec2.Vpc(stack, 'Vpc') }));
+    expect(e!.message).toContain('allowedCidrs: nothing was given; required with existingVpc');
+  });
+
+  test('subnets without existingVpc, and a new VPC with more NAT gateways than AZs', () => {
+    const e = thrownBy({ vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }, vpcProps: { maxAzs: 2, natGateways: 3 } }) as PropsError;
+    expect(e.problems.map((p) => p.field)).toEqual(['vpcSubnets', 'vpcProps.natGateways']);
+    expect(e.message).toContain('vpcProps.natGateways: got 3; expected at most maxAzs (2)');
+  });
+
+  test('a model that does not fit the instance type names sizes that do', () => {
+    const e = thrownBy({ model: LlamaModel.LLAMA_3_1_8B_INSTRUCT_Q8_0, instanceType: GravitonInstanceType.of('c7g.large') });
+    expect(e!.message).toMatch(/instanceType: got "c7g.large"; Llama 3.1 8B Instruct Q8_0 with 4 slots of 4096 tokens needs .* but c7g.large has 4 GiB.*Sizes that fit: /);
+  });
+
+  test('a root volume smaller than the model needs', () => {
+    expect(thrownBy({ rootVolumeGiB: 10 })!.message).toContain('rootVolumeGiB: got 10; expected at least 22 GiB');
+  });
+
+  test('an unknown llama.cpp tag without its commit', () => {
+    expect(thrownBy({ llamaCppRef: 'b9999' })!.message).toContain('llamaCppCommit: nothing was given; required with llamaCppRef b9999, a tag the kit does not know the commit of');
+  });
+
+  test('internet-facing without client ranges; canaryUrl on an internal endpoint', () => {
+    expect(thrownBy({ internetFacing: true, certificateArn: CERT })!.message).toContain('allowedCidrs: nothing was given; required when internetFacing is true');
+    expect(thrownBy({ canaryUrl: 'https://llm.example.com' })!.message).toContain('canaryUrl: got "https://llm.example.com"; applies only to an internet-facing endpoint');
+  });
+
+  test('counts that are not whole numbers', () => {
+    expect(thrownBy({ parallelSlots: 0 })!.message).toContain('parallelSlots: got 0; expected a whole number of at least 1');
+  });
+
+  test('CloudFormation values are left to the template: a token capacity is not compared at synth', () => {
+    expect(thrownBy({}, (stack) => ({ minCapacity: new CfnParameter(stack, 'Min', { type: 'Number' }).valueAsNumber, maxCapacity: 1 }))).toBeUndefined();
+    expect(thrownBy({}, (stack) => ({ minCapacity: 5, maxCapacity: new CfnParameter(stack, 'Max', { type: 'Number' }).valueAsNumber }))).toBeUndefined();
+  });
+});
+
+describe('LlamaModel', () => {
+  test('a constant for every catalog model, equal to fromCatalog', () => {
+    const constants = Object.entries(LlamaModel).filter(([, v]) => v instanceof LlamaModel) as [string, LlamaModel][];
+    expect(constants.map(([, m]) => m.id).sort()).toEqual(CATALOG_MODELS.map((m) => m.id).sort());
+    for (const [name, model] of constants) {
+      expect(name).toBe(model.id.toUpperCase().replace(/[.-]/g, '_'));
+      expect(model).toEqual(LlamaModel.fromCatalog(model.id));
+    }
+  });
+
+  test('fromCatalog refuses an unknown id, listing the catalog', () => {
+    expect(() => LlamaModel.fromCatalog('llama-9b')).toThrow(/^LlamaModel.fromCatalog: got "llama-9b"; expected a catalog model id: llama-3.2-1b-instruct-q4_0, /);
+  });
+
+  test('custom: checks what synth can read and names each problem', () => {
+    const base = { source: 'https://models.example.com/m.gguf', sha256: 'a'.repeat(64), sizeBytes: 3_000_000_000, architecture: 'llama-3.2-3b', quantization: 'Q4_0' };
+    expect(() => LlamaModel.custom({ ...base, quantizeTo: 'Q8_0' }))
+      .toThrow('quantizeTo: got "Q8_0"; on-instance quantization needs an F16 source; quantization is Q4_0. Remove quantizeTo, or give an F16 file');
+    expect(() => LlamaModel.custom({ ...base, source: 'https://models.example.com:8443/m.gguf' })).toThrow(/source: got .*an https:\/\/ URL on the default port 443/);
+    expect(() => LlamaModel.custom({ ...base, sha256: 'ABC', architecture: 'llama-4' }))
+      .toThrow(/architecture: got "llama-4"; expected one of llama-3.2-1b, .*\n {2}- sha256: got "ABC"; expected 64 lowercase hexadecimal characters/);
+    const model = LlamaModel.custom(base);
+    expect(model.fileName).toBe(`custom-${'a'.repeat(16)}.gguf`);
+    expect(model.displayName).toBe('custom model (Llama 3.2 3B Instruct architecture)');
+  });
+
+  test('custom with a CloudFormation hash needs a file name', () => {
+    const stack = new Stack();
+    const sha256 = new CfnParameter(stack, 'Sha').valueAsString;
+    expect(() => LlamaModel.custom({ source: 's3://b/k.gguf', sha256, sizeBytes: 1e9, architecture: 'llama-3.2-1b', quantization: 'Q4_0' }))
+      .toThrow('fileName: nothing was given; required when sha256 is a CloudFormation value');
+  });
+});
+
+describe('GravitonInstanceType', () => {
+  test('of: a catalog type with its generation\'s build flags', () => {
+    const type = GravitonInstanceType.of('c8g.4xlarge');
+    expect(type).toMatchObject({ instanceType: 'c8g.4xlarge', generation: 4 });
+    expect(type.catalogEntry?.memoryGiB).toBe(32);
+  });
+
+  test('of: refuses a type that is not Graviton, or miswritten, saying why', () => {
+    expect(() => GravitonInstanceType.of('m5.large')).toThrow(/^GravitonInstanceType.of: got "m5.large"; .*m5/);
+    expect(() => GravitonInstanceType.of('C7G.2xlarge')).toThrow('GravitonInstanceType.of: got "C7G.2xlarge"; EC2 instance type names are written in lowercase: "c7g.2xlarge"');
+    const stack = new Stack();
+    expect(() => GravitonInstanceType.of(new CfnParameter(stack, 'Type').valueAsString)).toThrow(/chosenAtDeployTime/);
+  });
+});
