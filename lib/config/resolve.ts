@@ -4,7 +4,7 @@ import { ARCHITECTURES, ModelArchitecture } from '../catalogs/model-architecture
 import { CATALOG_MODEL_IDS, DEFAULT_MODEL_ID, findCatalogModel, modelDownloadUrl } from '../catalogs/model-catalog';
 import { BITS_PER_WEIGHT, Quantization } from '../catalogs/quantizations';
 import { LLAMA_CPP_DEFAULT_REF, LLAMA_CPP_RELEASE_COMMITS, LLAMA_CPP_REPOSITORY } from '../catalogs/llama-cpp-release';
-import { GIB, MemoryNeed, fits, formatGiB, memoryNeed, sizesThatFit, usableBytes } from '../sizing/memory-fit';
+import { GIB, MemoryNeed, PROMPT_CACHE_MAX_MIB, fits, formatGiB, memoryNeed, promptCacheMiB, sizesThatFit, usableBytes } from '../sizing/memory-fit';
 import { ConfigError, ConfigProblem } from './config-error';
 import { fieldSource } from './load';
 import { KitConfig, certificateRegion } from './schema';
@@ -42,6 +42,12 @@ export interface ResolvedConfig extends Omit<KitConfig, 'model' | 'customModel' 
   readonly network: NetworkPlan;
   readonly rootVolumeGiB: number;
   readonly memory: MemoryNeed;
+  /**
+   * llama-server's RAM prompt cache (`--cache-ram`) in MiB: what the memory
+   * fit check leaves on the instance, up to llama-server's own 8192 MiB
+   * default (lib/sizing/memory-fit.ts promptCacheMiB); 0 disables it.
+   */
+  readonly promptCacheMiB: number;
 }
 
 export const DEFAULT_VPC_CIDR = '10.64.0.0/16';
@@ -152,6 +158,7 @@ export function resolveConfig(config: KitConfig): ResolvedConfig {
       expected: `${model.displayName} ${model.quantization} with ${config.parallelSlots} slots of ${config.contextTokensPerSlot} tokens needs ${formatGiB(memory.totalBytes)} `
         + `(model ${formatGiB(memory.modelBytes)} + KV cache ${formatGiB(memory.kvCacheBytes)} + compute buffers ${formatGiB(memory.computeBytes)}), `
         + `but ${instance.instanceType} has ${instance.memoryGiB} GiB, of which ${formatGiB(Math.max(0, usableBytes(instance)))} is usable after the OS reserve and 10% headroom. `
+        + `llama-server's RAM prompt cache (--cache-ram) is not in this need: it is sized from what the need leaves, up to ${PROMPT_CACHE_MAX_MIB} MiB, and 0 where nothing is left. `
         + (alternatives.length > 0
           ? `Sizes that fit: ${alternatives.join(', ')}; or lower parallelSlots or contextTokensPerSlot`
           : 'No Graviton size fits; lower parallelSlots or contextTokensPerSlot, or pick a smaller quantization'),
@@ -183,6 +190,7 @@ export function resolveConfig(config: KitConfig): ResolvedConfig {
     network,
     rootVolumeGiB: config.rootVolumeGiB ?? minRootGiB,
     memory,
+    promptCacheMiB: promptCacheMiB(memory, instance),
   };
 }
 

@@ -368,6 +368,8 @@ export class InferenceFleet extends Construct {
       GLLM_PORT: String(config.port),
       GLLM_PARALLEL_SLOTS: String(config.parallelSlots),
       GLLM_CONTEXT_PER_SLOT: String(config.contextTokensPerSlot),
+      // A CloudFormation value in the org template (the model is a parameter there).
+      GLLM_PROMPT_CACHE_MIB: Tokenization.stringifyNumber(config.promptCacheMiB),
       GLLM_HEALTH_TIMEOUT_SECONDS: String(bootDeadlineSeconds(config.bootTimeoutMinutes)),
       GLLM_BOOT_DEADLINE_SECONDS: String(bootDeadlineSeconds(config.bootTimeoutMinutes)),
       GLLM_STACK_NAME: stack.stackName,

@@ -7,7 +7,7 @@ import { ResolvedConfig } from '../config/resolve';
 import { anyOf } from '../constructs/inference-endpoint';
 import { imageOf } from '../constructs/fleet-image';
 import { ExistingVpcChoice } from '../constructs/inference-network';
-import { fits, formatGiB, sizesThatFit } from '../sizing/memory-fit';
+import { fits, formatGiB, promptCacheMiBOnAny, sizesThatFit } from '../sizing/memory-fit';
 import { OrgModelChoice, ResolvedOrgConfig } from './org-config';
 
 /** The org template's parameters, by logical id. */
@@ -201,6 +201,9 @@ export function addOrgTemplateParameters(stack: Stack, org: ResolvedOrgConfig): 
       FileName: choice.resolved.model.fileName,
       // A number: it is the launch template's VolumeSize.
       RootVolumeGiB: choice.resolved.rootVolumeGiB,
+      // The instance type is chosen at deploy time: the cache any type this model fits can
+      // spare (the smallest such type's), so it never outgrows the type actually chosen.
+      PromptCacheMiB: String(promptCacheMiBOnAny(choice.resolved.memory, instances) ?? 0),
     }])),
   });
   const modelValue = pickRow(stack, 'ModelIs', modelRows.map(({ choice, key }) => ({
@@ -259,6 +262,7 @@ export function addOrgTemplateParameters(stack: Stack, org: ResolvedOrgConfig): 
       quantizeTo: quantizeTo as ResolvedConfig['model']['quantizeTo'],
     },
     rootVolumeGiB: rootVolumeGiB ?? Token.asNumber(modelValue('RootVolumeGiB')),
+    promptCacheMiB: Token.asNumber(modelValue('PromptCacheMiB')),
     minCapacity: minCapacity.valueAsNumber,
     maxCapacity: maxCapacity.valueAsNumber,
     alarmEmail: alarmEmail.valueAsString,
