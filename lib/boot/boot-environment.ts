@@ -30,6 +30,7 @@ export const BOOT_ENV_KEYS = {
   GLLM_PORT: 'port llama-server listens on',
   GLLM_PARALLEL_SLOTS: 'llama-server --parallel',
   GLLM_CONTEXT_PER_SLOT: 'context tokens of each slot (llama-server --ctx-size is this times the slots)',
+  GLLM_PROMPT_CACHE_MIB: 'llama-server --cache-ram: MiB of RAM for the prompt cache, sized by the memory fit check from what it leaves; 0 turns the cache off',
   GLLM_HEALTH_TIMEOUT_SECONDS: 'how long to wait for /health before giving up (never past the boot deadline)',
   GLLM_BOOT_DEADLINE_SECONDS: 'the whole boot must end within this many seconds of its start; every step, wait and retry stops at it',
   GLLM_STACK_NAME: 'CloudFormation stack to signal',

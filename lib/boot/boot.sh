@@ -27,7 +27,7 @@ readonly REQUIRED_KEYS=(
   GLLM_LLAMA_CPP_REPOSITORY GLLM_LLAMA_CPP_REF GLLM_LLAMA_CPP_COMMIT GLLM_CACHE_URI GLLM_MODEL_SOURCE
   GLLM_MODEL_SHA256 GLLM_MODEL_SIZE_BYTES GLLM_MODEL_FILE GLLM_QUANTIZE_TO
   GLLM_HF_TOKEN_PARAMETER GLLM_API_KEY_PARAMETER GLLM_PORT GLLM_PARALLEL_SLOTS
-  GLLM_CONTEXT_PER_SLOT GLLM_HEALTH_TIMEOUT_SECONDS GLLM_BOOT_DEADLINE_SECONDS GLLM_STACK_NAME
+  GLLM_CONTEXT_PER_SLOT GLLM_PROMPT_CACHE_MIB GLLM_HEALTH_TIMEOUT_SECONDS GLLM_BOOT_DEADLINE_SECONDS GLLM_STACK_NAME
   GLLM_SIGNAL_RESOURCE GLLM_REGION GLLM_BOOT_LOG_GROUP GLLM_SERVER_LOG_GROUP
   GLLM_AGENT_CONFIG_PARAMETER GLLM_PROMETHEUS_CONFIG_PARAMETER
   GLLM_AUTOSCALING_GROUP GLLM_LIFECYCLE_HOOK GLLM_METRIC_NAMESPACE
@@ -257,6 +257,8 @@ validate_env() {
     is_uint "${CFG[$key]}" || fail "environment file: ${key} must be a positive integer"
   done
   ((10#${CFG[GLLM_PORT]} <= 65535)) || fail "environment file: GLLM_PORT must be at most 65535"
+  # 0 is a choice here: it turns the prompt cache off (an instance with nothing to spare).
+  require_match GLLM_PROMPT_CACHE_MIB '^(0|[1-9][0-9]{0,6})$' 'a whole number of MiB from 0 to 9999999'
   require_match GLLM_MODEL_SHA256 '^[0-9a-f]{64}$' '64 lowercase hex digits'
   require_match GLLM_CPU_PART '^0x[0-9a-f]+$' 'a CPU part like 0xd40'
   require_match GLLM_ARM_ARCH '^armv[0-9][A-Za-z0-9.+-]*$' 'an -march value like armv8.4-a+sve'
@@ -1148,6 +1150,7 @@ install_api_key() {
 # LOCK_ARGS (see choose_lock_args) are appended as chosen for this build.
 server_args() {
   local key_file=$1 host=$2 slots=${CFG[GLLM_PARALLEL_SLOTS]}
+  prompt_reuse_args
   SERVER_ARGS=(
     --model "$MODEL_PATH"
     --host "$host" --port "${CFG[GLLM_PORT]}"
@@ -1158,10 +1161,39 @@ server_args() {
     --threads "$(nproc)"
     --threads-http "$(http_threads "$slots")"
     --cont-batching
+    "${PROMPT_REUSE_ARGS[@]}"
     --no-webui
     # /slots shows what every slot is working on, other clients' prompts included.
     --no-slots
     "${LOCK_ARGS[@]}"
+  )
+}
+
+# Settings that let a prompt reuse the prefill of an earlier one (a chat
+# application's system prompt, repeated with every request), read from
+# llama-server v0.5.0 (tools/server/server-context.cpp):
+# - --cache-ram: the RAM prompt cache, in MiB. A slot's KV state is saved
+#   there when the slot is handed to an unrelated prompt and, by default
+#   (--cache-idle-slots), whenever a new task starts while the slot is idle;
+#   a slot given a new prompt loads the cached state that shares the longest
+#   prefix with it. That is what lets a slot that never saw the system prompt
+#   start from it. The default, 8192 MiB, is more than a small instance has
+#   left once the model and KV cache are in: the kit passes what its memory
+#   fit check leaves (lib/sizing/memory-fit.ts promptCacheMiB), 0 for none.
+# - --slot-prompt-similarity: a request goes to the idle slot whose prompt
+#   shares the largest fraction of its own (else to the least recently used
+#   one). A repeated 1,000-token prefix followed by a short question is ~0.9
+#   similar, so the release's 0.10 already sends it to a slot holding the
+#   prefix; it is set here so that an upgrade that changes the default does
+#   not silently change routing.
+# - --cache-reuse stays off: it reuses chunks of an earlier prompt found
+#   after a point of difference, by shifting the KV cache. A shared prefix
+#   needs no shift (the common prefix is always reused), and shifting costs
+#   a pass over the cache on every request that misses.
+prompt_reuse_args() {
+  PROMPT_REUSE_ARGS=(
+    --cache-ram "$((10#${CFG[GLLM_PROMPT_CACHE_MIB]}))"
+    --slot-prompt-similarity 0.10
   )
 }
 

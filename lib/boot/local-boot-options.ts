@@ -33,6 +33,12 @@ export interface LocalBootOptions {
   readonly port: number;
   readonly slots: number;
   readonly ctxPerSlot: number;
+  /**
+   * llama-server's RAM prompt cache (--cache-ram), MiB; 0 turns it off.
+   * @default 1024 (a developer machine has no fit check to size it from, and
+   * llama-server's own 8192 could take a laptop's spare memory)
+   */
+  readonly promptCacheMiB: number;
   readonly healthTimeoutSeconds: number;
   /** The whole boot (install, build, download, health) must end within this. */
   readonly bootTimeoutSeconds: number;
@@ -54,6 +60,8 @@ export const LOCAL_BOOT_LIMITS = {
   port: { min: 1024, max: 65_535, integer: true, unit: 'ports below 1024 need root, and llama-server runs unprivileged' },
   slots: { min: 1, max: 64, integer: true },
   ctxPerSlot: { min: 512, max: 131_072, integer: true },
+  // boot.sh accepts up to 7 digits; more than 1 TiB of prompt cache is a typo.
+  promptCacheMiB: { min: 0, max: 1_048_576, integer: true, unit: 'MiB' },
   healthTimeoutSeconds: { min: 1, max: 86_400, integer: true, unit: 'seconds' },
   bootTimeoutSeconds: { min: 1, max: 86_400, integer: true, unit: 'seconds' },
 } as const satisfies Record<string, NumberRange>;
@@ -81,6 +89,7 @@ export const LOCAL_BOOT_FLAGS = {
   port: { type: 'string' },
   slots: { type: 'string' },
   'ctx-per-slot': { type: 'string' },
+  'prompt-cache-mib': { type: 'string' },
   'health-timeout': { type: 'string' },
   'boot-timeout': { type: 'string' },
   'model-file': { type: 'string' },
@@ -90,6 +99,9 @@ export const LOCAL_BOOT_FLAGS = {
   stop: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
+
+/** See LocalBootOptions.promptCacheMiB. */
+export const DEFAULT_LOCAL_PROMPT_CACHE_MIB = 1024;
 
 const range = (r: NumberRange) => describeRange(r).replace(/^a (whole )?number /, '');
 
@@ -112,6 +124,7 @@ the model, starts llama-server with an API key and waits for /health.
   --port N              (default 8080; ${range(LOCAL_BOOT_LIMITS.port)})
   --slots N             parallel slots (default 2; ${range(LOCAL_BOOT_LIMITS.slots)})
   --ctx-per-slot N      context tokens per slot (default 2048; ${range(LOCAL_BOOT_LIMITS.ctxPerSlot)})
+  --prompt-cache-mib N  RAM for llama-server's prompt cache, MiB; 0 turns it off (default ${DEFAULT_LOCAL_PROMPT_CACHE_MIB}; ${range(LOCAL_BOOT_LIMITS.promptCacheMiB)})
   --health-timeout S    seconds to wait for /health (default 300; ${range(LOCAL_BOOT_LIMITS.healthTimeoutSeconds)}, at most --boot-timeout)
   --boot-timeout S      seconds the whole boot may take, build included (default 7200; ${range(LOCAL_BOOT_LIMITS.bootTimeoutSeconds)})
   --model-file NAME     served file name ending in .gguf (default: from the URL)
@@ -230,6 +243,7 @@ export function parseLocalBootArgs(argv: readonly string[], cwd = process.cwd())
     port: numberFlag('port', v.port, 8080, LOCAL_BOOT_LIMITS.port, errors),
     slots: numberFlag('slots', v.slots, 2, LOCAL_BOOT_LIMITS.slots, errors),
     ctxPerSlot: numberFlag('ctx-per-slot', v['ctx-per-slot'], 2048, LOCAL_BOOT_LIMITS.ctxPerSlot, errors),
+    promptCacheMiB: numberFlag('prompt-cache-mib', v['prompt-cache-mib'], DEFAULT_LOCAL_PROMPT_CACHE_MIB, LOCAL_BOOT_LIMITS.promptCacheMiB, errors),
     healthTimeoutSeconds,
     bootTimeoutSeconds,
     modelFile,

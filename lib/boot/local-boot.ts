@@ -66,6 +66,7 @@ export function localBootEnvironment(opts: LocalBootOptions, apiKeyFile: string)
     GLLM_PORT: String(opts.port),
     GLLM_PARALLEL_SLOTS: String(opts.slots),
     GLLM_CONTEXT_PER_SLOT: String(opts.ctxPerSlot),
+    GLLM_PROMPT_CACHE_MIB: String(opts.promptCacheMiB),
     GLLM_HEALTH_TIMEOUT_SECONDS: String(opts.healthTimeoutSeconds),
     GLLM_BOOT_DEADLINE_SECONDS: String(opts.bootTimeoutSeconds),
     GLLM_STACK_NAME: 'local',

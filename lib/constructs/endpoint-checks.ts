@@ -2,7 +2,7 @@ import { Token } from 'aws-cdk-lib';
 import { GravitonInstance } from '../catalogs/graviton-instances';
 import { LLAMA_CPP_RELEASE_COMMITS, LLAMA_CPP_REPOSITORY } from '../catalogs/llama-cpp-release';
 import { LlamaModel, ROOT_VOLUME_BASE_GIB } from '../models/llama-model';
-import { MemoryNeed, fits, formatGiB, memoryNeed, sizesThatFit, usableBytes } from '../sizing/memory-fit';
+import { MIB, MemoryNeed, PROMPT_CACHE_MAX_MIB, fits, formatGiB, memoryNeed, promptCacheMiB, sizesThatFit, usableBytes } from '../sizing/memory-fit';
 import { PropProblem } from './problems';
 
 /**
@@ -102,10 +102,47 @@ export function memoryFitProblems(model: LlamaModel, instance: GravitonInstance,
     expected: `${model.displayName} ${model.quantization} with ${parallelSlots} slots of ${contextTokensPerSlot} tokens needs ${formatGiB(memory.totalBytes)} `
       + `(model ${formatGiB(memory.modelBytes)} + KV cache ${formatGiB(memory.kvCacheBytes)} + compute buffers ${formatGiB(memory.computeBytes)}), `
       + `but ${instance.instanceType} has ${instance.memoryGiB} GiB, of which ${formatGiB(Math.max(0, usableBytes(instance)))} is usable after the OS reserve and 10% headroom. `
+      + `llama-server's RAM prompt cache (--cache-ram) is not in this need: it is sized from what the need leaves, up to ${PROMPT_CACHE_MAX_MIB} MiB, and 0 where nothing is left. `
       + (alternatives.length > 0
         ? `Sizes that fit: ${alternatives.join(', ')}; or lower parallelSlots or contextTokensPerSlot`
         : 'No Graviton size fits; lower parallelSlots or contextTokensPerSlot, or pick a smaller quantization'),
   }];
+}
+
+/**
+ * llama-server's RAM prompt cache (`--cache-ram`, MiB) and what is wrong with
+ * a given one. By default the cache gets what the memory fit check leaves on
+ * the instance, up to llama-server's own 8192 MiB default, so it can never
+ * push the server past the instance's memory; 0 where the instance type is
+ * chosen at deploy time and no size is given (the endpoint cannot tell what
+ * it can spare). A given size may not exceed what the instance leaves.
+ */
+export function promptCacheOf(
+  model: LlamaModel, instance: GravitonInstance | undefined, parallelSlots: number, contextTokensPerSlot: number, given: number | undefined,
+): { readonly mib: number; readonly problems: PropProblem[] } {
+  const memory = servingMemory(model, parallelSlots, contextTokensPerSlot);
+  const spare = memory && instance ? Math.max(0, Math.floor((usableBytes(instance) - memory.totalBytes) / MIB)) : undefined;
+  if (given === undefined) {
+    return { mib: memory && instance ? promptCacheMiB(memory, instance) : 0, problems: [] };
+  }
+  if (!known(given)) {
+    return { mib: given, problems: [] };
+  }
+  if (!(Number.isInteger(given) && given >= 0)) {
+    return { mib: given, problems: [{ field: 'promptCacheMiB', given, expected: 'expected a whole number of MiB, 0 or more (0 turns the cache off)' }] };
+  }
+  if (spare !== undefined && given > spare) {
+    return {
+      mib: given,
+      problems: [{
+        field: 'promptCacheMiB',
+        given,
+        expected: `expected at most ${spare} MiB: what ${instance!.instanceType} has left once the model, the KV cache of ${parallelSlots} slots of ${contextTokensPerSlot} tokens and the compute buffers are counted`
+          + ' (a larger cache lets the server outgrow the instance\'s memory and be killed); leave promptCacheMiB unset to get exactly what is left, up to 8192 MiB',
+      }],
+    };
+  }
+  return { mib: given, problems: [] };
 }
 
 /** A root volume that holds the model twice (download and verified copy) plus the OS and build. */

@@ -14,7 +14,7 @@ import { ApiKeyParameter } from './api-key-parameter';
 import { ArtifactStore } from './artifact-store';
 import { EndpointCanary } from './endpoint-canary';
 import {
-  ScheduledCapacity, capacityProblems, contextProblems, llamaCppCommitOf, memoryFitProblems, newVpcProblems, rootVolumeProblems, scheduleProblems,
+  ScheduledCapacity, capacityProblems, contextProblems, llamaCppCommitOf, memoryFitProblems, newVpcProblems, promptCacheOf, rootVolumeProblems, scheduleProblems,
 } from './endpoint-checks';
 import { FleetAlarms } from './fleet-alarms';
 import { FleetScaling } from './fleet-scaling';
@@ -113,6 +113,14 @@ export interface GravitonLlmEndpointProps {
   readonly parallelSlots?: number;
   /** Context window of each slot in tokens, at most the model's trained context. @default 4096 */
   readonly contextTokensPerSlot?: number;
+  /**
+   * RAM for llama-server's prompt cache (`--cache-ram`), in MiB: prompts that
+   * left a slot are kept here, so a repeated system prompt or conversation is
+   * not computed again. 0 turns it off; at most what the instance has left
+   * after the model, the slots' KV cache and the compute buffers.
+   * @default - what the instance has left, up to 8192 MiB (llama-server's own default); 0 when the instance type is chosen at deploy time
+   */
+  readonly promptCacheMiB?: number;
   /** Scale out above, in below this share of busy and queued slots across the fleet. @default 70 */
   readonly targetSlotUtilizationPercent?: number;
   /** Capacity changes on a schedule (UTC). @default - none */
@@ -238,6 +246,7 @@ export class GravitonLlmEndpoint extends Construct {
     const apiKeyParameterName = props.apiKeyParameterName ?? `/graviton-llm/${stack.stackName}/api-key`;
 
     const commit = llamaCppCommitOf(llamaCppRef, props.llamaCppCommit);
+    const promptCache = promptCacheOf(props.model, props.instanceType.catalogEntry, parallelSlots, contextTokensPerSlot, props.promptCacheMiB);
     throwIfProblems(`GravitonLlmEndpoint ${this.node.path}`, [
       ...networkPropProblems(props),
       ...capacityProblems({ minCapacity, maxCapacity, warmPoolSize }),
@@ -248,6 +257,7 @@ export class GravitonLlmEndpoint extends Construct {
       ...rangeProblems({ minCapacity, maxCapacity, parallelSlots, contextTokensPerSlot, warmPoolSize, port }),
       ...canaryProblems(internetFacing, props.canaryUrl),
       ...commit.problems,
+      ...promptCache.problems,
     ]);
 
     let privateSubnets: ec2.SubnetSelection;
@@ -325,6 +335,7 @@ export class GravitonLlmEndpoint extends Construct {
       port,
       parallelSlots,
       contextTokensPerSlot,
+      promptCacheMiB: promptCache.mib,
       minCapacity,
       maxCapacity,
       bootTimeout: props.bootTimeout ?? Duration.minutes(d.bootTimeoutMinutes),

@@ -41,6 +41,8 @@ export interface InferenceFleetProps {
   readonly parallelSlots: number;
   /** Context window of each slot, in tokens. */
   readonly contextTokensPerSlot: number;
+  /** llama-server's RAM prompt cache (`--cache-ram`), MiB; 0 turns it off. */
+  readonly promptCacheMiB: number;
   readonly minCapacity: number;
   readonly maxCapacity: number;
   /** How long a new instance may take to build, fetch the model and serve. */
@@ -415,6 +417,8 @@ export class InferenceFleet extends Construct {
       GLLM_PORT: String(props.port),
       GLLM_PARALLEL_SLOTS: String(props.parallelSlots),
       GLLM_CONTEXT_PER_SLOT: String(props.contextTokensPerSlot),
+      // A CloudFormation value in the org template (the model is a parameter there).
+      GLLM_PROMPT_CACHE_MIB: Tokenization.stringifyNumber(props.promptCacheMiB),
       GLLM_HEALTH_TIMEOUT_SECONDS: bootDeadline,
       GLLM_BOOT_DEADLINE_SECONDS: bootDeadline,
       GLLM_STACK_NAME: stack.stackName,

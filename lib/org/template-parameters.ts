@@ -8,7 +8,7 @@ import { anyOf } from '../constructs/inference-endpoint';
 import { imageOf } from '../constructs/fleet-image';
 import { ExistingVpcChoice } from '../constructs/inference-network';
 import { LlamaModel } from '../models/llama-model';
-import { fits, formatGiB, sizesThatFit } from '../sizing/memory-fit';
+import { fits, formatGiB, promptCacheMiBOnAny, sizesThatFit } from '../sizing/memory-fit';
 import { OrgModelChoice, ResolvedOrgConfig } from './org-config';
 
 /** The org template's parameters, by logical id. */
@@ -35,6 +35,8 @@ const CIDR = '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\
 export interface OrgTemplateInputs {
   /** The kit configuration with every per-account value a CloudFormation token. */
   readonly config: ResolvedConfig;
+  /** llama-server's RAM prompt cache in MiB: the Model row's, which every instance type that model fits can spare. */
+  readonly promptCacheMiB: number;
   readonly existingVpcChoice: ExistingVpcChoice;
   readonly allowedCidrs: string[];
   /** True when AlarmEmail is not empty: the subscription's condition. */
@@ -202,6 +204,9 @@ export function addOrgTemplateParameters(stack: Stack, org: ResolvedOrgConfig): 
       FileName: choice.resolved.model.fileName,
       // A number: it is the launch template's VolumeSize.
       RootVolumeGiB: choice.resolved.rootVolumeGiB,
+      // The instance type is chosen at deploy time: the cache any type this model fits can
+      // spare (the smallest such type's), so it never outgrows the type actually chosen.
+      PromptCacheMiB: String(promptCacheMiBOnAny(choice.resolved.memory, instances) ?? 0),
     }])),
   });
   const modelValue = pickRow(stack, 'ModelIs', modelRows.map(({ choice, key }) => ({
@@ -270,6 +275,7 @@ export function addOrgTemplateParameters(stack: Stack, org: ResolvedOrgConfig): 
 
   return {
     config,
+    promptCacheMiB: Token.asNumber(modelValue('PromptCacheMiB')),
     existingVpcChoice: {
       createVpc,
       vpcId: vpcId.valueAsString,

@@ -2,7 +2,7 @@ import { GravitonInstance, allGravitonInstances } from '../catalogs/graviton-ins
 import { ModelArchitecture, kvCacheBytesPerToken } from '../catalogs/model-architectures';
 
 export const GIB = 1024 ** 3;
-const MIB = 1024 ** 2;
+export const MIB = 1024 ** 2;
 
 /**
  * Memory the operating system, the SSM and CloudWatch agents and the page
@@ -72,6 +72,40 @@ export function sizesThatFit(need: MemoryNeed, near: GravitonInstance, limit = 6
   return [...smallestPerFamily.values()]
     .sort((a, b) => sameGeneration(a) - sameGeneration(b) || a.memoryGiB - b.memoryGiB || a.vcpus - b.vcpus)
     .slice(0, limit);
+}
+
+/**
+ * Most the kit gives llama-server's RAM prompt cache (`--cache-ram`, MiB):
+ * llama-server v0.5.0's own default. The kit never raises it; it lowers it
+ * where the instance has less to spare.
+ */
+export const PROMPT_CACHE_MAX_MIB = 8192;
+
+/**
+ * The RAM prompt cache for a serving shape on an instance, in MiB: what the
+ * fit check leaves of the usable memory once the model, the KV cache and the
+ * compute buffers are counted, up to PROMPT_CACHE_MAX_MIB, rounded down to
+ * whole MiB. The cache only ever takes what is left, so it never turns a
+ * shape that fits into one that does not; 0 (nothing left) disables it.
+ *
+ * llama-server keeps prompts evicted from slots (and copies of idle slots) in
+ * this cache, each a full KV state, until their total reaches the limit; left
+ * at its 8192 MiB default on a small instance it grows past the memory the
+ * fit check counted and the kernel kills the server.
+ */
+export function promptCacheMiB(need: MemoryNeed, instance: GravitonInstance): number {
+  const spare = usableBytes(instance) - need.totalBytes;
+  return Math.max(0, Math.min(PROMPT_CACHE_MAX_MIB, Math.floor(spare / MIB)));
+}
+
+/**
+ * The prompt cache a shape gets on any instance of `instances` it fits:
+ * the least of their caches, for a template whose instance type is chosen at
+ * deploy time (the smallest type that fits sets it). Undefined when none fits.
+ */
+export function promptCacheMiBOnAny(need: MemoryNeed, instances: readonly GravitonInstance[]): number | undefined {
+  const caches = instances.filter((i) => fits(need, i)).map((i) => promptCacheMiB(need, i));
+  return caches.length > 0 ? Math.min(...caches) : undefined;
 }
 
 export function formatGiB(bytes: number): string {

@@ -55,6 +55,7 @@ export class OrgTemplateStack extends Stack {
         vpcProps: { ...endpointProps.vpcProps, existingVpcChoice: inputs.existingVpcChoice },
         allowedCidrs: inputs.allowedCidrs,
         machineImage: inputs.machineImage,
+        promptCacheMiB: inputs.promptCacheMiB,
         // The asset buckets' names are predictable (PREFIX-REGION): the instances read the boot
         // script only from the one the administrator account owns.
         bootScriptBucketAccount: props.org.administratorAccount,

@@ -33,6 +33,7 @@ function localEnv(overrides: Partial<BootEnvironment> = {}): BootEnvironment {
     port: 18080,
     slots: 2,
     ctxPerSlot: 2048,
+    promptCacheMiB: 1024,
     healthTimeoutSeconds: 60,
     bootTimeoutSeconds: 3600,
     modelFile: 'model.gguf',
@@ -256,6 +257,34 @@ describe('HTTP settings of the server', () => {
     for (const slots of [1, 4, 16]) {
       const a = args(slots);
       expect(Number(a[a.indexOf('--threads-http') + 1])).toBe(4 * slots + 8);
+    }
+  });
+});
+
+describe('prompt reuse settings of the server', () => {
+  const args = (overrides: Partial<BootEnvironment>) => withFunctions(
+    renderBootEnvironment(localEnv(overrides)),
+    'LLAMA_SERVER=/bin/true; MODEL_PATH=/m.gguf; LOCK_ARGS=(); server_args /k 127.0.0.1; printf "%s\\n" "${SERVER_ARGS[@]}"',
+  );
+  const value = (out: string, flag: string) => {
+    const a = out.trimEnd().split('\n');
+    return a.includes(flag) ? a[a.indexOf(flag) + 1] : undefined;
+  };
+
+  test('--cache-ram carries GLLM_PROMPT_CACHE_MIB (MiB, 0 turning the cache off), next to slot selection by prompt similarity', () => {
+    for (const mib of ['0', '245', '8192']) {
+      const r = args({ GLLM_PROMPT_CACHE_MIB: mib });
+      expect(r.status).toBe(0);
+      expect(value(r.out, '--cache-ram')).toBe(mib);
+      expect(value(r.out, '--slot-prompt-similarity')).toBe('0.10');
+    }
+  });
+
+  test('the environment file parser refuses a prompt cache that is not a whole number of MiB, naming the key', () => {
+    for (const bad of ['-1', 'lots', '1.5', '', '0245', '12345678']) {
+      const r = withFunctions(renderBootEnvironment(localEnv({ GLLM_PROMPT_CACHE_MIB: bad })), 'true');
+      expect(r.status).not.toBe(0);
+      expect(r.out).toContain('GLLM_PROMPT_CACHE_MIB');
     }
   });
 });

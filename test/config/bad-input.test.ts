@@ -46,6 +46,7 @@ const CASES: BadCase[] = [
   { name: 'fractional capacity', context: { maxCapacity: '2.5' }, field: 'maxCapacity', says: 'whole number' },
   { name: 'capacity not a number', context: { minCapacity: 'two' }, field: 'minCapacity', says: '"two"' },
   { name: 'model too big for the instance', context: { instanceType: 'c7g.large', model: 'llama-3.1-8b-instruct-q8_0' }, field: 'instanceType', says: 'Sizes that fit' },
+  { name: 'model too big for the instance: the prompt cache is not what is missing', context: { instanceType: 'c7g.large', model: 'llama-3.1-8b-instruct-q8_0' }, field: 'instanceType', says: 'RAM prompt cache (--cache-ram) is not in this need: it is sized from what the need leaves, up to 8192 MiB' },
   { name: 'too many slots for the instance', context: { instanceType: 'c7g.xlarge', parallelSlots: '32', contextTokensPerSlot: '16384' }, field: 'instanceType', says: 'KV cache' },
   { name: 'unknown catalog model', context: { model: 'llama-4-400b' }, field: 'model', says: 'llama-3.2-1b-instruct-q4_0' },
   { name: 'model and customModel together', context: { model: 'llama-3.2-1b-instruct-q4_0', customModel: JSON.stringify(CUSTOM) }, field: 'customModel', says: 'not both' },

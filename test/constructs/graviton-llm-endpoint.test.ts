@@ -10,6 +10,9 @@ import { GravitonLlmEndpoint, GravitonLlmEndpointProps } from '../../lib/constru
 import { PropsError } from '../../lib/constructs/problems';
 import { GravitonInstanceType } from '../../lib/instances/graviton-instance-type';
 import { LlamaModel } from '../../lib/models/llama-model';
+import { findGravitonInstance } from '../../lib/catalogs/graviton-instances';
+import { servingMemory } from '../../lib/constructs/endpoint-checks';
+import { PROMPT_CACHE_MAX_MIB, promptCacheMiB } from '../../lib/sizing/memory-fit';
 import { cdkJsonContext } from '../support/synth';
 
 const CERT = 'arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012';
@@ -112,6 +115,7 @@ describe('GravitonLlmEndpoint with every prop', () => {
       maxCapacity: 4,
       parallelSlots: 2,
       contextTokensPerSlot: 8192,
+      promptCacheMiB: 2048,
       targetSlotUtilizationPercent: 60,
       scheduledCapacity: [{ name: 'Night', cron: '0 20 * * *', minCapacity: 1, maxCapacity: 2 }],
       warmPoolSize: 1,
@@ -196,7 +200,7 @@ describe('GravitonLlmEndpoint with every prop', () => {
     for (const line of [
       'GLLM_MODEL_SOURCE=s3://models-bucket/tuned/3b-f16.gguf', 'GLLM_QUANTIZE_TO=Q4_K_M', `GLLM_LLAMA_CPP_COMMIT=${'c'.repeat(40)}`,
       'GLLM_PORT=9000', 'GLLM_PARALLEL_SLOTS=2', 'GLLM_CONTEXT_PER_SLOT=8192', 'GLLM_API_KEY_PARAMETER=/team/llm/key',
-      'GLLM_HF_TOKEN_PARAMETER=/team/hf-token', `GLLM_BOOT_DEADLINE_SECONDS=${3600 - 120}`,
+      'GLLM_HF_TOKEN_PARAMETER=/team/hf-token', `GLLM_BOOT_DEADLINE_SECONDS=${3600 - 120}`, 'GLLM_PROMPT_CACHE_MIB=2048',
     ]) {
       expect(userData).toContain(line);
     }
@@ -304,6 +308,35 @@ describe('GravitonLlmEndpoint validates its props, saying what it got and what i
   test('internet-facing without client ranges; canaryUrl on an internal endpoint', () => {
     expect(thrownBy({ internetFacing: true, certificateArn: CERT })!.message).toContain('allowedCidrs: nothing was given; required when internetFacing is true');
     expect(thrownBy({ canaryUrl: 'https://llm.example.com' })!.message).toContain('canaryUrl: got "https://llm.example.com"; applies only to an internet-facing endpoint');
+  });
+
+  test('a prompt cache larger than the instance has left, or not a whole number of MiB', () => {
+    const spare = promptCacheMiB(servingMemory(minimal().model, 4, 4096)!, findGravitonInstance('c7g.xlarge')!);
+    expect(spare).toBeGreaterThan(0);
+    expect(thrownBy({ promptCacheMiB: spare })).toBeUndefined();
+    expect(thrownBy({ promptCacheMiB: spare + 1 })!.message).toContain(
+      `promptCacheMiB: got ${spare + 1}; expected at most ${spare} MiB: what c7g.xlarge has left once the model, the KV cache of 4 slots of 4096 tokens and the compute buffers are counted`);
+    expect(thrownBy({ promptCacheMiB: -1 })!.message).toContain('promptCacheMiB: got -1; expected a whole number of MiB, 0 or more (0 turns the cache off)');
+    expect(thrownBy({ promptCacheMiB: 0.5 })!.message).toContain('promptCacheMiB: got 0.5');
+  });
+
+  test('the prompt cache by default: what the instance has left; 0 when the type is chosen at deploy time', () => {
+    const cacheOf = (props: Partial<GravitonLlmEndpointProps>, build?: (stack: Stack) => Partial<GravitonLlmEndpointProps>) => {
+      const stack = new Stack(newApp(), 'Stack', { env: ENV });
+      new GravitonLlmEndpoint(stack, 'Llm', { ...minimal(), ...props, ...build?.(stack) });
+      const userData = JSON.stringify(Template.fromStack(stack).toJSON());
+      return /GLLM_PROMPT_CACHE_MIB=([^\\]+)\\n/.exec(userData)?.[1];
+    };
+    const need = servingMemory(minimal().model, 4, 4096)!;
+    expect(cacheOf({})).toBe(String(promptCacheMiB(need, findGravitonInstance('c7g.xlarge')!)));
+    expect(cacheOf({ instanceType: GravitonInstanceType.of('c7g.4xlarge') })).toBe(String(PROMPT_CACHE_MAX_MIB));
+    const chosenLater = (stack: Stack) => ({
+      instanceType: GravitonInstanceType.chosenAtDeployTime({ instanceType: new CfnParameter(stack, 'Type').valueAsString, generation: 3, cpuPart: '0xd40', armArch: 'armv8.4-a+sve+i8mm+bf16' }),
+    });
+    expect(cacheOf({}, chosenLater)).toBe('0');
+    // A CloudFormation value is the template's: it goes into the boot environment as given.
+    expect(cacheOf({}, (stack) => ({ ...chosenLater(stack), promptCacheMiB: new CfnParameter(stack, 'Cache', { type: 'Number' }).valueAsNumber })))
+      .toBe('",{"Ref":"Cache"},"');
   });
 
   test('counts that are not whole numbers', () => {

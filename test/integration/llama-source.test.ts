@@ -33,7 +33,7 @@ function fetchSource(commit: string, repository: string) {
     ...localBootEnvironment({
       modelUrl: 'http://127.0.0.1:9/m.gguf', sha256: 'a'.repeat(64), sizeBytes: 1, workDir: path.join(dir, 'work'),
       cacheDir: path.join(dir, 'cache'), llamaRef: LLAMA_CPP_DEFAULT_REF, llamaCommit: commit, port: 18080, slots: 1,
-      ctxPerSlot: 512, healthTimeoutSeconds: 60, bootTimeoutSeconds: 600, modelFile: 'm.gguf', quantizeTo: '', generation: 3,
+      ctxPerSlot: 512, promptCacheMiB: 0, healthTimeoutSeconds: 60, bootTimeoutSeconds: 600, modelFile: 'm.gguf', quantizeTo: '', generation: 3,
     }, path.join(dir, 'key')),
     GLLM_INSTANCE_TYPE: 'c7g.xlarge',
   });

@@ -8,7 +8,7 @@ import { allGravitonInstances, findGravitonInstance } from '../../lib/catalogs/g
 import { CATALOG_MODELS, CATALOG_MODEL_IDS, modelDownloadUrl } from '../../lib/catalogs/model-catalog';
 import { parseOrgConfig } from '../../lib/org/org-config';
 import { addOrgTemplateParameters, mappingKey } from '../../lib/org/template-parameters';
-import { fits } from '../../lib/sizing/memory-fit';
+import { fits, promptCacheMiB } from '../../lib/sizing/memory-fit';
 import { REPO_ROOT } from '../support/synth';
 import { Evaluation, condition, evaluate, failingAssertions, parameterValues } from './support/cfn-eval';
 import { OrgSynthesized, exampleOrgConfig, synthOrg } from './support/org-synth';
@@ -232,6 +232,20 @@ describe('the catalogs as mappings, picked by conditions on the parameters', () 
       expect(evaluate(lt.BlockDeviceMappings[0].Ebs.VolumeSize, evalWith({ Model: m.id }))).toBe(t.Mappings.ModelCatalog[mappingKey(m.id)].RootVolumeGiB);
     }
     expect(lt.InstanceType).toEqual({ Ref: 'InstanceType' });
+  });
+
+  test('each Model value yields a prompt cache that every InstanceType the fit rule admits for it can hold', () => {
+    const userData = only('AWS::EC2::LaunchTemplate').Properties.LaunchTemplateData.UserData;
+    for (const choice of s.org.config.models) {
+      const text = (evaluate(userData, evalWith({ Model: choice.id })) as any)['Fn::Base64']['Fn::Join'][1]
+        .map((part: unknown) => (typeof part === 'string' ? part : '')).join('');
+      const cache = Number(/\nGLLM_PROMPT_CACHE_MIB=(\d+)\n/.exec(text)?.[1]);
+      const admitted = allGravitonInstances().filter((i) => fits(choice.resolved.memory, i));
+      expect(admitted.length).toBeGreaterThan(0);
+      for (const i of admitted) expect([choice.id, i.instanceType, cache <= promptCacheMiB(choice.resolved.memory, i)]).toEqual([choice.id, i.instanceType, true]);
+      // No smaller than it must be: the smallest admitted type's whole spare memory.
+      expect(cache).toBe(Math.min(...admitted.map((i) => promptCacheMiB(choice.resolved.memory, i))));
+    }
   });
 
   test('GravitonGenerations holds every generation\'s build flags; each InstanceType value yields its generation\'s', () => {

@@ -1,6 +1,6 @@
 import { findGravitonInstance } from '../../lib/catalogs/graviton-instances';
 import { ARCHITECTURES } from '../../lib/catalogs/model-architectures';
-import { GIB, fits, memoryNeed, sizesThatFit, usableBytes } from '../../lib/sizing/memory-fit';
+import { GIB, MIB, PROMPT_CACHE_MAX_MIB, fits, memoryNeed, promptCacheMiB, promptCacheMiBOnAny, sizesThatFit, usableBytes } from '../../lib/sizing/memory-fit';
 
 const threeB = { modelBytes: 2_019_377_696, architecture: ARCHITECTURES['llama-3.2-3b'], parallelSlots: 4, contextTokensPerSlot: 4096 };
 
@@ -32,4 +32,34 @@ test('sizes that fit start with the same generation and the smallest memory', ()
   }
   expect(list.map((i) => i.instanceType)).toEqual(expect.arrayContaining(['r7g.large', 'm7g.xlarge', 'c7g.2xlarge']));
   expect(list.map((i) => i.family)).not.toContain('c7gd');
+});
+
+describe('the RAM prompt cache (llama-server --cache-ram)', () => {
+  const oneB = { modelBytes: 1_321_083_104, architecture: ARCHITECTURES['llama-3.2-1b'], parallelSlots: 4, contextTokensPerSlot: 4096 };
+
+  test('gets what the fit check leaves, in whole MiB, so model + KV + compute + cache stays within the usable memory', () => {
+    const need = memoryNeed(oneB);
+    const large = findGravitonInstance('c7g.large')!;
+    const cache = promptCacheMiB(need, large);
+    expect(cache).toBe(Math.floor((usableBytes(large) - need.totalBytes) / MIB));
+    expect(cache).toBeGreaterThan(0);
+    // llama-server's default would not fit: the kit's value is what keeps the server's memory bounded.
+    expect(cache).toBeLessThan(PROMPT_CACHE_MAX_MIB);
+    expect(need.totalBytes + cache * MIB).toBeLessThanOrEqual(usableBytes(large));
+  });
+
+  test('is capped at llama-server\'s own default on large instances, and 0 where nothing is left', () => {
+    expect(promptCacheMiB(memoryNeed(oneB), findGravitonInstance('r7g.4xlarge')!)).toBe(PROMPT_CACHE_MAX_MIB);
+    const tight = memoryNeed(threeB);
+    const xlarge = findGravitonInstance('c7g.xlarge')!;
+    expect(promptCacheMiB({ ...tight, totalBytes: usableBytes(xlarge) }, xlarge)).toBe(0);
+    expect(promptCacheMiB({ ...tight, totalBytes: usableBytes(xlarge) + GIB }, xlarge)).toBe(0);
+  });
+
+  test('for a template whose instance type is chosen later, is what the smallest type that fits can spare', () => {
+    const need = memoryNeed(threeB);
+    const types = ['c7g.large', 'c7g.xlarge', 'c7g.2xlarge'].map((t) => findGravitonInstance(t)!);
+    expect(promptCacheMiBOnAny(need, types)).toBe(promptCacheMiB(need, types[1]));
+    expect(promptCacheMiBOnAny(need, types.slice(0, 1))).toBeUndefined();
+  });
 });

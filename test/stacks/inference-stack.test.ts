@@ -9,6 +9,9 @@ import { ConfigError } from '../../lib/config/config-error';
 import { InferenceEndpoint, type InferenceEndpointProps } from '../../lib/constructs/inference-endpoint';
 import { GENERATIONS } from '../../lib/catalogs/graviton-generations';
 import { findCatalogModel, modelDownloadUrl } from '../../lib/catalogs/model-catalog';
+import { findGravitonInstance } from '../../lib/catalogs/graviton-instances';
+import { ARCHITECTURES } from '../../lib/catalogs/model-architectures';
+import { PROMPT_CACHE_MAX_MIB, memoryNeed, promptCacheMiB } from '../../lib/sizing/memory-fit';
 import { UNPINNED_IMAGE_NOTE } from '../../lib/constructs/fleet-image';
 import { Synthesized, synthWith } from '../support/synth';
 
@@ -582,5 +585,19 @@ describe('variants', () => {
     const ud = userDataOf(t);
     expect(ud).toContain('GLLM_PARALLEL_SLOTS=8');
     expect(ud).toContain('GLLM_CONTEXT_PER_SLOT=2048');
+  });
+
+  test('the prompt cache the boot environment gives llama-server is what the fit check leaves on the instance', () => {
+    const model = findCatalogModel('llama-3.2-1b-instruct-q4_0')!;
+    const need = memoryNeed({ modelBytes: model.sizeBytes, architecture: ARCHITECTURES[model.architecture], parallelSlots: 4, contextTokensPerSlot: 4096 });
+    const cacheOn = (instanceType: string) => {
+      const { template: t } = synthWith({ instanceType, model: model.id }, { bundle: false });
+      return /GLLM_PROMPT_CACHE_MIB=(\d+)\\n/.exec(userDataOf(t))?.[1];
+    };
+    const small = promptCacheMiB(need, findGravitonInstance('c7g.large')!);
+    expect(small).toBeGreaterThan(0);
+    expect(small).toBeLessThan(PROMPT_CACHE_MAX_MIB);
+    expect(cacheOn('c7g.large')).toBe(String(small));
+    expect(cacheOn('c7g.4xlarge')).toBe(String(PROMPT_CACHE_MAX_MIB));
   });
 });

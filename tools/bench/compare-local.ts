@@ -1,47 +1,65 @@
 /**
- * The first measured figures (docs/benchmarks.md), reproducible with one
- * command: `npx tsx tools/bench/compare-local.ts`.
+ * The kit's llama-server settings against llama-server's defaults
+ * (docs/benchmarks.md), one command: `npx tsx tools/bench/compare-local.ts`
+ * (`--help` for the flags).
  *
  * Serves a random-weight GGUF shaped like Llama 3.2 1B (Q4_0, generated as
  * the test fixtures do) with llama-server built from the pinned release,
- * once with the kit's settings (lib/boot/boot.sh server_args) and once with
- * llama-server's defaults, on the same build, and runs the same bench sweep
- * against each. Heavy: the first run generates a 5 GB F32 model and
- * quantizes it; run it on an otherwise idle machine.
+ * with the kit's settings (boot.sh server_args itself, through
+ * kit-server-args.ts) and with llama-server's defaults, on the same build.
+ * The settings take turns (kit, defaults, kit, defaults, ...) for --rounds
+ * rounds, each on a fresh server, so that whatever else the host does weighs
+ * on both alike; each figure is reported as its median and range over the
+ * rounds, and a difference counts only where the ranges do not overlap.
+ * Heavy: the first run generates a 5 GB F32 model and quantizes it; run it
+ * on an otherwise idle machine.
  */
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { usageErrors } from '../../lib/command-line/flags';
+import { ARCHITECTURES } from '../../lib/catalogs/model-architectures';
+import { memoryNeed, promptCacheMiB } from '../../lib/sizing/memory-fit';
 import { buildLlamaCpp } from '../../test/support/llama-cpp-build';
 import { ensureLlamaCppSource } from '../../test/support/llama-cpp-source';
 import { startLlamaServer } from '../../test/support/llama-server';
 import { ensureTinyModel, LLAMA_3_2_1B_SHAPE, quantizedPath, quantizeModel } from '../../test/support/tiny-model';
+import { COMPARE_USAGE, parseCompareArgs, type CompareOptions } from './compare-options';
+import { compareRounds, lossAtConcurrencyOne, renderComparison, type RoundFigures } from './compare-stats';
+import { kitServerArgs } from './kit-server-args';
 import { parseBenchArgs } from './options';
 import { createProgress } from './progress';
-import { renderChart } from './report-chart';
-import { renderMarkdown } from './report-markdown';
 import { chatCompletionsUrl, sendCompletion } from './request';
-import { runBenchmark, type BenchReport } from './run';
-import { requestPlanner } from './workload';
+import { runBenchmark } from './run';
+import { prefixWorkloads } from './shared-prefix';
+import type { LevelSummary } from './stats';
+import { requestPlanner, type Workload } from './workload';
 
 /** The kit's defaults: parallelSlots 4, contextTokensPerSlot 4096 (lib/config/schema.ts). */
 const KIT_SLOTS = 4;
 const KIT_CONTEXT_PER_SLOT = 4096;
+const CONCURRENCY = [1, 4, 8];
+/** The sweep's prompt (or, with a shared prefix, each prompt's own part) and output, in tokens. */
+const INPUT_TOKENS = 128;
+const OUTPUT_TOKENS = 64;
 
-interface ServerConfig {
+export interface ServerConfig {
   readonly name: string;
-  readonly describe: string;
-  readonly options: { parallel?: number; ctxSize?: number; threads?: number; metrics?: boolean; extraArgs?: string[] };
+  /** Arguments after the model, host and port (which the harness sets). */
+  readonly args: readonly string[];
 }
 
-function configs(slots: number): ServerConfig[] {
-  const kit = (n: number): ServerConfig => ({
-    name: n === KIT_SLOTS ? 'kit' : `kit-${n}-slots`,
-    describe: `--parallel ${n} --ctx-size ${n * KIT_CONTEXT_PER_SLOT} --threads ${os.availableParallelism()} --cont-batching --metrics`,
-    options: { parallel: n, ctxSize: n * KIT_CONTEXT_PER_SLOT, threads: os.availableParallelism(), metrics: true, extraArgs: ['--cont-batching'] },
-  });
-  return [kit(KIT_SLOTS), { name: 'defaults', describe: '(none: llama-server defaults)', options: {} }, ...(slots !== KIT_SLOTS ? [kit(slots)] : [])];
+/** The settings compared: the kit's (from boot.sh), llama-server's defaults, and optionally the kit's with other slots. */
+export function configs(opts: CompareOptions, modelBytes: number): ServerConfig[] {
+  const kit = (slots: number): ServerConfig => {
+    const need = memoryNeed({ modelBytes, architecture: ARCHITECTURES['llama-3.2-1b'], parallelSlots: slots, contextTokensPerSlot: KIT_CONTEXT_PER_SLOT });
+    return {
+      name: slots === KIT_SLOTS ? 'kit' : `kit-${slots}-slots`,
+      args: kitServerArgs({ slots, ctxPerSlot: KIT_CONTEXT_PER_SLOT, promptCacheMiB: promptCacheMiB(need, opts.instance) }),
+    };
+  };
+  return [kit(KIT_SLOTS), { name: 'defaults', args: [] }, ...(opts.extraSlots !== KIT_SLOTS ? [kit(opts.extraSlots)] : [])];
 }
 
 /** What llama-server says it chose, from its start-up log. */
@@ -56,11 +74,31 @@ function chosenSettings(log: string): string {
   return parts.map(([k, v]) => `${k} ${v}`).join(', ');
 }
 
-async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const outDir = args.find((a) => a.startsWith('--out='))?.slice(6) ?? path.join('bench-results', `compare-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-  const extraSlots = Number(args.find((a) => a.startsWith('--extra-slots='))?.slice(14) ?? KIT_SLOTS);
-  const only = args.find((a) => a.startsWith('--only='))?.slice(7)?.split(',');
+function figuresOf(l: LevelSummary): RoundFigures {
+  return { outputTokensPerS: l.outputTokensPerS, ttftP50Ms: l.ttftMs.p50, ttftP90Ms: l.ttftMs.p90, tpotP50Ms: l.tpotMs.p50, tpotP90Ms: l.tpotMs.p90 };
+}
+
+/** Per settings (and, with a shared prefix, per workload): concurrency to each round's figures. */
+type Rounds = Map<string, Map<number, RoundFigures[]>>;
+
+function record(rounds: Rounds, key: string, l: LevelSummary): void {
+  const byLevel = rounds.get(key) ?? new Map<number, RoundFigures[]>();
+  rounds.set(key, byLevel);
+  byLevel.set(l.level.value, [...(byLevel.get(l.level.value) ?? []), figuresOf(l)]);
+}
+
+async function main(): Promise<number> {
+  const parsed = parseCompareArgs(process.argv.slice(2));
+  if ('help' in parsed) {
+    console.log(COMPARE_USAGE);
+    return 0;
+  }
+  if ('errors' in parsed) {
+    console.error(usageErrors('compare-local', parsed.errors));
+    return 2;
+  }
+  const opts = parsed.options;
+  const outDir = opts.outDir ?? path.join('bench-results', `compare-${new Date().toISOString().replace(/[:.]/g, '-')}`);
 
   const source = await ensureLlamaCppSource();
   const build = await buildLlamaCpp({ source, spec: { arch: 'native' }, targets: ['llama-server', 'llama-quantize'] });
@@ -68,71 +106,104 @@ async function main(): Promise<void> {
   const model = await quantizeModel(f32.path, quantizedPath(f32.path, 'Q4_0'), 'Q4_0', { llamaQuantize: build.binaries['llama-quantize'] });
   console.log(`model ${path.basename(model.path)} (${(model.bytes / 1e6).toFixed(0)} MB), llama.cpp ${source.tag}, ${build.binaries['llama-server']}`);
 
-  // The sweep: prompt 128 tokens, output 64, concurrency 1, 4 and 8.
-  const parsed = parseBenchArgs([
-    '--url', 'http://placeholder/v1', '--concurrency', '1,4,8', '--warmup', '2',
-    '--input-tokens', '128', '--output-tokens', '64', '--progress', 'lines', '--seed', '1',
-  ]);
-  if (!('options' in parsed)) throw new Error(JSON.stringify(parsed));
-  const requestsFor = (c: number) => Math.max(6, 2 * c);
+  const all = configs(opts, model.bytes);
+  const unknown = (opts.only ?? []).filter((n) => !all.some((c) => c.name === n));
+  if (unknown.length > 0) {
+    console.error(usageErrors('compare-local', [`--only: got ${unknown.join(', ')}; expected some of ${all.map((c) => c.name).join(', ')}`]));
+    return 2;
+  }
+  const chosen = all.filter((c) => !opts.only || opts.only.includes(c.name));
+
+  const parsedBench = parseBenchArgs(['--url', 'http://placeholder/v1', '--progress', 'lines', '--seed', '1']);
+  if (!('options' in parsedBench)) throw new Error(JSON.stringify(parsedBench));
+  const base = { inputTokens: { min: INPUT_TOKENS, max: INPUT_TOKENS }, outputTokens: { min: OUTPUT_TOKENS, max: OUTPUT_TOKENS }, seed: 1 };
+  // Without a shared prefix, one workload of distinct prompts; with one, that and the shared one.
+  const workloads: { name: string; workload: (c: number) => Workload }[] = opts.sharedPrefixTokens === undefined
+    ? [{ name: '', workload: (c) => ({ ...base, seed: base.seed + c }) }]
+    : (() => {
+      const w = prefixWorkloads(base, opts.sharedPrefixTokens);
+      // The prefix stays the same across levels; the prompts' own words vary with the level's seed.
+      return [
+        { name: 'distinct', workload: (c: number) => ({ ...w.distinct, seed: base.seed + c }) },
+        { name: 'shared-prefix', workload: (c: number) => ({ ...w.shared, seed: base.seed + c }) },
+      ];
+    })();
 
   await fs.mkdir(outDir, { recursive: true });
-  const rows: string[] = [];
-  for (const cfg of configs(extraSlots).filter((c) => !only || only.includes(c.name))) {
-    const server = await startLlamaServer({ binary: build.binaries['llama-server'], model: model.path, startTimeoutMs: 300_000, ...cfg.options });
-    try {
-      const reports: BenchReport[] = [];
-      // One run per level so each level can have its own request count.
-      for (const c of [1, 4, 8]) {
-        const opts = { ...parsed.options, url: `${server.url}/v1`, levels: [{ kind: 'concurrency' as const, value: c }], requests: requestsFor(c), warmup: c === 1 ? 2 : 0, label: `${cfg.name} c=${c}` };
-        const next = requestPlanner({ inputTokens: opts.inputTokens, outputTokens: opts.outputTokens, seed: opts.seed + c });
-        const url = chatCompletionsUrl(opts.url);
-        const send = () => {
-          const p = next();
-          return sendCompletion({ url, prompt: p.prompt, maxTokens: p.maxTokens, ignoreEos: true, timeoutMs: 600_000 });
-        };
-        reports.push(await runBenchmark(opts, send, createProgress('lines')));
-      }
-      const merged: BenchReport = {
-        ...reports[0],
-        label: `${cfg.name}: ${cfg.describe}`,
-        settings: { ...reports[0].settings, levels: reports.flatMap((r) => r.settings.levels), requestsPerLevel: reports.flatMap((r) => r.settings.requestsPerLevel) },
-        levels: reports.flatMap((r) => r.levels),
-        maxConcurrencyWithinTarget: reports.map((r) => r.maxConcurrencyWithinTarget).reduce<number | null>((a, b) => (b !== null && (a === null || b > a) ? b : a), null),
-        requests: reports.flatMap((r) => r.requests),
-      };
-      const dir = path.join(outDir, cfg.name);
-      await fs.mkdir(dir, { recursive: true });
-      await fs.writeFile(path.join(dir, 'results.json'), `${JSON.stringify(merged, null, 2)}\n`);
-      await fs.writeFile(path.join(dir, 'results.md'), renderMarkdown(merged));
-      await fs.writeFile(path.join(dir, 'chart.html'), renderChart(merged));
-      await fs.writeFile(path.join(dir, 'server.log'), server.logs());
-      const chosen = chosenSettings(server.logs());
-      for (const l of merged.levels) {
-        rows.push(
-          `| ${cfg.name} | ${l.level.value} | ${l.succeeded}/${l.requests} | ${l.outputTokensPerS.toFixed(1)} | ${l.tpotMs.p50?.toFixed(1)} | ${l.tpotMs.p90?.toFixed(1)} | ${l.ttftMs.p50?.toFixed(0)} | ${l.ttftMs.p90?.toFixed(0)} |`,
+  const rounds: Rounds = new Map();
+  for (let round = 1; round <= opts.rounds; round++) {
+    for (const cfg of chosen) {
+      const server = await startLlamaServer({ binary: build.binaries['llama-server'], model: model.path, startTimeoutMs: 300_000, extraArgs: cfg.args });
+      try {
+        for (const { name, workload } of workloads) {
+          const levels: LevelSummary[] = [];
+          // One run per level so each level can have its own request count.
+          for (const c of CONCURRENCY) {
+            const label = `${cfg.name}${name ? ` ${name}` : ''} round ${round} c=${c}`;
+            const benchOpts = {
+              ...parsedBench.options, url: `${server.url}/v1`, levels: [{ kind: 'concurrency' as const, value: c }],
+              requests: Math.max(6, opts.requestsPerClient * c), warmup: c === 1 ? 2 : 0, label,
+            };
+            const next = requestPlanner(workload(c));
+            const url = chatCompletionsUrl(benchOpts.url);
+            const send = () => {
+              const p = next();
+              return sendCompletion({ url, prompt: p.prompt, maxTokens: p.maxTokens, ignoreEos: true, timeoutMs: 600_000 });
+            };
+            const report = await runBenchmark(benchOpts, send, createProgress('lines'));
+            levels.push(...report.levels);
+            for (const l of report.levels) record(rounds, name ? `${cfg.name} ${name}` : cfg.name, l);
+          }
+          const dir = path.join(outDir, `${cfg.name}${name ? `-${name}` : ''}`, `round-${round}`);
+          await fs.mkdir(dir, { recursive: true });
+          await fs.writeFile(path.join(dir, 'levels.json'), `${JSON.stringify(levels, null, 2)}\n`);
+        }
+        await fs.mkdir(path.join(outDir, cfg.name), { recursive: true });
+        await fs.writeFile(path.join(outDir, cfg.name, `server-round-${round}.log`), server.logs());
+        // Other work on the machine skews every figure: record the load each round saw.
+        await fs.appendFile(
+          path.join(outDir, 'settings.txt'),
+          `${cfg.name} round ${round}: ${cfg.args.length > 0 ? cfg.args.join(' ') : '(none: llama-server defaults)'}\n`
+            + `  llama-server log: ${chosenSettings(server.logs())}\n`
+            + `  load average at end (1, 5, 15 min): ${os.loadavg().map((l) => l.toFixed(2)).join(', ')}\n`,
         );
+      } finally {
+        await server.stop();
       }
-      console.log(`${cfg.name}: server chose ${chosen}`);
-      // Other work on the machine skews every figure: record the load each run saw.
-      await fs.appendFile(
-        path.join(outDir, 'settings.txt'),
-        `${cfg.name}: ${cfg.describe}\n  llama-server log: ${chosen}\n  load average at end (1, 5, 15 min): ${os.loadavg().map((l) => l.toFixed(2)).join(', ')}\n`,
-      );
-    } finally {
-      await server.stop();
     }
   }
-  const table = [
-    '| Settings | Concurrency | OK | Output tok/s | TPOT p50 (ms) | TPOT p90 (ms) | TTFT p50 (ms) | TTFT p90 (ms) |',
-    '|---|---|---|---|---|---|---|---|',
-    ...rows,
-  ].join('\n');
-  await fs.writeFile(path.join(outDir, 'compare.md'), `${table}\n`);
-  console.log(`\n${table}\n\nResults in ${outDir}`);
+
+  const sections: string[] = [`Machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB; `
+    + `prompt ${INPUT_TOKENS} tokens${opts.sharedPrefixTokens ? ` (after a ${opts.sharedPrefixTokens}-token prefix, or ${opts.sharedPrefixTokens + INPUT_TOKENS} distinct)` : ''}, output ${OUTPUT_TOKENS}; `
+    + `the kit's prompt cache sized for ${opts.instance.instanceType}.`];
+  let loss: string | undefined;
+  const pair = (a: string, b: string) => {
+    const ra = rounds.get(a);
+    const rb = rounds.get(b);
+    if (!ra || !rb) return;
+    const figures = compareRounds(ra, rb);
+    sections.push(`### ${a} vs ${b}\n\n${renderComparison(figures, a, b)}`);
+    return figures;
+  };
+  for (const { name } of workloads) {
+    const suffix = name ? ` ${name}` : '';
+    const figures = pair(`kit${suffix}`, `defaults${suffix}`);
+    // The promise is about the plain workload: a single client is never slower with the kit's settings.
+    if (figures && !name) loss = lossAtConcurrencyOne(figures, 'kit', 'defaults');
+  }
+  if (opts.sharedPrefixTokens !== undefined) {
+    for (const cfg of chosen) pair(`${cfg.name} shared-prefix`, `${cfg.name} distinct`);
+  }
+  if (loss) sections.push(`LOSS: ${loss}`);
+  const text = `${sections.join('\n\n')}\n`;
+  await fs.writeFile(path.join(outDir, 'compare.md'), text);
+  console.log(`\n${text}\nResults in ${outDir}`);
+  return loss ? 1 : 0;
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().then((code) => process.exit(code), (err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

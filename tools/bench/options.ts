@@ -25,6 +25,12 @@ export interface BenchOptions {
   readonly inputTokens: LengthSpec;
   readonly outputTokens: LengthSpec;
   readonly promptFile?: string;
+  /**
+   * Measure a repeated prefix of this many tokens (every prompt starts with
+   * it, then its own inputTokens words) against distinct prompts of the same
+   * total length; undefined runs the distinct workload only.
+   */
+  readonly sharedPrefixTokens?: number;
   readonly ignoreEos: boolean;
   readonly arrival: 'poisson' | 'uniform';
   readonly maxInFlight: number;
@@ -91,6 +97,9 @@ Workload
   --input-tokens N|MIN-MAX   prompt length in tokens, fixed or sampled uniformly (default 128; 1-${MAX_TOKENS})
   --output-tokens N|MIN-MAX  max_tokens, fixed or sampled (default 128; 1-${MAX_TOKENS})
   --prompt-file FILE         sample prompts from this file's non-empty lines instead
+  --shared-prefix-tokens N   run every level twice: prompts of N + --input-tokens distinct words, then prompts
+                             that all start with the same N-token prefix (a repeated system prompt) followed by
+                             --input-tokens words of their own; reports time to first token of both (1-${MAX_TOKENS})
   --no-ignore-eos            do not send ignore_eos (outputs may then end early)
   --seed N                   seed for lengths, prompts and arrivals (default 1; 0-4294967295)
 
@@ -138,6 +147,7 @@ export const BENCH_FLAGS = {
   'input-tokens': { type: 'string' },
   'output-tokens': { type: 'string' },
   'prompt-file': { type: 'string' },
+  'shared-prefix-tokens': { type: 'string' },
   'no-ignore-eos': { type: 'boolean' },
   seed: { type: 'string' },
   'target-tpot-ms': { type: 'string' },
@@ -197,6 +207,11 @@ export function parseBenchArgs(argv: readonly string[]): ParseResult {
     return r;
   };
 
+  let sharedPrefixTokens: number | undefined;
+  if (v['shared-prefix-tokens'] !== undefined) {
+    sharedPrefixTokens = numberFlag('shared-prefix-tokens', v['shared-prefix-tokens'], 1, { min: 1, max: MAX_TOKENS, integer: true }, errors);
+    if (v['prompt-file'] !== undefined) errors.push('--shared-prefix-tokens: not used with --prompt-file (its prompts are the file\'s); give one');
+  }
   if (v['prompt-file'] !== undefined && v['input-tokens'] !== undefined) {
     errors.push('--input-tokens: not used with --prompt-file (the prompts come from the file); give one');
   }
@@ -220,6 +235,7 @@ export function parseBenchArgs(argv: readonly string[]): ParseResult {
     inputTokens: length('input-tokens', v['input-tokens']),
     outputTokens: length('output-tokens', v['output-tokens']),
     ...(v['prompt-file'] ? { promptFile: v['prompt-file'] } : {}),
+    ...(sharedPrefixTokens !== undefined ? { sharedPrefixTokens } : {}),
     ignoreEos: !v['no-ignore-eos'],
     arrival: arrival as BenchOptions['arrival'],
     maxInFlight: numberFlag('max-in-flight', v['max-in-flight'], 256, BENCH_LIMITS.maxInFlight, errors),
@@ -229,6 +245,9 @@ export function parseBenchArgs(argv: readonly string[]): ParseResult {
     ...(v.label ? { label: v.label } : {}),
     progress,
   };
+  if (sharedPrefixTokens !== undefined && sharedPrefixTokens + options.inputTokens.max > MAX_TOKENS) {
+    errors.push(`--shared-prefix-tokens: ${sharedPrefixTokens} + --input-tokens ${options.inputTokens.max} is more than ${MAX_TOKENS} tokens per prompt`);
+  }
   return errors.length > 0 ? { errors } : { options };
 }
 

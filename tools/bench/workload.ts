@@ -68,6 +68,11 @@ export interface Workload {
   readonly outputTokens: LengthSpec;
   /** Use these prompts (sampled) instead of generated words; inputTokens is then ignored. */
   readonly prompts?: readonly string[];
+  /**
+   * Text every generated prompt starts with (see sharedPrefix), before its
+   * own inputTokens words: a chat application's system prompt.
+   */
+  readonly prefix?: string;
   readonly seed: number;
 }
 
@@ -76,10 +81,27 @@ export interface RequestPlan {
   readonly maxTokens: number;
 }
 
+function randomWords(n: number, rand: () => number): string {
+  const words: string[] = [];
+  for (let i = 0; i < n; i++) words.push(WORDS[Math.floor(rand() * WORDS.length)]);
+  return words.join(' ');
+}
+
+/**
+ * A prefix of about `tokens` tokens, the same for the same seed: one run's
+ * requests (every level, the warm-up too) share it, so that from the second
+ * request on the server can reuse its prefill.
+ */
+export function sharedPrefix(tokens: number, seed: number): string {
+  // Its own generator: the prefix must not depend on how many lengths were sampled before it.
+  return randomWords(tokens, seededRandom(seed ^ 0x5bd1e995));
+}
+
 /**
  * Produces one request after another. Each generated prompt starts with
- * different words, so llama-server's prompt cache cannot reuse one request's
- * prefill for the next and TTFT stays honest.
+ * different words (after the shared prefix, if there is one), so
+ * llama-server's prompt cache cannot reuse one request's prefill for the
+ * next beyond that prefix, and TTFT stays honest.
  */
 export function requestPlanner(w: Workload): () => RequestPlan {
   const rand = seededRandom(w.seed);
@@ -88,9 +110,7 @@ export function requestPlanner(w: Workload): () => RequestPlan {
     if (w.prompts && w.prompts.length > 0) {
       return { prompt: w.prompts[Math.floor(rand() * w.prompts.length)], maxTokens };
     }
-    const n = sampleLength(w.inputTokens, rand);
-    const words: string[] = [];
-    for (let i = 0; i < n; i++) words.push(WORDS[Math.floor(rand() * WORDS.length)]);
-    return { prompt: words.join(' '), maxTokens };
+    const own = randomWords(sampleLength(w.inputTokens, rand), rand);
+    return { prompt: w.prefix ? `${w.prefix} ${own}` : own, maxTokens };
   };
 }

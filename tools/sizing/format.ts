@@ -1,5 +1,5 @@
 /** The sizing result as a Markdown table plus the notes that say what each number rests on. */
-import { formatGiB } from '../../lib/sizing/memory-fit';
+import { GIB, PROMPT_CACHE_MAX_MIB, formatGiB } from '../../lib/sizing/memory-fit';
 import { PRICE_REGION } from './data';
 import type { SizingRequest, SizingResult } from './plan';
 
@@ -13,16 +13,17 @@ export function formatSizing(req: SizingRequest, result: SizingResult, top: numb
     `Target p90 TPOT ${req.targetTpotMs} ms; ${req.inputTokens} prompt + ${req.outputTokens} output tokens per request; ${req.contextPerSlot} context tokens per slot` +
       (req.rps !== undefined ? `; ${req.rps} requests/s` : ''),
     '',
-    `| Instance | vCPU | GiB | Bound tok/s | Est. tok/s (1 stream) | % of bound | Basis | Slots | TPOT at slots (ms) | Idle TTFT (ms) | Out tok/s per instance | Req/s per instance | ${
+    `| Instance | vCPU | GiB | Bound tok/s | Est. tok/s (1 stream) | % of bound | Basis | Slots | Memory at slots (GiB) | Prompt cache (MiB) | TPOT at slots (ms) | Idle TTFT (ms) | Prefill assumed (tok/s) | Out tok/s per instance | Req/s per instance | ${
       req.rps !== undefined ? 'Instances | Fleet $/h | ' : ''
     }$/h each | $ per M output tokens |`,
-    `|---|---|---|---|---|---|---|---|---|---|---|---|${req.rps !== undefined ? '---|---|' : ''}---|---|`,
+    `|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|${req.rps !== undefined ? '---|---|' : ''}---|---|`,
   ];
   for (const r of rows) {
     const e = r.estimate;
     lines.push(
       `| ${r.instance.instanceType} | ${r.instance.vcpus} | ${r.instance.memoryGiB} | ${e.boundTps.toFixed(0)} | ${e.singleStreamTps.toFixed(1)} | ` +
-        `${((e.singleStreamTps / e.boundTps) * 100).toFixed(0)}% | ${e.basis} | ${r.slots} | ${r.tpotMsAtSlots.toFixed(0)} | ${r.ttftMsIdle.toFixed(0)} | ` +
+        `${((e.singleStreamTps / e.boundTps) * 100).toFixed(0)}% | ${e.basis} | ${r.slots} | ${(r.memory.totalBytes / GIB).toFixed(1)} | ${r.promptCacheMiB} | ` +
+        `${r.tpotMsAtSlots.toFixed(0)} | ${r.ttftMsIdle.toFixed(0)} | ${r.prefillTokensPerS.toFixed(0)} | ` +
         `${r.instanceOutputTps.toFixed(0)} | ${r.capacityRps.toFixed(2)} | ` +
         (r.instances !== undefined ? `${r.instances} | ${money(r.fleetPerHour!)} | ` : '') +
         `${money(r.pricePerHour)} | ${money(r.dollarsPerMillionOutputTokens)} |`,
@@ -35,8 +36,11 @@ export function formatSizing(req: SizingRequest, result: SizingResult, top: numb
     '',
     'Bound: peak DRAM bandwidth of the socket / bytes read per token (weights + KV cache); nothing generates faster. ' +
       'Basis: published or measured = a figure for this exact instance and model (data.ts); fitted = the generation\'s model fitted to published figures; ' +
-      'derived = no published figure for the generation (see docs/sizing-data.md). Estimates assume no flash attention and a conservative prefill cost ' +
-      `(--prefill-speedup ${req.prefillSpeedup}). Prices: ${PRICE_REGION} Linux on-demand; c7g, c8g and r8g from a cited 2024 listing, the other families approximate.`,
+      'derived = no published figure for the generation (see docs/sizing-data.md). Estimates assume no flash attention. ' +
+      `Idle TTFT assumes the prefill rate beside it: a prompt token costs the arithmetic of a generated one divided by --prefill-speedup (${req.prefillSpeedup}; 1 is conservative), ` +
+      'with no prompt cache hit; a prompt whose prefix the server already holds (a repeated system prompt) skips that part. ' +
+      'Memory at slots: the kit\'s fit check (model + KV cache + compute buffers); the prompt cache (llama-server --cache-ram) gets what that leaves of the usable memory, ' +
+      `up to ${PROMPT_CACHE_MAX_MIB} MiB, as the kit sets it. Prices: ${PRICE_REGION} Linux on-demand; c7g, c8g and r8g from a cited 2024 listing, the other families approximate.`,
   );
   const seen = new Set<string>();
   for (const r of rows) {

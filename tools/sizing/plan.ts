@@ -5,7 +5,7 @@
  * instance count and cost, cheapest first.
  */
 import { allGravitonInstances, type GravitonInstance } from '../../lib/catalogs/graviton-instances';
-import { fits, memoryNeed } from '../../lib/sizing/memory-fit';
+import { fits, memoryNeed, promptCacheMiB, type MemoryNeed } from '../../lib/sizing/memory-fit';
 import { FAMILY_PRICES } from './data';
 import { estimateInstance, generationConstants, type InstanceEstimate, type ModelSpec } from './model';
 
@@ -35,6 +35,12 @@ export interface SizingRow {
   readonly tpotMsAtSlots: number;
   /** Prompt processing of one request on an idle instance. */
   readonly ttftMsIdle: number;
+  /** The prefill rate ttftMsIdle assumes: prompt tokens per second of the whole instance. */
+  readonly prefillTokensPerS: number;
+  /** The memory fit check's need with `slots` slots: model, KV cache and compute buffers. */
+  readonly memory: MemoryNeed;
+  /** llama-server's RAM prompt cache the kit gives this shape here (--cache-ram, MiB): what the need leaves. */
+  readonly promptCacheMiB: number;
   /** Requests/s one instance sustains with every slot busy. */
   readonly capacityRps: number;
   readonly instanceOutputTps: number;
@@ -81,8 +87,9 @@ export function planSizing(req: SizingRequest): SizingResult {
   for (const instance of candidates(req.families)) {
     const estimate = estimateInstance(instance, req.model, constants, { contextTokens, prefillSpeedup: req.prefillSpeedup });
     if (!estimate) continue;
-    const fitsWith = (slots: number) =>
-      fits(memoryNeed({ modelBytes: req.model.sizeBytes, architecture: req.model.architecture, parallelSlots: slots, contextTokensPerSlot: req.contextPerSlot }), instance);
+    const needWith = (slots: number) =>
+      memoryNeed({ modelBytes: req.model.sizeBytes, architecture: req.model.architecture, parallelSlots: slots, contextTokensPerSlot: req.contextPerSlot });
+    const fitsWith = (slots: number) => fits(needWith(slots), instance);
     if (!fitsWith(1)) {
       memory++;
       continue;
@@ -117,6 +124,9 @@ export function planSizing(req: SizingRequest): SizingResult {
       slots,
       tpotMsAtSlots: estimate.step(slots) * 1000,
       ttftMsIdle: (prefillS + estimate.step(1)) * 1000,
+      prefillTokensPerS: 1 / estimate.prefillSecondsPerToken,
+      memory: needWith(slots),
+      promptCacheMiB: promptCacheMiB(needWith(slots), instance),
       capacityRps,
       instanceOutputTps,
       ...(instances === undefined ? {} : { instances, fleetPerHour }),

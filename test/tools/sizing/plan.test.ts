@@ -1,4 +1,5 @@
-import { fits, memoryNeed } from '../../../lib/sizing/memory-fit';
+import { MIB, fits, memoryNeed, promptCacheMiB, usableBytes } from '../../../lib/sizing/memory-fit';
+import { formatSizing } from '../../../tools/sizing/format';
 import { sizeOrExplain } from '../../../tools/sizing/cli';
 import { FAMILY_PRICES } from '../../../tools/sizing/data';
 import { modelSpec } from '../../../tools/sizing/model';
@@ -56,6 +57,32 @@ describe('planSizing', () => {
   test('families filter', () => {
     const r = planSizing({ ...base, families: ['c7g'] });
     expect(new Set(r.rows.map((x) => x.instance.family))).toEqual(new Set(['c7g']));
+  });
+});
+
+describe('what each row rests on', () => {
+  test('the memory check counts the prompt cache the kit would give the row\'s shape, within the usable memory', () => {
+    const { rows } = planSizing({ ...base, model: modelSpec('llama-3.2-1b', 'Q4_0') });
+    expect(rows.some((r) => r.promptCacheMiB > 0 && r.promptCacheMiB < 8192)).toBe(true);
+    for (const r of rows) {
+      const need = memoryNeed({ modelBytes: r.memory.modelBytes, architecture: modelSpec('llama-3.2-1b', 'Q4_0').architecture, parallelSlots: r.slots, contextTokensPerSlot: 4096 });
+      expect(r.memory).toEqual(need);
+      expect(r.promptCacheMiB).toBe(promptCacheMiB(need, r.instance));
+      expect(need.totalBytes + r.promptCacheMiB * MIB).toBeLessThanOrEqual(usableBytes(r.instance));
+    }
+  });
+
+  test('the table states the prefill rate each idle TTFT assumes, next to it, and the prompt cache', () => {
+    const req = { ...base, prefillSpeedup: 4 };
+    const result = planSizing(req);
+    const r = result.rows[0];
+    expect(r.ttftMsIdle).toBeCloseTo((256 / r.prefillTokensPerS + r.estimate.step(1)) * 1000, 6);
+    const text = formatSizing(req, result, 1);
+    expect(text).toContain('| Idle TTFT (ms) | Prefill assumed (tok/s) |');
+    expect(text).toContain(`| ${r.ttftMsIdle.toFixed(0)} | ${r.prefillTokensPerS.toFixed(0)} |`);
+    expect(text).toContain(`| ${r.promptCacheMiB} |`);
+    expect(text).toContain('--prefill-speedup (4; 1 is conservative)');
+    expect(text).toContain('--cache-ram');
   });
 });
 

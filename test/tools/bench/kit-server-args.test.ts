@@ -1,0 +1,71 @@
+/**
+ * The comparison bench serves "the kit's settings" by asking boot.sh for
+ * them: these tests hold it to boot.sh's server_args, so the bench can no
+ * longer keep a list of its own that drifts from what instances run.
+ */
+import * as os from 'node:os';
+
+import { findGravitonInstance } from '../../../lib/catalogs/graviton-instances';
+import { ARCHITECTURES } from '../../../lib/catalogs/model-architectures';
+import { localBootEnvironment } from '../../../lib/boot/local-boot';
+import { bootServerArgs, ENDPOINT_FLAGS, servingSettings } from '../../../lib/boot/server-args';
+import { memoryNeed, promptCacheMiB } from '../../../lib/sizing/memory-fit';
+import { configs } from '../../../tools/bench/compare-local';
+import { parseCompareArgs } from '../../../tools/bench/compare-options';
+
+const MODEL_BYTES = 770_000_000;
+
+function bootScriptSettings(slots: number, ctxPerSlot: number, cacheMiB: number): string[] {
+  const env = localBootEnvironment({
+    modelUrl: 'http://127.0.0.1:9/m.gguf', sha256: 'b'.repeat(64), sizeBytes: 5, workDir: '/tmp/w', cacheDir: '/tmp/c', llamaRef: 'v0.5.0',
+    llamaCommit: '', port: 9999, slots, ctxPerSlot, promptCacheMiB: cacheMiB, healthTimeoutSeconds: 1, bootTimeoutSeconds: 1,
+    modelFile: 'm.gguf', quantizeTo: '', generation: 3,
+  }, '/tmp/k');
+  return bootServerArgs({ env, modelPath: '/models/m.gguf', keyFile: '/tmp/k', host: '127.0.0.1' });
+}
+
+test('boot.sh renders the endpoint flags with the values given, then the serving settings', () => {
+  const args = bootScriptSettings(4, 4096, 300);
+  expect(args.slice(args.indexOf('--model'), args.indexOf('--model') + 2)).toEqual(['--model', '/models/m.gguf']);
+  expect(args.slice(args.indexOf('--port'), args.indexOf('--port') + 2)).toEqual(['--port', '9999']);
+  const settings = servingSettings(args);
+  for (const flag of ENDPOINT_FLAGS) expect(settings).not.toContain(flag);
+  expect(settings).not.toContain('/models/m.gguf');
+  expect(settings.length).toBe(args.length - 2 * ENDPOINT_FLAGS.length);
+});
+
+test('the comparison bench\'s kit settings are boot.sh\'s server_args, prompt cache sized by the fit check', () => {
+  const parsed = parseCompareArgs(['--instance-type', 'c7g.large']);
+  if (!('options' in parsed)) throw new Error(JSON.stringify(parsed));
+  const [kit, defaults] = configs(parsed.options, MODEL_BYTES);
+  const need = memoryNeed({ modelBytes: MODEL_BYTES, architecture: ARCHITECTURES['llama-3.2-1b'], parallelSlots: 4, contextTokensPerSlot: 4096 });
+  const cache = promptCacheMiB(need, findGravitonInstance('c7g.large')!);
+  expect(cache).toBeGreaterThan(0);
+  expect(cache).toBeLessThan(8192);
+  expect(kit.name).toBe('kit');
+  expect(kit.args).toEqual(servingSettings(bootScriptSettings(4, 4096, cache)));
+  // What the kit's settings are made of, so the equality above is not two empty lists.
+  const value = (flag: string) => kit.args[kit.args.indexOf(flag) + 1];
+  expect(value('--parallel')).toBe('4');
+  expect(value('--ctx-size')).toBe('16384');
+  expect(value('--threads')).toBe(String(os.availableParallelism()));
+  expect(value('--cache-ram')).toBe(String(cache));
+  expect(kit.args).toEqual(expect.arrayContaining(['--cont-batching', '--metrics', '--no-slots', '--slot-prompt-similarity']));
+  expect(defaults).toEqual({ name: 'defaults', args: [] });
+});
+
+test('--extra-slots adds the kit\'s settings with that many slots', () => {
+  const parsed = parseCompareArgs(['--extra-slots', '2']);
+  if (!('options' in parsed)) throw new Error(JSON.stringify(parsed));
+  const extra = configs(parsed.options, MODEL_BYTES)[2];
+  expect(extra.name).toBe('kit-2-slots');
+  expect(extra.args[extra.args.indexOf('--parallel') + 1]).toBe('2');
+  expect(extra.args[extra.args.indexOf('--ctx-size') + 1]).toBe('8192');
+});
+
+test('the comparison\'s flags are checked, naming the flag and what it allows', () => {
+  expect(parseCompareArgs(['--rounds', '2'])).toEqual({ errors: [expect.stringMatching(/^--rounds: got "2"; expected .*3/)] });
+  expect(parseCompareArgs(['--instance-type', 'c7g.huge'])).toEqual({ errors: [expect.stringContaining('--instance-type: got "c7g.huge"')] });
+  const ok = parseCompareArgs(['--rounds', '5', '--only', 'kit,defaults', '--shared-prefix-tokens', '1000']);
+  expect('options' in ok && ok.options).toMatchObject({ rounds: 5, only: ['kit', 'defaults'], sharedPrefixTokens: 1000 });
+});
