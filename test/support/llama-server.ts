@@ -30,6 +30,8 @@ export interface RunningLlamaServer {
   readonly url: string;
   /** Seconds from spawn to the first healthy /health. */
   readonly startupSeconds: number;
+  /** The server's process id (its memory is in /proc/PID/status). */
+  readonly pid: number;
   /** Kills the server (SIGTERM, then SIGKILL) and waits for it to exit. */
   stop(): Promise<void>;
   /** Everything the server printed so far (the most recent 1 MB). */
@@ -149,6 +151,7 @@ async function startOnce(o: LlamaServerOptions): Promise<RunningLlamaServer> {
   return {
     url,
     startupSeconds: (Date.now() - started) / 1000,
+    pid: child.pid!,
     stop: () => kill(child),
     logs: () => log,
   };
