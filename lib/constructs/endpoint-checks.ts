@@ -2,7 +2,9 @@ import { Token } from 'aws-cdk-lib';
 import { GravitonInstance } from '../catalogs/graviton-instances';
 import { LLAMA_CPP_RELEASE_COMMITS, LLAMA_CPP_REPOSITORY } from '../catalogs/llama-cpp-release';
 import { LlamaModel, ROOT_VOLUME_BASE_GIB } from '../models/llama-model';
-import { MIB, MemoryNeed, PROMPT_CACHE_MAX_MIB, fits, formatGiB, memoryNeed, promptCacheMiB, sizesThatFit, usableBytes } from '../sizing/memory-fit';
+import {
+  MemoryNeed, PROMPT_CACHE_ALLOWANCE_FRACTION, PROMPT_CACHE_MAX_MIB, fits, formatGiB, memoryNeed, promptCacheMiB, promptCacheRoomMiB, sizesThatFit, usableBytes,
+} from '../sizing/memory-fit';
 import { PropProblem } from './problems';
 
 /**
@@ -121,7 +123,7 @@ export function promptCacheOf(
   model: LlamaModel, instance: GravitonInstance | undefined, parallelSlots: number, contextTokensPerSlot: number, given: number | undefined,
 ): { readonly mib: number; readonly problems: PropProblem[] } {
   const memory = servingMemory(model, parallelSlots, contextTokensPerSlot);
-  const spare = memory && instance ? Math.max(0, Math.floor((usableBytes(instance) - memory.totalBytes) / MIB)) : undefined;
+  const spare = memory && instance ? promptCacheRoomMiB(memory, instance) : undefined;
   if (given === undefined) {
     return { mib: memory && instance ? promptCacheMiB(memory, instance) : 0, problems: [] };
   }
@@ -137,7 +139,8 @@ export function promptCacheOf(
       problems: [{
         field: 'promptCacheMiB',
         given,
-        expected: `expected at most ${spare} MiB: what ${instance!.instanceType} has left once the model, the KV cache of ${parallelSlots} slots of ${contextTokensPerSlot} tokens and the compute buffers are counted`
+        expected: `expected at most ${spare} MiB: what ${instance!.instanceType} has left once the model, the KV cache of ${parallelSlots} slots of ${contextTokensPerSlot} tokens, the compute buffers `
+          + `and an allowance of ${PROMPT_CACHE_ALLOWANCE_FRACTION * 100}% of those for the server's own memory are counted`
           + ' (a larger cache lets the server outgrow the instance\'s memory and be killed); leave promptCacheMiB unset to get exactly what is left, up to 8192 MiB',
       }],
     };

@@ -12,7 +12,7 @@ import { GravitonInstanceType } from '../../lib/instances/graviton-instance-type
 import { LlamaModel } from '../../lib/models/llama-model';
 import { findGravitonInstance } from '../../lib/catalogs/graviton-instances';
 import { servingMemory } from '../../lib/constructs/endpoint-checks';
-import { PROMPT_CACHE_MAX_MIB, promptCacheMiB } from '../../lib/sizing/memory-fit';
+import { PROMPT_CACHE_MAX_MIB, promptCacheMiB, promptCacheRoomMiB } from '../../lib/sizing/memory-fit';
 import { cdkJsonContext } from '../support/synth';
 
 const CERT = 'arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012';
@@ -311,11 +311,11 @@ describe('GravitonLlmEndpoint validates its props, saying what it got and what i
   });
 
   test('a prompt cache larger than the instance has left, or not a whole number of MiB', () => {
-    const spare = promptCacheMiB(servingMemory(minimal().model, 4, 4096)!, findGravitonInstance('c7g.xlarge')!);
+    const spare = promptCacheRoomMiB(servingMemory(minimal().model, 4, 4096)!, findGravitonInstance('c7g.xlarge')!);
     expect(spare).toBeGreaterThan(0);
     expect(thrownBy({ promptCacheMiB: spare })).toBeUndefined();
     expect(thrownBy({ promptCacheMiB: spare + 1 })!.message).toContain(
-      `promptCacheMiB: got ${spare + 1}; expected at most ${spare} MiB: what c7g.xlarge has left once the model, the KV cache of 4 slots of 4096 tokens and the compute buffers are counted`);
+      `promptCacheMiB: got ${spare + 1}; expected at most ${spare} MiB: what c7g.xlarge has left once the model, the KV cache of 4 slots of 4096 tokens, the compute buffers and an allowance of 10% of those for the server's own memory are counted`);
     expect(thrownBy({ promptCacheMiB: -1 })!.message).toContain('promptCacheMiB: got -1; expected a whole number of MiB, 0 or more (0 turns the cache off)');
     expect(thrownBy({ promptCacheMiB: 0.5 })!.message).toContain('promptCacheMiB: got 0.5');
   });

@@ -1,6 +1,6 @@
 import { findGravitonInstance } from '../../lib/catalogs/graviton-instances';
 import { ARCHITECTURES } from '../../lib/catalogs/model-architectures';
-import { GIB, MIB, PROMPT_CACHE_MAX_MIB, fits, memoryNeed, promptCacheMiB, promptCacheMiBOnAny, sizesThatFit, usableBytes } from '../../lib/sizing/memory-fit';
+import { GIB, MIB, PROMPT_CACHE_ALLOWANCE_FRACTION, PROMPT_CACHE_MAX_MIB, promptCacheRoomMiB, fits, memoryNeed, promptCacheMiB, promptCacheMiBOnAny, sizesThatFit, usableBytes } from '../../lib/sizing/memory-fit';
 
 const threeB = { modelBytes: 2_019_377_696, architecture: ARCHITECTURES['llama-3.2-3b'], parallelSlots: 4, contextTokensPerSlot: 4096 };
 
@@ -37,15 +37,17 @@ test('sizes that fit start with the same generation and the smallest memory', ()
 describe('the RAM prompt cache (llama-server --cache-ram)', () => {
   const oneB = { modelBytes: 1_321_083_104, architecture: ARCHITECTURES['llama-3.2-1b'], parallelSlots: 4, contextTokensPerSlot: 4096 };
 
-  test('gets what the fit check leaves, in whole MiB, so model + KV + compute + cache stays within the usable memory', () => {
+  test('gets what the fit check leaves after an allowance for the server\'s own memory, in whole MiB, so need + allowance + cache stays within the usable memory', () => {
     const need = memoryNeed(oneB);
     const large = findGravitonInstance('c7g.large')!;
     const cache = promptCacheMiB(need, large);
-    expect(cache).toBe(Math.floor((usableBytes(large) - need.totalBytes) / MIB));
+    expect(PROMPT_CACHE_ALLOWANCE_FRACTION).toBe(0.1);
+    expect(cache).toBe(Math.floor((usableBytes(large) - need.totalBytes * 1.1) / MIB));
     expect(cache).toBeGreaterThan(0);
     // llama-server's default would not fit: the kit's value is what keeps the server's memory bounded.
     expect(cache).toBeLessThan(PROMPT_CACHE_MAX_MIB);
-    expect(need.totalBytes + cache * MIB).toBeLessThanOrEqual(usableBytes(large));
+    expect(need.totalBytes * 1.1 + cache * MIB).toBeLessThanOrEqual(usableBytes(large));
+    expect(promptCacheRoomMiB(need, large)).toBe(cache);
   });
 
   test('is capped at llama-server\'s own default on large instances, and 0 where nothing is left', () => {

@@ -150,6 +150,13 @@ async function main(): Promise<number> {
               const p = next();
               return sendCompletion({ url, prompt: p.prompt, maxTokens: p.maxTokens, ignoreEos: true, timeoutMs: 600_000 });
             };
+            if (opts.sharedPrefixTokens !== undefined) {
+              // One unmeasured wave of c requests at once: a slot computes the prefix the first time it
+              // serves it (llama-server v0.5.0 copies a slot's state to the RAM cache only when the slot
+              // is idle or handed to another prompt), so without it the figures would mix each slot's
+              // first sight with the steady state. fleet-prefix.ts counts those first sights.
+              await Promise.all(Array.from({ length: c }, () => send()));
+            }
             const report = await runBenchmark(benchOpts, send, createProgress('lines'));
             levels.push(...report.levels);
             for (const l of report.levels) record(rounds, name ? `${cfg.name} ${name}` : cfg.name, l);
@@ -174,7 +181,7 @@ async function main(): Promise<number> {
   }
 
   const sections: string[] = [`Machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB; `
-    + `prompt ${INPUT_TOKENS} tokens${opts.sharedPrefixTokens ? ` (after a ${opts.sharedPrefixTokens}-token prefix, or ${opts.sharedPrefixTokens + INPUT_TOKENS} distinct)` : ''}, output ${OUTPUT_TOKENS}; `
+    + `prompt ${INPUT_TOKENS} tokens${opts.sharedPrefixTokens ? ` (after a ${opts.sharedPrefixTokens}-token prefix, or ${opts.sharedPrefixTokens + INPUT_TOKENS} distinct; each level after one unmeasured wave of as many requests as clients)` : ''}, output ${OUTPUT_TOKENS}; `
     + `the kit's prompt cache sized for ${opts.instance.instanceType}.`];
   let loss: string | undefined;
   const pair = (a: string, b: string) => {

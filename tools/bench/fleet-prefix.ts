@@ -24,6 +24,7 @@ import { RunningLlamaServer, startLlamaServer } from '../../test/support/llama-s
 import { ensureTinyModel, LLAMA_3_2_1B_SHAPE, quantizedPath, quantizeModel } from '../../test/support/tiny-model';
 import { FleetRunSummary, PrefixRequestResult, renderFleetTable, summarize, usageOf } from './fleet-prefix-report';
 import { kitServerArgs } from './kit-server-args';
+import { postJson } from './post-json';
 import { BACKEND_HEADER, startLeastOutstandingProxy } from './least-outstanding-proxy';
 import { seededRandom, sharedPrefix, requestPlanner } from './workload';
 
@@ -138,20 +139,15 @@ async function main(): Promise<number> {
           while (issued < opts.requests) {
             issued++;
             const prefix = Math.floor(pickPrefix() * p);
-            const res = await fetch(`${proxy.url}/v1/chat/completions`, {
-              method: 'POST',
-              headers: { 'Content-Type': 'application/json', Connection: 'close' },
-              body: JSON.stringify({
-                messages: [{ role: 'system', content: systemPrompts[prefix] }, { role: 'user', content: question().prompt }],
-                max_tokens: OUTPUT_TOKENS,
-              }),
-              signal: AbortSignal.timeout(600_000),
-            });
-            const text = await res.text();
+            const res = await postJson(`${proxy.url}/v1/chat/completions`, {
+              messages: [{ role: 'system', content: systemPrompts[prefix] }, { role: 'user', content: question().prompt }],
+              max_tokens: OUTPUT_TOKENS,
+            }, 1_800_000);
+            const text = res.body;
             if (res.status !== 200) throw new Error(`${n} servers, ${p} prompts: HTTP ${res.status}: ${text.slice(0, 300)}`);
             const usage = usageOf(JSON.parse(text));
             if (!usage) throw new Error(`no usage in the response: ${text.slice(0, 300)}`);
-            const backend = Number(res.headers.get(BACKEND_HEADER));
+            const backend = Number(res.headers[BACKEND_HEADER]);
             results.push({ prefix, backend, ...usage });
           }
         };

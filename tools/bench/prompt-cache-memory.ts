@@ -29,6 +29,7 @@ import {
   lastCacheState, MemorySample, parseProcStatus, peakRss, renderMemoryTable, serverBudgetBytes, SettingsRun, verdict, withoutFlag,
 } from './cache-memory';
 import { kitServerArgs } from './kit-server-args';
+import { postJson } from './post-json';
 import { requestPlanner } from './workload';
 
 const KIT_SLOTS = 4;
@@ -117,14 +118,8 @@ async function main(): Promise<number> {
       // The same prompts for both settings, each distinct from its first word.
       const next = requestPlanner({ inputTokens: { min: opts.promptTokens, max: opts.promptTokens }, outputTokens: { min: 1, max: 1 }, seed: 7 });
       for (let i = 1; i <= opts.prompts; i++) {
-        const res = await fetch(`${server.url}/v1/chat/completions`, {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json', Connection: 'close' },
-          body: JSON.stringify({ messages: [{ role: 'user', content: next().prompt }], max_tokens: 1 }),
-          signal: AbortSignal.timeout(600_000),
-        });
-        const body = await res.text();
-        if (res.status !== 200) throw new Error(`${s.name}: prompt ${i} got HTTP ${res.status}: ${body.slice(0, 300)}`);
+        const res = await postJson(`${server.url}/v1/chat/completions`, { messages: [{ role: 'user', content: next().prompt }], max_tokens: 1 }, 1_800_000);
+        if (res.status !== 200) throw new Error(`${s.name}: prompt ${i} got HTTP ${res.status}: ${res.body.slice(0, 300)}`);
         const sample = { prompt: i, memory: await residentMemory(server.pid), cache: lastCacheState(server.logs()) };
         samples.push(sample);
         console.log(`${s.name} prompt ${i}/${opts.prompts}: RSS ${(sample.memory.rssBytes / GIB).toFixed(2)} GiB`

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 
 import { isHit, renderFleetTable, summarize, usageOf } from '../../../tools/bench/fleet-prefix-report';
 import { parseFleetPrefixArgs } from '../../../tools/bench/fleet-prefix';
+import { postJson } from '../../../tools/bench/post-json';
 import { BACKEND_HEADER, pickLeastOutstanding, startLeastOutstandingProxy } from '../../../tools/bench/least-outstanding-proxy';
 
 /** A backend that answers each request after `release()` is called, naming itself. */
@@ -86,5 +87,29 @@ describe('the fleet prefix report', () => {
     expect('options' in ok && ok.options).toEqual({ servers: [1, 2], prefixes: [1, 4], prefixTokens: 1000, requests: 48, concurrency: 4 });
     const bad = parseFleetPrefixArgs(['--servers', '1,x']);
     expect('errors' in bad && bad.errors[0]).toBe('--servers: got "1,x"; expected a comma-separated list of whole numbers from 1 to 8');
+  });
+});
+
+describe('postJson', () => {
+  test('sends JSON, returns status, headers and body; a silent server past the timeout is an error naming the URL', async () => {
+    let received = '';
+    const server = http.createServer((req, res) => {
+      req.on('data', (c) => (received += c));
+      req.on('end', () => {
+        if (req.url === '/silent') return; // never answers
+        res.writeHead(201, { 'x-test': 'yes' });
+        res.end('{"ok":true}');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const r = await postJson(`${base}/x`, { a: 1 }, 5000);
+      expect([r.status, r.headers['x-test'], r.body, received]).toEqual([201, 'yes', '{"ok":true}', '{"a":1}']);
+      await expect(postJson(`${base}/silent`, {}, 200)).rejects.toThrow(`no answer from ${base}/silent within 200 ms`);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });
