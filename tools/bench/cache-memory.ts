@@ -95,7 +95,7 @@ export function verdict(run: SettingsRun, instance: GravitonInstance): string {
   const budget = serverBudgetBytes(instance);
   const total = instance.memoryGiB * GIB;
   if (peak <= budget) return `${run.name}: peak ${gib(peak)}, within ${instance.instanceType}'s ${gib(budget)} budget for the server`;
-  if (peak <= total) return `${run.name}: peak ${gib(peak)}, OVER ${instance.instanceType}'s ${gib(budget)} budget for the server (the OS and agents' reserve is being used)`;
+  if (peak <= total) return `${run.name}: peak ${gib(peak)}, OVER ${instance.instanceType}'s ${gib(budget)} budget for the server (into the memory kept for the OS, the agents and headroom)`;
   return `${run.name}: peak ${gib(peak)}, OVER ${instance.instanceType}'s whole ${instance.memoryGiB} GiB: there the kernel would kill the server`;
 }
 
