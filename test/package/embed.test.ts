@@ -16,7 +16,7 @@ const REPO_ROOT = path.join(__dirname, '..', '..');
 const EXAMPLE = path.join(REPO_ROOT, 'examples', 'embed');
 /** What the CDK CLI adds to the app's context under `cdk synth` (bundling every stack). */
 const CLI_CONTEXT = { 'aws:cdk:enable-path-metadata': true, 'aws:cdk:enable-asset-metadata': true, 'aws:cdk:version-reporting': true, 'aws:cdk:bundling-stacks': ['**'] };
-/** The child processes' npm makes no network calls. */
+/** npm in the child processes makes no network calls. */
 const OFFLINE_ENV = { npm_config_offline: 'true', npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' };
 /** Files a package ships outside dist/ (npm adds package.json, README and LICENSE itself). */
 const PACKAGE_METADATA = ['LICENSE', 'README.md', 'package.json'];
@@ -31,12 +31,18 @@ interface PackageJson {
   readonly peerDependencies?: Record<string, string>;
 }
 
+/** The environment of a command typed in a shell, npm offline: without what `npm test` adds (npm_*), so npm finds the app from its directory. */
+function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const shell = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('npm_')));
+  return { ...shell, ...OFFLINE_ENV, ...extra };
+}
+
 function readJson<T = any>(file: string): T {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
 }
 
 function run(command: string, args: string[], cwd: string): string {
-  const r = spawnSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, ...OFFLINE_ENV }, timeout: 300_000 });
+  const r = spawnSync(command, args, { cwd, encoding: 'utf8', env: childEnv(), timeout: 300_000 });
   if (r.status !== 0) {
     throw new Error(`${command} ${args.join(' ')} (in ${cwd}) exited ${r.status ?? r.signal}:\n${r.stdout}\n${r.stderr}`);
   }
@@ -87,7 +93,7 @@ function install(appDir: string, tarball: string): void {
 function synth(appDir: string): { status: number | null; output: string; outdir: string } {
   const cdkJson = readJson<{ app: string; context: Record<string, unknown> }>(path.join(appDir, 'cdk.json'));
   const outdir = path.join(appDir, 'cdk.out');
-  const env: NodeJS.ProcessEnv = { ...process.env, ...OFFLINE_ENV, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify({ ...cdkJson.context, ...CLI_CONTEXT }) };
+  const env = childEnv({ CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify({ ...cdkJson.context, ...CLI_CONTEXT }) });
   // No credentials: an environment-agnostic stack, whatever the machine running the tests has.
   delete env.CDK_DEFAULT_ACCOUNT;
   delete env.CDK_DEFAULT_REGION;
@@ -161,7 +167,7 @@ describe('the packed library, installed into examples/embed and synthesized with
     expect(r.status).not.toBe(0);
     expect(r.output).toContain('AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]');
     expect(r.output).toContain('AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]');
-  });
+  }, 600_000);
 
   test('the template holds the endpoint, and the app\'s function admitted to its load balancer and granted its key', () => {
     const t = Template.fromJSON(readJson(path.join(synthesized.outdir, 'Embed.template.json')));
