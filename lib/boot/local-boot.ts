@@ -21,9 +21,8 @@ import { LLAMA_CPP_REPOSITORY } from '../catalogs/llama-cpp-release';
 import { usageErrors } from '../command-line/flags';
 import { METRIC_NAMESPACE } from '../monitoring/metric-definitions';
 import { BootEnvironment, renderBootEnvironment } from './boot-environment';
+import { BOOT_SCRIPT } from './boot-script';
 import { LOCAL_BOOT_USAGE, parseLocalBootArgs, type LocalBootOptions } from './local-boot-options';
-
-export const BOOT_SCRIPT = path.join(__dirname, 'boot.sh');
 
 /**
  * The generation to build for. On aarch64 it must be the CPU we run on (the

@@ -11,8 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { BootEnvironment, renderBootEnvironment } from './boot-environment';
-
-const BOOT_SCRIPT = path.join(__dirname, 'boot.sh');
+import { BOOT_SCRIPT } from './boot-script';
 
 export interface BootServerArgsInput {
   /** The boot environment the script parses (GLLM_PARALLEL_SLOTS, GLLM_PROMPT_CACHE_MIB, ...). */

@@ -1,4 +1,3 @@
-import * as path from 'node:path';
 import { Arn, ArnFormat, CustomResource, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -7,6 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { STACK_ID_TAG } from '../../runtime/api-key/owner-tags';
+import { handlerEntry } from './handler-entry';
 import { nagArn } from './nag-findings';
 
 export interface ApiKeyParameterProps {
@@ -40,7 +40,7 @@ export class ApiKeyParameter extends Construct {
     }, Stack.of(this));
 
     const onEvent = new nodejs.NodejsFunction(this, 'Handler', {
-      entry: path.join(__dirname, '..', '..', 'runtime', 'api-key', 'handler.ts'),
+      entry: handlerEntry('api-key'),
       handler: 'handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,

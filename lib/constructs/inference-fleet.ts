@@ -13,6 +13,7 @@ import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { BootEnvironment, renderBootEnvironment } from '../boot/boot-environment';
+import { BOOT_SCRIPT } from '../boot/boot-script';
 import { LLAMA_CPP_REPOSITORY } from '../catalogs/llama-cpp-release';
 import { GravitonInstanceType } from '../instances/graviton-instance-type';
 import { LlamaModel } from '../models/llama-model';
@@ -105,11 +106,10 @@ export function fleetGroupName(stack: Stack): string {
 export const BOOT_SCRIPT_PATH = '/opt/graviton-llm/boot.sh';
 export const BOOT_ENV_PATH = '/etc/graviton-llm/boot.env';
 const PER_BOOT_SCRIPT_PATH = '/var/lib/cloud/scripts/per-boot/graviton-llm.sh';
-const BOOT_SCRIPT_SOURCE = path.join(__dirname, '..', 'boot', 'boot.sh');
 
 /** SHA-256 of the boot script the template ships, which the user data checks before running it. */
 function bootScriptSha256(): string {
-  return createHash('sha256').update(fs.readFileSync(BOOT_SCRIPT_SOURCE)).digest('hex');
+  return createHash('sha256').update(fs.readFileSync(BOOT_SCRIPT)).digest('hex');
 }
 /**
  * The launch lifecycle hook's name, a literal: the user data names it, and the
@@ -436,7 +436,7 @@ export class InferenceFleet extends Construct {
     const envFile = renderBootEnvironment(env, (v) => Token.isUnresolved(v));
     // The script travels as an S3 asset: it is larger than EC2's 16 KB user-data limit, and its
     // hash in the asset key means a changed script yields a new launch template version.
-    const script = new s3assets.Asset(this, 'BootScript', { path: BOOT_SCRIPT_SOURCE });
+    const script = new s3assets.Asset(this, 'BootScript', { path: BOOT_SCRIPT });
     this.role.addToPolicy(new iam.PolicyStatement({
       actions: ['s3:GetObject'],
       resources: [script.bucket.arnForObjects(script.s3ObjectKey)],

@@ -1,4 +1,3 @@
-import * as path from 'node:path';
 import { Duration, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -6,6 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { handlerEntry } from './handler-entry';
 
 export interface SmokeTestFunctionProps {
   /** VPC of the endpoint: the function runs in it, so an internal load balancer is reachable. */
@@ -73,7 +73,7 @@ export class SmokeTestFunction extends Construct {
     // balancer's listener is added by whoever admits this group there (connections.allowFrom).
     this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS: SSM, an internet-facing endpoint');
     this.function = new nodejs.NodejsFunction(this, 'Function', {
-      entry: path.join(__dirname, '..', '..', 'runtime', 'smoke-test', 'handler.ts'),
+      entry: handlerEntry('smoke-test'),
       handler: 'handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
