@@ -66,7 +66,7 @@ export function renderFleetTable(rows: readonly FleetRunSummary[], prefixTokens:
   return [
     `Requests whose ${prefixTokens}-token system prompt was reused from a server's cache, through a least-outstanding-requests proxy`,
     '',
-    '| Servers | System prompts | Requests | Hits | Hit rate | Misses (first sight per server and prompt) | Prompt tokens reused | Requests per server |',
+    '| Servers | System prompts | Requests | Hits | Hit rate | Misses (server-and-prompt pairs seen) | Prompt tokens reused | Requests per server |',
     '|---|---|---|---|---|---|---|---|',
     ...rows.map((r) => `| ${r.servers} | ${r.prefixes} | ${r.requests} | ${r.hits} | ${((r.hits / Math.max(1, r.requests)) * 100).toFixed(0)}% | `
       + `${r.misses} (${r.unavoidableMisses}) | ${(r.reusedTokenShare * 100).toFixed(0)}% | ${r.perServer.join(' / ')} |`),
