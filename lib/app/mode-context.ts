@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { ConfigError, ConfigProblem } from '../config/config-error';
 import { CONFIG_FILE_KEY, CONTEXT_OBJECT_KEY, ENVIRONMENT_KEY, isCdkContextKey } from '../config/load';
 import { CONFIG_KEYS } from '../config/schema';
-import { closest } from '../config/suggest';
+import { closest } from '../base/suggest';
 import { ORG_CONFIG_KEY } from '../org/org-config';
 import { PIPELINE_CONFIG_KEY } from '../pipeline/pipeline-config';
 import { GITHUB_OIDC_CONTEXT } from './github-oidc-app';

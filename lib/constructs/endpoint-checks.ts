@@ -3,7 +3,7 @@ import { GravitonInstance } from '../catalogs/graviton-instances';
 import { LLAMA_CPP_RELEASE_COMMITS, LLAMA_CPP_REPOSITORY } from '../catalogs/llama-cpp-release';
 import { LlamaModel, ROOT_VOLUME_BASE_GIB } from '../models/llama-model';
 import { MIB, MemoryNeed, PROMPT_CACHE_MAX_MIB, fits, formatGiB, memoryNeed, promptCacheMiB, sizesThatFit, usableBytes } from '../sizing/memory-fit';
-import { PropProblem } from './problems';
+import { PropProblem } from '../base/problems';
 
 /**
  * The checks of an endpoint's values that span several of them, written once:

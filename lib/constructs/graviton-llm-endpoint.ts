@@ -21,7 +21,7 @@ import { FleetScaling } from './fleet-scaling';
 import { InferenceEndpoint } from './inference-endpoint';
 import { InferenceFleet, fleetGroupName } from './inference-fleet';
 import { ExistingVpcChoice, InferenceNetwork } from './inference-network';
-import { PropProblem, throwIfProblems } from './problems';
+import { PropProblem, throwIfProblems } from '../base/problems';
 
 /**
  * The defaults of GravitonLlmEndpoint's props, in one place: the kit's

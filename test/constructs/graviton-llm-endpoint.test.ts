@@ -7,7 +7,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { registerChecks } from '../../lib/app/checks';
 import { CATALOG_MODELS } from '../../lib/catalogs/model-catalog';
 import { GravitonLlmEndpoint, GravitonLlmEndpointProps } from '../../lib/constructs/graviton-llm-endpoint';
-import { PropsError } from '../../lib/constructs/problems';
+import { PropsError } from '../../lib/base/problems';
 import { GravitonInstanceType } from '../../lib/instances/graviton-instance-type';
 import { LlamaModel } from '../../lib/models/llama-model';
 import { findGravitonInstance } from '../../lib/catalogs/graviton-instances';
