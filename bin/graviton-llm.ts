@@ -1,11 +1,6 @@
 #!/usr/bin/env node
-import { runKitApp } from '../lib/app/run-kit-app';
+import { runKitBin } from '../lib/app/run-kit-app';
 
-// The context and output directory come from the CDK CLI's environment; see runKitApp for what is printed.
-const { exitCode, stderr } = runKitApp();
-if (stderr) {
-  process.stderr.write(stderr);
-}
-if (exitCode !== 0) {
-  process.exit(exitCode);
-}
+// cdk.json's app: the endpoint, or the deployable `-c mode=` names (pipeline, org, github-oidc),
+// which bin/pipeline.ts, bin/org.ts and bin/github-oidc.ts also build on their own.
+runKitBin();

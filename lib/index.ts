@@ -11,8 +11,8 @@ export { GravitonLlmEndpoint, ENDPOINT_DEFAULTS } from './constructs/graviton-ll
 export type { GravitonLlmEndpointProps, GravitonLlmVpcProps } from './constructs/graviton-llm-endpoint';
 export type { ScheduledCapacity } from './constructs/endpoint-checks';
 export type { ExistingVpcChoice } from './constructs/inference-network';
-export { PropsError } from './constructs/problems';
-export type { PropProblem } from './constructs/problems';
+export { PropsError } from './base/problems';
+export type { PropProblem } from './base/problems';
 export { LlamaModel } from './models/llama-model';
 export type { CustomLlamaModelProps } from './models/llama-model';
 export { GravitonInstanceType } from './instances/graviton-instance-type';

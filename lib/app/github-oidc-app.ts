@@ -4,8 +4,7 @@ import {
   accountsProblem, branchProblem, environmentProblem, GitHubOidcStack, providerArnProblem, qualifierProblem, repositoryProblem,
   stackNamesProblem, workflowPathProblem,
 } from '../stacks/github-oidc-stack';
-import { DEFAULT_REGION } from './add-inference-stack';
-import { registerChecks } from './checks';
+import { DEFAULT_REGION, KitEntry, MODE_KEY } from './kit-entry';
 
 /** Name of the stack holding the GitHub Actions roles. */
 export const GITHUB_OIDC_STACK_NAME = 'GravitonLlmGitHubOidc';
@@ -22,14 +21,22 @@ export const GITHUB_OIDC_CONTEXT = {
   targetAccounts: 'githubTargetAccounts',
 } as const;
 
+/** The GitHub Actions OIDC roles (bin/github-oidc.ts, or `-c mode=github-oidc`). */
+export const GITHUB_OIDC_ENTRY: KitEntry<'github-oidc'> = {
+  mode: 'github-oidc',
+  deploys: 'the GitHub Actions OIDC roles',
+  bin: 'bin/github-oidc.ts',
+  context: { keys: [MODE_KEY, ...Object.values(GITHUB_OIDC_CONTEXT)], configurationFields: false },
+  build: (app) => [addGitHubOidcStack(app)],
+};
+
 /**
- * Adds the GitHub Actions OIDC roles stack (`-c mode=github-oidc`), reading
+ * Adds the GitHub Actions OIDC roles stack, reading
  * `-c githubRepository=owner/name` (required), `-c githubDeployBranch=`,
  * `-c githubWorkflowPath=`, `-c githubProductionEnvironment=`, `-c githubDiffStacks=`
  * (comma-separated stack names), `-c githubOidcProviderArn=`, `-c cdkQualifier=` and
  * `-c githubTargetAccounts=` (comma-separated account ids). An empty optional value counts as not given,
- * so a script may pass an unset variable. Registers the kit's checks (cdk-nag
- * AwsSolutions, CloudFormation Validate) on the app unless already registered.
+ * so a script may pass an unset variable.
  */
 export function addGitHubOidcStack(app: App): GitHubOidcStack {
   const read = (key: string): unknown => {
@@ -66,7 +73,6 @@ export function addGitHubOidcStack(app: App): GitHubOidcStack {
   const found = problems.filter((p): p is ConfigProblem => p !== undefined);
   if (found.length > 0) throw new ConfigError(found);
 
-  registerChecks(app);
   return new GitHubOidcStack(app, GITHUB_OIDC_STACK_NAME, {
     repository: repository as string,
     deployBranch: deployBranch as string | undefined,

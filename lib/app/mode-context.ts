@@ -1,41 +1,50 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { closest } from '../base/suggest';
 import { ConfigError, ConfigProblem } from '../config/config-error';
 import { CONFIG_FILE_KEY, CONTEXT_OBJECT_KEY, ENVIRONMENT_KEY, isCdkContextKey } from '../config/load';
 import { CONFIG_KEYS } from '../config/schema';
-import { closest } from '../config/suggest';
-import { ORG_CONFIG_KEY } from '../org/org-config';
-import { PIPELINE_CONFIG_KEY } from '../pipeline/pipeline-config';
-import { GITHUB_OIDC_CONTEXT } from './github-oidc-app';
-
-/** Context key choosing what the app builds (`-c mode=pipeline`). */
-export const MODE_KEY = 'mode';
-/** What the app can build: one environment's endpoint (the default), the pipeline, the org-wide template and its StackSet and Service Catalog stacks, or the GitHub Actions OIDC roles. */
-export const APP_MODES = ['environment', 'pipeline', 'org', 'github-oidc'] as const;
-export type AppMode = (typeof APP_MODES)[number];
-
-/** The context keys one mode reads. */
-export interface ModeContext {
-  /** Keys read by name. */
-  readonly keys: readonly string[];
-  /** Whether every configuration field is read too, as `-c FIELD=VALUE` (or `-c FIELD.SUB=VALUE`). */
-  readonly configurationFields: boolean;
-}
+import { ENDPOINT_ENTRY } from './endpoint-app';
+import { GITHUB_OIDC_ENTRY } from './github-oidc-app';
+import { EntryContext, KitEntry, MODE_KEY } from './kit-entry';
+import { ORG_ENTRY } from './org-app';
+import { PIPELINE_ENTRY } from './pipeline-app';
 
 /**
- * The context keys each mode reads: the one list the check below, its
- * messages and the README's table ("Context keys by mode", checked by a test)
- * all come from. A key no mode reads, or one another mode reads, stops synth:
- * a workstation's synth and a pipeline's must not differ by a value one of
- * them ignores.
+ * Every deployable's entry: one environment's endpoint (the default, cdk.json's
+ * app), the pipeline, the org-wide template with its StackSet and Service
+ * Catalog stacks, and the GitHub Actions OIDC roles. Each owns its context
+ * keys; the check below, its messages and the README's table ("Context keys
+ * by mode", checked by a test) all read them from here.
  */
-export const MODE_CONTEXT: Readonly<Record<AppMode, ModeContext>> = {
-  'environment': { keys: [MODE_KEY, CONTEXT_OBJECT_KEY, ENVIRONMENT_KEY, CONFIG_FILE_KEY], configurationFields: true },
-  // The stages are built from cdk.json's shared object and the environments' files alone.
-  'pipeline': { keys: [MODE_KEY, CONTEXT_OBJECT_KEY, PIPELINE_CONFIG_KEY], configurationFields: false },
-  'org': { keys: [MODE_KEY, ORG_CONFIG_KEY], configurationFields: false },
-  'github-oidc': { keys: [MODE_KEY, ...Object.values(GITHUB_OIDC_CONTEXT)], configurationFields: false },
-};
+export const KIT_ENTRIES = [ENDPOINT_ENTRY, PIPELINE_ENTRY, ORG_ENTRY, GITHUB_OIDC_ENTRY] as const;
+export type AppMode = (typeof KIT_ENTRIES)[number]['mode'];
+/** The deployables' names, as `-c mode=` takes them. */
+export const APP_MODES: readonly AppMode[] = KIT_ENTRIES.map((e) => e.mode);
+/** The context keys each mode reads. A key no mode reads, or one another mode reads, stops synth: a workstation's synth and a pipeline's must not differ by a value one of them ignores. */
+export const MODE_CONTEXT = Object.fromEntries(KIT_ENTRIES.map((e) => [e.mode, e.context])) as Readonly<Record<AppMode, EntryContext>>;
+
+/**
+ * The entry to build: `entry` when a deployable's own bin runs (which refuses
+ * `-c mode=` naming another), else the one `-c mode=...` names, the
+ * endpoint's by default. A mode that is not one stops synth with the list.
+ */
+export function chooseEntry(context: Record<string, unknown>, entry?: KitEntry<AppMode>): KitEntry<AppMode> {
+  const mode = appMode(context);
+  if (!entry) {
+    return KIT_ENTRIES.find((e) => e.mode === mode)!;
+  }
+  if (context[MODE_KEY] !== undefined && mode !== entry.mode) {
+    const named = KIT_ENTRIES.find((e) => e.mode === mode)!;
+    throw new ConfigError([{
+      field: MODE_KEY,
+      given: mode,
+      expected: `${entry.bin} builds ${entry.deploys} (mode ${entry.mode}); ${named.bin} builds ${named.deploys}: `
+        + `npx cdk synth --app "npx tsx ${named.bin}", or -c mode=${mode} with cdk.json's app`,
+    }]);
+  }
+  return entry;
+}
 
 /** Whether a mode reads a context key. */
 export function modeReads(mode: AppMode, key: string): boolean {
@@ -44,7 +53,7 @@ export function modeReads(mode: AppMode, key: string): boolean {
 }
 
 /** The mode chosen by `-c mode=...`; a value that is not one stops synth with the list. */
-export function appMode(context: Record<string, unknown>): AppMode {
+function appMode(context: Record<string, unknown>): AppMode {
   const mode = context[MODE_KEY] ?? 'environment';
   if (typeof mode !== 'string' || !(APP_MODES as readonly string[]).includes(mode)) {
     const near = typeof mode === 'string' ? closest(mode, APP_MODES) : undefined;

@@ -5,18 +5,27 @@ import { CONTEXT_OBJECT_KEY, isCdkContextKey, loadConfig } from '../config/load'
 import { resolveConfig } from '../config/resolve';
 import { DEFAULT_PIPELINE_CONFIG, loadPipelineConfig, PIPELINE_CONFIG_KEY } from '../pipeline/pipeline-config';
 import { PipelineEnvironment, PipelineStack } from '../stacks/pipeline-stack';
-
-export interface PipelineAppOptions {
-  /** Directory config/ is relative to. @default - the current directory */
-  readonly baseDir?: string;
-}
+import { KitEntry, KitEntryOptions, MODE_KEY } from './kit-entry';
 
 /**
- * `-c mode=pipeline`: the pipeline stack, its stages built from the
- * environments' files alone (command-line fields would differ between a
- * workstation's synth and the pipeline's own).
+ * The pipeline (bin/pipeline.ts, or `-c mode=pipeline`). It reads cdk.json's
+ * shared object and its own file: the stages are built from the
+ * environments' files alone.
  */
-export function addPipelineStack(app: App, options: PipelineAppOptions = {}): PipelineStack {
+export const PIPELINE_ENTRY: KitEntry<'pipeline'> = {
+  mode: 'pipeline',
+  deploys: 'the self-mutating pipeline',
+  bin: 'bin/pipeline.ts',
+  context: { keys: [MODE_KEY, CONTEXT_OBJECT_KEY, PIPELINE_CONFIG_KEY], configurationFields: false },
+  build: (app, options) => [addPipelineStack(app, options)],
+};
+
+/**
+ * The pipeline stack, its stages built from the environments' files alone
+ * (command-line fields would differ between a workstation's synth and the
+ * pipeline's own).
+ */
+export function addPipelineStack(app: App, options: KitEntryOptions = {}): PipelineStack {
   const context = app.node.getAllContext();
   const pipeline = loadPipelineConfig(context, options.baseDir);
   const problems: ConfigProblem[] = [];

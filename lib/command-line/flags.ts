@@ -7,7 +7,7 @@
  * an allocation or a loop, and fails there far from its flag.
  */
 import { parseArgs } from 'node:util';
-import { withinTwoEdits } from '../config/suggest';
+import { withinTwoEdits } from '../base/suggest';
 
 export interface FlagSpec {
   readonly type: 'string' | 'boolean';

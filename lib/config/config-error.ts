@@ -1,4 +1,4 @@
-import { PropProblem, formatPropProblem } from '../constructs/problems';
+import { PropProblem, formatPropProblem } from '../base/problems';
 
 /**
  * One thing wrong with the configuration: the field, the value given (as the

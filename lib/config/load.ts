@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { ConfigError, ConfigProblem } from './config-error';
 import { CONFIG_KEYS, KitConfig, configSchema } from './schema';
 import { objectKeysAt, schemaAt, unwrapSchema, valueAt } from './schema-paths';
-import { closest } from './suggest';
+import { closest } from '../base/suggest';
 
 /** cdk.json context key holding a configuration object. */
 export const CONTEXT_OBJECT_KEY = 'graviton-llm';

@@ -5,7 +5,7 @@ import { LlamaModel, ROOT_VOLUME_BASE_GIB } from '../models/llama-model';
 import {
   MemoryNeed, PROMPT_CACHE_ALLOWANCE_FRACTION, PROMPT_CACHE_MAX_MIB, fits, formatGiB, memoryNeed, promptCacheMiB, promptCacheRoomMiB, sizesThatFit, usableBytes,
 } from '../sizing/memory-fit';
-import { PropProblem } from './problems';
+import { PropProblem } from '../base/problems';
 
 /**
  * The checks of an endpoint's values that span several of them, written once:

@@ -1,4 +1,4 @@
-import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -21,7 +21,7 @@ import { FleetScaling } from './fleet-scaling';
 import { InferenceEndpoint } from './inference-endpoint';
 import { InferenceFleet, fleetGroupName } from './inference-fleet';
 import { ExistingVpcChoice, InferenceNetwork } from './inference-network';
-import { PropProblem, throwIfProblems } from './problems';
+import { PropProblem, throwIfProblems } from '../base/problems';
 
 /**
  * The defaults of GravitonLlmEndpoint's props, in one place: the kit's
@@ -167,7 +167,18 @@ export interface GravitonLlmEndpointProps {
   readonly loadBalancerDeletionProtection?: boolean;
   /** Keep the artifact bucket (cached builds and models) when the stack is deleted. @default false */
   readonly retainArtifactsOnDelete?: boolean;
-  /** SSM SecureString parameter the generated API key is written to. @default - /graviton-llm/STACKNAME/api-key */
+  /**
+   * The name the endpoint's own names are built on: the Auto Scaling group
+   * (NAME-fleet, the dimension of its metrics), its agent configuration's SSM
+   * parameters (/graviton-llm/NAME/...), the API key's parameter and the
+   * canary's metric dimension. Give each endpoint of a stack its own; give
+   * `Aws.STACK_NAME` to a template deployed under names CDK does not choose
+   * (StackSets, Service Catalog). When it is given, the instances signal the
+   * stack by its deploy-time name (`AWS::StackName`).
+   * @default - the stack's name
+   */
+  readonly endpointName?: string;
+  /** SSM SecureString parameter the generated API key is written to. @default - /graviton-llm/ENDPOINTNAME/api-key */
   readonly apiKeyParameterName?: string;
   /** How long the endpoint's logs (boot, server, flow, functions) are kept. @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
@@ -243,7 +254,8 @@ export class GravitonLlmEndpoint extends Construct {
     const port = props.port ?? d.port;
     const llamaCppRef = props.llamaCppRef ?? LLAMA_CPP_DEFAULT_REF;
     const logRetention = props.logRetention ?? (d.logRetentionDays as logs.RetentionDays);
-    const apiKeyParameterName = props.apiKeyParameterName ?? `/graviton-llm/${stack.stackName}/api-key`;
+    const endpointName = props.endpointName ?? stack.stackName;
+    const apiKeyParameterName = props.apiKeyParameterName ?? `/graviton-llm/${endpointName}/api-key`;
 
     const commit = llamaCppCommitOf(llamaCppRef, props.llamaCppCommit);
     const promptCache = promptCacheOf(props.model, props.instanceType.catalogEntry, parallelSlots, contextTokensPerSlot, props.promptCacheMiB);
@@ -312,8 +324,8 @@ export class GravitonLlmEndpoint extends Construct {
     this.alarms = new FleetAlarms(this, 'Alarms', {
       loadBalancer: this.endpoint.loadBalancer,
       targetGroup: this.endpoint.targetGroup,
-      groupName: fleetGroupName(stack),
-      canaryEndpointName: this.probeUrl ? stack.stackName : undefined,
+      groupName: fleetGroupName(endpointName),
+      canaryEndpointName: this.probeUrl ? endpointName : undefined,
       minCapacity,
       parallelSlots,
       ttftP90AlarmMs: props.ttftP90AlarmMs ?? d.ttftP90AlarmMs,
@@ -326,6 +338,10 @@ export class GravitonLlmEndpoint extends Construct {
     this.dashboard = this.alarms.dashboard;
 
     this.fleet = new InferenceFleet(this, 'Fleet', {
+      endpointName,
+      // The synth-time name where it always was (a stack deployed by cdk is named so, and its launch
+      // template stays as it was); the deploy-time one where the names are the caller's.
+      signalStackName: props.endpointName === undefined ? stack.stackName : Aws.STACK_NAME,
       vpc: this.vpc,
       subnets: privateSubnets,
       instanceType: props.instanceType,
@@ -372,7 +388,7 @@ export class GravitonLlmEndpoint extends Construct {
         subnets: privateSubnets,
         endpointUrl: this.probeUrl,
         tlsServerName: this.probeTlsServerName,
-        endpointName: stack.stackName,
+        endpointName,
         apiKeyParameterName,
         apiKeyParameterArn: this.apiKeyParameter.parameterArn,
         interval: props.canaryInterval ?? Duration.minutes(d.canaryIntervalMinutes),

@@ -25,6 +25,10 @@ import { nagArn } from './nag-findings';
 import { INSTANCE_WARMUP } from './fleet-scaling';
 
 export interface InferenceFleetProps {
+  /** The name the group and the agent configuration's parameters are named after (see fleetGroupName). */
+  readonly endpointName: string;
+  /** The CloudFormation stack the instances signal when they serve (or fail to). */
+  readonly signalStackName: string;
   readonly vpc: ec2.IVpc;
   /** Private subnets the instances run in. */
   readonly subnets: ec2.SubnetSelection;
@@ -93,13 +97,13 @@ export interface InferenceFleetProps {
 }
 
 /**
- * The fleet's Auto Scaling group name in a stack, fixed rather than generated:
- * the agent configuration and the alarms carry it as the metrics' dimension,
- * and the configuration must exist before the first instance boots, which is
- * before the group itself is complete.
+ * The fleet's Auto Scaling group name, fixed rather than generated: the agent
+ * configuration and the alarms carry it as the metrics' dimension, and the
+ * configuration must exist before the first instance boots, which is before
+ * the group itself is complete.
  */
-export function fleetGroupName(stack: Stack): string {
-  return `${stack.stackName}-fleet`;
+export function fleetGroupName(endpointName: string): string {
+  return `${endpointName}-fleet`;
 }
 
 /** Where the boot script and its environment file live on an instance. */
@@ -156,7 +160,7 @@ export class InferenceFleet extends Construct {
     this.bootLogGroup = new logs.LogGroup(this, 'BootLogs', { retention });
     this.serverLogGroup = new logs.LogGroup(this, 'ServerLogs', { retention });
     this.metricsLogGroup = new logs.LogGroup(this, 'MetricsLogs', { retention });
-    this.groupName = fleetGroupName(Stack.of(this));
+    this.groupName = fleetGroupName(props.endpointName);
 
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
@@ -363,7 +367,7 @@ export class InferenceFleet extends Construct {
 
   /** The CloudWatch agent's configuration and scrape configuration, as SSM parameters the boot script fetches. */
   private writeAgentConfiguration(props: InferenceFleetProps): ssm.StringParameter[] {
-    const stackName = Stack.of(this).stackName;
+    const name = props.endpointName;
     const agentProps = {
       autoScalingGroupName: this.groupName,
       port: props.port,
@@ -373,14 +377,14 @@ export class InferenceFleet extends Construct {
     };
     return [
       new ssm.StringParameter(this, 'AgentConfig', {
-        parameterName: `/graviton-llm/${stackName}/cloudwatch-agent`,
+        parameterName: `/graviton-llm/${name}/cloudwatch-agent`,
         // Said explicitly: the org template's stack name is a token, from which CDK cannot tell.
         simpleName: false,
         description: 'graviton-llm: CloudWatch agent configuration (logs, llama-server metrics)',
         stringValue: Stack.of(this).toJsonString(renderAgentConfig(agentProps)),
       }),
       new ssm.StringParameter(this, 'PrometheusConfig', {
-        parameterName: `/graviton-llm/${stackName}/prometheus`,
+        parameterName: `/graviton-llm/${name}/prometheus`,
         simpleName: false,
         description: 'graviton-llm: Prometheus scrape configuration for the CloudWatch agent',
         stringValue: renderPrometheusConfig(agentProps),
@@ -421,7 +425,7 @@ export class InferenceFleet extends Construct {
       GLLM_PROMPT_CACHE_MIB: Tokenization.stringifyNumber(props.promptCacheMiB),
       GLLM_HEALTH_TIMEOUT_SECONDS: bootDeadline,
       GLLM_BOOT_DEADLINE_SECONDS: bootDeadline,
-      GLLM_STACK_NAME: stack.stackName,
+      GLLM_STACK_NAME: props.signalStackName,
       GLLM_SIGNAL_RESOURCE: stack.getLogicalId(this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup),
       GLLM_REGION: stack.region,
       GLLM_BOOT_LOG_GROUP: this.bootLogGroup.logGroupName,

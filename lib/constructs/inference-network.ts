@@ -2,7 +2,7 @@ import { Annotations, AspectPriority, Aspects, CfnCondition, CfnResource, Fn, IA
 import { CfnWaitConditionHandle } from 'aws-cdk-lib/aws-cloudformation';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { Construct, IConstruct, IDependable } from 'constructs';
+import { Construct, Dependable, IConstruct, IDependable } from 'constructs';
 
 export interface InferenceNetworkProps {
   /** IPv4 range of the new VPC, a literal /16 to /22. */
@@ -142,7 +142,8 @@ export class InferenceNetwork extends Construct {
     }
 
     // Every resource of the new VPC exists only when the condition holds, including the
-    // stack-wide provider of the custom resource that empties the default security group.
+    // stack-wide provider of the custom resource that empties the default security group. Found
+    // by its id: aws-cdk-lib creates it once per stack and exposes it through no property.
     const conditional: IConstruct[] = [vpc, flowLogGroup, endpointSecurityGroup];
     const defaultSgProvider = Stack.of(this).node.tryFindChild(DEFAULT_SG_PROVIDER_ID);
     if (defaultSgProvider) {
@@ -167,8 +168,10 @@ export class InferenceNetwork extends Construct {
 
     // A conditional DependsOn: CloudFormation rejects DependsOn on a resource that may not
     // exist, but a reference inside Fn::If (here in metadata) orders creation only when it does.
-    const routes = privateSubnets.flatMap((s) => s.node.findAll())
-      .filter((c): c is CfnResource => c instanceof ec2.CfnRoute || c instanceof ec2.CfnSubnetRouteTableAssociation);
+    // What each subnet's internet connectivity depends on: its route table association and its
+    // default route to the NAT gateway.
+    const routes = privateSubnets.flatMap((s) => Dependable.of(s.internetConnectivityEstablished).dependencyRoots)
+      .filter((c): c is CfnResource => CfnResource.isCfnResource(c));
     const ready = new CfnWaitConditionHandle(this, 'Ready');
     ready.addMetadata('WaitsFor', Fn.conditionIf(choice.createVpc.logicalId, routes.map((r) => r.ref), ''));
     this.ready = ready;

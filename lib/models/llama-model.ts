@@ -3,7 +3,7 @@ import { ARCHITECTURES, ARCHITECTURE_IDS, ArchitectureId, ModelArchitecture } fr
 import { CATALOG_MODEL_IDS, findCatalogModel, modelDownloadUrl } from '../catalogs/model-catalog';
 import { BITS_PER_WEIGHT, QUANTIZATIONS, Quantization } from '../catalogs/quantizations';
 import { GIB } from '../sizing/memory-fit';
-import { PropProblem, throwIfProblems } from '../constructs/problems';
+import { PropProblem, throwIfProblems } from '../base/problems';
 
 /** Quantizations llama-quantize can produce on the instance from an F16 file. */
 export const ON_INSTANCE_QUANTIZATIONS: readonly Quantization[] = ['Q4_0', 'Q8_0', 'Q4_K_M'];

@@ -8,7 +8,7 @@ import { CONTEXT_OBJECT_KEY, loadConfig } from '../config/load';
 import { ResolvedConfig, resolveConfig } from '../config/resolve';
 import { KitConfig, cidrSchema, configSchema } from '../config/schema';
 import { objectKeysAt, valueAt } from '../config/schema-paths';
-import { closest } from '../config/suggest';
+import { closest } from '../base/suggest';
 
 /**
  * The org-wide rollout's configuration (`config/org.json`, or `-c orgConfig=FILE`):

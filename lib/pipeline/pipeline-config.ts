@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { ConfigError, ConfigProblem } from '../config/config-error';
 import { ENVIRONMENTS_DIR, listEnvironments } from '../config/load';
 import { objectKeysAt, valueAt } from '../config/schema-paths';
-import { closest } from '../config/suggest';
+import { closest } from '../base/suggest';
 
 /** Context key naming the pipeline's file (`-c pipelineConfig=FILE`). */
 export const PIPELINE_CONFIG_KEY = 'pipelineConfig';

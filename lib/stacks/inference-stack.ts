@@ -1,12 +1,35 @@
-import { CfnOutput, Fn, Stack, StackProps, Token } from 'aws-cdk-lib';
+import { CfnOutput, Fn, Stack, StackProps, Tags, Token } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { endpointPropsOf } from '../config/endpoint-props';
 import { ResolvedConfig } from '../config/resolve';
 import { GravitonLlmEndpoint } from '../constructs/graviton-llm-endpoint';
 
+/** Tag every resource of a named environment carries. */
+export const ENVIRONMENT_TAG = 'graviton-llm:environment';
+
+/**
+ * Resource types left untagged: CloudFormation accepts tags on them now, but
+ * cfn-lint's schema (1.51, which CI runs) rejects them, and neither bears cost.
+ */
+const UNTAGGED_TYPES = ['AWS::ElasticLoadBalancingV2::Listener', 'AWS::CloudWatch::Dashboard'];
+
 export interface InferenceStackProps extends StackProps {
   /** A configuration that passed `resolveConfig`. */
   readonly config: ResolvedConfig;
+  /**
+   * Named environment the stack belongs to, tagged on every resource
+   * (`graviton-llm:environment`). @default - no environment tag
+   */
+  readonly environmentName?: string;
+  /**
+   * The stack's name. Explicit by default, so that a pipeline's stage deploys
+   * the same stack a workstation's `-c env=NAME` does (a stack in a Stage is
+   * otherwise named STAGE-ID).
+   * @default - the configuration's stackName
+   */
+  readonly stackName?: string;
+  /** @default - the model, its quantization, the instance type and the llama.cpp release */
+  readonly description?: string;
 }
 
 /**
@@ -32,11 +55,20 @@ export class InferenceStack extends Stack {
   }
 
   constructor(scope: Construct, id: string, props: InferenceStackProps) {
-    super(scope, id, props);
+    const { config, environmentName, ...stackProps } = props;
+    super(scope, id, {
+      ...stackProps,
+      stackName: props.stackName ?? config.stackName,
+      description: props.description
+        ?? `graviton-llm: ${config.model.displayName} ${config.model.quantization} on ${config.instance.instanceType} (llama.cpp ${config.llamaCppRef})`,
+    });
     // `Default`: CDK leaves the id out of logical ids, so the resources keep the ids they had when
     // the stack built them itself, and an upgrade replaces nothing.
-    this.endpoint = new GravitonLlmEndpoint(this, 'Default', endpointPropsOf(this, props.config));
+    this.endpoint = new GravitonLlmEndpoint(this, 'Default', endpointPropsOf(this, config));
     addEndpointOutputs(this, this.endpoint);
+    if (environmentName) {
+      Tags.of(this).add(ENVIRONMENT_TAG, environmentName, { excludeResourceTypes: UNTAGGED_TYPES });
+    }
   }
 }
 

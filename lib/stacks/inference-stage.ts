@@ -3,7 +3,6 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ResolvedConfig } from '../config/resolve';
 import { SmokeTestFunction, smokeTestInvokeRoleName } from '../constructs/smoke-test-function';
-import { addInferenceStack } from '../app/add-inference-stack';
 import { InferenceStack } from './inference-stack';
 
 /** How the stage's smoke test runs and who may start it. */
@@ -39,7 +38,8 @@ export class InferenceStage extends Stage {
   constructor(scope: Construct, id: string, props: InferenceStageProps) {
     super(scope, id, props);
     const { config } = props;
-    this.stack = addInferenceStack(this, config, { environmentName: props.environmentName, inheritEnv: true });
+    // Named by the configuration, placed by the stage (its account and region).
+    this.stack = new InferenceStack(this, config.stackName, { config, environmentName: props.environmentName });
     const endpoint = this.stack.endpoint;
     if (!endpoint.probeUrl) {
       // The pipeline app refuses such an environment first, naming its file; this guards other callers.

@@ -32,8 +32,6 @@ export function orgAssetBucketName(prefix: string, region: string): string {
  */
 export class OrgTemplateStack extends Stack {
   readonly endpoint: GravitonLlmEndpoint;
-  /** While the endpoint is built, the stack's name is the deploy-time one. */
-  private namedAtDeployTime = false;
 
   constructor(scope: Construct, id: string, props: OrgTemplateStackProps) {
     super(scope, id, {
@@ -46,31 +44,33 @@ export class OrgTemplateStack extends Stack {
       analyticsReporting: false,
     });
     const inputs = addOrgTemplateParameters(this, props.org);
-    this.namedAtDeployTime = true;
-    try {
-      const endpointProps = endpointPropsOf(this, inputs.config);
-      // `Default` keeps the logical ids the template had before the endpoint was a construct.
-      this.endpoint = new GravitonLlmEndpoint(this, 'Default', {
-        ...endpointProps,
-        vpcProps: { ...endpointProps.vpcProps, existingVpcChoice: inputs.existingVpcChoice },
-        allowedCidrs: inputs.allowedCidrs,
-        machineImage: inputs.machineImage,
-        promptCacheMiB: inputs.promptCacheMiB,
-        // The asset buckets' names are predictable (PREFIX-REGION): the instances read the boot
-        // script only from the one the administrator account owns.
-        bootScriptBucketAccount: props.org.administratorAccount,
-      });
-      addEndpointOutputs(this, this.endpoint);
-    } finally {
-      this.namedAtDeployTime = false;
-    }
+    const endpointProps = endpointPropsOf(this, inputs.config);
+    // `Default` keeps the logical ids the template had before the endpoint was a construct.
+    this.endpoint = new GravitonLlmEndpoint(this, 'Default', {
+      ...endpointProps,
+      // StackSets and Service Catalog name the stacks (StackSet-NAME-ID, SC-ACCOUNT-pp-ID): the fleet's
+      // group, its SSM parameters, the boot's cfn-signal and the canary's dimension take the deploy-time
+      // name. The stack's own name stays the construct id, which synthesis names the artifact by; a
+      // test checks that the id is in no physical name of the template.
+      endpointName: Aws.STACK_NAME,
+      vpcProps: { ...endpointProps.vpcProps, existingVpcChoice: inputs.existingVpcChoice },
+      allowedCidrs: inputs.allowedCidrs,
+      machineImage: inputs.machineImage,
+      promptCacheMiB: inputs.promptCacheMiB,
+      // The asset buckets' names are predictable (PREFIX-REGION): the instances read the boot
+      // script only from the one the administrator account owns.
+      bootScriptBucketAccount: props.org.administratorAccount,
+    });
+    addEndpointOutputs(this, this.endpoint);
     const subscription = this.endpoint.alarms.emailSubscription;
     if (!subscription) {
       throw new Error('expected the AlarmEmail subscription on the alarm topic: the template\'s alarm e-mail is a parameter, always given');
     }
     (subscription.node.defaultChild as sns.CfnSubscription).cfnOptions.condition = inputs.hasAlarmEmail;
     // Every role, the custom-resource providers' plain AWS::IAM::Role resources included: the
-    // Service Catalog launch role may create roles only with this boundary.
+    // Service Catalog launch role may create roles only with this boundary. A search of the tree
+    // rather than properties: aws-cdk-lib creates the providers' roles (the default security
+    // group's, the log retention's) stack-wide and exposes none of them.
     for (const role of this.node.findAll().filter((c): c is CfnResource => CfnResource.isCfnResource(c) && c.cfnResourceType === 'AWS::IAM::Role')) {
       role.addPropertyOverride('PermissionsBoundary', inputs.permissionsBoundaryArn);
     }
@@ -91,18 +91,6 @@ export class OrgTemplateStack extends Stack {
     // which only a template-wide directive reaches. A template's directive replaces the project's
     // .cfnlintrc.yaml, so it repeats that file's W3005.
     this.templateOptions.metadata = { ...this.templateOptions.metadata, 'cfn-lint': { config: { ignore_checks: ['W1030', 'W3005'] } } };
-  }
-
-  /**
-   * StackSets and Service Catalog name the stacks (StackSet-NAME-ID,
-   * SC-ACCOUNT-pp-ID), so the name the constructs build on while they are
-   * built (the fleet's group name, its SSM parameters, the boot's cfn-signal,
-   * the API key's name) is `AWS::StackName`. Before and after that it is the
-   * construct id, which CDK validates and synthesis names the artifact by;
-   * a test checks that the id is in no physical name of the template.
-   */
-  get stackName(): string {
-    return this.namedAtDeployTime ? Aws.STACK_NAME : super.stackName;
   }
 }
 

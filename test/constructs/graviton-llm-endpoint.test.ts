@@ -7,7 +7,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { registerChecks } from '../../lib/app/checks';
 import { CATALOG_MODELS } from '../../lib/catalogs/model-catalog';
 import { GravitonLlmEndpoint, GravitonLlmEndpointProps } from '../../lib/constructs/graviton-llm-endpoint';
-import { PropsError } from '../../lib/constructs/problems';
+import { PropsError } from '../../lib/base/problems';
 import { GravitonInstanceType } from '../../lib/instances/graviton-instance-type';
 import { LlamaModel } from '../../lib/models/llama-model';
 import { findGravitonInstance } from '../../lib/catalogs/graviton-instances';
@@ -138,6 +138,7 @@ describe('GravitonLlmEndpoint with every prop', () => {
       deregistrationDelay: Duration.seconds(120),
       loadBalancerDeletionProtection: true,
       retainArtifactsOnDelete: true,
+      endpointName: 'team-llm',
       apiKeyParameterName: '/team/llm/key',
       logRetention: logs.RetentionDays.ONE_WEEK,
       alarmTopic: team,
@@ -232,10 +233,43 @@ describe('GravitonLlmEndpoint with every prop', () => {
     }]);
   });
 
+  test('endpointName names the group, its agent configuration and the canary\'s dimension; the instances signal the deploy-time stack name', () => {
+    t.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { AutoScalingGroupName: 'team-llm-fleet' });
+    t.hasResourceProperties('AWS::SSM::Parameter', { Name: '/graviton-llm/team-llm/cloudwatch-agent' });
+    t.hasResourceProperties('AWS::SSM::Parameter', { Name: '/graviton-llm/team-llm/prometheus' });
+    t.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ ENDPOINT_NAME: 'team-llm' }) } });
+    const parts = Object.values(t.findResources('AWS::EC2::LaunchTemplate'))[0].Properties.LaunchTemplateData.UserData['Fn::Base64']['Fn::Join'][1] as unknown[];
+    expect(parts[parts.findIndex((p) => typeof p === 'string' && p.endsWith('\nGLLM_STACK_NAME=')) + 1]).toEqual({ Ref: 'AWS::StackName' });
+    expect(JSON.stringify(t.toJSON())).not.toContain('Platform-fleet');
+  });
+
   test('logs kept as long as asked; artifacts retained', () => {
     t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
     const buckets = Object.values(t.findResources('AWS::S3::Bucket'));
     expect(buckets.every((b) => b.DeletionPolicy === 'Retain')).toBe(true);
+  });
+});
+
+describe('two endpoints in one stack, each with its endpointName', () => {
+  test('their groups, agent parameters and API keys do not collide; without endpointName the stack\'s name is kept, as the signal\'s literal', () => {
+    const app = newApp();
+    registerChecks(app);
+    const stack = new Stack(app, 'Shared', { env: ENV });
+    const chat = new GravitonLlmEndpoint(stack, 'Chat', { ...minimal(), endpointName: 'chat' });
+    const embed = new GravitonLlmEndpoint(stack, 'Embed', { ...minimal(), endpointName: 'embed' });
+    app.synth();
+    const t = Template.fromStack(stack);
+    const names = (type: string, prop: string) => Object.values(t.findResources(type)).map((r) => r.Properties[prop]).sort();
+    expect(names('AWS::AutoScaling::AutoScalingGroup', 'AutoScalingGroupName')).toEqual(['chat-fleet', 'embed-fleet']);
+    expect(names('AWS::SSM::Parameter', 'Name')).toEqual([
+      '/graviton-llm/chat/cloudwatch-agent', '/graviton-llm/chat/prometheus', '/graviton-llm/embed/cloudwatch-agent', '/graviton-llm/embed/prometheus',
+    ]);
+    expect([chat.apiKeyParameter.parameterName, embed.apiKeyParameter.parameterName]).toEqual(['/graviton-llm/chat/api-key', '/graviton-llm/embed/api-key']);
+
+    const single = new Stack(newApp(), 'Single', { env: ENV });
+    new GravitonLlmEndpoint(single, 'Llm', minimal());
+    const userData = JSON.stringify(Object.values(Template.fromStack(single).findResources('AWS::EC2::LaunchTemplate'))[0].Properties.LaunchTemplateData.UserData);
+    expect(userData).toContain('GLLM_STACK_NAME=Single\\n');
   });
 });
 

@@ -5,6 +5,7 @@ import { App, Token, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import * as yaml from 'js-yaml';
+import { registerChecks } from '../../lib/app/checks';
 import { addGitHubOidcStack, GITHUB_OIDC_STACK_NAME } from '../../lib/app/github-oidc-app';
 import { ConfigError } from '../../lib/config/config-error';
 import { GitHubOidcStack, GitHubOidcStackProps } from '../../lib/stacks/github-oidc-stack';
@@ -27,10 +28,11 @@ interface Synthesized {
   readonly outdir: string;
 }
 
-/** Synthesizes the app as `-c mode=github-oidc` does, with cdk-nag and CloudFormation Validate attached. */
+/** Synthesizes the app as bin/github-oidc.ts does, with cdk-nag and CloudFormation Validate attached. */
 function synthApp(context: Record<string, unknown>): Synthesized {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'gllm-oidc-'));
   const app = new App({ context: { ...cdkJsonContext(), ...context }, outdir });
+  registerChecks(app);
   const stack = addGitHubOidcStack(app);
   app.synth();
   return { app, stack, template: Template.fromStack(stack), outdir };
