@@ -21,10 +21,8 @@ import * as path from 'node:path';
 import { usageErrors } from '../../lib/command-line/flags';
 import { ARCHITECTURES } from '../../lib/catalogs/model-architectures';
 import { memoryNeed, promptCacheMiB } from '../../lib/sizing/memory-fit';
-import { buildLlamaCpp } from '../../test/support/llama-cpp-build';
-import { ensureLlamaCppSource } from '../../test/support/llama-cpp-source';
 import { startLlamaServer } from '../../test/support/llama-server';
-import { ensureTinyModel, LLAMA_3_2_1B_SHAPE, quantizedPath, quantizeModel } from '../../test/support/tiny-model';
+import { prepareLocalServing } from './local-serving';
 import { COMPARE_USAGE, parseCompareArgs, type CompareOptions } from './compare-options';
 import { compareRounds, lossAtConcurrencyOne, renderComparison, type RoundFigures } from './compare-stats';
 import { kitServerArgs } from './kit-server-args';
@@ -100,11 +98,8 @@ async function main(): Promise<number> {
   const opts = parsed.options;
   const outDir = opts.outDir ?? path.join('bench-results', `compare-${new Date().toISOString().replace(/[:.]/g, '-')}`);
 
-  const source = await ensureLlamaCppSource();
-  const build = await buildLlamaCpp({ source, spec: { arch: 'native' }, targets: ['llama-server', 'llama-quantize'] });
-  const f32 = await ensureTinyModel({ source, shape: LLAMA_3_2_1B_SHAPE });
-  const model = await quantizeModel(f32.path, quantizedPath(f32.path, 'Q4_0'), 'Q4_0', { llamaQuantize: build.binaries['llama-quantize'] });
-  console.log(`model ${path.basename(model.path)} (${(model.bytes / 1e6).toFixed(0)} MB), llama.cpp ${source.tag}, ${build.binaries['llama-server']}`);
+  const { tag, serverBinary, model } = await prepareLocalServing();
+  console.log(`model ${path.basename(model.path)} (${(model.bytes / 1e6).toFixed(0)} MB), llama.cpp ${tag}, ${serverBinary}`);
 
   const all = configs(opts, model.bytes);
   const unknown = (opts.only ?? []).filter((n) => !all.some((c) => c.name === n));
@@ -133,7 +128,7 @@ async function main(): Promise<number> {
   const rounds: Rounds = new Map();
   for (let round = 1; round <= opts.rounds; round++) {
     for (const cfg of chosen) {
-      const server = await startLlamaServer({ binary: build.binaries['llama-server'], model: model.path, startTimeoutMs: 300_000, extraArgs: cfg.args });
+      const server = await startLlamaServer({ binary: serverBinary, model: model.path, startTimeoutMs: 300_000, extraArgs: cfg.args });
       try {
         for (const { name, workload } of workloads) {
           const levels: LevelSummary[] = [];

@@ -18,10 +18,8 @@ import { findGravitonInstance } from '../../lib/catalogs/graviton-instances';
 import { ARCHITECTURES } from '../../lib/catalogs/model-architectures';
 import { numberFlag, readFlags, usageErrors } from '../../lib/command-line/flags';
 import { memoryNeed, promptCacheMiB } from '../../lib/sizing/memory-fit';
-import { buildLlamaCpp } from '../../test/support/llama-cpp-build';
-import { ensureLlamaCppSource } from '../../test/support/llama-cpp-source';
 import { RunningLlamaServer, startLlamaServer } from '../../test/support/llama-server';
-import { ensureTinyModel, LLAMA_3_2_1B_SHAPE, quantizedPath, quantizeModel } from '../../test/support/tiny-model';
+import { prepareLocalServing } from './local-serving';
 import { FleetRunSummary, PrefixRequestResult, renderFleetTable, summarize, usageOf } from './fleet-prefix-report';
 import { kitServerArgs } from './kit-server-args';
 import { postJson } from './post-json';
@@ -110,10 +108,7 @@ async function main(): Promise<number> {
   const opts = parsed.options;
   const outDir = opts.outDir ?? path.join('bench-results', `fleet-prefix-${new Date().toISOString().replace(/[:.]/g, '-')}`);
 
-  const source = await ensureLlamaCppSource();
-  const build = await buildLlamaCpp({ source, spec: { arch: 'native' }, targets: ['llama-server', 'llama-quantize'] });
-  const f32 = await ensureTinyModel({ source, shape: LLAMA_3_2_1B_SHAPE });
-  const model = await quantizeModel(f32.path, quantizedPath(f32.path, 'Q4_0'), 'Q4_0', { llamaQuantize: build.binaries['llama-quantize'] });
+  const { serverBinary, model } = await prepareLocalServing();
   // Each server as on the kit's default instance type (c7g.2xlarge): the full 8192 MiB cache.
   const need = memoryNeed({ modelBytes: model.bytes, architecture: ARCHITECTURES['llama-3.2-1b'], parallelSlots: KIT_SLOTS, contextTokensPerSlot: KIT_CONTEXT_PER_SLOT });
   const kit = kitServerArgs({ slots: KIT_SLOTS, ctxPerSlot: KIT_CONTEXT_PER_SLOT, promptCacheMiB: promptCacheMiB(need, findGravitonInstance('c7g.2xlarge')!) });
@@ -127,7 +122,7 @@ async function main(): Promise<number> {
       const servers: RunningLlamaServer[] = [];
       try {
         for (let i = 0; i < n; i++) {
-          servers.push(await startLlamaServer({ binary: build.binaries['llama-server'], model: model.path, startTimeoutMs: 300_000, extraArgs: withThreads(kit, threads) }));
+          servers.push(await startLlamaServer({ binary: serverBinary, model: model.path, startTimeoutMs: 300_000, extraArgs: withThreads(kit, threads) }));
         }
         const proxy = await startLeastOutstandingProxy(servers.map((s) => s.url), seededRandom(11));
         const systemPrompts = Array.from({ length: p }, (_, i) => sharedPrefix(opts.prefixTokens, 100 + i));

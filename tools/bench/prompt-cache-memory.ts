@@ -21,10 +21,8 @@ import { findGravitonInstance, GravitonInstance } from '../../lib/catalogs/gravi
 import { ARCHITECTURES } from '../../lib/catalogs/model-architectures';
 import { numberFlag, readFlags, usageErrors } from '../../lib/command-line/flags';
 import { GIB, memoryNeed, promptCacheMiB, PROMPT_CACHE_MAX_MIB } from '../../lib/sizing/memory-fit';
-import { buildLlamaCpp } from '../../test/support/llama-cpp-build';
-import { ensureLlamaCppSource } from '../../test/support/llama-cpp-source';
 import { startLlamaServer } from '../../test/support/llama-server';
-import { ensureTinyModel, LLAMA_3_2_1B_SHAPE, quantizedPath, quantizeModel } from '../../test/support/tiny-model';
+import { prepareLocalServing } from './local-serving';
 import {
   lastCacheState, MemorySample, parseProcStatus, peakRss, renderMemoryTable, serverBudgetBytes, SettingsRun, verdict, withoutFlag,
 } from './cache-memory';
@@ -93,10 +91,7 @@ async function main(): Promise<number> {
   const opts = parsed.options;
   const outDir = opts.outDir ?? path.join('bench-results', `cache-memory-${new Date().toISOString().replace(/[:.]/g, '-')}`);
 
-  const source = await ensureLlamaCppSource();
-  const build = await buildLlamaCpp({ source, spec: { arch: 'native' }, targets: ['llama-server', 'llama-quantize'] });
-  const f32 = await ensureTinyModel({ source, shape: LLAMA_3_2_1B_SHAPE });
-  const model = await quantizeModel(f32.path, quantizedPath(f32.path, 'Q4_0'), 'Q4_0', { llamaQuantize: build.binaries['llama-quantize'] });
+  const { serverBinary, model } = await prepareLocalServing();
 
   const need = memoryNeed({ modelBytes: model.bytes, architecture: ARCHITECTURES['llama-3.2-1b'], parallelSlots: KIT_SLOTS, contextTokensPerSlot: KIT_CONTEXT_PER_SLOT });
   const kitCache = promptCacheMiB(need, opts.instance);
@@ -112,7 +107,7 @@ async function main(): Promise<number> {
   const runs: SettingsRun[] = [];
   for (const s of settings) {
     // Trace verbosity: llama-server then logs its cache's state after every save.
-    const server = await startLlamaServer({ binary: build.binaries['llama-server'], model: model.path, startTimeoutMs: 300_000, extraArgs: [...s.args, '--log-verbosity', '4'] });
+    const server = await startLlamaServer({ binary: serverBinary, model: model.path, startTimeoutMs: 300_000, extraArgs: [...s.args, '--log-verbosity', '4'] });
     const samples: MemorySample[] = [];
     try {
       // The same prompts for both settings, each distinct from its first word.
