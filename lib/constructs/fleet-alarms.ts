@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, Stack, Tokenization } from 'aws-cdk-lib';
+import { ArnFormat, CfnCondition, Duration, Fn, Stack, Token, Tokenization } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
@@ -22,8 +22,18 @@ export interface FleetAlarmsProps {
   readonly ttftP90AlarmMs: number;
   readonly tpotP90AlarmMs: number;
   readonly errorRateAlarmPercent: number;
-  /** Subscribe this address to the topic. @default - none */
+  /**
+   * Subscribe this address to the topic. A deploy-time value (a CloudFormation
+   * parameter) may be empty: the subscription then exists only where it is not.
+   * @default - none
+   */
   readonly alarmEmail?: string;
+  /**
+   * Name of the composite "endpoint degraded" alarm; alarm names are unique
+   * per account and region.
+   * @default - generated from the construct path, unique per stack of one app
+   */
+  readonly degradedAlarmName?: string;
   /**
    * Notify this topic (e.g. the team's existing one) instead of a topic of the endpoint's own.
    * @default - a new topic, encrypted with a new KMS key that only this account's CloudWatch alarms may use
@@ -42,6 +52,8 @@ export class FleetAlarms extends Construct {
   readonly topic: sns.ITopic;
   /** alarmEmail's subscription to the topic; undefined without alarmEmail. */
   readonly emailSubscription?: sns.Subscription;
+  /** The condition a deploy-time alarmEmail puts on the subscription: the address is not empty. */
+  readonly emailGiven?: CfnCondition;
   readonly alarms: Record<string, cloudwatch.Alarm>;
   readonly degraded: cloudwatch.CompositeAlarm;
   /**
@@ -57,6 +69,12 @@ export class FleetAlarms extends Construct {
     this.topic = props.alarmTopic ?? this.createTopic();
     if (props.alarmEmail) {
       this.emailSubscription = this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+      if (Token.isUnresolved(props.alarmEmail)) {
+        // SNS refuses an email subscription without an address: a template whose address is a parameter
+        // that may be left empty subscribes only when it is not.
+        this.emailGiven = new CfnCondition(this, 'AlarmEmailGiven', { expression: Fn.conditionNot(Fn.conditionEquals(props.alarmEmail, '')) });
+        (this.emailSubscription.node.defaultChild as sns.CfnSubscription).cfnOptions.condition = this.emailGiven;
+      }
     }
 
     const lb = props.loadBalancer.metrics;
@@ -160,6 +178,7 @@ export class FleetAlarms extends Construct {
       .flatMap((name) => (alarms[name] ? [alarms[name]] : []));
 
     this.degraded = new cloudwatch.CompositeAlarm(this, 'EndpointDegraded', {
+      compositeAlarmName: props.degradedAlarmName,
       alarmDescription: 'The endpoint is degraded: at least one of its latency, error, capacity or canary alarms is firing.',
       alarmRule: cloudwatch.AlarmRule.anyOf(...Object.values(alarms)),
     });

@@ -1,4 +1,4 @@
-import { Aws, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Fn, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -174,8 +174,9 @@ export interface GravitonLlmEndpointProps {
    * canary's metric dimension. Give each endpoint of a stack its own; give
    * `Aws.STACK_NAME` to a template deployed under names CDK does not choose
    * (StackSets, Service Catalog). When it is given, the instances signal the
-   * stack by its deploy-time name (`AWS::StackName`).
-   * @default - the stack's name
+   * stack by its deploy-time name (`AWS::StackName`), and the composite
+   * "endpoint degraded" alarm is named NAME-EndpointDegraded.
+   * @default - the stack's name; the composite alarm's name is generated from the construct path
    */
   readonly endpointName?: string;
   /** SSM SecureString parameter the generated API key is written to. @default - /graviton-llm/ENDPOINTNAME/api-key */
@@ -185,7 +186,7 @@ export interface GravitonLlmEndpointProps {
 
   /** Notify this topic instead of a topic of the endpoint's own. @default - a new KMS-encrypted topic */
   readonly alarmTopic?: sns.ITopic;
-  /** Subscribe this address to the alarm topic. @default - no subscription */
+  /** Subscribe this address to the alarm topic; a deploy-time value may be empty, which subscribes none. @default - no subscription */
   readonly alarmEmail?: string;
   /** Alarm when the canary's p90 time to first token stays above this, in ms. @default 2000 */
   readonly ttftP90AlarmMs?: number;
@@ -333,6 +334,8 @@ export class GravitonLlmEndpoint extends Construct {
       errorRateAlarmPercent: props.errorRateAlarmPercent ?? d.errorRateAlarmPercent,
       alarmEmail: props.alarmEmail,
       alarmTopic: props.alarmTopic,
+      // Only a given name: the generated one is what every stack built before endpointName had.
+      degradedAlarmName: props.endpointName === undefined ? undefined : Fn.join('-', [props.endpointName, 'EndpointDegraded']),
     });
     this.alarmTopic = this.alarms.topic;
     this.dashboard = this.alarms.dashboard;

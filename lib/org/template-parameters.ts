@@ -39,8 +39,6 @@ export interface OrgTemplateInputs {
   readonly promptCacheMiB: number;
   readonly existingVpcChoice: ExistingVpcChoice;
   readonly allowedCidrs: string[];
-  /** True when AlarmEmail is not empty: the subscription's condition. */
-  readonly hasAlarmEmail: CfnCondition;
   /** The instances' AMI: the value of the SSM parameter AmiParameter names, read at each create and update. */
   readonly machineImage: ec2.IMachineImage;
   /** The ARN of the PermissionsBoundary parameter's policy in the deploying account, or no value when the parameter is empty. */
@@ -282,7 +280,6 @@ export function addOrgTemplateParameters(stack: Stack, org: ResolvedOrgConfig): 
       privateSubnetIds: subnetList,
     },
     allowedCidrs: [Fn.conditionIf(newVpcRange.logicalId, network.cidr, allowedCidr.valueAsString).toString()],
-    hasAlarmEmail: new CfnCondition(stack, 'HasAlarmEmail', { expression: Fn.conditionNot(Fn.conditionEquals(alarmEmail.valueAsString, '')) }),
     machineImage: imageOf(amiParameter.valueAsString),
     permissionsBoundaryArn: Fn.conditionIf(
       new CfnCondition(stack, 'HasPermissionsBoundary', { expression: Fn.conditionNot(Fn.conditionEquals(permissionsBoundary.valueAsString, '')) }).logicalId,

@@ -1,6 +1,5 @@
-import { Aws, CfnResource, CliCredentialsStackSynthesizer, Fn, Stack, StackProps, Validations } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as sns from 'aws-cdk-lib/aws-sns';
+import { Aws, CfnResource, CliCredentialsStackSynthesizer, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { endpointPropsOf } from '../config/endpoint-props';
 import { GravitonLlmEndpoint } from '../constructs/graviton-llm-endpoint';
@@ -62,21 +61,11 @@ export class OrgTemplateStack extends Stack {
       bootScriptBucketAccount: props.org.administratorAccount,
     });
     addEndpointOutputs(this, this.endpoint);
-    const subscription = this.endpoint.alarms.emailSubscription;
-    if (!subscription) {
-      throw new Error('expected the AlarmEmail subscription on the alarm topic: the template\'s alarm e-mail is a parameter, always given');
-    }
-    (subscription.node.defaultChild as sns.CfnSubscription).cfnOptions.condition = inputs.hasAlarmEmail;
     // Every role, the custom-resource providers' plain AWS::IAM::Role resources included: the
-    // Service Catalog launch role may create roles only with this boundary. A search of the tree
-    // rather than properties: aws-cdk-lib creates the providers' roles (the default security
-    // group's, the log retention's) stack-wide and exposes none of them.
-    for (const role of this.node.findAll().filter((c): c is CfnResource => CfnResource.isCfnResource(c) && c.cfnResourceType === 'AWS::IAM::Role')) {
-      role.addPropertyOverride('PermissionsBoundary', inputs.permissionsBoundaryArn);
-    }
-    // CDK names a composite alarm after its construct path, which is the same in every copy of
-    // the template; alarm names are unique per account and region, so it takes the stack's name.
-    (this.endpoint.alarms.degraded.node.defaultChild as cloudwatch.CfnCompositeAlarm).alarmName = Fn.join('-', [Aws.STACK_NAME, 'EndpointDegraded']);
+    // Service Catalog launch role may create roles only with this boundary. An aspect over the whole
+    // stack, as aws-cdk-lib's own: it creates the providers' roles (the default security group's, the
+    // log retention's) stack-wide and exposes none of them.
+    iam.PermissionsBoundary.of(this).apply(iam.ManagedPolicy.fromManagedPolicyArn(this, 'PermissionsBoundaryPolicy', inputs.permissionsBoundaryArn));
 
     Validations.of(this.endpoint.endpoint).acknowledge({
       id: 'AwsSolutions::AwsSolutions-EC23',

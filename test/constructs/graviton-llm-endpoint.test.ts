@@ -213,6 +213,8 @@ describe('GravitonLlmEndpoint with every prop', () => {
     t.resourceCountIs('AWS::KMS::Key', 0);
     const teamId = stack.getLogicalId(team.node.defaultChild as any);
     t.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com', TopicArn: { Ref: teamId } });
+    // A literal address subscribes unconditionally.
+    expect(Object.values(t.findResources('AWS::SNS::Subscription'))[0].Condition).toBeUndefined();
     const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm'));
     expect(alarms.length).toBeGreaterThan(0);
     for (const alarm of alarms) {
@@ -265,11 +267,27 @@ describe('two endpoints in one stack, each with its endpointName', () => {
       '/graviton-llm/chat/cloudwatch-agent', '/graviton-llm/chat/prometheus', '/graviton-llm/embed/cloudwatch-agent', '/graviton-llm/embed/prometheus',
     ]);
     expect([chat.apiKeyParameter.parameterName, embed.apiKeyParameter.parameterName]).toEqual(['/graviton-llm/chat/api-key', '/graviton-llm/embed/api-key']);
+    expect(names('AWS::CloudWatch::CompositeAlarm', 'AlarmName')).toEqual(['chat-EndpointDegraded', 'embed-EndpointDegraded']);
 
     const single = new Stack(newApp(), 'Single', { env: ENV });
     new GravitonLlmEndpoint(single, 'Llm', minimal());
     const userData = JSON.stringify(Object.values(Template.fromStack(single).findResources('AWS::EC2::LaunchTemplate'))[0].Properties.LaunchTemplateData.UserData);
     expect(userData).toContain('GLLM_STACK_NAME=Single\\n');
+    // Without endpointName, the composite alarm keeps the name CDK generates from its path (as before endpointName).
+    expect(Object.values(Template.fromStack(single).findResources('AWS::CloudWatch::CompositeAlarm'))[0].Properties.AlarmName).toMatch(/^SingleLlmAlarmsEndpointDegraded[0-9A-F]{8}$/);
+  });
+});
+
+describe('a deploy-time alarm e-mail (a CloudFormation parameter)', () => {
+  test('subscribes only when the address is not empty', () => {
+    const stack = new Stack(newApp(), 'Stack', { env: ENV });
+    const email = new CfnParameter(stack, 'AlarmEmail', { type: 'String', default: '' });
+    const endpoint = new GravitonLlmEndpoint(stack, 'Llm', { ...minimal(), alarmEmail: email.valueAsString });
+    const t = Template.fromStack(stack);
+    const [subscription] = Object.values(t.findResources('AWS::SNS::Subscription'));
+    expect(subscription.Properties).toMatchObject({ Protocol: 'email', Endpoint: { Ref: 'AlarmEmail' } });
+    expect(subscription.Condition).toBe(stack.getLogicalId(endpoint.alarms.emailGiven!));
+    expect(t.toJSON().Conditions[subscription.Condition]).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'AlarmEmail' }, ''] }] });
   });
 });
 
