@@ -10,10 +10,26 @@
 export { GravitonLlmEndpoint, ENDPOINT_DEFAULTS } from './constructs/graviton-llm-endpoint';
 export type { GravitonLlmEndpointProps, GravitonLlmVpcProps } from './constructs/graviton-llm-endpoint';
 export type { ScheduledCapacity } from './constructs/endpoint-checks';
-export type { ExistingVpcChoice } from './constructs/inference-network';
+// The parts GravitonLlmEndpoint exposes as properties (fleet, endpoint, alarms, ...): every type
+// reachable from the public API is exported, as jsii requires of a multi-language package.
+export { InferenceNetwork } from './constructs/inference-network';
+export type { ExistingVpcChoice, InferenceNetworkProps } from './constructs/inference-network';
+export { ArtifactStore } from './constructs/artifact-store';
+export type { ArtifactStoreProps } from './constructs/artifact-store';
+export { ApiKeyParameter } from './constructs/api-key-parameter';
+export type { ApiKeyParameterProps } from './constructs/api-key-parameter';
+export { InferenceEndpoint } from './constructs/inference-endpoint';
+export type { InferenceEndpointProps } from './constructs/inference-endpoint';
+export { InferenceFleet } from './constructs/inference-fleet';
+export type { InferenceFleetProps } from './constructs/inference-fleet';
+export { FleetAlarms } from './constructs/fleet-alarms';
+export type { FleetAlarmsProps } from './constructs/fleet-alarms';
+export { EndpointCanary } from './constructs/endpoint-canary';
+export type { EndpointCanaryProps } from './constructs/endpoint-canary';
 export { PropsError } from './base/problems';
 export type { PropProblem } from './base/problems';
 export { LlamaModel } from './models/llama-model';
 export type { CustomLlamaModelProps } from './models/llama-model';
+export type { ModelArchitecture } from './catalogs/model-architectures';
 export { GravitonInstanceType } from './instances/graviton-instance-type';
 export type { DeployTimeInstanceTypeProps } from './instances/graviton-instance-type';

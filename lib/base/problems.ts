@@ -27,6 +27,11 @@ function formatValue(v: unknown): string {
 /**
  * Props a construct refuses, all of them at once, each with what was received
  * and what is expected.
+ *
+ * TypeScript and JavaScript only: jsii cannot model a subclass of Error, so in
+ * other languages the same message arrives as the runtime's own error.
+ *
+ * @jsii ignore
  */
 export class PropsError extends Error {
   readonly problems: readonly PropProblem[];

@@ -28,7 +28,7 @@ export interface InferenceEndpointProps {
    */
   readonly domainName?: string;
   /** Client ranges admitted. */
-  readonly allowedCidrs: readonly string[];
+  readonly allowedCidrs: string[];
   /** Port llama-server listens on. */
   readonly targetPort: number;
   /** Longest silence on a connection; a long prompt's first token can take minutes on CPU. */

@@ -31,7 +31,7 @@ export interface ExistingVpcChoice {
   /** The existing VPC's id (a parameter's value). */
   readonly vpcId: string;
   /** The existing VPC's private subnets, one per AZ of the new VPC (its maxAzs). */
-  readonly privateSubnetIds: readonly string[];
+  readonly privateSubnetIds: string[];
 }
 
 /** An existing VPC and its subnets by id, for `importNetwork`. */

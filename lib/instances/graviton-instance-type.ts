@@ -45,7 +45,15 @@ export class GravitonInstanceType {
     readonly generation: number,
     readonly cpuPart: string,
     readonly armArch: string,
-    /** The catalog entry (vCPUs, memory); undefined for a type chosen at deploy time. */
+    /**
+     * The catalog entry (vCPUs, memory); undefined for a type chosen at deploy time.
+     *
+     * TypeScript and JavaScript only: the catalog's types (generation numbers,
+     * family categories) are literal unions, which jsii cannot represent; the
+     * endpoint reads it for its memory fit check in any language.
+     *
+     * @jsii ignore
+     */
     readonly catalogEntry: GravitonInstance | undefined,
   ) {}
 }
