@@ -1,5 +1,5 @@
 import { GravitonInstance, findGravitonInstance } from '../catalogs/graviton-instances';
-import { CATALOG_MODEL_IDS, DEFAULT_MODEL_ID, findCatalogModel } from '../catalogs/model-catalog';
+import { DEFAULT_MODEL_ID, findCatalogModel } from '../catalogs/model-catalog';
 import { LLAMA_CPP_DEFAULT_REF } from '../catalogs/llama-cpp-release';
 import {
   canaryUrlProblems, capacityProblems, certificateRegionProblems, clientRangeProblems, contextProblems, llamaCppCommitOf, memoryFitProblems, newVpcProblems,
@@ -7,7 +7,7 @@ import {
 } from '../constructs/endpoint-checks';
 import { ENDPOINT_DEFAULTS } from '../constructs/graviton-llm-endpoint';
 import { instanceTypeExpectation } from '../instances/graviton-instance-type';
-import { LlamaModel, customModelProblems } from '../models/llama-model';
+import { LlamaModel, catalogModelExpectation, customModelProblems } from '../models/llama-model';
 import { MemoryNeed } from '../sizing/memory-fit';
 import { ConfigError, ConfigProblem } from './config-error';
 import { fieldSource } from './load';
@@ -124,7 +124,7 @@ function resolveModel(config: KitConfig, problems: ConfigProblem[]): LlamaModel 
   }
   const id = config.model ?? DEFAULT_MODEL_ID;
   if (!findCatalogModel(id)) {
-    problems.push({ field: 'model', given: id, expected: `expected a catalog model id: ${CATALOG_MODEL_IDS.join(', ')}; or set customModel for your own file` });
+    problems.push({ field: 'model', given: id, expected: catalogModelExpectation('set customModel') });
     return undefined;
   }
   return LlamaModel.fromCatalog(id);
