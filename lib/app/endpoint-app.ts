@@ -1,7 +1,8 @@
 import { App } from 'aws-cdk-lib';
 import { ConfigError } from '../config/config-error';
 import { CONFIG_FILE_KEY, CONTEXT_OBJECT_KEY, ENVIRONMENT_KEY, loadConfig } from '../config/load';
-import { certificateRegionProblem, resolveConfig } from '../config/resolve';
+import { resolveConfig } from '../config/resolve';
+import { certificateRegionProblems } from '../constructs/endpoint-checks';
 import { InferenceStack } from '../stacks/inference-stack';
 import { DEFAULT_REGION, KitEntry, KitEntryOptions, MODE_KEY } from './kit-entry';
 
@@ -29,12 +30,12 @@ export function addEndpointStack(app: App, options: KitEntryOptions = {}): Infer
   const config = resolveConfig(loadConfig(context, options.baseDir));
   const region = config.region ?? process.env.CDK_DEFAULT_REGION ?? DEFAULT_REGION;
   // resolveConfig checked a region the configuration names; one taken from the AWS CLI or the default is known only here.
-  if (config.certificateArn && !config.region) {
-    const problem = certificateRegionProblem(config.certificateArn, region, process.env.CDK_DEFAULT_REGION
+  if (!config.region) {
+    const problems = certificateRegionProblems(config.certificateArn, region, process.env.CDK_DEFAULT_REGION
       ? 'the AWS CLI\'s current region, CDK_DEFAULT_REGION, as the configuration sets no region'
       : 'the default, as neither the configuration nor the AWS CLI names a region');
-    if (problem) {
-      throw new ConfigError([problem]);
+    if (problems.length > 0) {
+      throw new ConfigError(problems);
     }
   }
   return new InferenceStack(app, config.stackName, {

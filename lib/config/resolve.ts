@@ -1,16 +1,16 @@
 import { GravitonInstance, findGravitonInstance } from '../catalogs/graviton-instances';
-import { CATALOG_MODEL_IDS, DEFAULT_MODEL_ID, findCatalogModel } from '../catalogs/model-catalog';
+import { DEFAULT_MODEL_ID, findCatalogModel } from '../catalogs/model-catalog';
 import { LLAMA_CPP_DEFAULT_REF } from '../catalogs/llama-cpp-release';
 import {
-  capacityProblems, contextProblems, llamaCppCommitOf, memoryFitProblems, newVpcProblems, rootVolumeProblems, scheduleProblems, servingMemory,
+  canaryUrlProblems, capacityProblems, certificateRegionProblems, clientRangeProblems, contextProblems, llamaCppCommitOf, memoryFitProblems, newVpcProblems,
+  rootVolumeProblems, scheduleProblems, servingMemory, tlsProblems,
 } from '../constructs/endpoint-checks';
 import { ENDPOINT_DEFAULTS } from '../constructs/graviton-llm-endpoint';
 import { instanceTypeExpectation } from '../instances/graviton-instance-type';
-import { LlamaModel, customModelProblems } from '../models/llama-model';
+import { LlamaModel, catalogModelExpectation, customModelProblems } from '../models/llama-model';
 import { MemoryNeed } from '../sizing/memory-fit';
 import { ConfigError, ConfigProblem } from './config-error';
 import { fieldSource } from './load';
-import { certificateRegion } from '../constructs/inference-endpoint';
 import { KitConfig } from './schema';
 
 export type NetworkPlan =
@@ -65,31 +65,13 @@ export function resolveConfig(config: KitConfig): ResolvedConfig {
   problems.push(...scheduleProblems(config.scheduledCapacity ?? []));
   problems.push(...capacityProblems(config).filter((p) => p.field === 'warmPoolSize'));
 
-  problems.push(...endpointTlsProblems(config));
-  if (!config.internetFacing && config.canaryUrl) {
-    problems.push({
-      field: 'canaryUrl',
-      given: config.canaryUrl,
-      expected: 'applies only to an internet-facing endpoint (internetFacing true); an internal endpoint\'s canary calls the load balancer itself, '
-        + 'or domainName with certificateArn; remove canaryUrl',
-    });
+  problems.push(...tlsProblems(config));
+  // The region the configuration names; one taken from the AWS CLI or the default is checked by the app, which knows it.
+  if (config.region !== undefined) {
+    problems.push(...certificateRegionProblems(config.certificateArn, config.region, 'the region field'));
   }
-  const everyone = (config.allowedCidrs ?? []).find((cidr) => cidr.endsWith('/0'));
-  if (!config.internetFacing && everyone) {
-    problems.push({
-      field: 'allowedCidrs',
-      given: everyone,
-      expected: 'expected the ranges your clients are in (e.g. 10.0.0.0/8, or leave allowedCidrs unset for the VPC\'s own range): an internal load balancer '
-        + `with ${everyone} would admit every address any connected network routes to it, which the kit's security checks refuse (cdk-nag AwsSolutions-EC23); `
-        + 'only an internet-facing endpoint (HTTPS with the API key) may admit everyone',
-    });
-  }
-  if (config.internetFacing && !config.allowedCidrs) {
-    problems.push({
-      field: 'allowedCidrs',
-      expected: 'required when internetFacing is true: list the client ranges to admit (0.0.0.0/0 admits everyone, who still need the API key)',
-    });
-  }
+  problems.push(...canaryUrlProblems(config.internetFacing, config.canaryUrl));
+  problems.push(...clientRangeProblems({ ...config, existingVpc: config.vpcId !== undefined ? `vpcId (${config.vpcId})` : undefined }));
 
   const llamaCppCommit = resolveLlamaCppCommit(config, problems);
 
@@ -118,68 +100,6 @@ export function resolveConfig(config: KitConfig): ResolvedConfig {
   };
 }
 
-/**
- * What an endpoint's HTTPS needs: an internet-facing endpoint serves HTTPS
- * only, so it needs a certificate; an internal one with a certificate needs
- * the domain name the certificate covers, because no certificate can cover
- * the load balancer's own DNS name; a domain name means nothing without a
- * certificate. The certificate's region is checked here when the
- * configuration names the region, else by `certificateRegionProblem` once
- * the app knows which region the stack deploys to.
- */
-function endpointTlsProblems(config: KitConfig): ConfigProblem[] {
-  const problems: ConfigProblem[] = [];
-  if (config.internetFacing && !config.certificateArn) {
-    problems.push({
-      field: 'certificateArn',
-      expected: 'required when internetFacing is true: an internet-facing endpoint serves HTTPS only, with an ACM certificate for its domain',
-    });
-  }
-  if (!config.internetFacing && config.certificateArn && !config.domainName) {
-    problems.push({
-      field: 'domainName',
-      expected: 'required with certificateArn on an internal endpoint: the name the certificate covers, which clients use and your DNS points at the load balancer '
-        + '(no certificate can cover the load balancer\'s own DNS name); or remove certificateArn to serve plain HTTP inside the VPC',
-    });
-  }
-  if (config.domainName && config.internetFacing) {
-    problems.push({
-      field: 'domainName',
-      given: config.domainName,
-      expected: 'applies only to an internal endpoint (internetFacing false); an internet-facing endpoint\'s canary reaches your domain through canaryUrl',
-    });
-  } else if (config.domainName && !config.certificateArn) {
-    problems.push({
-      field: 'domainName',
-      given: config.domainName,
-      expected: 'applies only with certificateArn: the endpoint serves HTTPS for this name with that certificate; add certificateArn, or remove domainName',
-    });
-  }
-  if (config.certificateArn && config.region) {
-    const problem = certificateRegionProblem(config.certificateArn, config.region, 'the region field');
-    if (problem) problems.push(problem);
-  }
-  return problems;
-}
-
-/**
- * The problem with a certificate that is not in the stack's region (an
- * Application Load Balancer can use only a certificate of its own region),
- * or undefined. `regionSource` says where the region came from.
- */
-export function certificateRegionProblem(certificateArn: string, region: string, regionSource: string): ConfigProblem | undefined {
-  const inRegion = certificateRegion(certificateArn);
-  if (inRegion === undefined || inRegion === region) {
-    return undefined;
-  }
-  return {
-    field: 'certificateArn',
-    given: certificateArn,
-    expected: `expected a certificate in ${region}, the region the stack deploys to (${regionSource}), but this one is in ${inRegion}: `
-      + `a load balancer can use only an ACM certificate of its own region; request or import the certificate in ${region}`,
-  };
-}
-
 /** The commit to build (see llamaCppCommitOf), its problems recorded. */
 function resolveLlamaCppCommit(config: KitConfig, problems: ConfigProblem[]): string | undefined {
   const { commit, problems: commitProblems } = llamaCppCommitOf(config.llamaCppRef ?? LLAMA_CPP_DEFAULT_REF, config.llamaCppCommit);
@@ -204,7 +124,7 @@ function resolveModel(config: KitConfig, problems: ConfigProblem[]): LlamaModel 
   }
   const id = config.model ?? DEFAULT_MODEL_ID;
   if (!findCatalogModel(id)) {
-    problems.push({ field: 'model', given: id, expected: `expected a catalog model id: ${CATALOG_MODEL_IDS.join(', ')}; or set customModel for your own file` });
+    problems.push({ field: 'model', given: id, expected: catalogModelExpectation('set customModel') });
     return undefined;
   }
   return LlamaModel.fromCatalog(id);
@@ -231,9 +151,6 @@ function resolveNetwork(config: KitConfig, problems: ConfigProblem[]): NetworkPl
     }
     if (config.internetFacing && !config.publicSubnetIds) {
       problems.push({ field: 'publicSubnetIds', expected: `required with vpcId when internetFacing is true: at least two public subnets of ${config.vpcId} for the load balancer` });
-    }
-    if (!config.allowedCidrs) {
-      problems.push({ field: 'allowedCidrs', expected: `required with vpcId: the client ranges the load balancer admits (the kit cannot read ${config.vpcId}'s range without AWS credentials)` });
     }
     if (problems.length > before || !config.privateSubnetIds) {
       return undefined;

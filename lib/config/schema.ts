@@ -6,7 +6,7 @@ import { QUANTIZATIONS } from '../catalogs/quantizations';
 import { IPV4_CIDR, cidrHostBitsProblem } from './cidr';
 import { cronProblem } from './cron';
 import { ENDPOINT_DEFAULTS } from '../constructs/graviton-llm-endpoint';
-import { ACM_CERTIFICATE_ARN } from '../constructs/inference-endpoint';
+import { ACM_CERTIFICATE_ARN } from '../constructs/endpoint-checks';
 
 /**
  * The kit's configuration: one schema, used to validate cdk.json context, a
@@ -14,8 +14,11 @@ import { ACM_CERTIFICATE_ARN } from '../constructs/inference-endpoint';
  * description (shown in the README's configuration reference, which a test
  * keeps in step with this file) and the default that applies when it is unset.
  *
- * Cross-field rules (fit check, VPC id vs. VPC props, certificate and domain
- * name for each kind of endpoint, certificate region) live in `resolve.ts`, where the catalogs are at hand.
+ * Cross-field rules (fit check, certificate and domain name for each kind of
+ * endpoint, certificate region, client ranges) are the constructs' own
+ * (constructs/endpoint-checks.ts), which `resolve.ts` runs on the
+ * configuration; it adds those about fields only a file has (VPC id vs. VPC
+ * props, subnet ids).
  */
 
 /** The retention periods CloudWatch Logs accepts. */

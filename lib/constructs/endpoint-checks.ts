@@ -9,9 +9,10 @@ import { PropProblem } from '../base/problems';
 
 /**
  * The checks of an endpoint's values that span several of them, written once:
- * GravitonLlmEndpoint runs them on its props, and resolveConfig on a
- * configuration (adding the file each value came from). A value that is a
- * CloudFormation token is left to the template (the org template's rules).
+ * GravitonLlmEndpoint runs them on its props (InferenceEndpoint those of its
+ * load balancer), and resolveConfig on a configuration (adding the file each
+ * value came from). A value that is a CloudFormation token is left to the
+ * template (the org template's rules).
  */
 
 /** Whether every value is known at synth. */
@@ -206,4 +207,133 @@ export function llamaCppCommitOf(ref: string, given: string | undefined): { read
     };
   }
   return { commit, problems: [] };
+}
+
+/** An ACM certificate ARN; the fourth field is the region the certificate lives in. */
+export const ACM_CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate\/[0-9a-f-]{36}$/;
+
+/** The region an ACM certificate ARN names, or undefined when it is not one. */
+export function certificateRegion(certificateArn: string): string | undefined {
+  return ACM_CERTIFICATE_ARN.exec(certificateArn)?.[1];
+}
+
+/** What decides how an endpoint's load balancer serves: where it is, and its certificate and domain name. */
+export interface TlsValues {
+  readonly internetFacing: boolean;
+  readonly certificateArn?: string;
+  readonly domainName?: string;
+}
+
+/**
+ * What an endpoint's HTTPS needs: an internet-facing endpoint serves HTTPS
+ * only, so it needs a certificate; an internal one with a certificate needs
+ * the domain name the certificate covers, because no certificate can cover
+ * the load balancer's own DNS name; a domain name means nothing without a
+ * certificate. A certificate or domain name that is a CloudFormation value
+ * counts as given (the template's parameters say whether it is empty).
+ */
+export function tlsProblems(v: TlsValues): PropProblem[] {
+  const problems: PropProblem[] = [];
+  if (v.internetFacing && !v.certificateArn) {
+    problems.push({
+      field: 'certificateArn',
+      expected: 'required when internetFacing is true: an internet-facing endpoint serves HTTPS only, with an ACM certificate for its domain',
+    });
+  }
+  if (!v.internetFacing && v.certificateArn && !v.domainName) {
+    problems.push({
+      field: 'domainName',
+      expected: 'required with certificateArn on an internal endpoint: the name the certificate covers, which clients use and your DNS points at the load balancer '
+        + '(no certificate can cover the load balancer\'s own DNS name); or remove certificateArn to serve plain HTTP inside the VPC',
+    });
+  }
+  if (v.domainName && v.internetFacing) {
+    problems.push({
+      field: 'domainName',
+      given: v.domainName,
+      expected: 'applies only to an internal endpoint (internetFacing false); an internet-facing endpoint\'s canary reaches your domain through canaryUrl',
+    });
+  } else if (v.domainName && !v.certificateArn) {
+    problems.push({
+      field: 'domainName',
+      given: v.domainName,
+      expected: 'applies only with certificateArn: the endpoint serves HTTPS for this name with that certificate; add certificateArn, or remove domainName',
+    });
+  }
+  return problems;
+}
+
+/**
+ * A certificate in the stack's region (an Application Load Balancer can use
+ * only a certificate of its own region). Nothing is judged when the
+ * certificate or the region is a CloudFormation value. `regionSource` says
+ * where the region came from, when that is not plainly the stack's own.
+ */
+export function certificateRegionProblems(certificateArn: string | undefined, region: string, regionSource?: string): PropProblem[] {
+  if (certificateArn === undefined || !known(certificateArn, region)) {
+    return [];
+  }
+  const inRegion = certificateRegion(certificateArn);
+  if (inRegion === undefined || inRegion === region) {
+    return [];
+  }
+  return [{
+    field: 'certificateArn',
+    given: certificateArn,
+    expected: `expected a certificate in ${region}, the region the stack deploys to${regionSource ? ` (${regionSource})` : ''}, but this one is in ${inRegion}: `
+      + `a load balancer can use only an ACM certificate of its own region; request or import the certificate in ${region}`,
+  }];
+}
+
+/** Who the load balancer admits, and whether the endpoint's VPC range is known at synth. */
+export interface ClientRangeValues {
+  readonly internetFacing: boolean;
+  /** undefined: the new VPC's own range. */
+  readonly allowedCidrs?: readonly string[];
+  /**
+   * How the caller names an existing VPC it deploys into (a prop, or a
+   * configuration field and its value), whose range synth cannot read.
+   * @default - a new VPC
+   */
+  readonly existingVpc?: string;
+}
+
+/**
+ * The client ranges a load balancer admits: required where the endpoint
+ * cannot default to a new VPC's range (an existing VPC, an internet-facing
+ * endpoint), and everyone (/0) only on the internet, where every request
+ * still needs HTTPS and the API key. A list, or a range, that is a
+ * CloudFormation value is the template's to check.
+ */
+export function clientRangeProblems(v: ClientRangeValues): PropProblem[] {
+  if (v.allowedCidrs === undefined) {
+    if (v.existingVpc !== undefined) {
+      return [{
+        field: 'allowedCidrs',
+        expected: `required with ${v.existingVpc}: the client ranges the load balancer admits (the endpoint does not read an existing VPC's range: synth stays offline)`,
+      }];
+    }
+    return v.internetFacing ? [{
+      field: 'allowedCidrs',
+      expected: 'required when internetFacing is true: list the client ranges to admit (0.0.0.0/0 admits everyone, who still need the API key)',
+    }] : [];
+  }
+  const everyone = known(v.allowedCidrs) ? v.allowedCidrs.find((cidr) => known(cidr) && cidr.endsWith('/0')) : undefined;
+  return !v.internetFacing && everyone ? [{
+    field: 'allowedCidrs',
+    given: everyone,
+    expected: 'expected the ranges your clients are in (e.g. 10.0.0.0/8; in a new VPC, leave allowedCidrs unset for the VPC\'s own range): an internal load balancer '
+      + `with ${everyone} would admit every address any connected network routes to it, which the kit's security checks refuse (cdk-nag AwsSolutions-EC23); `
+      + 'only an internet-facing endpoint (HTTPS with the API key) may admit everyone',
+  }] : [];
+}
+
+/** canaryUrl belongs to an internet-facing endpoint: an internal one is probed at its load balancer. */
+export function canaryUrlProblems(internetFacing: boolean, canaryUrl: string | undefined): PropProblem[] {
+  return !internetFacing && canaryUrl ? [{
+    field: 'canaryUrl',
+    given: canaryUrl,
+    expected: 'applies only to an internet-facing endpoint (internetFacing true); an internal endpoint\'s canary calls the load balancer itself, '
+      + 'or domainName with certificateArn; remove canaryUrl',
+  }] : [];
 }

@@ -14,7 +14,8 @@ import { ApiKeyParameter } from './api-key-parameter';
 import { ArtifactStore } from './artifact-store';
 import { EndpointCanary } from './endpoint-canary';
 import {
-  ScheduledCapacity, capacityProblems, contextProblems, llamaCppCommitOf, memoryFitProblems, newVpcProblems, promptCacheOf, rootVolumeProblems, scheduleProblems,
+  ScheduledCapacity, canaryUrlProblems, capacityProblems, certificateRegionProblems, clientRangeProblems, contextProblems, llamaCppCommitOf, memoryFitProblems,
+  newVpcProblems, promptCacheOf, rootVolumeProblems, scheduleProblems, tlsProblems,
 } from './endpoint-checks';
 import { FleetAlarms } from './fleet-alarms';
 import { FleetScaling } from './fleet-scaling';
@@ -157,7 +158,7 @@ export interface GravitonLlmEndpointProps {
   readonly certificateArn?: string;
   /** With certificateArn on an internal load balancer: the name the certificate covers and clients use. @default - none */
   readonly domainName?: string;
-  /** Client ranges the load balancer admits; required with existingVpc or internetFacing. @default - the new VPC's range */
+  /** Client ranges the load balancer admits; required with existingVpc or internetFacing. 0.0.0.0/0 (everyone) only with internetFacing. @default - the new VPC's range */
   readonly allowedCidrs?: string[];
   /** Longest silence on a connection; a long prompt's first token can take minutes on CPU. @default Duration.seconds(600) */
   readonly loadBalancerIdleTimeout?: Duration;
@@ -262,13 +263,16 @@ export class GravitonLlmEndpoint extends Construct {
     const promptCache = promptCacheOf(props.model, props.instanceType.catalogEntry, parallelSlots, contextTokensPerSlot, props.promptCacheMiB);
     throwIfProblems(`GravitonLlmEndpoint ${this.node.path}`, [
       ...networkPropProblems(props),
+      ...clientRangeProblems({ internetFacing, allowedCidrs: props.allowedCidrs, existingVpc: props.existingVpc ? 'existingVpc' : undefined }),
+      ...tlsProblems({ internetFacing, certificateArn: props.certificateArn, domainName: props.domainName }),
+      ...certificateRegionProblems(props.certificateArn, stack.region),
       ...capacityProblems({ minCapacity, maxCapacity, warmPoolSize }),
       ...scheduleProblems(props.scheduledCapacity ?? []),
       ...contextProblems(props.model, contextTokensPerSlot),
       ...(props.instanceType.catalogEntry ? memoryFitProblems(props.model, props.instanceType.catalogEntry, parallelSlots, contextTokensPerSlot) : []),
       ...rootVolumeProblems(props.model, props.rootVolumeGiB),
       ...rangeProblems({ minCapacity, maxCapacity, parallelSlots, contextTokensPerSlot, warmPoolSize, port }),
-      ...canaryProblems(internetFacing, props.canaryUrl),
+      ...canaryUrlProblems(internetFacing, props.canaryUrl),
       ...commit.problems,
       ...promptCache.problems,
     ]);
@@ -438,15 +442,12 @@ export class GravitonLlmEndpoint extends Construct {
   }
 }
 
-/** existingVpc or vpcProps, never both; what an existing VPC needs. */
+/** existingVpc or vpcProps, never both; what only a new VPC takes, and its shape. */
 function networkPropProblems(props: GravitonLlmEndpointProps): PropProblem[] {
   if (props.existingVpc && props.vpcProps) {
     return [{ field: 'vpcProps', given: props.vpcProps, expected: 'give either existingVpc (deploy into your VPC) or vpcProps (shape the new VPC), not both' }];
   }
   const problems: PropProblem[] = [];
-  if (props.existingVpc && !props.allowedCidrs) {
-    problems.push({ field: 'allowedCidrs', expected: 'required with existingVpc: the client ranges the load balancer admits (the endpoint cannot read an imported VPC\'s range)' });
-  }
   if (!props.existingVpc) {
     for (const field of ['vpcSubnets', 'loadBalancerSubnets'] as const) {
       if (props[field] !== undefined) {
@@ -457,9 +458,6 @@ function networkPropProblems(props: GravitonLlmEndpointProps): PropProblem[] {
     problems.push(...newVpcProblems(v.cidr ?? ENDPOINT_DEFAULTS.vpcCidr, v.maxAzs ?? ENDPOINT_DEFAULTS.maxAzs, v.natGateways ?? ENDPOINT_DEFAULTS.natGateways)
       .map((p) => ({ ...p, field: p.field === 'vpcCidr' ? 'vpcProps.cidr' : `vpcProps.${p.field}` })));
   }
-  if (props.internetFacing && !props.allowedCidrs) {
-    problems.push({ field: 'allowedCidrs', expected: 'required when internetFacing is true: list the client ranges to admit (0.0.0.0/0 admits everyone, who still need the API key)' });
-  }
   return problems;
 }
 
@@ -469,13 +467,4 @@ function rangeProblems(values: Record<string, number>): PropProblem[] {
   return Object.entries(values)
     .filter(([field, v]) => !Token.isUnresolved(v) && !(Number.isInteger(v) && v >= minimum[field]))
     .map(([field, v]) => ({ field, given: v, expected: `expected a whole number of at least ${minimum[field]}` }));
-}
-
-/** canaryUrl belongs to an internet-facing endpoint. */
-function canaryProblems(internetFacing: boolean, canaryUrl: string | undefined): PropProblem[] {
-  return !internetFacing && canaryUrl ? [{
-    field: 'canaryUrl',
-    given: canaryUrl,
-    expected: 'applies only to an internet-facing endpoint (internetFacing true); an internal endpoint\'s canary calls the load balancer itself',
-  }] : [];
 }

@@ -5,6 +5,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { FactName, RegionInfo } from 'aws-cdk-lib/region-info';
 import { Construct } from 'constructs';
+import { throwIfProblems } from '../base/problems';
+import { certificateRegionProblems, clientRangeProblems, tlsProblems } from './endpoint-checks';
 
 export interface InferenceEndpointProps {
   readonly vpc: ec2.IVpc;
@@ -27,7 +29,7 @@ export interface InferenceEndpointProps {
    * @default - none; `url` names the load balancer's DNS name
    */
   readonly domainName?: string;
-  /** Client ranges admitted. */
+  /** Client ranges admitted; everyone (a /0 range) only by an internet-facing load balancer. */
   readonly allowedCidrs: string[];
   /** Port llama-server listens on. */
   readonly targetPort: number;
@@ -42,14 +44,6 @@ export interface InferenceEndpointProps {
    * @default false - the load balancer is deleted with the stack
    */
   readonly deletionProtection?: boolean;
-}
-
-/** An ACM certificate ARN; the fourth field is the region the certificate lives in. */
-export const ACM_CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate\/[0-9a-f-]{36}$/;
-
-/** The region an ACM certificate ARN names, or undefined when it is not one. */
-export function certificateRegion(certificateArn: string): string | undefined {
-  return ACM_CERTIFICATE_ARN.exec(certificateArn)?.[1];
 }
 
 /** Key prefix of the load balancer's access logs in the access-log bucket. */
@@ -80,7 +74,12 @@ export class InferenceEndpoint extends Construct {
 
   constructor(scope: Construct, id: string, props: InferenceEndpointProps) {
     super(scope, id);
-    validateTlsProps(this, props);
+    // GravitonLlmEndpoint runs the same checks among all of its own; these serve an InferenceEndpoint built alone.
+    throwIfProblems(`InferenceEndpoint ${this.node.path}`, [
+      ...tlsProblems(props),
+      ...certificateRegionProblems(props.certificateArn, Stack.of(this).region),
+      ...clientRangeProblems(props),
+    ]);
 
     const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
@@ -197,29 +196,6 @@ export class InferenceEndpoint extends Construct {
     const policy = bucket.policy?.node.defaultChild;
     if (policy instanceof CfnResource) {
       (this.loadBalancer.node.defaultChild as CfnResource).addResourceDependency(policy);
-    }
-  }
-}
-
-/** The certificate and domain name make sense together, for the kind of load balancer and its region. */
-function validateTlsProps(scope: Construct, props: InferenceEndpointProps): void {
-  const given = `internetFacing ${props.internetFacing}, certificateArn ${props.certificateArn ?? 'not given'}, domainName ${props.domainName ?? 'not given'}`;
-  if (props.internetFacing && !props.certificateArn) {
-    throw new Error(`InferenceEndpoint ${scope.node.path}: an internet-facing load balancer needs certificateArn (it serves HTTPS only); got ${given}`);
-  }
-  if (props.domainName !== undefined && (props.internetFacing || !props.certificateArn)) {
-    throw new Error(`InferenceEndpoint ${scope.node.path}: domainName applies only to an internal load balancer with certificateArn; got ${given}`);
-  }
-  if (!props.internetFacing && props.certificateArn && !props.domainName) {
-    throw new Error(`InferenceEndpoint ${scope.node.path}: an internal load balancer with certificateArn needs domainName, the name the certificate covers `
-      + `(none can cover the load balancer's own DNS name); got ${given}`);
-  }
-  const stackRegion = Stack.of(scope).region;
-  if (props.certificateArn && !Token.isUnresolved(props.certificateArn) && !Token.isUnresolved(stackRegion)) {
-    const inRegion = certificateRegion(props.certificateArn);
-    if (inRegion !== undefined && inRegion !== stackRegion) {
-      throw new Error(`InferenceEndpoint ${scope.node.path}: certificateArn ${props.certificateArn} is in ${inRegion}, but the stack deploys to ${stackRegion}; `
-        + 'a load balancer can use only an ACM certificate of its own region');
     }
   }
 }

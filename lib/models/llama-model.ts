@@ -70,7 +70,7 @@ export class LlamaModel {
   static fromCatalog(id: string): LlamaModel {
     const entry = findCatalogModel(id);
     if (!entry) {
-      throw new Error(`LlamaModel.fromCatalog: got ${JSON.stringify(id)}; expected a catalog model id: ${CATALOG_MODEL_IDS.join(', ')}; or use LlamaModel.custom for your own file`);
+      throw new Error(`LlamaModel.fromCatalog: got ${JSON.stringify(id)}; ${catalogModelExpectation('use LlamaModel.custom')}`);
     }
     const architecture = ARCHITECTURES[entry.architecture];
     return new LlamaModel({
@@ -145,6 +145,15 @@ export class LlamaModel {
     const modelGiB = (this.sizeBytes * 2 + (this.quantizeTo ? this.servedBytes() : 0)) / GIB;
     return ROOT_VOLUME_BASE_GIB + Math.ceil(modelGiB);
   }
+}
+
+/**
+ * What a model id that is not in the catalog should be: the catalog's ids,
+ * or the way to give a file of one's own (`customAlternative`, as the caller
+ * names it: a prop or a configuration field).
+ */
+export function catalogModelExpectation(customAlternative: string): string {
+  return `expected a catalog model id: ${CATALOG_MODEL_IDS.join(', ')}; or ${customAlternative} for your own file`;
 }
 
 /**

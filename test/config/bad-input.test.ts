@@ -142,6 +142,21 @@ test('every problem is reported at once, one line each', () => {
   expect(second.message.split('\n')).toHaveLength(3);
 });
 
+test('the endpoint\'s own checks, run on a configuration: each problem once, named with the flag it came from', () => {
+  // An existing VPC that is internet-facing, without client ranges: one problem, not one per reason.
+  const vpc = configErrorFor({
+    vpcId: 'vpc-0123456789abcdef0', privateSubnetIds: 'subnet-0aaaaaaaaaaaaaaa1,subnet-0aaaaaaaaaaaaaaa2', publicSubnetIds: 'subnet-0aaaaaaaaaaaaaaa3,subnet-0aaaaaaaaaaaaaaa4',
+    internetFacing: 'true', certificateArn: CERT,
+  });
+  expect(vpc.message).toBe('Invalid graviton-llm configuration:\n  - allowedCidrs: nothing was given; required with vpcId (vpc-0123456789abcdef0): '
+    + 'the client ranges the load balancer admits (the endpoint does not read an existing VPC\'s range: synth stays offline)');
+  const internal = configErrorFor({ allowedCidrs: '0.0.0.0/0', canaryUrl: 'https://llm.example.com' });
+  expect(internal.problems).toEqual([
+    expect.objectContaining({ field: 'canaryUrl', source: '-c canaryUrl' }),
+    expect.objectContaining({ field: 'allowedCidrs', given: '0.0.0.0/0', source: '-c allowedCidrs' }),
+  ]);
+});
+
 test('an unreadable config file is named with its resolved path', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gllm-cfg-'));
   fs.writeFileSync(path.join(dir, 'broken.json'), '{ "instanceType": ');

@@ -362,6 +362,53 @@ describe('GravitonLlmEndpoint validates its props, saying what it got and what i
     expect(thrownBy({ canaryUrl: 'https://llm.example.com' })!.message).toContain('canaryUrl: got "https://llm.example.com"; applies only to an internet-facing endpoint');
   });
 
+  test('everyone (/0) admitted to an internal load balancer: the endpoint\'s own message, not a security check\'s finding', () => {
+    const e = thrownBy({ allowedCidrs: ['10.0.0.0/8', '0.0.0.0/0'] }) as PropsError;
+    expect(e).toBeInstanceOf(PropsError);
+    expect(e.message).toBe('GravitonLlmEndpoint Stack/Llm: invalid props:\n  - allowedCidrs: got "0.0.0.0/0"; expected the ranges your clients are in '
+      + '(e.g. 10.0.0.0/8; in a new VPC, leave allowedCidrs unset for the VPC\'s own range): an internal load balancer with 0.0.0.0/0 would admit every address '
+      + 'any connected network routes to it, which the kit\'s security checks refuse (cdk-nag AwsSolutions-EC23); only an internet-facing endpoint '
+      + '(HTTPS with the API key) may admit everyone');
+    // On the internet, everyone is allowed (HTTPS only, and every request needs the API key).
+    expect(thrownBy({ internetFacing: true, certificateArn: CERT, allowedCidrs: ['0.0.0.0/0'] })).toBeUndefined();
+  });
+
+  test('every load balancer problem at once, with the endpoint\'s path: certificate, domain name, region, client ranges and canary', () => {
+    const EU_CERT = CERT.replace('us-east-1', 'eu-west-1');
+    const internal = thrownBy({ certificateArn: EU_CERT, allowedCidrs: ['0.0.0.0/0'], canaryUrl: 'https://llm.example.com' }) as PropsError;
+    expect(internal.message).toMatch(/^GravitonLlmEndpoint Stack\/Llm: invalid props:\n/);
+    expect(internal.problems.map((p) => p.field)).toEqual(['allowedCidrs', 'domainName', 'certificateArn', 'canaryUrl']);
+    expect(internal.message).toContain('domainName: nothing was given; required with certificateArn on an internal endpoint');
+    expect(internal.message).toContain(`certificateArn: got "${EU_CERT}"; expected a certificate in us-east-1, the region the stack deploys to, but this one is in eu-west-1`);
+    expect(internal.message).toContain('canaryUrl: got "https://llm.example.com"; applies only to an internet-facing endpoint (internetFacing true)');
+
+    const facing = thrownBy({ internetFacing: true, domainName: 'llm.example.com', minCapacity: 5 }) as PropsError;
+    expect(facing.problems.map((p) => p.field)).toEqual(['allowedCidrs', 'certificateArn', 'domainName', 'minCapacity']);
+    expect(facing.message).toContain('certificateArn: nothing was given; required when internetFacing is true: an internet-facing endpoint serves HTTPS only');
+    expect(facing.message).toContain('domainName: got "llm.example.com"; applies only to an internal endpoint (internetFacing false)');
+  });
+
+  test('an existing VPC without client ranges is one problem, internet-facing or not', () => {
+    const e = thrownBy({ internetFacing: true, certificateArn: CERT }, (stack) => ({ existingVpc: new ec2.Vpc(stack, 'Vpc') })) as PropsError;
+    expect(e.problems).toEqual([expect.objectContaining({ field: 'allowedCidrs' })]);
+    expect(e.message).toContain('allowedCidrs: nothing was given; required with existingVpc: the client ranges the load balancer admits');
+  });
+
+  test('CloudFormation values are left to the template: a certificate, a domain name, a region, client ranges', () => {
+    const param = (stack: Stack, id: string) => new CfnParameter(stack, id).valueAsString;
+    // Given as parameters, a certificate and a domain name count as given, and the certificate's region is for the deploy to find.
+    expect(thrownBy({}, (stack) => ({ certificateArn: param(stack, 'Cert'), domainName: param(stack, 'Domain') }))).toBeUndefined();
+    // A client range known only at deploy time, on an internal load balancer (the org template's AllowedCidr).
+    expect(thrownBy({}, (stack) => ({ allowedCidrs: [param(stack, 'Cidr')] }))).toBeUndefined();
+    // A stack whose region is chosen at deploy time.
+    const stack = new Stack(newApp(), 'AnyRegion');
+    expect(() => new GravitonLlmEndpoint(stack, 'Llm', { ...minimal(), certificateArn: CERT.replace('us-east-1', 'eu-west-1'), domainName: 'llm.internal.example' }))
+      .not.toThrow();
+    // The same values at synth are judged.
+    expect((thrownBy({ certificateArn: CERT.replace('us-east-1', 'eu-west-1'), domainName: 'llm.internal.example' }) as PropsError).problems)
+      .toEqual([expect.objectContaining({ field: 'certificateArn' })]);
+  });
+
   test('a prompt cache larger than the instance has left, or not a whole number of MiB', () => {
     const spare = promptCacheRoomMiB(servingMemory(minimal().model, 4, 4096)!, findGravitonInstance('c7g.xlarge')!);
     expect(spare).toBeGreaterThan(0);

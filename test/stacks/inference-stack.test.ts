@@ -1,12 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AL2023_ARM64_AMI_PARAMETER } from '../../lib/catalogs/amazon-linux';
 import { ConfigError } from '../../lib/config/config-error';
-import { InferenceEndpoint, type InferenceEndpointProps } from '../../lib/constructs/inference-endpoint';
 import { GENERATIONS } from '../../lib/catalogs/graviton-generations';
 import { findCatalogModel, modelDownloadUrl } from '../../lib/catalogs/model-catalog';
 import { findGravitonInstance } from '../../lib/catalogs/graviton-instances';
@@ -511,21 +507,6 @@ describe('variants', () => {
       expect(e).toBeInstanceOf(ConfigError);
       expect(e.message).toContain('expected a certificate in ap-southeast-2, the region the stack deploys to (the AWS CLI\'s current region, CDK_DEFAULT_REGION');
     });
-  });
-
-  test('the endpoint construct checks its own props: certificate without domain name inside the VPC, certificate of another region', () => {
-    const make = (region: string, props: Partial<InferenceEndpointProps>) => {
-      const stack = new Stack(new App(), 'S', { env: { region } });
-      const vpc = new ec2.Vpc(stack, 'Vpc');
-      return () => new InferenceEndpoint(stack, 'Endpoint', {
-        vpc, internetFacing: false, subnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }, allowedCidrs: ['10.0.0.0/8'], targetPort: 8080,
-        idleTimeout: Duration.seconds(600), deregistrationDelay: Duration.seconds(600), accessLogBucket: new s3.Bucket(stack, 'Logs'), ...props,
-      });
-    };
-    expect(make('us-east-1', { certificateArn: CERT })).toThrow(/internal load balancer with certificateArn needs domainName.*got internetFacing false, certificateArn arn:aws:acm:us-east-1.*domainName not given/);
-    expect(make('eu-west-1', { certificateArn: CERT, domainName: 'llm.internal.example' })).toThrow(/is in us-east-1, but the stack deploys to eu-west-1/);
-    expect(make('us-east-1', { domainName: 'llm.internal.example' })).toThrow(/domainName applies only to an internal load balancer with certificateArn/);
-    expect(make('us-east-1', { certificateArn: CERT, domainName: 'llm.internal.example' })).not.toThrow();
   });
 
   test('Graviton4 instance builds with SVE2 flags and a Graviton2 one with dotprod', () => {
