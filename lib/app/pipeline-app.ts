@@ -4,6 +4,7 @@ import { ConfigError, ConfigProblem } from '../config/config-error';
 import { CONTEXT_OBJECT_KEY, isCdkContextKey, loadConfig } from '../config/load';
 import { resolveConfig } from '../config/resolve';
 import { DEFAULT_PIPELINE_CONFIG, loadPipelineConfig, PIPELINE_CONFIG_KEY } from '../pipeline/pipeline-config';
+import { smokeTestReachProblems } from '../stacks/inference-stage';
 import { PipelineEnvironment, PipelineStack } from '../stacks/pipeline-stack';
 import { KitEntry, KitEntryOptions, MODE_KEY } from './kit-entry';
 
@@ -37,12 +38,7 @@ export function addPipelineStack(app: App, options: KitEntryOptions = {}): Pipel
         expected: 'required for an environment a pipeline deploys: a pipeline stage is placed in an explicit account and region',
       });
     }
-    if (config.internetFacing && !config.canaryUrl) {
-      problems.push({
-        field: `config/environments/${name}.json: canaryUrl`,
-        expected: 'required for an internet-facing environment a pipeline deploys: its smoke test runs in the environment\'s VPC and calls the endpoint at https:// and the domain its certificate covers (allowedCidrs must admit the VPC\'s NAT addresses)',
-      });
-    }
+    problems.push(...smokeTestReachProblems(config).map((p) => ({ ...p, field: `config/environments/${name}.json: ${p.field}` })));
     if (!config.amiId) {
       // The pipeline synthesizes from a fresh checkout: a lookup there would be redone at every run.
       problems.push({

@@ -1,6 +1,7 @@
 import { CfnOutput, Stage, StageProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { PropProblem, throwIfProblems } from '../base/problems';
 import { ResolvedConfig } from '../config/resolve';
 import { SmokeTestFunction, smokeTestInvokeRoleName } from '../constructs/smoke-test-function';
 import { InferenceStack } from './inference-stack';
@@ -25,6 +26,19 @@ export interface InferenceStageProps extends StageProps {
 }
 
 /**
+ * What a stage's smoke test needs of its environment: it runs in the
+ * environment's VPC, so an internet-facing endpoint must be reachable at
+ * canaryUrl (https:// and the domain its certificate covers).
+ */
+export function smokeTestReachProblems(config: Pick<ResolvedConfig, 'internetFacing' | 'canaryUrl'>): PropProblem[] {
+  return config.internetFacing && !config.canaryUrl ? [{
+    field: 'canaryUrl',
+    expected: 'required for an internet-facing environment a pipeline deploys: its smoke test runs in the environment\'s VPC and calls the endpoint at https:// '
+      + 'and the domain its certificate covers (allowedCidrs must admit the VPC\'s NAT addresses)',
+  }] : [];
+}
+
+/**
  * One environment as a pipeline deploys it: the inference stack, plus the
  * smoke-test function in the environment's own VPC that the pipeline invokes
  * after each deploy.
@@ -41,14 +55,12 @@ export class InferenceStage extends Stage {
     // Named by the configuration, placed by the stage (its account and region).
     this.stack = new InferenceStack(this, config.stackName, { config, environmentName: props.environmentName });
     const endpoint = this.stack.endpoint;
-    if (!endpoint.probeUrl) {
-      // The pipeline app refuses such an environment first, naming its file; this guards other callers.
-      throw new Error(`InferenceStage ${id}: an internet-facing endpoint needs canaryUrl (the domain its certificate covers) for the smoke test to call it from the VPC`);
-    }
+    // The pipeline app checks every environment first, naming its file; this guards other callers.
+    throwIfProblems(`InferenceStage ${this.node.path}`, smokeTestReachProblems(config));
     this.smokeTest = new SmokeTestFunction(this.stack, 'SmokeTest', {
       vpc: endpoint.vpc,
       subnets: endpoint.privateSubnets,
-      endpointUrl: endpoint.probeUrl,
+      endpointUrl: endpoint.probeUrl!,
       tlsServerName: endpoint.probeTlsServerName,
       apiKeyParameterName: endpoint.apiKeyParameter.parameterName,
       apiKeyParameterArn: endpoint.apiKeyParameter.parameterArn,

@@ -11,6 +11,10 @@ import { addPipelineStack } from '../../lib/app/pipeline-app';
 import { AL2023_ARM64_AMI_PARAMETER } from '../../lib/catalogs/amazon-linux';
 import { PipelineStack, SMOKE_TEST_COMMANDS, smokeTestStepRoleName } from '../../lib/stacks/pipeline-stack';
 import { ConfigError } from '../../lib/config/config-error';
+import { loadConfig } from '../../lib/config/load';
+import { resolveConfig } from '../../lib/config/resolve';
+import { PropsError } from '../../lib/base/problems';
+import { InferenceStage } from '../../lib/stacks/inference-stage';
 import { handler as smokeHandler } from '../../runtime/smoke-test/handler';
 import { type ScriptedServer, startScriptedServer } from '../tools/support/scripted-sse-server';
 
@@ -353,6 +357,21 @@ describe('pipeline bad input', () => {
     };
     expect(problems(tempConfig(base, { dev: internetFacing }))).toContain(
       'config/environments/dev.json: canaryUrl: nothing was given; required for an internet-facing environment a pipeline deploys: its smoke test runs in the environment\'s VPC');
+  });
+
+  test('an InferenceStage built without the pipeline app refuses the same environment, naming the prop', () => {
+    const config = resolveConfig(loadConfig({
+      account: '111111111111', region: 'us-east-1', internetFacing: true, allowedCidrs: ['0.0.0.0/0'],
+      certificateArn: 'arn:aws:acm:us-east-1:111111111111:certificate/00000000-0000-4000-8000-000000000000',
+    }, REPO_ROOT));
+    const build = () => new InferenceStage(new App({ context: { ...cdkJson(), 'aws:cdk:bundling-stacks': [] } }), 'dev', {
+      env: { account: '111111111111', region: 'us-east-1' },
+      config,
+      environmentName: 'dev',
+      smokeTest: { invokerRoleArn: 'arn:aws:iam::333333333333:role/step', requests: 3, targetTpotMs: 100 },
+    });
+    expect(build).toThrow(PropsError);
+    expect(build).toThrow(/InferenceStage dev: invalid props:\n  - canaryUrl: nothing was given; required for an internet-facing environment a pipeline deploys/);
   });
 
   test('step role names stay within IAM\'s 64 characters and apart for pipelines whose long names differ only at the end', () => {
