@@ -11,16 +11,31 @@ import { BOOT_METRICS, CANARY_METRICS, ENDPOINT_DIMENSION, FLEET_DIMENSION, METR
 import { slotUtilizationExpression } from './fleet-scaling';
 
 export interface FleetAlarmsProps {
+  /** The endpoint's load balancer, whose 5xx responses the alarms count. */
   readonly loadBalancer: elbv2.ApplicationLoadBalancer;
+  /**
+   * The fleet's target group. It must already serve behind loadBalancer (a
+   * listener forwards to it): its metrics carry the load balancer's dimension,
+   * and aws-cdk-lib refuses them for a target group that is not attached.
+   */
   readonly targetGroup: elbv2.ApplicationTargetGroup;
   /** Fleet name (the server metrics' dimension). */
   readonly groupName: string;
-  /** Value of the canary metrics' endpoint dimension; undefined when there is no canary. */
+  /**
+   * Value of the canary metrics' endpoint dimension: with it, alarms on the
+   * canary's latency and failures, which an update also watches.
+   * @default - no canary alarms (an endpoint without a canary)
+   */
   readonly canaryEndpointName?: string;
+  /** Fewest instances: fewer healthy hosts than this for 5 minutes alarm. */
   readonly minCapacity: number;
+  /** Slots per instance, for the dashboard's slot utilization. */
   readonly parallelSlots: number;
+  /** Alarm when the canary's p90 time to first token stays above this, in ms. */
   readonly ttftP90AlarmMs: number;
+  /** Alarm when the canary's p90 time per output token stays above this, in ms. */
   readonly tpotP90AlarmMs: number;
+  /** Alarm when 5xx responses (of the load balancer, or of llama-server) exceed this share of requests, in percent. */
   readonly errorRateAlarmPercent: number;
   /**
    * Subscribe this address to the topic. A deploy-time value (a CloudFormation
