@@ -10,7 +10,9 @@ import { Construct } from 'constructs';
 import { handlerEntry } from './handler-entry';
 
 export interface EndpointCanaryProps {
+  /** The endpoint's VPC: the function runs in it, so an internal load balancer is reachable. */
   readonly vpc: ec2.IVpc;
+  /** Subnets of the function: private ones that route to the load balancer and, for SSM, out. */
   readonly subnets: ec2.SubnetSelection;
   /** OpenAI-compatible base URL, ending in /v1. */
   readonly endpointUrl: string;
@@ -23,9 +25,13 @@ export interface EndpointCanaryProps {
   readonly tlsServerName?: string;
   /** Value of the canary metrics' endpoint dimension. */
   readonly endpointName: string;
+  /** Name of the SSM parameter holding the API key, which each probe reads. */
   readonly apiKeyParameterName: string;
+  /** ARN of that parameter: the one thing the function may read. */
   readonly apiKeyParameterArn: string;
+  /** How often the canary sends a streamed chat completion. */
   readonly interval: Duration;
+  /** How long the function's logs (and so its metrics' records) are kept. */
   readonly logRetention: logs.RetentionDays;
 }
 
