@@ -21,7 +21,7 @@ import { renderAgentConfig, renderPrometheusConfig } from '../monitoring/agent-c
 import { BOOT_METRICS, METRIC_NAMESPACE } from '../monitoring/metric-definitions';
 import { CACHE_PREFIX } from './artifact-store';
 import { fleetImage } from './fleet-image';
-import { nagArn } from './nag-findings';
+import { nagArn, nagText } from './nag-findings';
 import { INSTANCE_WARMUP } from './fleet-scaling';
 
 export interface InferenceFleetProps {
@@ -289,9 +289,11 @@ export class InferenceFleet extends Construct {
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
       reason: 'AmazonSSMManagedInstanceCore is the documented minimum for Session Manager, the only way into the instances (no SSH key, no open port).',
     });
+    // The ARN as the policy holds it, so that any bucket is acknowledged: one of this stack (a
+    // GetAtt), or one imported by name (a literal), which has no CloudFormation resource here.
     Validations.of(this.role).acknowledge({
-      id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(props.artifactBucket.node.defaultChild as s3.CfnBucket)}.Arn>/${CACHE_PREFIX}*]`,
-      reason: 'Object actions are limited to the cache/ prefix of the stack\'s own artifact bucket; builds and models are keyed by content under it, so names are not known in advance.',
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::${nagText(Stack.of(this), props.artifactBucket.arnForObjects(`${CACHE_PREFIX}*`))}]`,
+      reason: 'Object actions are limited to the cache/ prefix of the artifact bucket; builds and models are keyed by content under it, so names are not known in advance.',
     });
   }
 

@@ -1,0 +1,297 @@
+import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { IConstruct } from 'constructs';
+import { registerChecks } from '../../lib/app/checks';
+import { AL2023_ARM64_AMI_PARAMETER } from '../../lib/catalogs/amazon-linux';
+import { LLAMA_CPP_DEFAULT_REF, LLAMA_CPP_RELEASE_COMMITS } from '../../lib/catalogs/llama-cpp-release';
+import { UNPINNED_IMAGE_NOTE } from '../../lib/constructs/fleet-image';
+import { InferenceFleet, InferenceFleetProps } from '../../lib/constructs/inference-fleet';
+import { GravitonInstanceType } from '../../lib/instances/graviton-instance-type';
+import { LlamaModel } from '../../lib/models/llama-model';
+import { cdkJsonContext } from '../support/synth';
+
+const ACCOUNT = '123456789012';
+const REGION = 'us-east-1';
+const KEY_ARN = `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/team/llm/key`;
+const RECORDED_AMI = 'ami-0fedcba9876543210';
+
+/** An App with cdk.json's feature flags, no Lambda bundling, and the AMI lookup as cdk.context.json records it. */
+function newApp(): App {
+  return new App({
+    context: {
+      ...cdkJsonContext(),
+      'aws:cdk:bundling-stacks': [],
+      [`ssm:account=${ACCOUNT}:parameterName=${AL2023_ARM64_AMI_PARAMETER}:region=${REGION}`]: RECORDED_AMI,
+    },
+  });
+}
+
+/** The test's own stand-ins are not under test: their findings are acknowledged on them alone, never on the part. */
+function fixture<T extends IConstruct>(construct: T, ...ids: string[]): T {
+  ids.forEach((id) => Validations.of(construct).acknowledge({ id, reason: 'A test fixture standing in for the caller\'s own resource.' }));
+  return construct;
+}
+
+interface Built {
+  readonly stack: Stack;
+  readonly fleet: InferenceFleet;
+  readonly bucket: s3.Bucket;
+  readonly targetGroup: elbv2.ApplicationTargetGroup;
+  readonly t: Template;
+}
+
+/**
+ * Builds an InferenceFleet alone in a fresh stack, beside a plain VPC, bucket and target group, with
+ * the kit's checks (cdk-nag, CloudFormation Validate), and synthesizes it.
+ */
+function build(env: { account?: string; region: string }, more: (stack: Stack) => Partial<InferenceFleetProps> = () => ({})): Built {
+  const app = newApp();
+  registerChecks(app);
+  const stack = new Stack(app, 'Fleet', { env });
+  const vpc = fixture(new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 }), 'AwsSolutions-VPC7');
+  const bucket = fixture(new s3.Bucket(stack, 'Cache', { enforceSSL: true }), 'AwsSolutions-S1');
+  const targetGroup = new elbv2.ApplicationTargetGroup(stack, 'Targets', { vpc, port: 8080, protocol: elbv2.ApplicationProtocol.HTTP });
+  const fleet = new InferenceFleet(stack, 'Fleet', {
+    endpointName: 'team-llm',
+    signalStackName: 'Fleet',
+    vpc,
+    subnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+    instanceType: GravitonInstanceType.of('c7g.xlarge'),
+    model: LlamaModel.LLAMA_3_2_1B_INSTRUCT_Q4_0,
+    llamaCppRef: LLAMA_CPP_DEFAULT_REF,
+    llamaCppCommit: LLAMA_CPP_RELEASE_COMMITS[LLAMA_CPP_DEFAULT_REF],
+    port: 8080,
+    parallelSlots: 4,
+    contextTokensPerSlot: 4096,
+    promptCacheMiB: 1024,
+    minCapacity: 1,
+    maxCapacity: 3,
+    bootTimeout: Duration.minutes(40),
+    rootVolumeGiB: 30,
+    rootVolumeThroughputMiBps: 250,
+    logRetention: logs.RetentionDays.ONE_MONTH,
+    updateMinHealthyPercent: 100,
+    updateBakeTime: Duration.minutes(15),
+    warmPoolSize: 0,
+    artifactBucket: bucket,
+    apiKeyParameterName: '/team/llm/key',
+    apiKeyParameterArn: KEY_ARN,
+    targetGroup,
+    ...more(stack),
+  });
+  app.synth();
+  return { stack, fleet, bucket, targetGroup, t: Template.fromStack(stack) };
+}
+
+const only = (t: Template, type: string): { id: string } & Record<string, any> => {
+  const found = Object.entries(t.findResources(type));
+  expect(found).toHaveLength(1);
+  return { id: found[0][0], ...found[0][1] };
+};
+const userDataOf = (t: Template) => JSON.stringify(only(t, 'AWS::EC2::LaunchTemplate').Properties.LaunchTemplateData.UserData);
+/** Every statement of the policies attached to the fleet's role. */
+const roleStatements = (s: Built) => {
+  const roleId = s.stack.getLogicalId(s.fleet.role.node.defaultChild as any);
+  return Object.values(s.t.findResources('AWS::IAM::Policy'))
+    .filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement as Record<string, any>[]);
+};
+
+/** The SSM parameters the role may read: literal ARNs, and the agent's parameters by logical id. */
+const parameterReads = (s: Built) => roleStatements(s).filter((x) => x.Action === 'ssm:GetParameter')
+  .flatMap((x) => [x.Resource].flat())
+  .map((r) => (typeof r === 'string' ? r : r['Fn::Join'][1][1].Ref));
+
+describe('InferenceFleet alone with the required props, in a stack of an account and region', () => {
+  let s: Built;
+  beforeAll(() => {
+    s = build({ account: ACCOUNT, region: REGION });
+  });
+
+  test('a group of minCapacity to maxCapacity named after endpointName, in the given subnets, registered with the target group', () => {
+    const group = only(s.t, 'AWS::AutoScaling::AutoScalingGroup');
+    expect(group.Properties).toMatchObject({
+      AutoScalingGroupName: 'team-llm-fleet',
+      MinSize: '1',
+      MaxSize: '3',
+      HealthCheckType: 'ELB',
+      HealthCheckGracePeriod: 120,
+      DefaultInstanceWarmup: 600,
+      TargetGroupARNs: [{ Ref: s.stack.getLogicalId(s.targetGroup.node.defaultChild as any) }],
+      VPCZoneIdentifier: (s.stack.node.findChild('Vpc') as ec2.Vpc).privateSubnets.map((x) => s.stack.resolve(x.subnetId)),
+    });
+    // Creation waits for the first instances to signal, as long as the boot may take.
+    expect(group.CreationPolicy).toEqual({ ResourceSignal: { Count: 1, Timeout: 'PT40M' } });
+    expect(s.fleet.groupName).toBe('team-llm-fleet');
+  });
+
+  test('updates are an instance refresh that keeps updateMinHealthyPercent serving and bakes updateBakeTime; rollbackAlarms unset: none watched', () => {
+    const group = only(s.t, 'AWS::AutoScaling::AutoScalingGroup');
+    expect(group.UpdatePolicy.AutoScalingInstanceRefresh).toEqual({
+      Strategy: 'Rolling',
+      Preferences: { MinHealthyPercentage: 100, MaxHealthyPercentage: 110, InstanceWarmup: 60, BakeTime: 900 },
+    });
+  });
+
+  test('the launch template: the type, IMDSv2 with one hop, detailed monitoring, an encrypted gp3 root volume of the given size and throughput', () => {
+    const data = only(s.t, 'AWS::EC2::LaunchTemplate').Properties.LaunchTemplateData;
+    expect(data).toMatchObject({
+      InstanceType: 'c7g.xlarge',
+      MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1 },
+      Monitoring: { Enabled: true },
+      BlockDeviceMappings: [{
+        DeviceName: '/dev/xvda',
+        Ebs: { VolumeSize: 30, VolumeType: 'gp3', Encrypted: true, Iops: 3000, Throughput: 250, DeleteOnTermination: true },
+      }],
+    });
+  });
+
+  test('machineImage unset: the public parameter\'s value as cdk.context.json records it, a literal in the template', () => {
+    expect(only(s.t, 'AWS::EC2::LaunchTemplate').Properties.LaunchTemplateData.ImageId).toBe(RECORDED_AMI);
+    expect(Object.keys(s.t.toJSON().Parameters ?? {}).filter((p) => p.startsWith('SsmParameterValue'))).toEqual([]);
+  });
+
+  test('a launch hook holds each instance until its boot completes it, abandoning it after bootTimeout; warmPoolSize 0: no warm pool', () => {
+    const group = only(s.t, 'AWS::AutoScaling::AutoScalingGroup');
+    s.t.hasResourceProperties('AWS::AutoScaling::LifecycleHook', {
+      AutoScalingGroupName: { Ref: group.id },
+      LifecycleHookName: 'graviton-llm-boot',
+      LifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING',
+      HeartbeatTimeout: 2400,
+      DefaultResult: 'ABANDON',
+    });
+    s.t.resourceCountIs('AWS::AutoScaling::WarmPool', 0);
+  });
+
+  test('the security group lets out HTTPS only and admits nothing (the load balancer\'s rule is the caller\'s)', () => {
+    const sg = s.t.toJSON().Resources[s.stack.getLogicalId(s.fleet.securityGroup.node.defaultChild as any)].Properties;
+    expect(sg.SecurityGroupEgress).toEqual([expect.objectContaining({ CidrIp: '0.0.0.0/0', FromPort: 443, ToPort: 443, IpProtocol: 'tcp' })]);
+    expect(sg.SecurityGroupIngress).toBeUndefined();
+  });
+
+  test('the role: its cache prefix, its API key (huggingFaceTokenParameterName unset: no other), its logs, the namespace\'s metrics, its hook', () => {
+    const statements = roleStatements(s);
+    const bucketArn = s.stack.resolve(s.bucket.bucketArn);
+    expect(statements).toContainEqual(expect.objectContaining({
+      Action: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:GetObjectVersion', 's3:PutObject'],
+      Resource: { 'Fn::Join': ['', [bucketArn, '/cache/*']] },
+    }));
+    expect(statements).toContainEqual(expect.objectContaining({
+      Action: ['s3:ListBucket', 's3:ListBucketVersions'], Resource: bucketArn, Condition: { StringLike: { 's3:prefix': ['cache/*'] } },
+    }));
+    // The key and the agent's two configuration parameters: nothing else in SSM.
+    expect(parameterReads(s)).toEqual([KEY_ARN, 'FleetAgentConfig0D4CF519', 'FleetPrometheusConfigF3AD4E6E']);
+    expect(statements).toContainEqual(expect.objectContaining({ Action: 'cloudwatch:PutMetricData', Condition: { StringEquals: { 'cloudwatch:namespace': 'GravitonLlm' } } }));
+    expect(statements).toContainEqual(expect.objectContaining({
+      Action: 'autoscaling:CompleteLifecycleAction',
+      Resource: `arn:aws:autoscaling:${REGION}:${ACCOUNT}:autoScalingGroup:*:autoScalingGroupName/team-llm-fleet`,
+    }));
+    // No delete of any kind, and nothing outside the cache prefix.
+    expect(JSON.stringify(statements)).not.toMatch(/s3:Delete/);
+  });
+
+  test('assetBucketAccount unset: the boot script is read only from a bucket of the stack\'s account', () => {
+    expect(roleStatements(s)).toContainEqual(expect.objectContaining({ Action: 's3:GetObject', Condition: { StringEquals: { 's3:ResourceAccount': ACCOUNT } } }));
+  });
+
+  test('three log groups kept logRetention; the agent\'s configuration as two parameters named after endpointName', () => {
+    expect(Object.values(s.t.findResources('AWS::Logs::LogGroup')).map((g) => g.Properties.RetentionInDays)).toEqual([30, 30, 30]);
+    s.t.hasResourceProperties('AWS::SSM::Parameter', { Name: '/graviton-llm/team-llm/cloudwatch-agent', Type: 'String' });
+    s.t.hasResourceProperties('AWS::SSM::Parameter', { Name: '/graviton-llm/team-llm/prometheus', Type: 'String' });
+    expect(only(s.t, 'AWS::AutoScaling::AutoScalingGroup').DependsOn).toHaveLength(2);
+  });
+
+  test('the boot environment: the model, the build, the serving shape, the key, the signal; huggingFaceTokenParameterName unset: anonymous', () => {
+    const userData = userDataOf(s.t);
+    for (const line of [
+      'GLLM_INSTANCE_TYPE=c7g.xlarge', 'GLLM_GENERATION=3', `GLLM_LLAMA_CPP_REF=${LLAMA_CPP_DEFAULT_REF}`,
+      `GLLM_LLAMA_CPP_COMMIT=${LLAMA_CPP_RELEASE_COMMITS[LLAMA_CPP_DEFAULT_REF]}`, `GLLM_MODEL_SHA256=${LlamaModel.LLAMA_3_2_1B_INSTRUCT_Q4_0.sha256}`,
+      'GLLM_PORT=8080', 'GLLM_PARALLEL_SLOTS=4', 'GLLM_CONTEXT_PER_SLOT=4096', 'GLLM_PROMPT_CACHE_MIB=1024', 'GLLM_API_KEY_PARAMETER=/team/llm/key',
+      'GLLM_HF_TOKEN_PARAMETER=\\n', `GLLM_BOOT_DEADLINE_SECONDS=${2400 - 120}`, 'GLLM_STACK_NAME=Fleet\\n', 'GLLM_AUTOSCALING_GROUP=team-llm-fleet',
+      'GLLM_LIFECYCLE_HOOK=graviton-llm-boot',
+    ]) {
+      expect(userData).toContain(line);
+    }
+  });
+});
+
+describe('InferenceFleet alone in a stack without an account (a synth without credentials)', () => {
+  test('machineImage unset: the template reads the public parameter at each deploy, and synth says so in a note', () => {
+    const s = build({ region: REGION });
+    const parameters = Object.values(s.t.toJSON().Parameters as Record<string, { Type: string; Default: string }>);
+    expect(parameters).toContainEqual({ Type: 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>', Default: AL2023_ARM64_AMI_PARAMETER });
+    Annotations.fromStack(s.stack).hasInfo('/Fleet/Fleet', Match.stringLikeRegexp(UNPINNED_IMAGE_NOTE));
+  });
+});
+
+describe('InferenceFleet alone with every prop (and a warm pool, a model in S3)', () => {
+  let s: Built;
+  let rollback: cloudwatch.Alarm[];
+  beforeAll(() => {
+    s = build({ account: ACCOUNT, region: REGION }, (stack) => {
+      const metric = new cloudwatch.Metric({ namespace: 'Team', metricName: 'Errors' });
+      rollback = [0, 1].map((i) => new cloudwatch.Alarm(stack, `Rollback${i}`, { metric, threshold: 1, evaluationPeriods: 1 }));
+      return {
+        model: LlamaModel.custom({
+          source: 's3://models-bucket/tuned/1b.gguf', sha256: 'a'.repeat(64), sizeBytes: 800_000_000, architecture: 'llama-3.2-1b', quantization: 'Q4_0',
+        }),
+        warmPoolSize: 1,
+        updateMinHealthyPercent: 50,
+        huggingFaceTokenParameterName: '/team/hf-token',
+        rollbackAlarms: rollback,
+        machineImage: ec2.MachineImage.genericLinux({ [REGION]: 'ami-0123456789abcdef0' }),
+        assetBucketAccount: '111122223333',
+      };
+    });
+  });
+
+  test('rollbackAlarms: the instance refresh watches them; below 100 % healthy it replaces in place', () => {
+    expect(only(s.t, 'AWS::AutoScaling::AutoScalingGroup').UpdatePolicy.AutoScalingInstanceRefresh.Preferences).toEqual({
+      MinHealthyPercentage: 50,
+      MaxHealthyPercentage: 100,
+      InstanceWarmup: 60,
+      BakeTime: 900,
+      AlarmSpecification: { Alarms: rollback.map((a) => ({ Ref: s.stack.getLogicalId(a.node.defaultChild as any) })) },
+    });
+  });
+
+  test('machineImage: the given AMI', () => {
+    expect(only(s.t, 'AWS::EC2::LaunchTemplate').Properties.LaunchTemplateData.ImageId).toBe('ami-0123456789abcdef0');
+  });
+
+  test('huggingFaceTokenParameterName: the instances may read the token and the boot is told where it is', () => {
+    expect(parameterReads(s)).toEqual([`arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/team/hf-token`, KEY_ARN, 'FleetAgentConfig0D4CF519', 'FleetPrometheusConfigF3AD4E6E']);
+    expect(userDataOf(s.t)).toContain('GLLM_HF_TOKEN_PARAMETER=/team/hf-token\\n');
+  });
+
+  test('assetBucketAccount: the boot script is read only from a bucket of that account', () => {
+    expect(roleStatements(s)).toContainEqual(expect.objectContaining({ Action: 's3:GetObject', Condition: { StringEquals: { 's3:ResourceAccount': '111122223333' } } }));
+  });
+
+  test('a model in S3: the instances may read that object and no other of its bucket', () => {
+    expect(roleStatements(s)).toContainEqual(expect.objectContaining({ Action: 's3:GetObject', Resource: 'arn:aws:s3:::models-bucket/tuned/1b.gguf' }));
+  });
+
+  test('warmPoolSize: stopped instances, reused on scale-in, created after the boot hook that holds them', () => {
+    const pool = only(s.t, 'AWS::AutoScaling::WarmPool');
+    expect(pool.Properties).toMatchObject({ MinSize: 1, PoolState: 'Stopped', InstanceReusePolicy: { ReuseOnScaleIn: true } });
+    expect(pool.DependsOn).toContain(only(s.t, 'AWS::AutoScaling::LifecycleHook').id);
+  });
+});
+
+describe('InferenceFleet alone with an artifact bucket imported by name (no CloudFormation resource in the stack)', () => {
+  test('builds, and passes the kit\'s checks: its cache-prefix wildcard is acknowledged by the ARN the policy holds', () => {
+    // Before, the acknowledgement read the bucket's CfnBucket, which an imported bucket has not: a TypeError.
+    const s = build({ account: ACCOUNT, region: REGION }, (stack) => ({ artifactBucket: s3.Bucket.fromBucketName(stack, 'TeamCache', 'team-llm-cache') }));
+    expect(roleStatements(s)).toContainEqual(expect.objectContaining({
+      Action: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:GetObjectVersion', 's3:PutObject'],
+      Resource: 'arn:aws:s3:::team-llm-cache/cache/*',
+    }));
+    expect(userDataOf(s.t)).toContain('GLLM_CACHE_URI=s3://team-llm-cache/cache\\n');
+  });
+});
