@@ -1,6 +1,5 @@
 import { App, CfnCondition, CfnParameter, Fn, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { registerChecks } from '../../lib/app/checks';
 import { InferenceNetwork, InferenceNetworkProps } from '../../lib/constructs/inference-network';
