@@ -1,4 +1,4 @@
-import { Aws, Duration, Fn, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Fn, Stack, Token } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -417,13 +417,6 @@ export class GravitonLlmEndpoint extends Construct {
       this.canary?.function.node.addDependency(this.network.ready);
     }
     this.endpointUrl = `${this.endpoint.url}/v1`;
-
-    if (internetFacing && props.allowedCidrs?.includes('0.0.0.0/0')) {
-      Validations.of(this.endpoint).acknowledge({
-        id: 'AwsSolutions-EC23',
-        reason: 'The configuration asks for an internet-facing endpoint open to 0.0.0.0/0 (allowedCidrs); it serves HTTPS only and every request needs the API key.',
-      });
-    }
   }
 
   /**

@@ -278,6 +278,20 @@ describe('two endpoints in one stack, each with its endpointName', () => {
   });
 });
 
+describe('an internet-facing endpoint open to everyone', () => {
+  test('passes the kit\'s checks: the load balancer\'s part acknowledges the open range it was asked for', () => {
+    const app = newApp();
+    registerChecks(app);
+    const stack = new Stack(app, 'Public', { env: ENV });
+    new GravitonLlmEndpoint(stack, 'Llm', { ...minimal(), internetFacing: true, certificateArn: CERT, allowedCidrs: ['0.0.0.0/0'], canaryUrl: 'https://llm.example.com' });
+    expect(() => app.synth()).not.toThrow();
+    Template.fromStack(stack).hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: Match.stringLikeRegexp('load balancer'),
+      SecurityGroupIngress: Match.arrayWith([Match.objectLike({ CidrIp: '0.0.0.0/0', FromPort: 443 })]),
+    });
+  });
+});
+
 describe('a deploy-time alarm e-mail (a CloudFormation parameter)', () => {
   test('subscribes only when the address is not empty', () => {
     const stack = new Stack(newApp(), 'Stack', { env: ENV });
