@@ -3,10 +3,9 @@ import { ARCHITECTURES, ARCHITECTURE_IDS, ModelArchitecture, minimumModelFileByt
 import { LLAMA_CPP_COMMIT_PATTERN, LLAMA_CPP_REF_PATTERN } from '../catalogs/llama-cpp-release';
 import { AL2023_ARM64_AMI_PARAMETER } from '../catalogs/amazon-linux';
 import { QUANTIZATIONS } from '../catalogs/quantizations';
-import { IPV4_CIDR, cidrHostBitsProblem } from './cidr';
+import { PROP_FORMATS, cidrProblem } from '../constructs/prop-formats';
 import { cronProblem } from './cron';
 import { ENDPOINT_DEFAULTS } from '../constructs/graviton-llm-endpoint';
-import { ACM_CERTIFICATE_ARN } from '../constructs/endpoint-checks';
 
 /**
  * The kit's configuration: one schema, used to validate cdk.json context, a
@@ -29,16 +28,15 @@ const SHA256 = /^[0-9a-f]{64}$/;
 
 /** An IPv4 CIDR block whose address is the network's own (no host bits), as EC2 and security groups read it alike. */
 export function cidrSchema(example: string) {
-  return z.string().regex(IPV4_CIDR, { message: `expected an IPv4 CIDR block like ${example}` }).superRefine((cidr, ctx) => {
-    const problem = cidrHostBitsProblem(cidr);
+  return z.string().superRefine((cidr, ctx) => {
+    const problem = cidrProblem(cidr, example);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 }
 /** EC2 image ids: the short form of older images, or the long form. */
 const AMI_ID = /^ami-([0-9a-f]{8}|[0-9a-f]{17})$/;
-const SSM_PARAMETER_NAME = /^\/[a-zA-Z0-9_.\-/]{1,1010}$/;
-/** A fully qualified DNS name of at least two labels, as a certificate names it (no wildcard). */
-const DOMAIN_NAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+/** A string field of the shape the endpoint's prop of the same name must have. */
+const formatted = (field: keyof typeof PROP_FORMATS) => z.string().regex(PROP_FORMATS[field].pattern, { message: PROP_FORMATS[field].expected });
 
 export const customModelSchema = z.strictObject({
   source: z.string()
@@ -134,11 +132,9 @@ export const configSchema = z.strictObject({
     .describe('NAT gateways of the new VPC (one per AZ survives an AZ outage); not allowed with vpcId. @default - 1'),
   internetFacing: z.boolean().default(false)
     .describe('Put the load balancer on the internet (HTTPS only) rather than inside the VPC.'),
-  certificateArn: z.string().regex(ACM_CERTIFICATE_ARN, {
-    message: 'expected an ACM certificate ARN like arn:aws:acm:us-east-1:123456789012:certificate/uuid',
-  }).optional()
+  certificateArn: formatted('certificateArn').optional()
     .describe('ACM certificate (in the stack\'s region) for HTTPS; required when internetFacing is true; on an internal endpoint it needs domainName. @default - plain HTTP inside the VPC'),
-  domainName: z.string().regex(DOMAIN_NAME, { message: 'expected a DNS name like llm.internal.example (letters, digits, hyphens and dots; no scheme, port or path)' }).optional()
+  domainName: formatted('domainName').optional()
     .describe('With certificateArn on an internal endpoint: the name the certificate covers and clients use; point it at the load balancer in your DNS. @default - none'),
   allowedCidrs: z.array(cidrSchema('10.0.0.0/8')).min(1).max(50).optional()
     .describe('Client address ranges the load balancer accepts (comma-separated on the command line); required when internetFacing is true. @default - the VPC CIDR'),
@@ -158,13 +154,9 @@ export const configSchema = z.strictObject({
     message: `expected one of CloudWatch Logs' retention periods: ${LOG_RETENTION_DAYS.join(', ')}`,
   }).default(ENDPOINT_DEFAULTS.logRetentionDays)
     .describe('Days the boot and server logs are kept.'),
-  apiKeyParameterName: z.string().regex(SSM_PARAMETER_NAME, {
-    message: 'expected an SSM parameter name starting with / (letters, digits, _ . - /)',
-  }).optional()
+  apiKeyParameterName: formatted('apiKeyParameterName').optional()
     .describe('SSM SecureString parameter that holds the generated API key. @default - /graviton-llm/STACKNAME/api-key'),
-  huggingFaceTokenParameterName: z.string().regex(SSM_PARAMETER_NAME, {
-    message: 'expected an SSM parameter name starting with / (letters, digits, _ . - /)',
-  }).optional()
+  huggingFaceTokenParameterName: formatted('huggingFaceTokenParameterName').optional()
     .describe('SSM SecureString parameter holding a Hugging Face token, for gated repositories. @default - anonymous downloads'),
   retainArtifactsOnDelete: z.boolean().default(false)
     .describe('Keep the artifact bucket (cached builds and models) when the stack is deleted.'),
@@ -180,7 +172,7 @@ export const configSchema = z.strictObject({
     .describe('Stopped, already-booted instances kept ready to join the fleet in a minute or two instead of a full boot (0: none).'),
   scheduledCapacity: z.array(scheduleSchema).max(20).optional()
     .describe('Capacity changes on a schedule (list of objects; give it in a config file or as JSON). @default - none'),
-  alarmEmail: z.string().regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, { message: 'expected an e-mail address' }).optional()
+  alarmEmail: formatted('alarmEmail').optional()
     .describe('Subscribe this address to the alarm topic (confirm the e-mail AWS sends). @default - no subscription'),
   ttftP90AlarmMs: z.number().int().min(100).max(600000).default(ENDPOINT_DEFAULTS.ttftP90AlarmMs)
     .describe('Alarm when the canary\'s p90 time to first token stays above this.'),
@@ -188,7 +180,7 @@ export const configSchema = z.strictObject({
     .describe('Alarm when the canary\'s p90 time per output token stays above this (100 ms: the interactive target).'),
   errorRateAlarmPercent: z.number().min(0.1).max(100).default(ENDPOINT_DEFAULTS.errorRateAlarmPercent)
     .describe('Alarm when 5xx responses (from the load balancer or from the instances) exceed this share of requests.'),
-  canaryUrl: z.string().regex(/^https:\/\/[A-Za-z0-9][A-Za-z0-9.-]*(:\d+)?$/, { message: 'expected https://HOST, the name your certificate covers' }).optional()
+  canaryUrl: formatted('canaryUrl').optional()
     .describe('Where the canary reaches an internet-facing endpoint: https:// and the domain name the certificate covers (allowedCidrs must admit the VPC\'s NAT addresses). @default - the load balancer\'s own address for an internal endpoint; no canary for an internet-facing one'),
   canaryIntervalMinutes: z.number().int().min(1).max(60).default(ENDPOINT_DEFAULTS.canaryIntervalMinutes)
     .describe('How often the canary sends a streamed chat completion through the load balancer.'),

@@ -18,6 +18,7 @@ import {
   newVpcProblems, promptCacheOf, rootVolumeProblems, scheduleProblems, tlsProblems,
 } from './endpoint-checks';
 import { FleetAlarms } from './fleet-alarms';
+import { cidrListProblems, cidrProblem, formatProblems } from './prop-formats';
 import { FleetScaling } from './fleet-scaling';
 import { InferenceEndpoint } from './inference-endpoint';
 import { InferenceFleet, fleetGroupName } from './inference-fleet';
@@ -273,6 +274,8 @@ export class GravitonLlmEndpoint extends Construct {
       ...rootVolumeProblems(props.model, props.rootVolumeGiB),
       ...rangeProblems({ minCapacity, maxCapacity, parallelSlots, contextTokensPerSlot, warmPoolSize, port }),
       ...canaryUrlProblems(internetFacing, props.canaryUrl),
+      ...formatProblems(props),
+      ...cidrListProblems('allowedCidrs', props.allowedCidrs, '10.0.0.0/8'),
       ...commit.problems,
       ...promptCache.problems,
     ]);
@@ -448,6 +451,11 @@ function networkPropProblems(props: GravitonLlmEndpointProps): PropProblem[] {
       }
     }
     const v = props.vpcProps ?? {};
+    const cidr = cidrProblem(v.cidr ?? ENDPOINT_DEFAULTS.vpcCidr, ENDPOINT_DEFAULTS.vpcCidr);
+    if (cidr) {
+      // A range that is not a network's own is not split further.
+      return [...problems, { field: 'vpcProps.cidr', given: v.cidr, expected: cidr }];
+    }
     problems.push(...newVpcProblems(v.cidr ?? ENDPOINT_DEFAULTS.vpcCidr, v.maxAzs ?? ENDPOINT_DEFAULTS.maxAzs, v.natGateways ?? ENDPOINT_DEFAULTS.natGateways)
       .map((p) => ({ ...p, field: p.field === 'vpcCidr' ? 'vpcProps.cidr' : `vpcProps.${p.field}` })));
   }

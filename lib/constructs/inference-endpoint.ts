@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { FactName, RegionInfo } from 'aws-cdk-lib/region-info';
 import { Construct } from 'constructs';
+import { cidrListProblems, formatProblems } from './prop-formats';
 import { throwIfProblems } from '../base/problems';
 import { certificateRegionProblems, clientRangeProblems, tlsProblems } from './endpoint-checks';
 
@@ -85,6 +86,8 @@ export class InferenceEndpoint extends Construct {
       ...tlsProblems(props),
       ...certificateRegionProblems(props.certificateArn, Stack.of(this).region),
       ...clientRangeProblems(props),
+      ...formatProblems({ certificateArn: props.certificateArn, domainName: props.domainName }),
+      ...cidrListProblems('allowedCidrs', props.allowedCidrs, '10.0.0.0/8'),
     ]);
 
     const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {

@@ -358,6 +358,43 @@ describe('GravitonLlmEndpoint validates its props, saying what it got and what i
     expect(e.message).toContain('vpcProps.natGateways: got 3; expected at most maxAzs (2)');
   });
 
+  test('string props of the wrong shape, each named with what it must look like (the configuration\'s own words)', () => {
+    const e = thrownBy({
+      internetFacing: true,
+      certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/not-a-uuid',
+      canaryUrl: 'http://llm.example.com',
+      alarmEmail: 'oncall',
+      apiKeyParameterName: 'team/llm/key',
+      huggingFaceTokenParameterName: '/hf token',
+      allowedCidrs: ['0.0.0.0/0', '10.0.0.1/8', '10.0.0.0'],
+    }) as PropsError;
+    expect(e).toBeInstanceOf(PropsError);
+    expect(e.problems.map((p) => p.field)).toEqual([
+      'certificateArn', 'canaryUrl', 'alarmEmail', 'apiKeyParameterName', 'huggingFaceTokenParameterName', 'allowedCidrs[1]', 'allowedCidrs[2]',
+    ]);
+    expect(e.message).toContain('certificateArn: got "arn:aws:acm:us-east-1:123456789012:certificate/not-a-uuid"; expected an ACM certificate ARN like arn:aws:acm:us-east-1:123456789012:certificate/uuid');
+    expect(e.message).toContain('canaryUrl: got "http://llm.example.com"; expected https://HOST, the name your certificate covers');
+    expect(e.message).toContain('alarmEmail: got "oncall"; expected an e-mail address');
+    expect(e.message).toContain('apiKeyParameterName: got "team/llm/key"; expected an SSM parameter name starting with /');
+    expect(e.message).toContain('allowedCidrs[1]: got "10.0.0.1/8"; expected the network address of the range: 10.0.0.0/8');
+    expect(e.message).toContain('allowedCidrs[2]: got "10.0.0.0"; expected an IPv4 CIDR block like 10.0.0.0/8');
+  });
+
+  test('a domain name with a scheme, and a new VPC range that is not a network\'s', () => {
+    const e = thrownBy({ certificateArn: CERT, domainName: 'https://llm.internal.example', vpcProps: { cidr: '10.64.1.0/16' } }) as PropsError;
+    expect(e.problems.map((p) => p.field)).toEqual(['vpcProps.cidr', 'domainName']);
+    expect(e.message).toContain('vpcProps.cidr: got "10.64.1.0/16"; expected the network address of the range: 10.64.0.0/16');
+    expect(e.message).toContain('domainName: got "https://llm.internal.example"; expected a DNS name like llm.internal.example');
+  });
+
+  test('string props that are CloudFormation values are the template\'s to check', () => {
+    expect(thrownBy({}, (stack) => ({
+      alarmEmail: new CfnParameter(stack, 'Email', { default: '' }).valueAsString,
+      allowedCidrs: [new CfnParameter(stack, 'Range').valueAsString],
+      apiKeyParameterName: new CfnParameter(stack, 'KeyName').valueAsString,
+    }))).toBeUndefined();
+  });
+
   test('a model that does not fit the instance type names sizes that do', () => {
     const e = thrownBy({ model: LlamaModel.LLAMA_3_1_8B_INSTRUCT_Q8_0, instanceType: GravitonInstanceType.of('c7g.large') });
     expect(e!.message).toMatch(/instanceType: got "c7g.large"; Llama 3.1 8B Instruct Q8_0 with 4 slots of 4096 tokens needs .* but c7g.large has 4 GiB.*Sizes that fit: /);
