@@ -4,6 +4,7 @@ import { LLAMA_CPP_COMMIT_PATTERN, LLAMA_CPP_REF_PATTERN } from '../catalogs/lla
 import { AL2023_ARM64_AMI_PARAMETER } from '../catalogs/amazon-linux';
 import { QUANTIZATIONS } from '../catalogs/quantizations';
 import { PROP_FORMATS, cidrProblem } from '../constructs/prop-formats';
+import { PROP_RANGES, PropRange, RangedSetting } from '../constructs/prop-ranges';
 import { cronProblem } from './cron';
 import { ENDPOINT_DEFAULTS } from '../constructs/graviton-llm-endpoint';
 
@@ -35,6 +36,11 @@ export function cidrSchema(example: string) {
 }
 /** EC2 image ids: the short form of older images, or the long form. */
 const AMI_ID = /^ami-([0-9a-f]{8}|[0-9a-f]{17})$/;
+/** A numeric field in the range the endpoint's prop of the same setting must be in. */
+const ranged = (setting: RangedSetting) => {
+  const r: PropRange = PROP_RANGES[setting];
+  return (r.whole === false ? z.number() : z.number().int()).min(r.min).max(r.max);
+};
 /** A string field of the shape the endpoint's prop of the same name must have. */
 const formatted = (field: keyof typeof PROP_FORMATS) => z.string().regex(PROP_FORMATS[field].pattern, { message: PROP_FORMATS[field].expected });
 
@@ -102,13 +108,13 @@ export const configSchema = z.strictObject({
     .describe('Graviton instance type (see the Graviton catalog).'),
   amiId: z.string().regex(AMI_ID, { message: 'expected an AMI id like ami-0123456789abcdef0 (ami- and 8 or 17 lowercase hexadecimal characters)' }).optional()
     .describe(`Amazon Linux 2023 arm64 AMI the instances start from, an id of the stack's region (needs region). The fleet moves to another AMI only when this changes; the current one: \`aws ssm get-parameter --name ${AL2023_ARM64_AMI_PARAMETER} --query Parameter.Value --output text\`. @default - that parameter's value, looked up at the first synth with credentials and recorded in cdk.context.json`),
-  minCapacity: z.number().int().min(1).max(100).default(ENDPOINT_DEFAULTS.minCapacity)
+  minCapacity: ranged('minCapacity').default(ENDPOINT_DEFAULTS.minCapacity)
     .describe('Fewest instances in the fleet.'),
-  maxCapacity: z.number().int().min(1).max(100).default(ENDPOINT_DEFAULTS.maxCapacity)
+  maxCapacity: ranged('maxCapacity').default(ENDPOINT_DEFAULTS.maxCapacity)
     .describe('Most instances in the fleet.'),
-  parallelSlots: z.number().int().min(1).max(64).default(ENDPOINT_DEFAULTS.parallelSlots)
+  parallelSlots: ranged('parallelSlots').default(ENDPOINT_DEFAULTS.parallelSlots)
     .describe('Requests each instance serves at once (llama-server `--parallel`), batched together.'),
-  contextTokensPerSlot: z.number().int().min(512).max(131072).default(ENDPOINT_DEFAULTS.contextTokensPerSlot)
+  contextTokensPerSlot: ranged('contextTokensPerSlot').default(ENDPOINT_DEFAULTS.contextTokensPerSlot)
     .describe('Context window of each slot, in tokens (prompt plus output).'),
   llamaCppRef: z.string().regex(LLAMA_CPP_REF_PATTERN, {
     message: 'expected a llama.cpp release tag like v0.5.0 or b6500, or a 40-character commit hash',
@@ -126,9 +132,9 @@ export const configSchema = z.strictObject({
     .describe('With vpcId and internetFacing: public subnets in at least two AZs for the load balancer. @default - none'),
   vpcCidr: cidrSchema('10.64.0.0/16').optional()
     .describe('CIDR block of the new VPC; not allowed with vpcId. @default - 10.64.0.0/16'),
-  maxAzs: z.number().int().min(2).max(6).optional()
+  maxAzs: ranged('maxAzs').optional()
     .describe('Availability zones the new VPC spans; not allowed with vpcId. @default - 2'),
-  natGateways: z.number().int().min(1).max(6).optional()
+  natGateways: ranged('natGateways').optional()
     .describe('NAT gateways of the new VPC (one per AZ survives an AZ outage); not allowed with vpcId. @default - 1'),
   internetFacing: z.boolean().default(false)
     .describe('Put the load balancer on the internet (HTTPS only) rather than inside the VPC.'),
@@ -138,17 +144,17 @@ export const configSchema = z.strictObject({
     .describe('With certificateArn on an internal endpoint: the name the certificate covers and clients use; point it at the load balancer in your DNS. @default - none'),
   allowedCidrs: z.array(cidrSchema('10.0.0.0/8')).min(1).max(50).optional()
     .describe('Client address ranges the load balancer accepts (comma-separated on the command line); required when internetFacing is true. @default - the VPC CIDR'),
-  port: z.number().int().min(1024).max(65535).default(ENDPOINT_DEFAULTS.port)
+  port: ranged('port').default(ENDPOINT_DEFAULTS.port)
     .describe('Port llama-server listens on inside the instances.'),
-  loadBalancerIdleTimeoutSeconds: z.number().int().min(60).max(4000).default(ENDPOINT_DEFAULTS.loadBalancerIdleTimeoutSeconds)
+  loadBalancerIdleTimeoutSeconds: ranged('loadBalancerIdleTimeoutSeconds').default(ENDPOINT_DEFAULTS.loadBalancerIdleTimeoutSeconds)
     .describe('Seconds the load balancer keeps a silent connection open; long prompts take a while to their first token.'),
-  deregistrationDelaySeconds: z.number().int().min(0).max(3600).default(ENDPOINT_DEFAULTS.deregistrationDelaySeconds)
+  deregistrationDelaySeconds: ranged('deregistrationDelaySeconds').default(ENDPOINT_DEFAULTS.deregistrationDelaySeconds)
     .describe('Seconds a leaving instance keeps serving its open streams.'),
-  bootTimeoutMinutes: z.number().int().min(10).max(120).default(ENDPOINT_DEFAULTS.bootTimeoutMinutes)
+  bootTimeoutMinutes: ranged('bootTimeoutMinutes').default(ENDPOINT_DEFAULTS.bootTimeoutMinutes)
     .describe('How long a new instance may take to build llama.cpp, fetch the model and pass its health check.'),
-  rootVolumeGiB: z.number().int().min(20).max(16384).optional()
+  rootVolumeGiB: ranged('rootVolumeGiB').optional()
     .describe('Root volume size. @default - twice the model size plus 20 GiB for the build and logs'),
-  rootVolumeThroughputMiBps: z.number().int().min(125).max(1000).default(ENDPOINT_DEFAULTS.rootVolumeThroughputMiBps)
+  rootVolumeThroughputMiBps: ranged('rootVolumeThroughputMiBps').default(ENDPOINT_DEFAULTS.rootVolumeThroughputMiBps)
     .describe('gp3 throughput of the root volume; the model is read from it at every start.'),
   logRetentionDays: z.number().int().refine((d) => LOG_RETENTION_DAYS.includes(d), {
     message: `expected one of CloudWatch Logs' retention periods: ${LOG_RETENTION_DAYS.join(', ')}`,
@@ -162,27 +168,27 @@ export const configSchema = z.strictObject({
     .describe('Keep the artifact bucket (cached builds and models) when the stack is deleted.'),
   loadBalancerDeletionProtection: z.boolean().default(false)
     .describe('Refuse to delete the load balancer (and so the stack) until this is turned off again: for an endpoint that others depend on.'),
-  targetSlotUtilizationPercent: z.number().int().min(10).max(100).default(ENDPOINT_DEFAULTS.targetSlotUtilizationPercent)
+  targetSlotUtilizationPercent: ranged('targetSlotUtilizationPercent').default(ENDPOINT_DEFAULTS.targetSlotUtilizationPercent)
     .describe('Scale out above, in below this share of busy and queued slots across the fleet.'),
-  updateMinHealthyPercent: z.number().int().min(0).max(100).default(ENDPOINT_DEFAULTS.updateMinHealthyPercent)
+  updateMinHealthyPercent: ranged('updateMinHealthyPercent').default(ENDPOINT_DEFAULTS.updateMinHealthyPercent)
     .describe('Share of the fleet an update keeps serving: at 100 it launches each new instance before retiring an old one; lower replaces in place, faster and without extra instances.'),
-  updateBakeTimeMinutes: z.number().int().min(0).max(180).default(ENDPOINT_DEFAULTS.updateBakeTimeMinutes)
+  updateBakeTimeMinutes: ranged('updateBakeTimeMinutes').default(ENDPOINT_DEFAULTS.updateBakeTimeMinutes)
     .describe('Minutes an update keeps watching the rollback alarms after the last new instance serves, before it counts as done (the latency alarms need 15 minutes to fire).'),
-  warmPoolSize: z.number().int().min(0).max(100).default(ENDPOINT_DEFAULTS.warmPoolSize)
+  warmPoolSize: ranged('warmPoolSize').default(ENDPOINT_DEFAULTS.warmPoolSize)
     .describe('Stopped, already-booted instances kept ready to join the fleet in a minute or two instead of a full boot (0: none).'),
   scheduledCapacity: z.array(scheduleSchema).max(20).optional()
     .describe('Capacity changes on a schedule (list of objects; give it in a config file or as JSON). @default - none'),
   alarmEmail: formatted('alarmEmail').optional()
     .describe('Subscribe this address to the alarm topic (confirm the e-mail AWS sends). @default - no subscription'),
-  ttftP90AlarmMs: z.number().int().min(100).max(600000).default(ENDPOINT_DEFAULTS.ttftP90AlarmMs)
+  ttftP90AlarmMs: ranged('ttftP90AlarmMs').default(ENDPOINT_DEFAULTS.ttftP90AlarmMs)
     .describe('Alarm when the canary\'s p90 time to first token stays above this.'),
-  tpotP90AlarmMs: z.number().int().min(10).max(10000).default(ENDPOINT_DEFAULTS.tpotP90AlarmMs)
+  tpotP90AlarmMs: ranged('tpotP90AlarmMs').default(ENDPOINT_DEFAULTS.tpotP90AlarmMs)
     .describe('Alarm when the canary\'s p90 time per output token stays above this (100 ms: the interactive target).'),
-  errorRateAlarmPercent: z.number().min(0.1).max(100).default(ENDPOINT_DEFAULTS.errorRateAlarmPercent)
+  errorRateAlarmPercent: ranged('errorRateAlarmPercent').default(ENDPOINT_DEFAULTS.errorRateAlarmPercent)
     .describe('Alarm when 5xx responses (from the load balancer or from the instances) exceed this share of requests.'),
   canaryUrl: formatted('canaryUrl').optional()
     .describe('Where the canary reaches an internet-facing endpoint: https:// and the domain name the certificate covers (allowedCidrs must admit the VPC\'s NAT addresses). @default - the load balancer\'s own address for an internal endpoint; no canary for an internet-facing one'),
-  canaryIntervalMinutes: z.number().int().min(1).max(60).default(ENDPOINT_DEFAULTS.canaryIntervalMinutes)
+  canaryIntervalMinutes: ranged('canaryIntervalMinutes').default(ENDPOINT_DEFAULTS.canaryIntervalMinutes)
     .describe('How often the canary sends a streamed chat completion through the load balancer.'),
 });
 

@@ -1,4 +1,4 @@
-import { Aws, Duration, Fn, Stack, Token } from 'aws-cdk-lib';
+import { Aws, Duration, Fn, Stack } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -19,6 +19,7 @@ import {
 } from './endpoint-checks';
 import { FleetAlarms } from './fleet-alarms';
 import { cidrListProblems, cidrProblem, formatProblems } from './prop-formats';
+import { rangeProblems } from './prop-ranges';
 import { FleetScaling } from './fleet-scaling';
 import { InferenceEndpoint } from './inference-endpoint';
 import { InferenceFleet, fleetGroupName } from './inference-fleet';
@@ -262,7 +263,7 @@ export class GravitonLlmEndpoint extends Construct {
 
     const commit = llamaCppCommitOf(llamaCppRef, props.llamaCppCommit);
     const promptCache = promptCacheOf(props.model, props.instanceType.catalogEntry, parallelSlots, contextTokensPerSlot, props.promptCacheMiB);
-    throwIfProblems(`GravitonLlmEndpoint ${this.node.path}`, [
+    const problems = [
       ...networkPropProblems(props),
       ...clientRangeProblems({ internetFacing, allowedCidrs: props.allowedCidrs, existingVpc: props.existingVpc ? 'existingVpc' : undefined }),
       ...tlsProblems({ internetFacing, certificateArn: props.certificateArn, domainName: props.domainName }),
@@ -272,12 +273,17 @@ export class GravitonLlmEndpoint extends Construct {
       ...contextProblems(props.model, contextTokensPerSlot),
       ...(props.instanceType.catalogEntry ? memoryFitProblems(props.model, props.instanceType.catalogEntry, parallelSlots, contextTokensPerSlot) : []),
       ...rootVolumeProblems(props.model, props.rootVolumeGiB),
-      ...rangeProblems({ minCapacity, maxCapacity, parallelSlots, contextTokensPerSlot, warmPoolSize, port }),
       ...canaryUrlProblems(internetFacing, props.canaryUrl),
       ...formatProblems(props),
       ...cidrListProblems('allowedCidrs', props.allowedCidrs, '10.0.0.0/8'),
       ...commit.problems,
       ...promptCache.problems,
+    ];
+    // A range problem only where no check of its own named the prop (a context past the model's says more).
+    const named = new Set(problems.map((p) => p.field));
+    throwIfProblems(`GravitonLlmEndpoint ${this.node.path}`, [
+      ...problems,
+      ...numericPropProblems(props, { minCapacity, maxCapacity, parallelSlots, contextTokensPerSlot, warmPoolSize, port }).filter((p) => !named.has(p.field)),
     ]);
 
     let privateSubnets: ec2.SubnetSelection;
@@ -462,10 +468,24 @@ function networkPropProblems(props: GravitonLlmEndpointProps): PropProblem[] {
   return problems;
 }
 
-/** Whole numbers of at least one where the fleet needs them; tokens are the template's to check. */
-function rangeProblems(values: Record<string, number>): PropProblem[] {
-  const minimum: Record<string, number> = { minCapacity: 0, maxCapacity: 1, parallelSlots: 1, contextTokensPerSlot: 512, warmPoolSize: 0, port: 1024 };
-  return Object.entries(values)
-    .filter(([field, v]) => !Token.isUnresolved(v) && !(Number.isInteger(v) && v >= minimum[field]))
-    .map(([field, v]) => ({ field, given: v, expected: `expected a whole number of at least ${minimum[field]}` }));
+/**
+ * Each numeric prop in its setting's range (PROP_RANGES, the configuration's
+ * own), a Duration in the unit the setting is named in; tokens are the template's to check.
+ */
+function numericPropProblems(props: GravitonLlmEndpointProps, resolved: Record<'minCapacity' | 'maxCapacity' | 'parallelSlots' | 'contextTokensPerSlot' | 'warmPoolSize' | 'port', number>): PropProblem[] {
+  const known = (d: Duration | undefined) => (d === undefined || d.isUnresolved() ? undefined : d);
+  const seconds = (d: Duration | undefined) => known(d)?.toSeconds({ integral: false });
+  const minutes = (d: Duration | undefined) => known(d)?.toMinutes({ integral: false });
+  const optional = ['rootVolumeGiB', 'rootVolumeThroughputMiBps', 'targetSlotUtilizationPercent', 'updateMinHealthyPercent', 'ttftP90AlarmMs', 'tpotP90AlarmMs', 'errorRateAlarmPercent'] as const;
+  return rangeProblems([
+    ...(Object.keys(resolved) as (keyof typeof resolved)[]).map((field) => ({ field, setting: field, value: resolved[field] })),
+    ...optional.map((field) => ({ field, setting: field, value: props[field] })),
+    { field: 'vpcProps.maxAzs', setting: 'maxAzs', value: props.vpcProps?.maxAzs },
+    { field: 'vpcProps.natGateways', setting: 'natGateways', value: props.vpcProps?.natGateways },
+    { field: 'loadBalancerIdleTimeout', setting: 'loadBalancerIdleTimeoutSeconds', value: seconds(props.loadBalancerIdleTimeout), unit: 'seconds' },
+    { field: 'deregistrationDelay', setting: 'deregistrationDelaySeconds', value: seconds(props.deregistrationDelay), unit: 'seconds' },
+    { field: 'bootTimeout', setting: 'bootTimeoutMinutes', value: minutes(props.bootTimeout), unit: 'minutes' },
+    { field: 'updateBakeTime', setting: 'updateBakeTimeMinutes', value: minutes(props.updateBakeTime), unit: 'minutes' },
+    { field: 'canaryInterval', setting: 'canaryIntervalMinutes', value: minutes(props.canaryInterval), unit: 'minutes' },
+  ]);
 }

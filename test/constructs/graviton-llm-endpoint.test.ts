@@ -489,8 +489,26 @@ describe('GravitonLlmEndpoint validates its props, saying what it got and what i
       .toBe('",{"Ref":"Cache"},"');
   });
 
-  test('counts that are not whole numbers', () => {
-    expect(thrownBy({ parallelSlots: 0 })!.message).toContain('parallelSlots: got 0; expected a whole number of at least 1');
+  test('numbers outside the configuration\'s ranges, a Duration in the unit the setting is named in', () => {
+    const e = thrownBy({
+      parallelSlots: 0,
+      maxCapacity: 500,
+      errorRateAlarmPercent: 0,
+      vpcProps: { maxAzs: 7, natGateways: 1 },
+      loadBalancerIdleTimeout: Duration.seconds(5000),
+      canaryInterval: Duration.seconds(90),
+      bootTimeout: Duration.minutes(5),
+    }) as PropsError;
+    expect(e.problems.map((p) => p.field)).toEqual([
+      'maxCapacity', 'parallelSlots', 'errorRateAlarmPercent', 'vpcProps.maxAzs', 'loadBalancerIdleTimeout', 'bootTimeout', 'canaryInterval',
+    ]);
+    expect(e.message).toContain('parallelSlots: got 0; expected a whole number from 1 to 64');
+    expect(e.message).toContain('maxCapacity: got 500; expected a whole number from 1 to 100');
+    expect(e.message).toContain('errorRateAlarmPercent: got 0; expected a number from 0.1 to 100');
+    expect(e.message).toContain('vpcProps.maxAzs: got 7; expected a whole number from 2 to 6');
+    expect(e.message).toContain('loadBalancerIdleTimeout: got 5000; expected a whole number of seconds from 60 to 4000');
+    expect(e.message).toContain('bootTimeout: got 5; expected a whole number of minutes from 10 to 120');
+    expect(e.message).toContain('canaryInterval: got 1.5; expected a whole number of minutes from 1 to 60');
   });
 
   test('CloudFormation values are left to the template: a token capacity is not compared at synth', () => {
