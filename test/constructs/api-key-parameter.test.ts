@@ -1,22 +1,17 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { registerChecks } from '../../lib/app/checks';
 import { ApiKeyParameter } from '../../lib/constructs/api-key-parameter';
 import { STACK_ID_TAG } from '../../runtime/api-key/owner-tags';
-import { cdkJsonContext } from '../support/synth';
-
-/** An App with cdk.json's feature flags and no Lambda bundling (proven by the stack tests). */
-function newApp(): App {
-  return new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
-}
+import { constructTestApp } from '../support/synth';
 
 describe('ApiKeyParameter alone (every prop is required), with the kit\'s checks', () => {
   let stack: Stack;
   let key: ApiKeyParameter;
   let t: Template;
   beforeAll(() => {
-    const app = newApp();
+    const app = constructTestApp();
     // cdk-nag and CloudFormation Validate fail synth on any finding the part does not acknowledge itself.
     registerChecks(app);
     stack = new Stack(app, 'Keys', { env: { region: 'us-east-1' } });

@@ -1,17 +1,12 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { registerChecks } from '../../lib/app/checks';
 import { ArtifactStore, MODEL_CACHE_PREFIX } from '../../lib/constructs/artifact-store';
-import { cdkJsonContext } from '../support/synth';
-
-/** An App with cdk.json's feature flags and no Lambda bundling (the auto-delete handler is aws-cdk-lib's own). */
-function newApp(): App {
-  return new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
-}
+import { constructTestApp } from '../support/synth';
 
 /** Builds an ArtifactStore alone in a fresh stack, with the kit's checks (cdk-nag, CloudFormation Validate), and synthesizes it. */
 function build(retainOnDelete: boolean): { store: ArtifactStore; stack: Stack; t: Template } {
-  const app = newApp();
+  const app = constructTestApp();
   registerChecks(app);
   const stack = new Stack(app, 'Store', { env: { region: 'us-east-1' } });
   const store = new ArtifactStore(stack, 'Artifacts', { retainOnDelete });

@@ -1,15 +1,10 @@
-import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { registerChecks } from '../../lib/app/checks';
 import { EndpointCanary, EndpointCanaryProps } from '../../lib/constructs/endpoint-canary';
-import { cdkJsonContext } from '../support/synth';
-
-/** An App with cdk.json's feature flags and no Lambda bundling (proven by the stack tests). */
-function newApp(): App {
-  return new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
-}
+import { constructTestApp } from '../support/synth';
 
 const KEY_ARN = 'arn:aws:ssm:us-east-1:123456789012:parameter/team/llm/key';
 const REQUIRED = {
@@ -23,7 +18,7 @@ const REQUIRED = {
 
 /** Builds an EndpointCanary alone in a fresh stack beside a plain VPC, with the kit's checks, and synthesizes it. */
 function build(more: Partial<EndpointCanaryProps> = {}): { stack: Stack; vpc: ec2.Vpc; canary: EndpointCanary; t: Template } {
-  const app = newApp();
+  const app = constructTestApp();
   // cdk-nag and CloudFormation Validate fail synth on any finding the part does not acknowledge itself.
   registerChecks(app);
   const stack = new Stack(app, 'Canary', { env: { region: 'us-east-1' } });
@@ -97,7 +92,7 @@ describe('EndpointCanary alone with every prop', () => {
 
 describe('EndpointCanary checks its props', () => {
   test('tlsServerName needs an https:// endpointUrl', () => {
-    const stack = new Stack(newApp(), 'Canary', { env: { region: 'us-east-1' } });
+    const stack = new Stack(constructTestApp(), 'Canary', { env: { region: 'us-east-1' } });
     const vpc = new ec2.Vpc(stack, 'Vpc');
     expect(() => new EndpointCanary(stack, 'Canary', { vpc, subnets: {}, ...REQUIRED, tlsServerName: 'llm.internal.example' }))
       .toThrow('EndpointCanary Canary/Canary: tlsServerName (llm.internal.example) needs an https:// endpointUrl; got http://internal-lb.example/v1');

@@ -1,4 +1,4 @@
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
@@ -7,12 +7,7 @@ import { IConstruct } from 'constructs';
 import { registerChecks } from '../../lib/app/checks';
 import { FleetAlarms, FleetAlarmsProps } from '../../lib/constructs/fleet-alarms';
 import { CANARY_METRICS, METRIC_NAMESPACE } from '../../lib/monitoring/metric-definitions';
-import { cdkJsonContext } from '../support/synth';
-
-/** An App with cdk.json's feature flags and no Lambda bundling. */
-function newApp(): App {
-  return new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
-}
+import { constructTestApp } from '../support/synth';
 
 /** The test's own stand-ins are not under test: their findings are acknowledged on them alone, never on the part. */
 function fixture<T extends IConstruct>(construct: T, ...ids: string[]): T {
@@ -24,7 +19,7 @@ const REQUIRED = { groupName: 'team-llm-fleet', minCapacity: 2, parallelSlots: 4
 
 /** Builds FleetAlarms alone in a fresh stack beside a plain load balancer and target group, with the kit's checks, and synthesizes it. */
 function build(more: (stack: Stack) => Partial<FleetAlarmsProps>): { stack: Stack; alarms: FleetAlarms; t: Template } {
-  const app = newApp();
+  const app = constructTestApp();
   // cdk-nag and CloudFormation Validate fail synth on any finding the part does not acknowledge itself.
   registerChecks(app);
   const stack = new Stack(app, 'Alarms', { env: { region: 'us-east-1' } });

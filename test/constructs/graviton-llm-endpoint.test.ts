@@ -1,4 +1,4 @@
-import { App, CfnParameter, Duration, Stack } from 'aws-cdk-lib';
+import { CfnParameter, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -13,15 +13,10 @@ import { LlamaModel } from '../../lib/models/llama-model';
 import { findGravitonInstance } from '../../lib/catalogs/graviton-instances';
 import { servingMemory } from '../../lib/constructs/endpoint-checks';
 import { PROMPT_CACHE_MAX_MIB, promptCacheMiB, promptCacheRoomMiB } from '../../lib/sizing/memory-fit';
-import { cdkJsonContext } from '../support/synth';
+import { constructTestApp } from '../support/synth';
 
 const CERT = 'arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012';
 const ENV = { region: 'us-east-1' };
-
-/** An App with cdk.json's feature flags and no Lambda bundling (proven by the stack tests). */
-function newApp(): App {
-  return new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
-}
 
 const minimal = (): GravitonLlmEndpointProps => ({
   model: LlamaModel.LLAMA_3_2_1B_INSTRUCT_Q4_0,
@@ -30,7 +25,7 @@ const minimal = (): GravitonLlmEndpointProps => ({
 
 /** Builds the endpoint in a fresh stack; returns what it threw, or undefined. */
 function thrownBy(props: Partial<GravitonLlmEndpointProps>, build?: (stack: Stack) => Partial<GravitonLlmEndpointProps>): Error | undefined {
-  const stack = new Stack(newApp(), 'Stack', { env: ENV });
+  const stack = new Stack(constructTestApp(), 'Stack', { env: ENV });
   try {
     new GravitonLlmEndpoint(stack, 'Llm', { ...minimal(), ...props, ...build?.(stack) });
     return undefined;
@@ -44,7 +39,7 @@ describe('GravitonLlmEndpoint with minimal props', () => {
   let endpoint: GravitonLlmEndpoint;
   let t: Template;
   beforeAll(() => {
-    const app = newApp();
+    const app = constructTestApp();
     // The security checks the kit's own stacks pass (cdk-nag AwsSolutions, CloudFormation Validate) fail synth on any finding.
     registerChecks(app);
     stack = new Stack(app, 'Embedding', { env: ENV });
@@ -95,7 +90,7 @@ describe('GravitonLlmEndpoint with every prop', () => {
   let team: sns.Topic;
   let client: iam.Role;
   beforeAll(() => {
-    stack = new Stack(newApp(), 'Platform', { env: ENV });
+    stack = new Stack(constructTestApp(), 'Platform', { env: ENV });
     const vpc = new ec2.Vpc(stack, 'TeamVpc', { maxAzs: 2, natGateways: 1 });
     team = new sns.Topic(stack, 'TeamAlarms');
     endpoint = new GravitonLlmEndpoint(stack, 'Llm', {
@@ -254,7 +249,7 @@ describe('GravitonLlmEndpoint with every prop', () => {
 
 describe('two endpoints in one stack, each with its endpointName', () => {
   test('their groups, agent parameters and API keys do not collide; without endpointName the stack\'s name is kept, as the signal\'s literal', () => {
-    const app = newApp();
+    const app = constructTestApp();
     registerChecks(app);
     const stack = new Stack(app, 'Shared', { env: ENV });
     const chat = new GravitonLlmEndpoint(stack, 'Chat', { ...minimal(), endpointName: 'chat' });
@@ -269,7 +264,7 @@ describe('two endpoints in one stack, each with its endpointName', () => {
     expect([chat.apiKeyParameter.parameterName, embed.apiKeyParameter.parameterName]).toEqual(['/graviton-llm/chat/api-key', '/graviton-llm/embed/api-key']);
     expect(names('AWS::CloudWatch::CompositeAlarm', 'AlarmName')).toEqual(['chat-EndpointDegraded', 'embed-EndpointDegraded']);
 
-    const single = new Stack(newApp(), 'Single', { env: ENV });
+    const single = new Stack(constructTestApp(), 'Single', { env: ENV });
     new GravitonLlmEndpoint(single, 'Llm', minimal());
     const userData = JSON.stringify(Object.values(Template.fromStack(single).findResources('AWS::EC2::LaunchTemplate'))[0].Properties.LaunchTemplateData.UserData);
     expect(userData).toContain('GLLM_STACK_NAME=Single\\n');
@@ -280,7 +275,7 @@ describe('two endpoints in one stack, each with its endpointName', () => {
 
 describe('an internet-facing endpoint open to everyone', () => {
   test('passes the kit\'s checks: the load balancer\'s part acknowledges the open range it was asked for', () => {
-    const app = newApp();
+    const app = constructTestApp();
     registerChecks(app);
     const stack = new Stack(app, 'Public', { env: ENV });
     new GravitonLlmEndpoint(stack, 'Llm', { ...minimal(), internetFacing: true, certificateArn: CERT, allowedCidrs: ['0.0.0.0/0'], canaryUrl: 'https://llm.example.com' });
@@ -294,7 +289,7 @@ describe('an internet-facing endpoint open to everyone', () => {
 
 describe('a deploy-time alarm e-mail (a CloudFormation parameter)', () => {
   test('subscribes only when the address is not empty', () => {
-    const stack = new Stack(newApp(), 'Stack', { env: ENV });
+    const stack = new Stack(constructTestApp(), 'Stack', { env: ENV });
     const email = new CfnParameter(stack, 'AlarmEmail', { type: 'String', default: '' });
     const endpoint = new GravitonLlmEndpoint(stack, 'Llm', { ...minimal(), alarmEmail: email.valueAsString });
     const t = Template.fromStack(stack);
@@ -307,7 +302,7 @@ describe('a deploy-time alarm e-mail (a CloudFormation parameter)', () => {
 
 describe('an endpoint with the id Default keeps the ids of the stack it came from', () => {
   const build = (id: string) => {
-    const stack = new Stack(newApp(), 'Stack', { env: ENV });
+    const stack = new Stack(constructTestApp(), 'Stack', { env: ENV });
     new GravitonLlmEndpoint(stack, id, minimal());
     return Template.fromStack(stack);
   };
@@ -452,7 +447,7 @@ describe('GravitonLlmEndpoint validates its props, saying what it got and what i
     // A client range known only at deploy time, on an internal load balancer (the org template's AllowedCidr).
     expect(thrownBy({}, (stack) => ({ allowedCidrs: [param(stack, 'Cidr')] }))).toBeUndefined();
     // A stack whose region is chosen at deploy time.
-    const stack = new Stack(newApp(), 'AnyRegion');
+    const stack = new Stack(constructTestApp(), 'AnyRegion');
     expect(() => new GravitonLlmEndpoint(stack, 'Llm', { ...minimal(), certificateArn: CERT.replace('us-east-1', 'eu-west-1'), domainName: 'llm.internal.example' }))
       .not.toThrow();
     // The same values at synth are judged.
@@ -472,7 +467,7 @@ describe('GravitonLlmEndpoint validates its props, saying what it got and what i
 
   test('the prompt cache by default: what the instance has left; 0 when the type is chosen at deploy time', () => {
     const cacheOf = (props: Partial<GravitonLlmEndpointProps>, build?: (stack: Stack) => Partial<GravitonLlmEndpointProps>) => {
-      const stack = new Stack(newApp(), 'Stack', { env: ENV });
+      const stack = new Stack(constructTestApp(), 'Stack', { env: ENV });
       new GravitonLlmEndpoint(stack, 'Llm', { ...minimal(), ...props, ...build?.(stack) });
       const userData = JSON.stringify(Template.fromStack(stack).toJSON());
       return /GLLM_PROMPT_CACHE_MIB=([^\\]+)\\n/.exec(userData)?.[1];

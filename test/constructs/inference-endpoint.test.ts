@@ -5,7 +5,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { registerChecks } from '../../lib/app/checks';
 import { PropsError } from '../../lib/base/problems';
 import { HEALTH_CHECK_PATH, InferenceEndpoint, InferenceEndpointProps } from '../../lib/constructs/inference-endpoint';
-import { cdkJsonContext } from '../support/synth';
+import { constructTestApp } from '../support/synth';
 
 const CERT = 'arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012';
 
@@ -84,7 +84,7 @@ describe('InferenceEndpoint built alone checks its load balancer\'s props with t
  * not acknowledge itself), beside a plain VPC and access-log bucket, and synthesizes it.
  */
 function synthesized(props: Partial<InferenceEndpointProps>): { stack: Stack; endpoint: InferenceEndpoint; bucket: s3.Bucket; t: Template } {
-  const app = new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
+  const app = constructTestApp();
   registerChecks(app);
   const stack = new Stack(app, 'S', { env: { region: 'us-east-1' } });
   const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });

@@ -13,7 +13,7 @@ import { UNPINNED_IMAGE_NOTE } from '../../lib/constructs/fleet-image';
 import { InferenceFleet, InferenceFleetProps } from '../../lib/constructs/inference-fleet';
 import { GravitonInstanceType } from '../../lib/instances/graviton-instance-type';
 import { LlamaModel } from '../../lib/models/llama-model';
-import { cdkJsonContext } from '../support/synth';
+import { constructTestApp } from '../support/synth';
 
 const ACCOUNT = '123456789012';
 const REGION = 'us-east-1';
@@ -22,13 +22,7 @@ const RECORDED_AMI = 'ami-0fedcba9876543210';
 
 /** An App with cdk.json's feature flags, no Lambda bundling, and the AMI lookup as cdk.context.json records it. */
 function newApp(): App {
-  return new App({
-    context: {
-      ...cdkJsonContext(),
-      'aws:cdk:bundling-stacks': [],
-      [`ssm:account=${ACCOUNT}:parameterName=${AL2023_ARM64_AMI_PARAMETER}:region=${REGION}`]: RECORDED_AMI,
-    },
-  });
+  return constructTestApp({ [`ssm:account=${ACCOUNT}:parameterName=${AL2023_ARM64_AMI_PARAMETER}:region=${REGION}`]: RECORDED_AMI });
 }
 
 /** The test's own stand-ins are not under test: their findings are acknowledged on them alone, never on the part. */

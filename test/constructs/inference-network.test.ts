@@ -3,7 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { registerChecks } from '../../lib/app/checks';
 import { InferenceNetwork, InferenceNetworkProps } from '../../lib/constructs/inference-network';
-import { cdkJsonContext } from '../support/synth';
+import { constructTestApp } from '../support/synth';
 
 const ACCOUNT = '123456789012';
 const REGION = 'us-east-1';
@@ -13,13 +13,7 @@ const REGION = 'us-east-1';
  * cdk.context.json records them after a lookup, so that maxAzs can show its effect.
  */
 function newApp(): App {
-  return new App({
-    context: {
-      ...cdkJsonContext(),
-      'aws:cdk:bundling-stacks': [],
-      [`availability-zones:account=${ACCOUNT}:region=${REGION}`]: ['us-east-1a', 'us-east-1b', 'us-east-1c'],
-    },
-  });
+  return constructTestApp({ [`availability-zones:account=${ACCOUNT}:region=${REGION}`]: ['us-east-1a', 'us-east-1b', 'us-east-1c'] });
 }
 
 const REQUIRED: InferenceNetworkProps = { cidr: '10.20.0.0/16', maxAzs: 2, natGateways: 1, logRetention: logs.RetentionDays.ONE_MONTH };

@@ -13,6 +13,15 @@ export function cdkJsonContext(): Record<string, unknown> {
   return JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')).context;
 }
 
+/**
+ * An App for a construct built alone: cdk.json's feature flags, no Lambda
+ * bundling (proven by the stack tests), and any lookups a test records as
+ * cdk.context.json would.
+ */
+export function constructTestApp(context: Record<string, unknown> = {}): App {
+  return new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], ...context } });
+}
+
 export interface Synthesized {
   readonly app: App;
   readonly stack: InferenceStack;
