@@ -32,7 +32,7 @@ export const BOOT_ENV_KEYS = {
   GLLM_CONTEXT_PER_SLOT: 'context tokens of each slot (llama-server --ctx-size is this times the slots)',
   GLLM_PROMPT_CACHE_MIB: 'llama-server --cache-ram: MiB of RAM for the prompt cache, sized by the memory fit check from what it leaves; 0 turns the cache off',
   GLLM_HEALTH_TIMEOUT_SECONDS: 'how long to wait for /health before giving up (never past the boot deadline)',
-  GLLM_BOOT_DEADLINE_SECONDS: 'the whole boot must end within this many seconds of its start; every step, wait and retry stops at it',
+  GLLM_BOOT_DEADLINE_SECONDS: 'the whole boot must end within this many seconds of the machine\'s start (aws: the init process\'s start; local: the boot\'s own); every step, wait and retry stops at it',
   GLLM_STACK_NAME: 'CloudFormation stack to signal',
   GLLM_SIGNAL_RESOURCE: 'logical id of the Auto Scaling group to signal',
   GLLM_REGION: 'AWS region of the stack',
@@ -41,7 +41,7 @@ export const BOOT_ENV_KEYS = {
   GLLM_AGENT_CONFIG_PARAMETER: 'SSM parameter holding the CloudWatch agent configuration (JSON), or empty to ship the two logs only',
   GLLM_PROMETHEUS_CONFIG_PARAMETER: 'SSM parameter holding the agent\'s Prometheus scrape configuration, or empty',
   GLLM_AUTOSCALING_GROUP: 'name of the Auto Scaling group the instance belongs to',
-  GLLM_LIFECYCLE_HOOK: 'launch lifecycle hook to complete once serving (or abandon on failure), or empty',
+  GLLM_LIFECYCLE_HOOK: 'launch lifecycle hooks to complete once serving (or abandon on failure), comma-separated: the group\'s own first, then hooks of earlier kit versions that may still exist; or empty',
   GLLM_METRIC_NAMESPACE: 'CloudWatch namespace of the boot failure metric',
   GLLM_BOOT_FAILURE_METRIC: 'metric a failed boot publishes (value 1, fleet dimension), or empty to publish none',
 } as const;

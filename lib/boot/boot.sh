@@ -117,14 +117,49 @@ step() {
 
 # ---------------------------------------------------------- time and retry ---
 
-# The boot has one deadline, counted from its start: every step, wait and
-# retry stops at it, so the boot reports its own failure before the launch
-# lifecycle hook times out (which would abandon the instance without a word).
+# The boot has one deadline (BOOT_STARTED_MS + GLLM_BOOT_DEADLINE_SECONDS):
+# every step, wait and retry stops at it, so the boot reports its own failure
+# before the launch lifecycle hook times out (which would abandon the instance
+# without a word). See deadline_origin_ms for where it counts from.
 seconds_left() {
   [[ -n $BOOT_STARTED_MS ]] || { echo "${CFG[GLLM_BOOT_DEADLINE_SECONDS]:-3600}"; return; }
   local left=$(((BOOT_STARTED_MS + 10#${CFG[GLLM_BOOT_DEADLINE_SECONDS]} * 1000 - $(now_ms)) / 1000))
   ((left > 0)) || left=0
   echo "$left"
+}
+
+# When the deadline counts from, in ms since the epoch. On an instance, the
+# hook's timer starts at launch, before anything of the instance runs: the
+# earliest instant the instance can see is its init's start (the kernel's boot
+# time plus PID 1's start, which in a container is the container's init), and
+# the stack leaves LAUNCH_TO_INIT_ALLOWANCE_SECONDS (lib/constructs/
+# inference-fleet.ts) for what comes before it. The user data's own work (the
+# boot script's download and its retries) is counted too. A boot that starts a
+# whole deadline after init (a re-run by hand on a serving machine) has no
+# launch waiting on it and counts from its own start. Local mode: its start.
+deadline_origin_ms() {
+  local now btime="" rest ticks hz init_ms fields=()
+  now=$(now_ms)
+  if [[ ${CFG[GLLM_MODE]} != aws ]]; then
+    echo "$now"
+    return
+  fi
+  btime=$(awk '$1 == "btime" { print $2 }' /proc/stat 2>/dev/null) || btime=""
+  rest=$(cat /proc/1/stat 2>/dev/null) || rest=""
+  # Field 22 of /proc/PID/stat is the start in clock ticks since boot; field 2
+  # (the command's name, in parentheses) may hold spaces, so count from its end.
+  rest=${rest##*) }
+  read -r -a fields <<<"$rest"
+  ticks=${fields[19]:-}
+  hz=$(getconf CLK_TCK 2>/dev/null) || hz=""
+  if [[ $btime =~ ^[0-9]+$ && $ticks =~ ^[0-9]+$ && $hz =~ ^[1-9][0-9]*$ ]]; then
+    init_ms=$((btime * 1000 + ticks * 1000 / hz))
+    if ((init_ms <= now && now - init_ms < 10#${CFG[GLLM_BOOT_DEADLINE_SECONDS]} * 1000)); then
+      echo "$init_ms"
+      return
+    fi
+  fi
+  echo "$now"
 }
 
 # Runs a long command with the time the boot has left; exit 124 when it runs out.
@@ -269,6 +304,7 @@ validate_env() {
   require_match GLLM_HF_TOKEN_PARAMETER '^([A-Za-z0-9_./-]+)?$' 'empty or an SSM parameter name'
   require_match GLLM_AGENT_CONFIG_PARAMETER '^([A-Za-z0-9_./-]+)?$' 'empty or an SSM parameter name'
   require_match GLLM_PROMETHEUS_CONFIG_PARAMETER '^([A-Za-z0-9_./-]+)?$' 'empty or an SSM parameter name'
+  require_match GLLM_LIFECYCLE_HOOK '^([A-Za-z0-9_/-]+(,[A-Za-z0-9_/-]+)*)?$' 'empty or comma-separated lifecycle hook names'
 }
 
 # --------------------------------------------------------------- layout ---
@@ -1623,23 +1659,35 @@ signal_once() {
 # The group holds each launching instance (Pending:Wait, or Warmed:Pending:Wait
 # in a warm pool) until the boot completes the launch lifecycle action, so an
 # instance refresh counts an instance only once it serves, and a failed boot is
-# abandoned (terminated) at once. Local mode has no hook: the key is empty.
+# abandoned (terminated) at once. GLLM_LIFECYCLE_HOOK lists the hooks to
+# complete: the group's own first, then hooks of earlier kit versions, which
+# hold an instance only while an upgrade's update has not yet deleted them.
+# Local mode has no hook: the key is empty.
 complete_lifecycle_action() {
-  local status=$1 hook=${CFG[GLLM_LIFECYCLE_HOOK]} result=CONTINUE instance_id
-  [[ -n $hook ]] || return 0
+  local status=$1 result=CONTINUE instance_id hook hooks first=1
+  [[ -n ${CFG[GLLM_LIFECYCLE_HOOK]} ]] || return 0
   [[ $status == SUCCESS ]] || result=ABANDON
-  if instance_id=$(imds instance-id 2>/dev/null) &&
-    retry "complete-lifecycle-action ${result}" complete_lifecycle_action_once "$hook" "$instance_id" "$result"; then
-    log "lifecycle action ${hook} completed with ${result}"
+  IFS=, read -r -a hooks <<<"${CFG[GLLM_LIFECYCLE_HOOK]}"
+  if ! instance_id=$(imds instance-id 2>/dev/null); then
+    log "WARNING: could not complete lifecycle action ${hooks[0]} with ${result}: no instance id from the metadata service"
     return 0
   fi
-  # Outside a pending launch (a reboot of a serving instance) there is no action to complete.
-  log "WARNING: could not complete lifecycle action ${hook} with ${result}"
+  for hook in "${hooks[@]}"; do
+    if retry "complete-lifecycle-action ${hook} ${result}" complete_lifecycle_action_once "$hook" "$instance_id" "$result"; then
+      log "lifecycle action ${hook} completed with ${result}"
+    elif ((first)); then
+      # Outside a pending launch (a reboot of a serving instance) there is no action to complete.
+      log "WARNING: could not complete lifecycle action ${hook} with ${result}"
+    else
+      log "lifecycle hook ${hook} of an earlier kit version holds no action for this instance"
+    fi
+    first=0
+  done
   return 0
 }
 
-# One try. AWS's answer when no launch is pending (a reboot of a serving
-# instance) is final: it is logged and not retried.
+# One try. AWS's refusal (a ValidationError: no pending launch, as after a
+# reboot of a serving instance, or no such hook) is final: logged, not retried.
 complete_lifecycle_action_once() {
   local hook=$1 instance_id=$2 result=$3 err
   if err=$(aws autoscaling complete-lifecycle-action --lifecycle-hook-name "$hook" \
@@ -1648,7 +1696,7 @@ complete_lifecycle_action_once() {
     return 0
   fi
   printf '%s\n' "$err" >>"$LOG_FILE"
-  [[ $err == *"No active Lifecycle Action"* ]] && return "$NO_RETRY"
+  [[ $err == *ValidationError* ]] && return "$NO_RETRY"
   return 1
 }
 
@@ -1744,13 +1792,14 @@ main() {
 
   CURRENT_STEP=config
   parse_env "$1"
+  BOOT_STARTED_MS=$(deadline_origin_ms)
   set_layout
   mkdir -p "$LOG_DIR" "$STATE_DIR"
   # One boot at a time per machine (or work dir): a re-run waits its turn.
   exec 9>"$STATE_DIR/boot.lock"
   flock 9
   open_log "$LOG_DIR/boot.log"
-  log "boot (${CFG[GLLM_MODE]} mode) with ${1}: ${CFG[GLLM_INSTANCE_TYPE]}, llama.cpp ${CFG[GLLM_LLAMA_CPP_REF]}, model ${CFG[GLLM_MODEL_FILE]}"
+  log "boot (${CFG[GLLM_MODE]} mode) with ${1}: ${CFG[GLLM_INSTANCE_TYPE]}, llama.cpp ${CFG[GLLM_LLAMA_CPP_REF]}, model ${CFG[GLLM_MODEL_FILE]}; deadline in $(seconds_left) s"
 
   step deps install_dependencies
   [[ ${CFG[GLLM_MODE]} == aws ]] && step agent configure_log_shipping

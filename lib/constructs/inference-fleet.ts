@@ -116,23 +116,41 @@ function bootScriptSha256(): string {
   return createHash('sha256').update(fs.readFileSync(BOOT_SCRIPT)).digest('hex');
 }
 /**
- * The launch lifecycle hook's name, a literal: the user data names it, and the
- * hook's own lifecycleHookName (a Ref) would make the launch template depend
- * on the hook, which depends on the group, which depends on the template.
+ * The launch lifecycle hook's name, a literal: the user data names it, and a
+ * Ref to it would make the launch template depend on the group that uses it.
+ * It is not the name of the separate hook resource of earlier kit versions
+ * (LEGACY_BOOT_HOOK_NAMES): CloudFormation deletes that resource, by name, in
+ * the clean-up after the update that adds this hook to the group, and with
+ * the same name it would delete this one.
  */
-const BOOT_HOOK_NAME = 'graviton-llm-boot';
+export const BOOT_HOOK_NAME = 'graviton-llm-launch';
+/**
+ * The hook earlier kit versions added as a separate resource. An existing
+ * stack's first update to this version launches its new instances while that
+ * hook still holds them (it is deleted only in the update's clean-up), so the
+ * boot completes it too; elsewhere AWS answers that there is no such action.
+ */
+export const LEGACY_BOOT_HOOK_NAMES: readonly string[] = ['graviton-llm-boot'];
 /** An instance is ready when its boot completes the hook; this covers the target group's two health checks after that. */
 const REFRESH_INSTANCE_WARMUP = Duration.minutes(1);
 const HEALTH_CHECK_GRACE = Duration.minutes(2);
 
 /**
- * Time the boot script reserves, below the lifecycle hook's timeout, to report
- * its result (boot.sh REPORT_GRACE_SECONDS plus margin): a boot that runs out
- * of time still counts its failure and abandons the instance itself.
+ * Time the boot's report may take past its deadline (boot.sh
+ * REPORT_GRACE_SECONDS): a boot that runs out of time still counts its
+ * failure, abandons its instance and signals.
  */
-export const BOOT_REPORT_MARGIN_SECONDS = 120;
+export const BOOT_REPORT_GRACE_SECONDS = 60;
+/**
+ * Time allowed from an instance's launch, when the hook's timer and the
+ * creation policy's wait for it start, to the start of its init, from which
+ * the boot counts its deadline (EC2 provisions and boots the instance first).
+ */
+export const LAUNCH_TO_INIT_ALLOWANCE_SECONDS = 60;
+/** What the boot leaves below the hook's timeout: the report's grace and the launch's allowance. */
+export const BOOT_REPORT_MARGIN_SECONDS = BOOT_REPORT_GRACE_SECONDS + LAUNCH_TO_INIT_ALLOWANCE_SECONDS;
 
-/** The boot's own deadline: the hook's timeout less the reporting margin. */
+/** The boot's own deadline, counted from the instance's init: the hook's timeout less the margin. */
 export function bootDeadlineSeconds(bootTimeout: Duration): number {
   return bootTimeout.toSeconds() - BOOT_REPORT_MARGIN_SECONDS;
 }
@@ -152,6 +170,8 @@ export class InferenceFleet extends Construct {
   readonly metricsLogGroup: logs.LogGroup;
   /** The group's name (see fleetGroupName). */
   readonly groupName: string;
+  /** The launch lifecycle hook that holds every instance until its boot serves (see addBootHook). */
+  readonly bootHookName: string;
 
   constructor(scope: Construct, id: string, props: InferenceFleetProps) {
     super(scope, id);
@@ -269,13 +289,13 @@ export class InferenceFleet extends Construct {
     Annotations.of(this.autoScalingGroup).acknowledgeWarning('@aws-cdk/aws-autoscaling:signalsNotUsedByInstanceRefresh',
       'The signals serve the creation policy only; during an instance refresh the boot script reports readiness by completing the launch lifecycle hook, as the linked documentation advises.');
 
-    const bootHook = this.addBootHook(bootTimeout);
-    this.addWarmPool(props.warmPoolSize, bootHook);
+    this.bootHookName = this.addBootHook(bootTimeout);
+    this.addWarmPool(props.warmPoolSize);
     const agentParameters = this.writeAgentConfiguration(props);
     this.role.addToPolicy(new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: agentParameters.map((p) => p.parameterArn) }));
     // The first instances fetch the agent configuration while the group is still being created.
     agentParameters.forEach((p) => this.autoScalingGroup.node.addDependency(p));
-    this.writeUserData(userData, props, agentParameters, BOOT_HOOK_NAME);
+    this.writeUserData(userData, props, agentParameters, [this.bootHookName, ...LEGACY_BOOT_HOOK_NAMES]);
     Validations.of(this.autoScalingGroup).acknowledge({
       id: 'AwsSolutions-AS3',
       reason: 'Launches, terminations and their errors are in the group\'s activity history and CloudTrail; paging on them belongs to the capacity alarms, not to a notification per event.',
@@ -303,14 +323,24 @@ export class InferenceFleet extends Construct {
    * CONTINUE once llama-server serves, ABANDON (terminate) on a failed boot,
    * or ABANDON by default when the boot outlives its timeout. This is what an
    * instance refresh counts as ready; cfn-signal serves the creation policy only.
+   *
+   * The hook is in the group's own LifecycleHookSpecificationList, so that it
+   * exists before the group launches its first instances. aws-cdk-lib's
+   * addLifecycleHook makes a separate AWS::AutoScaling::LifecycleHook, which
+   * refers to the group and so is created only once the group is complete,
+   * that is once its first instances have signalled (aws/aws-cdk#16356,
+   * #7712): they would never be held, and with the ELB health check and its
+   * grace period they were replaced while they compiled. The L2 has no prop
+   * for the list; this is the one place the L1 is set.
    */
-  private addBootHook(bootTimeout: Duration): autoscaling.LifecycleHook {
-    const hook = this.autoScalingGroup.addLifecycleHook('BootHook', {
+  private addBootHook(bootTimeout: Duration): string {
+    const group = this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup;
+    group.lifecycleHookSpecificationList = [{
       lifecycleHookName: BOOT_HOOK_NAME,
       lifecycleTransition: autoscaling.LifecycleTransition.INSTANCE_LAUNCHING,
-      heartbeatTimeout: bootTimeout,
+      heartbeatTimeout: bootTimeout.toSeconds(),
       defaultResult: autoscaling.DefaultResult.ABANDON,
-    });
+    }];
     Validations.of(this.role).acknowledge({
       id: `AwsSolutions::AwsSolutions-IAM5[Resource::${nagArn(Stack.of(this), 'autoscaling', `autoScalingGroup:*:autoScalingGroupName/${this.groupName}`)}]`,
       reason: 'The wildcard is the group\'s generated UUID; the ARN names this fleet\'s group only.',
@@ -324,22 +354,23 @@ export class InferenceFleet extends Construct {
         arnFormat: ArnFormat.COLON_RESOURCE_NAME,
       })],
     }));
-    return hook;
+    return BOOT_HOOK_NAME;
   }
 
-  /** Stopped, already-booted instances that join in a minute or two; the boot hook holds them too. */
-  private addWarmPool(size: number, bootHook: autoscaling.LifecycleHook): void {
+  /**
+   * Stopped, already-booted instances that join in a minute or two. The boot
+   * hook holds them too: it is part of the group, which the pool refers to.
+   */
+  private addWarmPool(size: number): void {
     if (size === 0) {
       return;
     }
-    const pool = this.autoScalingGroup.addWarmPool({
+    this.autoScalingGroup.addWarmPool({
       minSize: size,
       // Stopped instances cost only their volumes; their build and model are already on disk.
       poolState: autoscaling.PoolState.STOPPED,
       reuseOnScaleIn: true,
     });
-    // The pool's first instances must already be held by the hook.
-    pool.node.addDependency(bootHook);
   }
 
   /**
@@ -398,7 +429,7 @@ export class InferenceFleet extends Construct {
    * The user data only writes the environment file and the boot script and
    * runs it; everything else is in the script, which is tested on its own.
    */
-  private writeUserData(userData: ec2.UserData, props: InferenceFleetProps, agentParameters: ssm.StringParameter[], lifecycleHookName: string): void {
+  private writeUserData(userData: ec2.UserData, props: InferenceFleetProps, agentParameters: ssm.StringParameter[], lifecycleHookNames: readonly string[]): void {
     const { model, instanceType } = props;
     const stack = Stack.of(this);
     const bootDeadline = String(bootDeadlineSeconds(props.bootTimeout));
@@ -435,7 +466,7 @@ export class InferenceFleet extends Construct {
       GLLM_AGENT_CONFIG_PARAMETER: agentParameters[0].parameterName,
       GLLM_PROMETHEUS_CONFIG_PARAMETER: agentParameters[1].parameterName,
       GLLM_AUTOSCALING_GROUP: this.groupName,
-      GLLM_LIFECYCLE_HOOK: lifecycleHookName,
+      GLLM_LIFECYCLE_HOOK: lifecycleHookNames.join(','),
       GLLM_METRIC_NAMESPACE: METRIC_NAMESPACE,
       GLLM_BOOT_FAILURE_METRIC: BOOT_METRICS.failure.name,
     };

@@ -128,10 +128,14 @@ export const RESOURCE_TYPE_GRANTS: Readonly<Record<string, readonly Grant[]>> = 
       'autoscaling:CreateOrUpdateTags', 'autoscaling:DeleteTags', 'autoscaling:SetDesiredCapacity', 'autoscaling:SuspendProcesses',
       'autoscaling:ResumeProcesses', 'autoscaling:TerminateInstanceInAutoScalingGroup', 'autoscaling:StartInstanceRefresh',
       'autoscaling:CancelInstanceRefresh', 'autoscaling:RollbackInstanceRefresh', 'autoscaling:PutScheduledUpdateGroupAction',
-      'autoscaling:DeleteScheduledAction', 'autoscaling:AttachLoadBalancerTargetGroups', 'autoscaling:DetachLoadBalancerTargetGroups'],
+      'autoscaling:DeleteScheduledAction', 'autoscaling:AttachLoadBalancerTargetGroups', 'autoscaling:DetachLoadBalancerTargetGroups',
+      // The group's own launch hook (LifecycleHookSpecificationList), and the separate hook of earlier
+      // kit versions, which an upgrade's clean-up deletes.
+      'autoscaling:PutLifecycleHook', 'autoscaling:DeleteLifecycleHook'],
     resources: [GROUP] },
     { actions: ['autoscaling:DescribeAutoScalingGroups', 'autoscaling:DescribeScalingActivities', 'autoscaling:DescribeInstanceRefreshes',
       'autoscaling:DescribeScheduledActions', 'autoscaling:DescribeLoadBalancerTargetGroups', 'autoscaling:DescribeAutoScalingInstances',
+      'autoscaling:DescribeLifecycleHooks',
       'cloudwatch:DescribeAlarms', 'ec2:DescribeInstances', 'ec2:DescribeImages', 'ec2:DescribeInstanceTypes', 'ec2:DescribeAvailabilityZones'], resources: '*' },
     // Auto Scaling checks that the caller may launch what the launch template describes.
     { actions: ['ec2:RunInstances', 'ec2:CreateTags'],

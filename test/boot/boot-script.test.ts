@@ -428,6 +428,84 @@ describe('retries and the boot deadline', () => {
   });
 });
 
+describe('the deadline counts from the machine\'s start on an instance', () => {
+  // PID 1's start as ps reports it (whole seconds): an independent reading of what the boot derives
+  // from /proc/stat's btime and /proc/1/stat's start time.
+  const initStartMs = () => Number(spawnSync('bash', ['-c', 'date -d "$(ps -o lstart= -p 1)" +%s'], { encoding: 'utf8' }).stdout.trim()) * 1000;
+  const origin = (env: BootEnvironment) => {
+    const r = withFunctions(renderBootEnvironment(env), 'echo "ORIGIN=$(deadline_origin_ms) NOW=$(now_ms)"');
+    const m = /ORIGIN=(\d+) NOW=(\d+)/.exec(r.out)!;
+    return { origin: Number(m[1]), now: Number(m[2]) };
+  };
+
+  test('aws mode: from init\'s start, which the launch hook\'s timer precedes (so the time the user data took counts)', () => {
+    const { origin: o } = origin({ ...awsEnv(), GLLM_BOOT_DEADLINE_SECONDS: '999999999' });
+    expect(Math.abs(o - initStartMs())).toBeLessThanOrEqual(2000);
+  });
+
+  test('aws mode, a whole deadline after init (a re-run by hand: no launch waits on it): from its own start', () => {
+    const { origin: o, now } = origin({ ...awsEnv(), GLLM_BOOT_DEADLINE_SECONDS: '1' });
+    expect(initStartMs()).toBeLessThan(now - 2000);
+    expect(now - o).toBeLessThan(1000);
+  });
+
+  test('local mode: from the boot\'s own start', () => {
+    const { origin: o, now } = origin({ ...localEnv(), GLLM_BOOT_DEADLINE_SECONDS: '999999999' });
+    expect(now - o).toBeLessThan(1000);
+  });
+});
+
+describe('lifecycle actions', () => {
+  // An AWS CLI that takes the action on the hooks named in $OK_HOOKS and refuses the others with
+  // AWS's ValidationError, recording every call; IMDS (curl) answers the instance id.
+  const cli = mkdtempSync(path.join(dir, 'lifecycle-'));
+  writeFileSync(path.join(cli, 'aws'), [
+    '#!/bin/bash',
+    `echo "$*" >>${cli}/calls`,
+    'hook=""; while (($#)); do [[ $1 == --lifecycle-hook-name ]] && hook=$2; shift; done',
+    '[[ ",$OK_HOOKS," == *",$hook,"* ]] && exit 0',
+    'echo "An error occurred (ValidationError) when calling the CompleteLifecycleAction operation: No active Lifecycle Action found with instance ID i-0stub" >&2',
+    'exit 254',
+  ].join('\n'), { mode: 0o755 });
+  writeFileSync(path.join(cli, 'curl'), '#!/bin/sh\necho i-0stub\n', { mode: 0o755 });
+  const complete = (okHooks: string, status = 'SUCCESS') => {
+    rmSync(path.join(cli, 'calls'), { force: true });
+    const env = { ...awsEnv(), GLLM_LIFECYCLE_HOOK: 'graviton-llm-launch,graviton-llm-boot' };
+    const r = withFunctions(renderBootEnvironment(env), `LOG_FILE=${cli}/boot.log; BOOT_STARTED_MS=$(now_ms); complete_lifecycle_action ${status}`,
+      { ...process.env, PATH: `${cli}:${process.env.PATH}`, OK_HOOKS: okHooks });
+    return { ...r, calls: readFileSync(path.join(cli, 'calls'), 'utf8').trim().split('\n') };
+  };
+
+  test('completes the group\'s hook, then the hooks of earlier kit versions, each once', () => {
+    const r = complete('graviton-llm-launch,graviton-llm-boot');
+    expect(r.calls.map((c) => /--lifecycle-hook-name (\S+)/.exec(c)![1])).toEqual(['graviton-llm-launch', 'graviton-llm-boot']);
+    expect(r.calls.every((c) => c.includes('--lifecycle-action-result CONTINUE') && c.includes('--instance-id i-0stub'))).toBe(true);
+    expect(r.out).toContain('lifecycle action graviton-llm-launch completed with CONTINUE');
+    expect(r.out).toContain('lifecycle action graviton-llm-boot completed with CONTINUE');
+  });
+
+  test('a hook of an earlier version that AWS refuses is final and no warning; a failed boot abandons', () => {
+    const r = complete('graviton-llm-launch', 'FAILURE');
+    expect(r.calls).toHaveLength(2);
+    expect(r.calls.every((c) => c.includes('--lifecycle-action-result ABANDON'))).toBe(true);
+    expect(r.out).toContain('lifecycle hook graviton-llm-boot of an earlier kit version holds no action for this instance');
+    expect(r.out).not.toContain('WARNING');
+  });
+
+  test('the group\'s own hook refused (a reboot of a serving instance): one call, a warning, the boot goes on', () => {
+    const r = complete('');
+    expect(r.status).toBe(0);
+    expect(r.calls).toHaveLength(2);
+    expect(r.out).toContain('WARNING: could not complete lifecycle action graviton-llm-launch with CONTINUE');
+    expect(r.out).not.toContain('try 2/6');
+  });
+
+  test('the environment file refuses a hook list that is not names and commas, naming the key', () => {
+    const r = boot(renderBootEnvironment({ ...awsEnv(), GLLM_LIFECYCLE_HOOK: 'graviton-llm-launch,,x' }));
+    expect(r.stdout).toContain('GLLM_LIFECYCLE_HOOK must be empty or comma-separated lifecycle hook names');
+  });
+});
+
 describe('local-boot.ts', () => {
   test('renders an environment the script accepts', () => {
     const parsed = parseLocalBootArgs(

@@ -182,11 +182,11 @@ describe('GravitonLlmEndpoint with every prop', () => {
     const [groupId, group] = Object.entries(t.findResources('AWS::AutoScaling::AutoScalingGroup'))[0];
     expect(group.Properties).toMatchObject({ MinSize: '2', MaxSize: '4' });
     expect(group.UpdatePolicy.AutoScalingRollingUpdate ?? group.UpdatePolicy).toBeDefined();
-    const hookId = Object.keys(t.findResources('AWS::AutoScaling::LifecycleHook'))[0];
-    t.hasResourceProperties('AWS::AutoScaling::LifecycleHook', { AutoScalingGroupName: { Ref: groupId }, HeartbeatTimeout: 3600 });
+    // bootTimeout is the launch hook's timeout; the hook is the group's own, so the pool (which refers to the group) is held by it.
+    expect(group.Properties.LifecycleHookSpecificationList).toEqual([expect.objectContaining({ LifecycleHookName: 'graviton-llm-launch', HeartbeatTimeout: 3600 })]);
     const pool = Object.values(t.findResources('AWS::AutoScaling::WarmPool'))[0];
     expect(pool.Properties.MinSize).toBe(1);
-    expect(pool.DependsOn).toContain(hookId);
+    expect(pool.Properties.AutoScalingGroupName).toEqual({ Ref: groupId });
     t.hasResourceProperties('AWS::AutoScaling::ScheduledAction', { Recurrence: '0 20 * * *', MinSize: 1, MaxSize: 2 });
     t.hasResourceProperties('AWS::AutoScaling::ScalingPolicy', { TargetTrackingConfiguration: Match.objectLike({ TargetValue: 60 }) });
   });

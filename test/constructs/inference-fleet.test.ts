@@ -150,15 +150,16 @@ describe('InferenceFleet alone with the required props, in a stack of an account
     expect(Object.keys(s.t.toJSON().Parameters ?? {}).filter((p) => p.startsWith('SsmParameterValue'))).toEqual([]);
   });
 
-  test('a launch hook holds each instance until its boot completes it, abandoning it after bootTimeout; warmPoolSize 0: no warm pool', () => {
+  test('a launch hook in the group\'s own list holds each instance, the first ones included, until its boot completes it, abandoning it after bootTimeout; warmPoolSize 0: no warm pool', () => {
     const group = only(s.t, 'AWS::AutoScaling::AutoScalingGroup');
-    s.t.hasResourceProperties('AWS::AutoScaling::LifecycleHook', {
-      AutoScalingGroupName: { Ref: group.id },
-      LifecycleHookName: 'graviton-llm-boot',
+    expect(group.Properties.LifecycleHookSpecificationList).toEqual([{
+      LifecycleHookName: 'graviton-llm-launch',
       LifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING',
       HeartbeatTimeout: 2400,
       DefaultResult: 'ABANDON',
-    });
+    }]);
+    expect(s.fleet.bootHookName).toBe('graviton-llm-launch');
+    s.t.resourceCountIs('AWS::AutoScaling::LifecycleHook', 0);
     s.t.resourceCountIs('AWS::AutoScaling::WarmPool', 0);
   });
 
@@ -207,7 +208,7 @@ describe('InferenceFleet alone with the required props, in a stack of an account
       `GLLM_LLAMA_CPP_COMMIT=${LLAMA_CPP_RELEASE_COMMITS[LLAMA_CPP_DEFAULT_REF]}`, `GLLM_MODEL_SHA256=${LlamaModel.LLAMA_3_2_1B_INSTRUCT_Q4_0.sha256}`,
       'GLLM_PORT=8080', 'GLLM_PARALLEL_SLOTS=4', 'GLLM_CONTEXT_PER_SLOT=4096', 'GLLM_PROMPT_CACHE_MIB=1024', 'GLLM_API_KEY_PARAMETER=/team/llm/key',
       'GLLM_HF_TOKEN_PARAMETER=\\n', `GLLM_BOOT_DEADLINE_SECONDS=${2400 - 120}`, 'GLLM_STACK_NAME=Fleet\\n', 'GLLM_AUTOSCALING_GROUP=team-llm-fleet',
-      'GLLM_LIFECYCLE_HOOK=graviton-llm-boot',
+      'GLLM_LIFECYCLE_HOOK=graviton-llm-launch,graviton-llm-boot',
     ]) {
       expect(userData).toContain(line);
     }
@@ -271,10 +272,12 @@ describe('InferenceFleet alone with every prop (and a warm pool, a model in S3)'
     expect(roleStatements(s)).toContainEqual(expect.objectContaining({ Action: 's3:GetObject', Resource: 'arn:aws:s3:::models-bucket/tuned/1b.gguf' }));
   });
 
-  test('warmPoolSize: stopped instances, reused on scale-in, created after the boot hook that holds them', () => {
+  test('warmPoolSize: stopped instances, reused on scale-in, in the group whose own launch hook holds them', () => {
     const pool = only(s.t, 'AWS::AutoScaling::WarmPool');
     expect(pool.Properties).toMatchObject({ MinSize: 1, PoolState: 'Stopped', InstanceReusePolicy: { ReuseOnScaleIn: true } });
-    expect(pool.DependsOn).toContain(only(s.t, 'AWS::AutoScaling::LifecycleHook').id);
+    const group = only(s.t, 'AWS::AutoScaling::AutoScalingGroup');
+    expect(pool.Properties.AutoScalingGroupName).toEqual({ Ref: group.id });
+    expect(group.Properties.LifecycleHookSpecificationList).toEqual([expect.objectContaining({ LifecycleHookName: 'graviton-llm-launch' })]);
   });
 });
 

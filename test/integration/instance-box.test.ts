@@ -17,6 +17,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { LLAMA_CPP_RELEASE_COMMITS, LLAMA_CPP_REPOSITORY } from '../../lib/catalogs/llama-cpp-release';
+import { BOOT_HOOK_NAME, LEGACY_BOOT_HOOK_NAMES } from '../../lib/constructs/inference-fleet';
 import { ARCHITECTURES, minimumModelFileBytes } from '../../lib/catalogs/model-architectures';
 import { BOX_AWS_CALLS_LOG, BoxAws, BoxEvent, BoxObservation, boxUnavailableReason, BootResult, InstanceBox } from '../support/instance-box/box';
 import { BOX_PROMETHEUS_URL, ensureBoxGitRepository, standIns } from '../support/instance-box/stand-ins';
@@ -66,8 +67,9 @@ function bootLog(box: InstanceBox): string {
   return box.read('/var/log/graviton-llm/boot.log');
 }
 
-function lifecycleActions(events: BoxEvent[], instanceId: string): BoxEvent[] {
-  return events.filter((e) => e.api === 'CompleteLifecycleAction' && e.instanceId === instanceId);
+/** The instance's lifecycle actions on a hook: the group's own launch hook unless named. */
+function lifecycleActions(events: BoxEvent[], instanceId: string, hook = BOOT_HOOK_NAME): BoxEvent[] {
+  return events.filter((e) => e.api === 'CompleteLifecycleAction' && e.instanceId === instanceId && e.hook === hook);
 }
 
 if (unavailable) {
@@ -246,10 +248,15 @@ if (unavailable) {
 
       test('it completed the lifecycle action with CONTINUE and signalled SUCCESS, as the instance', async () => {
         const { events } = await aws.observe();
+        expect(stack.awsSpec.group.hooks.map((h) => h.name)).toEqual([BOOT_HOOK_NAME]);
         expect(lifecycleActions(events, instanceId)).toEqual([expect.objectContaining({
-          group: stack.awsSpec.group.name, hook: stack.awsSpec.group.hook.name, result: 'CONTINUE',
+          group: stack.awsSpec.group.name, hook: BOOT_HOOK_NAME, result: 'CONTINUE',
         })]);
         expect(lifecycleActions(events, instanceId)[0].error).toBeUndefined();
+        // The hook of earlier kit versions is asked for too; a group without it refuses, which is final.
+        const [legacy] = LEGACY_BOOT_HOOK_NAMES;
+        expect(lifecycleActions(events, instanceId, legacy).map((a) => a.error)).toEqual(['no such hook']);
+        expect(bootLog(box)).toContain(`lifecycle hook ${legacy} of an earlier kit version holds no action for this instance`);
         expect(events.filter((e) => e.api === 'SignalResource')).toEqual([expect.objectContaining({
           stackName: stack.bootEnv.GLLM_STACK_NAME, logicalResourceId: stack.bootEnv.GLLM_SIGNAL_RESOURCE, uniqueId: instanceId, status: 'SUCCESS',
         })]);
@@ -299,7 +306,7 @@ if (unavailable) {
       test('finds no pending launch to complete, as AWS answers after the first, and keeps serving', async () => {
         const actions = lifecycleActions((await aws.observe()).events, instanceId);
         expect(actions.map((a) => a.error ?? a.result)).toEqual(['CONTINUE', 'no active lifecycle action']);
-        expect(bootLog(box).slice(logBefore)).toContain('WARNING: could not complete lifecycle action graviton-llm-boot with CONTINUE');
+        expect(bootLog(box).slice(logBefore)).toContain(`WARNING: could not complete lifecycle action ${BOOT_HOOK_NAME} with CONTINUE`);
         expect(box.unitProperties('graviton-llm.service', ['ActiveState']).ActiveState).toBe('active');
       });
 
@@ -330,11 +337,26 @@ if (unavailable) {
         expect(log).not.toMatch(/install(ing)? build tools|apt-get|compiling/);
         expect(lifecycleActions((await aws.observe()).events, launched.instanceId)).toEqual([expect.objectContaining({ result: 'CONTINUE' })]);
         const started = Number(launched.box.read('/var/lib/box/user-data-started'));
-        const continued = Date.parse(/^(\S+) .*lifecycle action graviton-llm-boot completed with CONTINUE/m.exec(log)![1]) / 1000;
+        const continued = Date.parse(new RegExp(`^(\\S+) .*lifecycle action ${BOOT_HOOK_NAME} completed with CONTINUE`, 'm').exec(log)![1]) / 1000;
         const steps = [...log.matchAll(/\[(\S+)\] done in ([\d.]+) s/g)].map((m) => `${m[1]} ${m[2]} s`).join(', ');
         console.log(`instance box: warm scale-out, user data start to lifecycle CONTINUE: ${(continued - started).toFixed(1)} s (${steps})`);
         expect(continued).toBeGreaterThan(started);
         expect((await aws.http(`http://127.0.0.1:${stack.bootEnv.GLLM_PORT}/health`)).status).toBe(200);
+        await launched.box.shutdown();
+      }, BOOT_MS + 2 * 60 * 1000);
+
+      test('one launched during an existing stack\'s upgrade, while the old hook resource still holds it too, completes both hooks', async () => {
+        // CloudFormation deletes the separate hook of earlier kit versions only in the update's
+        // clean-up, after the instance refresh: until then the group has both hooks.
+        const [legacy] = LEGACY_BOOT_HOOK_NAMES;
+        const group = { ...stack.awsSpec.group, hooks: [...stack.awsSpec.group.hooks, { ...stack.awsSpec.group.hooks[0], name: legacy }] };
+        const launched = await launch('gllm-upgrade', { ...stack, awsSpec: { ...stack.awsSpec, group } }, BUILD_TOOLS);
+        const result = await launched.box.boot(BOOT_MS);
+        expect(result.status).toBe(0);
+        const events = (await aws.observe()).events;
+        expect(lifecycleActions(events, launched.instanceId)).toEqual([expect.objectContaining({ result: 'CONTINUE' })]);
+        expect(lifecycleActions(events, launched.instanceId, legacy)).toEqual([expect.objectContaining({ result: 'CONTINUE' })]);
+        expect(lifecycleActions(events, launched.instanceId, legacy)[0].error).toBeUndefined();
         await launched.box.shutdown();
       }, BOOT_MS + 2 * 60 * 1000);
 
@@ -406,7 +428,7 @@ if (unavailable) {
         const actions = lifecycleActions((await aws.observe()).events, launched.instanceId);
         expect(actions.map((a) => a.error ?? a.result)).toEqual([...Array(THROTTLED).fill('injected throttling'), 'CONTINUE']);
         expect(bootLog(launched.box)).toMatch(/complete-lifecycle-action CONTINUE failed \(exit \d+\); try 2\/6 in [\d.]+ s/);
-        expect(bootLog(launched.box)).toContain('lifecycle action graviton-llm-boot completed with CONTINUE');
+        expect(bootLog(launched.box)).toContain(`lifecycle action ${BOOT_HOOK_NAME} completed with CONTINUE`);
       });
 
       test('a server killed five times is left failed by systemd, for the load balancer to notice', async () => {

@@ -213,7 +213,7 @@ describe('default configuration', () => {
 
   test('updates roll out as an instance refresh: new instances first, ready only when booted, rolled back on the boot, error and latency alarms', () => {
     const t = s.template;
-    const [asgId, asg] = Object.entries(t.findResources('AWS::AutoScaling::AutoScalingGroup'))[0];
+    const [, asg] = Object.entries(t.findResources('AWS::AutoScaling::AutoScalingGroup'))[0];
     expect(asg.UpdatePolicy.AutoScalingRollingUpdate).toBeUndefined();
     expect(asg.UpdatePolicy.AutoScalingInstanceRefresh).toEqual({
       Strategy: 'Rolling',
@@ -231,20 +231,21 @@ describe('default configuration', () => {
     expect(watched).toEqual(['BootFailing', 'LoadBalancer5xxRate', 'Target5xxRate', 'TimeToFirstTokenP90', 'TimePerOutputTokenP90', 'CanaryFailing'].map(idOf));
     // Capacity alarms would fire on the refresh's own churn.
     expect(watched).not.toContain(idOf('HealthyHostsBelowMinimum'));
-    // Readiness during a refresh is the launch hook that boot.sh completes, present with or without a warm pool.
-    t.hasResourceProperties('AWS::AutoScaling::LifecycleHook', {
-      AutoScalingGroupName: { Ref: asgId },
-      LifecycleHookName: 'graviton-llm-boot',
+    // Readiness during a refresh is the launch hook that boot.sh completes, in the group's own list,
+    // present with or without a warm pool (test/stacks/launch-paths.test.ts checks every launch path).
+    expect(asg.Properties.LifecycleHookSpecificationList).toEqual([{
+      LifecycleHookName: 'graviton-llm-launch',
       LifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING',
       HeartbeatTimeout: 2400,
       DefaultResult: 'ABANDON',
-    });
+    }]);
+    t.resourceCountIs('AWS::AutoScaling::LifecycleHook', 0);
     t.resourceCountIs('AWS::AutoScaling::WarmPool', 0);
     // The boot reports a failure itself, under the metric the BootFailing alarm watches.
     const userData = JSON.stringify(t.findResources('AWS::EC2::LaunchTemplate'));
     expect(userData).toContain('GLLM_BOOT_FAILURE_METRIC=BootFailure');
     expect(userData).toContain('GLLM_METRIC_NAMESPACE=GravitonLlm');
-    expect(userData).toContain('GLLM_LIFECYCLE_HOOK=graviton-llm-boot');
+    expect(userData).toContain('GLLM_LIFECYCLE_HOOK=graviton-llm-launch,graviton-llm-boot');
   });
 
   test('internal load balancer, long idle timeout, /health target checks, streams drain on deregistration', () => {

@@ -161,14 +161,13 @@ describe('monitoring variants', () => {
       warmPoolSize: '1', tpotP90AlarmMs: '80', targetSlotUtilizationPercent: '60',
     }, { bundle: false });
     t.hasResourceProperties('AWS::AutoScaling::WarmPool', { MinSize: 1, PoolState: 'Stopped', InstanceReusePolicy: { ReuseOnScaleIn: true } });
-    // The pool's instances are held until the boot completes the launch hook, which the boot is told about.
-    t.hasResourceProperties('AWS::AutoScaling::LifecycleHook', {
-      LifecycleHookName: 'graviton-llm-boot', LifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING', HeartbeatTimeout: 2400, DefaultResult: 'ABANDON',
+    // The pool's instances are held until the boot completes the launch hook, which the group carries
+    // from its creation (the pool refers to the group), and which the boot is told about.
+    t.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+      LifecycleHookSpecificationList: [{ LifecycleHookName: 'graviton-llm-launch', LifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING', HeartbeatTimeout: 2400, DefaultResult: 'ABANDON' }],
     });
-    const pool = Object.values(t.findResources('AWS::AutoScaling::WarmPool'))[0];
-    expect(pool.DependsOn.some((d: string) => d.includes('BootHook'))).toBe(true);
     const userData = JSON.stringify(Object.values(t.findResources('AWS::EC2::LaunchTemplate'))[0].Properties.LaunchTemplateData.UserData);
-    expect(userData).toContain('GLLM_LIFECYCLE_HOOK=graviton-llm-boot');
+    expect(userData).toContain('GLLM_LIFECYCLE_HOOK=graviton-llm-launch,graviton-llm-boot');
     expect(userData).toContain('GLLM_AUTOSCALING_GROUP=GravitonLlm-fleet');
     expect(userData).toContain('/var/lib/cloud/scripts/per-boot/graviton-llm.sh');
     const statements = Object.values(t.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement);

@@ -84,11 +84,11 @@ class Recorder:
             _write_json(path, taken)
             return True
 
-    def take_pending(self, group, instance_id):
-        """True (and no longer pending) if the instance had a pending launch in the group."""
+    def take_pending(self, group, instance_id, hook):
+        """True (and no longer pending) if the instance's launch in the group waits on the hook."""
         with self.lock:
             pending = _read_json(self.pending, [])
-            key = [group, instance_id]
+            key = [group, instance_id, hook]
             if key not in pending:
                 return False
             pending.remove(key)
@@ -123,7 +123,7 @@ def patch_moto(recorder, state_dir):
             recorder.record({**event, "error": "bad result"})
             raise AsgValidationError(f"Invalid LifecycleActionResult {result}")
         # AWS's answer outside a pending launch (a reboot of a serving instance).
-        if not recorder.take_pending(group, instance_id):
+        if not recorder.take_pending(group, instance_id, hook):
             recorder.record({**event, "error": "no active lifecycle action"})
             raise AsgValidationError(f"No active Lifecycle Action found with instance ID {instance_id}")
         recorder.record(event)
@@ -287,20 +287,20 @@ def setup(state_dir):
         )
     else:
         asg.set_desired_capacity(AutoScalingGroupName=group["name"], DesiredCapacity=len(before) + 1)
-    hook = group["hook"]
-    asg.put_lifecycle_hook(
-        LifecycleHookName=hook["name"], AutoScalingGroupName=group["name"],
-        LifecycleTransition=hook["transition"], HeartbeatTimeout=hook["heartbeatTimeout"],
-        DefaultResult=hook["defaultResult"],
-    )
+    for hook in group["hooks"]:
+        asg.put_lifecycle_hook(
+            LifecycleHookName=hook["name"], AutoScalingGroupName=group["name"],
+            LifecycleTransition=hook["transition"], HeartbeatTimeout=hook["heartbeatTimeout"],
+            DefaultResult=hook["defaultResult"],
+        )
     instances = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[group["name"]])["AutoScalingGroups"][0]["Instances"]
     launched = sorted({i["InstanceId"] for i in instances} - before)
     if len(launched) != 1:
         raise SystemExit(f"expected one new instance in {group['name']}, got {launched}")
     instance_id = launched[0]
-    # The instance is launching: the hook holds it until the boot completes the action.
+    # The instance is launching: each hook holds it until the boot completes its action.
     pending = _read_json(os.path.join(state_dir, "pending.json"), [])
-    pending.append([group["name"], instance_id])
+    pending.extend([group["name"], instance_id, hook["name"]] for hook in group["hooks"])
     _write_json(os.path.join(state_dir, "pending.json"), pending)
     _write_json(os.path.join(state_dir, "imds.json"),
                 {"instanceId": instance_id, "region": region, "architecture": spec.get("architecture", "x86_64")})

@@ -3,7 +3,7 @@
  * launch template's user data with every CloudFormation token resolved to the
  * box's values (as CloudFormation would resolve them to the stack's), and the
  * AWS side the stack and `cdk deploy` would have made (buckets, the published
- * boot script asset, the SSM parameters, the group and its lifecycle hook).
+ * boot script asset, the SSM parameters, the group and its lifecycle hooks).
  *
  * The resolver is strict: a token it does not know fails, so a new kind of
  * value in the user data is noticed rather than passed through as text.
@@ -39,7 +39,8 @@ export interface AwsSpec {
     name: string;
     instanceType: string;
     creationSignals: number;
-    hook: { name: string; transition: string; heartbeatTimeout: number; defaultResult: string };
+    /** The launch hooks that hold a new instance (the group's own list). */
+    hooks: { name: string; transition: string; heartbeatTimeout: number; defaultResult: string }[];
   };
 }
 
@@ -167,7 +168,14 @@ export function stackInstance(options: StackInstanceOptions): StackInstance {
   parameters.push({ name: bootEnv.GLLM_API_KEY_PARAMETER, value: options.apiKey, type: 'SecureString' });
 
   const [, group] = single(template, 'AWS::AutoScaling::AutoScalingGroup');
-  const [, hook] = single(template, 'AWS::AutoScaling::LifecycleHook');
+  // The launch hooks the group carries from its creation (none as separate resources: see launch-paths.test.ts).
+  const specs: any[] = group.Properties.LifecycleHookSpecificationList ?? [];
+  const hooks = specs.map((h) => ({
+    name: h.LifecycleHookName as string,
+    transition: h.LifecycleTransition as string,
+    heartbeatTimeout: Number(h.HeartbeatTimeout),
+    defaultResult: h.DefaultResult as string,
+  }));
   const buckets = [...new Set([
     ...resourcesOfType(template, 'AWS::S3::Bucket').map(([id]) => physicalId(template, id, stackName)),
     ...objects.map((o) => o.bucket),
@@ -192,12 +200,7 @@ export function stackInstance(options: StackInstanceOptions): StackInstance {
         instanceType: launchTemplate.Properties.LaunchTemplateData.InstanceType,
         // The creation policy's count: CloudFormation takes this many signals, then refuses more.
         creationSignals: Number(group.CreationPolicy?.ResourceSignal?.Count ?? 0),
-        hook: {
-          name: hook.Properties.LifecycleHookName,
-          transition: hook.Properties.LifecycleTransition,
-          heartbeatTimeout: hook.Properties.HeartbeatTimeout,
-          defaultResult: hook.Properties.DefaultResult,
-        },
+        hooks,
       },
     },
   };
