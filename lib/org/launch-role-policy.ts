@@ -468,17 +468,83 @@ export function launchRoleStatements(props: LaunchRolePolicyProps): LaunchRoleSt
 }
 
 /**
+ * The template's resource-based policies that may name its roles as principals,
+ * and the ARNs of the resources they belong to in a launched stack:
+ * CloudFormation names the buckets after the SC- stack, in lower case. A role
+ * named by a resource-based policy gets what it allows only within its
+ * permissions boundary ("Resource-based policies that grant permissions to an
+ * IAM role ARN are limited by an implicit deny in a permissions boundary",
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html),
+ * so the boundary must hold those actions too, on those resources. aws-cdk-lib's
+ * auto-delete provider gets all of its S3 permissions this way (its role has
+ * no S3 policy of its own). A template whose other resource policy names one of
+ * its roles fails synthesis until its type is listed here.
+ */
+export const RESOURCE_POLICY_SCOPES: Readonly<Record<string, { readonly document: (properties: any) => any; readonly resources: readonly string[] }>> = {
+  'AWS::S3::BucketPolicy': { document: (p) => p.PolicyDocument, resources: [`arn:${Aws.PARTITION}:s3:::${sc.toLowerCase()}*`] },
+};
+
+/** What the template's resource-based policies allow its roles: one entry per listed policy type, with its resources. */
+export function resourcePolicyGrants(template: any): { type: string; actions: string[]; resources: readonly string[] }[] {
+  const resources = Object.entries(template.Resources ?? {}) as [string, any][];
+  const roleIds = new Set(resources.filter(([, r]) => r.Type === 'AWS::IAM::Role').map(([id]) => id));
+  const namesRole = (principal: unknown): boolean => {
+    let found = false;
+    const walk = (node: any) => {
+      if (node === null || typeof node !== 'object') return;
+      const target = node.Ref ?? (Array.isArray(node['Fn::GetAtt']) ? node['Fn::GetAtt'][0] : undefined);
+      if (typeof target === 'string' && roleIds.has(target)) found = true;
+      Object.values(node).forEach(walk);
+    };
+    walk(principal);
+    return found;
+  };
+  const byType = new Map<string, Set<string>>();
+  for (const [id, r] of resources) {
+    // Any Principal in the resource's properties (a policy document's statements, a permission's principal).
+    const principals: unknown[] = [];
+    const collect = (node: any) => {
+      if (node === null || typeof node !== 'object') return;
+      if (!Array.isArray(node) && 'Principal' in node) principals.push(node.Principal);
+      Object.values(node).forEach(collect);
+    };
+    collect(r.Properties);
+    if (!principals.some(namesRole)) continue;
+    const scope = RESOURCE_POLICY_SCOPES[r.Type];
+    if (scope === undefined) {
+      throw new Error(`${id} (${r.Type}) grants one of the template's roles permissions as a resource-based policy; the boundary must hold them: add the type to RESOURCE_POLICY_SCOPES in lib/org/launch-role-policy.ts`);
+    }
+    const actions = byType.get(r.Type) ?? new Set<string>();
+    for (const st of scope.document(r.Properties)?.Statement ?? []) {
+      if (st.Effect === 'Allow' && namesRole(st.Principal)) [st.Action].flat().forEach((a: string) => actions.add(a));
+    }
+    byType.set(r.Type, actions);
+  }
+  return [...byType.entries()].map(([type, actions]) => ({ type, actions: [...actions].sort(), resources: RESOURCE_POLICY_SCOPES[type].resources }));
+}
+
+/**
  * The permissions boundary of every role the product creates: the actions
  * the template's roles' policies and managed policies hold, and nothing
  * else (no IAM, no STS), on any resource: each role's own policy scopes the
- * resources, and the boundary caps what any role can ever be given.
+ * resources, and the boundary caps what any role can ever be given. And
+ * what the template's resource-based policies allow its roles (the
+ * auto-delete provider's bucket policy grants), on the SC- stack's own
+ * resources of that type only: a role the boundary limits gets nothing from a
+ * resource policy that the boundary does not also allow.
  */
 export function permissionsBoundaryStatements(template: any): LaunchRoleStatement[] {
   const { actions } = templateRoles(template);
-  return [{
-    statement: new iam.PolicyStatement({ sid: 'ProductRoleActions', actions, resources: ['*'] }),
-    reason: 'A permissions boundary: the roles\' own policies scope each action to the stack\'s resources; the boundary lists the actions those policies and their AWS managed policies hold (the CDK grants\' s3:GetObject*-style wildcards included), so that no role the launch role creates can hold more.',
-  }];
+  return [
+    {
+      statement: new iam.PolicyStatement({ sid: 'ProductRoleActions', actions, resources: ['*'] }),
+      reason: 'A permissions boundary: the roles\' own policies scope each action to the stack\'s resources; the boundary lists the actions those policies and their AWS managed policies hold (the CDK grants\' s3:GetObject*-style wildcards included), so that no role the launch role creates can hold more.',
+    },
+    ...resourcePolicyGrants(template).map(({ type, actions: granted, resources }, i) => ({
+      statement: new iam.PolicyStatement({ sid: `ProductResourcePolicyGrants${i + 1}`, actions: granted, resources: [...resources] }),
+      reason: `What the template's ${type} resources allow its roles (aws-cdk-lib's auto-delete provider empties the stack's buckets with the bucket policies' s3:DeleteObject*, s3:GetBucket* and s3:List*), which a boundary must also allow; only on the SC- stack's own resources of that type.`,
+    })),
+  ];
 }
 
 /** IAM's size limit of a customer managed policy document, in characters without whitespace. */

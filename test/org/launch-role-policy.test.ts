@@ -1,10 +1,13 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Stack } from 'aws-cdk-lib';
 import {
   BOUNDED_ROLE_ACTIONS, MANAGED_POLICY_ACTIONS, RESOURCE_TYPE_GRANTS, launchRoleStatements, permissionsBoundaryStatements, templateResourceTypes, templateRoles,
 } from '../../lib/org/launch-role-policy';
-import { allows, decide, resolveIntrinsics, wildcardMatch } from '../support/iam-eval';
-import { evaluate, parameterValues } from './support/cfn-eval';
+import { allows, decide, decideSameAccount, resolveIntrinsics, wildcardMatch } from '../support/iam-eval';
+import { evaluate, parameterValues, resolved as resolvedIn } from './support/cfn-eval';
 import { OrgSynthesized, synthOrg } from './support/org-synth';
+import { rolePrincipal, roleIdentityStatements, stackInAccount } from './support/template-iam';
 
 /**
  * The Service Catalog launch role's policy, asked the questions IAM would ask
@@ -158,6 +161,12 @@ test('a template with a resource type or managed policy the tables do not list s
   const admin = { Resources: { R: { Type: 'AWS::IAM::Role', Properties: { AssumeRolePolicyDocument: { Statement: [] }, ManagedPolicyArns: ['arn:aws:iam::aws:policy/AdministratorAccess'] } } } };
   expect(() => permissionsBoundaryStatements(admin)).toThrow(/AdministratorAccess.*MANAGED_POLICY_ACTIONS/);
   expect(Object.keys(MANAGED_POLICY_ACTIONS)).not.toContain('AdministratorAccess');
+  // A resource-based policy of a type the boundary does not scope, naming one of the template's roles.
+  const topicGrant = { Resources: {
+    R: { Type: 'AWS::IAM::Role', Properties: { AssumeRolePolicyDocument: { Statement: [] } } },
+    P: { Type: 'AWS::SNS::TopicPolicy', Properties: { PolicyDocument: { Statement: [{ Effect: 'Allow', Principal: { AWS: { 'Fn::GetAtt': ['R', 'Arn'] } }, Action: 'sns:Publish', Resource: '*' }] } } },
+  } };
+  expect(() => permissionsBoundaryStatements(topicGrant)).toThrow(/P \(AWS::SNS::TopicPolicy\).*RESOURCE_POLICY_SCOPES/);
   // The grants the statements are built from resolve in any stack (the partition is a token).
   expect(new Stack().resolve(launchRoleStatements({ template: product, assetBucketPrefix: 'p', permissionsBoundaryName: 'B' })[0].statement.toStatementJson())).toBeDefined();
   expect(wildcardMatch('SC-*', 'SC-1')).toBe(true);
@@ -170,4 +179,57 @@ test('the AMI parameter the template reads: AWS\'s public one by default, or the
   expect(may('ssm:GetParameters', param('/graviton-llm/pinned-ami'))).toBe(true);
   // Another of the account's parameters is no AMI of the kit's.
   expect(may('ssm:GetParameters', param('/team/database-password'))).toBe(false);
+});
+
+/**
+ * What aws-cdk-lib's auto-delete handler calls on a bucket when its Custom::S3AutoDeleteObjects
+ * is deleted (the S3 client's methods it calls with `{Bucket: ...}`, read from the handler's code
+ * below), and the IAM action each call needs (Service Authorization Reference, Amazon S3:
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html;
+ * DeleteObjects checks s3:DeleteObject, and s3:DeleteObjectVersion for each version it names:
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html). A refused
+ * GetBucketTagging, ListObjectVersions or DeleteObjects fails the handler, so the resource ends
+ * DELETE_FAILED and the termination stops with the bucket and everything that depends on it.
+ */
+const AUTO_DELETE_CALLS: Record<string, { actions: string[]; on: 'bucket' | 'object' }> = {
+  getBucketTagging: { actions: ['s3:GetBucketTagging'], on: 'bucket' },
+  getBucketPolicy: { actions: ['s3:GetBucketPolicy'], on: 'bucket' },
+  putBucketPolicy: { actions: ['s3:PutBucketPolicy'], on: 'bucket' },
+  listObjectVersions: { actions: ['s3:ListBucketVersions'], on: 'bucket' },
+  deleteObjects: { actions: ['s3:DeleteObject', 's3:DeleteObjectVersion'], on: 'object' },
+};
+
+test('termination: the auto-delete provider\'s role may make every call its handler makes on each bucket, through the bucket policy and within the boundary', () => {
+  const handler = path.join(path.dirname(require.resolve('aws-cdk-lib')), 'custom-resource-handlers', 'dist', 'aws-s3', 'auto-delete-objects-handler', 'index.js');
+  const calls = [...new Set([...fs.readFileSync(handler, 'utf8').matchAll(/\.(\w+)\(\{Bucket:/g)].map((m) => m[1]))].sort();
+  expect(calls).toEqual(Object.keys(AUTO_DELETE_CALLS).sort());
+
+  const stack = stackInAccount(product, { account: ACCOUNT, region: REGION, stackName: STACK });
+  const all = Object.values(product.Resources as Record<string, any>);
+  const autoDeletes = all.filter((r) => r.Type === 'Custom::S3AutoDeleteObjects');
+  expect(autoDeletes.length).toBeGreaterThanOrEqual(2);
+  for (const custom of autoDeletes) {
+    const bucketId: string = custom.Properties.BucketName.Ref;
+    const roleId: string = product.Resources[custom.Properties.ServiceToken['Fn::GetAtt'][0]].Properties.Role['Fn::GetAtt'][0];
+    const bucketPolicy = resolvedIn(all.find((r) => r.Type === 'AWS::S3::BucketPolicy' && r.Properties.Bucket.Ref === bucketId).Properties.PolicyDocument, stack).Statement;
+    // IAM's rule for a role and a resource of its own account (iam-eval's decideSameAccount): the bucket
+    // policy names the role's ARN, so the role's permissions boundary still limits what it grants
+    // (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html). Only AWS could
+    // show the deletion itself; this is the evaluation its documentation describes.
+    const role = { identity: roleIdentityStatements(stack, roleId), boundary };
+    const bucketArn = stack.attributes![`${bucketId}.Arn`];
+    for (const [call, { actions, on }] of Object.entries(AUTO_DELETE_CALLS)) {
+      for (const action of actions) {
+        const request = { action, resource: on === 'bucket' ? bucketArn : `${bucketArn}/cache/any-object`, context: { 'aws:SecureTransport': 'true' } };
+        expect([bucketId, call, action, decideSameAccount(role, bucketPolicy, request, rolePrincipal(stack, roleId))]).toEqual([bucketId, call, action, 'allow']);
+        // The grant is the bucket policy's: the role's own policies hold none of it.
+        expect([bucketId, action, decide(role.identity, request)]).toEqual([bucketId, action, 'implicit-deny']);
+      }
+    }
+    // The boundary admits it for the stack's own buckets only: another bucket's policy naming the role gives it nothing.
+    const elsewhere = { action: 's3:DeleteObjectVersion', resource: 'arn:aws:s3:::payroll-data/2024.csv' };
+    const foreignPolicy = [{ Effect: 'Allow', Principal: { AWS: rolePrincipal(stack, roleId).arn }, Action: 's3:DeleteObject*', Resource: 'arn:aws:s3:::payroll-data/*' }];
+    expect(decideSameAccount(role, foreignPolicy, elsewhere, rolePrincipal(stack, roleId))).toBe('implicit-deny');
+    expect(decideSameAccount({ identity: role.identity }, foreignPolicy, elsewhere, rolePrincipal(stack, roleId))).toBe('allow');
+  }
 });
