@@ -1,4 +1,4 @@
-import { Aws } from 'aws-cdk-lib';
+import { Aws, CfnCondition, Fn } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 
 /**
@@ -48,6 +48,63 @@ const SECURITY_GROUP_RULES: Grant = {
 const DESCRIBE_SECURITY_GROUPS: Grant = { actions: ['ec2:DescribeSecurityGroups', 'ec2:DescribeSecurityGroupRules'], resources: '*' };
 const ALARM_MANAGEMENT = ['cloudwatch:DeleteAlarms', 'cloudwatch:TagResource', 'cloudwatch:UntagResource', 'cloudwatch:ListTagsForResource'];
 const LAMBDA_FUNCTION = arn('lambda', `function:${sc}*`);
+
+/** What CloudFormation calls on an AWS::KMS::Key after CreateKey, to finish creating, read, update and delete it. */
+export const KMS_KEY_ACTIONS: readonly string[] = ['kms:DescribeKey', 'kms:GetKeyPolicy', 'kms:PutKeyPolicy', 'kms:GetKeyRotationStatus',
+  'kms:EnableKeyRotation', 'kms:DisableKeyRotation', 'kms:EnableKey', 'kms:DisableKey', 'kms:UpdateKeyDescription', 'kms:ScheduleKeyDeletion',
+  'kms:TagResource', 'kms:UntagResource', 'kms:ListResourceTags'];
+
+/**
+ * The key policy statement that lets the Service Catalog launch role finish
+ * creating, update and delete the key it is in, and no other: a key policy
+ * belongs to one key, so it scopes by key id without a tag. A tag cannot do
+ * it: AWS::KMS::Key's registry schema declares `"cloudFormationSystemTags":
+ * false`, so the key never carries `aws:cloudformation:stack-name` (a
+ * condition on it refused EnableKeyRotation, the handler's first call after
+ * CreateKey, and so every launch), and a tag of the template's own, though
+ * present from CreateKey (`"tagOnCreate": true`), can be put on any key by
+ * whoever may tag keys.
+ *
+ * KMS needs no IAM policy for what a key policy grants a principal of the
+ * key's own account (https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html,
+ * https://docs.aws.amazon.com/kms/latest/developerguide/determining-access.html).
+ * The principal is `*` held to the launch role's ARN by `aws:PrincipalArn`
+ * (the role's ARN, not its session's: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn),
+ * rather than the role's ARN, which KMS would refuse as an invalid principal
+ * in an account without that role; where `serviceCatalogLaunch` is false (the
+ * StackSet's stacks) the principal is the account instead, which only defers
+ * to IAM, where the launch role holds no key action.
+ */
+export function launchRoleKeyStatement(launchRoleName: string, serviceCatalogLaunch: CfnCondition): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'ServiceCatalogLaunchRoleThisKey',
+    principals: [new ConditionalAnyPrincipal(serviceCatalogLaunch)],
+    actions: [...KMS_KEY_ACTIONS],
+    resources: ['*'],
+    conditions: { ArnEquals: { 'aws:PrincipalArn': `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/${launchRoleName}` } },
+  });
+}
+
+/** Any principal where the condition holds (a condition in the statement narrows it), else the account's own IAM policies. */
+class ConditionalAnyPrincipal extends iam.PrincipalBase {
+  constructor(private readonly condition: CfnCondition) {
+    super();
+  }
+
+  get policyFragment(): iam.PrincipalPolicyFragment {
+    return new iam.PrincipalPolicyFragment({
+      AWS: [Fn.conditionIf(this.condition.logicalId, '*', `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:root`).toString()],
+    });
+  }
+
+  dedupeString(): string | undefined {
+    return undefined;
+  }
+
+  toString(): string {
+    return `ConditionalAnyPrincipal(${this.condition.logicalId})`;
+  }
+}
 
 /**
  * What CloudFormation calls, with the launch role's credentials, to create,
@@ -177,13 +234,8 @@ export const RESOURCE_TYPE_GRANTS: Readonly<Record<string, readonly Grant[]>> = 
     // CloudFormation's generated dashboard names do not carry the stack's.
     { actions: ['cloudwatch:PutDashboard', 'cloudwatch:GetDashboard', 'cloudwatch:DeleteDashboards'], resources: [arn('cloudwatch', 'dashboard/*', '')] },
   ],
-  'AWS::KMS::Key': [
-    { actions: ['kms:CreateKey'], resources: '*' },
-    // Any key of the account by ARN, so only those CloudFormation tagged as an SC- stack's.
-    { actions: ['kms:DescribeKey', 'kms:GetKeyPolicy', 'kms:PutKeyPolicy', 'kms:GetKeyRotationStatus', 'kms:EnableKeyRotation', 'kms:DisableKeyRotation',
-      'kms:EnableKey', 'kms:DisableKey', 'kms:UpdateKeyDescription', 'kms:ScheduleKeyDeletion', 'kms:TagResource', 'kms:UntagResource', 'kms:ListResourceTags'],
-    resources: [arn('kms', 'key/*')], conditions: { StringLike: { 'aws:ResourceTag/aws:cloudformation:stack-name': `${sc}*` } } },
-  ],
+  // Everything after CreateKey, on that key alone, comes from the key's own policy (launchRoleKeyStatement).
+  'AWS::KMS::Key': [{ actions: ['kms:CreateKey'], resources: '*' }],
   'AWS::SNS::Topic': [
     { actions: ['sns:CreateTopic', 'sns:DeleteTopic', 'sns:GetTopicAttributes', 'sns:SetTopicAttributes', 'sns:TagResource', 'sns:UntagResource',
       'sns:ListTagsForResource', 'sns:ListSubscriptionsByTopic'], resources: [arn('sns', `${sc}*`)] },

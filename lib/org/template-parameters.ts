@@ -43,6 +43,11 @@ export interface OrgTemplateInputs {
   readonly machineImage: ec2.IMachineImage;
   /** The ARN of the PermissionsBoundary parameter's policy in the deploying account, or no value when the parameter is empty. */
   readonly permissionsBoundaryArn: string;
+  /**
+   * PermissionsBoundary is set: the stack is a Service Catalog launch's (its launch role creates roles only with
+   * the boundary), not the StackSet's (which passes it empty).
+   */
+  readonly hasPermissionsBoundary: CfnCondition;
 }
 
 /**
@@ -271,6 +276,7 @@ export function addOrgTemplateParameters(stack: Stack, org: ResolvedOrgConfig): 
     allowedCidrs: undefined,
   };
 
+  const hasPermissionsBoundary = new CfnCondition(stack, 'HasPermissionsBoundary', { expression: Fn.conditionNot(Fn.conditionEquals(permissionsBoundary.valueAsString, '')) });
   return {
     config,
     promptCacheMiB: Token.asNumber(modelValue('PromptCacheMiB')),
@@ -282,10 +288,11 @@ export function addOrgTemplateParameters(stack: Stack, org: ResolvedOrgConfig): 
     allowedCidrs: [Fn.conditionIf(newVpcRange.logicalId, network.cidr, allowedCidr.valueAsString).toString()],
     machineImage: imageOf(amiParameter.valueAsString),
     permissionsBoundaryArn: Fn.conditionIf(
-      new CfnCondition(stack, 'HasPermissionsBoundary', { expression: Fn.conditionNot(Fn.conditionEquals(permissionsBoundary.valueAsString, '')) }).logicalId,
+      hasPermissionsBoundary.logicalId,
       `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:policy/${permissionsBoundary.valueAsString}`,
       Aws.NO_VALUE,
     ).toString(),
+    hasPermissionsBoundary,
   };
 }
 

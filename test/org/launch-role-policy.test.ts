@@ -2,9 +2,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Stack } from 'aws-cdk-lib';
 import {
-  BOUNDED_ROLE_ACTIONS, MANAGED_POLICY_ACTIONS, RESOURCE_TYPE_GRANTS, launchRoleStatements, permissionsBoundaryStatements, templateResourceTypes, templateRoles,
+  BOUNDED_ROLE_ACTIONS, KMS_KEY_ACTIONS, MANAGED_POLICY_ACTIONS, RESOURCE_TYPE_GRANTS, launchRoleStatements, permissionsBoundaryStatements, templateResourceTypes, templateRoles,
 } from '../../lib/org/launch-role-policy';
-import { allows, decide, decideSameAccount, resolveIntrinsics, wildcardMatch } from '../support/iam-eval';
+import { allows, decide, decideKms, decideSameAccount, resolveIntrinsics, wildcardMatch } from '../support/iam-eval';
 import { evaluate, parameterValues, resolved as resolvedIn } from './support/cfn-eval';
 import { OrgSynthesized, synthOrg } from './support/org-synth';
 import { rolePrincipal, roleIdentityStatements, stackInAccount } from './support/template-iam';
@@ -86,7 +86,6 @@ test('no service wildcard, and * resources only for actions without resource-lev
   expect(other(`arn:aws:lambda:${REGION}:${ACCOUNT}:function:payroll`)).toEqual([]);
   expect(other('arn:aws:s3:::payroll-data')).toEqual([]);
   expect(other(`arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`)).toEqual([]);
-  expect(may('kms:ScheduleKeyDeletion', `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd`, { 'aws:ResourceTag/aws:cloudformation:stack-name': STACK })).toBe(true);
   expect(may('ec2:DeleteVpc', `arn:aws:ec2:${REGION}:${ACCOUNT}:vpc/vpc-0abc`)).toBe(true);
 });
 
@@ -231,5 +230,50 @@ test('termination: the auto-delete provider\'s role may make every call its hand
     const foreignPolicy = [{ Effect: 'Allow', Principal: { AWS: rolePrincipal(stack, roleId).arn }, Action: 's3:DeleteObject*', Resource: 'arn:aws:s3:::payroll-data/*' }];
     expect(decideSameAccount(role, foreignPolicy, elsewhere, rolePrincipal(stack, roleId))).toBe('implicit-deny');
     expect(decideSameAccount({ identity: role.identity }, foreignPolicy, elsewhere, rolePrincipal(stack, roleId))).toBe('allow');
+  }
+});
+
+/**
+ * The launch: CloudFormation's AWS::KMS::Key handler calls CreateKey, then EnableKeyRotation
+ * (EnableKeyRotation: true) and its read calls, with the launch role's credentials, on a key that
+ * carries no aws:cloudformation:* tag: the type's registry schema declares
+ * `"tagging": {"cloudFormationSystemTags": false, "tagOnCreate": true}` (the key gets the
+ * template's tags at CreateKey and never CloudFormation's system tags; cfn-lint 1.51's copy:
+ * `python3 -c "from cfnlint.schema import PROVIDER_SCHEMA_MANAGER as m; print(m.get_resource_schema('us-east-1', 'AWS::KMS::Key').schema['tagging'])"`;
+ * the field: https://docs.aws.amazon.com/cloudformation-cli/latest/userguide/resource-type-schema.html).
+ * KMS decides with the key policy, which must allow the principal itself or delegate to the
+ * account's IAM policies (iam-eval's decideKms; https://docs.aws.amazon.com/kms/latest/developerguide/determining-access.html).
+ */
+test('launch: the launch role may make every call on the template\'s key with no tag on it, through the key policy; on no other key of the account', () => {
+  const launchRoleArn = `arn:aws:iam::${ACCOUNT}:role/${s.org.config.serviceCatalog.launchRoleName}`;
+  const principal = { arn: launchRoleArn, account: ACCOUNT };
+  const keys = Object.values(product.Resources as Record<string, any>).filter((r) => r.Type === 'AWS::KMS::Key');
+  expect(keys.length).toBeGreaterThan(0);
+  expect(may('kms:CreateKey', '*')).toBe(true);
+  const keyArn = `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+  const launched = stackInAccount(product, { account: ACCOUNT, region: REGION, stackName: STACK });
+  for (const key of keys) {
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    const keyPolicy = resolvedIn(key.Properties.KeyPolicy, launched).Statement;
+    for (const action of KMS_KEY_ACTIONS) {
+      // No aws:ResourceTag/* in the request: the key has no tag.
+      expect([action, decideKms({ identity: launchRole }, keyPolicy, { action, resource: keyArn }, principal)]).toEqual([action, 'allow']);
+    }
+    // Another principal of the account gets nothing new from it.
+    expect(decideKms({ identity: [] }, keyPolicy, { action: 'kms:ScheduleKeyDeletion', resource: keyArn }, { arn: `arn:aws:iam::${ACCOUNT}:role/Other`, account: ACCOUNT })).toBe('implicit-deny');
+    // A StackSet stack (PermissionsBoundary empty: not the launch role's): its key policy leaves the launch role to IAM, which grants it nothing.
+    const stackSet = stackInAccount(product, { account: ACCOUNT, region: REGION, stackName: 'StackSet-graviton-llm-0a1b', parameters: { PermissionsBoundary: '' } });
+    const stackSetKeyPolicy = resolvedIn(key.Properties.KeyPolicy, stackSet).Statement;
+    for (const action of KMS_KEY_ACTIONS) {
+      expect([action, decideKms({ identity: launchRole }, stackSetKeyPolicy, { action, resource: keyArn }, principal)]).toEqual([action, 'implicit-deny']);
+    }
+  }
+  // Any other key of the account, with the default key policy (the account's IAM policies decide), even one
+  // another Service Catalog product's stack created: out of reach.
+  const defaultKeyPolicy = [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' }];
+  const otherKey = `arn:aws:kms:${REGION}:${ACCOUNT}:key/0000aaaa-12ab-34cd-56ef-1234567890ab`;
+  for (const action of KMS_KEY_ACTIONS) {
+    const context = { 'aws:ResourceTag/aws:cloudformation:stack-name': `SC-${ACCOUNT}-pp-otherproduct1` };
+    expect([action, decideKms({ identity: launchRole }, defaultKeyPolicy, { action, resource: otherKey, context }, principal)]).toEqual([action, 'implicit-deny']);
   }
 });
