@@ -11,6 +11,20 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 export const SC_STACK_PREFIX = 'SC-';
 
 /**
+ * The IAM path of every role the product creates in a Service Catalog launch
+ * (the template sets it where PermissionsBoundary is set). The launch role's
+ * IAM role actions (create, change trust, pass, delete, ...) are on
+ * `role/graviton-llm-product/SC-*` only, so they reach no other Service Catalog
+ * product's `SC-` roles. A path rather than a tag: it is part of the role's
+ * ARN, which every IAM action is authorized against (iam:PassRole and
+ * iam:DeleteRole included, whose condition keys are few), it is set at
+ * CreateRole and can never change, and the launch role can create a role
+ * there only with the kit's boundary; a tag can be added to or removed from a
+ * role later by whoever may tag it.
+ */
+export const PRODUCT_ROLE_PATH = '/graviton-llm-product/';
+
+/**
  * The policy variable IAM replaces with the account of the principal making
  * the request: the launch role's policy is the same in every launching
  * account, and the boundary it requires is that account's own.
@@ -48,6 +62,8 @@ const SECURITY_GROUP_RULES: Grant = {
 const DESCRIBE_SECURITY_GROUPS: Grant = { actions: ['ec2:DescribeSecurityGroups', 'ec2:DescribeSecurityGroupRules'], resources: '*' };
 const ALARM_MANAGEMENT = ['cloudwatch:DeleteAlarms', 'cloudwatch:TagResource', 'cloudwatch:UntagResource', 'cloudwatch:ListTagsForResource'];
 const LAMBDA_FUNCTION = arn('lambda', `function:${sc}*`);
+/** The roles the product creates: under the kit's path, named after the SC- stack. */
+const PRODUCT_ROLE = arn('iam', `role${PRODUCT_ROLE_PATH}${sc}*`, '');
 
 /** What CloudFormation calls on an AWS::KMS::Key after CreateKey, to finish creating, read, update and delete it. */
 export const KMS_KEY_ACTIONS: readonly string[] = ['kms:DescribeKey', 'kms:GetKeyPolicy', 'kms:PutKeyPolicy', 'kms:GetKeyRotationStatus',
@@ -282,13 +298,13 @@ export const RESOURCE_TYPE_GRANTS: Readonly<Record<string, readonly Grant[]>> = 
   'AWS::IAM::Role': [
     // The boundary condition and the pass-role services are added by launchRoleStatements (they depend on the template).
     { actions: ['iam:DeleteRole', 'iam:GetRole', 'iam:TagRole', 'iam:UntagRole', 'iam:ListRoleTags', 'iam:UpdateRole', 'iam:UpdateRoleDescription',
-      'iam:UpdateAssumeRolePolicy', 'iam:GetRolePolicy', 'iam:ListRolePolicies', 'iam:ListAttachedRolePolicies'], resources: [arn('iam', `role/${sc}*`, '')] },
+      'iam:UpdateAssumeRolePolicy', 'iam:GetRolePolicy', 'iam:ListRolePolicies', 'iam:ListAttachedRolePolicies'], resources: [PRODUCT_ROLE] },
   ],
-  'AWS::IAM::Policy': [{ actions: ['iam:GetRolePolicy'], resources: [arn('iam', `role/${sc}*`, '')] }],
+  'AWS::IAM::Policy': [{ actions: ['iam:GetRolePolicy'], resources: [PRODUCT_ROLE] }],
   'AWS::IAM::InstanceProfile': [
     { actions: ['iam:CreateInstanceProfile', 'iam:DeleteInstanceProfile', 'iam:GetInstanceProfile', 'iam:AddRoleToInstanceProfile',
       'iam:RemoveRoleFromInstanceProfile', 'iam:TagInstanceProfile', 'iam:UntagInstanceProfile'], resources: [arn('iam', `instance-profile/${sc}*`, '')] },
-    { actions: ['iam:ListInstanceProfilesForRole'], resources: [arn('iam', `role/${sc}*`, '')] },
+    { actions: ['iam:ListInstanceProfilesForRole'], resources: [PRODUCT_ROLE] },
   ],
 };
 
@@ -452,31 +468,31 @@ export function launchRoleStatements(props: LaunchRolePolicyProps): LaunchRoleSt
       statement: new iam.PolicyStatement({
         sid: 'BoundedRoles',
         actions: [...BOUNDED_ROLE_ACTIONS].filter((a) => a !== 'iam:AttachRolePolicy' && a !== 'iam:DetachRolePolicy'),
-        resources: [arn('iam', `role/${sc}*`, '')],
+        resources: [PRODUCT_ROLE],
         conditions: { StringEquals: { 'iam:PermissionsBoundary': boundary } },
       }),
-      reason: 'Only the SC- stack\'s roles, and only with the kit\'s permissions boundary: no role the launch role makes can do more than the boundary allows.',
+      reason: 'Only the SC- stack\'s roles under the kit\'s path, and only with the kit\'s permissions boundary: no role the launch role makes can do more than the boundary allows.',
     });
     statements.push({
       statement: new iam.PolicyStatement({
         sid: 'BoundedRoleManagedPolicies',
         actions: ['iam:AttachRolePolicy', 'iam:DetachRolePolicy'],
-        resources: [arn('iam', `role/${sc}*`, '')],
+        resources: [PRODUCT_ROLE],
         conditions: {
           StringEquals: { 'iam:PermissionsBoundary': boundary },
           ArnEquals: { 'iam:PolicyARN': roles.managedPolicies.map((name) => `arn:${Aws.PARTITION}:iam::aws:policy/${name}`) },
         },
       }),
-      reason: 'Only the SC- stack\'s roles, only with the kit\'s boundary, and only the AWS managed policies the template attaches.',
+      reason: 'Only the SC- stack\'s roles under the kit\'s path, only with the kit\'s boundary, and only the AWS managed policies the template attaches.',
     });
     statements.push({
       statement: new iam.PolicyStatement({
         sid: 'PassStackRoles',
         actions: ['iam:PassRole'],
-        resources: [arn('iam', `role/${sc}*`, '')],
+        resources: [PRODUCT_ROLE],
         conditions: { StringEquals: { 'iam:PassedToService': roles.services } },
       }),
-      reason: 'The SC- stack\'s roles, to the services they trust (Lambda, EC2, VPC flow logs).',
+      reason: 'The SC- stack\'s roles under the kit\'s path (no other product\'s), to the services they trust (Lambda, EC2, VPC flow logs).',
     });
   }
   if (types.some((t) => t === 'AWS::AutoScaling::AutoScalingGroup' || t === 'AWS::ElasticLoadBalancingV2::LoadBalancer')) {

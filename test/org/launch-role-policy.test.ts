@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Stack } from 'aws-cdk-lib';
 import {
-  BOUNDED_ROLE_ACTIONS, KMS_KEY_ACTIONS, MANAGED_POLICY_ACTIONS, RESOURCE_TYPE_GRANTS, launchRoleStatements, permissionsBoundaryStatements, templateResourceTypes, templateRoles,
+  BOUNDED_ROLE_ACTIONS, KMS_KEY_ACTIONS, MANAGED_POLICY_ACTIONS, PRODUCT_ROLE_PATH, RESOURCE_TYPE_GRANTS, launchRoleStatements, permissionsBoundaryStatements, templateResourceTypes, templateRoles,
 } from '../../lib/org/launch-role-policy';
 import { allows, decide, decideKms, decideSameAccount, resolveIntrinsics, wildcardMatch } from '../support/iam-eval';
 import { evaluate, parameterValues, resolved as resolvedIn } from './support/cfn-eval';
@@ -31,7 +31,9 @@ let roles: [string, any][];
 const resolved = (doc: any) => resolveIntrinsics(doc, { account: ACCOUNT, region: REGION }).Statement as any[];
 const may = (action: string, resource: string, context: Record<string, string | string[]> = {}) =>
   allows(launchRole, { action, resource, context: { 'aws:PrincipalAccount': ACCOUNT, ...context } });
-const roleArn = (logicalId: string) => `arn:aws:iam::${ACCOUNT}:role/${STACK}-${logicalId.slice(0, 20)}-1A2B3C4D5E6F`;
+/** A role of the launched template, as CloudFormation names it (with the path the template gives it). */
+const roleArn = (logicalId: string) => stackInAccount(product, { account: ACCOUNT, region: REGION, stackName: STACK }).attributes![`${logicalId}.Arn`]
+  ?? `arn:aws:iam::${ACCOUNT}:role${PRODUCT_ROLE_PATH}${STACK}-${logicalId.slice(0, 20)}-1A2B3C4D5E6F`;
 
 beforeAll(() => {
   s = synthOrg();
@@ -275,5 +277,31 @@ test('launch: the launch role may make every call on the template\'s key with no
   for (const action of KMS_KEY_ACTIONS) {
     const context = { 'aws:ResourceTag/aws:cloudformation:stack-name': `SC-${ACCOUNT}-pp-otherproduct1` };
     expect([action, decideKms({ identity: launchRole }, defaultKeyPolicy, { action, resource: otherKey, context }, principal)]).toEqual([action, 'implicit-deny']);
+  }
+});
+
+test('role actions reach only the roles this template creates (the kit\'s role path), not another Service Catalog product\'s SC- roles', () => {
+  const launched = stackInAccount(product, { account: ACCOUNT, region: REGION, stackName: STACK });
+  const ours = roles.map(([id]) => launched.attributes![`${id}.Arn`]);
+  // In a launch (PermissionsBoundary set) every role of the template is created under the kit's path.
+  for (const [i, [id]] of roles.entries()) expect([id, ours[i]]).toEqual([id, expect.stringMatching(new RegExp(`^arn:aws:iam::${ACCOUNT}:role${PRODUCT_ROLE_PATH}SC-`))]);
+  // A StackSet stack (PermissionsBoundary empty) keeps its roles where they were: no path.
+  const stackSet = stackInAccount(product, { account: ACCOUNT, region: REGION, stackName: 'StackSet-graviton-llm-0a1b', parameters: { PermissionsBoundary: '' } });
+  for (const [id] of roles) expect([id, stackSet.attributes![`${id}.Arn`]]).toEqual([id, expect.stringMatching(/:role\/StackSet-/)]);
+
+  const context = { 'iam:PermissionsBoundary': BOUNDARY, 'iam:PassedToService': 'lambda.amazonaws.com' };
+  for (const arn of ours) {
+    for (const action of ['iam:UpdateAssumeRolePolicy', 'iam:DeleteRole', 'iam:PassRole', 'iam:GetRole', 'iam:TagRole', 'iam:CreateRole', 'iam:PutRolePolicy']) {
+      expect([arn, action, may(action, arn, context)]).toEqual([arn, action, true]);
+    }
+  }
+  // Another product's role, named after its own SC- stack, even one that has the kit's boundary: no IAM action
+  // of the launch role reaches it, and the launch role cannot create a role outside the path either.
+  const iamActions = [...new Set(launchRole.flatMap((st) => [st.Action].flat() as string[]).filter((a) => a.startsWith('iam:')))];
+  expect(iamActions).toEqual(expect.arrayContaining(['iam:UpdateAssumeRolePolicy', 'iam:DeleteRole', 'iam:PassRole', 'iam:CreateRole']));
+  for (const foreign of [`arn:aws:iam::${ACCOUNT}:role/SC-${ACCOUNT}-pp-otherproduct1-AdminRole-1A2B3C4D5E6F`, `arn:aws:iam::${ACCOUNT}:role/team/SC-${ACCOUNT}-pp-x-Admin-1A2B`]) {
+    for (const action of iamActions) {
+      expect([foreign, action, may(action, foreign, { ...context, 'iam:PolicyARN': 'arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole' })]).toEqual([foreign, action, false]);
+    }
   }
 });
