@@ -1,4 +1,4 @@
-import { Aws } from 'aws-cdk-lib';
+import { Aws, CfnCondition, Fn } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 
 /**
@@ -9,6 +9,20 @@ import * as iam from 'aws-cdk-lib/aws-iam';
  * Scaling group and its SSM parameters after it.
  */
 export const SC_STACK_PREFIX = 'SC-';
+
+/**
+ * The IAM path of every role the product creates in a Service Catalog launch
+ * (the template sets it where PermissionsBoundary is set). The launch role's
+ * IAM role actions (create, change trust, pass, delete, ...) are on
+ * `role/graviton-llm-product/SC-*` only, so they reach no other Service Catalog
+ * product's `SC-` roles. A path rather than a tag: it is part of the role's
+ * ARN, which every IAM action is authorized against (iam:PassRole and
+ * iam:DeleteRole included, whose condition keys are few), it is set at
+ * CreateRole and can never change, and the launch role can create a role
+ * there only with the kit's boundary; a tag can be added to or removed from a
+ * role later by whoever may tag it.
+ */
+export const PRODUCT_ROLE_PATH = '/graviton-llm-product/';
 
 /**
  * The policy variable IAM replaces with the account of the principal making
@@ -48,6 +62,65 @@ const SECURITY_GROUP_RULES: Grant = {
 const DESCRIBE_SECURITY_GROUPS: Grant = { actions: ['ec2:DescribeSecurityGroups', 'ec2:DescribeSecurityGroupRules'], resources: '*' };
 const ALARM_MANAGEMENT = ['cloudwatch:DeleteAlarms', 'cloudwatch:TagResource', 'cloudwatch:UntagResource', 'cloudwatch:ListTagsForResource'];
 const LAMBDA_FUNCTION = arn('lambda', `function:${sc}*`);
+/** The roles the product creates: under the kit's path, named after the SC- stack. */
+const PRODUCT_ROLE = arn('iam', `role${PRODUCT_ROLE_PATH}${sc}*`, '');
+
+/** What CloudFormation calls on an AWS::KMS::Key after CreateKey, to finish creating, read, update and delete it. */
+export const KMS_KEY_ACTIONS: readonly string[] = ['kms:DescribeKey', 'kms:GetKeyPolicy', 'kms:PutKeyPolicy', 'kms:GetKeyRotationStatus',
+  'kms:EnableKeyRotation', 'kms:DisableKeyRotation', 'kms:EnableKey', 'kms:DisableKey', 'kms:UpdateKeyDescription', 'kms:ScheduleKeyDeletion',
+  'kms:TagResource', 'kms:UntagResource', 'kms:ListResourceTags'];
+
+/**
+ * The key policy statement that lets the Service Catalog launch role finish
+ * creating, update and delete the key it is in, and no other: a key policy
+ * belongs to one key, so it scopes by key id without a tag. A tag cannot do
+ * it: AWS::KMS::Key's registry schema declares `"cloudFormationSystemTags":
+ * false`, so the key never carries `aws:cloudformation:stack-name` (a
+ * condition on it refused EnableKeyRotation, the handler's first call after
+ * CreateKey, and so every launch), and a tag of the template's own, though
+ * present from CreateKey (`"tagOnCreate": true`), can be put on any key by
+ * whoever may tag keys.
+ *
+ * KMS needs no IAM policy for what a key policy grants a principal of the
+ * key's own account (https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html,
+ * https://docs.aws.amazon.com/kms/latest/developerguide/determining-access.html).
+ * The principal is `*` held to the launch role's ARN by `aws:PrincipalArn`
+ * (the role's ARN, not its session's: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn),
+ * rather than the role's ARN, which KMS would refuse as an invalid principal
+ * in an account without that role; where `serviceCatalogLaunch` is false (the
+ * StackSet's stacks) the principal is the account instead, which only defers
+ * to IAM, where the launch role holds no key action.
+ */
+export function launchRoleKeyStatement(launchRoleName: string, serviceCatalogLaunch: CfnCondition): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'ServiceCatalogLaunchRoleThisKey',
+    principals: [new ConditionalAnyPrincipal(serviceCatalogLaunch)],
+    actions: [...KMS_KEY_ACTIONS],
+    resources: ['*'],
+    conditions: { ArnEquals: { 'aws:PrincipalArn': `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/${launchRoleName}` } },
+  });
+}
+
+/** Any principal where the condition holds (a condition in the statement narrows it), else the account's own IAM policies. */
+class ConditionalAnyPrincipal extends iam.PrincipalBase {
+  constructor(private readonly condition: CfnCondition) {
+    super();
+  }
+
+  get policyFragment(): iam.PrincipalPolicyFragment {
+    return new iam.PrincipalPolicyFragment({
+      AWS: [Fn.conditionIf(this.condition.logicalId, '*', `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:root`).toString()],
+    });
+  }
+
+  dedupeString(): string | undefined {
+    return undefined;
+  }
+
+  toString(): string {
+    return `ConditionalAnyPrincipal(${this.condition.logicalId})`;
+  }
+}
 
 /**
  * What CloudFormation calls, with the launch role's credentials, to create,
@@ -181,13 +254,8 @@ export const RESOURCE_TYPE_GRANTS: Readonly<Record<string, readonly Grant[]>> = 
     // CloudFormation's generated dashboard names do not carry the stack's.
     { actions: ['cloudwatch:PutDashboard', 'cloudwatch:GetDashboard', 'cloudwatch:DeleteDashboards'], resources: [arn('cloudwatch', 'dashboard/*', '')] },
   ],
-  'AWS::KMS::Key': [
-    { actions: ['kms:CreateKey'], resources: '*' },
-    // Any key of the account by ARN, so only those CloudFormation tagged as an SC- stack's.
-    { actions: ['kms:DescribeKey', 'kms:GetKeyPolicy', 'kms:PutKeyPolicy', 'kms:GetKeyRotationStatus', 'kms:EnableKeyRotation', 'kms:DisableKeyRotation',
-      'kms:EnableKey', 'kms:DisableKey', 'kms:UpdateKeyDescription', 'kms:ScheduleKeyDeletion', 'kms:TagResource', 'kms:UntagResource', 'kms:ListResourceTags'],
-    resources: [arn('kms', 'key/*')], conditions: { StringLike: { 'aws:ResourceTag/aws:cloudformation:stack-name': `${sc}*` } } },
-  ],
+  // Everything after CreateKey, on that key alone, comes from the key's own policy (launchRoleKeyStatement).
+  'AWS::KMS::Key': [{ actions: ['kms:CreateKey'], resources: '*' }],
   'AWS::SNS::Topic': [
     { actions: ['sns:CreateTopic', 'sns:DeleteTopic', 'sns:GetTopicAttributes', 'sns:SetTopicAttributes', 'sns:TagResource', 'sns:UntagResource',
       'sns:ListTagsForResource', 'sns:ListSubscriptionsByTopic'], resources: [arn('sns', `${sc}*`)] },
@@ -234,13 +302,13 @@ export const RESOURCE_TYPE_GRANTS: Readonly<Record<string, readonly Grant[]>> = 
   'AWS::IAM::Role': [
     // The boundary condition and the pass-role services are added by launchRoleStatements (they depend on the template).
     { actions: ['iam:DeleteRole', 'iam:GetRole', 'iam:TagRole', 'iam:UntagRole', 'iam:ListRoleTags', 'iam:UpdateRole', 'iam:UpdateRoleDescription',
-      'iam:UpdateAssumeRolePolicy', 'iam:GetRolePolicy', 'iam:ListRolePolicies', 'iam:ListAttachedRolePolicies'], resources: [arn('iam', `role/${sc}*`, '')] },
+      'iam:UpdateAssumeRolePolicy', 'iam:GetRolePolicy', 'iam:ListRolePolicies', 'iam:ListAttachedRolePolicies'], resources: [PRODUCT_ROLE] },
   ],
-  'AWS::IAM::Policy': [{ actions: ['iam:GetRolePolicy'], resources: [arn('iam', `role/${sc}*`, '')] }],
+  'AWS::IAM::Policy': [{ actions: ['iam:GetRolePolicy'], resources: [PRODUCT_ROLE] }],
   'AWS::IAM::InstanceProfile': [
     { actions: ['iam:CreateInstanceProfile', 'iam:DeleteInstanceProfile', 'iam:GetInstanceProfile', 'iam:AddRoleToInstanceProfile',
       'iam:RemoveRoleFromInstanceProfile', 'iam:TagInstanceProfile', 'iam:UntagInstanceProfile'], resources: [arn('iam', `instance-profile/${sc}*`, '')] },
-    { actions: ['iam:ListInstanceProfilesForRole'], resources: [arn('iam', `role/${sc}*`, '')] },
+    { actions: ['iam:ListInstanceProfilesForRole'], resources: [PRODUCT_ROLE] },
   ],
 };
 
@@ -404,31 +472,31 @@ export function launchRoleStatements(props: LaunchRolePolicyProps): LaunchRoleSt
       statement: new iam.PolicyStatement({
         sid: 'BoundedRoles',
         actions: [...BOUNDED_ROLE_ACTIONS].filter((a) => a !== 'iam:AttachRolePolicy' && a !== 'iam:DetachRolePolicy'),
-        resources: [arn('iam', `role/${sc}*`, '')],
+        resources: [PRODUCT_ROLE],
         conditions: { StringEquals: { 'iam:PermissionsBoundary': boundary } },
       }),
-      reason: 'Only the SC- stack\'s roles, and only with the kit\'s permissions boundary: no role the launch role makes can do more than the boundary allows.',
+      reason: 'Only the SC- stack\'s roles under the kit\'s path, and only with the kit\'s permissions boundary: no role the launch role makes can do more than the boundary allows.',
     });
     statements.push({
       statement: new iam.PolicyStatement({
         sid: 'BoundedRoleManagedPolicies',
         actions: ['iam:AttachRolePolicy', 'iam:DetachRolePolicy'],
-        resources: [arn('iam', `role/${sc}*`, '')],
+        resources: [PRODUCT_ROLE],
         conditions: {
           StringEquals: { 'iam:PermissionsBoundary': boundary },
           ArnEquals: { 'iam:PolicyARN': roles.managedPolicies.map((name) => `arn:${Aws.PARTITION}:iam::aws:policy/${name}`) },
         },
       }),
-      reason: 'Only the SC- stack\'s roles, only with the kit\'s boundary, and only the AWS managed policies the template attaches.',
+      reason: 'Only the SC- stack\'s roles under the kit\'s path, only with the kit\'s boundary, and only the AWS managed policies the template attaches.',
     });
     statements.push({
       statement: new iam.PolicyStatement({
         sid: 'PassStackRoles',
         actions: ['iam:PassRole'],
-        resources: [arn('iam', `role/${sc}*`, '')],
+        resources: [PRODUCT_ROLE],
         conditions: { StringEquals: { 'iam:PassedToService': roles.services } },
       }),
-      reason: 'The SC- stack\'s roles, to the services they trust (Lambda, EC2, VPC flow logs).',
+      reason: 'The SC- stack\'s roles under the kit\'s path (no other product\'s), to the services they trust (Lambda, EC2, VPC flow logs).',
     });
   }
   if (types.some((t) => t === 'AWS::AutoScaling::AutoScalingGroup' || t === 'AWS::ElasticLoadBalancingV2::LoadBalancer')) {
@@ -472,17 +540,83 @@ export function launchRoleStatements(props: LaunchRolePolicyProps): LaunchRoleSt
 }
 
 /**
+ * The template's resource-based policies that may name its roles as principals,
+ * and the ARNs of the resources they belong to in a launched stack:
+ * CloudFormation names the buckets after the SC- stack, in lower case. A role
+ * named by a resource-based policy gets what it allows only within its
+ * permissions boundary ("Resource-based policies that grant permissions to an
+ * IAM role ARN are limited by an implicit deny in a permissions boundary",
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html),
+ * so the boundary must hold those actions too, on those resources. aws-cdk-lib's
+ * auto-delete provider gets all of its S3 permissions this way (its role has
+ * no S3 policy of its own). A template whose other resource policy names one of
+ * its roles fails synthesis until its type is listed here.
+ */
+export const RESOURCE_POLICY_SCOPES: Readonly<Record<string, { readonly document: (properties: any) => any; readonly resources: readonly string[] }>> = {
+  'AWS::S3::BucketPolicy': { document: (p) => p.PolicyDocument, resources: [`arn:${Aws.PARTITION}:s3:::${sc.toLowerCase()}*`] },
+};
+
+/** What the template's resource-based policies allow its roles: one entry per listed policy type, with its resources. */
+export function resourcePolicyGrants(template: any): { type: string; actions: string[]; resources: readonly string[] }[] {
+  const resources = Object.entries(template.Resources ?? {}) as [string, any][];
+  const roleIds = new Set(resources.filter(([, r]) => r.Type === 'AWS::IAM::Role').map(([id]) => id));
+  const namesRole = (principal: unknown): boolean => {
+    let found = false;
+    const walk = (node: any) => {
+      if (node === null || typeof node !== 'object') return;
+      const target = node.Ref ?? (Array.isArray(node['Fn::GetAtt']) ? node['Fn::GetAtt'][0] : undefined);
+      if (typeof target === 'string' && roleIds.has(target)) found = true;
+      Object.values(node).forEach(walk);
+    };
+    walk(principal);
+    return found;
+  };
+  const byType = new Map<string, Set<string>>();
+  for (const [id, r] of resources) {
+    // Any Principal in the resource's properties (a policy document's statements, a permission's principal).
+    const principals: unknown[] = [];
+    const collect = (node: any) => {
+      if (node === null || typeof node !== 'object') return;
+      if (!Array.isArray(node) && 'Principal' in node) principals.push(node.Principal);
+      Object.values(node).forEach(collect);
+    };
+    collect(r.Properties);
+    if (!principals.some(namesRole)) continue;
+    const scope = RESOURCE_POLICY_SCOPES[r.Type];
+    if (scope === undefined) {
+      throw new Error(`${id} (${r.Type}) grants one of the template's roles permissions as a resource-based policy; the boundary must hold them: add the type to RESOURCE_POLICY_SCOPES in lib/org/launch-role-policy.ts`);
+    }
+    const actions = byType.get(r.Type) ?? new Set<string>();
+    for (const st of scope.document(r.Properties)?.Statement ?? []) {
+      if (st.Effect === 'Allow' && namesRole(st.Principal)) [st.Action].flat().forEach((a: string) => actions.add(a));
+    }
+    byType.set(r.Type, actions);
+  }
+  return [...byType.entries()].map(([type, actions]) => ({ type, actions: [...actions].sort(), resources: RESOURCE_POLICY_SCOPES[type].resources }));
+}
+
+/**
  * The permissions boundary of every role the product creates: the actions
  * the template's roles' policies and managed policies hold, and nothing
  * else (no IAM, no STS), on any resource: each role's own policy scopes the
- * resources, and the boundary caps what any role can ever be given.
+ * resources, and the boundary caps what any role can ever be given. And
+ * what the template's resource-based policies allow its roles (the
+ * auto-delete provider's bucket policy grants), on the SC- stack's own
+ * resources of that type only: a role the boundary limits gets nothing from a
+ * resource policy that the boundary does not also allow.
  */
 export function permissionsBoundaryStatements(template: any): LaunchRoleStatement[] {
   const { actions } = templateRoles(template);
-  return [{
-    statement: new iam.PolicyStatement({ sid: 'ProductRoleActions', actions, resources: ['*'] }),
-    reason: 'A permissions boundary: the roles\' own policies scope each action to the stack\'s resources; the boundary lists the actions those policies and their AWS managed policies hold (the CDK grants\' s3:GetObject*-style wildcards included), so that no role the launch role creates can hold more.',
-  }];
+  return [
+    {
+      statement: new iam.PolicyStatement({ sid: 'ProductRoleActions', actions, resources: ['*'] }),
+      reason: 'A permissions boundary: the roles\' own policies scope each action to the stack\'s resources; the boundary lists the actions those policies and their AWS managed policies hold (the CDK grants\' s3:GetObject*-style wildcards included), so that no role the launch role creates can hold more.',
+    },
+    ...resourcePolicyGrants(template).map(({ type, actions: granted, resources }, i) => ({
+      statement: new iam.PolicyStatement({ sid: `ProductResourcePolicyGrants${i + 1}`, actions: granted, resources: [...resources] }),
+      reason: `What the template's ${type} resources allow its roles (aws-cdk-lib's auto-delete provider empties the stack's buckets with the bucket policies' s3:DeleteObject*, s3:GetBucket* and s3:List*), which a boundary must also allow; only on the SC- stack's own resources of that type.`,
+    })),
+  ];
 }
 
 /** IAM's size limit of a customer managed policy document, in characters without whitespace. */

@@ -8,7 +8,7 @@ import { anyOf } from '../constructs/inference-endpoint';
 import { imageOf } from '../constructs/fleet-image';
 import { ExistingVpcChoice } from '../constructs/inference-network';
 import { LlamaModel } from '../models/llama-model';
-import { fits, formatGiB, promptCacheMiBOnAny, sizesThatFit } from '../sizing/memory-fit';
+import { fits, formatGiB, promptCacheMiB, sizesThatFit } from '../sizing/memory-fit';
 import { OrgModelChoice, ResolvedOrgConfig } from './org-config';
 
 /** The org template's parameters, by logical id. */
@@ -35,7 +35,7 @@ const CIDR = '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\
 export interface OrgTemplateInputs {
   /** The kit configuration with every per-account value a CloudFormation token. */
   readonly config: ResolvedConfig;
-  /** llama-server's RAM prompt cache in MiB: the Model row's, which every instance type that model fits can spare. */
+  /** llama-server's RAM prompt cache in MiB: the fit check's figure for the Model and InstanceType chosen (the PromptCacheMiB mapping). */
   readonly promptCacheMiB: number;
   readonly existingVpcChoice: ExistingVpcChoice;
   readonly allowedCidrs: string[];
@@ -43,6 +43,11 @@ export interface OrgTemplateInputs {
   readonly machineImage: ec2.IMachineImage;
   /** The ARN of the PermissionsBoundary parameter's policy in the deploying account, or no value when the parameter is empty. */
   readonly permissionsBoundaryArn: string;
+  /**
+   * PermissionsBoundary is set: the stack is a Service Catalog launch's (its launch role creates roles only with
+   * the boundary), not the StackSet's (which passes it empty).
+   */
+  readonly hasPermissionsBoundary: CfnCondition;
 }
 
 /**
@@ -53,10 +58,11 @@ export interface OrgTemplateInputs {
  * build flags, and a model that does not fit the chosen instance type fails
  * at stack creation with the reason.
  *
- * CloudFormation's FindInMap keys may hold only letters, digits, `-` and `.`,
- * and may come only from Ref or FindInMap: a catalog id (`..._q4_k_m`) cannot
- * be a key, nor can an instance type's family. So conditions on the
- * parameters pick the row, and the mappings hold the rows.
+ * CloudFormation's FindInMap keys may hold only letters, digits, `-` and `.`
+ * (second-level keys letters and digits only: mappingKey), and may come only
+ * from Ref or FindInMap: a catalog id (`..._q4_k_m`) cannot be a key, nor can
+ * an instance type's family. So conditions on the parameters pick the row,
+ * and the mappings hold the rows.
  */
 export function addOrgTemplateParameters(stack: Stack, org: ResolvedOrgConfig): OrgTemplateInputs {
   const p = org.parameters;
@@ -202,16 +208,14 @@ export function addOrgTemplateParameters(stack: Stack, org: ResolvedOrgConfig): 
       FileName: choice.resolved.model.fileName,
       // A number: it is the launch template's VolumeSize.
       RootVolumeGiB: choice.resolved.rootVolumeGiB,
-      // The instance type is chosen at deploy time: the cache any type this model fits can
-      // spare (the smallest such type's), so it never outgrows the type actually chosen.
-      PromptCacheMiB: String(promptCacheMiBOnAny(choice.resolved.memory, instances) ?? 0),
     }])),
   });
-  const modelValue = pickRow(stack, 'ModelIs', modelRows.map(({ choice, key }) => ({
+  const pickModel = pickRow(stack, 'ModelIs', modelRows.map(({ choice, key }) => ({
     key,
     name: choice.id,
     expression: Fn.conditionEquals(model.valueAsString, choice.id),
-  })), (key, attribute) => modelCatalog.findInMap(key, attribute));
+  })));
+  const modelValue = (attribute: string) => pickModel((key) => modelCatalog.findInMap(key, attribute));
   const custom = org.models.find((m) => m.resolved.model.quantizeTo !== undefined);
   const quantizeTo = custom
     ? Fn.conditionIf(new CfnCondition(stack, 'QuantizeOnInstance', { expression: Fn.conditionEquals(model.valueAsString, custom.id) }).logicalId,
@@ -224,11 +228,31 @@ export function addOrgTemplateParameters(stack: Stack, org: ResolvedOrgConfig): 
     mapping: Object.fromEntries(Object.values(GENERATIONS).map((g) => [g.name, { Number: String(g.generation), CpuPart: g.cpuPart, ArmArch: g.armArch }])),
   });
   const family = Fn.select(0, Fn.split('.', instanceType.valueAsString));
-  const generationValue = pickRow(stack, 'InstanceIs', generations.map((g) => ({
+  const pickGeneration = pickRow(stack, 'InstanceIs', generations.map((g) => ({
     key: GENERATIONS[g].name,
     name: GENERATIONS[g].name,
     expression: anyOf(familiesOf(instances, g).map((f) => Fn.conditionEquals(family, f))),
-  })), (key, attribute) => generationMapping.findInMap(key, attribute));
+  })));
+  const generationValue = (attribute: string) => pickGeneration((key) => generationMapping.findInMap(key, attribute));
+
+  // --- The prompt cache: the fit check's figure for the chosen model on the chosen instance type
+  // (promptCacheMiB, 0 where the model does not fit, which the fit rules refuse anyway). A mapping
+  // keyed by model and by the group of instance types that give every model the same cache; a
+  // condition on InstanceType picks the group, as ModelIs picks the model. Neither parameter can be a
+  // key itself: Model values hold '_', and InstanceType values hold '.', which only a top-level key
+  // may (mappingKey), in more than the 200 top-level keys a mapping may have; and split over several
+  // mappings, the FindInMap of a branch not taken would name a key its mapping lacks. Every key
+  // here is literal, and every entry exists.
+  const cacheGroups = promptCacheGroups(modelRows.map(({ choice }) => choice), instances);
+  const promptCacheMapping = new CfnMapping(stack, 'PromptCacheMiB', {
+    mapping: Object.fromEntries(modelRows.map(({ choice, key }, m) => [key, Object.fromEntries(cacheGroups.map((g) => [g.attribute, String(g.cacheMiB[m])]))])),
+  });
+  const pickCacheGroup = pickRow(stack, 'InstanceMemoryIs', cacheGroups.map((g) => ({
+    key: g.attribute,
+    name: g.attribute,
+    expression: anyOf(g.instanceTypes.map((type) => Fn.conditionEquals(instanceType.valueAsString, type))),
+  })));
+  const promptCacheValue = pickCacheGroup((groupKey) => pickModel((modelKey) => promptCacheMapping.findInMap(modelKey, groupKey)));
 
   // --- The memory fit check, per model, as the single-account synth does it.
   for (const { choice, key } of modelRows) {
@@ -271,9 +295,10 @@ export function addOrgTemplateParameters(stack: Stack, org: ResolvedOrgConfig): 
     allowedCidrs: undefined,
   };
 
+  const hasPermissionsBoundary = new CfnCondition(stack, 'HasPermissionsBoundary', { expression: Fn.conditionNot(Fn.conditionEquals(permissionsBoundary.valueAsString, '')) });
   return {
     config,
-    promptCacheMiB: Token.asNumber(modelValue('PromptCacheMiB')),
+    promptCacheMiB: Token.asNumber(promptCacheValue),
     existingVpcChoice: {
       createVpc,
       vpcId: vpcId.valueAsString,
@@ -282,16 +307,62 @@ export function addOrgTemplateParameters(stack: Stack, org: ResolvedOrgConfig): 
     allowedCidrs: [Fn.conditionIf(newVpcRange.logicalId, network.cidr, allowedCidr.valueAsString).toString()],
     machineImage: imageOf(amiParameter.valueAsString),
     permissionsBoundaryArn: Fn.conditionIf(
-      new CfnCondition(stack, 'HasPermissionsBoundary', { expression: Fn.conditionNot(Fn.conditionEquals(permissionsBoundary.valueAsString, '')) }).logicalId,
+      hasPermissionsBoundary.logicalId,
       `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:policy/${permissionsBoundary.valueAsString}`,
       Aws.NO_VALUE,
     ).toString(),
+    hasPermissionsBoundary,
   };
 }
 
-/** A catalog id as a mapping key: letters, digits, `-` and `.` only. */
+/**
+ * CloudFormation's rules for mapping keys, written once: a top-level key holds
+ * letters, digits, `-` and `.` (mappingKey), a second-level key letters and
+ * digits only (mappingAttribute), and either is taken from a parameter only as
+ * it is (Ref), so a key a parameter's value would need sanitizing for cannot be
+ * looked up from that parameter. As cfn-lint checks them (its schema of the
+ * Mappings section, cfnlint/data/schemas/other/mappings/configuration.json),
+ * after https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/mappings-section-structure.html.
+ */
 export function mappingKey(id: string): string {
   return id.replace(/[^A-Za-z0-9.-]/g, '-');
+}
+
+/** A second-level mapping key (an attribute name): letters and digits only. See mappingKey. */
+export function mappingAttribute(name: string): string {
+  return name.replace(/[^A-Za-z0-9]/g, '');
+}
+
+/** Instance types that give every model the same prompt cache, and that cache, per model in order. */
+export interface PromptCacheGroup {
+  /** Its second-level key in the PromptCacheMiB mapping: `Memory<MiB>MiB`, or `Memory<least>To<most>MiB`. */
+  readonly attribute: string;
+  readonly instanceTypes: string[];
+  readonly cacheMiB: number[];
+}
+
+/**
+ * The instance types grouped by the prompt cache each model gets on them
+ * (promptCacheMiB; where a model does not fit, 0), the largest group last: it
+ * is the one pickRow takes when no other group's condition holds, so its types
+ * need no condition.
+ */
+export function promptCacheGroups(models: readonly OrgModelChoice[], instances: readonly GravitonInstance[]): PromptCacheGroup[] {
+  const byCache = new Map<string, GravitonInstance[]>();
+  for (const i of instances) {
+    const key = JSON.stringify(models.map((m) => promptCacheMiB(m.resolved.memory, i)));
+    byCache.set(key, [...(byCache.get(key) ?? []), i]);
+  }
+  const groups = [...byCache.entries()].map(([key, members]) => {
+    const mib = [...new Set(members.map((i) => i.memoryGiB * 1024))].sort((a, b) => a - b);
+    const attribute = mappingAttribute(mib.length === 1 ? `Memory${mib[0]}MiB` : `Memory${mib[0]}To${mib[mib.length - 1]}MiB`);
+    return { attribute, instanceTypes: members.map((i) => i.instanceType), cacheMiB: JSON.parse(key) as number[] };
+  });
+  if (new Set(groups.map((g) => g.attribute)).size !== groups.length) {
+    throw new Error(`two groups of instance types with different prompt caches share a memory size: ${groups.map((g) => g.attribute).join(', ')}`);
+  }
+  const largest = groups.reduce((a, b) => (b.instanceTypes.length > a.instanceTypes.length ? b : a));
+  return [...groups.filter((g) => g !== largest), largest];
 }
 
 /** A logical id from a catalog name: `llama-3.2-1b-instruct-q4_0` → `Llama321bInstructQ40`. */
@@ -308,19 +379,19 @@ interface Row {
 
 /**
  * A value from the row whose condition holds: nested Fn::If over the rows'
- * conditions, the last row being the one left. Conditions are created for
- * every row but the last.
+ * conditions, the last row being the one left, each branch the lookup of its
+ * row's key. Conditions are created for every row but the last.
  */
-function pickRow(stack: Stack, prefix: string, rows: Row[], lookup: (key: string, attribute: string) => string): (attribute: string) => string {
+function pickRow(stack: Stack, prefix: string, rows: Row[]): (lookup: (key: string) => string) => string {
   const keys = new Set(rows.map((r) => r.key));
   if (keys.size !== rows.length) {
     throw new Error(`${prefix}: two rows share a mapping key`);
   }
   const conditions = rows.slice(0, -1).map((r) => new CfnCondition(stack, `${prefix}${logicalName(r.name)}`, { expression: r.expression }));
-  return (attribute) => {
-    let value = lookup(rows[rows.length - 1].key, attribute);
+  return (lookup) => {
+    let value = lookup(rows[rows.length - 1].key);
     for (let i = rows.length - 2; i >= 0; i--) {
-      value = Fn.conditionIf(conditions[i].logicalId, lookup(rows[i].key, attribute), value).toString();
+      value = Fn.conditionIf(conditions[i].logicalId, lookup(rows[i].key), value).toString();
     }
     return value;
   };

@@ -116,16 +116,6 @@ export function promptCacheMiB(need: MemoryNeed, instance: GravitonInstance): nu
   return Math.min(PROMPT_CACHE_MAX_MIB, promptCacheRoomMiB(need, instance));
 }
 
-/**
- * The prompt cache a shape gets on any instance of `instances` it fits:
- * the least of their caches, for a template whose instance type is chosen at
- * deploy time (the smallest type that fits sets it). Undefined when none fits.
- */
-export function promptCacheMiBOnAny(need: MemoryNeed, instances: readonly GravitonInstance[]): number | undefined {
-  const caches = instances.filter((i) => fits(need, i)).map((i) => promptCacheMiB(need, i));
-  return caches.length > 0 ? Math.min(...caches) : undefined;
-}
-
 export function formatGiB(bytes: number): string {
   return `${(bytes / GIB).toFixed(1)} GiB`;
 }

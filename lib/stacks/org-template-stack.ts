@@ -1,8 +1,10 @@
-import { Aws, CfnResource, CliCredentialsStackSynthesizer, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import { Aspects, Aws, CfnResource, CliCredentialsStackSynthesizer, Fn, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { endpointPropsOf } from '../config/endpoint-props';
 import { GravitonLlmEndpoint } from '../constructs/graviton-llm-endpoint';
+import { PRODUCT_ROLE_PATH, launchRoleKeyStatement } from '../org/launch-role-policy';
 import { ResolvedOrgConfig } from '../org/org-config';
 import { addOrgTemplateParameters } from '../org/template-parameters';
 import { addEndpointOutputs } from './inference-stack';
@@ -66,6 +68,20 @@ export class OrgTemplateStack extends Stack {
     // stack, as aws-cdk-lib's own: it creates the providers' roles (the default security group's, the
     // log retention's) stack-wide and exposes none of them.
     iam.PermissionsBoundary.of(this).apply(iam.ManagedPolicy.fromManagedPolicyArn(this, 'PermissionsBoundaryPolicy', inputs.permissionsBoundaryArn));
+    // And, in a Service Catalog launch (where the boundary is set), the kit's role path: the launch role's
+    // role actions are on that path only (PRODUCT_ROLE_PATH). The StackSet's stacks keep their roles where
+    // they are (a new path replaces a role).
+    const rolePath = Fn.conditionIf(inputs.hasPermissionsBoundary.logicalId, PRODUCT_ROLE_PATH, Aws.NO_VALUE);
+    Aspects.of(this).add({
+      visit: (node) => {
+        if (CfnResource.isCfnResource(node) && node.cfnResourceType === 'AWS::IAM::Role') node.addPropertyOverride('Path', rolePath);
+      },
+    });
+    // Every key of the template (the alarm topic's): the launch role manages it through its key policy,
+    // having no key action in IAM but kms:CreateKey (see launchRoleKeyStatement).
+    for (const key of this.node.findAll().filter((c): c is kms.Key => c instanceof kms.Key)) {
+      key.addToResourcePolicy(launchRoleKeyStatement(props.org.serviceCatalog.launchRoleName, inputs.hasPermissionsBoundary));
+    }
 
     Validations.of(this.endpoint.endpoint).acknowledge({
       id: 'AwsSolutions::AwsSolutions-EC23',

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { PRODUCT_ROLE_PATH } from '../../lib/org/launch-role-policy';
 import { REPO_ROOT } from '../support/synth';
 import { OrgSynthesized, synthOrg } from './support/org-synth';
 
@@ -169,7 +170,7 @@ test('cdk-nag and CloudFormation Validate: every administrator stack clean, each
   }
   const acknowledged = report.pluginReports.flatMap((p: any) => p.suppressedViolations ?? []);
   expect(acknowledged.map((v: any) => v.acknowledgedId)).toEqual(expect.arrayContaining([
-    'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/SC-*]',
+    `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role${PRODUCT_ROLE_PATH}SC-*]`,
     'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:*:*:vpc/*]',
   ]));
   for (const v of acknowledged) {

@@ -234,17 +234,54 @@ describe('the catalogs as mappings, picked by conditions on the parameters', () 
     expect(lt.InstanceType).toEqual({ Ref: 'InstanceType' });
   });
 
-  test('each Model value yields a prompt cache that every InstanceType the fit rule admits for it can hold', () => {
-    const userData = only('AWS::EC2::LaunchTemplate').Properties.LaunchTemplateData.UserData;
-    for (const choice of s.org.config.models) {
-      const text = (evaluate(userData, evalWith({ Model: choice.id })) as any)['Fn::Base64']['Fn::Join'][1]
-        .map((part: unknown) => (typeof part === 'string' ? part : '')).join('');
-      const cache = Number(/\nGLLM_PROMPT_CACHE_MIB=(\d+)\n/.exec(text)?.[1]);
-      const admitted = allGravitonInstances().filter((i) => fits(choice.resolved.memory, i));
-      expect(admitted.length).toBeGreaterThan(0);
-      for (const i of admitted) expect([choice.id, i.instanceType, cache <= promptCacheMiB(choice.resolved.memory, i)]).toEqual([choice.id, i.instanceType, true]);
-      // No smaller than it must be: the smallest admitted type's whole spare memory.
-      expect(cache).toBe(Math.min(...admitted.map((i) => promptCacheMiB(choice.resolved.memory, i))));
+  test('each Model and InstanceType pair yields the prompt cache the fit check computes for that pair, through a mapping CloudFormation accepts', () => {
+    const parts: any[] = only('AWS::EC2::LaunchTemplate').Properties.LaunchTemplateData.UserData['Fn::Base64']['Fn::Join'][1];
+    const cache = parts[parts.findIndex((p) => typeof p === 'string' && p.endsWith('\nGLLM_PROMPT_CACHE_MIB=')) + 1];
+    const org = s.org.config;
+    const pairs: string[] = [];
+    for (const choice of org.models) {
+      for (const instance of allGravitonInstances()) {
+        // cfn-eval's FindInMap throws on a key the mapping lacks, as CloudFormation fails the stack.
+        const value = Number(evaluate(cache, evalWith({ Model: choice.id, InstanceType: instance.instanceType })));
+        const expected = promptCacheMiB(choice.resolved.memory, instance);
+        expect([choice.id, instance.instanceType, value]).toEqual([choice.id, instance.instanceType, expected]);
+        if (fits(choice.resolved.memory, instance)) pairs.push(`${choice.id} ${instance.instanceType}`);
+      }
+    }
+    // Every pair the fit rule admits is one of those (the rules test refuses the others), and the cache is
+    // no longer one figure per model: the 1B Q8_0 model gets more than the smallest type's 80 MiB on a larger type.
+    expect(pairs.length).toBeGreaterThan(1000);
+    const q8 = org.models.find((m) => m.id === 'llama-3.2-1b-instruct-q8_0')!;
+    expect(Number(evaluate(cache, evalWith({ Model: q8.id, InstanceType: 'c7g.2xlarge' })))).toBe(promptCacheMiB(q8.resolved.memory, findGravitonInstance('c7g.2xlarge')!));
+    expect(promptCacheMiB(q8.resolved.memory, findGravitonInstance('c7g.2xlarge')!)).toBe(8192);
+
+    // CloudFormation's mapping rules, as cfn-lint 1.51 encodes them (its schema for the Mappings section,
+    // cfnlint/data/schemas/other/mappings/configuration.json, after
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/mappings-section-structure.html and
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html): mapping names
+    // alphanumeric, top-level keys letters, digits, '-' and '.', second-level keys alphanumeric, at most 200 of
+    // each per level. And every FindInMap names its map and keys literally (no key taken from a parameter
+    // that some allowed value would miss, in a branch taken or not), and names an entry that exists.
+    for (const [name, mapping] of Object.entries(t.Mappings as Record<string, any>)) {
+      expect(name).toMatch(/^[a-zA-Z0-9]+$/);
+      expect(Object.keys(mapping).length).toBeLessThanOrEqual(200);
+      for (const [top, attributes] of Object.entries(mapping as Record<string, any>)) {
+        expect([name, top]).toEqual([name, expect.stringMatching(/^[a-zA-Z0-9.-]+$/)]);
+        expect(Object.keys(attributes).length).toBeLessThanOrEqual(200);
+        for (const second of Object.keys(attributes)) expect([name, top, second]).toEqual([name, top, expect.stringMatching(/^[a-zA-Z0-9]+$/)]);
+      }
+    }
+    const lookups: any[][] = [];
+    const walk = (node: any) => {
+      if (node === null || typeof node !== 'object') return;
+      if (!Array.isArray(node) && 'Fn::FindInMap' in node) lookups.push(node['Fn::FindInMap']);
+      Object.values(node).forEach(walk);
+    };
+    walk(cache);
+    expect(lookups.length).toBeGreaterThan(0);
+    for (const [map, top, second] of lookups) {
+      expect([map, top, second].every((k) => typeof k === 'string')).toBe(true);
+      expect([map, top, second, t.Mappings[map]?.[top]?.[second] !== undefined]).toEqual([map, top, second, true]);
     }
   });
 

@@ -1,6 +1,6 @@
 import { findGravitonInstance } from '../../lib/catalogs/graviton-instances';
 import { ARCHITECTURES } from '../../lib/catalogs/model-architectures';
-import { GIB, MIB, PROMPT_CACHE_ALLOWANCE_FRACTION, PROMPT_CACHE_MAX_MIB, promptCacheRoomMiB, fits, memoryNeed, promptCacheMiB, promptCacheMiBOnAny, sizesThatFit, usableBytes } from '../../lib/sizing/memory-fit';
+import { GIB, MIB, PROMPT_CACHE_ALLOWANCE_FRACTION, PROMPT_CACHE_MAX_MIB, promptCacheRoomMiB, fits, memoryNeed, promptCacheMiB, sizesThatFit, usableBytes } from '../../lib/sizing/memory-fit';
 
 const threeB = { modelBytes: 2_019_377_696, architecture: ARCHITECTURES['llama-3.2-3b'], parallelSlots: 4, contextTokensPerSlot: 4096 };
 
@@ -56,12 +56,5 @@ describe('the RAM prompt cache (llama-server --cache-ram)', () => {
     const xlarge = findGravitonInstance('c7g.xlarge')!;
     expect(promptCacheMiB({ ...tight, totalBytes: usableBytes(xlarge) }, xlarge)).toBe(0);
     expect(promptCacheMiB({ ...tight, totalBytes: usableBytes(xlarge) + GIB }, xlarge)).toBe(0);
-  });
-
-  test('for a template whose instance type is chosen later, is what the smallest type that fits can spare', () => {
-    const need = memoryNeed(threeB);
-    const types = ['c7g.large', 'c7g.xlarge', 'c7g.2xlarge'].map((t) => findGravitonInstance(t)!);
-    expect(promptCacheMiBOnAny(need, types)).toBe(promptCacheMiB(need, types[1]));
-    expect(promptCacheMiBOnAny(need, types.slice(0, 1))).toBeUndefined();
   });
 });

@@ -4,8 +4,11 @@
  * context keys, allowed (an Allow matches and no Deny does)? Action and
  * Resource (and NotAction/NotResource) with `*` and `?`, the condition
  * operators the kit's policies use, IfExists, ForAnyValue/ForAllValues, and
- * policy variables (`${aws:PrincipalAccount}`) in condition values. Principals
- * are not evaluated: callers pick the statements of one policy. Templates'
+ * policy variables (`${aws:PrincipalAccount}`) in condition values. `decide`
+ * does not evaluate principals: callers pick the statements of one policy.
+ * `decideResourcePolicy` does, for a resource-based policy; `decideSameAccount`
+ * and `decideKms` combine a role's identity policies, its permissions boundary
+ * and the resource's policy as IAM and AWS KMS document it. Templates'
  * intrinsic functions are resolved first with `resolveIntrinsics`.
  */
 
@@ -31,6 +34,102 @@ export function decide(statements: any[], request: IamRequest): Decision {
 
 export function allows(statements: any[], request: IamRequest): boolean {
   return decide(statements, request) === 'allow';
+}
+
+/** Who makes a request, for the Principal element of a resource-based policy. */
+export interface RequestPrincipal {
+  /** The ARN a Principal element names it by: a role's ARN, with its path (not the session's). */
+  readonly arn: string;
+  /** Its account: a Principal naming the account (`arn:aws:iam::ACCOUNT:root`, or the bare id) names every principal of it. */
+  readonly account: string;
+}
+
+/**
+ * What one resource-based policy says of a request by a principal: an explicit
+ * deny; an allow that names the principal itself (or `*`); an allow that names
+ * only its account, which grants nothing by itself but leaves the decision to
+ * the account's IAM policies (a KMS key policy's root statement,
+ * https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html#key-policy-default-allow-root-enable-iam);
+ * or nothing.
+ */
+export type ResourcePolicyDecision = 'deny' | 'allow' | 'account' | 'implicit-deny';
+
+export function decideResourcePolicy(statements: any[], request: IamRequest, principal: RequestPrincipal): ResourcePolicyDecision {
+  let decision: ResourcePolicyDecision = 'implicit-deny';
+  for (const st of statements) {
+    const named = principalNamed(st, principal);
+    if (named === undefined || !statementMatches(st, request)) continue;
+    if (st.Effect === 'Deny') return 'deny';
+    if (st.Effect === 'Allow' && (named === 'itself' || decision === 'implicit-deny')) decision = named === 'itself' ? 'allow' : 'account';
+  }
+  return decision;
+}
+
+/** Whether a statement's Principal names the principal itself, only its account, or not at all. */
+function principalNamed(st: any, principal: RequestPrincipal): 'itself' | 'account' | undefined {
+  if (st.NotPrincipal !== undefined) throw new Error('NotPrincipal is not evaluated here');
+  const p = st.Principal;
+  if (p === '*') return 'itself';
+  const aws = (p?.AWS === undefined ? [] : [p.AWS].flat()).map(String);
+  if (aws.includes('*') || aws.includes(principal.arn)) return 'itself';
+  if (aws.some((a) => a === principal.account || new RegExp(`^arn:[\\w-]+:iam::${principal.account}:root$`).test(a))) return 'account';
+  return undefined;
+}
+
+/** A role's policies: its identity policies (inline, attached) and its permissions boundary, if it has one. */
+export interface RolePolicies {
+  readonly identity: any[];
+  readonly boundary?: any[];
+}
+
+/**
+ * IAM's decision for a request a role makes on a resource of its own account,
+ * with the resource's policy if it has one
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html):
+ * an explicit deny in any of the policies denies; otherwise the request is
+ * allowed by the identity policies or by a resource-based policy, and in either
+ * case only within the permissions boundary. A resource-based policy that names
+ * the role's ARN (as the template's bucket policies do) is still limited by the
+ * boundary: "Resource-based policies that grant permissions to an IAM role ARN
+ * are limited by an implicit deny in a permissions boundary or session policy"
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html,
+ * "Evaluating effective permissions with boundaries"). Only one that names the
+ * role's session ARN escapes it; the template names none.
+ */
+export function decideSameAccount(role: RolePolicies, resourcePolicy: any[] | undefined, given: IamRequest, principal: RequestPrincipal): Decision {
+  const request = withPrincipalKeys(given, principal);
+  const identity = decide(role.identity, request);
+  const boundary = role.boundary === undefined ? 'allow' : decide(role.boundary, request);
+  const resource = resourcePolicy === undefined ? 'implicit-deny' : decideResourcePolicy(resourcePolicy, request, principal);
+  if (identity === 'deny' || boundary === 'deny' || resource === 'deny') return 'deny';
+  if (boundary !== 'allow') return 'implicit-deny';
+  return identity === 'allow' || resource === 'allow' ? 'allow' : 'implicit-deny';
+}
+
+/**
+ * AWS KMS's decision for a request on a key
+ * (https://docs.aws.amazon.com/kms/latest/developerguide/control-access.html,
+ * https://docs.aws.amazon.com/kms/latest/developerguide/determining-access.html):
+ * the key policy is required. It allows the principal itself, and then no IAM
+ * policy is needed ("If the key policy ... allows the principal ... you do not
+ * need IAM policies"), or it allows the account (the default root statement),
+ * and then the principal's IAM policies must allow too. Any explicit deny
+ * denies; the boundary limits both, as for any resource-based policy above.
+ */
+export function decideKms(role: RolePolicies, keyPolicy: any[], given: IamRequest, principal: RequestPrincipal): Decision {
+  const request = withPrincipalKeys(given, principal);
+  const key = decideResourcePolicy(keyPolicy, request, principal);
+  const identity = decide(role.identity, request);
+  const boundary = role.boundary === undefined ? 'allow' : decide(role.boundary, request);
+  if (key === 'deny' || identity === 'deny' || boundary === 'deny') return 'deny';
+  if (boundary !== 'allow') return 'implicit-deny';
+  if (key === 'allow') return 'allow';
+  return key === 'account' && identity === 'allow' ? 'allow' : 'implicit-deny';
+}
+
+/** The keys IAM puts in every request's context: the principal's ARN (a role's, not its session's) and account. */
+function withPrincipalKeys(request: IamRequest, principal: RequestPrincipal): IamRequest {
+  return { ...request, context: { 'aws:PrincipalArn': principal.arn, 'aws:PrincipalAccount': principal.account, ...request.context } };
 }
 
 /** IAM's wildcard match: `*` any run of characters, `?` one; actions case-insensitively. */

@@ -1,3 +1,5 @@
+import { resolveIntrinsics } from '../../support/iam-eval';
+
 /**
  * Just enough of CloudFormation's evaluation of Conditions, Rules and the
  * intrinsic functions the org template uses in them, to check the generated
@@ -6,8 +8,11 @@
  */
 export interface Evaluation {
   readonly template: any;
+  /** Parameter values; resources' and pseudo parameters' `Ref` values may be given here too. */
   readonly parameters: Record<string, string>;
   readonly region?: string;
+  /** `Fn::GetAtt` values by `LogicalId.Attribute`; an unknown one stays `<LogicalId.Attribute>`. */
+  readonly attributes?: Record<string, string>;
 }
 
 /** A template's parameter values: the defaults, overridden. */
@@ -56,7 +61,7 @@ export function evaluate(node: any, e: Evaluation): any {
     case 'Fn::Split':
       return String(evaluate(arg[1], e)).split(arg[0]);
     case 'Fn::GetAtt':
-      return `<${arg.join('.')}>`;
+      return e.attributes?.[arg.join('.')] ?? `<${arg.join('.')}>`;
     case 'Fn::FindInMap': {
       const [map, key1, key2] = arg.map((a: any) => evaluate(a, e));
       const value = e.template.Mappings?.[map]?.[key1]?.[key2];
@@ -68,6 +73,28 @@ export function evaluate(node: any, e: Evaluation): any {
     default:
       return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, evaluate(v, e)]));
   }
+}
+
+/**
+ * A node as CloudFormation hands it to the service: conditions and parameters
+ * evaluated, Fn::Join and Fn::Sub joined, and `Ref: AWS::NoValue` removed
+ * from the objects and lists that hold it.
+ */
+export function resolved(node: any, e: Evaluation): any {
+  return withoutNoValue(resolveIntrinsics(evaluate(node, e), {
+    account: e.parameters['AWS::AccountId'] ?? '<AWS::AccountId>',
+    region: e.region ?? 'us-east-1',
+    partition: e.parameters['AWS::Partition'],
+    stackName: e.parameters['AWS::StackName'],
+    refs: e.parameters,
+  }));
+}
+
+function withoutNoValue(node: any): any {
+  const noValue = (n: any) => n !== null && typeof n === 'object' && n.Ref === 'AWS::NoValue';
+  if (Array.isArray(node)) return node.filter((n) => !noValue(n)).map(withoutNoValue);
+  if (node === null || typeof node !== 'object') return node;
+  return Object.fromEntries(Object.entries(node).filter(([, v]) => !noValue(v)).map(([k, v]) => [k, withoutNoValue(v)]));
 }
 
 /** A named condition of the template. */
