@@ -8,7 +8,10 @@ export interface CatalogModel {
   readonly quantization: Quantization;
   /** Hugging Face repository. */
   readonly repository: string;
-  /** Hugging Face revision (commit) the file was published at; `main` where no revision was pinned. */
+  /**
+   * Hugging Face revision (a commit) the file is downloaded at: never a branch, which its owner can
+   * move to other bytes (the boot would then refuse them, and every boot fail).
+   */
   readonly revision: string;
   readonly file: string;
   readonly sizeBytes: number;
@@ -30,7 +33,10 @@ export const CATALOG_MODELS: readonly CatalogModel[] = [
     architecture: 'llama-3.2-1b',
     quantization: 'Q4_0',
     repository: 'bartowski/Llama-3.2-1B-Instruct-GGUF',
-    revision: 'main',
+    // The commit at which this repository's Q8_0 and Q4_K_M entries (below) are confirmed. This
+    // file's size and hash are confirmed by projects that download it from `main`; that the file
+    // at this commit has them is inferred, not confirmed: a boot refuses a file that differs.
+    revision: '067b946cf014b7c697f3654f621d577a3e3afd1c',
     file: 'Llama-3.2-1B-Instruct-Q4_0.gguf',
     sizeBytes: 773025920,
     sha256: 'fa0390e7c043f89ae1847bd6682d748041a99d4ef3de0e0b27d33b6af97a8be8',

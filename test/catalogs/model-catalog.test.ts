@@ -8,7 +8,8 @@ test('every entry is complete and pinned by size and SHA-256', () => {
     ids.add(m.id);
     expect(m.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(Number.isSafeInteger(m.sizeBytes)).toBe(true);
-    expect(m.revision).toMatch(/^(main|[0-9a-f]{40})$/);
+    // A commit, never a branch such as `main`, which its owner can move.
+    expect([m.id, m.revision]).toEqual([m.id, expect.stringMatching(/^[0-9a-f]{40}$/)]);
     expect(m.file.endsWith('.gguf')).toBe(true);
     expect(m.id).toBe(`${m.architecture}-instruct-${m.quantization.toLowerCase()}`);
     expect(ARCHITECTURES[m.architecture]).toBeDefined();
