@@ -762,12 +762,12 @@ ensure_build() {
     # libraries its output needs (a cache hit has no compiler to bring them).
     printf '%s %s\n' "$(first_line "$("$CXX_BIN" --version)")" "$("$CXX_BIN" -dumpmachine)" >"$tmpdir/toolchain.txt"
     needed_libraries "$tmpdir" >"$tmpdir/runtime-libraries.txt"
+    seal_build "$tmpdir"
     problem=$(check_build "$tmpdir" "$material") || fail "the build just compiled does not run here: ${problem}"
     tar -czf "$tarball" -C "$tmpdir" .
     cache_put "$tarball" "builds/${key}.tar.gz"
   fi
   rm -f -- "$tarball"
-  chmod -R a+rX "$tmpdir"
   # Rename into place so a half-extracted build is never taken as installed.
   rm -rf -- "$BUILD_DIR"
   mv -- "$tmpdir" "$BUILD_DIR"
@@ -859,14 +859,72 @@ s3_read_version() {
   return 1
 }
 
-# Unpacks build tarball $1 into directory $2; prints what is wrong and fails
-# if it cannot.
+# Unpacks build tarball $1 into the empty directory $2; prints what is wrong
+# and fails if it cannot. The tarball is untrusted until its checks pass, and
+# tar run as root would keep the owners, setuid bits and device files it
+# records. So it is listed first and refused unless it holds only plain files
+# and directories inside the tree; it is unpacked by the service user, which
+# can create nothing it could not create anyway; and root then takes the tree
+# over (seal_build) before any of its programs runs.
 extract_build() {
-  local tarball=$1 dir=$2 err
-  if ! err=$(tar -xzf "$tarball" -C "$dir" 2>&1); then
+  local tarball=$1 dir=$2 err odd
+  build_tarball_problem "$tarball" || return 1
+  if [[ ${CFG[GLLM_MODE]} == aws ]] && ((EUID == 0)); then
+    chown "$SERVICE_USER:$SERVICE_USER" "$dir"
+  fi
+  # Root opens the tarball; the service user only reads it from stdin.
+  if ! err=$(as_service_user tar -xzf - -C "$dir" --no-same-owner --no-same-permissions <"$tarball" 2>&1); then
     printf 'not a readable tar.gz (%s)\n' "$(first_line "$err")"
     return 1
   fi
+  # What the listing promised, checked on the disk as well.
+  odd=$(find "$dir" \( ! -type f ! -type d \) -o -perm /7000 | head -n 1)
+  if [[ -n $odd ]]; then
+    printf 'it unpacked to %q, which is not a plain file or directory, or has the setuid, setgid or sticky bit\n' "${odd#"$dir"/}"
+    return 1
+  fi
+  seal_build "$dir"
+}
+
+# Prints what makes tarball $1 unfit to unpack, and fails, unless every entry
+# is a plain file or directory with a plain relative name inside the tree and
+# no setuid, setgid or sticky bit. A build is bin/ and three text files: it
+# needs no links, devices or special bits.
+build_tarball_problem() {
+  local tarball=$1 listing line mode time name
+  # C locale and numeric owners: one fixed layout of tar's verbose listing;
+  # --absolute-names lists a name as recorded, leading / and all, to be refused.
+  if ! listing=$(LC_ALL=C tar --numeric-owner --absolute-names -tvzf "$tarball" 2>&1); then
+    printf 'not a readable tar.gz (%s)\n' "$(tail -n 1 <<<"$listing")"
+    return 1
+  fi
+  while IFS= read -r line; do
+    [[ -n $line ]] || continue
+    read -r mode _ _ _ time name <<<"$line"
+    case ${mode:0:1} in
+      - | d) ;;
+      l) printf 'it holds a symbolic link (%s)\n' "${line#*"$time" }"; return 1 ;;
+      h) printf 'it holds a hard link (%s)\n' "${line#*"$time" }"; return 1 ;;
+      b | c) printf 'it holds a device file (%s)\n' "${line#*"$time" }"; return 1 ;;
+      *) printf 'it holds %s, which is not a plain file or directory\n' "$line"; return 1 ;;
+    esac
+    if [[ ! $mode =~ ^[-d]([-r][-w][-x]){3}$ ]]; then
+      printf 'it holds %q with the setuid, setgid or sticky bit (%s)\n' "$name" "$mode"
+      return 1
+    fi
+    if [[ ! $name =~ ^[A-Za-z0-9._+-][A-Za-z0-9._+/-]*$ || /$name/ == */../* ]]; then
+      printf 'it holds an entry named %q, which is not a plain name inside the build tree\n' "$name"
+      return 1
+    fi
+  done <<<"$listing"
+}
+
+# The service user runs a build's programs, the server among them, and must
+# not be able to change them: root owns the tree and alone may write to it.
+seal_build() {
+  local dir=$1
+  if ((EUID == 0)); then chown -R root:root "$dir"; fi
+  chmod -R u=rwX,go=rX "$dir"
 }
 
 # The shared libraries (sonames) the build's programs in $1/bin load, as the

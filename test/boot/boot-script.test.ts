@@ -4,7 +4,7 @@
  * into a bash shell with `source` (the script boots only when executed).
  */
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -89,14 +89,79 @@ function boot(envText: string) {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, last: lines[lines.length - 1] };
 }
 
-/** Runs `body` in a shell that has sourced boot.sh and parsed `envText`. */
-function withFunctions(envText: string, body: string, env: NodeJS.ProcessEnv = process.env) {
+/**
+ * Runs `body` in a shell that has sourced boot.sh and parsed `envText`; `wrap` is a command that runs
+ * the shell (see withServiceUser).
+ */
+function withFunctions(envText: string, body: string, env: NodeJS.ProcessEnv = process.env, wrap: string[] = []) {
   const r = spawnSync(
-    'bash',
-    ['-c', `source "$0"; exec 3>&1; parse_env "$1"; set_layout; ${body}`, SCRIPT, writeEnv(envText)],
+    wrap[0] ?? 'bash',
+    [...wrap.slice(1), ...(wrap.length ? ['bash'] : []), '-c', `source "$0"; exec 3>&1; parse_env "$1"; set_layout; ${body}`, SCRIPT, writeEnv(envText)],
     { encoding: 'utf8', timeout: 60_000, env },
   );
   return { status: r.status, out: r.stdout + r.stderr };
+}
+
+/**
+ * The service user of an instance, for tests that run boot.sh's functions as root in aws mode: a
+ * mount namespace whose /etc/passwd and /etc/group add `llama`, so the real setpriv, chown and tar
+ * act as on an instance while the host's own user list is untouched. Undefined, with the reason in
+ * `serviceUserSkip`, where this process is not root or cannot make a mount namespace.
+ */
+const serviceUserSkip = (() => {
+  if (process.getuid?.() !== 0) return 'needs root (setpriv to the service user)';
+  if (spawnSync('unshare', ['-m', 'true']).status !== 0) return 'needs unshare -m (a mount namespace)';
+  return '';
+})();
+/** A directory every user can traverse: the service user reads and writes below it. */
+const open = mkdtempSync(path.join(os.tmpdir(), 'gllm-boot-open-'));
+chmodSync(open, 0o755);
+afterAll(() => rmSync(open, { recursive: true, force: true }));
+const SERVICE_UID = 64123;
+function serviceUserWrap(): string[] {
+  const users = path.join(open, 'users');
+  mkdirSync(users, { recursive: true });
+  writeFileSync(path.join(users, 'passwd'), `${readFileSync('/etc/passwd', 'utf8')}llama:x:${SERVICE_UID}:${SERVICE_UID}::/nonexistent:/usr/sbin/nologin\n`);
+  writeFileSync(path.join(users, 'group'), `${readFileSync('/etc/group', 'utf8')}llama:x:${SERVICE_UID}:\n`);
+  return ['unshare', '-m', 'sh', '-c',
+    `mount --bind ${users}/passwd /etc/passwd && mount --bind ${users}/group /etc/group && exec "$@"`, 'sh'];
+}
+function withServiceUser(envText: string, body: string, env: NodeJS.ProcessEnv = process.env) {
+  return withFunctions(envText, body, env, serviceUserWrap());
+}
+
+/** One entry of a tarball made by makeTarball: a file unless `type` says otherwise. */
+interface TarEntry {
+  readonly name: string;
+  readonly type?: 'file' | 'dir' | 'symlink' | 'hardlink' | 'chardev';
+  readonly mode?: number;
+  readonly uid?: number;
+  readonly content?: string;
+  /** A link's target. */
+  readonly target?: string;
+}
+
+/** Writes a .tar.gz holding exactly `entries` (Python's tarfile writes what GNU tar would refuse to make). */
+function makeTarball(file: string, entries: TarEntry[]): string {
+  const py = `
+import io, json, sys, tarfile
+types = {"file": tarfile.REGTYPE, "dir": tarfile.DIRTYPE, "symlink": tarfile.SYMTYPE, "hardlink": tarfile.LNKTYPE, "chardev": tarfile.CHRTYPE}
+with tarfile.open(sys.argv[1], "w:gz", format=tarfile.GNU_FORMAT) as tar:
+    for e in json.load(sys.stdin):
+        info = tarfile.TarInfo(e["name"])
+        info.type = types[e.get("type", "file")]
+        info.mode = e.get("mode", 0o755 if info.type == tarfile.DIRTYPE else 0o644)
+        info.uid = info.gid = e.get("uid", 0)
+        info.linkname = e.get("target", "")
+        if info.type == tarfile.CHRTYPE:
+            info.devmajor, info.devminor = 1, 3
+        data = e.get("content", "").encode()
+        info.size = len(data) if info.type == tarfile.REGTYPE else 0
+        tar.addfile(info, io.BytesIO(data) if info.type == tarfile.REGTYPE else None)
+`;
+  const r = spawnSync('python3', ['-c', py, file], { input: JSON.stringify(entries), encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`makeTarball: ${r.stderr}`);
+  return file;
 }
 
 describe('boot.sh static checks', () => {
@@ -304,6 +369,72 @@ describe('build cache key', () => {
     // The commit is what is built: another name for it builds the same thing.
     expect(key({ GLLM_LLAMA_CPP_REF: 'b6500' })).toBe(base);
     expect(key({ GLLM_QUANTIZE_TO: 'Q4_0' })).not.toBe(base);
+  });
+});
+
+/** A build's files as the kit packs them: a server that prints its version, and a manifest. */
+const BUILD_FILES: TarEntry[] = [
+  { name: './', type: 'dir' },
+  { name: './bin/', type: 'dir' },
+  { name: './bin/llama-server', mode: 0o755, content: '#!/bin/sh\necho "version: 1 ($(id -un))"\n' },
+  { name: './manifest.txt', content: 'manifest\n' },
+];
+
+describe('a cached build is unpacked as the service user, and only plain files and directories inside its tree', () => {
+  // tar on PATH notes who runs it and how, then runs the real one.
+  const tarCalls = path.join(open, 'tar-calls');
+  const tarStub = path.join(open, 'tar-stub');
+  beforeAll(() => {
+    mkdirSync(tarStub, { recursive: true, mode: 0o755 });
+    writeFileSync(path.join(tarStub, 'tar'), `#!/bin/sh\necho "$(id -un) $*" >>${tarCalls}\nexec /usr/bin/tar "$@"\n`, { mode: 0o755 });
+    // Written by root and by the service user.
+    writeFileSync(tarCalls, '');
+    chmodSync(tarCalls, 0o666);
+  });
+
+  function unpack(entries: TarEntry[]) {
+    const t = mkdtempSync(path.join(open, 'unpack-'));
+    chmodSync(t, 0o755);
+    const tarball = makeTarball(path.join(t, 'build.tar.gz'), entries);
+    const into = path.join(t, 'build');
+    mkdirSync(into, { mode: 0o755 });
+    // From a working directory the service user cannot read, as a root shell may have.
+    const r = withServiceUser(renderBootEnvironment(awsEnv()),
+      `LOG_FILE=${t}/boot.log; cd /root; if problem=$(extract_build ${tarball} ${into}); then echo UNPACKED; else echo "REFUSED: $problem"; fi`,
+      { ...process.env, PATH: `${tarStub}:${process.env.PATH}` });
+    return { ...r, t, into };
+  }
+
+  test('a plain build is unpacked by the service user, without the tarball\'s owners or modes, and then owned by root', () => {
+    if (serviceUserSkip) return console.log(`skipped: ${serviceUserSkip}`);
+    const r = unpack(BUILD_FILES.map((e) => ({ ...e, uid: 1234, mode: e.type === 'dir' ? 0o777 : e.mode === 0o755 ? 0o777 : 0o666 })));
+    expect(r.out).toContain('UNPACKED');
+    expect(readFileSync(tarCalls, 'utf8')).toContain(`llama -xzf - -C ${r.into} --no-same-owner --no-same-permissions`);
+    const modes = Object.fromEntries(['.', 'bin', 'bin/llama-server', 'manifest.txt'].map((f) => {
+      const st = statSync(path.join(r.into, f));
+      return [f, `${st.uid}:${st.gid} ${(st.mode & 0o7777).toString(8)}`];
+    }));
+    // The server runs as the service user, which must not be able to change its programs.
+    expect(modes).toEqual({ '.': '0:0 755', bin: '0:0 755', 'bin/llama-server': '0:0 755', 'manifest.txt': '0:0 644' });
+  });
+
+  test.each<[string, TarEntry, RegExp]>([
+    ['a setuid program', { name: './bin/llama-server', mode: 0o4755, content: '#!/bin/sh\n' }, /llama-server with the setuid, setgid or sticky bit \(-rwsr-xr-x\)/],
+    ['a setgid directory', { name: './lib/', type: 'dir', mode: 0o2755 }, /lib\/ with the setuid, setgid or sticky bit/],
+    ['a symbolic link out of the tree', { name: './bin/llama-server', type: 'symlink', target: '/etc/passwd' }, /a symbolic link \(.*llama-server -> \/etc\/passwd\)/],
+    ['a symbolic link inside the tree', { name: './bin/llama-quantize', type: 'symlink', target: 'llama-server' }, /a symbolic link/],
+    ['a hard link', { name: './bin/shadow', type: 'hardlink', target: '/etc/shadow' }, /a hard link \(.*shadow link to \/etc\/shadow\)/],
+    ['a device file', { name: './bin/mem', type: 'chardev', mode: 0o666 }, /a device file \(.*bin\/mem\)/],
+    ['a path out of the tree', { name: '../escaped', content: 'x' }, /an entry named \.\.\/escaped, which is not a plain name inside the build tree/],
+    ['an absolute path', { name: '/tmp/gllm-absolute-entry', content: 'x' }, /an entry named \/tmp\/gllm-absolute-entry/],
+  ])('a tarball with %s is refused before anything is unpacked', (_what, entry, problem) => {
+    if (serviceUserSkip) return console.log(`skipped: ${serviceUserSkip}`);
+    const r = unpack([...BUILD_FILES, entry]);
+    expect(r.out).toMatch(/REFUSED: /);
+    expect(r.out).toMatch(problem);
+    expect(readdirSync(r.into)).toEqual([]);
+    expect(readdirSync(r.t)).not.toContain('escaped');
+    expect(() => statSync('/tmp/gllm-absolute-entry')).toThrow();
   });
 });
 
