@@ -43,6 +43,9 @@ readonly LOG_ROTATE_UNIT=graviton-llm-log-rotate
 # llama-server's log and its one previous copy stay under this size each.
 readonly SERVER_LOG_MAX_BYTES=$((100 * 1024 * 1024))
 readonly SERVICE_USER=llama
+# A name the dynamic loader could look up as a shared library, and that dnf or
+# apt-get could not read as an option, a path or a pattern.
+readonly SONAME_RE='^[A-Za-z0-9_][A-Za-z0-9_+-]*([.][A-Za-z0-9_+-]+)*[.]so([.][0-9]+)*$'
 readonly DOWNLOAD_ATTEMPTS=4
 # Tries of each call that decides an instance's fate (see retry).
 readonly RETRY_ATTEMPTS=6
@@ -737,7 +740,6 @@ ensure_build() {
   LLAMA_SERVER=$BUILD_DIR/bin/llama-server
   log "build key ${key} (${material//$'\n'/; })"
   if [[ -f $BUILD_DIR/manifest.txt ]]; then
-    ensure_runtime_libraries "$BUILD_DIR"
     if problem=$(check_build "$BUILD_DIR" "$material"); then
       log "build: installed build ${key} reused (no compile)"
       return
@@ -812,14 +814,10 @@ fetch_cached_build() {
       log "cache read of ${rel} version ${v} failed; treating it as a miss"
       return 1
     fi
-    if problem=$(extract_build "$tarball" "$dir"); then
-      # Libraries this machine lacks are this machine's problem, not the object's: installed, or the boot fails.
-      ensure_runtime_libraries "$dir"
-      if problem=$(check_build "$dir" "$material"); then
-        log "build: cache hit ${rel} (no compile)$( ((${#versions[@]} > 1)) && echo ", version ${v} (written $((i + 1)) of ${#versions[@]})"); needs at run time: $(tr '\n' ' ' <"$dir/runtime-libraries.txt" 2>/dev/null || echo 'not recorded')"
-        rm -f -- "$tarball"
-        return 0
-      fi
+    if problem=$(extract_build "$tarball" "$dir") && problem=$(check_build "$dir" "$material"); then
+      log "build: cache hit ${rel} (no compile)$( ((${#versions[@]} > 1)) && echo ", version ${v} (written $((i + 1)) of ${#versions[@]})"); needs at run time: $(tr '\n' ' ' <"$dir/runtime-libraries.txt" 2>/dev/null || echo 'not recorded')"
+      rm -f -- "$tarball"
+      return 0
     fi
     log "build: discarding cached ${rel}$([[ $v == local ]] || echo " version ${v}"): ${problem}$( ((i + 1 == ${#versions[@]})) && echo '; compiling a replacement')"
     find "$dir" -mindepth 1 -delete
@@ -928,12 +926,14 @@ seal_build() {
 }
 
 # The shared libraries (sonames) the build's programs in $1/bin load, as the
-# dynamic loader of this machine resolves them ("not found" included).
+# dynamic loader of this machine resolves them ("not found" included). ldd
+# may run the program it inspects (its man page warns never to use it on an
+# untrusted one), so it runs as the service user, like every other check.
 needed_libraries() {
   local dir=$1 t
   for t in "${BUILD_TARGETS[@]}"; do
     [[ -x $dir/bin/$t ]] || continue
-    ldd "$dir/bin/$t" 2>/dev/null | awk '$2 == "=>" { print $1 }' || true
+    as_service_user ldd "$dir/bin/$t" 2>/dev/null | awk '$2 == "=>" { print $1 }' || true
   done | sort -u
 }
 
@@ -942,26 +942,38 @@ missing_libraries() {
   local dir=$1 t
   for t in "${BUILD_TARGETS[@]}"; do
     [[ -x $dir/bin/$t ]] || continue
-    ldd "$dir/bin/$t" 2>/dev/null | awk '$2 == "=>" && $3 == "not" { print $1 }' || true
+    as_service_user ldd "$dir/bin/$t" 2>/dev/null | awk '$2 == "=>" && $3 == "not" { print $1 }' || true
   done | sort -u
 }
 
 # A cached build was compiled on another instance, whose compiler brought
 # the libraries its output loads (OpenMP's libgomp, the C++ library). This
 # instance installed no compiler: the libraries it lacks are installed on
-# their own, or the boot fails naming them, before any model is fetched.
+# their own. Prints what is wrong and fails where one is still missing, so
+# that the version is discarded like any other that fails its checks and a
+# build is compiled here, loading only what this machine's compiler brings;
+# failing the boot instead would fail every boot that reads the object. The
+# names come from the untrusted binary: only a shared library's name reaches
+# the package manager, which runs as root, and after `--`.
 ensure_runtime_libraries() {
-  local dir=$1 missing lib packages=()
-  missing=$(missing_libraries "$dir")
-  [[ -n $missing ]] || return 0
-  log "the build loads shared libraries this machine lacks: ${missing//$'\n'/ }"
+  local dir=$1 missing=() lib packages=() odd=()
+  mapfile -t missing < <(missing_libraries "$dir")
+  ((${#missing[@]})) || return 0
+  for lib in "${missing[@]}"; do
+    [[ $lib =~ $SONAME_RE ]] || odd+=("$(printf '%q' "$lib")")
+  done
+  if ((${#odd[@]})); then
+    echo "it loads ${odd[*]}, which is not the name of a shared library"
+    return 1
+  fi
+  log "the build loads shared libraries this machine lacks: ${missing[*]}"
   if ((EUID == 0)) && command -v dnf >/dev/null 2>&1; then
     # RPMs provide each soname by name: the package that ships it is found from the soname alone.
-    for lib in $missing; do packages+=("${lib}()(64bit)"); done
-    dnf install -y --setopt=install_weak_deps=False "${packages[@]}" >>"$LOG_DIR/dnf.log" 2>&1 ||
+    for lib in "${missing[@]}"; do packages+=("${lib}()(64bit)"); done
+    dnf install -y --setopt=install_weak_deps=False -- "${packages[@]}" >>"$LOG_DIR/dnf.log" 2>&1 ||
       log "dnf could not install ${packages[*]} (see ${LOG_DIR}/dnf.log)"
   elif ((EUID == 0)) && command -v apt-get >/dev/null 2>&1; then
-    for lib in $missing; do
+    for lib in "${missing[@]}"; do
       case $lib in
         libgomp.so.1) packages+=(libgomp1) ;;
         libstdc++.so.6) packages+=(libstdc++6) ;;
@@ -969,20 +981,23 @@ ensure_runtime_libraries() {
       esac
     done
     if ((${#packages[@]})); then
-      { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${packages[@]}"; } >>"$LOG_DIR/apt.log" 2>&1 ||
+      { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends -- "${packages[@]}"; } >>"$LOG_DIR/apt.log" 2>&1 ||
         log "apt-get could not install ${packages[*]} (see ${LOG_DIR}/apt.log)"
     fi
   fi
-  missing=$(missing_libraries "$dir")
-  [[ -z $missing ]] ||
-    fail "the llama.cpp build loads ${missing//$'\n'/, }, which this machine lacks and could not install: the image must carry them, or reach its package repositories"
+  mapfile -t missing < <(missing_libraries "$dir")
+  if ((${#missing[@]})); then
+    echo "it loads $(IFS=,; echo "${missing[*]}"), which this machine lacks and could not install (the image must carry it, or reach its package repositories)"
+    return 1
+  fi
   log "run-time libraries installed"
 }
 
 # Checks a build directory: its manifest is this build key's material, every
-# target is there, and llama-server runs on this machine (which catches a
-# damaged binary, a missing runtime library or an illegal instruction before
-# the model is fetched). Prints what is wrong and fails if anything is.
+# target is there, the shared libraries it loads are here (installed if
+# need be), and llama-server runs on this machine (which catches a damaged
+# binary or an illegal instruction before the model is fetched). Prints what
+# is wrong and fails if anything is.
 check_build() {
   local dir=$1 material=$2 t out rc=0
   if [[ ! -f $dir/manifest.txt ]]; then
@@ -999,6 +1014,7 @@ check_build() {
       return 1
     fi
   done
+  ensure_runtime_libraries "$dir" || return 1
   out=$(as_service_user "$dir/bin/llama-server" --version 2>&1) || rc=$?
   printf '%s\n' "$out" >>"$LOG_FILE"
   if ((rc != 0)); then

@@ -438,6 +438,72 @@ describe('a cached build is unpacked as the service user, and only plain files a
   });
 });
 
+describe('the shared libraries a cached build loads', () => {
+  /**
+   * Stand-ins: ldd notes who runs it and reports `missing` as not found (as ldd prints a DT_NEEDED
+   * entry the loader cannot find); dnf notes its arguments and installs nothing.
+   */
+  function libraryStubs(missing: string): { path: string; calls: string } {
+    const t = mkdtempSync(path.join(open, 'libs-'));
+    chmodSync(t, 0o755);
+    const calls = path.join(t, 'calls');
+    writeFileSync(calls, '');
+    chmodSync(calls, 0o666);
+    writeFileSync(path.join(t, 'ldd'), `#!/bin/sh\necho "ldd by $(id -un)" >>${calls}\nprintf '\\t%s => not found\\n' '${missing}'\n`, { mode: 0o755 });
+    writeFileSync(path.join(t, 'dnf'), `#!/bin/sh\nfor a in "$@"; do echo "dnf arg [$a]"; done >>${calls}\nexit 1\n`, { mode: 0o755 });
+    return { path: t, calls };
+  }
+
+  function ensureLibraries(missing: string) {
+    const stubsHere = libraryStubs(missing);
+    const build = path.join(stubsHere.path, 'build');
+    mkdirSync(path.join(build, 'bin'), { recursive: true, mode: 0o755 });
+    writeFileSync(path.join(build, 'bin', 'llama-server'), '#!/bin/sh\n', { mode: 0o755 });
+    const r = withServiceUser(renderBootEnvironment(awsEnv()), [
+      `LOG_FILE=${stubsHere.path}/boot.log; LOG_DIR=${stubsHere.path}; build_targets`,
+      `if problem=$(ensure_runtime_libraries ${build}); then echo "INSTALLED"; else echo "PROBLEM: $problem"; fi`,
+      'echo STILL-RUNNING',
+    ].join('\n'), { ...process.env, PATH: `${stubsHere.path}:${process.env.PATH}` });
+    return { ...r, calls: readFileSync(stubsHere.calls, 'utf8') };
+  }
+
+  test('ldd runs as the service user; a library still missing after dnf is this version\'s problem, named, not the end of the boot', () => {
+    if (serviceUserSkip) return console.log(`skipped: ${serviceUserSkip}`);
+    const r = ensureLibraries('libgllmmissing.so.1');
+    expect(r.calls).toMatch(/^ldd by llama$/m);
+    expect(r.calls).not.toMatch(/^ldd by root$/m);
+    // RPMs provide a soname: dnf is asked for it by name, after the end of its options.
+    expect(r.calls).toContain('dnf arg [--]\ndnf arg [libgllmmissing.so.1()(64bit)]');
+    expect(r.out).toContain('PROBLEM: it loads libgllmmissing.so.1, which this machine lacks and could not install');
+    expect(r.out).toContain('STILL-RUNNING');
+  });
+
+  test('a library name that is no shared library\'s (a dnf option in DT_NEEDED) never reaches dnf', () => {
+    if (serviceUserSkip) return console.log(`skipped: ${serviceUserSkip}`);
+    const r = ensureLibraries('--repofrompath=evil,https:');
+    expect(r.calls).not.toContain('repofrompath');
+    expect(r.calls).not.toContain('dnf arg');
+    expect(r.out).toContain('PROBLEM: it loads --repofrompath=evil\\,https:, which is not the name of a shared library');
+    expect(r.out).toContain('STILL-RUNNING');
+  });
+
+  test('a cached build that loads a library this machine cannot get is discarded, to be compiled here, naming the library', () => {
+    const t = mkdtempSync(path.join(dir, 'missing-lib-'));
+    const stubsHere = libraryStubs('libgllmmissing.so.1');
+    const cache = path.join(t, 'cache');
+    const r = withFunctions(renderBootEnvironment(localEnv({ GLLM_CACHE_URI: cache })), [
+      `LOG_FILE=${t}/boot.log; LOG_DIR=${t}; MACHINE=x86_64; build_targets; cmake_defines; material=$(build_key_material)`,
+      `mkdir -p ${t}/src/bin ${cache}/builds ${t}/into; printf '%s\\n' "$material" >${t}/src/manifest.txt`,
+      `printf '#!/bin/sh\\necho version: 1\\n' >${t}/src/bin/llama-server; chmod 0755 ${t}/src/bin/llama-server`,
+      `tar -czf ${cache}/builds/k.tar.gz -C ${t}/src .`,
+      `if fetch_cached_build k ${t}/into "$material" ${t}/k.tar.gz; then echo HIT; else echo "MISS"; fi`,
+    ].join('\n'), { ...process.env, PATH: `${stubsHere.path}:${process.env.PATH}` });
+    expect(r.out).toMatch(/build: discarding cached builds\/k\.tar\.gz: it loads libgllmmissing\.so\.1, which this machine lacks and could not install/);
+    expect(r.out).toContain('MISS');
+    expect(readdirSync(path.join(t, 'into'))).toEqual([]);
+  });
+});
+
 describe('systemd unit (aws mode)', () => {
   const unit = () =>
     withFunctions(
