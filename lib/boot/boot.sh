@@ -1176,17 +1176,28 @@ fetch_quantized_from_cache() {
   log "model: cache hit ${rel}"
 }
 
+# llama-quantize is a build program, so it runs as the service user, never
+# as root: it writes into a directory of that user's own, and root then takes
+# the result over, so that the service user may only read the served model.
 quantize_model() {
-  local src=$1 out start sum
-  out=$MODEL_DIR/.${CFG[GLLM_MODEL_FILE]}.quantizing.gguf
+  local src=$1 work out start sum
+  work=$STATE_DIR/quantize
+  rm -rf -- "$work"
+  install -d -m 0700 -- "$work"
+  if [[ ${CFG[GLLM_MODE]} == aws ]] && ((EUID == 0)); then
+    chown "$SERVICE_USER:$SERVICE_USER" "$work"
+  fi
+  out=$work/${CFG[GLLM_MODEL_FILE]}
   PARTIAL_FILES+=("$out")
   start=$(now_ms)
   log "quantizing to ${CFG[GLLM_QUANTIZE_TO]}"
-  "$BUILD_DIR/bin/llama-quantize" "$src" "$out" "${CFG[GLLM_QUANTIZE_TO]}" "$(nproc)" >>"$LOG_DIR/quantize.log" 2>&1 ||
+  as_service_user "$BUILD_DIR/bin/llama-quantize" "$src" "$out" "${CFG[GLLM_QUANTIZE_TO]}" "$(nproc)" >>"$LOG_DIR/quantize.log" 2>&1 ||
     fail "llama-quantize to ${CFG[GLLM_QUANTIZE_TO]} failed: $(tail -n 2 "$LOG_DIR/quantize.log" | tr '\n' ' ')"
   log "quantized in $(seconds_since "$start") s"
+  if ((EUID == 0)); then chown root:root "$out"; fi
   chmod 0644 "$out"
   mv -f -- "$out" "$MODEL_PATH"
+  rm -rf -- "$work"
   printf 'quantized %s %s\n' "${CFG[GLLM_MODEL_SHA256]}" "${CFG[GLLM_QUANTIZE_TO]}" >"$MODEL_PATH.verified"
   # The source is in the cache; the disk is better spent on the served model.
   rm -f -- "$src" "$src.verified"

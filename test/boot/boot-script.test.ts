@@ -504,6 +504,29 @@ describe('the shared libraries a cached build loads', () => {
   });
 });
 
+describe('quantizing on the instance', () => {
+  test('llama-quantize, a build program, runs as the service user; root owns the model it made, which the service user may only read', () => {
+    if (serviceUserSkip) return console.log(`skipped: ${serviceUserSkip}`);
+    const t = mkdtempSync(path.join(open, 'quantize-'));
+    chmodSync(t, 0o755);
+    for (const d of ['state', 'models', 'logs', 'build/bin']) mkdirSync(path.join(t, d), { recursive: true, mode: 0o755 });
+    writeFileSync(path.join(t, 'models', 'source.gguf'), 'f16 weights');
+    // Writes its output as llama-quantize does, and who ran it.
+    writeFileSync(path.join(t, 'build', 'bin', 'llama-quantize'), '#!/bin/sh\n{ id -un; cat "$1"; } >"$2"\n', { mode: 0o755 });
+    const r = withServiceUser(renderBootEnvironment({ ...awsEnv(), GLLM_QUANTIZE_TO: 'Q4_0' }), [
+      `LOG_FILE=${t}/logs/boot.log; LOG_DIR=${t}/logs; STATE_DIR=${t}/state; MODEL_DIR=${t}/models; BUILD_DIR=${t}/build`,
+      'MODEL_PATH=$MODEL_DIR/${CFG[GLLM_MODEL_FILE]}',
+      'quantize_model $MODEL_DIR/source.gguf && echo QUANTIZED',
+    ].join('\n'), { ...process.env, PATH: `${stubs}:${process.env.PATH}` });
+    expect(r.out).toContain('QUANTIZED');
+    const model = path.join(t, 'models', 'model.gguf');
+    expect(readFileSync(model, 'utf8')).toBe('llama\nf16 weights');
+    const st = statSync(model);
+    expect(`${st.uid}:${st.gid} ${(st.mode & 0o7777).toString(8)}`).toBe('0:0 644');
+    expect(readdirSync(path.join(t, 'state'))).toEqual([]);
+  });
+});
+
 describe('systemd unit (aws mode)', () => {
   const unit = () =>
     withFunctions(
