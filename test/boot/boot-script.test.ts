@@ -4,6 +4,7 @@
  * into a bash shell with `source` (the script boots only when executed).
  */
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,6 +13,7 @@ import { BOOT_ENV_KEYS, BootEnvironment, LOCAL_BOOT_ENV_KEYS, renderBootEnvironm
 import { localBootEnvironment } from '../../lib/boot/local-boot';
 import { parseLocalBootArgs } from '../../lib/boot/local-boot-options';
 import { configSchema } from '../../lib/config/schema';
+import { QUANTIZED_CACHE_PREFIX } from '../../lib/constructs/artifact-store';
 
 const SCRIPT = path.resolve(__dirname, '..', '..', 'lib', 'boot', 'boot.sh');
 const SHA = 'a'.repeat(64);
@@ -516,7 +518,7 @@ describe('quantizing on the instance', () => {
     const r = withServiceUser(renderBootEnvironment({ ...awsEnv(), GLLM_QUANTIZE_TO: 'Q4_0' }), [
       `LOG_FILE=${t}/logs/boot.log; LOG_DIR=${t}/logs; STATE_DIR=${t}/state; MODEL_DIR=${t}/models; BUILD_DIR=${t}/build`,
       'MODEL_PATH=$MODEL_DIR/${CFG[GLLM_MODEL_FILE]}',
-      'quantize_model $MODEL_DIR/source.gguf && echo QUANTIZED',
+      'quantize_model $MODEL_DIR/source.gguf if-absent && echo QUANTIZED',
     ].join('\n'), { ...process.env, PATH: `${stubs}:${process.env.PATH}` });
     expect(r.out).toContain('QUANTIZED');
     const model = path.join(t, 'models', 'model.gguf');
@@ -675,6 +677,7 @@ describe('aws mode against moto_server', () => {
   let skip = '';
   let awsEnvVars: NodeJS.ProcessEnv;
   const KEY = 'moto-api-key-0123456789';
+  const VERSIONED = 'gllm-versioned';
 
   beforeAll(async () => {
     for (const tool of ['moto_server', 'aws']) {
@@ -705,6 +708,9 @@ describe('aws mode against moto_server', () => {
       if (r.status !== 0) throw new Error(`aws ${args.join(' ')}: ${r.stderr}`);
     };
     aws('s3', 'mb', 's3://gllm-cache');
+    // As the kit's artifact bucket is.
+    aws('s3', 'mb', `s3://${VERSIONED}`);
+    aws('s3api', 'put-bucket-versioning', '--bucket', VERSIONED, '--versioning-configuration', 'Status=Enabled');
     aws('ssm', 'put-parameter', '--name', '/graviton-llm/api-key', '--type', 'SecureString', '--value', KEY);
     aws('ssm', 'put-parameter', '--name', '/graviton-llm/agent', '--type', 'String', '--value', '{"logs":{}}');
   }, 60_000);
@@ -727,7 +733,7 @@ describe('aws mode against moto_server', () => {
         `LOG_FILE=${t}/boot.log; SECRET_DIR=${t}/secrets; API_KEY_FILE=$SECRET_DIR/api-key`,
         `printf 'tarball' >${t}/obj`,
         `if cache_get builds/k.tar.gz ${t}/got; then echo FIRST=hit; else echo FIRST=miss; fi`,
-        `cache_put ${t}/obj builds/k.tar.gz`,
+        `cache_put ${t}/obj builds/k.tar.gz if-absent`,
         `cache_get builds/k.tar.gz ${t}/got && cmp ${t}/obj ${t}/got && echo SECOND=hit`,
         'install_api_key',
         `echo "MODE=$(stat -c %a "$API_KEY_FILE")"`,
@@ -772,5 +778,146 @@ describe('aws mode against moto_server', () => {
     const q = withFunctions(quiet, [`LOG_FILE=${t}/quiet.log`, 'count_boot_failure && echo RETURNED=0'].join('\n'), awsEnvVars);
     expect(q.out).toContain('RETURNED=0');
     expect(q.out).not.toContain('counted the failure');
+  }, 60_000);
+
+  /** Puts `body` as a new version of `key` in the versioned bucket, as anyone holding an instance's credentials could. */
+  function putVersion(key: string, body: string, sha256?: string): void {
+    const file = path.join(mkdtempSync(path.join(dir, 'put-')), 'body');
+    writeFileSync(file, body);
+    const r = spawnSync('aws', ['s3api', 'put-object', '--bucket', VERSIONED, '--key', key, '--body', file,
+      ...(sha256 ? ['--metadata', `sha256=${sha256}`] : [])], { env: awsEnvVars, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`put-object ${key}: ${r.stderr}`);
+  }
+  function versionCount(key: string): number {
+    const r = spawnSync('aws', ['s3api', 'list-object-versions', '--bucket', VERSIONED, '--prefix', key, '--query', `length(Versions[?Key=='${key}'])`],
+      { env: awsEnvVars, encoding: 'utf8' });
+    return Number(r.stdout.trim());
+  }
+  const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+  /** An aws-mode environment on the versioned bucket that quantizes model `modelSha` on the instance. */
+  function quantizingEnv(modelSha: string): string {
+    return renderBootEnvironment({ ...awsEnv(), GLLM_CACHE_URI: `s3://${VERSIONED}/cache`, GLLM_MODEL_SHA256: modelSha, GLLM_QUANTIZE_TO: 'Q4_0' });
+  }
+  /** Runs fetch_quantized_from_cache with the instance's paths in a fresh directory; SERVED= says what it put in place. */
+  function fetchQuantized(modelSha: string, env: NodeJS.ProcessEnv = awsEnvVars) {
+    const t = mkdtempSync(path.join(dir, 'quantized-'));
+    return withFunctions(quantizingEnv(modelSha), [
+      `LOG_FILE=${t}/boot.log; STATE_DIR=${t}/state; MODEL_DIR=${t}/models; mkdir -p $STATE_DIR $MODEL_DIR`,
+      'MODEL_PATH=$MODEL_DIR/${CFG[GLLM_MODEL_FILE]}',
+      'if fetch_quantized_from_cache; then echo "SERVED=$(<"$MODEL_PATH")"; else echo "NOT-SERVED next-write=$CACHE_NEXT_WRITE"; fi',
+    ].join('\n'), env);
+  }
+  /** The quantized model's object key, as the boot names it. */
+  function quantizedKey(modelSha: string): string {
+    return `cache/${withFunctions(quantizingEnv(modelSha), 'quantized_cache_rel').out.trim()}`;
+  }
+
+  test('a quantized model written again later is not served: the version first written is, with a warning', () => {
+    if (skip) return console.log(`skipped: ${skip}`);
+    const modelSha = 'b'.repeat(64);
+    const key = quantizedKey(modelSha);
+    expect(key).toBe(`${QUANTIZED_CACHE_PREFIX}${modelSha}-Q4_0-llama.cpp-${awsEnv().GLLM_LLAMA_CPP_COMMIT}.gguf`);
+    putVersion(key, 'quantized by the fleet', sha256('quantized by the fleet'));
+    // Whoever holds an instance's credentials can write the object and its checksum again.
+    putVersion(key, 'planted', sha256('planted'));
+    const r = fetchQuantized(modelSha);
+    expect(r.out).toContain('SERVED=quantized by the fleet');
+    expect(r.out).toMatch(new RegExp(`WARNING: ${key.slice('cache/'.length)} has 2 versions: it was written again after it was first cached`));
+    expect(r.out).toMatch(/model: cache hit quantized\/\S+, version \S+ \(written 1 of 2\)/);
+  }, 60_000);
+
+  test('a quantized version that does not have the SHA-256 it was cached with is discarded; one the same as it is skipped; the next is served', () => {
+    if (skip) return console.log(`skipped: ${skip}`);
+    const modelSha = 'c'.repeat(64);
+    const key = quantizedKey(modelSha);
+    putVersion(key, 'damaged', sha256('intact'));
+    putVersion(key, 'damaged', sha256('intact'));
+    putVersion(key, 'intact', sha256('intact'));
+    const r = fetchQuantized(modelSha);
+    expect(r.out).toMatch(new RegExp(`model: discarding cached quantized/\\S+ version \\S+: its SHA-256 is ${sha256('damaged')}, not the ${sha256('intact')} it was cached with`));
+    expect(r.out).toMatch(/model: skipping cached quantized\/\S+ version \S+: the same contents as a version discarded above/);
+    expect(r.out).toContain('SERVED=intact');
+  }, 60_000);
+
+  test('at most four versions of different contents are downloaded; then the boot goes on without the cache and adds no version', () => {
+    if (skip) return console.log(`skipped: ${skip}`);
+    const modelSha = 'd'.repeat(64);
+    const key = quantizedKey(modelSha);
+    for (let i = 1; i <= 6; i++) putVersion(key, `bad ${i}`, sha256('good'));
+    const r = fetchQuantized(modelSha);
+    expect(r.out.match(/model: discarding cached/g)).toHaveLength(4);
+    expect(r.out).toMatch(/WARNING: model: none of the 4 versions of quantized\/\S+ tried passes its checks; not trying its 2 later ones; quantizing, and not caching the result/);
+    expect(r.out).toContain('NOT-SERVED next-write=none');
+  }, 60_000);
+
+  test('a first write is conditional: an instance that quantized at the same time as another adds no second version', () => {
+    if (skip) return console.log(`skipped: ${skip}`);
+    const modelSha = 'e'.repeat(64);
+    const key = quantizedKey(modelSha);
+    const t = mkdtempSync(path.join(dir, 'put-once-'));
+    writeFileSync(path.join(t, 'q.gguf'), 'quantized');
+    const put = (env: NodeJS.ProcessEnv) => withFunctions(quantizingEnv(modelSha),
+      `LOG_FILE=${t}/boot.log; cache_put ${t}/q.gguf "$(quantized_cache_rel)" if-absent ${sha256('quantized')}`, env);
+    expect(put(awsEnvVars).out).toContain(`cached ${key.slice('cache/'.length)}`);
+    const second = put(awsEnvVars);
+    expect(second.out).toContain(`cache already holds ${key.slice('cache/'.length)}, written by another instance meanwhile; keeping that one`);
+    expect(versionCount(key)).toBe(1);
+    // Both instances' boots then take that one version, with no warning.
+    const r = fetchQuantized(modelSha);
+    expect(r.out).toContain('SERVED=quantized');
+    expect(r.out).not.toContain('WARNING');
+  }, 60_000);
+
+  test('with an AWS CLI that cannot write only if absent (Debian 12\'s 2.9.19), the write is unconditional, and identical versions warn no one', () => {
+    if (skip) return console.log(`skipped: ${skip}`);
+    // That CLI's put-object knows no --if-none-match: its skeleton lacks IfNoneMatch, the option is refused.
+    const oldCli = mkdtempSync(path.join(dir, 'old-cli-'));
+    const real = spawnSync('sh', ['-c', 'command -v aws'], { encoding: 'utf8' }).stdout.trim();
+    writeFileSync(path.join(oldCli, 'aws'), [
+      '#!/bin/sh',
+      `for a in "$@"; do case $a in --if-none-match) echo 'Unknown options: --if-none-match, *' >&2; exit 252 ;; esac; done`,
+      `case "$*" in *--generate-cli-skeleton*) "${real}" "$@" | grep -v IfNoneMatch; exit 0 ;; esac`,
+      `exec "${real}" "$@"`, '',
+    ].join('\n'), { mode: 0o755 });
+    const oldEnv = { ...awsEnvVars, PATH: `${oldCli}:${awsEnvVars.PATH}` };
+    const modelSha = 'f'.repeat(64);
+    const key = quantizedKey(modelSha);
+    const t = mkdtempSync(path.join(dir, 'put-old-'));
+    writeFileSync(path.join(t, 'q.gguf'), 'quantized');
+    const put = () => withFunctions(quantizingEnv(modelSha),
+      `LOG_FILE=${t}/boot.log; cache_put ${t}/q.gguf "$(quantized_cache_rel)" if-absent ${sha256('quantized')}`, oldEnv);
+    expect(put().out).toContain('this AWS CLI cannot write only if absent (no --if-none-match): cache objects are written unconditionally');
+    put();
+    expect(versionCount(key)).toBe(2);
+    const r = fetchQuantized(modelSha, oldEnv);
+    expect(r.out).toContain('SERVED=quantized');
+    expect(r.out).not.toContain('WARNING');
+    expect(r.out).toMatch(/quantized\/\S+ has 2 versions of the same contents \(instances that cached it at the same time\)/);
+  }, 60_000);
+
+  test('a build is run as first written: identical versions warn no one, a version of other contents warns and is not run', () => {
+    if (skip) return console.log(`skipped: ${skip}`);
+    if (serviceUserSkip) return console.log(`skipped: ${serviceUserSkip}`);
+    const t = mkdtempSync(path.join(open, 'versions-'));
+    chmodSync(t, 0o755);
+    const env = renderBootEnvironment({ ...awsEnv(), GLLM_CACHE_URI: `s3://${VERSIONED}/cache` });
+    const run = (body: string) => withServiceUser(env, [
+      `T=${t}; LOG_FILE=$T/boot.log; STATE_DIR=$T/state; LOG_DIR=$T; mkdir -p $STATE_DIR`,
+      'MACHINE=x86_64; build_targets; cmake_defines; material=$(build_key_material)',
+      // What ensure_build packs: the same files give the same bytes.
+      'pack() { rm -rf $T/src; mkdir -p $T/src/bin; printf "%s\\n" "$material" >$T/src/manifest.txt; printf "#!/bin/sh\\necho %s\\n" "$1" >$T/src/bin/llama-server; chmod 0755 $T/src/bin/llama-server; tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf - -C $T/src . | gzip -n >$T/$1.tar.gz; }',
+      `put() { aws s3api put-object --bucket ${VERSIONED} --key cache/builds/vkey.tar.gz --body $T/$1.tar.gz >/dev/null; }`,
+      'fetch() { rm -rf $T/into; install -d -m 0755 $T/into; if fetch_cached_build vkey $T/into "$material" $T/vkey.tar.gz; then echo "RUNS=$($T/into/bin/llama-server)"; else echo NO-BUILD; fi; }',
+      body,
+    ].join('\n'), awsEnvVars);
+    const identical = run('pack first; sleep 1; put first; pack first; put first; fetch');
+    expect(identical.out).toContain('RUNS=first');
+    expect(identical.out).toContain('builds/vkey.tar.gz has 2 versions of the same contents');
+    expect(identical.out).not.toContain('WARNING');
+    const planted = run('pack planted; put planted; fetch');
+    expect(planted.out).toContain('WARNING: builds/vkey.tar.gz has 3 versions: it was written again after it was first cached, with other contents (2 different)');
+    expect(planted.out).toMatch(/build: cache hit builds\/vkey\.tar\.gz \(no compile\), version \S+ \(written 1 of 3\)/);
+    expect(planted.out).toContain('RUNS=first');
   }, 60_000);
 });
