@@ -43,7 +43,16 @@ readonly LOG_ROTATE_UNIT=graviton-llm-log-rotate
 # llama-server's log and its one previous copy stay under this size each.
 readonly SERVER_LOG_MAX_BYTES=$((100 * 1024 * 1024))
 readonly SERVICE_USER=llama
+# A name the dynamic loader could look up as a shared library, and that dnf or
+# apt-get could not read as an option, a path or a pattern.
+readonly SONAME_RE='^[A-Za-z0-9_][A-Za-z0-9_+-]*([.][A-Za-z0-9_+-]+)*[.]so([.][0-9]+)*$'
 readonly DOWNLOAD_ATTEMPTS=4
+# A boot downloads at most this many versions of one cache object, of
+# different contents, looking for one that passes its checks (see
+# cache_first_good).
+readonly CACHE_VERSIONS_TRIED=4
+# S3 takes at most 5 GiB in one PUT; a larger object goes up in parts.
+readonly S3_PUT_MAX_BYTES=$((5 * 1024 * 1024 * 1024))
 # Tries of each call that decides an instance's fate (see retry).
 readonly RETRY_ATTEMPTS=6
 # After a failure or success, reporting it may run this long past the boot
@@ -70,6 +79,16 @@ BOOT_STARTED_MS=""
 RETRY_UNTIL_MS=""
 PARTIAL_FILES=()
 LOCK_ARGS=()
+# Set by cache_first_good for the object it looked up: its versions ("ID ETAG
+# SIZE", oldest first), the note of the version taken, and how a replacement
+# of the object may be written (see cache_put).
+CACHE_VERSIONS=()
+CACHE_TAKEN=""
+CACHE_NEXT_WRITE=if-absent
+# The SHA-256 the cache version last read was written with, where recorded.
+CACHE_READ_SHA256=""
+# Whether this AWS CLI can write only if absent: yes, no, or empty until asked.
+CONDITIONAL_PUT=""
 
 # ---------------------------------------------------------------- logging ---
 
@@ -569,9 +588,13 @@ check_cpu() {
 
 # ------------------------------------------------------------------ cache ---
 
-# The cache holds builds/<key>.tar.gz and models/<sha256>.gguf: an S3 prefix
-# on instances, a directory locally. Both functions write their destination
-# through a temporary name, so a reader never sees half an object.
+# The cache holds builds/<key>.tar.gz, models/<sha256>.gguf (the source
+# models) and quantized/ (models quantized on an instance): an S3 prefix on
+# instances, a directory locally. Reads and writes go through a temporary
+# name, so a reader never sees half an object.
+#
+# cache_get reads an object's current version: for the source models, which
+# are checked against the SHA-256 in the template whichever version is read.
 cache_get() {
   local rel=$1 dest=$2 tmp="$2.cache-get.$$"
   PARTIAL_FILES+=("$tmp")
@@ -601,27 +624,253 @@ s3_read() {
   return 1
 }
 
+# cache_first_good WHAT REL DEST INSTEAD CHECK [ARGS...]: puts in file DEST
+# the oldest version of cache object REL that passes `CHECK DEST ARGS...`
+# (which prints what is wrong and fails), and succeeds; else fails, having
+# logged why and that the boot goes on INSTEAD (compiling, quantizing). WHAT
+# (build, model) begins the log lines.
+#
+# This is for what an instance runs or serves unchecked by the template: the
+# builds, and the models quantized on an instance. On instances such an
+# object is used only as first written. The bucket keeps every version of
+# these objects (versioning, and no expiry of old versions under builds/ and
+# quantized/) and the instances may add versions but delete none; the
+# versions are tried oldest first. A version written later, by a boot that
+# found the object bad or by anyone holding an instance's credentials, is
+# never used while the version first written passes its checks.
+#
+# Nothing the fleet writes marks a version bad: whoever holds an instance's
+# credentials could then mark the first version bad and have a later one of
+# theirs taken. So every boot tries the versions afresh, and the cost is
+# bounded instead: a version of the same contents (ETag and size) as one
+# discarded in this boot is skipped, and at most CACHE_VERSIONS_TRIED are
+# downloaded, after which the boot works without the cache and adds no
+# version (one after those would never be tried).
+cache_first_good() {
+  local what=$1 rel=$2 dest=$3 instead=$4 check=$5 n i id etag size note problem tried=0 discarded=()
+  shift 5
+  CACHE_TAKEN=""
+  CACHE_NEXT_WRITE=if-absent
+  if ! cache_versions "$rel"; then
+    log "cache listing of ${rel} failed; treating it as a miss; ${instead}"
+    return 1
+  fi
+  n=${#CACHE_VERSIONS[@]}
+  if ((n == 0)); then
+    log "${what}: cache miss ${rel}; ${instead}"
+    return 1
+  fi
+  note_rewrites "$rel"
+  for ((i = 0; i < n; i++)); do
+    read -r id etag size <<<"${CACHE_VERSIONS[i]}"
+    note=$([[ $id == local ]] || echo " version ${id}")
+    if ((${#discarded[@]})) && in_list "${etag} ${size}" "${discarded[@]}"; then
+      log "${what}: skipping cached ${rel}${note}: the same contents as a version discarded above"
+      continue
+    fi
+    if ((tried == CACHE_VERSIONS_TRIED)); then
+      log "WARNING: ${what}: none of the ${tried} versions of ${rel} tried passes its checks; not trying its $((n - i)) later ones; ${instead}, and not caching the result, which would never be tried either (delete the bad versions to let instances use the cache again)"
+      CACHE_NEXT_WRITE=none
+      return 1
+    fi
+    tried=$((tried + 1))
+    if ! cache_read_version "$rel" "$id" "$dest"; then
+      # Not shown bad: nothing is written in its place.
+      log "cache read of ${rel}${note} failed; treating it as a miss; ${instead}"
+      CACHE_NEXT_WRITE=none
+      return 1
+    fi
+    if problem=$("$check" "$dest" "$@"); then
+      ((n == 1)) || CACHE_TAKEN=", version ${id} (written $((i + 1)) of ${n})"
+      return 0
+    fi
+    discarded+=("${etag} ${size}")
+    rm -f -- "$dest"
+    if ((i + 1 == n)); then
+      log "${what}: discarding cached ${rel}${note}: ${problem}; ${instead} a replacement"
+      CACHE_NEXT_WRITE=always
+      return 1
+    fi
+    log "${what}: discarding cached ${rel}${note}: ${problem}"
+  done
+  log "${what}: no version of ${rel} passes its checks; ${instead} a replacement"
+  CACHE_NEXT_WRITE=always
+  return 1
+}
+
+# Logs how cache object $1's versions (CACHE_VERSIONS) came about. Versions of
+# one content (the same ETag and size: SSE-S3 objects uploaded the same way)
+# are instances caching it at the same time; versions that differ mean it was
+# written again, by a boot that found it bad or by someone else.
+note_rewrites() {
+  local rel=$1 n=${#CACHE_VERSIONS[@]} contents
+  ((n > 1)) || return 0
+  contents=$(printf '%s\n' "${CACHE_VERSIONS[@]}" | cut -d' ' -f2,3 | sort -u | wc -l)
+  if ((contents > 1)); then
+    log "WARNING: ${rel} has ${n} versions: it was written again after it was first cached, with other contents (${contents} different); trying them oldest first ($(printf '%s\n' "${CACHE_VERSIONS[@]}" | cut -d' ' -f1 | tr '\n' ' ' | sed 's/ $//'))"
+  else
+    log "${rel} has ${n} versions of the same contents (instances that cached it at the same time)"
+  fi
+}
+
+# Sets CACHE_VERSIONS to the versions of cache object $1, oldest first, as
+# "ID ETAG SIZE" (a local cache holds one, with id local); fails when the
+# listing does.
+cache_versions() {
+  local rel=$1 list
+  CACHE_VERSIONS=()
+  if [[ ${CFG[GLLM_MODE]} == aws ]]; then
+    list=$(mktemp "$STATE_DIR/versions.XXXXXX")
+    PARTIAL_FILES+=("$list")
+    if ! retry "cache listing of ${rel}" s3_versions "${CFG[GLLM_CACHE_URI]}/${rel}" "$list"; then
+      rm -f -- "$list"
+      return 1
+    fi
+    mapfile -t CACHE_VERSIONS <"$list"
+    rm -f -- "$list"
+  elif [[ -f ${CFG[GLLM_CACHE_URI]}/${rel} ]]; then
+    CACHE_VERSIONS=("local - $(file_size "${CFG[GLLM_CACHE_URI]}/${rel}")")
+  fi
+}
+
+# Writes to file $2 the versions of S3 object $1, oldest first, one
+# "ID ETAG SIZE" a line (none for a missing object). S3 lists a key's
+# versions newest first, and quotes ETags.
+s3_versions() {
+  local uri=$1 dest=$2 bucket key err
+  bucket=${uri#s3://}
+  key=${bucket#*/}
+  bucket=${bucket%%/*}
+  if ! err=$(aws s3api list-object-versions --region "${CFG[GLLM_REGION]}" --bucket "$bucket" --prefix "$key" \
+    --query "Versions[?Key=='${key}'].[VersionId,ETag,Size]" --output text 2>&1 >"$dest.all"); then
+    printf '%s\n' "$err" >>"$LOG_FILE"
+    rm -f -- "$dest.all"
+    return 1
+  fi
+  awk 'NF == 3 && $1 != "None" { gsub(/"/, "", $2); print $1, $2, $3 }' "$dest.all" | tac >"$dest"
+  rm -f -- "$dest.all"
+}
+
+# Copies version $2 (an id from cache_versions) of cache object $1 to file
+# $3, and sets CACHE_READ_SHA256 to the SHA-256 it was written with, if any.
+cache_read_version() {
+  local rel=$1 id=$2 dest=$3 local_file=${CFG[GLLM_CACHE_URI]}/$1
+  CACHE_READ_SHA256=""
+  if [[ $id == local ]]; then
+    cp -- "$local_file" "$dest"
+    [[ ! -f $local_file.sha256 ]] || CACHE_READ_SHA256=$(<"$local_file.sha256")
+    return 0
+  fi
+  retry "cache read of ${rel} version ${id}" s3_read_version "${CFG[GLLM_CACHE_URI]}/${rel}" "$id" "$dest"
+}
+
+# Copies version $2 of S3 object $1 to file $3; sets CACHE_READ_SHA256 from
+# its metadata (see cache_put).
+s3_read_version() {
+  local uri=$1 version=$2 dest=$3 bucket key err sha
+  bucket=${uri#s3://}
+  key=${bucket#*/}
+  bucket=${bucket%%/*}
+  if err=$(aws s3api get-object --region "${CFG[GLLM_REGION]}" --bucket "$bucket" --key "$key" --version-id "$version" \
+    --query Metadata.sha256 --output text "$dest" 2>&1 >"$dest.sha256"); then
+    sha=$(tr -d '[:space:]' <"$dest.sha256")
+    rm -f -- "$dest.sha256"
+    [[ ! $sha =~ ^[0-9a-f]{64}$ ]] || CACHE_READ_SHA256=$sha
+    return 0
+  fi
+  rm -f -- "$dest" "$dest.sha256"
+  printf '%s\n' "$err" >>"$LOG_FILE"
+  return 1
+}
+
+# cache_put SRC REL MODE [SHA256]: caches file SRC as object REL, recording
+# the SHA-256 it is to be checked against where given (S3 object metadata,
+# part of each version; a .sha256 file beside it locally). MODE is how:
+# - if-absent: the boot found no version, so this is the object's first. It
+#   is written only if no instance wrote one meanwhile (S3's conditional PUT,
+#   If-None-Match: *), so that the instances of a new fleet, which compile at
+#   the same time, leave one version and no warning. Where the AWS CLI cannot
+#   ask for that, or the file is over S3's 5 GiB single-PUT limit, it is
+#   written as with always; identical contents then still warn no one (see
+#   note_rewrites).
+# - always: a new version whatever is there (a replacement for versions that
+#   failed their checks; a source model).
+# - none: nothing is written (see cache_first_good).
 # A failed upload costs the next boot time, not this one: it is logged only.
 cache_put() {
-  local src=$1 rel=$2
+  local src=$1 rel=$2 mode=$3 sha=${4:-} rc=0 meta=()
+  if [[ $mode == none ]]; then
+    log "not caching ${rel} (see above)"
+    return 0
+  fi
   if [[ ${CFG[GLLM_MODE]} == aws ]]; then
-    # An S3 object appears whole or not at all, multipart uploads included.
-    if ! retry "cache upload of ${rel}" aws s3 cp --only-show-errors --region "${CFG[GLLM_REGION]}" \
-      "$src" "${CFG[GLLM_CACHE_URI]}/${rel}" >>"$LOG_FILE" 2>&1; then
+    [[ -z $sha ]] || meta=(--metadata "sha256=${sha}")
+    if [[ $mode == if-absent ]] && (($(file_size "$src") <= S3_PUT_MAX_BYTES)) && conditional_put_supported; then
+      retry "cache upload of ${rel}" s3_put_if_absent "$src" "${CFG[GLLM_CACHE_URI]}/${rel}" "${meta[@]}" || rc=$?
+      if ((rc == NO_RETRY)); then
+        log "cache already holds ${rel}, written by another instance meanwhile; keeping that one"
+        return 0
+      fi
+    else
+      # An S3 object appears whole or not at all, multipart uploads included.
+      retry "cache upload of ${rel}" aws s3 cp --only-show-errors --region "${CFG[GLLM_REGION]}" "${meta[@]}" \
+        "$src" "${CFG[GLLM_CACHE_URI]}/${rel}" >>"$LOG_FILE" 2>&1 || rc=$?
+    fi
+    if ((rc != 0)); then
       log "WARNING: cache upload of ${rel} failed; the next boot will redo this work"
       return 0
     fi
   else
     local dest=${CFG[GLLM_CACHE_URI]}/${rel} tmp
+    if [[ $mode == if-absent && -e $dest ]]; then
+      log "cache already holds ${rel}; keeping that one"
+      return 0
+    fi
     tmp="$(dirname "$dest")/.$(basename "$dest").put.$$"
     PARTIAL_FILES+=("$tmp")
-    if ! { mkdir -p "$(dirname "$dest")" && cp -- "$src" "$tmp" && mv -f -- "$tmp" "$dest"; }; then
+    if ! { mkdir -p "$(dirname "$dest")" && cp -- "$src" "$tmp" && mv -f -- "$tmp" "$dest" &&
+      if [[ -n $sha ]]; then printf '%s\n' "$sha" >"$dest.sha256"; else rm -f -- "$dest.sha256"; fi; }; then
       rm -f -- "$tmp"
       log "WARNING: cache write of ${rel} failed; the next boot will redo this work"
       return 0
     fi
   fi
   log "cached ${rel}"
+}
+
+# One PUT of file $1 as S3 object $2 that S3 refuses if the object exists;
+# the rest ($3...) are further put-object arguments. The refusal (412
+# PreconditionFailed) is a final answer (NO_RETRY).
+s3_put_if_absent() {
+  local src=$1 uri=$2 bucket key err
+  shift 2
+  bucket=${uri#s3://}
+  key=${bucket#*/}
+  bucket=${bucket%%/*}
+  if err=$(aws s3api put-object --region "${CFG[GLLM_REGION]}" --bucket "$bucket" --key "$key" --body "$src" \
+    --if-none-match '*' "$@" 2>&1 >/dev/null); then
+    return 0
+  fi
+  printf '%s\n' "$err" >>"$LOG_FILE"
+  [[ $err == *PreconditionFailed* || $err == *"(412)"* ]] && return "$NO_RETRY"
+  return 1
+}
+
+# Whether this AWS CLI can send If-None-Match with a PUT (S3's conditional
+# writes, 2024; Debian 12's 2.9.19, for one, cannot). Asked once, of the
+# CLI's own description of put-object, without a request.
+conditional_put_supported() {
+  local skeleton=""
+  if [[ -z $CONDITIONAL_PUT ]]; then
+    skeleton=$(aws s3api put-object --region "${CFG[GLLM_REGION]}" --generate-cli-skeleton input 2>/dev/null) || skeleton=""
+    if [[ $skeleton == *'"IfNoneMatch"'* ]]; then
+      CONDITIONAL_PUT=yes
+    else
+      CONDITIONAL_PUT=no
+      log "this AWS CLI cannot write only if absent (no --if-none-match): cache objects are written unconditionally"
+    fi
+  fi
+  [[ $CONDITIONAL_PUT == yes ]]
 }
 
 # ------------------------------------------------------------------ build ---
@@ -763,7 +1012,7 @@ compile_llama_cpp() {
 # and the rebuild is cached for the next instance: one bad object must not
 # fail every instance that reads it.
 ensure_build() {
-  local key material tarball tmpdir problem cached=0
+  local key material tarball tmpdir problem cache_write
   [[ ${CFG[GLLM_MODE]} == aws ]] && ensure_service_user
   build_targets
   cmake_defines
@@ -773,7 +1022,6 @@ ensure_build() {
   LLAMA_SERVER=$BUILD_DIR/bin/llama-server
   log "build key ${key} (${material//$'\n'/; })"
   if [[ -f $BUILD_DIR/manifest.txt ]]; then
-    ensure_runtime_libraries "$BUILD_DIR"
     if problem=$(check_build "$BUILD_DIR" "$material"); then
       log "build: installed build ${key} reused (no compile)"
       return
@@ -787,8 +1035,8 @@ ensure_build() {
   # The checks run the binaries as the service user, who must reach them.
   chmod 0755 "$tmpdir"
   PARTIAL_FILES+=("$tarball")
-  fetch_cached_build "$key" "$tmpdir" "$material" "$tarball" && cached=1
-  if ((!cached)); then
+  if ! fetch_cached_build "$key" "$tmpdir" "$material" "$tarball"; then
+    cache_write=$CACHE_NEXT_WRITE
     BUILD_LOG=$LOG_DIR/build.log
     : >"$BUILD_LOG"
     install_build_tools
@@ -798,120 +1046,121 @@ ensure_build() {
     # libraries its output needs (a cache hit has no compiler to bring them).
     printf '%s %s\n' "$(first_line "$("$CXX_BIN" --version)")" "$("$CXX_BIN" -dumpmachine)" >"$tmpdir/toolchain.txt"
     needed_libraries "$tmpdir" >"$tmpdir/runtime-libraries.txt"
+    seal_build "$tmpdir"
     problem=$(check_build "$tmpdir" "$material") || fail "the build just compiled does not run here: ${problem}"
-    tar -czf "$tarball" -C "$tmpdir" .
-    cache_put "$tarball" "builds/${key}.tar.gz"
+    # The same files give the same bytes (names sorted, no times or owners
+    # of this machine), so instances that compile the same code at the same
+    # time upload identical versions (see note_rewrites).
+    tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf - -C "$tmpdir" . | gzip -n >"$tarball"
+    cache_put "$tarball" "builds/${key}.tar.gz" "$cache_write"
   fi
   rm -f -- "$tarball"
-  chmod -R a+rX "$tmpdir"
   # Rename into place so a half-extracted build is never taken as installed.
   rm -rf -- "$BUILD_DIR"
   mv -- "$tmpdir" "$BUILD_DIR"
 }
 
 # Puts the cached build of key $1 into directory $2, checked against key
-# material $3 (through tarball path $4); fails when the cache holds none that
-# passes the checks, having logged why.
-#
-# On instances, a cached build is run only as it was first written. The
-# bucket keeps every version of a build object (versioning, and no expiry of
-# old versions under builds/) and the instances may add versions but delete
-# none; the versions are tried oldest first. An object overwritten later, by
-# a boot that found it bad or by anyone holding an instance's credentials, is
-# then never run while the version first written still passes its checks.
+# material $3 (through tarball path $4): the oldest version of the object
+# that passes every check (see cache_first_good). Fails when there is none,
+# having logged why; CACHE_NEXT_WRITE then says how to cache a replacement.
 fetch_cached_build() {
-  local key=$1 dir=$2 material=$3 tarball=$4 rel="builds/$1.tar.gz" versions=() list v problem i
-  if [[ ${CFG[GLLM_MODE]} == aws ]]; then
-    list=$STATE_DIR/versions-$key.txt
-    PARTIAL_FILES+=("$list")
-    if ! retry "cache listing of ${rel}" s3_versions "${CFG[GLLM_CACHE_URI]}/${rel}" "$list"; then
-      log "cache listing of ${rel} failed; treating it as a miss"
-      return 1
-    fi
-    mapfile -t versions <"$list"
-    rm -f -- "$list"
-  elif [[ -f ${CFG[GLLM_CACHE_URI]}/${rel} ]]; then
-    versions=(local)
+  local key=$1 dir=$2 material=$3 tarball=$4 rel="builds/$1.tar.gz"
+  if cache_first_good build "$rel" "$tarball" compiling unpack_checked_build "$dir" "$material"; then
+    log "build: cache hit ${rel} (no compile)${CACHE_TAKEN}; needs at run time: $(tr '\n' ' ' 2>/dev/null <"$dir/runtime-libraries.txt" || echo 'not recorded')"
+    rm -f -- "$tarball"
+    return 0
   fi
-  if ((${#versions[@]} == 0)); then
-    log "build: cache miss ${rel}; compiling"
-    return 1
-  fi
-  if ((${#versions[@]} > 1)); then
-    log "WARNING: ${rel} has ${#versions[@]} versions: it was written again after it was first cached; trying them oldest first (${versions[*]})"
-  fi
-  for i in "${!versions[@]}"; do
-    v=${versions[$i]}
-    if [[ $v == local ]]; then
-      cp -- "${CFG[GLLM_CACHE_URI]}/${rel}" "$tarball"
-    elif ! retry "cache read of ${rel} version ${v}" s3_read_version "${CFG[GLLM_CACHE_URI]}/${rel}" "$v" "$tarball"; then
-      log "cache read of ${rel} version ${v} failed; treating it as a miss"
-      return 1
-    fi
-    if problem=$(extract_build "$tarball" "$dir"); then
-      # Libraries this machine lacks are this machine's problem, not the object's: installed, or the boot fails.
-      ensure_runtime_libraries "$dir"
-      if problem=$(check_build "$dir" "$material"); then
-        log "build: cache hit ${rel} (no compile)$( ((${#versions[@]} > 1)) && echo ", version ${v} (written $((i + 1)) of ${#versions[@]})"); needs at run time: $(tr '\n' ' ' <"$dir/runtime-libraries.txt" 2>/dev/null || echo 'not recorded')"
-        rm -f -- "$tarball"
-        return 0
-      fi
-    fi
-    log "build: discarding cached ${rel}$([[ $v == local ]] || echo " version ${v}"): ${problem}$( ((i + 1 == ${#versions[@]})) && echo '; compiling a replacement')"
-    find "$dir" -mindepth 1 -delete
-  done
   rm -f -- "$tarball"
   return 1
 }
 
-# Writes to file $2 the version ids of S3 object $1, oldest first, one a
-# line (none for a missing object). S3 lists a key's versions newest first.
-s3_versions() {
-  local uri=$1 dest=$2 bucket key err
-  bucket=${uri#s3://}
-  key=${bucket#*/}
-  bucket=${bucket%%/*}
-  if ! err=$(aws s3api list-object-versions --region "${CFG[GLLM_REGION]}" --bucket "$bucket" --prefix "$key" \
-    --query "Versions[?Key=='${key}'].VersionId" --output text 2>&1 >"$dest.all"); then
-    printf '%s\n' "$err" >>"$LOG_FILE"
-    rm -f -- "$dest.all"
-    return 1
-  fi
-  tr -s '[:space:]' '\n' <"$dest.all" | grep -v -x -e '' -e None | tac >"$dest" || true
-  rm -f -- "$dest.all"
-}
-
-# Copies version $2 of S3 object $1 to file $3.
-s3_read_version() {
-  local uri=$1 version=$2 dest=$3 bucket key err
-  bucket=${uri#s3://}
-  key=${bucket#*/}
-  bucket=${bucket%%/*}
-  if err=$(aws s3api get-object --region "${CFG[GLLM_REGION]}" --bucket "$bucket" --key "$key" --version-id "$version" "$dest" 2>&1); then
-    return 0
-  fi
-  rm -f -- "$dest"
-  printf '%s\n' "$err" >>"$LOG_FILE"
+# Unpacks build tarball $1 into the empty directory $2 and checks it against
+# key material $3; prints what is wrong, and leaves $2 empty, if it fails.
+unpack_checked_build() {
+  local tarball=$1 dir=$2 material=$3
+  extract_build "$tarball" "$dir" && check_build "$dir" "$material" && return 0
+  find "$dir" -mindepth 1 -delete
   return 1
 }
 
-# Unpacks build tarball $1 into directory $2; prints what is wrong and fails
-# if it cannot.
+# Unpacks build tarball $1 into the empty directory $2; prints what is wrong
+# and fails if it cannot. The tarball is untrusted until its checks pass, and
+# tar run as root would keep the owners, setuid bits and device files it
+# records. So it is listed first and refused unless it holds only plain files
+# and directories inside the tree; it is unpacked by the service user, which
+# can create nothing it could not create anyway; and root then takes the tree
+# over (seal_build) before any of its programs runs.
 extract_build() {
-  local tarball=$1 dir=$2 err
-  if ! err=$(tar -xzf "$tarball" -C "$dir" 2>&1); then
+  local tarball=$1 dir=$2 err odd
+  build_tarball_problem "$tarball" || return 1
+  if [[ ${CFG[GLLM_MODE]} == aws ]] && ((EUID == 0)); then
+    chown "$SERVICE_USER:$SERVICE_USER" "$dir"
+  fi
+  # Root opens the tarball; the service user only reads it from stdin.
+  if ! err=$(as_service_user tar -xzf - -C "$dir" --no-same-owner --no-same-permissions <"$tarball" 2>&1); then
     printf 'not a readable tar.gz (%s)\n' "$(first_line "$err")"
     return 1
   fi
+  # What the listing promised, checked on the disk as well.
+  odd=$(find "$dir" \( ! -type f ! -type d \) -o -perm /7000 | head -n 1)
+  if [[ -n $odd ]]; then
+    printf 'it unpacked to %q, which is not a plain file or directory, or has the setuid, setgid or sticky bit\n' "${odd#"$dir"/}"
+    return 1
+  fi
+  seal_build "$dir"
+}
+
+# Prints what makes tarball $1 unfit to unpack, and fails, unless every entry
+# is a plain file or directory with a plain relative name inside the tree and
+# no setuid, setgid or sticky bit. A build is bin/ and three text files: it
+# needs no links, devices or special bits.
+build_tarball_problem() {
+  local tarball=$1 listing line mode time name
+  # C locale and numeric owners: one fixed layout of tar's verbose listing;
+  # --absolute-names lists a name as recorded, leading / and all, to be refused.
+  if ! listing=$(LC_ALL=C tar --numeric-owner --absolute-names -tvzf "$tarball" 2>&1); then
+    printf 'not a readable tar.gz (%s)\n' "$(tail -n 1 <<<"$listing")"
+    return 1
+  fi
+  while IFS= read -r line; do
+    [[ -n $line ]] || continue
+    read -r mode _ _ _ time name <<<"$line"
+    case ${mode:0:1} in
+      - | d) ;;
+      l) printf 'it holds a symbolic link (%s)\n' "${line#*"$time" }"; return 1 ;;
+      h) printf 'it holds a hard link (%s)\n' "${line#*"$time" }"; return 1 ;;
+      b | c) printf 'it holds a device file (%s)\n' "${line#*"$time" }"; return 1 ;;
+      *) printf 'it holds %s, which is not a plain file or directory\n' "$line"; return 1 ;;
+    esac
+    if [[ ! $mode =~ ^[-d]([-r][-w][-x]){3}$ ]]; then
+      printf 'it holds %q with the setuid, setgid or sticky bit (%s)\n' "$name" "$mode"
+      return 1
+    fi
+    if [[ ! $name =~ ^[A-Za-z0-9._+-][A-Za-z0-9._+/-]*$ || /$name/ == */../* ]]; then
+      printf 'it holds an entry named %q, which is not a plain name inside the build tree\n' "$name"
+      return 1
+    fi
+  done <<<"$listing"
+}
+
+# The service user runs a build's programs, the server among them, and must
+# not be able to change them: root owns the tree and alone may write to it.
+seal_build() {
+  local dir=$1
+  if ((EUID == 0)); then chown -R root:root "$dir"; fi
+  chmod -R u=rwX,go=rX "$dir"
 }
 
 # The shared libraries (sonames) the build's programs in $1/bin load, as the
-# dynamic loader of this machine resolves them ("not found" included).
+# dynamic loader of this machine resolves them ("not found" included). ldd
+# may run the program it inspects (its man page warns never to use it on an
+# untrusted one), so it runs as the service user, like every other check.
 needed_libraries() {
   local dir=$1 t
   for t in "${BUILD_TARGETS[@]}"; do
     [[ -x $dir/bin/$t ]] || continue
-    ldd "$dir/bin/$t" 2>/dev/null | awk '$2 == "=>" { print $1 }' || true
+    as_service_user ldd "$dir/bin/$t" 2>/dev/null | awk '$2 == "=>" { print $1 }' || true
   done | sort -u
 }
 
@@ -920,26 +1169,38 @@ missing_libraries() {
   local dir=$1 t
   for t in "${BUILD_TARGETS[@]}"; do
     [[ -x $dir/bin/$t ]] || continue
-    ldd "$dir/bin/$t" 2>/dev/null | awk '$2 == "=>" && $3 == "not" { print $1 }' || true
+    as_service_user ldd "$dir/bin/$t" 2>/dev/null | awk '$2 == "=>" && $3 == "not" { print $1 }' || true
   done | sort -u
 }
 
 # A cached build was compiled on another instance, whose compiler brought
 # the libraries its output loads (OpenMP's libgomp, the C++ library). This
 # instance installed no compiler: the libraries it lacks are installed on
-# their own, or the boot fails naming them, before any model is fetched.
+# their own. Prints what is wrong and fails where one is still missing, so
+# that the version is discarded like any other that fails its checks and a
+# build is compiled here, loading only what this machine's compiler brings;
+# failing the boot instead would fail every boot that reads the object. The
+# names come from the untrusted binary: only a shared library's name reaches
+# the package manager, which runs as root, and after `--`.
 ensure_runtime_libraries() {
-  local dir=$1 missing lib packages=()
-  missing=$(missing_libraries "$dir")
-  [[ -n $missing ]] || return 0
-  log "the build loads shared libraries this machine lacks: ${missing//$'\n'/ }"
+  local dir=$1 missing=() lib packages=() odd=()
+  mapfile -t missing < <(missing_libraries "$dir")
+  ((${#missing[@]})) || return 0
+  for lib in "${missing[@]}"; do
+    [[ $lib =~ $SONAME_RE ]] || odd+=("$(printf '%q' "$lib")")
+  done
+  if ((${#odd[@]})); then
+    echo "it loads ${odd[*]}, which is not the name of a shared library"
+    return 1
+  fi
+  log "the build loads shared libraries this machine lacks: ${missing[*]}"
   if ((EUID == 0)) && command -v dnf >/dev/null 2>&1; then
     # RPMs provide each soname by name: the package that ships it is found from the soname alone.
-    for lib in $missing; do packages+=("${lib}()(64bit)"); done
-    dnf install -y --setopt=install_weak_deps=False "${packages[@]}" >>"$LOG_DIR/dnf.log" 2>&1 ||
+    for lib in "${missing[@]}"; do packages+=("${lib}()(64bit)"); done
+    dnf install -y --setopt=install_weak_deps=False -- "${packages[@]}" >>"$LOG_DIR/dnf.log" 2>&1 ||
       log "dnf could not install ${packages[*]} (see ${LOG_DIR}/dnf.log)"
   elif ((EUID == 0)) && command -v apt-get >/dev/null 2>&1; then
-    for lib in $missing; do
+    for lib in "${missing[@]}"; do
       case $lib in
         libgomp.so.1) packages+=(libgomp1) ;;
         libstdc++.so.6) packages+=(libstdc++6) ;;
@@ -947,20 +1208,23 @@ ensure_runtime_libraries() {
       esac
     done
     if ((${#packages[@]})); then
-      { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${packages[@]}"; } >>"$LOG_DIR/apt.log" 2>&1 ||
+      { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends -- "${packages[@]}"; } >>"$LOG_DIR/apt.log" 2>&1 ||
         log "apt-get could not install ${packages[*]} (see ${LOG_DIR}/apt.log)"
     fi
   fi
-  missing=$(missing_libraries "$dir")
-  [[ -z $missing ]] ||
-    fail "the llama.cpp build loads ${missing//$'\n'/, }, which this machine lacks and could not install: the image must carry them, or reach its package repositories"
+  mapfile -t missing < <(missing_libraries "$dir")
+  if ((${#missing[@]})); then
+    echo "it loads $(IFS=,; echo "${missing[*]}"), which this machine lacks and could not install (the image must carry it, or reach its package repositories)"
+    return 1
+  fi
   log "run-time libraries installed"
 }
 
 # Checks a build directory: its manifest is this build key's material, every
-# target is there, and llama-server runs on this machine (which catches a
-# damaged binary, a missing runtime library or an illegal instruction before
-# the model is fetched). Prints what is wrong and fails if anything is.
+# target is there, the shared libraries it loads are here (installed if
+# need be), and llama-server runs on this machine (which catches a damaged
+# binary or an illegal instruction before the model is fetched). Prints what
+# is wrong and fails if anything is.
 check_build() {
   local dir=$1 material=$2 t out rc=0
   if [[ ! -f $dir/manifest.txt ]]; then
@@ -977,6 +1241,7 @@ check_build() {
       return 1
     fi
   done
+  ensure_runtime_libraries "$dir" || return 1
   out=$(as_service_user "$dir/bin/llama-server" --version 2>&1) || rc=$?
   printf '%s\n' "$out" >>"$LOG_FILE"
   if ((rc != 0)); then
@@ -1079,8 +1344,10 @@ ensure_model() {
     log "model: ${MODEL_PATH} already verified; reused"
     return
   fi
-  if [[ -n ${CFG[GLLM_QUANTIZE_TO]} ]] && fetch_quantized_from_cache; then
-    return
+  local quantized_write=if-absent
+  if [[ -n ${CFG[GLLM_QUANTIZE_TO]} ]]; then
+    fetch_quantized_from_cache && return
+    quantized_write=$CACHE_NEXT_WRITE
   fi
 
   partial=$MODEL_DIR/.${CFG[GLLM_MODEL_FILE]}.partial
@@ -1106,57 +1373,85 @@ ensure_model() {
   chmod 0644 "$partial"
   mv -f -- "$partial" "$source_path"
   printf '%s %s\n' "$sha" "$size" >"$source_path.verified"
-  ((from_cache)) || cache_put "$source_path" "models/${sha}.gguf"
+  # Every version of a source model is checked against the template's
+  # SHA-256, so a second one costs only storage (for 30 days): it goes up in
+  # parallel parts, which a conditional single PUT of gigabytes could not.
+  ((from_cache)) || cache_put "$source_path" "models/${sha}.gguf" always
 
   if [[ -n ${CFG[GLLM_QUANTIZE_TO]} ]]; then
-    quantize_model "$source_path"
+    quantize_model "$source_path" "$quantized_write"
   fi
 }
 
-quantized_cache_rel() { printf 'models/%s-%s.gguf' "${CFG[GLLM_MODEL_SHA256]}" "${CFG[GLLM_QUANTIZE_TO]}"; }
+# The quantized model's cache object, named by the source model, the type,
+# and the llama.cpp release whose llama-quantize made it, so that a new
+# release never serves a file quantized by another. Not by the whole build
+# key: any build of one release makes an equally good file, and a key that
+# changed with every AMI would quantize again (and open the window for a
+# planted first version, see cache_first_good) at every AMI move.
+quantized_cache_rel() {
+  local release=${CFG[GLLM_LLAMA_CPP_COMMIT]:-${CFG[GLLM_LLAMA_CPP_REF]//\//_}}
+  printf 'quantized/%s-%s-llama.cpp-%s.gguf\n' "${CFG[GLLM_MODEL_SHA256]}" "${CFG[GLLM_QUANTIZE_TO]}" "$release"
+}
 
-# The quantized file is cached with its own checksum beside it, so a damaged
-# cache object is detected like a damaged download.
+# The quantized model from the cache: the oldest version that has the
+# SHA-256 it was cached with, so a damaged object is found like a damaged
+# download, and one written later is not served while the first is good.
+# Fails when there is none; CACHE_NEXT_WRITE then says how to cache one.
 fetch_quantized_from_cache() {
-  local rel sidecar partial want
+  local rel partial
   rel=$(quantized_cache_rel)
-  sidecar=$STATE_DIR/quantized.sha256
   partial=$MODEL_DIR/.${CFG[GLLM_MODEL_FILE]}.partial
-  PARTIAL_FILES+=("$partial" "$sidecar")
-  mkdir -p "$STATE_DIR"
-  cache_get "${rel}.sha256" "$sidecar" || return 1
-  cache_get "$rel" "$partial" || return 1
-  want=$(<"$sidecar")
-  if [[ $(sha256sum -- "$partial" | cut -d' ' -f1) != "$want" ]]; then
-    log "model: cached ${rel} does not match its checksum; quantizing again"
-    rm -f -- "$partial"
-    return 1
-  fi
+  PARTIAL_FILES+=("$partial")
+  cache_first_good model "$rel" "$partial" quantizing has_cached_sha256 || return 1
   chmod 0644 "$partial"
   mv -f -- "$partial" "$MODEL_PATH"
   printf 'quantized %s %s\n' "${CFG[GLLM_MODEL_SHA256]}" "${CFG[GLLM_QUANTIZE_TO]}" >"$MODEL_PATH.verified"
-  log "model: cache hit ${rel}"
+  log "model: cache hit ${rel}${CACHE_TAKEN}"
 }
 
+# Prints what is wrong, and fails, unless file $1 has the SHA-256 its cache
+# version was written with (CACHE_READ_SHA256).
+has_cached_sha256() {
+  local sha
+  if [[ -z $CACHE_READ_SHA256 ]]; then
+    echo "it records no SHA-256"
+    return 1
+  fi
+  sha=$(sha256sum -- "$1" | cut -d' ' -f1)
+  if [[ $sha != "$CACHE_READ_SHA256" ]]; then
+    echo "its SHA-256 is ${sha}, not the ${CACHE_READ_SHA256} it was cached with"
+    return 1
+  fi
+}
+
+# llama-quantize is a build program, so it runs as the service user, never
+# as root: it writes into a directory of that user's own, and root then takes
+# the result over, so that the service user may only read the served model.
+# $2 is how to cache the result (see cache_put).
 quantize_model() {
-  local src=$1 out start sum
-  out=$MODEL_DIR/.${CFG[GLLM_MODEL_FILE]}.quantizing.gguf
+  local src=$1 cache_write=$2 work out start
+  work=$STATE_DIR/quantize
+  rm -rf -- "$work"
+  install -d -m 0700 -- "$work"
+  if [[ ${CFG[GLLM_MODE]} == aws ]] && ((EUID == 0)); then
+    chown "$SERVICE_USER:$SERVICE_USER" "$work"
+  fi
+  out=$work/${CFG[GLLM_MODEL_FILE]}
   PARTIAL_FILES+=("$out")
   start=$(now_ms)
   log "quantizing to ${CFG[GLLM_QUANTIZE_TO]}"
-  "$BUILD_DIR/bin/llama-quantize" "$src" "$out" "${CFG[GLLM_QUANTIZE_TO]}" "$(nproc)" >>"$LOG_DIR/quantize.log" 2>&1 ||
+  as_service_user "$BUILD_DIR/bin/llama-quantize" "$src" "$out" "${CFG[GLLM_QUANTIZE_TO]}" "$(nproc)" >>"$LOG_DIR/quantize.log" 2>&1 ||
     fail "llama-quantize to ${CFG[GLLM_QUANTIZE_TO]} failed: $(tail -n 2 "$LOG_DIR/quantize.log" | tr '\n' ' ')"
   log "quantized in $(seconds_since "$start") s"
+  if ((EUID == 0)); then chown root:root "$out"; fi
   chmod 0644 "$out"
   mv -f -- "$out" "$MODEL_PATH"
+  rm -rf -- "$work"
   printf 'quantized %s %s\n' "${CFG[GLLM_MODEL_SHA256]}" "${CFG[GLLM_QUANTIZE_TO]}" >"$MODEL_PATH.verified"
   # The source is in the cache; the disk is better spent on the served model.
   rm -f -- "$src" "$src.verified"
-  sum=$STATE_DIR/quantized.sha256
-  sha256sum -- "$MODEL_PATH" | cut -d' ' -f1 >"$sum"
-  cache_put "$MODEL_PATH" "$(quantized_cache_rel)"
-  cache_put "$sum" "$(quantized_cache_rel).sha256"
-  rm -f -- "$sum"
+  cache_put "$MODEL_PATH" "$(quantized_cache_rel)" "$cache_write" "$(sha256sum -- "$MODEL_PATH" | cut -d' ' -f1)"
 }
 
 # ---------------------------------------------------------------- API key ---

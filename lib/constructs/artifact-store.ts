@@ -10,12 +10,14 @@ export interface ArtifactStoreProps {
 /** Key prefix of the build and model cache; the instances may write nowhere else. */
 export const CACHE_PREFIX = 'cache/';
 
-/** How long an overwritten or deleted cached model stays recoverable. */
+/** How long an overwritten or deleted cached source model stays recoverable. */
 const NONCURRENT_VERSION_DAYS = 30;
 /** Key prefix of the cached llama.cpp builds, whose versions are all kept (see the bucket's lifecycle). */
 export const BUILD_CACHE_PREFIX = `${CACHE_PREFIX}builds/`;
-/** Key prefix of the cached models. */
+/** Key prefix of the cached models as fetched, checked against the template's SHA-256. */
 export const MODEL_CACHE_PREFIX = `${CACHE_PREFIX}models/`;
+/** Key prefix of the models quantized on an instance, whose versions are all kept like the builds'. */
+export const QUANTIZED_CACHE_PREFIX = `${CACHE_PREFIX}quantized/`;
 
 /**
  * The bucket that caches llama.cpp builds and models, so that only the first
@@ -52,11 +54,12 @@ export class ArtifactStore extends Construct {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       serverAccessLogsBucket: this.accessLogBucket,
       serverAccessLogsPrefix: 'artifact-bucket/',
-      // Instances run what this bucket holds. A build is run only as first written: the boot takes
-      // the oldest version of a build object that passes its checks, so every version of a build is
-      // kept (an expired first version would hand the key to whatever was written after it). A model
-      // is checked against the SHA-256 in the template whichever version is read: its replaced
-      // versions (multi-GiB) expire.
+      // Instances run what this bucket holds. A build, and a model quantized on an instance, is used
+      // only as first written: the boot takes the oldest version of such an object that passes its
+      // checks, so every version of one is kept (an expired first version would hand the key to
+      // whatever was written after it): no rule here may expire versions under builds/ or quantized/.
+      // A source model is checked against the SHA-256 in the template whichever version is read: its
+      // replaced versions (multi-GiB) expire.
       versioned: true,
       lifecycleRules: [
         {

@@ -4,7 +4,8 @@
  * into a bash shell with `source` (the script boots only when executed).
  */
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -12,6 +13,7 @@ import { BOOT_ENV_KEYS, BootEnvironment, LOCAL_BOOT_ENV_KEYS, renderBootEnvironm
 import { localBootEnvironment } from '../../lib/boot/local-boot';
 import { parseLocalBootArgs } from '../../lib/boot/local-boot-options';
 import { configSchema } from '../../lib/config/schema';
+import { QUANTIZED_CACHE_PREFIX } from '../../lib/constructs/artifact-store';
 
 const SCRIPT = path.resolve(__dirname, '..', '..', 'lib', 'boot', 'boot.sh');
 const SHA = 'a'.repeat(64);
@@ -89,14 +91,79 @@ function boot(envText: string) {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, last: lines[lines.length - 1] };
 }
 
-/** Runs `body` in a shell that has sourced boot.sh and parsed `envText`. */
-function withFunctions(envText: string, body: string, env: NodeJS.ProcessEnv = process.env) {
+/**
+ * Runs `body` in a shell that has sourced boot.sh and parsed `envText`; `wrap` is a command that runs
+ * the shell (see withServiceUser).
+ */
+function withFunctions(envText: string, body: string, env: NodeJS.ProcessEnv = process.env, wrap: string[] = []) {
   const r = spawnSync(
-    'bash',
-    ['-c', `source "$0"; exec 3>&1; parse_env "$1"; set_layout; ${body}`, SCRIPT, writeEnv(envText)],
+    wrap[0] ?? 'bash',
+    [...wrap.slice(1), ...(wrap.length ? ['bash'] : []), '-c', `source "$0"; exec 3>&1; parse_env "$1"; set_layout; ${body}`, SCRIPT, writeEnv(envText)],
     { encoding: 'utf8', timeout: 60_000, env },
   );
   return { status: r.status, out: r.stdout + r.stderr };
+}
+
+/**
+ * The service user of an instance, for tests that run boot.sh's functions as root in aws mode: a
+ * mount namespace whose /etc/passwd and /etc/group add `llama`, so the real setpriv, chown and tar
+ * act as on an instance while the host's own user list is untouched. Undefined, with the reason in
+ * `serviceUserSkip`, where this process is not root or cannot make a mount namespace.
+ */
+const serviceUserSkip = (() => {
+  if (process.getuid?.() !== 0) return 'needs root (setpriv to the service user)';
+  if (spawnSync('unshare', ['-m', 'true']).status !== 0) return 'needs unshare -m (a mount namespace)';
+  return '';
+})();
+/** A directory every user can traverse: the service user reads and writes below it. */
+const open = mkdtempSync(path.join(os.tmpdir(), 'gllm-boot-open-'));
+chmodSync(open, 0o755);
+afterAll(() => rmSync(open, { recursive: true, force: true }));
+const SERVICE_UID = 64123;
+function serviceUserWrap(): string[] {
+  const users = path.join(open, 'users');
+  mkdirSync(users, { recursive: true });
+  writeFileSync(path.join(users, 'passwd'), `${readFileSync('/etc/passwd', 'utf8')}llama:x:${SERVICE_UID}:${SERVICE_UID}::/nonexistent:/usr/sbin/nologin\n`);
+  writeFileSync(path.join(users, 'group'), `${readFileSync('/etc/group', 'utf8')}llama:x:${SERVICE_UID}:\n`);
+  return ['unshare', '-m', 'sh', '-c',
+    `mount --bind ${users}/passwd /etc/passwd && mount --bind ${users}/group /etc/group && exec "$@"`, 'sh'];
+}
+function withServiceUser(envText: string, body: string, env: NodeJS.ProcessEnv = process.env) {
+  return withFunctions(envText, body, env, serviceUserWrap());
+}
+
+/** One entry of a tarball made by makeTarball: a file unless `type` says otherwise. */
+interface TarEntry {
+  readonly name: string;
+  readonly type?: 'file' | 'dir' | 'symlink' | 'hardlink' | 'chardev';
+  readonly mode?: number;
+  readonly uid?: number;
+  readonly content?: string;
+  /** A link's target. */
+  readonly target?: string;
+}
+
+/** Writes a .tar.gz holding exactly `entries` (Python's tarfile writes what GNU tar would refuse to make). */
+function makeTarball(file: string, entries: TarEntry[]): string {
+  const py = `
+import io, json, sys, tarfile
+types = {"file": tarfile.REGTYPE, "dir": tarfile.DIRTYPE, "symlink": tarfile.SYMTYPE, "hardlink": tarfile.LNKTYPE, "chardev": tarfile.CHRTYPE}
+with tarfile.open(sys.argv[1], "w:gz", format=tarfile.GNU_FORMAT) as tar:
+    for e in json.load(sys.stdin):
+        info = tarfile.TarInfo(e["name"])
+        info.type = types[e.get("type", "file")]
+        info.mode = e.get("mode", 0o755 if info.type == tarfile.DIRTYPE else 0o644)
+        info.uid = info.gid = e.get("uid", 0)
+        info.linkname = e.get("target", "")
+        if info.type == tarfile.CHRTYPE:
+            info.devmajor, info.devminor = 1, 3
+        data = e.get("content", "").encode()
+        info.size = len(data) if info.type == tarfile.REGTYPE else 0
+        tar.addfile(info, io.BytesIO(data) if info.type == tarfile.REGTYPE else None)
+`;
+  const r = spawnSync('python3', ['-c', py, file], { input: JSON.stringify(entries), encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`makeTarball: ${r.stderr}`);
+  return file;
 }
 
 describe('boot.sh static checks', () => {
@@ -304,6 +371,161 @@ describe('build cache key', () => {
     // The commit is what is built: another name for it builds the same thing.
     expect(key({ GLLM_LLAMA_CPP_REF: 'b6500' })).toBe(base);
     expect(key({ GLLM_QUANTIZE_TO: 'Q4_0' })).not.toBe(base);
+  });
+});
+
+/** A build's files as the kit packs them: a server that prints its version, and a manifest. */
+const BUILD_FILES: TarEntry[] = [
+  { name: './', type: 'dir' },
+  { name: './bin/', type: 'dir' },
+  { name: './bin/llama-server', mode: 0o755, content: '#!/bin/sh\necho "version: 1 ($(id -un))"\n' },
+  { name: './manifest.txt', content: 'manifest\n' },
+];
+
+describe('a cached build is unpacked as the service user, and only plain files and directories inside its tree', () => {
+  // tar on PATH notes who runs it and how, then runs the real one.
+  const tarCalls = path.join(open, 'tar-calls');
+  const tarStub = path.join(open, 'tar-stub');
+  beforeAll(() => {
+    mkdirSync(tarStub, { recursive: true, mode: 0o755 });
+    writeFileSync(path.join(tarStub, 'tar'), `#!/bin/sh\necho "$(id -un) $*" >>${tarCalls}\nexec /usr/bin/tar "$@"\n`, { mode: 0o755 });
+    // Written by root and by the service user.
+    writeFileSync(tarCalls, '');
+    chmodSync(tarCalls, 0o666);
+  });
+
+  function unpack(entries: TarEntry[]) {
+    const t = mkdtempSync(path.join(open, 'unpack-'));
+    chmodSync(t, 0o755);
+    const tarball = makeTarball(path.join(t, 'build.tar.gz'), entries);
+    const into = path.join(t, 'build');
+    mkdirSync(into, { mode: 0o755 });
+    // From a working directory the service user cannot read, as a root shell may have.
+    const r = withServiceUser(renderBootEnvironment(awsEnv()),
+      `LOG_FILE=${t}/boot.log; cd /root; if problem=$(extract_build ${tarball} ${into}); then echo UNPACKED; else echo "REFUSED: $problem"; fi`,
+      { ...process.env, PATH: `${tarStub}:${process.env.PATH}` });
+    return { ...r, t, into };
+  }
+
+  test('a plain build is unpacked by the service user, without the tarball\'s owners or modes, and then owned by root', () => {
+    if (serviceUserSkip) return console.log(`skipped: ${serviceUserSkip}`);
+    const r = unpack(BUILD_FILES.map((e) => ({ ...e, uid: 1234, mode: e.type === 'dir' ? 0o777 : e.mode === 0o755 ? 0o777 : 0o666 })));
+    expect(r.out).toContain('UNPACKED');
+    expect(readFileSync(tarCalls, 'utf8')).toContain(`llama -xzf - -C ${r.into} --no-same-owner --no-same-permissions`);
+    const modes = Object.fromEntries(['.', 'bin', 'bin/llama-server', 'manifest.txt'].map((f) => {
+      const st = statSync(path.join(r.into, f));
+      return [f, `${st.uid}:${st.gid} ${(st.mode & 0o7777).toString(8)}`];
+    }));
+    // The server runs as the service user, which must not be able to change its programs.
+    expect(modes).toEqual({ '.': '0:0 755', bin: '0:0 755', 'bin/llama-server': '0:0 755', 'manifest.txt': '0:0 644' });
+  });
+
+  test.each<[string, TarEntry, RegExp]>([
+    ['a setuid program', { name: './bin/llama-server', mode: 0o4755, content: '#!/bin/sh\n' }, /llama-server with the setuid, setgid or sticky bit \(-rwsr-xr-x\)/],
+    ['a setgid directory', { name: './lib/', type: 'dir', mode: 0o2755 }, /lib\/ with the setuid, setgid or sticky bit/],
+    ['a symbolic link out of the tree', { name: './bin/llama-server', type: 'symlink', target: '/etc/passwd' }, /a symbolic link \(.*llama-server -> \/etc\/passwd\)/],
+    ['a symbolic link inside the tree', { name: './bin/llama-quantize', type: 'symlink', target: 'llama-server' }, /a symbolic link/],
+    ['a hard link', { name: './bin/shadow', type: 'hardlink', target: '/etc/shadow' }, /a hard link \(.*shadow link to \/etc\/shadow\)/],
+    ['a device file', { name: './bin/mem', type: 'chardev', mode: 0o666 }, /a device file \(.*bin\/mem\)/],
+    ['a path out of the tree', { name: '../escaped', content: 'x' }, /an entry named \.\.\/escaped, which is not a plain name inside the build tree/],
+    ['an absolute path', { name: '/tmp/gllm-absolute-entry', content: 'x' }, /an entry named \/tmp\/gllm-absolute-entry/],
+  ])('a tarball with %s is refused before anything is unpacked', (_what, entry, problem) => {
+    if (serviceUserSkip) return console.log(`skipped: ${serviceUserSkip}`);
+    const r = unpack([...BUILD_FILES, entry]);
+    expect(r.out).toMatch(/REFUSED: /);
+    expect(r.out).toMatch(problem);
+    expect(readdirSync(r.into)).toEqual([]);
+    expect(readdirSync(r.t)).not.toContain('escaped');
+    expect(() => statSync('/tmp/gllm-absolute-entry')).toThrow();
+  });
+});
+
+describe('the shared libraries a cached build loads', () => {
+  /**
+   * Stand-ins: ldd notes who runs it and reports `missing` as not found (as ldd prints a DT_NEEDED
+   * entry the loader cannot find); dnf notes its arguments and installs nothing.
+   */
+  function libraryStubs(missing: string): { path: string; calls: string } {
+    const t = mkdtempSync(path.join(open, 'libs-'));
+    chmodSync(t, 0o755);
+    const calls = path.join(t, 'calls');
+    writeFileSync(calls, '');
+    chmodSync(calls, 0o666);
+    writeFileSync(path.join(t, 'ldd'), `#!/bin/sh\necho "ldd by $(id -un)" >>${calls}\nprintf '\\t%s => not found\\n' '${missing}'\n`, { mode: 0o755 });
+    writeFileSync(path.join(t, 'dnf'), `#!/bin/sh\nfor a in "$@"; do echo "dnf arg [$a]"; done >>${calls}\nexit 1\n`, { mode: 0o755 });
+    return { path: t, calls };
+  }
+
+  function ensureLibraries(missing: string) {
+    const stubsHere = libraryStubs(missing);
+    const build = path.join(stubsHere.path, 'build');
+    mkdirSync(path.join(build, 'bin'), { recursive: true, mode: 0o755 });
+    writeFileSync(path.join(build, 'bin', 'llama-server'), '#!/bin/sh\n', { mode: 0o755 });
+    const r = withServiceUser(renderBootEnvironment(awsEnv()), [
+      `LOG_FILE=${stubsHere.path}/boot.log; LOG_DIR=${stubsHere.path}; build_targets`,
+      `if problem=$(ensure_runtime_libraries ${build}); then echo "INSTALLED"; else echo "PROBLEM: $problem"; fi`,
+      'echo STILL-RUNNING',
+    ].join('\n'), { ...process.env, PATH: `${stubsHere.path}:${process.env.PATH}` });
+    return { ...r, calls: readFileSync(stubsHere.calls, 'utf8') };
+  }
+
+  test('ldd runs as the service user; a library still missing after dnf is this version\'s problem, named, not the end of the boot', () => {
+    if (serviceUserSkip) return console.log(`skipped: ${serviceUserSkip}`);
+    const r = ensureLibraries('libgllmmissing.so.1');
+    expect(r.calls).toMatch(/^ldd by llama$/m);
+    expect(r.calls).not.toMatch(/^ldd by root$/m);
+    // RPMs provide a soname: dnf is asked for it by name, after the end of its options.
+    expect(r.calls).toContain('dnf arg [--]\ndnf arg [libgllmmissing.so.1()(64bit)]');
+    expect(r.out).toContain('PROBLEM: it loads libgllmmissing.so.1, which this machine lacks and could not install');
+    expect(r.out).toContain('STILL-RUNNING');
+  });
+
+  test('a library name that is no shared library\'s (a dnf option in DT_NEEDED) never reaches dnf', () => {
+    if (serviceUserSkip) return console.log(`skipped: ${serviceUserSkip}`);
+    const r = ensureLibraries('--repofrompath=evil,https:');
+    expect(r.calls).not.toContain('repofrompath');
+    expect(r.calls).not.toContain('dnf arg');
+    expect(r.out).toContain('PROBLEM: it loads --repofrompath=evil\\,https:, which is not the name of a shared library');
+    expect(r.out).toContain('STILL-RUNNING');
+  });
+
+  test('a cached build that loads a library this machine cannot get is discarded, to be compiled here, naming the library', () => {
+    const t = mkdtempSync(path.join(dir, 'missing-lib-'));
+    const stubsHere = libraryStubs('libgllmmissing.so.1');
+    const cache = path.join(t, 'cache');
+    const r = withFunctions(renderBootEnvironment(localEnv({ GLLM_CACHE_URI: cache })), [
+      `LOG_FILE=${t}/boot.log; LOG_DIR=${t}; MACHINE=x86_64; build_targets; cmake_defines; material=$(build_key_material)`,
+      `mkdir -p ${t}/src/bin ${cache}/builds ${t}/into; printf '%s\\n' "$material" >${t}/src/manifest.txt`,
+      `printf '#!/bin/sh\\necho version: 1\\n' >${t}/src/bin/llama-server; chmod 0755 ${t}/src/bin/llama-server`,
+      `tar -czf ${cache}/builds/k.tar.gz -C ${t}/src .`,
+      `if fetch_cached_build k ${t}/into "$material" ${t}/k.tar.gz; then echo HIT; else echo "MISS"; fi`,
+    ].join('\n'), { ...process.env, PATH: `${stubsHere.path}:${process.env.PATH}` });
+    expect(r.out).toMatch(/build: discarding cached builds\/k\.tar\.gz: it loads libgllmmissing\.so\.1, which this machine lacks and could not install/);
+    expect(r.out).toContain('MISS');
+    expect(readdirSync(path.join(t, 'into'))).toEqual([]);
+  });
+});
+
+describe('quantizing on the instance', () => {
+  test('llama-quantize, a build program, runs as the service user; root owns the model it made, which the service user may only read', () => {
+    if (serviceUserSkip) return console.log(`skipped: ${serviceUserSkip}`);
+    const t = mkdtempSync(path.join(open, 'quantize-'));
+    chmodSync(t, 0o755);
+    for (const d of ['state', 'models', 'logs', 'build/bin']) mkdirSync(path.join(t, d), { recursive: true, mode: 0o755 });
+    writeFileSync(path.join(t, 'models', 'source.gguf'), 'f16 weights');
+    // Writes its output as llama-quantize does, and who ran it.
+    writeFileSync(path.join(t, 'build', 'bin', 'llama-quantize'), '#!/bin/sh\n{ id -un; cat "$1"; } >"$2"\n', { mode: 0o755 });
+    const r = withServiceUser(renderBootEnvironment({ ...awsEnv(), GLLM_QUANTIZE_TO: 'Q4_0' }), [
+      `LOG_FILE=${t}/logs/boot.log; LOG_DIR=${t}/logs; STATE_DIR=${t}/state; MODEL_DIR=${t}/models; BUILD_DIR=${t}/build`,
+      'MODEL_PATH=$MODEL_DIR/${CFG[GLLM_MODEL_FILE]}',
+      'quantize_model $MODEL_DIR/source.gguf if-absent && echo QUANTIZED',
+    ].join('\n'), { ...process.env, PATH: `${stubs}:${process.env.PATH}` });
+    expect(r.out).toContain('QUANTIZED');
+    const model = path.join(t, 'models', 'model.gguf');
+    expect(readFileSync(model, 'utf8')).toBe('llama\nf16 weights');
+    const st = statSync(model);
+    expect(`${st.uid}:${st.gid} ${(st.mode & 0o7777).toString(8)}`).toBe('0:0 644');
+    expect(readdirSync(path.join(t, 'state'))).toEqual([]);
   });
 });
 
@@ -533,6 +755,7 @@ describe('aws mode against moto_server', () => {
   let skip = '';
   let awsEnvVars: NodeJS.ProcessEnv;
   const KEY = 'moto-api-key-0123456789';
+  const VERSIONED = 'gllm-versioned';
 
   beforeAll(async () => {
     for (const tool of ['moto_server', 'aws']) {
@@ -563,6 +786,9 @@ describe('aws mode against moto_server', () => {
       if (r.status !== 0) throw new Error(`aws ${args.join(' ')}: ${r.stderr}`);
     };
     aws('s3', 'mb', 's3://gllm-cache');
+    // As the kit's artifact bucket is.
+    aws('s3', 'mb', `s3://${VERSIONED}`);
+    aws('s3api', 'put-bucket-versioning', '--bucket', VERSIONED, '--versioning-configuration', 'Status=Enabled');
     aws('ssm', 'put-parameter', '--name', '/graviton-llm/api-key', '--type', 'SecureString', '--value', KEY);
     aws('ssm', 'put-parameter', '--name', '/graviton-llm/agent', '--type', 'String', '--value', '{"logs":{}}');
   }, 60_000);
@@ -585,7 +811,7 @@ describe('aws mode against moto_server', () => {
         `LOG_FILE=${t}/boot.log; SECRET_DIR=${t}/secrets; API_KEY_FILE=$SECRET_DIR/api-key`,
         `printf 'tarball' >${t}/obj`,
         `if cache_get builds/k.tar.gz ${t}/got; then echo FIRST=hit; else echo FIRST=miss; fi`,
-        `cache_put ${t}/obj builds/k.tar.gz`,
+        `cache_put ${t}/obj builds/k.tar.gz if-absent`,
         `cache_get builds/k.tar.gz ${t}/got && cmp ${t}/obj ${t}/got && echo SECOND=hit`,
         'install_api_key',
         `echo "MODE=$(stat -c %a "$API_KEY_FILE")"`,
@@ -630,5 +856,146 @@ describe('aws mode against moto_server', () => {
     const q = withFunctions(quiet, [`LOG_FILE=${t}/quiet.log`, 'count_boot_failure && echo RETURNED=0'].join('\n'), awsEnvVars);
     expect(q.out).toContain('RETURNED=0');
     expect(q.out).not.toContain('counted the failure');
+  }, 60_000);
+
+  /** Puts `body` as a new version of `key` in the versioned bucket, as anyone holding an instance's credentials could. */
+  function putVersion(key: string, body: string, sha256?: string): void {
+    const file = path.join(mkdtempSync(path.join(dir, 'put-')), 'body');
+    writeFileSync(file, body);
+    const r = spawnSync('aws', ['s3api', 'put-object', '--bucket', VERSIONED, '--key', key, '--body', file,
+      ...(sha256 ? ['--metadata', `sha256=${sha256}`] : [])], { env: awsEnvVars, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`put-object ${key}: ${r.stderr}`);
+  }
+  function versionCount(key: string): number {
+    const r = spawnSync('aws', ['s3api', 'list-object-versions', '--bucket', VERSIONED, '--prefix', key, '--query', `length(Versions[?Key=='${key}'])`],
+      { env: awsEnvVars, encoding: 'utf8' });
+    return Number(r.stdout.trim());
+  }
+  const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+  /** An aws-mode environment on the versioned bucket that quantizes model `modelSha` on the instance. */
+  function quantizingEnv(modelSha: string): string {
+    return renderBootEnvironment({ ...awsEnv(), GLLM_CACHE_URI: `s3://${VERSIONED}/cache`, GLLM_MODEL_SHA256: modelSha, GLLM_QUANTIZE_TO: 'Q4_0' });
+  }
+  /** Runs fetch_quantized_from_cache with the instance's paths in a fresh directory; SERVED= says what it put in place. */
+  function fetchQuantized(modelSha: string, env: NodeJS.ProcessEnv = awsEnvVars) {
+    const t = mkdtempSync(path.join(dir, 'quantized-'));
+    return withFunctions(quantizingEnv(modelSha), [
+      `LOG_FILE=${t}/boot.log; STATE_DIR=${t}/state; MODEL_DIR=${t}/models; mkdir -p $STATE_DIR $MODEL_DIR`,
+      'MODEL_PATH=$MODEL_DIR/${CFG[GLLM_MODEL_FILE]}',
+      'if fetch_quantized_from_cache; then echo "SERVED=$(<"$MODEL_PATH")"; else echo "NOT-SERVED next-write=$CACHE_NEXT_WRITE"; fi',
+    ].join('\n'), env);
+  }
+  /** The quantized model's object key, as the boot names it. */
+  function quantizedKey(modelSha: string): string {
+    return `cache/${withFunctions(quantizingEnv(modelSha), 'quantized_cache_rel').out.trim()}`;
+  }
+
+  test('a quantized model written again later is not served: the version first written is, with a warning', () => {
+    if (skip) return console.log(`skipped: ${skip}`);
+    const modelSha = 'b'.repeat(64);
+    const key = quantizedKey(modelSha);
+    expect(key).toBe(`${QUANTIZED_CACHE_PREFIX}${modelSha}-Q4_0-llama.cpp-${awsEnv().GLLM_LLAMA_CPP_COMMIT}.gguf`);
+    putVersion(key, 'quantized by the fleet', sha256('quantized by the fleet'));
+    // Whoever holds an instance's credentials can write the object and its checksum again.
+    putVersion(key, 'planted', sha256('planted'));
+    const r = fetchQuantized(modelSha);
+    expect(r.out).toContain('SERVED=quantized by the fleet');
+    expect(r.out).toMatch(new RegExp(`WARNING: ${key.slice('cache/'.length)} has 2 versions: it was written again after it was first cached`));
+    expect(r.out).toMatch(/model: cache hit quantized\/\S+, version \S+ \(written 1 of 2\)/);
+  }, 60_000);
+
+  test('a quantized version that does not have the SHA-256 it was cached with is discarded; one the same as it is skipped; the next is served', () => {
+    if (skip) return console.log(`skipped: ${skip}`);
+    const modelSha = 'c'.repeat(64);
+    const key = quantizedKey(modelSha);
+    putVersion(key, 'damaged', sha256('intact'));
+    putVersion(key, 'damaged', sha256('intact'));
+    putVersion(key, 'intact', sha256('intact'));
+    const r = fetchQuantized(modelSha);
+    expect(r.out).toMatch(new RegExp(`model: discarding cached quantized/\\S+ version \\S+: its SHA-256 is ${sha256('damaged')}, not the ${sha256('intact')} it was cached with`));
+    expect(r.out).toMatch(/model: skipping cached quantized\/\S+ version \S+: the same contents as a version discarded above/);
+    expect(r.out).toContain('SERVED=intact');
+  }, 60_000);
+
+  test('at most four versions of different contents are downloaded; then the boot goes on without the cache and adds no version', () => {
+    if (skip) return console.log(`skipped: ${skip}`);
+    const modelSha = 'd'.repeat(64);
+    const key = quantizedKey(modelSha);
+    for (let i = 1; i <= 6; i++) putVersion(key, `bad ${i}`, sha256('good'));
+    const r = fetchQuantized(modelSha);
+    expect(r.out.match(/model: discarding cached/g)).toHaveLength(4);
+    expect(r.out).toMatch(/WARNING: model: none of the 4 versions of quantized\/\S+ tried passes its checks; not trying its 2 later ones; quantizing, and not caching the result/);
+    expect(r.out).toContain('NOT-SERVED next-write=none');
+  }, 60_000);
+
+  test('a first write is conditional: an instance that quantized at the same time as another adds no second version', () => {
+    if (skip) return console.log(`skipped: ${skip}`);
+    const modelSha = 'e'.repeat(64);
+    const key = quantizedKey(modelSha);
+    const t = mkdtempSync(path.join(dir, 'put-once-'));
+    writeFileSync(path.join(t, 'q.gguf'), 'quantized');
+    const put = (env: NodeJS.ProcessEnv) => withFunctions(quantizingEnv(modelSha),
+      `LOG_FILE=${t}/boot.log; cache_put ${t}/q.gguf "$(quantized_cache_rel)" if-absent ${sha256('quantized')}`, env);
+    expect(put(awsEnvVars).out).toContain(`cached ${key.slice('cache/'.length)}`);
+    const second = put(awsEnvVars);
+    expect(second.out).toContain(`cache already holds ${key.slice('cache/'.length)}, written by another instance meanwhile; keeping that one`);
+    expect(versionCount(key)).toBe(1);
+    // Both instances' boots then take that one version, with no warning.
+    const r = fetchQuantized(modelSha);
+    expect(r.out).toContain('SERVED=quantized');
+    expect(r.out).not.toContain('WARNING');
+  }, 60_000);
+
+  test('with an AWS CLI that cannot write only if absent (Debian 12\'s 2.9.19), the write is unconditional, and identical versions warn no one', () => {
+    if (skip) return console.log(`skipped: ${skip}`);
+    // That CLI's put-object knows no --if-none-match: its skeleton lacks IfNoneMatch, the option is refused.
+    const oldCli = mkdtempSync(path.join(dir, 'old-cli-'));
+    const real = spawnSync('sh', ['-c', 'command -v aws'], { encoding: 'utf8' }).stdout.trim();
+    writeFileSync(path.join(oldCli, 'aws'), [
+      '#!/bin/sh',
+      `for a in "$@"; do case $a in --if-none-match) echo 'Unknown options: --if-none-match, *' >&2; exit 252 ;; esac; done`,
+      `case "$*" in *--generate-cli-skeleton*) "${real}" "$@" | grep -v IfNoneMatch; exit 0 ;; esac`,
+      `exec "${real}" "$@"`, '',
+    ].join('\n'), { mode: 0o755 });
+    const oldEnv = { ...awsEnvVars, PATH: `${oldCli}:${awsEnvVars.PATH}` };
+    const modelSha = 'f'.repeat(64);
+    const key = quantizedKey(modelSha);
+    const t = mkdtempSync(path.join(dir, 'put-old-'));
+    writeFileSync(path.join(t, 'q.gguf'), 'quantized');
+    const put = () => withFunctions(quantizingEnv(modelSha),
+      `LOG_FILE=${t}/boot.log; cache_put ${t}/q.gguf "$(quantized_cache_rel)" if-absent ${sha256('quantized')}`, oldEnv);
+    expect(put().out).toContain('this AWS CLI cannot write only if absent (no --if-none-match): cache objects are written unconditionally');
+    put();
+    expect(versionCount(key)).toBe(2);
+    const r = fetchQuantized(modelSha, oldEnv);
+    expect(r.out).toContain('SERVED=quantized');
+    expect(r.out).not.toContain('WARNING');
+    expect(r.out).toMatch(/quantized\/\S+ has 2 versions of the same contents \(instances that cached it at the same time\)/);
+  }, 60_000);
+
+  test('a build is run as first written: identical versions warn no one, a version of other contents warns and is not run', () => {
+    if (skip) return console.log(`skipped: ${skip}`);
+    if (serviceUserSkip) return console.log(`skipped: ${serviceUserSkip}`);
+    const t = mkdtempSync(path.join(open, 'versions-'));
+    chmodSync(t, 0o755);
+    const env = renderBootEnvironment({ ...awsEnv(), GLLM_CACHE_URI: `s3://${VERSIONED}/cache` });
+    const run = (body: string) => withServiceUser(env, [
+      `T=${t}; LOG_FILE=$T/boot.log; STATE_DIR=$T/state; LOG_DIR=$T; mkdir -p $STATE_DIR`,
+      'MACHINE=x86_64; build_targets; cmake_defines; material=$(build_key_material)',
+      // What ensure_build packs: the same files give the same bytes.
+      'pack() { rm -rf $T/src; mkdir -p $T/src/bin; printf "%s\\n" "$material" >$T/src/manifest.txt; printf "#!/bin/sh\\necho %s\\n" "$1" >$T/src/bin/llama-server; chmod 0755 $T/src/bin/llama-server; tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf - -C $T/src . | gzip -n >$T/$1.tar.gz; }',
+      `put() { aws s3api put-object --bucket ${VERSIONED} --key cache/builds/vkey.tar.gz --body $T/$1.tar.gz >/dev/null; }`,
+      'fetch() { rm -rf $T/into; install -d -m 0755 $T/into; if fetch_cached_build vkey $T/into "$material" $T/vkey.tar.gz; then echo "RUNS=$($T/into/bin/llama-server)"; else echo NO-BUILD; fi; }',
+      body,
+    ].join('\n'), awsEnvVars);
+    const identical = run('pack first; sleep 1; put first; pack first; put first; fetch');
+    expect(identical.out).toContain('RUNS=first');
+    expect(identical.out).toContain('builds/vkey.tar.gz has 2 versions of the same contents');
+    expect(identical.out).not.toContain('WARNING');
+    const planted = run('pack planted; put planted; fetch');
+    expect(planted.out).toContain('WARNING: builds/vkey.tar.gz has 3 versions: it was written again after it was first cached, with other contents (2 different)');
+    expect(planted.out).toMatch(/build: cache hit builds\/vkey\.tar\.gz \(no compile\), version \S+ \(written 1 of 3\)/);
+    expect(planted.out).toContain('RUNS=first');
   }, 60_000);
 });

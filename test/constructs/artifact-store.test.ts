@@ -1,7 +1,7 @@
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { registerChecks } from '../../lib/app/checks';
-import { ArtifactStore, MODEL_CACHE_PREFIX } from '../../lib/constructs/artifact-store';
+import { ArtifactStore, BUILD_CACHE_PREFIX, MODEL_CACHE_PREFIX, QUANTIZED_CACHE_PREFIX } from '../../lib/constructs/artifact-store';
 import { constructTestApp } from '../support/synth';
 
 /** Builds an ArtifactStore alone in a fresh stack, with the kit's checks (cdk-nag, CloudFormation Validate), and synthesizes it. */
@@ -51,8 +51,14 @@ describe('ArtifactStore alone, deleted with the stack (retainOnDelete false), wi
       { AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' },
       { Prefix: MODEL_CACHE_PREFIX, NoncurrentVersionExpiration: { NoncurrentDays: 30 }, ExpiredObjectDeleteMarker: true, Status: 'Enabled' },
     ]);
-    // Builds (cache/builds/) are run only as first written: no rule may expire their versions.
+    // Builds (cache/builds/) and quantized models (cache/quantized/) are used only as first written:
+    // no rule may expire their versions, and the one that does names a prefix outside both.
     expect(JSON.stringify(bucket.LifecycleConfiguration)).not.toContain('builds');
+    expect(JSON.stringify(bucket.LifecycleConfiguration)).not.toContain('quantized');
+    for (const rule of bucket.LifecycleConfiguration.Rules.filter((r: any) => r.NoncurrentVersionExpiration)) {
+      expect(rule.Prefix).toBeDefined();
+      expect(BUILD_CACHE_PREFIX.startsWith(rule.Prefix) || QUANTIZED_CACHE_PREFIX.startsWith(rule.Prefix)).toBe(false);
+    }
   });
 
   test('the access-log bucket takes the load balancer\'s delivery (bucket owner preferred) and keeps logs 90 days', () => {

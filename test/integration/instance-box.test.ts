@@ -360,15 +360,24 @@ if (unavailable) {
         await launched.box.shutdown();
       }, BOOT_MS + 2 * 60 * 1000);
 
-      test('one whose image lacks the OpenMP library the build loads fails at once, naming it', async () => {
+      test('one whose image lacks the OpenMP library the build loads discards that build, naming the library, and compiles instead', async () => {
+        const bucket = stack.bootEnv.GLLM_CACHE_URI.replace(/^s3:\/\//, '').split('/')[0];
+        const before = await aws.observe();
+        const objectKey = before.objects[bucket].find((k) => /^cache\/builds\/[0-9a-f]{32}\.tar\.gz$/.test(k))!;
         const launched = await launch('gllm-nolibgomp', stack, [...BUILD_TOOLS, ...LIBGOMP]);
         const result = await launched.box.boot(BOOT_MS);
         const log = bootLog(launched.box);
-        expect(result.status).not.toBe(0);
         expect(log).toContain('the build loads shared libraries this machine lacks: libgomp.so.1');
-        expect(/boot failed: (.*)/.exec(log)?.[1]).toContain('the llama.cpp build loads libgomp.so.1, which this machine lacks and could not install');
-        // Not taken for a bad cache object: nothing compiled, nothing replaced, no model fetched.
-        expect(log).not.toMatch(/discarding|compiling|model: cache/);
+        // A library no repository offers must not fail every boot that reads the object: the version
+        // is discarded like any other that fails its checks, and a build is compiled here.
+        expect(log).toMatch(/build: discarding cached builds\/[0-9a-f]{32}\.tar\.gz version \S+: it loads libgomp\.so\.1, which this machine lacks and could not install/);
+        expect(log).toContain('compiling a replacement');
+        // This box reaches no package repository, so the compiler cannot be installed either; an instance
+        // that reaches its repositories compiles. Nothing is served, replaced or downloaded.
+        expect(result.status).not.toBe(0);
+        expect(/boot failed: (.*)/.exec(log)?.[1]).toContain('install of the build tools failed');
+        expect(log).not.toMatch(/model: cache/);
+        expect((await aws.observe()).versions[bucket][objectKey]).toBe(before.versions[bucket][objectKey]);
         expect(lifecycleActions((await aws.observe()).events, launched.instanceId)).toEqual([expect.objectContaining({ result: 'ABANDON' })]);
         await launched.box.shutdown();
       }, BOOT_MS + 2 * 60 * 1000);
