@@ -62,6 +62,9 @@ readonly REPORT_GRACE_SECONDS=60
 # A command run by retry exits with this to say its failure is AWS's final
 # answer, which no retry would change.
 readonly NO_RETRY=75
+# Bounds of one AWS CLI request (see aws_cli).
+readonly AWS_CONNECT_TIMEOUT_SECONDS=10
+readonly AWS_READ_TIMEOUT_SECONDS=30
 # How long llama-server keeps an idle connection open for its next request.
 # The load balancer reuses its connections to a target for up to its idle
 # timeout (at most 4000 s, an ALB limit): a target that closes first races the
@@ -181,12 +184,41 @@ deadline_origin_ms() {
   echo "$now"
 }
 
-# Runs a long command with the time the boot has left; exit 124 when it runs out.
+# The instant nothing may run past, in ms since the epoch: the boot deadline,
+# or while the boot reports its result, the end of the report's grace.
+time_limit_ms() {
+  if [[ -n $RETRY_UNTIL_MS ]]; then
+    echo "$RETRY_UNTIL_MS"
+  else
+    echo $((${BOOT_STARTED_MS:-$(now_ms)} + 10#${CFG[GLLM_BOOT_DEADLINE_SECONDS]:-3600} * 1000))
+  fi
+}
+
+# Runs a long command with the time the boot has left (time_limit_ms); exit
+# 124 when it runs out. Every step that can take long goes through this: the
+# package installs, the downloads and uploads, git, CMake, the compile,
+# llama-quantize and the model's SHA-256.
 within_deadline() {
   local left
-  left=$(seconds_left)
+  left=$((($(time_limit_ms) - $(now_ms)) / 1000))
   ((left > 0)) || return 124
   timeout --kill-after=10 "$left" "$@"
+}
+
+# The AWS CLI, bounded: each call ends by the time limit, connects within
+# AWS_CONNECT_TIMEOUT_SECONDS and gives up on a silent connection after
+# AWS_READ_TIMEOUT_SECONDS (the CLI's own defaults, 60 s each, let one stalled
+# attempt run for minutes). The CLI retries a throttled or failed request once
+# (main sets AWS_MAX_ATTEMPTS); the boot's retry does the rest, under the deadline.
+aws_cli() {
+  within_deadline aws --cli-connect-timeout "$AWS_CONNECT_TIMEOUT_SECONDS" --cli-read-timeout "$AWS_READ_TIMEOUT_SECONDS" "$@"
+}
+
+# The SHA-256 of file $1, within the time limit (a model is gigabytes).
+sha256_of() {
+  local out
+  out=$(within_deadline sha256sum -- "$1") || return
+  printf '%s\n' "${out%% *}"
 }
 
 # Delay before retry N (1-based): 1, 2, 4, 8 ... s capped at 20, each between
@@ -207,7 +239,7 @@ retry_delay_ms() {
 retry() {
   local what=$1 attempt=1 rc delay stop_at
   shift
-  stop_at=${RETRY_UNTIL_MS:-$((${BOOT_STARTED_MS:-$(now_ms)} + 10#${CFG[GLLM_BOOT_DEADLINE_SECONDS]:-3600} * 1000))}
+  stop_at=$(time_limit_ms)
   while :; do
     rc=0
     "$@" || rc=$?
@@ -429,11 +461,11 @@ install_dependencies() {
     ((EUID == 0)) || fail "missing tools: ${missing//$'\n'/ } (local mode installs nothing without root: install them and re-run)"
     if command -v dnf >/dev/null 2>&1; then
       log "installing run-time tools with dnf: ${missing//$'\n'/ }"
-      dnf install -y --setopt=install_weak_deps=False tar gzip util-linux shadow-utils >>"$LOG_DIR/dnf.log" 2>&1 ||
+      within_deadline dnf install -y --setopt=install_weak_deps=False tar gzip util-linux shadow-utils >>"$LOG_DIR/dnf.log" 2>&1 ||
         fail "dnf install failed; see ${LOG_DIR}/dnf.log"
     elif command -v apt-get >/dev/null 2>&1; then
       log "installing run-time tools with apt-get: ${missing//$'\n'/ }"
-      { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      { within_deadline apt-get update && within_deadline env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         tar gzip curl ca-certificates coreutils util-linux; } >>"$LOG_DIR/apt.log" 2>&1 ||
         fail "apt-get install failed; see ${LOG_DIR}/apt.log"
     else
@@ -445,7 +477,7 @@ install_dependencies() {
   # One at a time: dnf refuses a whole list for one package the repositories lack.
   local package
   for package in "${optional[@]}"; do
-    dnf install -y "$package" >>"$LOG_DIR/dnf.log" 2>&1 || log "optional package ${package} not installed; continuing"
+    within_deadline dnf install -y "$package" >>"$LOG_DIR/dnf.log" 2>&1 || log "optional package ${package} not installed; continuing"
   done
 }
 
@@ -467,13 +499,13 @@ install_build_tools() {
   fi
   if command -v dnf >/dev/null 2>&1; then
     log "installing build tools with dnf"
-    dnf install -y --setopt=install_weak_deps=False gcc14 gcc14-c++ cmake git make >>"$LOG_DIR/dnf.log" 2>&1 ||
+    within_deadline dnf install -y --setopt=install_weak_deps=False gcc14 gcc14-c++ cmake git make >>"$LOG_DIR/dnf.log" 2>&1 ||
       fail "dnf install of the build tools failed; see ${LOG_DIR}/dnf.log"
     # ccache speeds a rebuild; not every repository has it.
-    dnf install -y ccache >>"$LOG_DIR/dnf.log" 2>&1 || log "optional package ccache not installed; continuing"
+    within_deadline dnf install -y ccache >>"$LOG_DIR/dnf.log" 2>&1 || log "optional package ccache not installed; continuing"
   elif command -v apt-get >/dev/null 2>&1; then
     log "installing build tools with apt-get"
-    { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+    { within_deadline apt-get update && within_deadline env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake git make; } >>"$LOG_DIR/apt.log" 2>&1 ||
       fail "apt-get install of the build tools failed; see ${LOG_DIR}/apt.log"
   else
@@ -615,7 +647,7 @@ cache_get() {
 # failure: then $2 is absent and the status 0, so retry does not retry it.
 s3_read() {
   local err
-  if err=$(aws s3 cp --only-show-errors --region "${CFG[GLLM_REGION]}" "$1" "$2" 2>&1); then
+  if err=$(aws_cli s3 cp --only-show-errors --region "${CFG[GLLM_REGION]}" "$1" "$2" 2>&1); then
     return 0
   fi
   rm -f -- "$2"
@@ -741,7 +773,7 @@ s3_versions() {
   bucket=${uri#s3://}
   key=${bucket#*/}
   bucket=${bucket%%/*}
-  if ! err=$(aws s3api list-object-versions --region "${CFG[GLLM_REGION]}" --bucket "$bucket" --prefix "$key" \
+  if ! err=$(aws_cli s3api list-object-versions --region "${CFG[GLLM_REGION]}" --bucket "$bucket" --prefix "$key" \
     --query "Versions[?Key=='${key}'].[VersionId,ETag,Size]" --output text 2>&1 >"$dest.all"); then
     printf '%s\n' "$err" >>"$LOG_FILE"
     rm -f -- "$dest.all"
@@ -771,7 +803,7 @@ s3_read_version() {
   bucket=${uri#s3://}
   key=${bucket#*/}
   bucket=${bucket%%/*}
-  if err=$(aws s3api get-object --region "${CFG[GLLM_REGION]}" --bucket "$bucket" --key "$key" --version-id "$version" \
+  if err=$(aws_cli s3api get-object --region "${CFG[GLLM_REGION]}" --bucket "$bucket" --key "$key" --version-id "$version" \
     --query Metadata.sha256 --output text "$dest" 2>&1 >"$dest.sha256"); then
     sha=$(tr -d '[:space:]' <"$dest.sha256")
     rm -f -- "$dest.sha256"
@@ -813,7 +845,7 @@ cache_put() {
       fi
     else
       # An S3 object appears whole or not at all, multipart uploads included.
-      retry "cache upload of ${rel}" aws s3 cp --only-show-errors --region "${CFG[GLLM_REGION]}" "${meta[@]}" \
+      retry "cache upload of ${rel}" aws_cli s3 cp --only-show-errors --region "${CFG[GLLM_REGION]}" "${meta[@]}" \
         "$src" "${CFG[GLLM_CACHE_URI]}/${rel}" >>"$LOG_FILE" 2>&1 || rc=$?
     fi
     if ((rc != 0)); then
@@ -847,7 +879,7 @@ s3_put_if_absent() {
   bucket=${uri#s3://}
   key=${bucket#*/}
   bucket=${bucket%%/*}
-  if err=$(aws s3api put-object --region "${CFG[GLLM_REGION]}" --bucket "$bucket" --key "$key" --body "$src" \
+  if err=$(aws_cli s3api put-object --region "${CFG[GLLM_REGION]}" --bucket "$bucket" --key "$key" --body "$src" \
     --if-none-match '*' "$@" 2>&1 >/dev/null); then
     return 0
   fi
@@ -862,7 +894,7 @@ s3_put_if_absent() {
 conditional_put_supported() {
   local skeleton=""
   if [[ -z $CONDITIONAL_PUT ]]; then
-    skeleton=$(aws s3api put-object --region "${CFG[GLLM_REGION]}" --generate-cli-skeleton input 2>/dev/null) || skeleton=""
+    skeleton=$(aws_cli s3api put-object --region "${CFG[GLLM_REGION]}" --generate-cli-skeleton input 2>/dev/null) || skeleton=""
     if [[ $skeleton == *'"IfNoneMatch"'* ]]; then
       CONDITIONAL_PUT=yes
     else
@@ -992,9 +1024,11 @@ compile_llama_cpp() {
   fi
   start=$(now_ms)
   log "compiling ${BUILD_TARGETS[*]} with ${CXX_BIN} ($("$CXX_BIN" -dumpfullversion)) on $(nproc) CPUs; output in ${BUILD_LOG}"
-  CC=$CC_BIN CXX=$CXX_BIN cmake -S "$src" -B "$build" "${gen[@]}" "${CMAKE_DEFINES[@]}" "${launcher[@]}" >>"$BUILD_LOG" 2>&1 ||
-    fail "cmake configure failed: $(tail -n 5 "$BUILD_LOG" | tr '\n' ' ')"
   local rc=0
+  CC=$CC_BIN CXX=$CXX_BIN within_deadline cmake -S "$src" -B "$build" "${gen[@]}" "${CMAKE_DEFINES[@]}" "${launcher[@]}" >>"$BUILD_LOG" 2>&1 || rc=$?
+  ((rc != 124)) || fail "cmake configure did not finish within the boot deadline of ${CFG[GLLM_BOOT_DEADLINE_SECONDS]} s"
+  ((rc == 0)) || fail "cmake configure failed: $(tail -n 5 "$BUILD_LOG" | tr '\n' ' ')"
+  rc=0
   within_deadline cmake --build "$build" --config Release -j "$(nproc)" --target "${BUILD_TARGETS[@]}" >>"$BUILD_LOG" 2>&1 || rc=$?
   ((rc != 124)) || fail "compile did not finish within the boot deadline of ${CFG[GLLM_BOOT_DEADLINE_SECONDS]} s (after $(seconds_since "$start") s)"
   ((rc == 0)) || fail "compile failed: $(grep -m1 -E 'error|Error' "$BUILD_LOG" || tail -n 1 "$BUILD_LOG")"
@@ -1197,7 +1231,7 @@ ensure_runtime_libraries() {
   if ((EUID == 0)) && command -v dnf >/dev/null 2>&1; then
     # RPMs provide each soname by name: the package that ships it is found from the soname alone.
     for lib in "${missing[@]}"; do packages+=("${lib}()(64bit)"); done
-    dnf install -y --setopt=install_weak_deps=False -- "${packages[@]}" >>"$LOG_DIR/dnf.log" 2>&1 ||
+    within_deadline dnf install -y --setopt=install_weak_deps=False -- "${packages[@]}" >>"$LOG_DIR/dnf.log" 2>&1 ||
       log "dnf could not install ${packages[*]} (see ${LOG_DIR}/dnf.log)"
   elif ((EUID == 0)) && command -v apt-get >/dev/null 2>&1; then
     for lib in "${missing[@]}"; do
@@ -1208,7 +1242,7 @@ ensure_runtime_libraries() {
       esac
     done
     if ((${#packages[@]})); then
-      { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends -- "${packages[@]}"; } >>"$LOG_DIR/apt.log" 2>&1 ||
+      { within_deadline apt-get update && within_deadline env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends -- "${packages[@]}"; } >>"$LOG_DIR/apt.log" 2>&1 ||
         log "apt-get could not install ${packages[*]} (see ${LOG_DIR}/apt.log)"
     fi
   fi
@@ -1259,7 +1293,7 @@ download_model() {
   local dest=$1 src=${CFG[GLLM_MODEL_SOURCE]} attempt rc=0 expected=${CFG[GLLM_MODEL_SIZE_BYTES]}
   if [[ $src == s3://* ]]; then
     log "downloading ${src} with aws s3 cp"
-    retry "model download from ${src}" within_deadline aws s3 cp --only-show-errors --region "${CFG[GLLM_REGION]}" \
+    retry "model download from ${src}" aws_cli s3 cp --only-show-errors --region "${CFG[GLLM_REGION]}" \
       "$src" "$dest" >>"$LOG_FILE" 2>&1 || fail "model download from ${src} failed"
     return
   fi
@@ -1312,7 +1346,7 @@ verify_model() {
     rm -f -- "$file"
     fail "model from ${origin}: size mismatch: expected ${CFG[GLLM_MODEL_SIZE_BYTES]} bytes, got ${size}"
   fi
-  sha=$(sha256sum -- "$file" | cut -d' ' -f1)
+  sha=$(sha256_of "$file") || fail "model from ${origin}: its SHA-256 did not finish within the boot deadline of ${CFG[GLLM_BOOT_DEADLINE_SECONDS]} s"
   if [[ $sha != "${CFG[GLLM_MODEL_SHA256]}" ]]; then
     rm -f -- "$file"
     fail "model from ${origin}: sha256 mismatch: expected ${CFG[GLLM_MODEL_SHA256]}, got ${sha}"
@@ -1357,7 +1391,7 @@ ensure_model() {
   if cache_get "models/${sha}.gguf" "$partial"; then
     log "model: cache hit models/${sha}.gguf"
     from_cache=1
-    if (($(file_size "$partial") != size)) || [[ $(sha256sum -- "$partial" | cut -d' ' -f1) != "$sha" ]]; then
+    if (($(file_size "$partial") != size)) || [[ $(sha256_of "$partial") != "$sha" ]]; then
       log "model: cached copy does not verify; downloading from the source instead"
       rm -f -- "$partial"
       from_cache=0
@@ -1418,7 +1452,10 @@ has_cached_sha256() {
     echo "it records no SHA-256"
     return 1
   fi
-  sha=$(sha256sum -- "$1" | cut -d' ' -f1)
+  if ! sha=$(sha256_of "$1"); then
+    echo "its SHA-256 did not finish within the boot deadline"
+    return 1
+  fi
   if [[ $sha != "$CACHE_READ_SHA256" ]]; then
     echo "its SHA-256 is ${sha}, not the ${CACHE_READ_SHA256} it was cached with"
     return 1
@@ -1441,8 +1478,12 @@ quantize_model() {
   PARTIAL_FILES+=("$out")
   start=$(now_ms)
   log "quantizing to ${CFG[GLLM_QUANTIZE_TO]}"
-  as_service_user "$BUILD_DIR/bin/llama-quantize" "$src" "$out" "${CFG[GLLM_QUANTIZE_TO]}" "$(nproc)" >>"$LOG_DIR/quantize.log" 2>&1 ||
-    fail "llama-quantize to ${CFG[GLLM_QUANTIZE_TO]} failed: $(tail -n 2 "$LOG_DIR/quantize.log" | tr '\n' ' ')"
+  local rc=0 left
+  left=$((($(time_limit_ms) - $(now_ms)) / 1000))
+  ((left > 0)) || fail "no time left in the boot deadline of ${CFG[GLLM_BOOT_DEADLINE_SECONDS]} s to quantize"
+  as_service_user timeout --kill-after=10 "$left" "$BUILD_DIR/bin/llama-quantize" "$src" "$out" "${CFG[GLLM_QUANTIZE_TO]}" "$(nproc)" >>"$LOG_DIR/quantize.log" 2>&1 || rc=$?
+  ((rc != 124)) || fail "llama-quantize to ${CFG[GLLM_QUANTIZE_TO]} did not finish within the boot deadline of ${CFG[GLLM_BOOT_DEADLINE_SECONDS]} s"
+  ((rc == 0)) || fail "llama-quantize to ${CFG[GLLM_QUANTIZE_TO]} failed: $(tail -n 2 "$LOG_DIR/quantize.log" | tr '\n' ' ')"
   log "quantized in $(seconds_since "$start") s"
   if ((EUID == 0)); then chown root:root "$out"; fi
   chmod 0644 "$out"
@@ -1451,7 +1492,9 @@ quantize_model() {
   printf 'quantized %s %s\n' "${CFG[GLLM_MODEL_SHA256]}" "${CFG[GLLM_QUANTIZE_TO]}" >"$MODEL_PATH.verified"
   # The source is in the cache; the disk is better spent on the served model.
   rm -f -- "$src" "$src.verified"
-  cache_put "$MODEL_PATH" "$(quantized_cache_rel)" "$cache_write" "$(sha256sum -- "$MODEL_PATH" | cut -d' ' -f1)"
+  local sum
+  sum=$(sha256_of "$MODEL_PATH") || fail "the quantized model's SHA-256 did not finish within the boot deadline of ${CFG[GLLM_BOOT_DEADLINE_SECONDS]} s"
+  cache_put "$MODEL_PATH" "$(quantized_cache_rel)" "$cache_write" "$sum"
 }
 
 # ---------------------------------------------------------------- API key ---
@@ -1939,10 +1982,10 @@ signal_once() {
   local status=$1 reason=$2 instance_id=$3 out code=0
   [[ $status == SUCCESS ]] || code=1
   if [[ -x /opt/aws/bin/cfn-signal ]]; then
-    out=$(/opt/aws/bin/cfn-signal -e "$code" --reason "${reason:0:250}" --stack "${CFG[GLLM_STACK_NAME]}" \
+    out=$(within_deadline /opt/aws/bin/cfn-signal -e "$code" --reason "${reason:0:250}" --stack "${CFG[GLLM_STACK_NAME]}" \
       --resource "${CFG[GLLM_SIGNAL_RESOURCE]}" --region "${CFG[GLLM_REGION]}" 2>&1) && return 0
   else
-    out=$(aws cloudformation signal-resource --stack-name "${CFG[GLLM_STACK_NAME]}" \
+    out=$(aws_cli cloudformation signal-resource --stack-name "${CFG[GLLM_STACK_NAME]}" \
       --logical-resource-id "${CFG[GLLM_SIGNAL_RESOURCE]}" --unique-id "$instance_id" \
       --status "$status" --region "${CFG[GLLM_REGION]}" 2>&1) && return 0
   fi
@@ -1985,7 +2028,7 @@ complete_lifecycle_action() {
 # reboot of a serving instance, or no such hook) is final: logged, not retried.
 complete_lifecycle_action_once() {
   local hook=$1 instance_id=$2 result=$3 err
-  if err=$(aws autoscaling complete-lifecycle-action --lifecycle-hook-name "$hook" \
+  if err=$(aws_cli autoscaling complete-lifecycle-action --lifecycle-hook-name "$hook" \
     --auto-scaling-group-name "${CFG[GLLM_AUTOSCALING_GROUP]}" --instance-id "$instance_id" \
     --lifecycle-action-result "$result" --region "${CFG[GLLM_REGION]}" 2>&1); then
     return 0
@@ -2001,7 +2044,7 @@ complete_lifecycle_action_once() {
 count_boot_failure() {
   local metric=${CFG[GLLM_BOOT_FAILURE_METRIC]}
   [[ -n $metric ]] || return 0
-  if retry "put-metric-data ${metric}" aws cloudwatch put-metric-data --namespace "${CFG[GLLM_METRIC_NAMESPACE]}" --metric-name "$metric" \
+  if retry "put-metric-data ${metric}" aws_cli cloudwatch put-metric-data --namespace "${CFG[GLLM_METRIC_NAMESPACE]}" --metric-name "$metric" \
     --dimensions "AutoScalingGroupName=${CFG[GLLM_AUTOSCALING_GROUP]}" --value 1 --unit Count \
     --region "${CFG[GLLM_REGION]}" >>"$LOG_FILE" 2>&1; then
     log "counted the failure in ${CFG[GLLM_METRIC_NAMESPACE]}/${metric}"
@@ -2036,7 +2079,7 @@ ssm_read() {
   local err
   if err=$(
     umask 077
-    aws ssm get-parameter --name "$1" --with-decryption --region "${CFG[GLLM_REGION]}" \
+    aws_cli ssm get-parameter --name "$1" --with-decryption --region "${CFG[GLLM_REGION]}" \
       --query Parameter.Value --output text 2>&1 >"$2"
   ); then
     return 0
@@ -2088,6 +2131,8 @@ main() {
   CURRENT_STEP=config
   parse_env "$1"
   BOOT_STARTED_MS=$(deadline_origin_ms)
+  # One retry inside the CLI for a throttled or failed request; the boot's own retry does the rest.
+  export AWS_RETRY_MODE=standard AWS_MAX_ATTEMPTS=2
   set_layout
   mkdir -p "$LOG_DIR" "$STATE_DIR"
   # One boot at a time per machine (or work dir): a re-run waits its turn.

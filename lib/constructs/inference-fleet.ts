@@ -486,14 +486,15 @@ export class InferenceFleet extends Construct {
       envFile.trimEnd(),
       'GLLM_ENV',
     );
-    // Retried with growing, jittered waits (about a minute in all): a failure here reports
-    // nothing, and the instance would wait out the lifecycle hook. --region: without it the
+    // Retried with growing, jittered waits (about a minute in all), each try bounded (connect
+    // within 10 s, give up on 30 s of silence, 120 s in all): a failure here reports nothing,
+    // and the instance would wait out the lifecycle hook. --region: without it the
     // CLI sends S3 requests to the global endpoint, which an in-region gateway endpoint does
     // not cover. The script runs as root on every instance, so it runs only if it is, byte for
     // byte, the script this template was synthesized with.
     userData.addCommands(
       'for try in 1 2 3 4 5 6; do',
-      `  aws s3 cp --only-show-errors --region ${stack.region} 's3://${script.s3BucketName}/${script.s3ObjectKey}' ${BOOT_SCRIPT_PATH} && break`,
+      `  timeout 120 aws s3 cp --cli-connect-timeout 10 --cli-read-timeout 30 --only-show-errors --region ${stack.region} 's3://${script.s3BucketName}/${script.s3ObjectKey}' ${BOOT_SCRIPT_PATH} && break`,
       '  [ "$try" -lt 6 ] || { echo "could not download the boot script after 6 tries" >&2; exit 1; }',
       '  sleep $(( (1 << try) / 2 + RANDOM % ((1 << try) / 2 + 1) ))',
       'done',

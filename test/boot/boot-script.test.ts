@@ -650,6 +650,66 @@ describe('retries and the boot deadline', () => {
   });
 });
 
+describe('every long step is bounded by the deadline', () => {
+  // Stand-ins that hang: what a stalled connection, a wedged package manager or a slow disk does.
+  const hang = mkdtempSync(path.join(dir, 'hang-'));
+  for (const tool of ['aws', 'sha256sum']) {
+    writeFileSync(path.join(hang, tool), `#!/bin/sh\necho "$*" >>${hang}/${tool}.calls\nexec sleep 600\n`, { mode: 0o755 });
+  }
+  const hangEnv = { ...process.env, PATH: `${hang}:${process.env.PATH}` };
+  const timed = (env: BootEnvironment, body: string) => {
+    const started = Date.now();
+    const r = withFunctions(renderBootEnvironment(env), body, hangEnv);
+    return { ...r, seconds: (Date.now() - started) / 1000 };
+  };
+
+  test('an AWS CLI call ends at the deadline, and each request is bounded (connect 10 s, silence 30 s)', () => {
+    const r = timed(awsEnv(), `LOG_FILE=/dev/null; CFG[GLLM_BOOT_DEADLINE_SECONDS]=60; BOOT_STARTED_MS=$(( $(now_ms) - 58000 ))
+      aws_cli s3 ls s3://bucket || echo "STATUS=$?"`);
+    expect(r.out).toContain('STATUS=124');
+    expect(r.seconds).toBeLessThan(15);
+    expect(readFileSync(path.join(hang, 'aws.calls'), 'utf8')).toContain('--cli-connect-timeout 10 --cli-read-timeout 30 s3 ls s3://bucket');
+  }, 30_000);
+
+  test('reporting runs on past the deadline, for its grace only', () => {
+    const r = timed(awsEnv(), `CFG[GLLM_BOOT_DEADLINE_SECONDS]=60; BOOT_STARTED_MS=$(( $(now_ms) - 120000 ))
+      within_deadline true || echo "AFTER-DEADLINE=$?"
+      RETRY_UNTIL_MS=$(( $(now_ms) + 5000 )); within_deadline true && echo "IN-GRACE=0"
+      RETRY_UNTIL_MS=$(( $(now_ms) - 1 )); within_deadline true || echo "AFTER-GRACE=$?"`);
+    expect(r.out).toContain('AFTER-DEADLINE=124');
+    expect(r.out).toContain('IN-GRACE=0');
+    expect(r.out).toContain('AFTER-GRACE=124');
+  });
+
+  test('a model\'s SHA-256 ends at the deadline, and the boot says so', () => {
+    const t = mkdtempSync(path.join(dir, 'sha-'));
+    writeFileSync(path.join(t, 'model.gguf'), 'x'.repeat(1234));
+    const r = timed(localEnv(), `LOG_FILE=/dev/null; CFG[GLLM_BOOT_DEADLINE_SECONDS]=60; BOOT_STARTED_MS=$(( $(now_ms) - 58000 ))
+      verify_model ${t}/model.gguf https://example.com/model.gguf; echo NOT-REACHED`);
+    expect(r.status).toBe(1);
+    expect(r.out).toContain('model from https://example.com/model.gguf: its SHA-256 did not finish within the boot deadline of 60 s');
+    expect(r.out).not.toContain('NOT-REACHED');
+    expect(r.seconds).toBeLessThan(15);
+  }, 30_000);
+
+  test('llama-quantize ends at the deadline, and the boot says so', () => {
+    const t = mkdtempSync(path.join(dir, 'quantize-slow-'));
+    for (const d of ['state', 'models', 'logs', 'build/bin']) mkdirSync(path.join(t, d), { recursive: true });
+    writeFileSync(path.join(t, 'models', 'source.gguf'), 'f16 weights');
+    writeFileSync(path.join(t, 'build', 'bin', 'llama-quantize'), '#!/bin/sh\nexec sleep 600\n', { mode: 0o755 });
+    const r = timed(localEnv({ GLLM_QUANTIZE_TO: 'Q4_0' }), [
+      `LOG_FILE=${t}/logs/boot.log; LOG_DIR=${t}/logs; STATE_DIR=${t}/state; MODEL_DIR=${t}/models; BUILD_DIR=${t}/build`,
+      'MODEL_PATH=$MODEL_DIR/${CFG[GLLM_MODEL_FILE]}',
+      'CFG[GLLM_BOOT_DEADLINE_SECONDS]=60; BOOT_STARTED_MS=$(( $(now_ms) - 58000 ))',
+      'quantize_model $MODEL_DIR/source.gguf if-absent; echo NOT-REACHED',
+    ].join('\n'));
+    expect(r.status).toBe(1);
+    expect(r.out).toContain('llama-quantize to Q4_0 did not finish within the boot deadline of 60 s');
+    expect(r.out).not.toContain('NOT-REACHED');
+    expect(r.seconds).toBeLessThan(15);
+  }, 30_000);
+});
+
 describe('the deadline counts from the machine\'s start on an instance', () => {
   // PID 1's start as ps reports it (whole seconds): an independent reading of what the boot derives
   // from /proc/stat's btime and /proc/1/stat's start time.
