@@ -20,7 +20,7 @@ import {
   cmakeDefineMap, kitCmakeDefines, SERVER_KEEPALIVE_SECONDS, TARGET_SELECTION_DEFINES, X86_BASELINE_CPU_FLAGS,
 } from '../../lib/boot/build-defines';
 import { GENERATIONS } from '../../lib/catalogs/graviton-generations';
-import { buildMachine, BuildSpec, configureLlamaCpp } from '../support/llama-cpp-build';
+import { buildMachine, BuildSpec, configureLlamaCpp, missingX86Baseline } from '../support/llama-cpp-build';
 import { ensureLlamaCppSource, LlamaCppSource } from '../support/llama-cpp-source';
 
 const CONFIGURE_TIMEOUT_MS = 20 * 60 * 1000;
@@ -106,6 +106,12 @@ describe('the tests and benchmarks build llama.cpp as the boot does, never for t
       expect([...sets.keys()]).toEqual([expected]);
     }
   }, CONFIGURE_TIMEOUT_MS);
+
+  test('a native x86_64 build is refused, by flag, on a CPU without the baseline; this CPU has it', () => {
+    expect(missingX86Baseline('processor\t: 0\nflags\t\t: fpu sse4_2 avx avx2 fma f16c\n')).toEqual(['bmi2']);
+    expect(missingX86Baseline(`flags\t\t: fpu ${X86_BASELINE_CPU_FLAGS.join(' ')} avx512f amx_tile amx_int8 amx_bf16\n`)).toEqual([]);
+    if (buildMachine({ arch: 'native' }).machine === 'x86_64') expect(missingX86Baseline(readFileSync('/proc/cpuinfo', 'utf8'))).toEqual([]);
+  });
 
   const armArches = [...new Set(Object.values(GENERATIONS).map((g) => g.armArch))];
   test.each(armArches)('aarch64 cross build for %s: the boot\'s defines, and ggml compiled for that -march alone', async (armArch) => {

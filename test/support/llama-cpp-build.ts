@@ -102,6 +102,14 @@ export function buildDefines(spec: BuildSpec, toolchainFile?: string): Record<st
   }));
 }
 
+/** The kit's x86 baseline flags that a /proc/cpuinfo text lacks (its first `flags` line; none found: nothing to say). */
+export function missingX86Baseline(cpuinfo: string): string[] {
+  const line = /^flags\s*:(.*)$/m.exec(cpuinfo);
+  if (!line) return [];
+  const flags = line[1].trim().split(/\s+/);
+  return X86_BASELINE_CPU_FLAGS.filter((f) => !flags.includes(f));
+}
+
 /**
  * A native x86_64 build runs only where the CPU has the portable baseline,
  * as the local boot requires: say so plainly rather than let llama-server
@@ -109,15 +117,13 @@ export function buildDefines(spec: BuildSpec, toolchainFile?: string): Record<st
  */
 async function checkHostRuns(spec: BuildSpec): Promise<void> {
   if (spec.arch !== 'native' || nativeBuildMachine().machine !== 'x86_64') return;
-  let flags: string[];
+  let cpuinfo: string;
   try {
-    const line = /^flags\s*:(.*)$/m.exec(await fs.readFile('/proc/cpuinfo', 'utf8'));
-    if (!line) return;
-    flags = line[1].trim().split(/\s+/);
+    cpuinfo = await fs.readFile('/proc/cpuinfo', 'utf8');
   } catch {
     return;
   }
-  const missing = X86_BASELINE_CPU_FLAGS.filter((f) => !flags.includes(f));
+  const missing = missingX86Baseline(cpuinfo);
   if (missing.length > 0) {
     throw new Error(`this x86_64 CPU lacks ${missing.join(', ')}, which the kit's portable x86 build (GGML_NATIVE=OFF, as the boot builds) uses`);
   }
@@ -271,6 +277,8 @@ export async function buildLlamaCpp(req: BuildRequest): Promise<LlamaCppBuild> {
   const targets = [...new Set(req.targets)].sort();
   if (targets.length === 0) throw new Error('no targets requested');
 
+  // Also for a build found in the cache: CI restores its cache on whatever machine it gets.
+  await checkHostRuns(spec);
   const plan = planBuild(source, spec);
   const { buildDir } = plan;
   const binDir = path.join(buildDir, 'bin');
@@ -284,7 +292,6 @@ export async function buildLlamaCpp(req: BuildRequest): Promise<LlamaCppBuild> {
       return { buildDir, spec, binaries, seconds: 0, cached: true };
     }
 
-    await checkHostRuns(spec);
     const started = Date.now();
     await ensureConfigured(source, plan);
     const logFile = path.join(buildDir, 'build.log');
