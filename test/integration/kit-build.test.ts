@@ -10,9 +10,11 @@
  * tiny model (ggml_backend_amx_mul_mat), failing every test that served it,
  * where the kit's own build served on the same machine.
  *
- * Only configures (CMakeCache.txt and compile_commands.json say what every
- * compile of the dir does); the other suites compile in the same dirs.
+ * Mostly configures (CMakeCache.txt and compile_commands.json say what every
+ * compile of the dir does), then reads the native llama-server that the other
+ * suites serve back for instructions a host-tuned build would hold.
  */
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
@@ -20,7 +22,7 @@ import {
   cmakeDefineMap, kitCmakeDefines, SERVER_KEEPALIVE_SECONDS, TARGET_SELECTION_DEFINES, X86_BASELINE_CPU_FLAGS,
 } from '../../lib/boot/build-defines';
 import { GENERATIONS } from '../../lib/catalogs/graviton-generations';
-import { buildMachine, BuildSpec, configureLlamaCpp, missingX86Baseline } from '../support/llama-cpp-build';
+import { buildLlamaCpp, buildMachine, BuildSpec, configureLlamaCpp, missingX86Baseline } from '../support/llama-cpp-build';
 import { ensureLlamaCppSource, LlamaCppSource } from '../support/llama-cpp-source';
 
 const CONFIGURE_TIMEOUT_MS = 20 * 60 * 1000;
@@ -112,6 +114,25 @@ describe('the tests and benchmarks build llama.cpp as the boot does, never for t
     expect(missingX86Baseline(`flags\t\t: fpu ${X86_BASELINE_CPU_FLAGS.join(' ')} avx512f amx_tile amx_int8 amx_bf16\n`)).toEqual([]);
     if (buildMachine({ arch: 'native' }).machine === 'x86_64') expect(missingX86Baseline(readFileSync('/proc/cpuinfo', 'utf8'))).toEqual([]);
   });
+
+  // What the compile commands promise, read back from the program: the instructions a host-tuned
+  // build picks up on an AVX-512 or AMX CPU (AMD EPYC here: 10,555 zmm instructions in a GGML_NATIVE=ON
+  // llama-quantize) are not there, whatever CPU built it.
+  test('native x86_64 llama-server holds no AVX-512 or AMX instruction', async () => {
+    if (buildMachine({ arch: 'native' }).machine !== 'x86_64') {
+      console.log('skipped: not an x86_64 host');
+      return;
+    }
+    const build = await buildLlamaCpp({ source, spec: { arch: 'native' }, targets: ['llama-server'] });
+    const asm = await new Promise<string>((resolve, reject) => {
+      execFile('objdump', ['-d', '--no-show-raw-insn', build.binaries['llama-server']], { maxBuffer: 1024 * 1024 * 1024 }, (err, out) => (err ? reject(err) : resolve(out)));
+    });
+    const count = (re: RegExp) => asm.split('\n').filter((l) => re.test(l)).length;
+    const found = { ymm: count(/%ymm/), zmm: count(/%zmm|%k[1-7]\b/), amx: count(/\b(ldtilecfg|tileloadd|tdpb\w+|tilestored)\b/) };
+    console.log(`native llama-server instructions using: ${JSON.stringify(found)}`);
+    expect(found.ymm).toBeGreaterThan(0);
+    expect({ zmm: found.zmm, amx: found.amx }).toEqual({ zmm: 0, amx: 0 });
+  }, CONFIGURE_TIMEOUT_MS * 3);
 
   const armArches = [...new Set(Object.values(GENERATIONS).map((g) => g.armArch))];
   test.each(armArches)('aarch64 cross build for %s: the boot\'s defines, and ggml compiled for that -march alone', async (armArch) => {
