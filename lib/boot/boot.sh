@@ -71,7 +71,12 @@ readonly AWS_READ_TIMEOUT_SECONDS=30
 # load balancer's next request on that connection, which the client sees as a
 # 502. cpp-httplib's default is 5 s and llama-server has no flag for it, so it
 # is compiled in (CPPHTTPLIB_KEEPALIVE_TIMEOUT_SECOND), above any ALB setting.
+# SERVER_KEEPALIVE_SECONDS in lib/boot/build-defines.ts (a test keeps them equal).
 readonly SERVER_KEEPALIVE_SECONDS=4060
+# The /proc/cpuinfo flags ggml's portable x86 build (GGML_NATIVE=OFF) compiles
+# for: -msse4.2 -mavx -mavx2 -mfma -mf16c -mbmi2. X86_BASELINE_CPU_FLAGS in
+# lib/boot/build-defines.ts (a test keeps them equal).
+readonly X86_BASELINE_FLAGS=(sse4_2 avx avx2 fma f16c bmi2)
 
 declare -A CFG=()
 LOG_FILE=""
@@ -592,10 +597,10 @@ check_x86_baseline() {
   local file flag line=""
   file=$(cpuinfo_path)
   line=$(grep -m1 '^flags' "$file" || true)
-  for flag in avx2 fma f16c bmi2; do
+  for flag in "${X86_BASELINE_FLAGS[@]}"; do
     [[ " ${line#*:} " == *" ${flag} "* ]] || fail "this x86_64 CPU lacks ${flag}, which ggml's portable x86 build (GGML_NATIVE=OFF) uses"
   done
-  log "x86_64 with AVX2/FMA/F16C/BMI2: building ggml's portable x86 baseline, no Arm flags"
+  log "x86_64 with SSE4.2/AVX/AVX2/FMA/F16C/BMI2: building ggml's portable x86 baseline, no Arm flags"
 }
 
 check_cpu() {
@@ -916,6 +921,10 @@ build_targets() {
 # Everything that changes the compiled output goes into the CMake defines or
 # the cache key, so a cached build is only ever reused where it would have
 # been built identically.
+# The kit's CMake defines: kitCmakeDefines in lib/boot/build-defines.ts, which
+# the tests' and the benchmarks' builds use. test/boot/boot-script.test.ts
+# runs this for x86_64 and every Graviton generation and requires the very
+# same vector, so change both together.
 cmake_defines() {
   CMAKE_DEFINES=(
     -DCMAKE_BUILD_TYPE=Release

@@ -1,6 +1,10 @@
 /**
- * Builds llama.cpp targets for tests: natively (x86_64 host) or cross-compiled
- * for aarch64 with a given `-march` string, to be run under qemu-aarch64.
+ * Builds llama.cpp targets for tests and the local benchmarks: for this host's
+ * architecture (`native`) or cross-compiled for aarch64 with a Graviton
+ * generation's `-march` string, to be run under qemu-aarch64. Either way with
+ * the kit's CMake defines (lib/boot/build-defines.ts, which boot.sh's
+ * cmake_defines must equal), never tuned for the CPU that builds: what the
+ * tests run is what the boot builds, on any host.
  *
  * Each configuration (release tag, arch, CMake flags) gets its own build dir
  * under the cache, reused across runs, and ccache makes even a fresh build dir
@@ -12,6 +16,8 @@ import { createWriteStream, existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { BuildMachine, kitCmakeDefinesWith, X86_BASELINE_CPU_FLAGS } from '../../lib/boot/build-defines';
+import { GENERATIONS } from '../../lib/catalogs/graviton-generations';
 import { cacheRoot, LlamaCppSource, withLock } from './llama-cpp-source';
 
 export const AARCH64_SYSROOT = '/usr/aarch64-linux-gnu';
@@ -25,6 +31,7 @@ export type LlamaCppTarget =
   | (string & {});
 
 export type BuildSpec =
+  /** For this host's architecture, as the kit builds for it (nativeBuildMachine): runs here, not tuned to this CPU. */
   | { readonly arch: 'native' }
   | {
       readonly arch: 'aarch64';
@@ -53,40 +60,73 @@ function compilerLauncher(): Record<string, string> {
   return onPath('ccache') ? { CMAKE_C_COMPILER_LAUNCHER: 'ccache', CMAKE_CXX_COMPILER_LAUNCHER: 'ccache' } : {};
 }
 
-/** CMake cache entries shared by every configuration. */
-function commonDefines(): Record<string, string> {
-  return {
-    CMAKE_BUILD_TYPE: 'Release',
-    ...compilerLauncher(),
-    // Self-contained executables: nothing to put on LD_LIBRARY_PATH, natively
-    // or under qemu.
-    BUILD_SHARED_LIBS: 'OFF',
-    LLAMA_BUILD_TESTS: 'OFF',
-    // Examples and tools are only *configured* (cheap); `cmake --build
-    // --target` compiles just the requested ones. Keeping these ON for every
-    // build lets llama-server and llama-simple share one build dir and its
-    // compiled libllama/ggml.
-    LLAMA_BUILD_EXAMPLES: 'ON',
-    LLAMA_BUILD_TOOLS: 'ON',
-    LLAMA_BUILD_SERVER: 'ON',
-    // No network at build time: no HTTPS model downloads (LLAMA_CURL is
-    // deprecated in this release, OpenSSL replaced it), no prebuilt web UI
-    // fetched from Hugging Face, no npm build of the UI, no KleidiAI fetch.
-    LLAMA_OPENSSL: 'OFF',
-    LLAMA_USE_PREBUILT_UI: 'OFF',
-    LLAMA_BUILD_UI: 'OFF',
-    GGML_CPU_KLEIDIAI: 'OFF',
-  };
+/**
+ * What a `native` build is for. On x86_64 that is the kit's portable x86
+ * build (the local boot's), never one tuned for this CPU: a `-march=native`
+ * build follows the host (on an Intel Xeon with AMX it took ggml's AMX
+ * kernels, and llama-server died loading a model). An arm64 host builds the
+ * oldest Graviton generation's flags, which every generation runs.
+ */
+export function nativeBuildMachine(): BuildMachine {
+  switch (os.arch()) {
+    case 'x64':
+      return { machine: 'x86_64' };
+    case 'arm64':
+      return { machine: 'aarch64', armArch: GENERATIONS[2].armArch };
+    default:
+      throw new Error(`no kit build for a ${os.arch()} host: the kit builds llama.cpp for x86_64 and aarch64 only`);
+  }
 }
 
-function specDefines(spec: BuildSpec, toolchainFile: string): Record<string, string> {
-  if (spec.arch === 'native') return {};
-  return {
-    CMAKE_TOOLCHAIN_FILE: toolchainFile,
-    // Native detection would probe the x86 build host, not the target.
-    GGML_NATIVE: 'OFF',
-    GGML_CPU_ARM_ARCH: spec.armArch,
-  };
+/** What a build is for, as the boot names it. */
+export function buildMachine(spec: BuildSpec): BuildMachine {
+  return spec.arch === 'native' ? nativeBuildMachine() : { machine: 'aarch64', armArch: spec.armArch };
+}
+
+/**
+ * The CMake defines of a build: the kit's (lib/boot/build-defines.ts, the
+ * boot's own list) for its machine, plus only what selects programs or runs
+ * the build (kitCmakeDefinesWith refuses anything else).
+ */
+export function buildDefines(spec: BuildSpec, toolchainFile?: string): Record<string, string> {
+  return Object.fromEntries(kitCmakeDefinesWith(buildMachine(spec), {
+    // llama-simple is an example. Examples and tools are only *configured*
+    // (cheap); `cmake --build --target` compiles just the requested ones, so
+    // llama-server and llama-simple share one build dir and its libllama/ggml.
+    LLAMA_BUILD_EXAMPLES: 'ON',
+    // compile_commands.json: what each file is compiled with, for the tests that check it.
+    CMAKE_EXPORT_COMPILE_COMMANDS: 'ON',
+    ...compilerLauncher(),
+    // try_run probes of the cross build go through qemu (see aarch64ToolchainFile).
+    ...(spec.arch === 'aarch64' && toolchainFile ? { CMAKE_TOOLCHAIN_FILE: toolchainFile } : {}),
+  }));
+}
+
+/** The kit's x86 baseline flags that a /proc/cpuinfo text lacks (its first `flags` line; none found: nothing to say). */
+export function missingX86Baseline(cpuinfo: string): string[] {
+  const line = /^flags\s*:(.*)$/m.exec(cpuinfo);
+  if (!line) return [];
+  const flags = line[1].trim().split(/\s+/);
+  return X86_BASELINE_CPU_FLAGS.filter((f) => !flags.includes(f));
+}
+
+/**
+ * A native x86_64 build runs only where the CPU has the portable baseline,
+ * as the local boot requires: say so plainly rather than let llama-server
+ * die with SIGILL.
+ */
+async function checkHostRuns(spec: BuildSpec): Promise<void> {
+  if (spec.arch !== 'native' || nativeBuildMachine().machine !== 'x86_64') return;
+  let cpuinfo: string;
+  try {
+    cpuinfo = await fs.readFile('/proc/cpuinfo', 'utf8');
+  } catch {
+    return;
+  }
+  const missing = missingX86Baseline(cpuinfo);
+  if (missing.length > 0) {
+    throw new Error(`this x86_64 CPU lacks ${missing.join(', ')}, which the kit's portable x86 build (GGML_NATIVE=OFF, as the boot builds) uses`);
+  }
 }
 
 /** CMake toolchain for Debian's aarch64 cross compiler; try_run probes go through qemu. */
@@ -116,7 +156,9 @@ function generator(): string {
 }
 
 function slug(spec: BuildSpec): string {
-  return spec.arch === 'native' ? `native-${os.arch()}` : `aarch64-${spec.armArch.replace(/[^\w.-]+/g, '_')}`;
+  const machine = buildMachine(spec);
+  const target = machine.machine === 'x86_64' ? 'x86_64-portable' : `aarch64-${machine.armArch.replace(/[^\w.-]+/g, '_')}`;
+  return spec.arch === 'native' ? `native-${target}` : target;
 }
 
 /**
@@ -155,6 +197,76 @@ function exeName(target: string): string {
   return process.platform === 'win32' ? `${target}.exe` : target;
 }
 
+interface BuildPlan {
+  readonly buildDir: string;
+  readonly generator: string;
+  /** The toolchain file's text (aarch64), empty for a native build. */
+  readonly toolchain: string;
+  readonly toolchainFile: string;
+  readonly defines: Readonly<Record<string, string>>;
+}
+
+/** Where a configuration is built and with what: the key covers everything that changes the compiled output. */
+function planBuild(source: LlamaCppSource, spec: BuildSpec): BuildPlan {
+  const buildsRoot = path.join(cacheRoot(), 'llama.cpp', 'builds');
+  const toolchain = spec.arch === 'aarch64' ? aarch64ToolchainFile() : '';
+  const generatorName = generator();
+  // The key covers everything that changes the compiled output, so a build
+  // made for one CPU generation is never served for another (the toolchain
+  // file's path is inside the build dir; its text is in the key).
+  const config = { tag: source.tag, spec, generator: generatorName, toolchain, defines: buildDefines(spec) };
+  const key = createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 12);
+  const buildDir = path.join(buildsRoot, `${source.tag}-${slug(spec)}-${key}`);
+  const toolchainFile = path.join(buildDir, 'aarch64-toolchain.cmake');
+  return {
+    buildDir,
+    generator: generatorName,
+    toolchain,
+    toolchainFile,
+    defines: buildDefines(spec, toolchainFile),
+  };
+}
+
+/** Runs CMake's configure step in the plan's build dir unless it was run with these defines; the caller holds the lock. */
+async function ensureConfigured(source: LlamaCppSource, plan: BuildPlan): Promise<void> {
+  const { buildDir } = plan;
+  await fs.mkdir(path.join(buildDir, 'stamps'), { recursive: true });
+  const logFile = path.join(buildDir, 'build.log');
+  if (plan.toolchain) await fs.writeFile(plan.toolchainFile, plan.toolchain);
+  const configStamp = path.join(buildDir, 'stamps', 'configure.json');
+  const wanted = JSON.stringify(plan.defines);
+  const configured =
+    existsSync(path.join(buildDir, 'CMakeCache.txt')) &&
+    existsSync(configStamp) &&
+    (await fs.readFile(configStamp, 'utf8')) === wanted;
+  if (configured) return;
+  await runLogged(
+    'cmake',
+    ['-S', source.dir, '-B', buildDir, '-G', plan.generator, ...Object.entries(plan.defines).map(([k, v]) => `-D${k}=${v}`)],
+    logFile,
+  );
+  await fs.writeFile(configStamp, wanted);
+}
+
+export interface ConfiguredBuild {
+  readonly buildDir: string;
+  /** The CMake defines the build dir was configured with, by name. */
+  readonly defines: Readonly<Record<string, string>>;
+}
+
+/**
+ * Configures the build dir that buildLlamaCpp would use for `spec`, without
+ * compiling: its CMakeCache.txt and compile_commands.json say what every
+ * build of that configuration compiles, and with which flags.
+ */
+export async function configureLlamaCpp(req: { readonly source: LlamaCppSource; readonly spec: BuildSpec }): Promise<ConfiguredBuild> {
+  const plan = planBuild(req.source, req.spec);
+  return withLock(`${plan.buildDir}.lock`, async () => {
+    await ensureConfigured(req.source, plan);
+    return { buildDir: plan.buildDir, defines: plan.defines };
+  });
+}
+
 /**
  * Configures (when needed) and builds the requested targets; returns their
  * paths. Safe to call from several jest workers at once: one builds, the
@@ -165,14 +277,10 @@ export async function buildLlamaCpp(req: BuildRequest): Promise<LlamaCppBuild> {
   const targets = [...new Set(req.targets)].sort();
   if (targets.length === 0) throw new Error('no targets requested');
 
-  const buildsRoot = path.join(cacheRoot(), 'llama.cpp', 'builds');
-  const toolchain = spec.arch === 'aarch64' ? aarch64ToolchainFile() : '';
-  const gen = generator();
-  // The key covers everything that changes the compiled output, so a build
-  // made for one CPU generation is never served for another.
-  const config = { tag: source.tag, spec, generator: gen, toolchain, defines: commonDefines() };
-  const key = createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 12);
-  const buildDir = path.join(buildsRoot, `${source.tag}-${slug(spec)}-${key}`);
+  // Also for a build found in the cache: CI restores its cache on whatever machine it gets.
+  await checkHostRuns(spec);
+  const plan = planBuild(source, spec);
+  const { buildDir } = plan;
   const binDir = path.join(buildDir, 'bin');
   const binaries = Object.fromEntries(targets.map((t) => [t, path.join(binDir, exeName(t))]));
   const doneStamp = (t: string) => path.join(buildDir, 'stamps', `${t}.built`);
@@ -185,27 +293,8 @@ export async function buildLlamaCpp(req: BuildRequest): Promise<LlamaCppBuild> {
     }
 
     const started = Date.now();
-    await fs.mkdir(path.join(buildDir, 'stamps'), { recursive: true });
+    await ensureConfigured(source, plan);
     const logFile = path.join(buildDir, 'build.log');
-    const toolchainFile = path.join(buildDir, 'aarch64-toolchain.cmake');
-    if (toolchain) await fs.writeFile(toolchainFile, toolchain);
-
-    const defines = { ...commonDefines(), ...specDefines(spec, toolchainFile) };
-    const configStamp = path.join(buildDir, 'stamps', 'configure.json');
-    const wanted = JSON.stringify(defines);
-    const configured =
-      existsSync(path.join(buildDir, 'CMakeCache.txt')) &&
-      existsSync(configStamp) &&
-      (await fs.readFile(configStamp, 'utf8')) === wanted;
-    if (!configured) {
-      await runLogged(
-        'cmake',
-        ['-S', source.dir, '-B', buildDir, '-G', gen, ...Object.entries(defines).map(([k, v]) => `-D${k}=${v}`)],
-        logFile,
-      );
-      await fs.writeFile(configStamp, wanted);
-    }
-
     const jobs = String(os.availableParallelism?.() ?? os.cpus().length);
     await runLogged('cmake', ['--build', buildDir, '--config', 'Release', '-j', jobs, '--target', ...targets], logFile);
     for (const t of targets) {

@@ -25,8 +25,9 @@ export interface CompareOptions {
 export const COMPARE_USAGE = `Usage: npx tsx tools/bench/compare-local.ts [options]
 
 Serves a random-weight model shaped like Llama 3.2 1B (Q4_0) with llama-server built from the
-pinned release, with the kit's settings (boot.sh server_args) and with llama-server's defaults,
-in interleaved rounds, and reports each figure's median and spread per concurrency (1, 4, 8).
+pinned release as the boot builds it (the kit's CMake defines: never tuned for this CPU), with the
+kit's settings (boot.sh server_args) and with llama-server's defaults, in interleaved rounds, and
+reports each figure's median and spread per concurrency (1, 4, 8).
 
   --rounds N                  rounds of each settings, interleaved (default 3; 3-50)
   --only LIST                 settings to run, e.g. kit,defaults (default: all)

@@ -2,10 +2,16 @@
 # The README's second command: install what the test suite needs on a Debian 12
 # machine, then run the whole suite (`npm test`). Arguments go to jest.
 #
+#   bash tools/dev/install-and-test.sh [jest arguments]
+#
 # Needs root: it installs Debian packages, and the instance box test boots a
-# systemd machine (systemd-nspawn, overlay mounts, network namespaces).
-# Without root it stops at once, naming what is missing. Already-installed
-# packages are not installed again, so a warm run starts testing in seconds.
+# systemd machine (systemd-nspawn, overlay mounts, network namespaces). Run as
+# root (a minimal Debian image or a container has no sudo) it goes straight
+# on; run as a user, it runs itself again through sudo, passing PATH on (sudo
+# resets it; root must find the same node and npm) and GRAVITON_LLM_CACHE when
+# set. Without root and without sudo it stops at once, naming what is missing.
+# Already-installed packages are not installed again, so a warm run starts
+# testing in seconds.
 # The box's root file systems and the llama.cpp builds are cached in .cache/
 # by the tests themselves, keyed by what makes them.
 set -euo pipefail
@@ -34,11 +40,17 @@ need_moto=0
 python3 -c 'import moto, boto3, flask' >/dev/null 2>&1 || need_moto=1
 
 if ((EUID != 0)); then
+  if command -v sudo >/dev/null 2>&1; then
+    echo "install-and-test: not root; running again through sudo" >&2
+    exec sudo -- env "PATH=$PATH" ${GRAVITON_LLM_CACHE:+"GRAVITON_LLM_CACHE=$GRAVITON_LLM_CACHE"} \
+      bash tools/dev/install-and-test.sh "$@"
+  fi
   what=("root (the instance box test boots a systemd machine: systemd-nspawn, mounts, network namespaces)")
+  what+=("sudo, to become root (not installed)")
   ((${#missing[@]})) && what+=("Debian packages: ${missing[*]}")
   ((need_moto)) && what+=("moto 5 with its server for python3")
   joined=$(printf '%s; ' "${what[@]}")
-  printf 'install-and-test: cannot run the test suite as %s; missing: %s. Run: sudo bash tools/dev/install-and-test.sh\n' \
+  printf 'install-and-test: cannot run the test suite as %s; missing: %s. Run it as root: bash tools/dev/install-and-test.sh\n' \
     "$(id -un)" "${joined%; }" >&2
   exit 1
 fi
