@@ -436,7 +436,7 @@ if (unavailable) {
         expect(result.status).toBe(0);
         const actions = lifecycleActions((await aws.observe()).events, launched.instanceId);
         expect(actions.map((a) => a.error ?? a.result)).toEqual([...Array(THROTTLED).fill('injected throttling'), 'CONTINUE']);
-        expect(bootLog(launched.box)).toMatch(/complete-lifecycle-action CONTINUE failed \(exit \d+\); try 2\/6 in [\d.]+ s/);
+        expect(bootLog(launched.box)).toMatch(new RegExp(`complete-lifecycle-action ${BOOT_HOOK_NAME} CONTINUE failed \\(exit \\d+\\); try 2/6 in [\\d.]+ s`));
         expect(bootLog(launched.box)).toContain(`lifecycle action ${BOOT_HOOK_NAME} completed with CONTINUE`);
       });
 
