@@ -29,8 +29,9 @@ export function formatPropProblem(p: PropProblem): string {
 /**
  * A value as a message shows it: strings quoted (JSON's escapes), numbers as
  * they are (`NaN`, `Infinity`, `-0`, where JSON would write `null` or `0`),
- * `undefined`, bigints (`12n`), functions (`[Function: name]`), arrays and
- * objects in JSON's form with the same rules inside; long values cut at 120
+ * `undefined`, bigints (`12n`), functions (`[Function: name]`), constructs
+ * (`[Vpc Stack/Vpc]`), arrays and objects in JSON's form with the same rules
+ * inside (a cycle as `[Circular]`); long values cut at 120
  * characters. Invisible characters (see INVISIBLE) are written `\uXXXX` and
  * named after the value: `"c7g.large\u200b" (contains invisible characters:
  * U+200B (zero-width space) at 10)`, the position counted in characters from 1.
@@ -197,6 +198,13 @@ function renderPrimitive(v: unknown, found: InvisibleCharacter[]): string {
 function renderObject(obj: object, found: InvisibleCharacter[], seen: Set<object>, budget: Budget): string {
   if (seen.has(obj)) {
     return '[Circular]';
+  }
+  // A construct (a VPC given where another was meant) by its class and path, not its whole tree.
+  const constructPath = (obj as { node?: { path?: unknown } }).node?.path;
+  if (typeof constructPath === 'string') {
+    const name = `[${obj.constructor?.name ?? 'Construct'} ${constructPath}]`;
+    budget.left -= name.length;
+    return name;
   }
   seen.add(obj);
   try {

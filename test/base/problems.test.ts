@@ -135,6 +135,12 @@ describe('formatValue: values JSON would change', () => {
     expect(formatValue(self)).toBe('[Circular]');
   });
 
+  test('a construct by its class and path, not its tree', () => {
+    class Vpc { readonly node = { path: 'Stack/Vpc', scope: {} as unknown }; constructor() { this.node.scope = this; } }
+    expect(formatValue(new Vpc())).toBe('[Vpc Stack/Vpc]');
+    expect(formatValue({ existingVpc: new Vpc() })).toBe('{"existingVpc":[Vpc Stack/Vpc]}');
+  });
+
   test('a large object is not rendered in full', () => {
     const big = Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`k${i}`, i]));
     const shown = formatValue(big);
