@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { duplicateKeyProblem, parseJsonText } from '../base/json-text';
 import { closest } from '../base/suggest';
 import { ConfigError, ConfigProblem } from '../config/config-error';
 import { CONFIG_FILE_KEY, CONTEXT_OBJECT_KEY, ENVIRONMENT_KEY, isCdkContextKey } from '../config/load';
@@ -103,7 +104,12 @@ export function checkContextKeys(mode: AppMode, context: Record<string, unknown>
   }
 }
 
-/** cdk.json's `context` in `baseDir`, or undefined when there is none (or it is not an object: the CDK CLI reports that). */
+/**
+ * cdk.json's `context` in `baseDir`, or undefined when there is none (or it is
+ * not JSON, or not an object: the CDK CLI reports that). Read as the CLI
+ * reads it (a byte-order mark at the start is passed over), except that a key
+ * given twice in one object stops synth: the CLI keeps the last without a word.
+ */
 export function readCdkJsonContext(baseDir: string): Record<string, unknown> | undefined {
   let text: string;
   try {
@@ -111,12 +117,15 @@ export function readCdkJsonContext(baseDir: string): Record<string, unknown> | u
   } catch {
     return undefined;
   }
-  try {
-    const context: unknown = (JSON.parse(text) as { context?: unknown }).context;
-    return typeof context === 'object' && context !== null && !Array.isArray(context) ? context as Record<string, unknown> : undefined;
-  } catch {
+  const parsed = parseJsonText(text, { allowByteOrderMark: true });
+  if (!parsed.ok) {
+    if ('duplicates' in parsed) {
+      throw new ConfigError(parsed.duplicates.map((d) => ({ ...duplicateKeyProblem(d), source: 'cdk.json' })));
+    }
     return undefined;
   }
+  const context: unknown = (parsed.value as { context?: unknown } | null)?.context;
+  return typeof context === 'object' && context !== null && !Array.isArray(context) ? context as Record<string, unknown> : undefined;
 }
 
 /** How the mode's keys are described in a message and the README: `mode`, `env`, ... and "every configuration field". */

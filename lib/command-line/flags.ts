@@ -7,6 +7,7 @@
  * an allocation or a loop, and fails there far from its flag.
  */
 import { parseArgs } from 'node:util';
+import { formatText, formatValue } from '../base/problems';
 import { withinTwoEdits } from '../base/suggest';
 
 export interface FlagSpec {
@@ -61,7 +62,7 @@ export function readFlags<S extends FlagSpecs>(argv: readonly string[], specs: S
       if (unknownAt !== undefined && token.index === unknownAt + 1 && !afterTerminator) continue;
       errors.push(
         afterTerminator || !token.value.startsWith('-')
-          ? `unexpected argument "${token.value}": every value follows its flag (--flag VALUE)`
+          ? `unexpected argument ${formatValue(token.value)}: every value follows its flag (--flag VALUE)`
           : `${token.value}: unknown flag`,
       );
       continue;
@@ -76,7 +77,7 @@ export function readFlags<S extends FlagSpecs>(argv: readonly string[], specs: S
     const name = token.name;
     const display = `--${name}`;
     if (spec.type === 'boolean') {
-      if (token.value !== undefined) errors.push(`${display}: takes no value; got "${token.value}"`);
+      if (token.value !== undefined) errors.push(`${display}: takes no value; got ${formatValue(token.value)}`);
       else if (values[name] === true) errors.push(`${display}: given more than once`);
       values[name] = true;
       continue;
@@ -87,7 +88,7 @@ export function readFlags<S extends FlagSpecs>(argv: readonly string[], specs: S
       continue;
     }
     if (typeof values[name] === 'string') {
-      errors.push(`${display}: given more than once ("${values[name]}" and "${token.value}"); give it once`);
+      errors.push(`${display}: given more than once (${formatValue(values[name])} and ${formatValue(token.value)}); give it once`);
       continue;
     }
     values[name] = token.value;
@@ -139,7 +140,7 @@ export function numberFlag(flag: string, text: string | undefined, fallback: num
   if (text === undefined) return fallback;
   const v = Number(text.trim());
   if (!DECIMAL.test(text.trim()) || !inRange(v, range)) {
-    errors.push(`--${flag}: got "${text}"; expected ${describeRange(range)}`);
+    errors.push(`--${flag}: got ${formatValue(text)}; expected ${describeRange(range)}`);
     return fallback;
   }
   return v;
@@ -153,11 +154,16 @@ export function httpUrl(label: string, text: string, errors: string[]): string {
   } catch {
     // reported below
   }
-  errors.push(`${label}: got "${text}"; expected an http:// or https:// URL`);
+  errors.push(`${label}: got ${formatValue(text)}; expected an http:// or https:// URL`);
   return '';
 }
 
-/** The lines a command prints for usage errors (its exit code is then 2). */
+/**
+ * The lines a command prints for usage errors (its exit code is then 2). A
+ * value a command quoted itself (`got "${text}"`) may hold characters no
+ * terminal shows: each line is printed with them escaped and named, as
+ * formatValue does for the values quoted here.
+ */
 export function usageErrors(command: string, errors: readonly string[]): string {
-  return `Invalid ${command} options:\n${errors.map((e) => `  - ${e}`).join('\n')}\n\nSee npm run ${command} -- --help`;
+  return `Invalid ${command} options:\n${errors.map((e) => `  - ${formatText(e)}`).join('\n')}\n\nSee npm run ${command} -- --help`;
 }

@@ -1,4 +1,4 @@
-import { PropProblem, formatPropProblem } from '../base/problems';
+import { PropProblem, formatPropProblem, formatText } from '../base/problems';
 
 /**
  * One thing wrong with the configuration: the field, the value given (as the
@@ -33,5 +33,5 @@ export class ConfigError extends Error {
 }
 
 export function formatProblem(p: ConfigProblem): string {
-  return `${formatPropProblem(p)}${p.source ? ` (from ${p.source})` : ''}`;
+  return `${formatPropProblem(p)}${p.source ? ` (from ${formatText(p.source)})` : ''}`;
 }

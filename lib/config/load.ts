@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ConfigError, ConfigProblem } from './config-error';
 import { CONFIG_KEYS, KitConfig, configSchema } from './schema';
 import { objectKeysAt, schemaAt, unwrapSchema, valueAt } from './schema-paths';
+import { DuplicateKey, duplicateKeyProblem, parseJsonText } from '../base/json-text';
 import { closest } from '../base/suggest';
 
 /** cdk.json context key holding a configuration object. */
@@ -69,8 +70,8 @@ export function loadConfig(context: Record<string, unknown>, baseDir: string = p
   let environmentLayer: Record<string, unknown> | undefined;
   if (envName !== undefined) {
     const loaded = readEnvironment(envName, baseDir);
-    if ('problem' in loaded) {
-      problems.push(loaded.problem);
+    if ('problems' in loaded) {
+      problems.push(...loaded.problems);
     } else {
       environmentLayer = loaded.value;
       layers.push({ values: loaded.value, source: () => path.join(ENVIRONMENTS_DIR, `${envName as string}.json`) });
@@ -80,8 +81,8 @@ export function loadConfig(context: Record<string, unknown>, baseDir: string = p
   const file = context[CONFIG_FILE_KEY];
   if (file !== undefined) {
     const loaded = readConfigFile(CONFIG_FILE_KEY, file, baseDir);
-    if ('problem' in loaded) {
-      problems.push(loaded.problem);
+    if ('problems' in loaded) {
+      problems.push(...loaded.problems);
     } else {
       layers.push({ values: loaded.value, source: () => file as string });
     }
@@ -143,45 +144,49 @@ export function listEnvironments(baseDir: string = process.cwd()): string[] {
     .sort();
 }
 
-function readEnvironment(name: unknown, baseDir: string): { value: Record<string, unknown> } | { problem: ConfigProblem } {
+type FileRead = { value: Record<string, unknown> } | { problems: ConfigProblem[] };
+
+function readEnvironment(name: unknown, baseDir: string): FileRead {
   const known = listEnvironments(baseDir);
   const knownText = known.length > 0
     ? `known environments (files in ${ENVIRONMENTS_DIR}): ${known.join(', ')}`
     : `there are no environment files in ${path.resolve(baseDir, ENVIRONMENTS_DIR)}; add ${ENVIRONMENTS_DIR}/NAME.json`;
   if (typeof name !== 'string' || !ENVIRONMENT_NAME.test(name)) {
-    return { problem: { field: ENVIRONMENT_KEY, given: name, expected: `expected an environment name (a lowercase letter, then lowercase letters, digits or hyphens); ${knownText}` } };
+    return { problems: [{ field: ENVIRONMENT_KEY, given: name, expected: `expected an environment name (a lowercase letter, then lowercase letters, digits or hyphens); ${knownText}` }] };
   }
   if (!known.includes(name)) {
     const near = closest(name, known);
-    return { problem: { field: ENVIRONMENT_KEY, given: name, expected: `unknown environment${near ? ` (did you mean "${near}"?)` : ''}; ${knownText}` } };
+    return { problems: [{ field: ENVIRONMENT_KEY, given: name, expected: `unknown environment${near ? ` (did you mean "${near}"?)` : ''}; ${knownText}` }] };
   }
   const loaded = readConfigFile(ENVIRONMENT_KEY, path.join(ENVIRONMENTS_DIR, `${name}.json`), baseDir);
-  if ('problem' in loaded) {
-    return { problem: { ...loaded.problem, given: name } };
+  if ('problems' in loaded) {
+    // A problem with the file as a whole is -c env's (the name given); a duplicate key is the file's own.
+    return { problems: loaded.problems.map((p) => (p.source === undefined ? { ...p, given: name } : p)) };
   }
   return loaded;
 }
 
-function readConfigFile(field: string, file: unknown, baseDir: string): { value: Record<string, unknown> } | { problem: ConfigProblem } {
+function readConfigFile(field: string, file: unknown, baseDir: string): FileRead {
   if (typeof file !== 'string' || file.length === 0) {
-    return { problem: { field, given: file, expected: 'expected the path of a JSON configuration file' } };
+    return { problems: [{ field, given: file, expected: 'expected the path of a JSON configuration file' }] };
   }
   const fullPath = path.resolve(baseDir, file);
   let text: string;
   try {
     text = fs.readFileSync(fullPath, 'utf8');
   } catch {
-    return { problem: { field, given: file, expected: `expected a readable JSON file; ${fullPath} cannot be read` } };
+    return { problems: [{ field, given: file, expected: `expected a readable JSON file; ${fullPath} cannot be read` }] };
   }
-  try {
-    const value: unknown = JSON.parse(text);
-    if (!isPlainObject(value)) {
-      return { problem: { field, given: file, expected: `expected ${file} to hold a JSON object of configuration fields` } };
-    }
-    return { value };
-  } catch (e) {
-    return { problem: { field, given: file, expected: `expected valid JSON in ${file}: ${(e as Error).message}` } };
+  const parsed = parseJsonText(text);
+  if (!parsed.ok) {
+    return 'notJson' in parsed
+      ? { problems: [{ field, given: file, expected: `expected valid JSON in ${file}: ${parsed.notJson}` }] }
+      : { problems: parsed.duplicates.map((d) => ({ ...duplicateKeyProblem(d), source: file })) };
   }
+  if (!isPlainObject(parsed.value)) {
+    return { problems: [{ field, given: file, expected: `expected ${file} to hold a JSON object of configuration fields` }] };
+  }
+  return { value: parsed.value };
 }
 
 /**
@@ -204,8 +209,12 @@ function commandLineOverrides(context: Record<string, unknown>, problems: Config
       continue;
     }
     keys[top] = key;
+    // JSON given to -c (`-c customModel='{...}'`) may name a key twice, as a file may.
+    const duplicates = (found: readonly DuplicateKey[]): void => {
+      problems.push(...found.map((d) => ({ ...duplicateKeyProblem(d, `${key}.`), source: `-c ${key}` })));
+    };
     if (rest.length === 0) {
-      out[top] = coerce(field, raw);
+      out[top] = coerce(field, raw, duplicates);
       continue;
     }
     const objectSchema = unwrapSchema(field);
@@ -216,14 +225,18 @@ function commandLineOverrides(context: Record<string, unknown>, problems: Config
       continue;
     }
     const nested = isPlainObject(out[top]) ? out[top] as Record<string, unknown> : {};
-    nested[rest[0]] = coerce(child, raw);
+    nested[rest[0]] = coerce(child, raw, duplicates);
     out[top] = nested;
   }
   return { values: out, keys };
 }
 
-/** Reads a command-line string as the field's type; anything unreadable stays a string for the schema to reject. */
-function coerce(schema: z.ZodType, raw: unknown): unknown {
+/**
+ * Reads a command-line string as the field's type; anything unreadable stays
+ * a string for the schema to reject. JSON that gives a key twice is reported
+ * through `duplicates`.
+ */
+function coerce(schema: z.ZodType, raw: unknown, duplicates: (found: readonly DuplicateKey[]) => void): unknown {
   if (typeof raw !== 'string') {
     return raw;
   }
@@ -235,20 +248,23 @@ function coerce(schema: z.ZodType, raw: unknown): unknown {
     return raw === 'true' ? true : raw === 'false' ? false : raw;
   }
   if (inner instanceof z.ZodArray) {
-    return raw.trim().startsWith('[') ? parseJsonOr(raw) : raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+    return raw.trim().startsWith('[') ? parseJsonOr(raw, duplicates) : raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
   }
   if (inner instanceof z.ZodObject) {
-    return parseJsonOr(raw);
+    return parseJsonOr(raw, duplicates);
   }
   return raw;
 }
 
-function parseJsonOr(raw: string): unknown {
-  try {
-    return JSON.parse(raw);
-  } catch {
-    return raw;
+function parseJsonOr(raw: string, duplicates: (found: readonly DuplicateKey[]) => void): unknown {
+  const parsed = parseJsonText(raw);
+  if (parsed.ok) {
+    return parsed.value;
   }
+  if ('duplicates' in parsed) {
+    duplicates(parsed.duplicates);
+  }
+  return raw;
 }
 
 /** A later layer replaces a field of an earlier one; nested objects merge one level deep. */

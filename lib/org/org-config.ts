@@ -8,6 +8,8 @@ import { CONTEXT_OBJECT_KEY, loadConfig } from '../config/load';
 import { ResolvedConfig, resolveConfig } from '../config/resolve';
 import { KitConfig, cidrSchema, configSchema } from '../config/schema';
 import { objectKeysAt, valueAt } from '../config/schema-paths';
+import { duplicateKeyProblem, parseJsonText } from '../base/json-text';
+import { formatText } from '../base/problems';
 import { closest } from '../base/suggest';
 
 /**
@@ -144,7 +146,7 @@ export class OrgConfigError extends ConfigError {
   constructor(problems: readonly ConfigProblem[], source: string) {
     super(problems);
     this.name = 'OrgConfigError';
-    this.message = this.message.replace(/^Invalid graviton-llm configuration:/, `Invalid graviton-llm org configuration (${source}):`);
+    this.message = this.message.replace(/^Invalid graviton-llm configuration:/, () => `Invalid graviton-llm org configuration (${formatText(source)}):`);
   }
 }
 
@@ -162,13 +164,13 @@ export function loadOrgConfig(context: Record<string, unknown>, baseDir: string 
   } catch {
     throw new OrgConfigError([{ field: ORG_CONFIG_KEY, given: file, expected: `expected a readable JSON file; ${fullPath} cannot be read (copy config/org.json and edit it)` }], file);
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new OrgConfigError([{ field: ORG_CONFIG_KEY, given: file, expected: `expected valid JSON: ${(e as Error).message}` }], file);
+  const parsed = parseJsonText(text);
+  if (!parsed.ok) {
+    throw new OrgConfigError('notJson' in parsed
+      ? [{ field: ORG_CONFIG_KEY, given: file, expected: `expected valid JSON: ${parsed.notJson}` }]
+      : parsed.duplicates.map((d) => duplicateKeyProblem(d)), file);
   }
-  return parseOrgConfig(raw, file, baseDir);
+  return parseOrgConfig(parsed.value, file, baseDir);
 }
 
 /** Checks an org configuration object; `source` names it in messages. */

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ConfigError, ConfigProblem } from '../config/config-error';
 import { ENVIRONMENTS_DIR, listEnvironments } from '../config/load';
 import { objectKeysAt, valueAt } from '../config/schema-paths';
+import { duplicateKeyProblem, parseJsonText } from '../base/json-text';
 import { closest } from '../base/suggest';
 
 /** Context key naming the pipeline's file (`-c pipelineConfig=FILE`). */
@@ -63,12 +64,19 @@ export function loadPipelineConfig(context: Record<string, unknown>, baseDir: st
     throw new ConfigError([{ field: PIPELINE_CONFIG_KEY, given: file, expected: 'expected the path of the pipeline\'s JSON file' }]);
   }
   const fullPath = path.resolve(baseDir, file);
-  let raw: unknown;
+  let text: string;
   try {
-    raw = JSON.parse(fs.readFileSync(fullPath, 'utf8'));
+    text = fs.readFileSync(fullPath, 'utf8');
   } catch (e) {
     throw new ConfigError([{ field: PIPELINE_CONFIG_KEY, given: file, expected: `expected a readable JSON file (${fullPath}): ${(e as Error).message}` }]);
   }
+  const json = parseJsonText(text);
+  if (!json.ok) {
+    throw new ConfigError('notJson' in json
+      ? [{ field: PIPELINE_CONFIG_KEY, given: file, expected: `expected valid JSON (${fullPath}): ${json.notJson}` }]
+      : json.duplicates.map((d) => duplicateKeyProblem(d, `${file}: `)));
+  }
+  const raw = json.value;
   const problems: ConfigProblem[] = [];
   const smokeTest = isObject(raw) && isObject(raw.smokeTest) ? raw.smokeTest : undefined;
   for (const [field, expected] of Object.entries(REMOVED_SMOKE_TEST_FIELDS)) {

@@ -61,6 +61,26 @@ test('literal defaults in the configuration reference are the schema\'s defaults
   expect(checked).toBeGreaterThanOrEqual(14);
 });
 
+test('the configuration section\'s messages for a key given twice and an invisible character are what synth prints', () => {
+  const section = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('### Context keys by mode'));
+  const example = (fragment: string): string => {
+    const block = [...section.matchAll(/```\n(Invalid graviton-llm configuration:\n[^`]*?)```/g)].map((m) => m[1].trimEnd()).find((b) => b.includes(fragment));
+    expect(block).toBeDefined();
+    return block!;
+  };
+  const printed = (context: Record<string, unknown>, baseDir: string): string => {
+    const run = runKitApp({ appProps: { context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], ...context }, outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'gllm-readme-')) }, baseDir });
+    expect(run.exitCode).toBe(1);
+    return run.stderr.trimEnd();
+  };
+  // The file the example describes: maxCapacity on lines 4 and 6.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gllm-readme-twice-'));
+  fs.mkdirSync(path.join(dir, 'config', 'environments'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'config', 'environments', 'prod.json'), '{\n  "account": "222222222222",\n  "region": "us-east-1",\n  "maxCapacity": 2,\n  "minCapacity": 1,\n  "maxCapacity": 50\n}\n');
+  expect(printed({ env: 'prod' }, dir)).toBe(example('the key is given twice'));
+  expect(printed({ instanceType: 'c7g.large\u200b' }, REPO_ROOT)).toBe(example('zero-width space'));
+});
+
 describe('Context keys by mode', () => {
   const section = readme.slice(readme.indexOf('### Context keys by mode'), readme.indexOf('### The fit check'));
 

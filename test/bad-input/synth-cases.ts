@@ -39,6 +39,18 @@ const orgTemplate = (patch: Record<string, unknown>) => org({ template: { ...(js
 const SETTINGS = 'settings.json';
 const settings = (value: unknown) => ({ [SETTINGS]: value });
 
+/**
+ * A file's JSON as text, with `key` given twice: first (line 2, column 3) and
+ * last, so that JSON.parse alone would keep `last` without a word.
+ */
+const twice = (value: Record<string, unknown>, key: string, first: unknown, last: unknown): string => {
+  const { [key]: _, ...rest } = value;
+  const members = JSON.stringify(rest, null, 2).slice(1, -2);
+  return `{\n  ${JSON.stringify(key)}: ${JSON.stringify(first)},${members},\n  ${JSON.stringify(key)}: ${JSON.stringify(last)}\n}\n`;
+};
+/** A byte-order mark, then the file's JSON: what some Windows editors and PowerShell's Set-Content -Encoding UTF8 write. */
+const withBom = (value: unknown): string => `\ufeff${JSON.stringify(value, null, 2)}\n`;
+
 const SHA = 'a'.repeat(64);
 const CUSTOM_8B = { source: 's3://my-models/tuned-8b.gguf', sha256: SHA, sizeBytes: 4_900_000_000, architecture: 'llama-3.1-8b', quantization: 'Q4_K_M' };
 const CERT_USE1 = 'arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012';
@@ -205,6 +217,29 @@ export const SYNTH_CASES: readonly SynthCase[] = [
   { name: 'org: unknown callAs', mode: 'org', where: 'org.json', issueClass: 5, files: org({ callAs: 'ME' }), says: ['callAs: got "ME"', 'SELF, DELEGATED_ADMIN'] },
   { name: 'org: bucket prefix too long', mode: 'org', where: 'org.json', issueClass: 5, files: org({ assetBucketPrefix: 'x'.repeat(60) }), says: ['assetBucketPrefix', 'at most'] },
   { name: 'org: file not JSON', mode: 'org', where: 'org.json', issueClass: 5, files: { [ORG]: '{' }, says: ['orgConfig: got "config/org.json"', 'valid JSON'] },
+
+  // ---- issue 21: a key given twice (JSON.parse keeps the last without a word), a byte-order mark, invisible characters ----
+  { name: 'a key twice in an environment file', where: 'environment file', issueClass: 5, c: { env: 'dev' }, files: { [DEV]: twice(json(DEV), 'maxCapacity', 2, 50) }, says: ['maxCapacity: got 50; the key is given twice in one object, at line 2 column 3 (2) and at line', '(50)', 'keep one of them', '(from config/environments/dev.json)'] },
+  { name: 'a key twice inside customModel in a config file', where: 'config file', issueClass: 5, c: { config: SETTINGS }, files: { [SETTINGS]: `{\n  "customModel": {\n    "source": "s3://my-models/tuned-8b.gguf",\n    "sha256": "${SHA}",\n    "sizeBytes": 4900000000,\n    "sha256": "${'b'.repeat(64)}"\n  }\n}\n` }, says: ['customModel.sha256: got "bbbb', 'given twice in one object, at line 4 column 5', 'and at line 6 column 5', `(from ${SETTINGS})`] },
+  { name: 'a key twice in a schedule entry in an environment file', where: 'environment file', issueClass: 5, c: { env: 'dev' }, files: { [DEV]: JSON.stringify({ ...json(DEV), scheduledCapacity: [NIGHT] }).replace('"cron":"0 22 * * *"', '"cron":"0 22 * * *","cron":"0 6 * * *"') }, says: ['scheduledCapacity.0.cron: got "0 6 * * *"', 'given twice', '("0 22 * * *")', 'config/environments/dev.json'] },
+  { name: 'a key twice in JSON given to -c', where: 'command line', issueClass: 5, c: { customModel: JSON.stringify(CUSTOM_8B).replace('"quantization":"Q4_K_M"', '"quantization":"Q4_K_M","quantization":"Q8_0"') }, says: ['customModel.quantization: got "Q8_0"', 'given twice', '("Q4_K_M")', '(from -c customModel)'] },
+  { name: 'a key twice in cdk.json', where: 'cdk.json', issueClass: 5, files: { 'cdk.json': `{\n  "app": "npx tsx bin/graviton-llm.ts",\n  "context": {\n    "graviton-llm": { "maxCapacity": 2, "maxCapacity": 50 }\n  }\n}\n` }, says: ['context.graviton-llm.maxCapacity: got 50', 'at line 4 column 23 (2) and at line 4 column 41 (50)', '(from cdk.json)'] },
+  { name: 'a byte-order mark at the start of an environment file', where: 'environment file', issueClass: 5, c: { env: 'dev' }, files: { [DEV]: withBom(json(DEV)) }, says: ['env: got "dev"; expected valid JSON in config/environments/dev.json', 'byte-order mark, \\ufeff (U+FEFF)', 'UTF-8 without a BOM'] },
+  { name: 'a byte-order mark at the start of a config file', where: 'config file', issueClass: 5, c: { config: SETTINGS }, files: { [SETTINGS]: withBom({ minCapacity: 1 }) }, says: ['config: got "settings.json"', 'byte-order mark, \\ufeff (U+FEFF)'] },
+  { name: 'a zero-width space after a -c value', where: 'command line', issueClass: 5, c: { instanceType: 'c7g.large\u200b' }, says: ['instanceType: got "c7g.large\\u200b" (contains invisible characters: U+200B (zero-width space) at 10)', '(from -c instanceType)'] },
+  { name: 'a no-break space after a -c value', where: 'command line', issueClass: 5, c: { instanceType: 'c7g.large\u00a0' }, says: ['instanceType: got "c7g.large\\u00a0" (contains invisible characters: U+00A0 (no-break space) at 10)', 'without spaces', '(from -c instanceType)'] },
+  { name: 'a byte-order mark before a -c value', where: 'command line', issueClass: 5, c: { region: '\ufeffus-east-1' }, says: ['region: got "\\ufeffus-east-1" (contains invisible characters: U+FEFF (byte-order mark) at 1)', 'us-east-1', '(from -c region)'] },
+  { name: 'a zero-width space in a value in an environment file', where: 'environment file', issueClass: 5, c: { env: 'dev' }, files: dev({ stackName: 'GravitonLlm\u200b-dev' }), says: ['stackName: got "GravitonLlm\\u200b-dev" (contains invisible characters: U+200B (zero-width space) at 12)', '(from config/environments/dev.json)'] },
+  { name: 'a zero-width space in a key in a config file', where: 'config file', issueClass: 5, c: { config: SETTINGS }, files: settings({ 'maxCapacity\u200b': 4 }), says: ['maxCapacity\\u200b (contains invisible characters: U+200B (zero-width space)): got 4', 'did you mean "maxCapacity"', `(from ${SETTINGS})`] },
+  { name: 'a zero-width space in a cron in a config file', where: 'config file', issueClass: 3, c: { config: SETTINGS }, files: settings({ scheduledCapacity: [{ ...NIGHT, cron: '0 22\u200b * * *' }] }), says: ['scheduledCapacity.0.cron: got "0 22\\u200b * * *" (contains invisible characters: U+200B (zero-width space) at 5)', 'hour "22\\u200b"', SETTINGS] },
+  { name: 'pipeline: a key twice in pipeline.json', mode: 'pipeline', where: 'pipeline.json', issueClass: 5, files: { [PIPELINE]: twice(json(PIPELINE), 'testEnvironment', 'dev', 'prod') }, says: ['config/pipeline.json: testEnvironment: got "prod"; the key is given twice in one object, at line 2 column 3 ("dev")', 'keep one of them'] },
+  { name: 'pipeline: a key twice inside source in pipeline.json', mode: 'pipeline', where: 'pipeline.json', issueClass: 5, files: { [PIPELINE]: JSON.stringify(json(PIPELINE), null, 2).replace('"branch": "main"', '"branch": "main",\n    "branch": "release"') }, says: ['config/pipeline.json: source.branch: got "release"', 'column 5 ("main") and at line', 'column 5 ("release")'] },
+  { name: 'pipeline: a byte-order mark at the start of pipeline.json', mode: 'pipeline', where: 'pipeline.json', issueClass: 5, files: { [PIPELINE]: withBom(json(PIPELINE)) }, says: ['pipelineConfig: got "config/pipeline.json"', 'byte-order mark, \\ufeff (U+FEFF)'] },
+  { name: 'pipeline: a key twice in a stage\'s environment file', mode: 'pipeline', where: 'environment file', issueClass: 5, files: { [DEV]: twice(json(DEV), 'account', '111111111111', '222222222222') }, says: ['account: got "222222222222"', 'given twice', '("111111111111")', 'config/environments/dev.json'] },
+  { name: 'org: a key twice in org.json', mode: 'org', where: 'org.json', issueClass: 5, files: { [ORG]: twice(json(ORG), 'organizationId', 'o-exampleorg1', 'o-otherorg123') }, says: ['organizationId: got "o-otherorg123"; the key is given twice in one object, at line 2 column 3 ("o-exampleorg1")', 'config/org.json'] },
+  { name: 'org: a key twice in the template\'s customModel', mode: 'org', where: 'org.json', issueClass: 5, files: { [ORG]: JSON.stringify({ ...json(ORG), template: { ...(json(ORG).template as object), customModel: { ...CUSTOM_8B, source: 'https://models.example.com/m.gguf' } } }, null, 2).replace(`"sha256": "${SHA}"`, `"sha256": "${SHA}",\n      "sha256": "${'c'.repeat(64)}"`) }, says: ['template.customModel.sha256: got "cccc', 'given twice', 'config/org.json'] },
+  { name: 'org: a byte-order mark at the start of org.json', mode: 'org', where: 'org.json', issueClass: 5, files: { [ORG]: withBom(json(ORG)) }, says: ['orgConfig: got "config/org.json"', 'byte-order mark, \\ufeff (U+FEFF)'] },
+  { name: 'org: a zero-width space in a region', mode: 'org', where: 'org.json', issueClass: 5, files: org({ regions: ['us-east-1', '\u200beu-west-1'] }), says: ['regions.1: got "\\u200beu-west-1" (contains invisible characters: U+200B (zero-width space) at 1)', 'us-east-1'] },
 
   // ---- github-oidc mode ----
   { name: 'oidc: no repository', mode: 'github-oidc', where: 'command line', issueClass: 5, says: ['githubRepository: nothing was given', '-c githubRepository=owner/name'] },

@@ -9,6 +9,8 @@ import { InputPlace, SYNTH_CASES, SynthCase } from './synth-cases';
 
 /** A line of a stack trace, as Node prints it. */
 const STACK_LINE = /^ {4}at /m;
+/** A character a terminal does not show (or shows as a plain space): every one in a message is written \uXXXX instead. */
+const INVISIBLE = /(?![ \n])[\p{Cc}\p{Cf}\p{Zs}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/u;
 /** The keys the CDK CLI adds to every app's context (seen in CDK_CONTEXT_JSON under `cdk synth`); bundling off. */
 const CLI_CONTEXT = { 'aws:cdk:enable-path-metadata': true, 'aws:cdk:enable-asset-metadata': true, 'aws:cdk:version-reporting': true, 'aws:cdk:bundling-stacks': [] };
 
@@ -56,6 +58,7 @@ describe('bad input to synth: exit 1, the field named, no stack trace', () => {
     expect(run.stderr).not.toMatch(STACK_LINE);
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toMatch(/^Invalid graviton-llm (org )?configuration/);
+    expect(run.stderr).not.toMatch(INVISIBLE);
     for (const words of c.says) {
       expect(run.stderr).toContain(words);
     }

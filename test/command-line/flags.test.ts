@@ -2,7 +2,7 @@
  * The flag reader every command uses: each problem reported at once, in
  * words that name the flag; numbers checked against both bounds.
  */
-import { closestName, numberFlag, readFlags } from '../../lib/command-line/flags';
+import { closestName, httpUrl, numberFlag, readFlags, usageErrors } from '../../lib/command-line/flags';
 
 const SPECS = {
   url: { type: 'string' },
@@ -64,4 +64,30 @@ describe('numberFlag', () => {
 test('closestName: within two edits, case-insensitive, else nothing', () => {
   expect(closestName('Concurency', ['concurrency', 'rate'])).toBe('concurrency');
   expect(closestName('bandwidth', ['concurrency', 'rate'])).toBeUndefined();
+});
+
+describe('a value with a character no terminal shows', () => {
+  test('numbers, URLs and the reader\'s own messages show it escaped, and name it', () => {
+    const errors: string[] = [];
+    numberFlag('timeout', '60\u200b', 600, { min: 1, max: 86_400 }, errors);
+    httpUrl('--url', '\ufeffhttp://h', errors);
+    errors.push(...readFlags(['--json=\u00a0', 'stray\u2060'], SPECS).errors);
+    expect(errors).toEqual([
+      '--timeout: got "60\\u200b" (contains invisible characters: U+200B (zero-width space) at 3); expected a number from 1 to 86400',
+      '--url: got "\\ufeffhttp://h" (contains invisible characters: U+FEFF (byte-order mark) at 1); expected an http:// or https:// URL',
+      '--json: takes no value; got "\\u00a0" (contains invisible characters: U+00A0 (no-break space) at 1)',
+      'unexpected argument "stray\\u2060" (contains invisible characters: U+2060 (word joiner) at 6): every value follows its flag (--flag VALUE)',
+    ]);
+  });
+
+  test('usageErrors escapes what a command quoted itself', () => {
+    const text = usageErrors('bench', ['--region: got "eu-west-1\u200b"; expected an AWS region name like eu-west-1', '--url: got "http://h"; expected ...']);
+    expect(text).toBe([
+      'Invalid bench options:',
+      '  - --region: got "eu-west-1\\u200b"; expected an AWS region name like eu-west-1 (contains invisible characters: U+200B (zero-width space))',
+      '  - --url: got "http://h"; expected ...',
+      '',
+      'See npm run bench -- --help',
+    ].join('\n'));
+  });
 });

@@ -3,6 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConfigError } from '../../lib/config/config-error';
 import { listEnvironments, loadConfig } from '../../lib/config/load';
+import { readCdkJsonContext } from '../../lib/app/mode-context';
+import { loadPipelineConfig } from '../../lib/pipeline/pipeline-config';
 
 const REPO_ROOT = path.join(__dirname, '..', '..');
 
@@ -126,5 +128,74 @@ describe('named environments', () => {
     expect(() => loadConfig(cli, REPO_ROOT)).not.toThrow();
     // The app refuses another mode's keys before loading (naming the mode); the loader alone says it is no field.
     expect(problemsOf(() => loadConfig({ pipelineConfig: 'x.json' }, REPO_ROOT)).map((p) => p.field)).toEqual(['pipelineConfig']);
+  });
+});
+
+describe('a key given twice, a byte-order mark: the files refuse them', () => {
+  const messageOf = (fn: () => unknown): string => {
+    try {
+      fn();
+    } catch (e) {
+      if (e instanceof ConfigError) return e.message;
+      throw e;
+    }
+    throw new Error('expected a ConfigError');
+  };
+
+  test('an environment file with a key twice: the key, both places, the file; nothing deployed with the last', () => {
+    const dir = withEnvironments({ 'stage.json': '{\n  "minCapacity": 1,\n  "maxCapacity": 2,\n  "customModel": {\n    "sha256": "a",\n    "sha256": "b"\n  },\n  "maxCapacity": 50\n}\n' });
+    const problems = problemsOf(() => loadConfig({ env: 'stage' }, dir));
+    expect(problems.map((p) => [p.field, p.source])).toEqual([
+      ['customModel.sha256', 'config/environments/stage.json'],
+      ['maxCapacity', 'config/environments/stage.json'],
+    ]);
+    expect(messageOf(() => loadConfig({ env: 'stage' }, dir))).toContain(
+      '  - maxCapacity: got 50; the key is given twice in one object, at line 3 column 3 (2) and at line 8 column 3 (50); '
+      + 'JSON keeps only the last without a word, so the first would be ignored: keep one of them and delete the rest (from config/environments/stage.json)',
+    );
+  });
+
+  test('a -c config=FILE with a key twice; JSON given to -c with a key twice', () => {
+    const dir = withEnvironments({});
+    fs.writeFileSync(path.join(dir, 'settings.json'), '{"scheduledCapacity":[{"name":"night","name":"day","cron":"0 22 * * *","minCapacity":1,"maxCapacity":1}]}');
+    expect(problemsOf(() => loadConfig({ config: 'settings.json' }, dir))).toMatchObject([{ field: 'scheduledCapacity.0.name', given: 'day', source: 'settings.json' }]);
+    const custom = '{"source":"s3://b/m.gguf","sha256":"' + 'a'.repeat(64) + '","sha256":"' + 'b'.repeat(64) + '","sizeBytes":1,"architecture":"llama-3.2-1b","quantization":"Q4_0"}';
+    expect(problemsOf(() => loadConfig({ customModel: custom }, REPO_ROOT))).toMatchObject([{ field: 'customModel.sha256', given: 'b'.repeat(64), source: '-c customModel' }]);
+  });
+
+  test('a byte-order mark at the start of an environment file: refused, named and escaped', () => {
+    const dir = withEnvironments({ 'stage.json': '\ufeff{"minCapacity": 1}' });
+    const message = messageOf(() => loadConfig({ env: 'stage' }, dir));
+    expect(message).toContain('env: got "stage"; expected valid JSON in config/environments/stage.json: the text starts with a byte-order mark, \\ufeff (U+FEFF)');
+    expect(message).not.toContain('\ufeff');
+  });
+
+  test('a byte-order mark inside the JSON: JSON.parse\'s message, with the mark escaped and named', () => {
+    const dir = withEnvironments({ 'stage.json': '{"minCapacity":\ufeff 1}' });
+    const message = messageOf(() => loadConfig({ env: 'stage' }, dir));
+    expect(message).toContain('\\ufeff');
+    expect(message).toContain('(contains invisible characters: U+FEFF (byte-order mark))');
+    expect(message).not.toContain('\ufeff');
+  });
+
+  test('pipeline.json with a key twice: named by the file and the path', () => {
+    const dir = withEnvironments({ 'dev.json': '{}' });
+    fs.mkdirSync(path.join(dir, 'config'), { recursive: true });
+    const text = '{"account":"111111111111","region":"us-east-1","source":{"connectionArn":"x","repository":"a/b","branch":"main","branch":"release"},"testEnvironment":"dev"}';
+    fs.writeFileSync(path.join(dir, 'config', 'pipeline.json'), text);
+    const first = text.indexOf('"branch"') + 1;
+    const second = text.indexOf('"branch"', first) + 1;
+    expect(messageOf(() => loadPipelineConfig({}, dir))).toContain(`  - config/pipeline.json: source.branch: got "release"; the key is given twice in one object, at line 1 column ${first} ("main") and at line 1 column ${second} ("release")`);
+  });
+
+  test('cdk.json: read past a byte-order mark, as the CDK CLI reads it; a key given twice refused, with its path in the file', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gllm-cdkjson-'));
+    fs.writeFileSync(path.join(dir, 'cdk.json'), '\ufeff{"app":"x","context":{"graviton-llm":{"minCapacity":1}}}');
+    expect(readCdkJsonContext(dir)).toEqual({ 'graviton-llm': { minCapacity: 1 } });
+    fs.writeFileSync(path.join(dir, 'cdk.json'), '{"app":"x","context":{"graviton-llm":{"maxCapacity":2,"maxCapacity":50}}}');
+    expect(problemsOf(() => readCdkJsonContext(dir))).toMatchObject([{ field: 'context.graviton-llm.maxCapacity', given: 50, source: 'cdk.json' }]);
+    // Not JSON at all: the CDK CLI has said so before the app runs.
+    fs.writeFileSync(path.join(dir, 'cdk.json'), '{');
+    expect(readCdkJsonContext(dir)).toBeUndefined();
   });
 });

@@ -3,6 +3,7 @@ import { CATALOG_MODEL_IDS, DEFAULT_MODEL_ID } from '../../lib/catalogs/model-ca
 import { ConfigError } from '../../lib/config/config-error';
 import { CUSTOM_MODEL_ID, OrgConfigError, loadOrgConfig, parseOrgConfig } from '../../lib/org/org-config';
 import { REPO_ROOT } from '../support/synth';
+import * as fs from 'node:fs';
 import { exampleOrgConfig, orgConfigFile } from './support/org-synth';
 
 /** The problem for one field, or a failure naming the fields there were. */
@@ -50,6 +51,28 @@ test('-c orgConfig names another file; a missing one is an error naming the path
   const file = orgConfigFile({ ...exampleOrgConfig(), stackSetName: 'llm-endpoints' });
   expect(loadOrgConfig({ orgConfig: file }, REPO_ROOT).stackSetName).toBe('llm-endpoints');
   expect(() => loadOrgConfig({ orgConfig: 'config/nope.json' }, REPO_ROOT)).toThrow(/orgConfig: got "config\/nope.json"; expected a readable JSON file; .*nope\.json cannot be read/);
+});
+
+test('a key given more than once in the org file, at any depth, is refused with where each is; a byte-order mark is named', () => {
+  const file = orgConfigFile({});
+  const text = JSON.stringify(exampleOrgConfig(), null, 2)
+    .replace('"assetBucketPrefix":', '"stackSetName": "a",\n  "stackSetName": "b",\n  "assetBucketPrefix":')
+    .replace(/"template": \{/, '"template": {\n    "parallelSlots": 2,\n    "parallelSlots": 4,');
+  fs.writeFileSync(file, text);
+  let error: OrgConfigError | undefined;
+  try {
+    loadOrgConfig({ orgConfig: file }, REPO_ROOT);
+  } catch (e) {
+    error = e as OrgConfigError;
+  }
+  expect(error).toBeInstanceOf(OrgConfigError);
+  expect(error!.problems.map((p) => p.field).sort()).toEqual(['stackSetName', 'template.parallelSlots']);
+  expect(error!.message).toMatch(/^Invalid graviton-llm org configuration \(.*org\.json\):/);
+  // The example sets both already: each is given three times.
+  expect(error!.message).toMatch(/template\.parallelSlots: got \d+; the key is given 3 times in one object, at line \d+ column 5 \(2\) and at line \d+ column 5 \(4\) and at line \d+ column 5 \(\d+\)/);
+  expect(error!.message).toMatch(/stackSetName: got "graviton-llm"; the key is given 3 times in one object, at line \d+ column 3 \("a"\) and at line \d+ column 3 \("b"\) and/);
+  fs.writeFileSync(file, `\ufeff${JSON.stringify(exampleOrgConfig())}`);
+  expect(() => loadOrgConfig({ orgConfig: file }, REPO_ROOT)).toThrow(/orgConfig: got ".*org\.json"; expected valid JSON: the text starts with a byte-order mark, \\ufeff \(U\+FEFF\)/);
 });
 
 test('an https custom model is a template setting: the Model parameter offers it as "custom"', () => {
