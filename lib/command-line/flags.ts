@@ -8,6 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { withinTwoEdits } from '../base/suggest';
+import { helpHint, type CommandName } from './commands';
 
 export interface FlagSpec {
   readonly type: 'string' | 'boolean';
@@ -157,7 +158,11 @@ export function httpUrl(label: string, text: string, errors: string[]): string {
   return '';
 }
 
-/** The lines a command prints for usage errors (its exit code is then 2). */
-export function usageErrors(command: string, errors: readonly string[]): string {
-  return `Invalid ${command} options:\n${errors.map((e) => `  - ${e}`).join('\n')}\n\nSee npm run ${command} -- --help`;
+/**
+ * The lines a command prints for usage errors (its exit code is then 2):
+ * every problem, then how to list the flags, with the command as it is run
+ * (lib/command-line/commands.ts), never a script that does not exist.
+ */
+export function usageErrors(command: CommandName, errors: readonly string[]): string {
+  return `Invalid ${command} options:\n${errors.map((e) => `  - ${e}`).join('\n')}\n\n${helpHint(command)}`;
 }
