@@ -96,7 +96,7 @@ const CASES: readonly Case[] = [
   c('smoke', ['--target-tpot-ms', '-1'], 2, /--target-tpot-ms: got "-1"; expected a number above 0 and at most 60000/),
   c('smoke', ['--target-ttft-ms', 'soon'], 2, /--target-ttft-ms: got "soon"/),
   c('smoke', ['--timeout', '5'], 2, /--timeout: unknown flag; did you mean --timeout-s\?/),
-  c('smoke', ['--json-out', path.join(aFile, 'verdict.json')], 2, /--json-out: cannot write .*verdict\.json: .*a-file is not a directory/),
+  c('smoke', ['--json-out', path.join(aFile, 'verdict.json')], 2, /--json-out: got ".*verdict\.json"; expected a new file or an earlier verdict of smoke, and .*verdict\.json cannot be created: .*a-file is not a directory/),
   c('smoke', ['--json-out'], 2, /--json-out: needs a value/),
   bare('smoke', [], 2, /--url: required/),
   c('smoke', ['--api-key-parameter', ''], 2, /--api-key-parameter: got ""; expected an SSM parameter name/),
