@@ -134,7 +134,7 @@ const CASES: readonly Case[] = [
   local(['--quantize-to', 'q4_0'], /--quantize-to: got "q4_0"; .*did you mean Q4_0\?/),
   local(['--llama-ref=-rf'], /--llama-ref: got "-rf"; expected a tag, branch or commit/),
   local(['--llama-commit', 'abc'], /--llama-commit: got "abc"; expected the 40-character lowercase commit hash/),
-  { command: 'local', args: ['--llama-ref', 'b9999'], without: ['--llama-src'], code: 2, says: [/--llama-ref: b9999 is a tag whose commit the kit does not know: pass --llama-commit/] },
+  { command: 'local', args: ['--llama-ref', 'b9999'], without: ['--llama-src'], code: 2, says: [/--llama-commit: required with --llama-ref b9999, a tag the kit does not know the commit of/] },
   local(['--llama-src', path.join(tmp, 'no-such-src')], /--llama-src: .*no-such-src does not exist/),
   local(['--api-key-file', path.join(tmp, 'no-such-key')], /--api-key-file: .*no-such-key does not exist/),
   local(['--work-dir', path.join(tmp, 'with space')], /--work-dir: got ".*with space"; the path may contain only/),
