@@ -7,7 +7,7 @@
  * line of defence. Rules the kit has elsewhere are used, not copied: the
  * llama.cpp commit a release tag must have is synth's (llamaCppCommitOf).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -15,7 +15,7 @@ import { GENERATIONS, type GravitonGeneration } from '../catalogs/graviton-gener
 import { LLAMA_CPP_COMMIT_PATTERN, LLAMA_CPP_DEFAULT_REF, LLAMA_CPP_RELEASE_COMMITS } from '../catalogs/llama-cpp-release';
 import { commandLine } from '../command-line/commands';
 import { describeRange, httpUrl, numberFlag, readFlags, type NumberRange } from '../command-line/flags';
-import { unreadableDirectory, unreadableFile, unusableResultsDirectory, unwritableDirectory } from '../command-line/paths';
+import { unreadableDirectory, unreadableFile, unusableResultsDirectory } from '../command-line/paths';
 import { llamaCppCommitOf } from '../constructs/endpoint-checks';
 import { SAFE_VALUE } from './boot-environment';
 
@@ -110,6 +110,18 @@ export const DEFAULT_LOCAL_PROMPT_CACHE_MIB = 1024;
 /** What marks a directory as an earlier local boot's work directory, which a boot may use again. */
 export const WORK_DIR_MARK = 'boot.env';
 
+/** What a local boot's cache holds (boot.sh's cache_put): a directory of only these is one to use again. */
+export const CACHE_DIR_ENTRIES: readonly string[] = ['builds', 'models', 'quantized'];
+
+/** --llama-src: a directory boot.sh can take the source from (a llama.cpp tree, or a git repository). */
+function unusableSource(dir: string): string | undefined {
+  const problem = unreadableDirectory(dir);
+  if (problem) return problem;
+  return existsSync(path.join(dir, 'CMakeLists.txt')) || existsSync(path.join(dir, '.git'))
+    ? undefined
+    : 'holds neither CMakeLists.txt nor .git: expected a llama.cpp source tree or git repository';
+}
+
 /** The Graviton generation whose core /proc/cpuinfo names (its `CPU part`), or undefined for another CPU. */
 export function generationFromCpuinfo(cpuinfo: string): GravitonGeneration | undefined {
   const part = /^CPU part\s*:\s*(0x[0-9a-f]+)/im.exec(cpuinfo)?.[1]?.toLowerCase();
@@ -157,8 +169,9 @@ the model, starts llama-server with an API key and waits for /health.
   --size-bytes N        its size (${range(LOCAL_BOOT_LIMITS.sizeBytes)})
   --work-dir DIR        builds, model, logs, pid file: a new or empty directory, or an earlier local boot's
                         (holding its ${WORK_DIR_MARK}) (default .cache/local-boot)
-  --cache-dir DIR       build and model cache (default <work-dir>/cache)
-  --llama-src DIR       local llama.cpp source tree or git repo (default: fetch the commit from upstream)
+  --cache-dir DIR       build and model cache: new, empty, or an earlier boot's cache (default <work-dir>/cache)
+  --llama-src DIR       local llama.cpp source tree or git repo, a git repo holding the commit when there is one
+                        (default: fetch the commit from upstream)
   --llama-ref REF       llama.cpp release (default ${LLAMA_CPP_DEFAULT_REF})
   --llama-commit HEX    the commit REF names (default: known for ${Object.keys(LLAMA_CPP_RELEASE_COMMITS).join(', ')}, and then
                         it must be that one; needed for another tag unless --llama-src is given)
@@ -221,6 +234,13 @@ export function parseLocalBootArgs(argv: readonly string[], cwd = process.cwd(),
       : problem);
   };
   const workDir = pathFlag('work-dir', v['work-dir'] ?? path.join('.cache', 'local-boot'), v.stop ? undefined : workDirCheck);
+  // The cache is shared between boots: new, empty, or one a boot wrote (nothing but its own entries).
+  const cacheDirCheck = (dir: string) => {
+    const problem = unusableResultsDirectory(dir, (entries) => entries.every((e) => CACHE_DIR_ENTRIES.includes(e)));
+    return problem && (/^already holds/.test(problem)
+      ? `${problem}: expected a new or empty directory, or a local boot's cache (holding only ${CACHE_DIR_ENTRIES.join(', ')})`
+      : problem);
+  };
   if (v.stop) {
     const others = Object.keys(v).filter((k) => k !== 'stop' && k !== 'work-dir');
     if (others.length > 0) errors.push(`--stop: takes only --work-dir; got ${others.map((k) => `--${k}`).join(', ')} too`);
@@ -285,6 +305,12 @@ export function parseLocalBootArgs(argv: readonly string[], cwd = process.cwd(),
   const refOk = pattern('llama-ref', llamaRef, PATTERNS.llamaRef);
   const commitOk = v['llama-commit'] === undefined || pattern('llama-commit', v['llama-commit'], PATTERNS.llamaCommit);
   const llamaCommit = refOk && commitOk ? llamaCommitOf(llamaRef, v['llama-commit'], v['llama-src'] !== undefined, errors) : '';
+  const llamaSrc = v['llama-src'] !== undefined ? pathFlag('llama-src', v['llama-src'], unusableSource) : undefined;
+  // boot.sh takes a commit from a source directory with git: a tree without .git cannot give one.
+  if (llamaSrc && llamaCommit && !unusableSource(llamaSrc) && !existsSync(path.join(llamaSrc, '.git'))) {
+    errors.push(`--llama-src: ${v['llama-src']} is not a git repository, so the boot cannot take commit ${llamaCommit} (--llama-ref ${llamaRef}) from it; `
+      + 'expected a git clone of llama.cpp that holds that commit');
+  }
 
   // A key from the environment is written as it is; one of white space only would fail the boot after the build.
   if (v['api-key-file'] === undefined && env.GLLM_API_KEY !== undefined && env.GLLM_API_KEY !== '' && env.GLLM_API_KEY.trim() === '') {
@@ -304,8 +330,8 @@ export function parseLocalBootArgs(argv: readonly string[], cwd = process.cwd(),
     sizeBytes,
     workDir,
     // The default lies under --work-dir, whose check covers it.
-    cacheDir: v['cache-dir'] === undefined ? path.join(workDir, 'cache') : pathFlag('cache-dir', v['cache-dir'], unwritableDirectory),
-    ...(v['llama-src'] !== undefined ? { llamaSrc: pathFlag('llama-src', v['llama-src'], unreadableDirectory) } : {}),
+    cacheDir: v['cache-dir'] === undefined ? path.join(workDir, 'cache') : pathFlag('cache-dir', v['cache-dir'], cacheDirCheck),
+    ...(llamaSrc !== undefined ? { llamaSrc } : {}),
     llamaRef,
     llamaCommit,
     ...(v['api-key-file'] !== undefined ? { apiKeyFile: pathFlag('api-key-file', v['api-key-file'], (f) => unreadableFile(f) ?? emptyKeyFile(f)) } : {}),

@@ -38,8 +38,14 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'gllm-bad-input-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const aFile = path.join(tmp, 'a-file');
 writeFileSync(aFile, 'not a directory\n');
+/** A git repository as far as the flags' check looks (it has .git), a source tree without git, and an empty directory. */
 const llamaSrc = path.join(tmp, 'llama-src');
-mkdirSync(llamaSrc);
+mkdirSync(path.join(llamaSrc, '.git'), { recursive: true });
+const plainTree = path.join(tmp, 'plain-tree');
+mkdirSync(plainTree);
+writeFileSync(path.join(plainTree, 'CMakeLists.txt'), 'project(llama.cpp)\n');
+const emptyDir = path.join(tmp, 'empty-dir');
+mkdirSync(emptyDir);
 /** A key file with no key in it, and one with only white space. */
 const emptyKey = path.join(tmp, 'empty-key');
 writeFileSync(emptyKey, '');
@@ -206,7 +212,10 @@ const CASES: readonly Case[] = [
   local(['--work-dir', oldResults], /--work-dir: .*old-results already holds 1 entry \(results\.md\): expected a new or empty directory, or an earlier local boot's \(with its boot\.env\)/),
   local(['--work-dir', '.'], /--work-dir: \. already holds 1 entry \(README\.md\)/),
   local(['--work-dir', 'README.md'], /--work-dir: README\.md is a file, not a directory/),
-  local(['--cache-dir', aFile], /--cache-dir: .*a-file is not a directory/),
+  local(['--cache-dir', aFile], /--cache-dir: .*a-file is a file, not a directory/),
+  local(['--cache-dir', oldResults], /--cache-dir: .*old-results already holds 1 entry \(results\.md\): expected a new or empty directory, or a local boot's cache/),
+  local(['--llama-src', plainTree], /--llama-src: .*plain-tree is not a git repository, so the boot cannot take commit [0-9a-f]{40} \(--llama-ref v[\d.]+\) from it/),
+  local(['--llama-src', emptyDir, '--llama-ref', 'b9999'], /--llama-src: .*empty-dir holds neither CMakeLists\.txt nor \.git/),
   { command: 'local', args: [], env: { GLLM_API_KEY: '   ' }, code: 2, says: [/\$GLLM_API_KEY: got only white space; expected the API key/] },
 
   // npm run bench, smoke: the files checked before the first request, with the flags' other problems
@@ -428,7 +437,9 @@ test('every upper bound is in the command\'s --help and in the README section on
 });
 
 test('the cases left nothing in the scratch directory but what the test made', () => {
-  const made = ['a-file', 'llama-src', 'bench-out', 'empty-key', 'blank-key', 'old-results', 'org-assets.json', 'x.txt', 'not-a-manifest.json', 'stubs'];
+  const made = [
+    'a-file', 'llama-src', 'plain-tree', 'empty-dir', 'bench-out', 'empty-key', 'blank-key', 'old-results', 'org-assets.json', 'x.txt', 'not-a-manifest.json', 'stubs',
+  ];
   expect(readdirSync(tmp).filter((n) => !made.includes(n) && !/^case-\d+$/.test(n))).toEqual([]);
   expect(readdirSync(oldResults)).toEqual(['results.md']);
 });

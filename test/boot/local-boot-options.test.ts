@@ -16,6 +16,12 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'gllm-local-options-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const BASE = ['--model-url', 'http://127.0.0.1:9/m.gguf', '--sha256', 'a'.repeat(64), '--size-bytes', '100'];
 const COMMIT = LLAMA_CPP_RELEASE_COMMITS[LLAMA_CPP_DEFAULT_REF];
+/** A git repository (as far as the check looks: .git), and a source tree without git. */
+const gitSrc = path.join(dir, 'git-src');
+mkdirSync(path.join(gitSrc, '.git'), { recursive: true });
+const tree = path.join(dir, 'tree');
+mkdirSync(tree);
+writeFileSync(path.join(tree, 'CMakeLists.txt'), 'project(llama.cpp)\n');
 
 function parse(args: string[], env: NodeJS.ProcessEnv = {}, arch = 'x64') {
   const workDir = args.includes('--work-dir') ? [] : ['--work-dir', path.join(dir, 'work')];
@@ -41,7 +47,7 @@ describe('the llama.cpp commit: synth\'s rule, in the flags\' names', () => {
       `--llama-commit: got "${wrong}"; expected ${COMMIT}, the commit of --llama-ref ${LLAMA_CPP_DEFAULT_REF}; drop --llama-commit, or set --llama-ref to the release it belongs to`,
     ]);
     // A local source tree does not change what the tag's commit is.
-    expect(errors(['--llama-commit', wrong, '--llama-src', dir])).toHaveLength(1);
+    expect(errors(['--llama-commit', wrong, '--llama-src', gitSrc])).toHaveLength(1);
   });
 
   test('a ref that is a commit must be the commit given', () => {
@@ -51,12 +57,34 @@ describe('the llama.cpp commit: synth\'s rule, in the flags\' names', () => {
 
   test('a tag the kit does not know needs its commit, unless a local tree is built as it is', () => {
     expect(errors(['--llama-ref', 'b9999'])).toEqual([expect.stringMatching(/^--llama-commit: required with --llama-ref b9999, a tag the kit does not know the commit of/)]);
-    expect(options(['--llama-ref', 'b9999', '--llama-src', dir]).llamaCommit).toBe('');
+    expect(options(['--llama-ref', 'b9999', '--llama-src', tree]).llamaCommit).toBe('');
     expect(options(['--llama-ref', 'b9999', '--llama-commit', 'b'.repeat(40)]).llamaCommit).toBe('b'.repeat(40));
   });
 });
 
 describe('files', () => {
+  test('--llama-src: a source tree or git repository, and a git repository where a commit is taken from it', () => {
+    expect(options(['--llama-src', gitSrc]).llamaSrc).toBe(gitSrc);
+    expect(errors(['--llama-src', tree])).toEqual([
+      `--llama-src: ${tree} is not a git repository, so the boot cannot take commit ${COMMIT} (--llama-ref ${LLAMA_CPP_DEFAULT_REF}) from it; expected a git clone of llama.cpp that holds that commit`,
+    ]);
+    const empty = path.join(dir, 'empty-src');
+    mkdirSync(empty);
+    expect(errors(['--llama-src', empty, '--llama-ref', 'b9999'])).toEqual([
+      `--llama-src: ${empty} holds neither CMakeLists.txt nor .git: expected a llama.cpp source tree or git repository`,
+    ]);
+  });
+
+  test('--cache-dir: new, empty, or a cache a boot wrote', () => {
+    const cache = path.join(dir, 'cache');
+    mkdirSync(path.join(cache, 'builds'), { recursive: true });
+    mkdirSync(path.join(cache, 'models'));
+    expect(options(['--cache-dir', cache]).cacheDir).toBe(cache);
+    expect(errors(['--cache-dir', dir])).toEqual([
+      expect.stringMatching(/^--cache-dir: .* already holds \d+ entries .*: expected a new or empty directory, or a local boot's cache \(holding only builds, models, quantized\)$/),
+    ]);
+  });
+
   test('a key file must hold a key, as boot.sh reads it', () => {
     const empty = path.join(dir, 'empty-key');
     writeFileSync(empty, ' \n');
