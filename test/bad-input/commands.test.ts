@@ -290,6 +290,7 @@ const CASES: readonly Case[] = [
   u('jsii-check', ['--scratch', path.join(aFile, 'scratch')], /--scratch: .* cannot be created: .*a-file is not a directory/),
   u('jsii-check', ['--scratch'], /--scratch: needs a value/),
   u('jsii-check', ['stray'], /unexpected argument "stray"/),
+  { command: 'jsii-check', args: [], env: { JSII: path.join(tmp, 'no-such-jsii') }, code: 2, says: [/\$JSII: got ".*no-such-jsii"; expected a jsii program, and it does not exist/] },
 ];
 
 /** Valid base flags, so the case's bad flag is the only problem; a flag the case gives replaces the base one. */

@@ -139,6 +139,15 @@ Runs jsii on the package's public surface in a scratch project, as a multi-langu
 
 Exit codes: jsii's status; 2 bad flags or no jsii found (nothing is written).`;
 
+function executable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const FLAGS = {
   scratch: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -146,8 +155,8 @@ const FLAGS = {
 
 export type JsiiCheckParse = { readonly scratch?: string; readonly jsiiArgs: readonly string[] } | { readonly errors: readonly string[] } | { readonly help: true };
 
-/** The command line, checked before anything is written: own flags before `--`, jsii's after it. */
-export function parseJsiiCheckArgs(argv: readonly string[]): JsiiCheckParse {
+/** The command line (and $JSII), checked before anything is written: own flags before `--`, jsii's after it. */
+export function parseJsiiCheckArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): JsiiCheckParse {
   const split = argv.indexOf('--');
   const own = split < 0 ? argv : argv.slice(0, split);
   const jsiiArgs = split < 0 ? [] : argv.slice(split + 1);
@@ -160,6 +169,11 @@ export function parseJsiiCheckArgs(argv: readonly string[]): JsiiCheckParse {
       const problem = unwritableDirectory(v.scratch);
       if (problem) errors.push(`--scratch: got "${v.scratch}"; expected a directory that does not exist yet, and it ${problem}`);
     }
+  }
+  // A $JSII that cannot run would fail only after the scratch project is written.
+  if (env.JSII) {
+    const problem = !fs.existsSync(env.JSII) ? 'it does not exist' : !fs.statSync(env.JSII).isFile() ? 'it is not a file' : executable(env.JSII) ? undefined : 'it is not executable';
+    if (problem) errors.push(`$JSII: got "${env.JSII}"; expected a jsii program, and ${problem}`);
   }
   return errors.length > 0 ? { errors } : { jsiiArgs, ...(v.scratch !== undefined ? { scratch: v.scratch } : {}) };
 }
