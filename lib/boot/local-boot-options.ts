@@ -4,15 +4,19 @@
  * GLLM_MODEL_SHA256), the value and what is allowed. Everything boot.sh would
  * refuse is refused here first, before anything is written: no work
  * directory, key file or boot.env. boot.sh keeps its own checks as the last
- * line of defence.
+ * line of defence. Rules the kit has elsewhere are used, not copied: the
+ * llama.cpp commit a release tag must have is synth's (llamaCppCommitOf).
  */
+import { existsSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { GENERATIONS, type GravitonGeneration } from '../catalogs/graviton-generations';
-import { LLAMA_CPP_COMMIT_PATTERN, LLAMA_CPP_DEFAULT_REF, LLAMA_CPP_RELEASE_COMMITS, LLAMA_CPP_REPOSITORY } from '../catalogs/llama-cpp-release';
+import { LLAMA_CPP_COMMIT_PATTERN, LLAMA_CPP_DEFAULT_REF, LLAMA_CPP_RELEASE_COMMITS } from '../catalogs/llama-cpp-release';
+import { commandLine } from '../command-line/commands';
 import { describeRange, httpUrl, numberFlag, readFlags, type NumberRange } from '../command-line/flags';
-import { unreadableDirectory, unreadableFile, unwritableDirectory } from '../command-line/paths';
+import { unreadableDirectory, unreadableFile, unusableResultsDirectory } from '../command-line/paths';
+import { llamaCppCommitOf } from '../constructs/endpoint-checks';
 import { SAFE_VALUE } from './boot-environment';
 
 export interface LocalBootOptions {
@@ -103,10 +107,59 @@ export const LOCAL_BOOT_FLAGS = {
 /** See LocalBootOptions.promptCacheMiB. */
 export const DEFAULT_LOCAL_PROMPT_CACHE_MIB = 1024;
 
+/** What marks a directory as an earlier local boot's work directory, which a boot may use again. */
+export const WORK_DIR_MARK = 'boot.env';
+
+/** What a local boot's cache holds (boot.sh's cache_put): a directory of only these is one to use again. */
+export const CACHE_DIR_ENTRIES: readonly string[] = ['builds', 'models', 'quantized'];
+
+/** --llama-src: a directory boot.sh can take the source from (a llama.cpp tree, or a git repository). */
+function unusableSource(dir: string): string | undefined {
+  const problem = unreadableDirectory(dir);
+  if (problem) return problem;
+  return existsSync(path.join(dir, 'CMakeLists.txt')) || existsSync(path.join(dir, '.git'))
+    ? undefined
+    : 'holds neither CMakeLists.txt nor .git: expected a llama.cpp source tree or git repository';
+}
+
+/** The Graviton generation whose core /proc/cpuinfo names (its `CPU part`), or undefined for another CPU. */
+export function generationFromCpuinfo(cpuinfo: string): GravitonGeneration | undefined {
+  const part = /^CPU part\s*:\s*(0x[0-9a-f]+)/im.exec(cpuinfo)?.[1]?.toLowerCase();
+  return Object.values(GENERATIONS).find((g) => g.cpuPart === part)?.generation;
+}
+
+/** Whether an API key file holds a key as boot.sh reads it: anything but white space. */
+function emptyKeyFile(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8').trim() === '' ? 'is empty: expected the API key' : undefined;
+  } catch {
+    return 'is not readable';
+  }
+}
+
+/**
+ * Synth's rule for the llama.cpp commit (lib/constructs/endpoint-checks.ts),
+ * its problems in the flags' names; the commit, '' for a --llama-src tree
+ * built as it is (a ref the kit does not know, no commit given).
+ */
+function llamaCommitOf(ref: string, given: string | undefined, hasSource: boolean, errors: string[]): string {
+  const { commit, problems } = llamaCppCommitOf(ref, given);
+  const flags = (text: string) => text.replace(/\bllamaCppRef\b/g, '--llama-ref').replace(/\bllamaCppCommit\b/g, '--llama-commit');
+  for (const p of problems) {
+    // Without a commit, a local source tree is built as it is; only a fetch needs one.
+    if (p.given === undefined && given === undefined && hasSource) continue;
+    const expected = flags(p.expected);
+    errors.push(p.given === undefined
+      ? `--llama-commit: ${expected}`
+      : `--llama-commit: got "${String(p.given)}"; ${/^expected\b/.test(expected) ? '' : 'expected '}${expected}`);
+  }
+  return commit ?? '';
+}
+
 const range = (r: NumberRange) => describeRange(r).replace(/^a (whole )?number /, '');
 
-export const LOCAL_BOOT_USAGE = `Usage: npm run local -- --model-url URL --sha256 HEX --size-bytes N [options]
-       npm run local -- --stop [--work-dir DIR]
+export const LOCAL_BOOT_USAGE = `Usage: ${commandLine('local')} --model-url URL --sha256 HEX --size-bytes N [options]
+       ${commandLine('local')} --stop [--work-dir DIR]
 
 Runs the instance boot script on this Linux machine: builds llama.cpp, downloads and verifies
 the model, starts llama-server with an API key and waits for /health.
@@ -114,13 +167,15 @@ the model, starts llama-server with an API key and waits for /health.
   --model-url URL       http:// or https:// location of the GGUF file
   --sha256 HEX          its SHA-256: 64 hex digits
   --size-bytes N        its size (${range(LOCAL_BOOT_LIMITS.sizeBytes)})
-  --work-dir DIR        builds, model, logs, pid file (default .cache/local-boot)
-  --cache-dir DIR       build and model cache (default <work-dir>/cache)
-  --llama-src DIR       local llama.cpp source tree or git repo (default: fetch the commit from upstream)
+  --work-dir DIR        builds, model, logs, pid file: a new or empty directory, or an earlier local boot's
+                        (holding its ${WORK_DIR_MARK}) (default .cache/local-boot)
+  --cache-dir DIR       build and model cache: new, empty, or an earlier boot's cache (default <work-dir>/cache)
+  --llama-src DIR       local llama.cpp source tree or git repo, a git repo holding the commit when there is one
+                        (default: fetch the commit from upstream)
   --llama-ref REF       llama.cpp release (default ${LLAMA_CPP_DEFAULT_REF})
-  --llama-commit HEX    the commit REF names (default: known for ${Object.keys(LLAMA_CPP_RELEASE_COMMITS).join(', ')};
-                        needed for another tag unless --llama-src is given)
-  --api-key-file FILE   API key (default: $GLLM_API_KEY, else a generated key in <work-dir>/api-key)
+  --llama-commit HEX    the commit REF names (default: known for ${Object.keys(LLAMA_CPP_RELEASE_COMMITS).join(', ')}, and then
+                        it must be that one; needed for another tag unless --llama-src is given)
+  --api-key-file FILE   API key, a file that holds it (default: $GLLM_API_KEY, else a generated key in <work-dir>/api-key)
   --port N              (default 8080; ${range(LOCAL_BOOT_LIMITS.port)})
   --slots N             parallel slots (default 2; ${range(LOCAL_BOOT_LIMITS.slots)})
   --ctx-per-slot N      context tokens per slot (default 2048; ${range(LOCAL_BOOT_LIMITS.ctxPerSlot)})
@@ -129,7 +184,8 @@ the model, starts llama-server with an API key and waits for /health.
   --boot-timeout S      seconds the whole boot may take, build included (default 7200; ${range(LOCAL_BOOT_LIMITS.bootTimeoutSeconds)})
   --model-file NAME     served file name ending in .gguf (default: from the URL)
   --quantize-to TYPE    quantize the downloaded model with llama-quantize (e.g. Q4_0)
-  --generation N        Graviton generation to build for on aarch64 (${Object.keys(GENERATIONS).join(', ')}; default: detected)
+  --generation N        Graviton generation to build for on aarch64 (${Object.keys(GENERATIONS).join(', ')}; default: detected,
+                        and required on an aarch64 CPU that is not a Graviton core)
   --cpuinfo FILE        read instead of /proc/cpuinfo by the CPU check (tests)
 
 Paths may contain only letters, digits and _ . , : / + @ % = ? & ~ - (the boot script reads them as plain words).
@@ -141,7 +197,11 @@ export type LocalBootParse =
   | { readonly help: true }
   | { readonly errors: readonly string[] };
 
-export function parseLocalBootArgs(argv: readonly string[], cwd = process.cwd()): LocalBootParse {
+/**
+ * Every check of a local boot's flags (and of $GLLM_API_KEY), reading but
+ * never writing: the options boot.sh will accept, or every problem.
+ */
+export function parseLocalBootArgs(argv: readonly string[], cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env, arch: string = os.arch()): LocalBootParse {
   const { values: v, errors } = readFlags(argv, LOCAL_BOOT_FLAGS);
   if (v.help && errors.length === 0) return { help: true };
 
@@ -166,8 +226,21 @@ export function parseLocalBootArgs(argv: readonly string[], cwd = process.cwd())
     return false;
   };
 
-  // --stop only reads the pid file there; a boot creates and writes it.
-  const workDir = pathFlag('work-dir', v['work-dir'] ?? path.join('.cache', 'local-boot'), v.stop ? undefined : unwritableDirectory);
+  // --stop only reads the pid file there; a boot creates and writes it, and may reuse only its own.
+  const workDirCheck = (dir: string) => {
+    const problem = unusableResultsDirectory(dir, (entries) => entries.includes(WORK_DIR_MARK));
+    return problem && (/^already holds/.test(problem)
+      ? `${problem}: expected a new or empty directory, or an earlier local boot's (with its ${WORK_DIR_MARK})`
+      : problem);
+  };
+  const workDir = pathFlag('work-dir', v['work-dir'] ?? path.join('.cache', 'local-boot'), v.stop ? undefined : workDirCheck);
+  // The cache is shared between boots: new, empty, or one a boot wrote (nothing but its own entries).
+  const cacheDirCheck = (dir: string) => {
+    const problem = unusableResultsDirectory(dir, (entries) => entries.every((e) => CACHE_DIR_ENTRIES.includes(e)));
+    return problem && (/^already holds/.test(problem)
+      ? `${problem}: expected a new or empty directory, or a local boot's cache (holding only ${CACHE_DIR_ENTRIES.join(', ')})`
+      : problem);
+  };
   if (v.stop) {
     const others = Object.keys(v).filter((k) => k !== 'stop' && k !== 'work-dir');
     if (others.length > 0) errors.push(`--stop: takes only --work-dir; got ${others.map((k) => `--${k}`).join(', ')} too`);
@@ -175,7 +248,7 @@ export function parseLocalBootArgs(argv: readonly string[], cwd = process.cwd())
   }
 
   for (const flag of ['model-url', 'sha256', 'size-bytes'] as const) {
-    if (v[flag] === undefined) errors.push(`--${flag}: required (npm run local -- --help)`);
+    if (v[flag] === undefined) errors.push(`--${flag}: required`);
   }
 
   let modelUrl = '';
@@ -209,17 +282,39 @@ export function parseLocalBootArgs(argv: readonly string[], cwd = process.cwd())
   }
 
   let generation: GravitonGeneration | undefined;
+  const cpuinfoPath = v.cpuinfo !== undefined ? pathFlag('cpuinfo', v.cpuinfo, unreadableFile) : undefined;
   if (v.generation !== undefined) {
     if (Object.keys(GENERATIONS).includes(v.generation.trim())) generation = Number(v.generation) as GravitonGeneration;
     else errors.push(`--generation: got "${v.generation}"; expected one of ${Object.keys(GENERATIONS).join(', ')}`);
+  } else if (arch === 'arm64' && cpuinfoPath !== '') {
+    // On aarch64 the build flags are the CPU's generation: found now, not after the work directory is made.
+    const file = cpuinfoPath ?? '/proc/cpuinfo';
+    let cpuinfo = '';
+    try {
+      cpuinfo = readFileSync(file, 'utf8');
+    } catch {
+      // unreadableFile has said so for --cpuinfo; /proc/cpuinfo is always readable
+    }
+    generation = generationFromCpuinfo(cpuinfo);
+    if (generation === undefined && cpuinfo !== '') {
+      errors.push(`--generation: required here: ${file} names no Graviton core; expected one of ${Object.keys(GENERATIONS).join(', ')} to choose the build flags`);
+    }
   }
 
   const llamaRef = v['llama-ref'] ?? LLAMA_CPP_DEFAULT_REF;
   const refOk = pattern('llama-ref', llamaRef, PATTERNS.llamaRef);
-  let llamaCommit = v['llama-commit'] ?? (LLAMA_CPP_COMMIT_PATTERN.test(llamaRef) ? llamaRef : LLAMA_CPP_RELEASE_COMMITS[llamaRef] ?? '');
-  if (v['llama-commit'] !== undefined && !pattern('llama-commit', v['llama-commit'], PATTERNS.llamaCommit)) llamaCommit = '';
-  if (refOk && !llamaCommit && v['llama-commit'] === undefined && v['llama-src'] === undefined) {
-    errors.push(`--llama-ref: ${llamaRef} is a tag whose commit the kit does not know: pass --llama-commit (git ls-remote ${LLAMA_CPP_REPOSITORY} refs/tags/${llamaRef})`);
+  const commitOk = v['llama-commit'] === undefined || pattern('llama-commit', v['llama-commit'], PATTERNS.llamaCommit);
+  const llamaCommit = refOk && commitOk ? llamaCommitOf(llamaRef, v['llama-commit'], v['llama-src'] !== undefined, errors) : '';
+  const llamaSrc = v['llama-src'] !== undefined ? pathFlag('llama-src', v['llama-src'], unusableSource) : undefined;
+  // boot.sh takes a commit from a source directory with git: a tree without .git cannot give one.
+  if (llamaSrc && llamaCommit && !unusableSource(llamaSrc) && !existsSync(path.join(llamaSrc, '.git'))) {
+    errors.push(`--llama-src: ${v['llama-src']} is not a git repository, so the boot cannot take commit ${llamaCommit} (--llama-ref ${llamaRef}) from it; `
+      + 'expected a git clone of llama.cpp that holds that commit');
+  }
+
+  // A key from the environment is written as it is; one of white space only would fail the boot after the build.
+  if (v['api-key-file'] === undefined && env.GLLM_API_KEY !== undefined && env.GLLM_API_KEY !== '' && env.GLLM_API_KEY.trim() === '') {
+    errors.push('$GLLM_API_KEY: got only white space; expected the API key, or leave it unset to generate one');
   }
 
   const healthTimeoutSeconds = numberFlag('health-timeout', v['health-timeout'], 300, LOCAL_BOOT_LIMITS.healthTimeoutSeconds, errors);
@@ -235,11 +330,11 @@ export function parseLocalBootArgs(argv: readonly string[], cwd = process.cwd())
     sizeBytes,
     workDir,
     // The default lies under --work-dir, whose check covers it.
-    cacheDir: v['cache-dir'] === undefined ? path.join(workDir, 'cache') : pathFlag('cache-dir', v['cache-dir'], unwritableDirectory),
-    ...(v['llama-src'] !== undefined ? { llamaSrc: pathFlag('llama-src', v['llama-src'], unreadableDirectory) } : {}),
+    cacheDir: v['cache-dir'] === undefined ? path.join(workDir, 'cache') : pathFlag('cache-dir', v['cache-dir'], cacheDirCheck),
+    ...(llamaSrc !== undefined ? { llamaSrc } : {}),
     llamaRef,
     llamaCommit,
-    ...(v['api-key-file'] !== undefined ? { apiKeyFile: pathFlag('api-key-file', v['api-key-file'], unreadableFile) } : {}),
+    ...(v['api-key-file'] !== undefined ? { apiKeyFile: pathFlag('api-key-file', v['api-key-file'], (f) => unreadableFile(f) ?? emptyKeyFile(f)) } : {}),
     port: numberFlag('port', v.port, 8080, LOCAL_BOOT_LIMITS.port, errors),
     slots: numberFlag('slots', v.slots, 2, LOCAL_BOOT_LIMITS.slots, errors),
     ctxPerSlot: numberFlag('ctx-per-slot', v['ctx-per-slot'], 2048, LOCAL_BOOT_LIMITS.ctxPerSlot, errors),
@@ -249,7 +344,7 @@ export function parseLocalBootArgs(argv: readonly string[], cwd = process.cwd())
     modelFile,
     quantizeTo,
     generation,
-    ...(v.cpuinfo !== undefined ? { cpuinfoPath: pathFlag('cpuinfo', v.cpuinfo, unreadableFile) } : {}),
+    ...(cpuinfoPath !== undefined ? { cpuinfoPath } : {}),
   };
   return errors.length > 0 ? { errors } : { options };
 }

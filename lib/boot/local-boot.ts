@@ -22,23 +22,22 @@ import { usageErrors } from '../command-line/flags';
 import { METRIC_NAMESPACE } from '../monitoring/metric-definitions';
 import { BootEnvironment, renderBootEnvironment } from './boot-environment';
 import { BOOT_SCRIPT } from './boot-script';
-import { LOCAL_BOOT_USAGE, parseLocalBootArgs, type LocalBootOptions } from './local-boot-options';
+import { generationFromCpuinfo, LOCAL_BOOT_USAGE, parseLocalBootArgs, type LocalBootOptions } from './local-boot-options';
 
 /**
  * The generation to build for. On aarch64 it must be the CPU we run on (the
- * script checks it again); x86_64 builds ignore the Arm flags, but the
- * contract still wants well-formed values.
+ * script checks it again); parseLocalBootArgs has found it already, so this
+ * reads the CPU only for options made another way. x86_64 builds ignore the
+ * Arm flags, but the contract still wants well-formed values.
  */
 function pickGeneration(opts: LocalBootOptions): GravitonGeneration {
   if (opts.generation !== undefined) return opts.generation;
   if (os.arch() !== 'arm64') return 4;
-  const cpuinfo = readFileSync(opts.cpuinfoPath ?? '/proc/cpuinfo', 'utf8');
-  const part = /^CPU part\s*:\s*(0x[0-9a-f]+)/im.exec(cpuinfo)?.[1]?.toLowerCase();
-  const match = Object.values(GENERATIONS).find((g) => g.cpuPart === part);
-  if (!match) {
-    throw new Error(`--generation: required here: CPU part ${part ?? 'unknown'} is not a Graviton core; pass --generation ${Object.keys(GENERATIONS).join('|')} to choose the build flags`);
+  const generation = generationFromCpuinfo(readFileSync(opts.cpuinfoPath ?? '/proc/cpuinfo', 'utf8'));
+  if (generation === undefined) {
+    throw new Error(`--generation: required here: the CPU is not a Graviton core; pass --generation ${Object.keys(GENERATIONS).join('|')} to choose the build flags`);
   }
-  return match.generation;
+  return generation;
 }
 
 /** The boot environment for a local boot: the aws contract with local stand-ins. */

@@ -9,6 +9,7 @@
 import { parseArgs } from 'node:util';
 import { formatText, formatValue } from '../base/problems';
 import { withinTwoEdits } from '../base/suggest';
+import { helpHint, type CommandName } from './commands';
 
 export interface FlagSpec {
   readonly type: 'string' | 'boolean';
@@ -159,11 +160,13 @@ export function httpUrl(label: string, text: string, errors: string[]): string {
 }
 
 /**
- * The lines a command prints for usage errors (its exit code is then 2). A
- * value a command quoted itself (`got "${text}"`) may hold characters no
- * terminal shows: each line is printed with them escaped and named, as
- * formatValue does for the values quoted here.
+ * The lines a command prints for usage errors (its exit code is then 2):
+ * every problem, then how to list the flags, with the command as it is run
+ * (lib/command-line/commands.ts), never a script that does not exist. A value
+ * a command quoted itself (`got "${text}"`) may hold characters no terminal
+ * shows: each line is printed with them escaped and named, as formatValue
+ * does for the values quoted here.
  */
-export function usageErrors(command: string, errors: readonly string[]): string {
-  return `Invalid ${command} options:\n${errors.map((e) => `  - ${formatText(e)}`).join('\n')}\n\nSee npm run ${command} -- --help`;
+export function usageErrors(command: CommandName, errors: readonly string[]): string {
+  return `Invalid ${command} options:\n${errors.map((e) => `  - ${formatText(e)}`).join('\n')}\n\n${helpHint(command)}`;
 }

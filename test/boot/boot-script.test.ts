@@ -850,8 +850,11 @@ describe('lifecycle actions', () => {
 
 describe('local-boot.ts', () => {
   test('renders an environment the script accepts', () => {
+    // A git repository (as far as the flags' check looks: it has .git) to take the release's commit from.
+    const src = path.join(dir, 'llama-src');
+    mkdirSync(path.join(src, '.git'), { recursive: true });
     const parsed = parseLocalBootArgs(
-      ['--model-url', 'http://127.0.0.1:8000/tiny.gguf', '--sha256', SHA, '--size-bytes', '42', '--work-dir', path.join(dir, 'lw'), '--llama-src', dir],
+      ['--model-url', 'http://127.0.0.1:8000/tiny.gguf', '--sha256', SHA, '--size-bytes', '42', '--work-dir', path.join(dir, 'lw'), '--llama-src', src],
       dir,
     );
     if (!('options' in parsed)) throw new Error(`unexpected ${JSON.stringify(parsed)}`);
@@ -861,7 +864,7 @@ describe('local-boot.ts', () => {
     expect(env.GLLM_CACHE_URI).toBe(path.join(dir, 'lw', 'cache'));
     const r = withFunctions(renderBootEnvironment(env), 'echo "src=${CFG[GLLM_LLAMA_CPP_SOURCE_DIR]} model=${CFG[GLLM_MODEL_SOURCE]}"');
     expect(r.status).toBe(0);
-    expect(r.out).toContain(`src=${dir} model=http://127.0.0.1:8000/tiny.gguf`);
+    expect(r.out).toContain(`src=${src} model=http://127.0.0.1:8000/tiny.gguf`);
   });
 });
 

@@ -2,15 +2,16 @@
  * `npm run bench -- --url URL ...`: the command. Reads flags and the key,
  * runs the benchmark, writes results.json, results.md and chart.html, prints
  * the Markdown table (with --shared-prefix-tokens: two sweeps, and a table
- * of what the repeated prefix saves in time to first token). Exit codes: 0 done, 1 run failed (endpoint unusable, or
- * every request failed), 2 bad flags (including an unreadable --prompt-file
- * or an --out that cannot be written).
+ * of what the repeated prefix saves in time to first token). Exit codes: 0 done, 1 run failed (endpoint unusable, the
+ * key parameter unreadable, or every request failed), 2 bad flags (including
+ * an unreadable --prompt-file, a key file without a key, or an --out that is
+ * not a new or empty directory: options.ts checks them all before anything
+ * is sent or written).
  */
-import { promises as fs, readFileSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
 import { usageErrors } from '../../lib/command-line/flags';
-import { unwritableDirectory } from '../../lib/command-line/paths';
 import { resolveApiKey } from './api-key';
 import { parseBenchArgs, USAGE } from './options';
 import { createProgress } from './progress';
@@ -32,24 +33,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const opts = parsed.options;
-  // Files the run needs are checked before it starts: a bad path found after an hour of load is an hour lost.
-  let prompts: string[] | undefined;
-  const fileErrors: string[] = [];
-  if (opts.promptFile) {
-    try {
-      prompts = readLines(opts.promptFile);
-      if (prompts.length === 0) fileErrors.push(`--prompt-file: ${opts.promptFile} has no non-empty lines`);
-    } catch (err) {
-      fileErrors.push(`--prompt-file: cannot read ${opts.promptFile}: ${(err as Error).message}`);
-    }
-  }
-  const outDir = opts.outDir ?? path.join('bench-results', new Date().toISOString().replace(/[:.]/g, '-'));
-  const outProblem = unwritableDirectory(outDir);
-  if (outProblem) fileErrors.push(`--out: ${outDir} ${outProblem}`);
-  if (fileErrors.length > 0) {
-    console.error(usageErrors('bench', fileErrors));
-    return 2;
-  }
+  const { outDir, prompts } = opts;
   try {
     const apiKey = await resolveApiKey(opts.apiKey);
     const url = chatCompletionsUrl(opts.url);
@@ -107,12 +91,6 @@ export async function main(argv: readonly string[]): Promise<number> {
     console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
   }
-}
-
-function readLines(file: string): string[] {
-  return readFileSync(file, 'utf8')
-    .split(/\r?\n/)
-    .filter((l) => l.trim() !== '');
 }
 
 if (require.main === module) {

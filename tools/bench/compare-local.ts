@@ -1,7 +1,8 @@
 /**
  * The kit's llama-server settings against llama-server's defaults
  * (docs/benchmarks.md), one command: `npx tsx tools/bench/compare-local.ts`
- * (`--help` for the flags).
+ * (`--help` for the flags, all checked by compare-options.ts before anything
+ * is built, generated or written).
  *
  * Serves a random-weight GGUF shaped like Llama 3.2 1B (Q4_0, generated as
  * the test fixtures do) with llama-server built from the pinned release with
@@ -20,13 +21,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { usageErrors } from '../../lib/command-line/flags';
-import { ARCHITECTURES } from '../../lib/catalogs/model-architectures';
-import { memoryNeed, promptCacheMiB } from '../../lib/sizing/memory-fit';
+import { promptCacheMiB } from '../../lib/sizing/memory-fit';
 import { startLlamaServer } from '../../test/support/llama-server';
 import { prepareLocalServing } from './local-serving';
-import { COMPARE_USAGE, parseCompareArgs, type CompareOptions } from './compare-options';
+import { COMPARE_USAGE, INPUT_TOKENS, OUTPUT_TOKENS, parseCompareArgs, settingsNames, type CompareOptions } from './compare-options';
 import { compareRounds, lossAtConcurrencyOne, renderComparison, type RoundFigures } from './compare-stats';
 import { kitServerArgs } from './kit-server-args';
+import { benchNeed, KIT_CONTEXT_PER_SLOT, KIT_SLOTS } from './local-checks';
 import { parseBenchArgs } from './options';
 import { createProgress } from './progress';
 import { chatCompletionsUrl, sendCompletion } from './request';
@@ -35,13 +36,7 @@ import { prefixWorkloads } from './shared-prefix';
 import type { LevelSummary } from './stats';
 import { requestPlanner, type Workload } from './workload';
 
-/** The kit's defaults: parallelSlots 4, contextTokensPerSlot 4096 (lib/config/schema.ts). */
-const KIT_SLOTS = 4;
-const KIT_CONTEXT_PER_SLOT = 4096;
 const CONCURRENCY = [1, 4, 8];
-/** The sweep's prompt (or, with a shared prefix, each prompt's own part) and output, in tokens. */
-const INPUT_TOKENS = 128;
-const OUTPUT_TOKENS = 64;
 
 export interface ServerConfig {
   readonly name: string;
@@ -49,16 +44,16 @@ export interface ServerConfig {
   readonly args: readonly string[];
 }
 
-/** The settings compared: the kit's (from boot.sh), llama-server's defaults, and optionally the kit's with other slots. */
+/** The settings compared (settingsNames): the kit's (from boot.sh), llama-server's defaults, and optionally the kit's with other slots. */
 export function configs(opts: CompareOptions, modelBytes: number): ServerConfig[] {
-  const kit = (slots: number): ServerConfig => {
-    const need = memoryNeed({ modelBytes, architecture: ARCHITECTURES['llama-3.2-1b'], parallelSlots: slots, contextTokensPerSlot: KIT_CONTEXT_PER_SLOT });
-    return {
-      name: slots === KIT_SLOTS ? 'kit' : `kit-${slots}-slots`,
-      args: kitServerArgs({ slots, ctxPerSlot: KIT_CONTEXT_PER_SLOT, promptCacheMiB: promptCacheMiB(need, opts.instance) }),
-    };
-  };
-  return [kit(KIT_SLOTS), { name: 'defaults', args: [] }, ...(opts.extraSlots !== KIT_SLOTS ? [kit(opts.extraSlots)] : [])];
+  const kit = (slots: number): ServerConfig['args'] =>
+    kitServerArgs({ slots, ctxPerSlot: KIT_CONTEXT_PER_SLOT, promptCacheMiB: promptCacheMiB(benchNeed(slots, modelBytes), opts.instance) });
+  const [kitName, defaultsName, extraName] = settingsNames(opts.extraSlots);
+  return [
+    { name: kitName, args: kit(KIT_SLOTS) },
+    { name: defaultsName, args: [] },
+    ...(extraName ? [{ name: extraName, args: kit(opts.extraSlots) }] : []),
+  ];
 }
 
 /** What llama-server says it chose, from its start-up log. */
@@ -97,18 +92,12 @@ async function main(): Promise<number> {
     return 2;
   }
   const opts = parsed.options;
-  const outDir = opts.outDir ?? path.join('bench-results', `compare-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  const { outDir } = opts;
 
   const { tag, serverBinary, model } = await prepareLocalServing();
   console.log(`model ${path.basename(model.path)} (${(model.bytes / 1e6).toFixed(0)} MB), llama.cpp ${tag}, ${serverBinary}`);
 
-  const all = configs(opts, model.bytes);
-  const unknown = (opts.only ?? []).filter((n) => !all.some((c) => c.name === n));
-  if (unknown.length > 0) {
-    console.error(usageErrors('compare-local', [`--only: got ${unknown.join(', ')}; expected some of ${all.map((c) => c.name).join(', ')}`]));
-    return 2;
-  }
-  const chosen = all.filter((c) => !opts.only || opts.only.includes(c.name));
+  const chosen = configs(opts, model.bytes).filter((c) => !opts.only || opts.only.includes(c.name));
 
   const parsedBench = parseBenchArgs(['--url', 'http://placeholder/v1', '--progress', 'lines', '--seed', '1']);
   if (!('options' in parsedBench)) throw new Error(JSON.stringify(parsedBench));

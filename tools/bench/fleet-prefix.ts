@@ -15,35 +15,36 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { findGravitonInstance } from '../../lib/catalogs/graviton-instances';
-import { ARCHITECTURES } from '../../lib/catalogs/model-architectures';
-import { numberFlag, readFlags, usageErrors } from '../../lib/command-line/flags';
-import { memoryNeed, promptCacheMiB } from '../../lib/sizing/memory-fit';
+import { commandLine } from '../../lib/command-line/commands';
+import { describeRange, numberFlag, readFlags, usageErrors } from '../../lib/command-line/flags';
+import { promptCacheMiB } from '../../lib/sizing/memory-fit';
 import { RunningLlamaServer, startLlamaServer } from '../../test/support/llama-server';
 import { prepareLocalServing } from './local-serving';
 import { FleetRunSummary, PrefixRequestResult, renderFleetTable, summarize, usageOf } from './fleet-prefix-report';
 import { kitServerArgs } from './kit-server-args';
+import { benchNeed, KIT_CONTEXT_PER_SLOT, KIT_SLOTS, resultsDirFlag, timestampedResultsDir } from './local-checks';
 import { postJson } from './post-json';
 import { BACKEND_HEADER, startLeastOutstandingProxy } from './least-outstanding-proxy';
 import { seededRandom, sharedPrefix, requestPlanner } from './workload';
 
-const KIT_SLOTS = 4;
-const KIT_CONTEXT_PER_SLOT = 4096;
 const QUESTION_TOKENS = 32;
 const OUTPUT_TOKENS = 8;
 
-export const FLEET_PREFIX_USAGE = `Usage: npx tsx tools/bench/fleet-prefix.ts [options]
+export const FLEET_PREFIX_USAGE = `Usage: ${commandLine('fleet-prefix')} [options]
 
 Serves the 1B-shaped test model from N llama-servers (the kit's settings, this machine's cores split
 between them) behind a least-outstanding-requests proxy and counts how many requests find their
 system prompt in the cache of the server they reach. Writes results.json and results.md to --out.
 
-  --servers LIST          fleet sizes to run (default 1,2)
-  --prefixes LIST         numbers of distinct system prompts in use (default 1,4)
+  --servers LIST          fleet sizes to run, comma-separated (default 1,2; each 1-8)
+  --prefixes LIST         numbers of distinct system prompts in use, comma-separated (default 1,4; each 1-64)
   --prefix-tokens N       words per system prompt, about a token each (default 1000; 64-3000)
   --requests N            requests per run (default 48; 8-1000)
-  --concurrency N         requests in flight (default 4; 1-64)
-  --out DIR               results (default bench-results/fleet-prefix-<time>)
-  --help`;
+  --concurrency N         requests in flight (default 4; 1-64, at most --requests)
+  --out DIR               results: a new or empty directory (default bench-results/fleet-prefix-<time>)
+  --help
+
+Every flag is checked before anything is built, generated or written; a mistake exits 2.`;
 
 export interface FleetPrefixOptions {
   readonly servers: readonly number[];
@@ -51,7 +52,8 @@ export interface FleetPrefixOptions {
   readonly prefixTokens: number;
   readonly requests: number;
   readonly concurrency: number;
-  readonly outDir?: string;
+  /** A new or empty directory (the default: bench-results/fleet-prefix-<time>). */
+  readonly outDir: string;
 }
 
 const FLAGS = {
@@ -64,11 +66,13 @@ const FLAGS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/** A comma-separated list of whole numbers from 1 to max, in plain digits (not `0x2` or `1e1`). */
 function countList(flag: string, text: string | undefined, fallback: number[], max: number, errors: string[]): number[] {
   if (text === undefined) return fallback;
-  const values = text.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
-  if (values.length === 0 || values.some((v) => !(Number.isInteger(v) && v >= 1 && v <= max))) {
-    errors.push(`--${flag}: got "${text}"; expected a comma-separated list of whole numbers from 1 to ${max}`);
+  const parts = text.split(',').map((s) => s.trim());
+  const values = parts.map(Number);
+  if (parts.some((p) => !/^\d+$/.test(p)) || values.some((v) => !(v >= 1 && v <= max))) {
+    errors.push(`--${flag}: got "${text}"; expected a comma-separated list, each ${describeRange({ min: 1, max, integer: true })}`);
     return fallback;
   }
   return values;
@@ -82,8 +86,11 @@ export function parseFleetPrefixArgs(argv: readonly string[]): { options: FleetP
   const prefixTokens = numberFlag('prefix-tokens', v['prefix-tokens'], 1000, { min: 64, max: 3000, integer: true }, errors);
   const requests = numberFlag('requests', v.requests, 48, { min: 8, max: 1000, integer: true }, errors);
   const concurrency = numberFlag('concurrency', v.concurrency, 4, { min: 1, max: 64, integer: true }, errors);
+  // More clients than requests would leave some idle: the run would not have the concurrency asked for.
+  if (concurrency > requests) errors.push(`--concurrency: got ${concurrency}; expected at most --requests (${requests})`);
+  const outDir = resultsDirFlag(v.out, timestampedResultsDir('fleet-prefix-'), errors);
   if (errors.length > 0) return { errors };
-  return { options: { servers, prefixes, prefixTokens, requests, concurrency, ...(v.out ? { outDir: v.out } : {}) } };
+  return { options: { servers, prefixes, prefixTokens, requests, concurrency, outDir } };
 }
 
 /** The kit's settings with --threads set to this server's share of the cores. */
@@ -106,11 +113,11 @@ async function main(): Promise<number> {
     return 2;
   }
   const opts = parsed.options;
-  const outDir = opts.outDir ?? path.join('bench-results', `fleet-prefix-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  const { outDir } = opts;
 
   const { serverBinary, model } = await prepareLocalServing();
   // Each server as on the kit's default instance type (c7g.2xlarge): the full 8192 MiB cache.
-  const need = memoryNeed({ modelBytes: model.bytes, architecture: ARCHITECTURES['llama-3.2-1b'], parallelSlots: KIT_SLOTS, contextTokensPerSlot: KIT_CONTEXT_PER_SLOT });
+  const need = benchNeed(KIT_SLOTS, model.bytes);
   const kit = kitServerArgs({ slots: KIT_SLOTS, ctxPerSlot: KIT_CONTEXT_PER_SLOT, promptCacheMiB: promptCacheMiB(need, findGravitonInstance('c7g.2xlarge')!) });
 
   await fs.mkdir(outDir, { recursive: true });

@@ -1,9 +1,16 @@
 /**
  * The bench command line: flags to a checked BenchOptions, or one message
  * per problem, each naming its flag, so a typo costs one glance rather than
- * a run against the wrong target.
+ * a run against the wrong target. The files are checked here too, before
+ * the first request: the prompt file read, the key file holding a key, and
+ * the results directory new or empty (lib/command-line/paths.ts).
  */
+import { readFileSync } from 'node:fs';
+
+import { commandLine } from '../../lib/command-line/commands';
 import { describeRange, httpUrl, inRange, numberFlag, readFlags, type NumberRange } from '../../lib/command-line/flags';
+import { unusableResultsDirectory } from '../../lib/command-line/paths';
+import { apiKeyFileProblem } from './api-key';
 import type { LoadLevel } from './stats';
 import { MAX_TOKENS, parseLength, type LengthSpec } from './workload';
 
@@ -25,6 +32,8 @@ export interface BenchOptions {
   readonly inputTokens: LengthSpec;
   readonly outputTokens: LengthSpec;
   readonly promptFile?: string;
+  /** The prompt file's non-empty lines, read when the flags were checked. */
+  readonly prompts?: readonly string[];
   /**
    * Measure a repeated prefix of this many tokens (every prompt starts with
    * it, then its own inputTokens words) against distinct prompts of the same
@@ -37,7 +46,8 @@ export interface BenchOptions {
   readonly targetTpotMs: number;
   readonly timeoutS: number;
   readonly seed: number;
-  readonly outDir?: string;
+  /** Where the results go: --out, a new or empty directory, else bench-results/<time>. */
+  readonly outDir: string;
   readonly label?: string;
   readonly progress: ProgressMode;
 }
@@ -69,7 +79,7 @@ export const SSM_PARAMETER_NAME = /^[A-Za-z0-9_.\/-]{1,2048}$/;
 /** AWS region names, e.g. eu-west-1 or us-gov-west-1. */
 export const REGION_NAME = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 
-export const USAGE = `Usage: npm run bench -- --url URL [options]
+export const USAGE = `Usage: ${commandLine('bench')} --url URL [options]
 
 Load-tests an OpenAI-compatible chat completions endpoint with streamed requests.
 
@@ -77,7 +87,7 @@ Target
   --url URL                  endpoint: https://host/v1, a bare host, or the full .../chat/completions URL
   --api-key-parameter NAME   read the key from this SSM SecureString (AWS credentials from the environment)
   --region REGION            region of that parameter (default: the AWS SDK's)
-  --api-key-file FILE        read the key from this file (first line)
+  --api-key-file FILE        read the key from this file (its first line, which must hold it)
                              neither: $${API_KEY_ENV}, else no Authorization header
   --model NAME               "model" field of each request (llama-server ignores it)
 
@@ -105,12 +115,15 @@ Workload
 
 Report
   --target-tpot-ms MS        p90 time-per-output-token target (default 100; 1-60000)
-  --out DIR                  where results.json, results.md and chart.html go (default bench-results/<time>)
+  --out DIR                  where results.json, results.md and chart.html go: a new or empty directory
+                             (default bench-results/<time>)
   --label TEXT               name of this run in the report
   --progress auto|bar|lines|off   bar on a terminal, plain lines otherwise (default auto)
   --help
 
-Exit codes: 0 done, 1 the run failed (the endpoint unusable, or every request failed), 2 bad flags.`;
+Exit codes: 0 done, 1 the run failed (the endpoint unusable, the key parameter unreadable, or every request
+failed), 2 bad flags (an unreadable --prompt-file, a key file without a key and an --out that is not a new or
+empty directory included; nothing is sent or written).`;
 
 export type ParseResult = { readonly options: BenchOptions } | { readonly errors: readonly string[] } | { readonly help: true };
 
@@ -157,7 +170,26 @@ export const BENCH_FLAGS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export function parseBenchArgs(argv: readonly string[]): ParseResult {
+/** The prompt file's non-empty lines, or undefined after recording why there are none. */
+function promptLines(file: string, errors: string[]): string[] | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    errors.push(`--prompt-file: cannot read ${file}: ${(err as Error).message}`);
+    return undefined;
+  }
+  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
+  if (lines.length === 0) errors.push(`--prompt-file: ${file} has no non-empty lines; expected one prompt per line`);
+  return lines;
+}
+
+/** The default results directory: a new one per run. */
+export function defaultBenchOutDir(now: Date = new Date()): string {
+  return `bench-results/${now.toISOString().replace(/[:.]/g, '-')}`;
+}
+
+export function parseBenchArgs(argv: readonly string[], now: Date = new Date()): ParseResult {
   const { values: v, errors } = readFlags(argv, BENCH_FLAGS);
   if (v.help && errors.length === 0) return { help: true };
 
@@ -177,6 +209,10 @@ export function parseBenchArgs(argv: readonly string[]): ParseResult {
     if (v.region !== undefined && !REGION_NAME.test(v.region)) errors.push(`--region: got "${v.region}"; expected an AWS region name like eu-west-1`);
     apiKey = { from: 'parameter', name: v['api-key-parameter'], ...(v.region ? { region: v.region } : {}) };
   } else if (v['api-key-file'] !== undefined) {
+    if (v['api-key-file'].trim() !== '') {
+      const problem = apiKeyFileProblem(v['api-key-file']);
+      if (problem) errors.push(problem);
+    }
     apiKey = { from: 'file', path: v['api-key-file'] };
   } else if (process.env[API_KEY_ENV]) {
     apiKey = { from: 'env', variable: API_KEY_ENV };
@@ -223,6 +259,15 @@ export function parseBenchArgs(argv: readonly string[]): ParseResult {
   const progress = (v.progress ?? 'auto') as ProgressMode;
   if (!['auto', 'bar', 'lines', 'off'].includes(progress)) errors.push(`--progress: got "${v.progress}"; expected auto, bar, lines or off`);
 
+  const prompts = v['prompt-file']?.trim() ? promptLines(v['prompt-file'], errors) : undefined;
+  const outDir = v.out?.trim() ? v.out : defaultBenchOutDir(now);
+  if (v.out === undefined || v.out.trim() !== '') {
+    const outProblem = unusableResultsDirectory(outDir);
+    if (outProblem) {
+      errors.push(`--out: ${v.out !== undefined ? `got "${outDir}"` : `the default ${outDir}`}; expected a new or empty directory for this run's results, and ${outDir} ${outProblem}`);
+    }
+  }
+
   const options: BenchOptions = {
     url,
     apiKey,
@@ -235,13 +280,14 @@ export function parseBenchArgs(argv: readonly string[]): ParseResult {
     inputTokens: length('input-tokens', v['input-tokens']),
     outputTokens: length('output-tokens', v['output-tokens']),
     ...(v['prompt-file'] ? { promptFile: v['prompt-file'] } : {}),
+    ...(prompts ? { prompts } : {}),
     ...(sharedPrefixTokens !== undefined ? { sharedPrefixTokens } : {}),
     ignoreEos: !v['no-ignore-eos'],
     arrival: arrival as BenchOptions['arrival'],
     maxInFlight: numberFlag('max-in-flight', v['max-in-flight'], 256, BENCH_LIMITS.maxInFlight, errors),
     targetTpotMs: numberFlag('target-tpot-ms', v['target-tpot-ms'], 100, BENCH_LIMITS.targetTpotMs, errors),
     seed: numberFlag('seed', v.seed, 1, BENCH_LIMITS.seed, errors),
-    ...(v.out ? { outDir: v.out } : {}),
+    outDir,
     ...(v.label ? { label: v.label } : {}),
     progress,
   };

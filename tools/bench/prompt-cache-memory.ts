@@ -17,39 +17,41 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { findGravitonInstance, GravitonInstance } from '../../lib/catalogs/graviton-instances';
-import { ARCHITECTURES } from '../../lib/catalogs/model-architectures';
+import { GravitonInstance } from '../../lib/catalogs/graviton-instances';
+import { commandLine } from '../../lib/command-line/commands';
 import { numberFlag, readFlags, usageErrors } from '../../lib/command-line/flags';
-import { GIB, memoryNeed, promptCacheMiB, PROMPT_CACHE_MAX_MIB } from '../../lib/sizing/memory-fit';
+import { GIB, promptCacheMiB, PROMPT_CACHE_MAX_MIB } from '../../lib/sizing/memory-fit';
 import { startLlamaServer } from '../../test/support/llama-server';
 import { prepareLocalServing } from './local-serving';
 import {
   lastCacheState, MemorySample, parseProcStatus, peakRss, renderMemoryTable, serverBudgetBytes, SettingsRun, verdict, withoutFlag,
 } from './cache-memory';
 import { kitServerArgs } from './kit-server-args';
+import { benchNeed, instanceTypeFlag, KIT_CONTEXT_PER_SLOT, KIT_SLOTS, resultsDirFlag, timestampedResultsDir } from './local-checks';
 import { postJson } from './post-json';
 import { requestPlanner } from './workload';
 
-const KIT_SLOTS = 4;
-const KIT_CONTEXT_PER_SLOT = 4096;
-
-export const CACHE_MEMORY_USAGE = `Usage: npx tsx tools/bench/prompt-cache-memory.ts [options]
+export const CACHE_MEMORY_USAGE = `Usage: ${commandLine('prompt-cache-memory')} [options]
 
 Serves the 1B-shaped test model with the kit's settings for an instance type, then with llama-server's
 default prompt cache (${PROMPT_CACHE_MAX_MIB} MiB), sends each the same distinct long prompts in turn, and
 records the server's resident memory after each. Writes results.json and results.md to --out.
 
-  --instance-type TYPE   the instance whose budget is checked and whose cache the kit sizes (default c7g.large)
+  --instance-type TYPE   the Graviton instance whose budget is checked and whose cache the kit sizes; the fit check
+                         must serve the 1B-shaped model on it (default c7g.large)
   --prompts N            distinct prompts sent to each (default 28; 5-200)
   --prompt-tokens N      words per prompt, about a token each (default 3800; 256-4000, under the slot's ${KIT_CONTEXT_PER_SLOT})
-  --out DIR              results (default bench-results/cache-memory-<time>)
-  --help`;
+  --out DIR              results: a new or empty directory (default bench-results/cache-memory-<time>)
+  --help
+
+Every flag is checked before anything is built, generated or written; a mistake exits 2.`;
 
 export interface CacheMemoryOptions {
   readonly instance: GravitonInstance;
   readonly prompts: number;
   readonly promptTokens: number;
-  readonly outDir?: string;
+  /** A new or empty directory (the default: bench-results/cache-memory-<time>). */
+  readonly outDir: string;
 }
 
 const FLAGS = {
@@ -65,11 +67,10 @@ export function parseCacheMemoryArgs(argv: readonly string[]): { options: CacheM
   if (v.help && errors.length === 0) return { help: true };
   const prompts = numberFlag('prompts', v.prompts, 28, { min: 5, max: 200, integer: true }, errors);
   const promptTokens = numberFlag('prompt-tokens', v['prompt-tokens'], 3800, { min: 256, max: 4000, integer: true }, errors);
-  const typeName = v['instance-type'] ?? 'c7g.large';
-  const instance = findGravitonInstance(typeName);
-  if (!instance) errors.push(`--instance-type: got "${typeName}"; expected a Graviton instance type such as c7g.large`);
+  const instance = instanceTypeFlag(v['instance-type'], 'c7g.large', errors);
+  const outDir = resultsDirFlag(v.out, timestampedResultsDir('cache-memory-'), errors);
   if (errors.length > 0 || !instance) return { errors };
-  return { options: { instance, prompts, promptTokens, ...(v.out ? { outDir: v.out } : {}) } };
+  return { options: { instance, prompts, promptTokens, outDir } };
 }
 
 async function residentMemory(pid: number) {
@@ -89,11 +90,11 @@ async function main(): Promise<number> {
     return 2;
   }
   const opts = parsed.options;
-  const outDir = opts.outDir ?? path.join('bench-results', `cache-memory-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  const { outDir } = opts;
 
   const { serverBinary, model } = await prepareLocalServing();
 
-  const need = memoryNeed({ modelBytes: model.bytes, architecture: ARCHITECTURES['llama-3.2-1b'], parallelSlots: KIT_SLOTS, contextTokensPerSlot: KIT_CONTEXT_PER_SLOT });
+  const need = benchNeed(KIT_SLOTS, model.bytes);
   const kitCache = promptCacheMiB(need, opts.instance);
   const kit = kitServerArgs({ slots: KIT_SLOTS, ctxPerSlot: KIT_CONTEXT_PER_SLOT, promptCacheMiB: kitCache });
   const settings = [

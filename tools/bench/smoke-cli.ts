@@ -2,27 +2,28 @@
  * `npm run smoke -- --url URL ...`: a post-deploy gate. Sends a few streamed
  * chat completions through the bench's request and measurement code, judges
  * them (see smoke.ts), prints one verdict line and optionally writes it as
- * JSON. Exit codes: 0 passed, 1 failed (endpoint unhealthy or too slow),
- * 2 bad flags (including a --json-out that cannot be written).
+ * JSON. Exit codes: 0 passed, 1 failed (endpoint unhealthy or too slow, or
+ * the key parameter unreadable), 2 bad flags (including a key file without a
+ * key and a --json-out that is neither new nor an earlier verdict:
+ * smoke-options.ts checks them before anything is sent or written).
  */
-import { existsSync, promises as fs, statSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
 import { usageErrors } from '../../lib/command-line/flags';
-import { unwritableDirectory } from '../../lib/command-line/paths';
 import { resolveApiKey } from './api-key';
 import { runLevel } from './load';
 import { chatCompletionsUrl, sendCompletion } from './request';
 import { redactUrl } from './run';
 import { judgeSmoke, verdictLine, type SmokeVerdict } from './smoke';
-import { parseSmokeArgs, SMOKE_USAGE, type SmokeOptions } from './smoke-options';
+import { parseSmokeArgs, SMOKE_REPORT_TOOL, SMOKE_USAGE, type SmokeOptions } from './smoke-options';
 import { requestPlanner } from './workload';
 
 /** Prompt length of each request: short, the smoke test checks generation, not prefill. */
 export const SMOKE_INPUT_TOKENS = 32;
 
 export interface SmokeReport {
-  readonly tool: 'graviton-llm smoke';
+  readonly tool: typeof SMOKE_REPORT_TOOL;
   readonly formatVersion: 1;
   readonly startedAt: string;
   readonly endpoint: string;
@@ -75,16 +76,6 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     return 2;
   }
   const opts = parsed.options;
-  // The record is checked before the run: a gate that measures and then cannot write its verdict has wasted the run.
-  if (opts.jsonOut) {
-    const file = path.resolve(opts.jsonOut);
-    const dirProblem = unwritableDirectory(path.dirname(file));
-    const problem = existsSync(file) && statSync(file).isDirectory() ? 'it is a directory' : dirProblem && `${path.dirname(file)} ${dirProblem}`;
-    if (problem) {
-      console.error(usageErrors('smoke', [`--json-out: cannot write ${opts.jsonOut}: ${problem}`]));
-      return 2;
-    }
-  }
   const startedAt = new Date().toISOString();
   const endpoint = redactUrl(chatCompletionsUrl(opts.url));
   const settings: SmokeReport['settings'] = {
@@ -103,11 +94,11 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     console.error(`smoke: ${opts.requests} requests of ${opts.outputTokens} output tokens, ${opts.concurrency} at a time, to ${endpoint}`);
     const verdict = await measure(opts, apiKey);
     const { passed, reasons, targets: _inSettings, ...figures } = verdict;
-    report = { tool: 'graviton-llm smoke', formatVersion: 1, startedAt, endpoint, passed, reasons, line: verdictLine(verdict), settings, figures };
+    report = { tool: SMOKE_REPORT_TOOL, formatVersion: 1, startedAt, endpoint, passed, reasons, line: verdictLine(verdict), settings, figures };
   } catch (err) {
     // The key could not be read (api-key.ts names the flag): nothing was measured.
     const reason = (err as Error).message ?? String(err);
-    report = { tool: 'graviton-llm smoke', formatVersion: 1, startedAt, endpoint, passed: false, reasons: [reason], line: `smoke test FAILED: ${reason}`, settings };
+    report = { tool: SMOKE_REPORT_TOOL, formatVersion: 1, startedAt, endpoint, passed: false, reasons: [reason], line: `smoke test FAILED: ${reason}`, settings };
   }
 
   if (opts.jsonOut) {

@@ -1,10 +1,27 @@
 /**
  * The smoke command line: flags (or, for a pipeline step, environment
  * variables) to checked SmokeOptions, or one message per problem naming its
- * flag, what was given and what is allowed, as the bench's options do.
+ * flag, what was given and what is allowed, as the bench's options do. The
+ * files are checked here too, before any request: the key file holds a key,
+ * and --json-out is a new file or an earlier verdict (which it replaces).
  */
+import { commandLine } from '../../lib/command-line/commands';
 import { httpUrl, numberFlag, readFlags, type NumberRange } from '../../lib/command-line/flags';
+import { unusableResultsFile } from '../../lib/command-line/paths';
+import { apiKeyFileProblem } from './api-key';
 import { API_KEY_ENV, SSM_PARAMETER_NAME, type BenchOptions } from './options';
+
+/** The `tool` field of every verdict --json-out writes: what marks a file as an earlier verdict. */
+export const SMOKE_REPORT_TOOL = 'graviton-llm smoke';
+
+/** Whether text is a verdict that --json-out wrote before (and may replace). */
+export function isSmokeReport(text: string): boolean {
+  try {
+    return (JSON.parse(text) as { tool?: unknown }).tool === SMOKE_REPORT_TOOL;
+  } catch {
+    return false;
+  }
+}
 
 /** Fallback for --url: a pipeline step can pass the stack's EndpointUrl output as is. */
 export const ENDPOINT_URL_ENV = 'GLLM_ENDPOINT_URL';
@@ -51,17 +68,18 @@ export const SMOKE_FLAGS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export const SMOKE_USAGE = `Usage: npm run smoke -- --url URL [options]
+export const SMOKE_USAGE = `Usage: ${commandLine('smoke')} --url URL [options]
 
 Sends a few streamed chat completions and passes or fails the endpoint: exit 0 passed,
-1 failed (a request failed, no tokens came back, or a p90 latency is above its target), 2 bad flags.
+1 failed (a request failed, no tokens came back, a p90 latency is above its target, or the key parameter
+could not be read), 2 bad flags (nothing is sent or written).
 
 Target
   --url URL                  endpoint: https://host/v1, a bare host, or the full .../chat/completions URL
                              (default: $${ENDPOINT_URL_ENV})
   --api-key-parameter NAME   read the key from this SSM SecureString (region and credentials: the AWS SDK's)
                              (default: $${API_KEY_PARAMETER_ENV})
-  --api-key-file FILE        read the key from this file (first line)
+  --api-key-file FILE        read the key from this file (its first line, which must hold it)
                              neither: $${API_KEY_ENV}, else no Authorization header
 
 Check
@@ -71,7 +89,8 @@ Check
   --concurrency N            requests in flight at once (default 1; 1-64, at most --requests)
   --output-tokens N          max_tokens of each request (default 32; 2-4096)
   --timeout-s SECONDS        per request (default 60; 1-3600)
-  --json-out FILE            also write the verdict and figures to FILE as JSON
+  --json-out FILE            also write the verdict and figures to FILE as JSON: a new file, or an earlier
+                             verdict, which is replaced
   --help`;
 
 export type SmokeParseResult = { readonly options: SmokeOptions } | { readonly errors: readonly string[] } | { readonly help: true };
@@ -102,6 +121,10 @@ export function parseSmokeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     apiKey = { from: 'parameter', name: v['api-key-parameter'] };
   } else if (v['api-key-file'] !== undefined) {
     if (v['api-key-file'].trim() === '') errors.push('--api-key-file: got ""; expected a file path');
+    else {
+      const problem = apiKeyFileProblem(v['api-key-file']);
+      if (problem) errors.push(problem);
+    }
     apiKey = { from: 'file', path: v['api-key-file'] };
   } else if (envParameter !== undefined) {
     apiKey = { from: 'parameter', name: envParameter };
@@ -126,5 +149,10 @@ export function parseSmokeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     ...(v['json-out'] ? { jsonOut: v['json-out'] } : {}),
   };
   if (v['json-out'] !== undefined && v['json-out'].trim() === '') errors.push('--json-out: got ""; expected a file path');
+  else if (v['json-out'] !== undefined) {
+    // Checked before the run: a gate that measures and then cannot write its verdict has wasted the run.
+    const problem = unusableResultsFile(v['json-out'], isSmokeReport);
+    if (problem) errors.push(`--json-out: got "${v['json-out']}"; expected a new file or an earlier verdict of smoke, and ${v['json-out']} ${problem}`);
+  }
   return errors.length > 0 ? { errors } : { options };
 }

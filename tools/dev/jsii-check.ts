@@ -20,6 +20,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ts from 'typescript';
 
+import { commandLine } from '../../lib/command-line/commands';
+import { readFlags, usageErrors } from '../../lib/command-line/flags';
+import { unwritableDirectory } from '../../lib/command-line/paths';
+
 const REPO_ROOT = path.join(__dirname, '..', '..');
 const ENTRY = 'lib/index.ts';
 /** Files jsii reads beside the sources: the README becomes the assembly's documentation. */
@@ -124,16 +128,68 @@ export function buildScratchProject(scratch: string): string[] {
   return notes;
 }
 
-function main(argv: string[]): number {
+export const USAGE = `Usage: JSII=/path/to/jsii ${commandLine('jsii-check')} [--scratch DIR] [-- JSII-ARGS...]
+
+Runs jsii on the package's public surface in a scratch project, as a multi-language release would.
+
+  --scratch DIR   keep the scratch project (and the assembly, DIR/.jsii) in DIR, which must not exist yet
+                  (default: a new temporary directory, removed when jsii succeeds)
+  -- ARGS         passed to jsii, e.g. -- --fail-on-warnings
+  --help
+
+Exit codes: jsii's status; 2 bad flags or no jsii found (nothing is written).`;
+
+function executable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const FLAGS = {
+  scratch: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export type JsiiCheckParse = { readonly scratch?: string; readonly jsiiArgs: readonly string[] } | { readonly errors: readonly string[] } | { readonly help: true };
+
+/** The command line (and $JSII), checked before anything is written: own flags before `--`, jsii's after it. */
+export function parseJsiiCheckArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): JsiiCheckParse {
   const split = argv.indexOf('--');
   const own = split < 0 ? argv : argv.slice(0, split);
   const jsiiArgs = split < 0 ? [] : argv.slice(split + 1);
-  const scratchAt = own.indexOf('--scratch');
-  const given = scratchAt < 0 ? undefined : own[scratchAt + 1];
-  if (scratchAt >= 0 && (!given || fs.existsSync(given))) {
-    console.error(`jsii-check: --scratch: got ${JSON.stringify(given)}; expected a directory that does not exist yet`);
+  const { values: v, errors } = readFlags(own, FLAGS);
+  if (v.help && errors.length === 0) return { help: true };
+  if (v.scratch !== undefined) {
+    if (v.scratch.trim() === '') errors.push('--scratch: got ""; expected a directory that does not exist yet');
+    else if (fs.existsSync(v.scratch)) errors.push(`--scratch: got "${v.scratch}"; expected a directory that does not exist yet, and it exists`);
+    else {
+      const problem = unwritableDirectory(v.scratch);
+      if (problem) errors.push(`--scratch: got "${v.scratch}"; expected a directory that does not exist yet, and it ${problem}`);
+    }
+  }
+  // A $JSII that cannot run would fail only after the scratch project is written.
+  if (env.JSII) {
+    const problem = !fs.existsSync(env.JSII) ? 'it does not exist' : !fs.statSync(env.JSII).isFile() ? 'it is not a file' : executable(env.JSII) ? undefined : 'it is not executable';
+    if (problem) errors.push(`$JSII: got "${env.JSII}"; expected a jsii program, and ${problem}`);
+  }
+  return errors.length > 0 ? { errors } : { jsiiArgs, ...(v.scratch !== undefined ? { scratch: v.scratch } : {}) };
+}
+
+function main(argv: string[]): number {
+  const parsed = parseJsiiCheckArgs(argv);
+  if ('help' in parsed) {
+    console.log(USAGE);
+    return 0;
+  }
+  if ('errors' in parsed) {
+    console.error(usageErrors('jsii-check', parsed.errors));
     return 2;
   }
+  const { jsiiArgs } = parsed;
+  const given = parsed.scratch;
   const jsii = jsiiBinary();
   if (!jsii) {
     console.error('jsii-check: no jsii found: set JSII to a jsii binary, or install jsii as a devDependency (node_modules/.bin/jsii)');

@@ -16,6 +16,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AssetManifest, AssetPublishing, DefaultAwsClient, DestinationPattern, EventType, IManifestEntry, IPublishProgress } from '@aws-cdk/cdk-assets-lib';
 
+import { commandLine } from '../../lib/command-line/commands';
+import { readFlags, usageErrors } from '../../lib/command-line/flags';
+
 export const DEFAULT_MANIFEST = path.join('cdk.out', 'org-template', 'org-assets.json');
 
 export interface PublishOrgAssetsOptions {
@@ -38,21 +41,42 @@ export interface PublishOrgAssetsResult {
   readonly failed: { readonly destination: string; readonly reason: string }[];
 }
 
+/**
+ * The manifest to publish, narrowed to the regions asked for, or every
+ * problem with the two: the checks the command makes before it calls AWS,
+ * and publishOrgAssets makes again for a caller of the library.
+ */
+export function checkManifest(manifestFile: string, regions: readonly string[] | undefined): { readonly manifest: AssetManifest; readonly path: string } | { readonly errors: string[] } {
+  const manifestPath = path.resolve(manifestFile);
+  if (!fs.existsSync(manifestPath)) {
+    return { errors: [`--manifest: ${manifestPath} does not exist: run \`npx cdk synth -c mode=org\` first (it writes the org template and this manifest)`] };
+  }
+  if (!fs.statSync(manifestPath).isFile()) {
+    return { errors: [`--manifest: got "${manifestFile}"; expected the org asset manifest file (${DEFAULT_MANIFEST}), and it is not a file`] };
+  }
+  let manifest: AssetManifest;
+  try {
+    manifest = AssetManifest.fromPath(manifestPath);
+    if (manifest.entries.some((e) => typeof destinationOf(e).region !== 'string')) throw new Error('an entry names no region');
+  } catch (e) {
+    return { errors: [`--manifest: got "${manifestFile}"; expected an asset manifest as \`npx cdk synth -c mode=org\` writes it (${DEFAULT_MANIFEST}): ${(e as Error).message}`] };
+  }
+  const regionsInManifest = [...new Set(manifest.entries.map((e) => destinationOf(e).region))].sort();
+  if (regions && regions.length > 0) {
+    const unknown = regions.filter((r) => !regionsInManifest.includes(r));
+    if (unknown.length > 0) {
+      return { errors: [`--region: got "${regions.join(',')}"; expected regions of the manifest, and ${unknown.join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not a region of the org configuration; the manifest has ${regionsInManifest.join(', ')}`] };
+    }
+    manifest = manifest.select(regions.map((r) => new DestinationPattern(undefined, r)));
+  }
+  return { manifest, path: manifestPath };
+}
+
 /** Publishes the org template's assets; never throws for a failed upload (see `failed`). */
 export async function publishOrgAssets(options: PublishOrgAssetsOptions = {}): Promise<PublishOrgAssetsResult> {
-  const manifestPath = path.resolve(options.manifest ?? DEFAULT_MANIFEST);
-  if (!fs.existsSync(manifestPath)) {
-    throw new UsageError(`${manifestPath} does not exist: run \`npx cdk synth -c mode=org\` first (it writes the org template and this manifest)`);
-  }
-  let manifest = AssetManifest.fromPath(manifestPath);
-  const regionsInManifest = [...new Set(manifest.entries.map((e) => destinationOf(e).region))].sort();
-  if (options.regions && options.regions.length > 0) {
-    const unknown = options.regions.filter((r) => !regionsInManifest.includes(r));
-    if (unknown.length > 0) {
-      throw new UsageError(`--region ${unknown.join(', ')}: not a region of the org configuration; the manifest has ${regionsInManifest.join(', ')}`);
-    }
-    manifest = manifest.select(options.regions.map((r) => new DestinationPattern(undefined, r)));
-  }
+  const checked = checkManifest(options.manifest ?? DEFAULT_MANIFEST, options.regions);
+  if ('errors' in checked) throw new UsageError(checked.errors.join('\n'));
+  const { manifest, path: manifestPath } = checked;
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const publishing = new AssetPublishing(manifest, {
     aws: new DefaultAwsClient(options.profile),
@@ -114,52 +138,86 @@ function explain(error: Error, bucket: string, region: string): string {
   return message;
 }
 
-function parseArgs(argv: string[]): PublishOrgAssetsOptions {
-  const options: { manifest?: string; regions: string[]; profile?: string } = { regions: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith('--')) {
-        throw new UsageError(`${arg} needs a value`);
-      }
-      return v;
-    };
-    if (arg === '--manifest') {
-      options.manifest = value();
-    } else if (arg === '--region') {
-      options.regions.push(...value().split(',').map((r) => r.trim()).filter((r) => r.length > 0));
-    } else if (arg === '--profile') {
-      options.profile = value();
-    } else if (arg === '--help' || arg === '-h') {
-      throw new UsageError(USAGE);
-    } else {
-      throw new UsageError(`unknown argument ${arg}\n${USAGE}`);
-    }
+const FLAGS = {
+  manifest: { type: 'string' },
+  region: { type: 'string' },
+  profile: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** AWS region names, e.g. eu-west-1 or us-gov-west-1. */
+const REGION_NAME = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+/** AWS profile names as the CLI's config file allows them. */
+const PROFILE_NAME = /^[A-Za-z0-9_.@+=,-]+$/;
+
+export const USAGE = `Usage: ${commandLine('publish-org-assets')} [--manifest FILE] [--region REGION[,REGION...]] [--profile PROFILE]
+
+Uploads the org template's assets to the org asset bucket of every region (run \`npx cdk synth -c mode=org\` first).
+
+  --manifest FILE     the asset manifest synth wrote (default ${DEFAULT_MANIFEST})
+  --region LIST       only these regions, comma-separated; each must be one of the manifest's (default: all of them)
+  --profile PROFILE   AWS profile (default: the default credential chain)
+  --help
+
+Every flag and the manifest are checked before AWS is called; a mistake exits 2.
+Exit codes: 0 published, 1 an upload failed, 2 bad flags or manifest.`;
+
+export type PublishParse = { readonly options: PublishOrgAssetsOptions } | { readonly errors: readonly string[] } | { readonly help: true };
+
+/**
+ * The command line, and the manifest it names, checked before AWS is called:
+ * the options to publish with, or every problem.
+ */
+export function parsePublishArgs(argv: readonly string[]): PublishParse {
+  const { values: v, errors } = readFlags(argv, FLAGS);
+  if (v.help && errors.length === 0) return { help: true };
+  let regions: string[] | undefined;
+  let regionsOk = true;
+  if (v.region !== undefined) {
+    regions = v.region.split(',').map((r) => r.trim()).filter((r) => r !== '');
+    const bad = regions.filter((r) => !REGION_NAME.test(r));
+    // An empty list would publish to every region: never what a narrowing flag meant.
+    if (regions.length === 0) errors.push(`--region: got "${v.region}"; expected one or more region names, comma-separated (leave the flag out for every region)`);
+    else if (bad.length > 0) errors.push(`--region: got "${v.region}"; expected AWS region names like eu-west-1 (not ${bad.join(', ')})`);
+    regionsOk = regions.length > 0 && bad.length === 0;
   }
-  return options;
+  if (v.profile !== undefined && !PROFILE_NAME.test(v.profile)) errors.push(`--profile: got "${v.profile}"; expected an AWS profile name`);
+  if (v.manifest !== undefined && v.manifest.trim() === '') errors.push('--manifest: got ""; expected a file (or leave the flag out)');
+  else {
+    const checked = checkManifest(v.manifest ?? DEFAULT_MANIFEST, regionsOk ? regions : undefined);
+    if ('errors' in checked) errors.push(...checked.errors);
+  }
+  if (errors.length > 0) return { errors };
+  return { options: { ...(v.manifest !== undefined ? { manifest: v.manifest } : {}), ...(regions ? { regions } : {}), ...(v.profile !== undefined ? { profile: v.profile } : {}) } };
 }
 
-const USAGE = `Usage: npm run publish-org-assets -- [--manifest ${DEFAULT_MANIFEST}] [--region REGION[,REGION]] [--profile PROFILE]
-Uploads the org template's assets to the org asset bucket of every region (run \`npx cdk synth -c mode=org\` first).`;
-
-async function main(): Promise<void> {
+async function main(): Promise<number> {
+  const parsed = parsePublishArgs(process.argv.slice(2));
+  if ('help' in parsed) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if ('errors' in parsed) {
+    process.stderr.write(`${usageErrors('publish-org-assets', parsed.errors)}\n`);
+    return 2;
+  }
   try {
-    const result = await publishOrgAssets(parseArgs(process.argv.slice(2)));
+    const result = await publishOrgAssets(parsed.options);
     if (result.failed.length > 0) {
       process.stderr.write(`\n${result.failed.length} upload(s) failed:\n${result.failed.map((f) => `  - ${f.destination}: ${f.reason}`).join('\n')}\n`);
-      process.exit(1);
+      return 1;
     }
     process.stdout.write(`Done: ${result.uploaded.length} object(s) uploaded, ${result.alreadyPresent.length} already in place.\n`);
+    return 0;
   } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`${e.message}\n`);
-      process.exit(2);
-    }
-    throw e;
+    // The manifest changed between the check and the publishing, or AWS could not be reached at all: one line, not a stack.
+    process.stderr.write(`publish-org-assets: ${(e as Error).message}\n`);
+    return e instanceof UsageError ? 2 : 1;
   }
 }
 
 if (require.main === module) {
-  void main();
+  void main().then((code) => {
+    process.exitCode = code;
+  });
 }

@@ -1,4 +1,5 @@
 /** The sizing command line: flags to a SizingRequest, or messages that name the flag. */
+import { commandLine } from '../../lib/command-line/commands';
 import { closestName, numberFlag, readFlags, type NumberRange } from '../../lib/command-line/flags';
 import { ARCHITECTURE_IDS, type ArchitectureId } from '../../lib/catalogs/model-architectures';
 import { CATALOG_MODEL_IDS, findCatalogModel } from '../../lib/catalogs/model-catalog';
@@ -45,7 +46,7 @@ export const SIZING_FLAGS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export const USAGE = `Usage: npm run sizing -- --model ID [options]
+export const USAGE = `Usage: ${commandLine('sizing')} --model ID [options]
 
 Lists Graviton instance types that serve the model within a time-per-output-token target,
 with slots, instance count and cost, cheapest first. Estimates, not measurements: see docs/sizing-data.md.

@@ -67,5 +67,8 @@ describe('the prompt cache memory bound', () => {
     expect('options' in ok && ok.options.prompts).toBe(28);
     const bad = parseCacheMemoryArgs(['--prompts', '2', '--instance-type', 'm5.large']);
     expect('errors' in bad && bad.errors.join('\n')).toMatch(/--prompts.*2[\s\S]*--instance-type: got "m5.large"/);
+    // A type the kit's fit check would not serve the model on is refused before the model is generated.
+    const small = parseCacheMemoryArgs(['--instance-type', 't4g.nano']);
+    expect('errors' in small && small.errors).toEqual([expect.stringMatching(/^--instance-type: got "t4g.nano"; expected an instance type the kit's fit check serves .*types that fit: /)]);
   });
 });

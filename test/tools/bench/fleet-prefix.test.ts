@@ -84,9 +84,14 @@ describe('the fleet prefix report', () => {
 
   test('flags: defaults and lists checked', () => {
     const ok = parseFleetPrefixArgs([]);
-    expect('options' in ok && ok.options).toEqual({ servers: [1, 2], prefixes: [1, 4], prefixTokens: 1000, requests: 48, concurrency: 4 });
+    expect('options' in ok && ok.options).toEqual({
+      servers: [1, 2], prefixes: [1, 4], prefixTokens: 1000, requests: 48, concurrency: 4, outDir: expect.stringMatching(/^bench-results\/fleet-prefix-\d{4}-/),
+    });
     const bad = parseFleetPrefixArgs(['--servers', '1,x']);
-    expect('errors' in bad && bad.errors[0]).toBe('--servers: got "1,x"; expected a comma-separated list of whole numbers from 1 to 8');
+    expect('errors' in bad && bad.errors[0]).toBe('--servers: got "1,x"; expected a comma-separated list, each a whole number from 1 to 8');
+    expect(parseFleetPrefixArgs(['--servers', '0x2,1e0', '--concurrency', '9', '--requests', '8'])).toEqual({
+      errors: ['--servers: got "0x2,1e0"; expected a comma-separated list, each a whole number from 1 to 8', '--concurrency: got 9; expected at most --requests (8)'],
+    });
   });
 });
 

@@ -11,7 +11,7 @@ import { localBootEnvironment } from '../../../lib/boot/local-boot';
 import { bootServerArgs, ENDPOINT_FLAGS, servingSettings } from '../../../lib/boot/server-args';
 import { memoryNeed, promptCacheMiB } from '../../../lib/sizing/memory-fit';
 import { configs } from '../../../tools/bench/compare-local';
-import { parseCompareArgs } from '../../../tools/bench/compare-options';
+import { MAX_SHARED_PREFIX_TOKENS, parseCompareArgs } from '../../../tools/bench/compare-options';
 
 const MODEL_BYTES = 770_000_000;
 
@@ -68,4 +68,21 @@ test('the comparison\'s flags are checked, naming the flag and what it allows', 
   expect(parseCompareArgs(['--instance-type', 'c7g.huge'])).toEqual({ errors: [expect.stringContaining('--instance-type: got "c7g.huge"')] });
   const ok = parseCompareArgs(['--rounds', '5', '--only', 'kit,defaults', '--shared-prefix-tokens', '1000']);
   expect('options' in ok && ok.options).toMatchObject({ rounds: 5, only: ['kit', 'defaults'], sharedPrefixTokens: 1000 });
+});
+
+test('every rule is checked before the run: the settings --only names, the prefix that fits a slot, instance types and slots the fit check accepts', () => {
+  const errors = (...argv: string[]) => {
+    const r = parseCompareArgs(argv);
+    return 'errors' in r ? r.errors : [];
+  };
+  expect(errors('--only', 'kit,bogus')).toEqual([expect.stringMatching(/^--only: got "kit,bogus"; "bogus" is not run; expected some of kit, defaults/)]);
+  expect(errors('--only', 'kit-8-slots')).toHaveLength(1);
+  expect(errors('--only', 'kit-8-slots', '--extra-slots', '8')).toEqual([]);
+  // The prefix, the prompt's own 128 tokens, 64 output tokens and the template fill one slot of 4096.
+  expect(MAX_SHARED_PREFIX_TOKENS).toBe(4096 - 128 - 64 - 96);
+  expect(errors('--shared-prefix-tokens', String(MAX_SHARED_PREFIX_TOKENS))).toEqual([]);
+  expect(errors('--shared-prefix-tokens', String(MAX_SHARED_PREFIX_TOKENS + 1))).toEqual([`--shared-prefix-tokens: got "${MAX_SHARED_PREFIX_TOKENS + 1}"; expected a whole number from 1 to ${MAX_SHARED_PREFIX_TOKENS}`]);
+  expect(errors('--instance-type', 't4g.nano')).toEqual([expect.stringMatching(/^--instance-type: got "t4g.nano"; expected an instance type the kit's fit check serves/)]);
+  expect(errors('--instance-type', 'c7g.large', '--extra-slots', '10')).toEqual([]);
+  expect(errors('--instance-type', 'c7g.large', '--extra-slots', '11')).toEqual([expect.stringMatching(/^--extra-slots: got "11"; expected at most 10 on --instance-type c7g.large/)]);
 });

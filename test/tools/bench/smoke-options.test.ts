@@ -1,3 +1,7 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
 import { API_KEY_ENV } from '../../../tools/bench/options';
 import { API_KEY_PARAMETER_ENV, ENDPOINT_URL_ENV, parseSmokeArgs, type SmokeOptions } from '../../../tools/bench/smoke-options';
 
@@ -11,6 +15,18 @@ const errors = (argv: string[], env: NodeJS.ProcessEnv = {}): readonly string[] 
   if (!('errors' in r)) throw new Error(`expected errors, got ${JSON.stringify(r)}`);
   return r.errors;
 };
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'gllm-smoke-options-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+/** A key file that holds a key, one that does not, and an earlier verdict. */
+const keyFile = path.join(dir, 'key');
+writeFileSync(keyFile, 'secret\n');
+const emptyKey = path.join(dir, 'empty');
+writeFileSync(emptyKey, '\nsecret on the second line\n');
+const earlier = path.join(dir, 'earlier.json');
+writeFileSync(earlier, `${JSON.stringify({ tool: 'graviton-llm smoke', formatVersion: 1, passed: true })}\n`);
+const other = path.join(dir, 'other.json');
+writeFileSync(other, '{"tool": "something else"}\n');
 
 describe('smoke options', () => {
   test('defaults: 4 requests one at a time, 32 output tokens, 100 ms TPOT target, no TTFT target, no key', () => {
@@ -42,7 +58,7 @@ describe('smoke options', () => {
       timeoutS: 30,
       jsonOut: 'out/smoke.json',
     });
-    expect(parse(['--url', 'http://h', '--api-key-file', 'k']).apiKey).toEqual({ from: 'file', path: 'k' });
+    expect(parse(['--url', 'http://h', '--api-key-file', keyFile]).apiKey).toEqual({ from: 'file', path: keyFile });
   });
 
   test('the URL and key parameter come from the environment when their flags are absent', () => {
@@ -58,7 +74,7 @@ describe('smoke options', () => {
       url: 'http://flag/v1',
       apiKey: { from: 'parameter', name: '/from/flag' },
     });
-    expect(parse(['--api-key-file', 'k'], env).apiKey).toEqual({ from: 'file', path: 'k' });
+    expect(parse(['--api-key-file', keyFile], env).apiKey).toEqual({ from: 'file', path: keyFile });
   });
 
   test('the parameter variable wins over a raw key variable; the raw key is the last fallback', () => {
@@ -89,9 +105,17 @@ describe('smoke options', () => {
     [['--url', 'http://h', '--timeout-s', ''], /^--timeout-s: got ""/],
     [['--url', 'http://h', '--json-out', ''], /^--json-out: got ""/],
     [['--url', 'http://h', '--timeout', '5'], /--timeout/],
+    [['--url', 'http://h', '--api-key-file', path.join(dir, 'missing')], /^--api-key-file: cannot read .*missing/],
+    [['--url', 'http://h', '--api-key-file', emptyKey], /^--api-key-file: .*empty is empty: expected the key on its first line$/],
+    [['--url', 'http://h', '--json-out', other], /^--json-out: got ".*other\.json"; expected a new file or an earlier verdict of smoke, and .* exists and is not an earlier result of this command$/],
+    [['--url', 'http://h', '--json-out', dir], /^--json-out: got ".*"; expected a new file or an earlier verdict of smoke, and .* is a directory$/],
     [['--url', 'http://h', 'extra'], /extra/],
   ])('%j is rejected naming the flag', (argv, message) => {
     expect(errors(argv)).toEqual(expect.arrayContaining([expect.stringMatching(message)]));
+  });
+
+  test('--json-out may replace an earlier verdict', () => {
+    expect(parse(['--url', 'http://h', '--json-out', earlier]).jsonOut).toBe(earlier);
   });
 
   test('every problem is reported at once', () => {
