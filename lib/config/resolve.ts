@@ -6,7 +6,7 @@ import { llamaCppCommitOf, servingMemory } from '../constructs/endpoint-checks';
 import { imageOf } from '../constructs/fleet-image';
 import { ENDPOINT_DEFAULTS, GravitonLlmEndpointProps, endpointPropProblems } from '../constructs/graviton-llm-endpoint';
 import { GravitonInstanceType } from '../instances/graviton-instance-type';
-import { LlamaModel, catalogModelExpectation } from '../models/llama-model';
+import { LlamaModel, catalogModelExpectation, customModelProblems } from '../models/llama-model';
 import { MemoryNeed } from '../sizing/memory-fit';
 import { PropsError } from '../base/problems';
 import { ConfigError, ConfigProblem } from './config-error';
@@ -46,7 +46,7 @@ export const DEFAULT_VPC_CIDR = ENDPOINT_DEFAULTS.vpcCidr;
  */
 export function resolveConfig(config: KitConfig): ResolvedConfig {
   const problems: ConfigProblem[] = [];
-  const instanceType = built(problems, '', () => GravitonInstanceType.of(config.instanceType));
+  const instanceType = built(problems, () => GravitonInstanceType.of(config.instanceType));
   const model = resolveModel(config, problems);
   const network = resolveNetwork(config, problems);
 
@@ -106,15 +106,14 @@ export function resolveConfig(config: KitConfig): ResolvedConfig {
 
 /**
  * What a construct's factory returns, or undefined with its problems
- * recorded (their fields prefixed with the configuration field they are in):
- * LlamaModel.custom and GravitonInstanceType.of check their own arguments.
+ * recorded: GravitonInstanceType.of checks its own argument.
  */
-function built<T>(problems: ConfigProblem[], prefix: string, build: () => T): T | undefined {
+function built<T>(problems: ConfigProblem[], build: () => T): T | undefined {
   try {
     return build();
   } catch (e) {
     if (e instanceof PropsError) {
-      problems.push(...e.problems.map((p) => ({ ...p, field: `${prefix}${p.field}` })));
+      problems.push(...e.problems);
       return undefined;
     }
     throw e;
@@ -132,7 +131,10 @@ function resolveModel(config: KitConfig, problems: ConfigProblem[]): LlamaModel 
   }
   const custom = config.customModel;
   if (custom) {
-    return built(problems, 'customModel.', () => LlamaModel.custom(custom));
+    // LlamaModel.custom's own checks, with the fields (and the messages' mentions of them) under customModel.
+    const modelProblems = customModelProblems(custom, 'customModel.');
+    problems.push(...modelProblems);
+    return modelProblems.length === 0 ? LlamaModel.custom(custom) : undefined;
   }
   const id = config.model ?? DEFAULT_MODEL_ID;
   if (!findCatalogModel(id)) {

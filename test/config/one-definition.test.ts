@@ -13,6 +13,7 @@ import * as endpointModule from '../../lib/constructs/graviton-llm-endpoint';
 import { GravitonLlmEndpointProps } from '../../lib/constructs/graviton-llm-endpoint';
 import * as rangesModule from '../../lib/constructs/prop-ranges';
 import { GravitonInstanceType } from '../../lib/instances/graviton-instance-type';
+import * as modelModule from '../../lib/models/llama-model';
 import { LlamaModel } from '../../lib/models/llama-model';
 
 /**
@@ -180,12 +181,12 @@ describe('the configuration\'s refusal of a field that is a prop is the construc
     };
     const { endpointPropProblems } = endpointModule;
     const { rangeProblems } = rangesModule;
-    const custom = LlamaModel.custom.bind(LlamaModel);
+    const { customModelProblems } = modelModule;
     const of = GravitonInstanceType.of.bind(GravitonInstanceType);
     const spies = [
       jest.spyOn(endpointModule, 'endpointPropProblems').mockImplementation(record('', endpointPropProblems) as typeof endpointPropProblems),
       jest.spyOn(rangesModule, 'rangeProblems').mockImplementation(record('', rangeProblems) as typeof rangeProblems),
-      jest.spyOn(LlamaModel, 'custom').mockImplementation(record('customModel.', custom) as typeof custom),
+      jest.spyOn(modelModule, 'customModelProblems').mockImplementation(record('', customModelProblems) as typeof customModelProblems),
       jest.spyOn(GravitonInstanceType, 'of').mockImplementation(record('', of) as typeof of),
     ];
     let problems: readonly ConfigProblem[];
