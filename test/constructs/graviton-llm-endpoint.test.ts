@@ -248,6 +248,16 @@ describe('GravitonLlmEndpoint with every prop', () => {
 });
 
 describe('two endpoints in one stack, each with its endpointName', () => {
+  test('a second endpoint without a name of its own, or with the first one\'s, is refused naming endpointName (not a CloudFormation name clash at deploy)', () => {
+    const stack = new Stack(constructTestApp(), 'Shared', { env: ENV });
+    new GravitonLlmEndpoint(stack, 'Chat', minimal());
+    expect(() => new GravitonLlmEndpoint(stack, 'Embed', minimal())).toThrow('GravitonLlmEndpoint Shared/Embed: invalid props:\n  - endpointName: nothing was given; '
+      + 'required for a second endpoint in stack Shared: Shared/Chat already takes the stack\'s name, "Shared", the default');
+    // The stack's name given explicitly is the same name.
+    expect(() => new GravitonLlmEndpoint(stack, 'Other', { ...minimal(), endpointName: 'Shared' })).toThrow(/endpointName: got "Shared"; expected a name no other endpoint of stack Shared has: Shared\/Chat/);
+    expect(() => new GravitonLlmEndpoint(stack, 'Named', { ...minimal(), endpointName: 'embed' })).not.toThrow();
+  });
+
   test('their groups, agent parameters and API keys do not collide; without endpointName the stack\'s name is kept, as the signal\'s literal', () => {
     const app = constructTestApp();
     registerChecks(app);
