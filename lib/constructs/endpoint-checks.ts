@@ -280,9 +280,7 @@ export function llamaCppCommitOf(ref: string, given: string | undefined): { read
 
 /**
  * The retention periods CloudWatch Logs offers: every value of
- * logs.RetentionDays (INFINITE, 9999, keeps logs forever). Read when
- * called, not when this module loads: reading aws-logs at load would load
- * aws-cdk-lib's core earlier, which renumbers its tokens.
+ * logs.RetentionDays (INFINITE, 9999, keeps logs forever), read when called.
  */
 export function logRetentionDays(): readonly number[] {
   return Object.values(logs.RetentionDays).filter((v): v is number => typeof v === 'number').sort((a, b) => a - b);
