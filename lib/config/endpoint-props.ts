@@ -5,13 +5,16 @@ import { fleetImage } from '../constructs/fleet-image';
 import { GravitonLlmEndpointProps } from '../constructs/graviton-llm-endpoint';
 import { importNetwork } from '../constructs/inference-network';
 import { GravitonInstanceType } from '../instances/graviton-instance-type';
-import { ResolvedConfig } from './resolve';
+import type { KitConfig } from './schema';
+import type { ResolvedConfig } from './resolve';
 
 /**
  * The configuration as GravitonLlmEndpoint's props: the adapter between
- * files and `-c` keys (which resolveConfig checked, naming where each value
- * came from) and the construct. An existing VPC given by ids is imported
- * under `scope`, and amiId becomes the machine image.
+ * files and `-c` keys and the construct. resolveConfig runs the construct's
+ * checks on the props a configuration maps to (settingsProps) and names
+ * each problem by the field it came from (configFieldOf); endpointPropsOf
+ * then builds the props of a configuration that passed them: an existing
+ * VPC given by ids is imported under `scope`, and amiId becomes the machine image.
  *
  * The org template's configuration carries CloudFormation parameters' values:
  * an instance type that is a token becomes one chosen at deploy time.
@@ -29,12 +32,29 @@ export function endpointPropsOf(scope: Construct, config: ResolvedConfig): Gravi
   const plan = config.network;
   const existing = plan.kind === 'existing' ? importNetwork(scope, 'Network', plan) : undefined;
   return {
+    ...settingsProps(config),
     model: config.model,
     instanceType,
     existingVpc: existing?.vpc,
     vpcSubnets: existing?.privateSubnets,
     loadBalancerSubnets: config.internetFacing ? existing?.publicSubnets : undefined,
     vpcProps: plan.kind === 'new' ? { cidr: plan.cidr, maxAzs: plan.maxAzs, natGateways: plan.natGateways } : undefined,
+    llamaCppCommit: config.llamaCppCommit,
+    machineImage: config.amiId !== undefined ? fleetImage(scope, config.amiId) : undefined,
+  };
+}
+
+/** The configuration's fields that are an endpoint's props, as a configuration holds them (checked or not). */
+export type SettingFields = Pick<KitConfig, Exclude<keyof KitConfig,
+  'stackName' | 'account' | 'region' | 'model' | 'customModel' | 'instanceType' | 'amiId' | 'vpcId' | 'privateSubnetIds' | 'publicSubnetIds' | 'vpcCidr' | 'maxAzs' | 'natGateways'>>;
+
+/**
+ * The props every field of the configuration but the model, the instance
+ * type, the VPC and the image maps to, one by one: a Duration for a field
+ * named in seconds or minutes, a retention for logRetentionDays.
+ */
+export function settingsProps(config: SettingFields): Omit<GravitonLlmEndpointProps, 'model' | 'instanceType'> {
+  return {
     minCapacity: config.minCapacity,
     maxCapacity: config.maxCapacity,
     parallelSlots: config.parallelSlots,
@@ -44,20 +64,19 @@ export function endpointPropsOf(scope: Construct, config: ResolvedConfig): Gravi
     warmPoolSize: config.warmPoolSize,
     llamaCppRef: config.llamaCppRef,
     llamaCppCommit: config.llamaCppCommit,
-    machineImage: config.amiId !== undefined ? fleetImage(scope, config.amiId) : undefined,
     port: config.port,
-    bootTimeout: Duration.minutes(config.bootTimeoutMinutes),
+    bootTimeout: durationOf(config.bootTimeoutMinutes, 'minutes'),
     rootVolumeGiB: config.rootVolumeGiB,
     rootVolumeThroughputMiBps: config.rootVolumeThroughputMiBps,
     huggingFaceTokenParameterName: config.huggingFaceTokenParameterName,
     updateMinHealthyPercent: config.updateMinHealthyPercent,
-    updateBakeTime: Duration.minutes(config.updateBakeTimeMinutes),
+    updateBakeTime: durationOf(config.updateBakeTimeMinutes, 'minutes'),
     internetFacing: config.internetFacing,
     certificateArn: config.certificateArn,
     domainName: config.domainName,
     allowedCidrs: config.allowedCidrs,
-    loadBalancerIdleTimeout: Duration.seconds(config.loadBalancerIdleTimeoutSeconds),
-    deregistrationDelay: Duration.seconds(config.deregistrationDelaySeconds),
+    loadBalancerIdleTimeout: durationOf(config.loadBalancerIdleTimeoutSeconds, 'seconds'),
+    deregistrationDelay: durationOf(config.deregistrationDelaySeconds, 'seconds'),
     loadBalancerDeletionProtection: config.loadBalancerDeletionProtection,
     retainArtifactsOnDelete: config.retainArtifactsOnDelete,
     apiKeyParameterName: config.apiKeyParameterName,
@@ -67,6 +86,52 @@ export function endpointPropsOf(scope: Construct, config: ResolvedConfig): Gravi
     tpotP90AlarmMs: config.tpotP90AlarmMs,
     errorRateAlarmPercent: config.errorRateAlarmPercent,
     canaryUrl: config.canaryUrl,
-    canaryInterval: Duration.minutes(config.canaryIntervalMinutes),
+    canaryInterval: durationOf(config.canaryIntervalMinutes, 'minutes'),
   };
+}
+
+/** The fields that become a Duration prop, and the unit each is named in. */
+export const DURATION_FIELDS = {
+  loadBalancerIdleTimeoutSeconds: 'seconds',
+  deregistrationDelaySeconds: 'seconds',
+  bootTimeoutMinutes: 'minutes',
+  updateBakeTimeMinutes: 'minutes',
+  canaryIntervalMinutes: 'minutes',
+} as const;
+
+/**
+ * A field's value as a Duration, or undefined where no Duration holds it (a
+ * negative amount): resolveConfig reports such a value itself, with the
+ * range of the prop it would have become.
+ */
+export function durationOf(value: number, unit: 'seconds' | 'minutes'): Duration | undefined {
+  return Number.isFinite(value) && value >= 0 ? Duration[unit](value) : undefined;
+}
+
+/**
+ * The configuration field each prop comes from, where its name differs (a
+ * prop of the same name comes from the field of that name). A list entry's
+ * `[i]` is written `.i`, as the configuration's paths are.
+ */
+export const CONFIG_FIELD_OF_PROP: Readonly<Record<string, string>> = {
+  'vpcProps.cidr': 'vpcCidr',
+  'vpcProps.maxAzs': 'maxAzs',
+  'vpcProps.natGateways': 'natGateways',
+  'existingVpc': 'vpcId',
+  'vpcSubnets': 'privateSubnetIds',
+  'loadBalancerSubnets': 'publicSubnetIds',
+  'machineImage': 'amiId',
+  'bootTimeout': 'bootTimeoutMinutes',
+  'updateBakeTime': 'updateBakeTimeMinutes',
+  'canaryInterval': 'canaryIntervalMinutes',
+  'loadBalancerIdleTimeout': 'loadBalancerIdleTimeoutSeconds',
+  'deregistrationDelay': 'deregistrationDelaySeconds',
+  'logRetention': 'logRetentionDays',
+};
+
+/** The configuration field a prop's problem (`scheduledCapacity[0].cron`, `vpcProps.cidr`) names. */
+export function configFieldOf(propPath: string): string {
+  const dotted = propPath.replace(/\[(\d+)\]/g, '.$1');
+  const prop = Object.keys(CONFIG_FIELD_OF_PROP).find((p) => dotted === p || dotted.startsWith(`${p}.`));
+  return prop === undefined ? dotted : `${CONFIG_FIELD_OF_PROP[prop]}${dotted.slice(prop.length)}`;
 }

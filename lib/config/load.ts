@@ -298,6 +298,10 @@ function expectation(issue: z.core.$ZodIssue, fieldPath: string[], given: unknow
     return issue.message;
   }
   const schema = schemaAt(configSchema, fieldPath);
+  // A field whose schema words its type's error itself (in the words of the construct that owns the value).
+  if (issue.code === 'invalid_type' && given !== undefined && schema?._zod.def.error !== undefined) {
+    return issue.message;
+  }
   if (schema instanceof z.ZodNumber) {
     const min = schema.minValue;
     const max = schema.maxValue;

@@ -1,15 +1,17 @@
-import { GravitonInstance, findGravitonInstance } from '../catalogs/graviton-instances';
+import { Aws } from 'aws-cdk-lib';
+import { GravitonInstance } from '../catalogs/graviton-instances';
 import { DEFAULT_MODEL_ID, findCatalogModel } from '../catalogs/model-catalog';
 import { LLAMA_CPP_DEFAULT_REF } from '../catalogs/llama-cpp-release';
-import {
-  canaryUrlProblems, capacityProblems, certificateRegionProblems, clientRangeProblems, contextProblems, llamaCppCommitOf, memoryFitProblems, newVpcProblems,
-  rootVolumeProblems, scheduleProblems, servingMemory, tlsProblems,
-} from '../constructs/endpoint-checks';
-import { ENDPOINT_DEFAULTS } from '../constructs/graviton-llm-endpoint';
-import { instanceTypeExpectation } from '../instances/graviton-instance-type';
+import { llamaCppCommitOf, servingMemory } from '../constructs/endpoint-checks';
+import { imageOf } from '../constructs/fleet-image';
+import { ENDPOINT_DEFAULTS, GravitonLlmEndpointProps, endpointPropProblems } from '../constructs/graviton-llm-endpoint';
+import { GravitonInstanceType } from '../instances/graviton-instance-type';
 import { LlamaModel, catalogModelExpectation, customModelProblems } from '../models/llama-model';
 import { MemoryNeed } from '../sizing/memory-fit';
+import { PropsError } from '../base/problems';
 import { ConfigError, ConfigProblem } from './config-error';
+import { DURATION_FIELDS, configFieldOf, durationOf, settingsProps } from './endpoint-props';
+import { rangeProblems } from '../constructs/prop-ranges';
 import { fieldSource } from './load';
 import { KitConfig } from './schema';
 
@@ -33,25 +35,19 @@ export interface ResolvedConfig extends Omit<KitConfig, 'model' | 'customModel' 
 export const DEFAULT_VPC_CIDR = ENDPOINT_DEFAULTS.vpcCidr;
 
 /**
- * Checks the rules that span several fields or need the catalogs, and fills
- * in what depends on them. Runs once every field is valid on its own, and
- * collects all of its problems before throwing.
+ * Checks a configuration the schema read, and fills in what depends on it.
+ * The values' rules are the constructs': the configuration is mapped to the
+ * props GravitonLlmEndpoint, LlamaModel.custom and GravitonInstanceType.of
+ * take, their own checks run on them, and each problem is named by the field
+ * it came from (`bootTimeout` as bootTimeoutMinutes, `vpcProps.cidr` as
+ * vpcCidr) and the file or `-c` key that gave it. Only the rules about fields
+ * that have no prop are this file's: model or customModel, an existing VPC's
+ * ids, and the region an AMI id needs. Collects every problem before throwing.
  */
 export function resolveConfig(config: KitConfig): ResolvedConfig {
   const problems: ConfigProblem[] = [];
-
-  const instance = findGravitonInstance(config.instanceType);
-  if (!instance) {
-    problems.push({ field: 'instanceType', given: config.instanceType, expected: instanceTypeExpectation(config.instanceType) });
-  }
-
+  const instanceType = built(problems, () => GravitonInstanceType.of(config.instanceType));
   const model = resolveModel(config, problems);
-
-  problems.push(...capacityProblems(config).filter((p) => p.field === 'minCapacity'));
-  if (model) {
-    problems.push(...contextProblems(model, config.contextTokensPerSlot));
-  }
-
   const network = resolveNetwork(config, problems);
 
   // An AMI id exists in one region only; without region, the AWS CLI's current one would decide where it is looked for.
@@ -62,27 +58,35 @@ export function resolveConfig(config: KitConfig): ResolvedConfig {
     });
   }
 
-  problems.push(...scheduleProblems(config.scheduledCapacity ?? []));
-  problems.push(...capacityProblems(config).filter((p) => p.field === 'warmPoolSize'));
+  // A value no Duration holds (a negative amount) cannot become its prop: it is held to the prop's range here.
+  problems.push(...rangeProblems((Object.keys(DURATION_FIELDS) as (keyof typeof DURATION_FIELDS)[])
+    .filter((field) => durationOf(config[field], DURATION_FIELDS[field]) === undefined)
+    .map((field) => ({ field, setting: field, value: config[field], unit: DURATION_FIELDS[field] }))));
 
-  problems.push(...tlsProblems(config));
-  // The region the configuration names; one taken from the AWS CLI or the default is checked by the app, which knows it.
-  if (config.region !== undefined) {
-    problems.push(...certificateRegionProblems(config.certificateArn, config.region, 'the region field'));
-  }
-  problems.push(...canaryUrlProblems(config.internetFacing, config.canaryUrl));
-  problems.push(...clientRangeProblems({ ...config, existingVpc: config.vpcId !== undefined ? `vpcId (${config.vpcId})` : undefined }));
+  // The endpoint's own checks, on the props this configuration maps to. The model and instance type
+  // reported their problems above (as customModel.*, model, instanceType); without them, the checks
+  // that need them are left out. The region a configuration does not name is checked by the app, which knows it.
+  const props = {
+    ...settingsProps(config),
+    model,
+    instanceType,
+    vpcProps: config.vpcId === undefined ? { cidr: config.vpcCidr, maxAzs: config.maxAzs, natGateways: config.natGateways } : undefined,
+    machineImage: config.amiId !== undefined ? imageOf(config.amiId) : undefined,
+  } as GravitonLlmEndpointProps;
+  problems.push(...endpointPropProblems(props, {
+    region: config.region ?? Aws.REGION,
+    regionSource: 'the region field',
+    existingVpc: config.vpcId !== undefined ? `vpcId (${config.vpcId})` : undefined,
+  })
+    .filter((p) => !((p.field === 'model' && !model) || (p.field === 'instanceType' && !instanceType)))
+    .map((p) => ({ ...p, field: configFieldOf(p.field) })));
 
-  const llamaCppCommit = resolveLlamaCppCommit(config, problems);
-
+  const llamaCppRef = config.llamaCppRef ?? LLAMA_CPP_DEFAULT_REF;
+  const { commit: llamaCppCommit } = llamaCppCommitOf(llamaCppRef, config.llamaCppCommit);
   const memory = model ? servingMemory(model, config.parallelSlots, config.contextTokensPerSlot) : undefined;
-  if (instance && model) {
-    problems.push(...memoryFitProblems(model, instance, config.parallelSlots, config.contextTokensPerSlot));
-    problems.push(...rootVolumeProblems(model, config.rootVolumeGiB));
-  }
-
+  const instance = instanceType?.catalogEntry;
   if (problems.length > 0 || !instance || !model || !memory || !network || !llamaCppCommit) {
-    // A value the user gave is named with the file or flag it came from, as the schema's problems are.
+    // A value the user gave is named with the file or flag it came from.
     throw new ConfigError(problems.map((p) => (p.source !== undefined || p.given === undefined ? p : { ...p, source: fieldSource(config, p.field) })));
   }
 
@@ -91,7 +95,7 @@ export function resolveConfig(config: KitConfig): ResolvedConfig {
     ...rest,
     instance,
     model,
-    llamaCppRef: config.llamaCppRef ?? LLAMA_CPP_DEFAULT_REF,
+    llamaCppRef,
     llamaCppCommit,
     apiKeyParameterName: config.apiKeyParameterName ?? `/graviton-llm/${config.stackName}/api-key`,
     network,
@@ -100,11 +104,20 @@ export function resolveConfig(config: KitConfig): ResolvedConfig {
   };
 }
 
-/** The commit to build (see llamaCppCommitOf), its problems recorded. */
-function resolveLlamaCppCommit(config: KitConfig, problems: ConfigProblem[]): string | undefined {
-  const { commit, problems: commitProblems } = llamaCppCommitOf(config.llamaCppRef ?? LLAMA_CPP_DEFAULT_REF, config.llamaCppCommit);
-  problems.push(...commitProblems);
-  return commit;
+/**
+ * What a construct's factory returns, or undefined with its problems
+ * recorded: GravitonInstanceType.of checks its own argument.
+ */
+function built<T>(problems: ConfigProblem[], build: () => T): T | undefined {
+  try {
+    return build();
+  } catch (e) {
+    if (e instanceof PropsError) {
+      problems.push(...e.problems);
+      return undefined;
+    }
+    throw e;
+  }
 }
 
 function resolveModel(config: KitConfig, problems: ConfigProblem[]): LlamaModel | undefined {
@@ -118,6 +131,7 @@ function resolveModel(config: KitConfig, problems: ConfigProblem[]): LlamaModel 
   }
   const custom = config.customModel;
   if (custom) {
+    // LlamaModel.custom's own checks, with the fields (and the messages' mentions of them) under customModel.
     const modelProblems = customModelProblems(custom, 'customModel.');
     problems.push(...modelProblems);
     return modelProblems.length === 0 ? LlamaModel.custom(custom) : undefined;
@@ -162,10 +176,6 @@ function resolveNetwork(config: KitConfig, problems: ConfigProblem[]): NetworkPl
       problems.push({ field, given: config[field], expected: 'applies only with vpcId (an existing VPC); remove it, or set vpcId' });
     }
   }
-  const maxAzs = config.maxAzs ?? ENDPOINT_DEFAULTS.maxAzs;
-  const natGateways = config.natGateways ?? ENDPOINT_DEFAULTS.natGateways;
-  const cidr = config.vpcCidr ?? DEFAULT_VPC_CIDR;
-  const vpcProblems = newVpcProblems(cidr, maxAzs, natGateways);
-  problems.push(...vpcProblems);
-  return vpcProblems.length === 0 ? { kind: 'new', cidr, maxAzs, natGateways } : undefined;
+  // The new VPC's shape is GravitonLlmEndpoint's to check (vpcProps).
+  return { kind: 'new', cidr: config.vpcCidr ?? DEFAULT_VPC_CIDR, maxAzs: config.maxAzs ?? ENDPOINT_DEFAULTS.maxAzs, natGateways: config.natGateways ?? ENDPOINT_DEFAULTS.natGateways };
 }

@@ -1,94 +1,67 @@
 import { z } from 'zod';
-import { ARCHITECTURES, ARCHITECTURE_IDS, ModelArchitecture, minimumModelFileBytes } from '../catalogs/model-architectures';
-import { LLAMA_CPP_COMMIT_PATTERN, LLAMA_CPP_REF_PATTERN } from '../catalogs/llama-cpp-release';
 import { AL2023_ARM64_AMI_PARAMETER } from '../catalogs/amazon-linux';
+import { ARCHITECTURE_IDS } from '../catalogs/model-architectures';
 import { QUANTIZATIONS } from '../catalogs/quantizations';
-import { PROP_FORMATS, cidrProblem } from '../constructs/prop-formats';
-import { PROP_RANGES, PropRange, RangedSetting } from '../constructs/prop-ranges';
-import { cronProblem } from './cron';
+import { cidrProblem } from '../constructs/prop-formats';
+import { RangedSetting, rangeExpectation } from '../constructs/prop-ranges';
 import { ENDPOINT_DEFAULTS } from '../constructs/graviton-llm-endpoint';
 
 /**
- * The kit's configuration: one schema, used to validate cdk.json context, a
+ * The kit's configuration: one schema, used to read cdk.json context, a
  * config file and `-c key=value` overrides alike. Every field carries a
  * description (shown in the README's configuration reference, which a test
  * keeps in step with this file) and the default that applies when it is unset.
  *
- * Cross-field rules (fit check, certificate and domain name for each kind of
- * endpoint, certificate region, client ranges) are the constructs' own
- * (constructs/endpoint-checks.ts), which `resolve.ts` runs on the
- * configuration; it adds those about fields only a file has (VPC id vs. VPC
- * props, subnet ids).
+ * The schema holds the configuration's structure only: its fields (an
+ * unknown or misspelt one is refused here), and each field's JSON type (what
+ * a file holds, and what a `-c` string is read as). The values' rules are the
+ * constructs': a field that becomes a prop of GravitonLlmEndpoint,
+ * LlamaModel.custom or GravitonInstanceType is checked by that construct's
+ * own functions, which `resolve.ts` runs on the props the configuration maps
+ * to, naming the file and key each problem came from
+ * (test/config/one-definition.test.ts keeps it so). The schema's own rules
+ * are for the fields that have no prop: the stack's name, account and
+ * region, and an existing VPC's and subnets' ids.
  */
 
-/** The retention periods CloudWatch Logs accepts. */
-const LOG_RETENTION_DAYS: readonly number[] = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
-
-const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
-const SHA256 = /^[0-9a-f]{64}$/;
-
-/** An IPv4 CIDR block whose address is the network's own (no host bits), as EC2 and security groups read it alike. */
+/** An IPv4 CIDR block whose address is the network's own (no host bits): the org configuration's parameter defaults. */
 export function cidrSchema(example: string) {
   return z.string().superRefine((cidr, ctx) => {
     const problem = cidrProblem(cidr, example);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 }
-/** EC2 image ids: the short form of older images, or the long form. */
-const AMI_ID = /^ami-([0-9a-f]{8}|[0-9a-f]{17})$/;
-/** A numeric field in the range the endpoint's prop of the same setting must be in. */
-const ranged = (setting: RangedSetting) => {
-  const r: PropRange = PROP_RANGES[setting];
-  return (r.whole === false ? z.number() : z.number().int()).min(r.min).max(r.max);
-};
-/** A string field of the shape the endpoint's prop of the same name must have. */
-const formatted = (field: keyof typeof PROP_FORMATS) => z.string().regex(PROP_FORMATS[field].pattern, { message: PROP_FORMATS[field].expected });
+
+const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
+
+/**
+ * A number that becomes a prop with a range: its type only. What a value
+ * that is not a number is told is the construct's own wording of the range.
+ */
+const ranged = (setting: RangedSetting, unit?: string) => z.number({
+  error: (issue) => (issue.input === undefined ? undefined : rangeExpectation(setting, unit)),
+});
 
 export const customModelSchema = z.strictObject({
   source: z.string()
-    .regex(/^(s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/[A-Za-z0-9_.,:/+@%=\-]+|https:\/\/[A-Za-z0-9][A-Za-z0-9.-]*(:\d+)?\/[A-Za-z0-9_.,:/+@%=?&~\-]*)$/, {
-      message: 'expected an s3://BUCKET/KEY or https://HOST/PATH URL of a .gguf file (letters, digits and _ . , : / + @ % = ? & ~ - only)',
-    })
     .describe('Where to fetch the GGUF file: `s3://bucket/key.gguf` or an `https://` URL.'),
   sha256: z.string()
-    .regex(SHA256, { message: 'expected 64 lowercase hexadecimal characters' })
     .describe('SHA-256 of the file; the boot refuses a file that does not match.'),
-  sizeBytes: z.number().int().min(1)
+  sizeBytes: z.number()
     .describe('File size in bytes; sizes the fit check and the root volume.'),
-  architecture: z.enum(ARCHITECTURE_IDS)
-    .describe('The Llama 3 model this one was fine-tuned from; gives the KV-cache shape and context limit.'),
-  quantization: z.enum(QUANTIZATIONS)
-    .describe('Quantization of the file as fetched.'),
-  quantizeTo: z.enum(['Q4_0', 'Q8_0', 'Q4_K_M']).optional()
+  architecture: z.string()
+    .describe(`The Llama 3 model this one was fine-tuned from (${ARCHITECTURE_IDS.join(', ')}); gives the KV-cache shape and context limit.`),
+  quantization: z.string()
+    .describe(`Quantization of the file as fetched (${QUANTIZATIONS.join(', ')}).`),
+  quantizeTo: z.string().optional()
     .describe('Quantize an F16 file on the instance with llama-quantize (result cached). @default - serve the file as fetched'),
-}).superRefine((model, ctx) => {
-  // A size far below what the architecture's weights take would size the fit check and the disk on a wrong number.
-  const architecture = ARCHITECTURES[model.architecture] as ModelArchitecture | undefined;
-  if (!architecture || !QUANTIZATIONS.includes(model.quantization) || typeof model.sizeBytes !== 'number') {
-    return; // reported by the fields' own checks
-  }
-  const minimum = minimumModelFileBytes(architecture, model.quantization);
-  if (model.sizeBytes < minimum) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['sizeBytes'],
-      message: `expected at least ${minimum} bytes for a ${model.quantization} file of ${architecture.displayName} `
-        + `(${architecture.parametersBillions}B parameters): give the file's size in bytes (\`stat -c %s FILE\`), `
-        + 'or correct architecture or quantization',
-    });
-  }
 });
 
 export const scheduleSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,63}$/, { message: 'expected a name of letters, digits and hyphens' })
-    .describe('Name of the scheduled action.'),
-  cron: z.string().superRefine((cron, ctx) => {
-    const problem = cronProblem(cron);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  })
-    .describe('When, as a five-field cron expression in UTC.'),
-  minCapacity: z.number().int().min(0).max(100).describe('Fewest instances from then on.'),
-  maxCapacity: z.number().int().min(1).max(100).describe('Most instances from then on.'),
+  name: z.string().describe('Name of the scheduled action.'),
+  cron: z.string().describe('When, as a five-field cron expression in UTC.'),
+  minCapacity: ranged('scheduledMinCapacity').describe('Fewest instances from then on.'),
+  maxCapacity: ranged('scheduledMaxCapacity').describe('Most instances from then on.'),
 });
 
 export const configSchema = z.strictObject({
@@ -106,7 +79,7 @@ export const configSchema = z.strictObject({
     .describe('Your own GGUF instead of a catalog model (object; give it in a config file or as JSON). @default - none'),
   instanceType: z.string().default('c7g.2xlarge')
     .describe('Graviton instance type (see the Graviton catalog).'),
-  amiId: z.string().regex(AMI_ID, { message: 'expected an AMI id like ami-0123456789abcdef0 (ami- and 8 or 17 lowercase hexadecimal characters)' }).optional()
+  amiId: z.string().optional()
     .describe(`Amazon Linux 2023 arm64 AMI the instances start from, an id of the stack's region (needs region). The fleet moves to another AMI only when this changes; the current one: \`aws ssm get-parameter --name ${AL2023_ARM64_AMI_PARAMETER} --query Parameter.Value --output text\`. @default - that parameter's value, looked up at the first synth with credentials and recorded in cdk.context.json`),
   minCapacity: ranged('minCapacity').default(ENDPOINT_DEFAULTS.minCapacity)
     .describe('Fewest instances in the fleet.'),
@@ -116,13 +89,9 @@ export const configSchema = z.strictObject({
     .describe('Requests each instance serves at once (llama-server `--parallel`), batched together.'),
   contextTokensPerSlot: ranged('contextTokensPerSlot').default(ENDPOINT_DEFAULTS.contextTokensPerSlot)
     .describe('Context window of each slot, in tokens (prompt plus output).'),
-  llamaCppRef: z.string().regex(LLAMA_CPP_REF_PATTERN, {
-    message: 'expected a llama.cpp release tag like v0.5.0 or b6500, or a 40-character commit hash',
-  }).optional()
+  llamaCppRef: z.string().optional()
     .describe('llama.cpp release tag or commit the instances build. @default - the release the kit is tested with (see README)'),
-  llamaCppCommit: z.string().regex(LLAMA_CPP_COMMIT_PATTERN, {
-    message: 'expected the 40-character commit hash the llamaCppRef tag names',
-  }).optional()
+  llamaCppCommit: z.string().optional()
     .describe('Commit that llamaCppRef names; instances fetch and check this commit, so a moved tag changes nothing. Needed for a tag the kit does not know. @default - the known commit of llamaCppRef'),
   vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, { message: 'expected a VPC id like vpc-0123456789abcdef0' }).optional()
     .describe('Deploy into this existing VPC instead of creating one; needs privateSubnetIds and allowedCidrs (no lookup: synth stays offline). The kit creates no NAT gateway or VPC endpoints in it. @default - a new VPC'),
@@ -130,7 +99,7 @@ export const configSchema = z.strictObject({
     .describe('With vpcId: private subnets in at least two AZs, for the instances and an internal load balancer. They must route to the internet (a NAT gateway): instances fetch llama.cpp from GitHub and models from Hugging Face (see Deploy into an existing VPC). @default - none'),
   publicSubnetIds: z.array(z.string().regex(SUBNET_ID, { message: 'expected a subnet id like subnet-0123456789abcdef0' })).min(2).max(16).optional()
     .describe('With vpcId and internetFacing: public subnets in at least two AZs for the load balancer. @default - none'),
-  vpcCidr: cidrSchema('10.64.0.0/16').optional()
+  vpcCidr: z.string().optional()
     .describe('CIDR block of the new VPC; not allowed with vpcId. @default - 10.64.0.0/16'),
   maxAzs: ranged('maxAzs').optional()
     .describe('Availability zones the new VPC spans; not allowed with vpcId. @default - 2'),
@@ -138,31 +107,29 @@ export const configSchema = z.strictObject({
     .describe('NAT gateways of the new VPC (one per AZ survives an AZ outage); not allowed with vpcId. @default - 1'),
   internetFacing: z.boolean().default(false)
     .describe('Put the load balancer on the internet (HTTPS only) rather than inside the VPC.'),
-  certificateArn: formatted('certificateArn').optional()
+  certificateArn: z.string().optional()
     .describe('ACM certificate (in the stack\'s region) for HTTPS; required when internetFacing is true; on an internal endpoint it needs domainName. @default - plain HTTP inside the VPC'),
-  domainName: formatted('domainName').optional()
+  domainName: z.string().optional()
     .describe('With certificateArn on an internal endpoint: the name the certificate covers and clients use; point it at the load balancer in your DNS. @default - none'),
-  allowedCidrs: z.array(cidrSchema('10.0.0.0/8')).min(1).max(50).optional()
+  allowedCidrs: z.array(z.string()).optional()
     .describe('Client address ranges the load balancer accepts (comma-separated on the command line); required when internetFacing is true. @default - the VPC CIDR'),
   port: ranged('port').default(ENDPOINT_DEFAULTS.port)
     .describe('Port llama-server listens on inside the instances.'),
-  loadBalancerIdleTimeoutSeconds: ranged('loadBalancerIdleTimeoutSeconds').default(ENDPOINT_DEFAULTS.loadBalancerIdleTimeoutSeconds)
+  loadBalancerIdleTimeoutSeconds: ranged('loadBalancerIdleTimeoutSeconds', 'seconds').default(ENDPOINT_DEFAULTS.loadBalancerIdleTimeoutSeconds)
     .describe('Seconds the load balancer keeps a silent connection open; long prompts take a while to their first token.'),
-  deregistrationDelaySeconds: ranged('deregistrationDelaySeconds').default(ENDPOINT_DEFAULTS.deregistrationDelaySeconds)
+  deregistrationDelaySeconds: ranged('deregistrationDelaySeconds', 'seconds').default(ENDPOINT_DEFAULTS.deregistrationDelaySeconds)
     .describe('Seconds a leaving instance keeps serving its open streams.'),
-  bootTimeoutMinutes: ranged('bootTimeoutMinutes').default(ENDPOINT_DEFAULTS.bootTimeoutMinutes)
+  bootTimeoutMinutes: ranged('bootTimeoutMinutes', 'minutes').default(ENDPOINT_DEFAULTS.bootTimeoutMinutes)
     .describe('How long a new instance may take to build llama.cpp, fetch the model and pass its health check.'),
   rootVolumeGiB: ranged('rootVolumeGiB').optional()
     .describe('Root volume size. @default - twice the model size plus 20 GiB for the build and logs'),
   rootVolumeThroughputMiBps: ranged('rootVolumeThroughputMiBps').default(ENDPOINT_DEFAULTS.rootVolumeThroughputMiBps)
     .describe('gp3 throughput of the root volume; the model is read from it at every start.'),
-  logRetentionDays: z.number().int().refine((d) => LOG_RETENTION_DAYS.includes(d), {
-    message: `expected one of CloudWatch Logs' retention periods: ${LOG_RETENTION_DAYS.join(', ')}`,
-  }).default(ENDPOINT_DEFAULTS.logRetentionDays)
+  logRetentionDays: z.number().default(ENDPOINT_DEFAULTS.logRetentionDays)
     .describe('Days the boot and server logs are kept.'),
-  apiKeyParameterName: formatted('apiKeyParameterName').optional()
+  apiKeyParameterName: z.string().optional()
     .describe('SSM SecureString parameter that holds the generated API key. @default - /graviton-llm/STACKNAME/api-key'),
-  huggingFaceTokenParameterName: formatted('huggingFaceTokenParameterName').optional()
+  huggingFaceTokenParameterName: z.string().optional()
     .describe('SSM SecureString parameter holding a Hugging Face token, for gated repositories. @default - anonymous downloads'),
   retainArtifactsOnDelete: z.boolean().default(false)
     .describe('Keep the artifact bucket (cached builds and models) when the stack is deleted.'),
@@ -172,13 +139,13 @@ export const configSchema = z.strictObject({
     .describe('Scale out above, in below this share of busy and queued slots across the fleet.'),
   updateMinHealthyPercent: ranged('updateMinHealthyPercent').default(ENDPOINT_DEFAULTS.updateMinHealthyPercent)
     .describe('Share of the fleet an update keeps serving: at 100 it launches each new instance before retiring an old one; lower replaces in place, faster and without extra instances.'),
-  updateBakeTimeMinutes: ranged('updateBakeTimeMinutes').default(ENDPOINT_DEFAULTS.updateBakeTimeMinutes)
+  updateBakeTimeMinutes: ranged('updateBakeTimeMinutes', 'minutes').default(ENDPOINT_DEFAULTS.updateBakeTimeMinutes)
     .describe('Minutes an update keeps watching the rollback alarms after the last new instance serves, before it counts as done (the latency alarms need 15 minutes to fire).'),
   warmPoolSize: ranged('warmPoolSize').default(ENDPOINT_DEFAULTS.warmPoolSize)
     .describe('Stopped, already-booted instances kept ready to join the fleet in a minute or two instead of a full boot (0: none).'),
-  scheduledCapacity: z.array(scheduleSchema).max(20).optional()
+  scheduledCapacity: z.array(scheduleSchema).optional()
     .describe('Capacity changes on a schedule (list of objects; give it in a config file or as JSON). @default - none'),
-  alarmEmail: formatted('alarmEmail').optional()
+  alarmEmail: z.string().optional()
     .describe('Subscribe this address to the alarm topic (confirm the e-mail AWS sends). @default - no subscription'),
   ttftP90AlarmMs: ranged('ttftP90AlarmMs').default(ENDPOINT_DEFAULTS.ttftP90AlarmMs)
     .describe('Alarm when the canary\'s p90 time to first token stays above this.'),
@@ -186,9 +153,9 @@ export const configSchema = z.strictObject({
     .describe('Alarm when the canary\'s p90 time per output token stays above this (100 ms: the interactive target).'),
   errorRateAlarmPercent: ranged('errorRateAlarmPercent').default(ENDPOINT_DEFAULTS.errorRateAlarmPercent)
     .describe('Alarm when 5xx responses (from the load balancer or from the instances) exceed this share of requests.'),
-  canaryUrl: formatted('canaryUrl').optional()
+  canaryUrl: z.string().optional()
     .describe('Where the canary reaches an internet-facing endpoint: https:// and the domain name the certificate covers (allowedCidrs must admit the VPC\'s NAT addresses). @default - the load balancer\'s own address for an internal endpoint; no canary for an internet-facing one'),
-  canaryIntervalMinutes: ranged('canaryIntervalMinutes').default(ENDPOINT_DEFAULTS.canaryIntervalMinutes)
+  canaryIntervalMinutes: ranged('canaryIntervalMinutes', 'minutes').default(ENDPOINT_DEFAULTS.canaryIntervalMinutes)
     .describe('How often the canary sends a streamed chat completion through the load balancer.'),
 });
 

@@ -8,6 +8,9 @@ import { Construct } from 'constructs';
 import { STACK_ID_TAG } from '../../runtime/api-key/owner-tags';
 import { handlerEntry } from './handler-entry';
 import { nagArn } from './nag-findings';
+import { throwIfProblems } from '../base/problems';
+import { logRetentionProblems } from './endpoint-checks';
+import { formatProblems } from './prop-formats';
 
 export interface ApiKeyParameterProps {
   /** Name of the SSM SecureString parameter, starting with `/`. */
@@ -30,6 +33,11 @@ export class ApiKeyParameter extends Construct {
 
   constructor(scope: Construct, id: string, props: ApiKeyParameterProps) {
     super(scope, id);
+    // The rules GravitonLlmEndpoint checks its apiKeyParameterName and logRetention with, for a parameter built alone.
+    throwIfProblems(`ApiKeyParameter ${this.node.path}`, [
+      ...formatProblems({ apiKeyParameterName: props.parameterName }).map((p) => ({ ...p, field: 'parameterName' })),
+      ...logRetentionProblems(props.logRetention),
+    ]);
     this.parameterName = props.parameterName;
     this.parameterArn = Arn.format({
       service: 'ssm',

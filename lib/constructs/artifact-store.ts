@@ -1,6 +1,8 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { throwIfProblems } from '../base/problems';
+import { booleanType } from '../base/prop-types';
 
 export interface ArtifactStoreProps {
   /** Keep the buckets and their contents when the stack is deleted. */
@@ -30,6 +32,8 @@ export class ArtifactStore extends Construct {
 
   constructor(scope: Construct, id: string, props: ArtifactStoreProps) {
     super(scope, id);
+    const retain = booleanType('retainOnDelete', props.retainOnDelete);
+    throwIfProblems(`ArtifactStore ${this.node.path}`, retain ? [retain] : []);
     const removal = props.retainOnDelete
       ? { removalPolicy: RemovalPolicy.RETAIN }
       : { removalPolicy: RemovalPolicy.DESTROY, autoDeleteObjects: true };

@@ -8,6 +8,11 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { handlerEntry } from './handler-entry';
+import { throwIfProblems } from '../base/problems';
+import { logRetentionProblems } from './endpoint-checks';
+import { endpointNameProblems } from './inference-fleet';
+import { formatProblems } from './prop-formats';
+import { rangeProblems } from './prop-ranges';
 
 export interface EndpointCanaryProps {
   /** The endpoint's VPC: the function runs in it, so an internal load balancer is reachable. */
@@ -47,9 +52,17 @@ export class EndpointCanary extends Construct {
 
   constructor(scope: Construct, id: string, props: EndpointCanaryProps) {
     super(scope, id);
-    if (props.tlsServerName !== undefined && !props.endpointUrl.startsWith('https://')) {
-      throw new Error(`EndpointCanary ${this.node.path}: tlsServerName (${props.tlsServerName}) needs an https:// endpointUrl; got ${props.endpointUrl}`);
-    }
+    // The rules GravitonLlmEndpoint checks the same props with, for a canary built alone.
+    const interval = props.interval instanceof Duration && !props.interval.isUnresolved() ? props.interval.toMinutes({ integral: false }) : undefined;
+    throwIfProblems(`EndpointCanary ${this.node.path}`, [
+      ...(props.tlsServerName !== undefined && !String(props.endpointUrl).startsWith('https://')
+        ? [{ field: 'tlsServerName', given: props.tlsServerName, expected: `applies only to an https:// endpointUrl; endpointUrl is ${props.endpointUrl}` }]
+        : []),
+      ...endpointNameProblems(props.endpointName),
+      ...formatProblems({ apiKeyParameterName: props.apiKeyParameterName }),
+      ...rangeProblems([{ field: 'interval', setting: 'canaryIntervalMinutes', value: interval, unit: 'minutes' }]),
+      ...logRetentionProblems(props.logRetention),
+    ]);
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
       description: 'graviton-llm canary: calls the load balancer and SSM',

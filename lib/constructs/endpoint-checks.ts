@@ -1,11 +1,15 @@
 import { Token } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { GravitonInstance } from '../catalogs/graviton-instances';
-import { LLAMA_CPP_RELEASE_COMMITS, LLAMA_CPP_REPOSITORY } from '../catalogs/llama-cpp-release';
+import { LLAMA_CPP_COMMIT_PATTERN, LLAMA_CPP_REF_PATTERN, LLAMA_CPP_RELEASE_COMMITS, LLAMA_CPP_REPOSITORY } from '../catalogs/llama-cpp-release';
 import { LlamaModel, ROOT_VOLUME_BASE_GIB } from '../models/llama-model';
 import {
   MemoryNeed, PROMPT_CACHE_ALLOWANCE_FRACTION, PROMPT_CACHE_MAX_MIB, fits, formatGiB, memoryNeed, promptCacheMiB, promptCacheRoomMiB, sizesThatFit, usableBytes,
 } from '../sizing/memory-fit';
 import { PropProblem } from '../base/problems';
+import { PropType, isKnown, lowerCaseHint, numberType, objectType, propTypeProblems, required, stringType, withoutProps } from '../base/prop-types';
+import { cronProblem } from './cron';
+import { rangeExpectation, rangeProblems } from './prop-ranges';
 
 /**
  * The checks of an endpoint's values that span several of them, written once:
@@ -52,25 +56,74 @@ export interface ScheduledCapacity {
   readonly maxCapacity: number;
 }
 
-/** Each schedule's own range, and a name per schedule. */
+/** Most schedules an endpoint takes. */
+export const MAX_SCHEDULES = 20;
+/** A schedule's name: it names the scheduled action (and its construct). */
+const SCHEDULE_NAME = /^[A-Za-z][A-Za-z0-9-]{0,63}$/;
+
+/** The JavaScript type of each field of a schedule. */
+const SCHEDULE_TYPES: { readonly [K in keyof ScheduledCapacity]-?: PropType } = {
+  name: required(stringType('expected a name of letters, digits and hyphens'), 'a name of letters, digits and hyphens'),
+  cron: required(stringType('expected a five-field cron expression in UTC, e.g. 0 8 * * MON-FRI'), 'a five-field cron expression in UTC, e.g. 0 8 * * MON-FRI'),
+  minCapacity: required(numberType(rangeExpectation('scheduledMinCapacity')), rangeExpectation('scheduledMinCapacity').replace(/^expected /, '')),
+  maxCapacity: required(numberType(rangeExpectation('scheduledMaxCapacity')), rangeExpectation('scheduledMaxCapacity').replace(/^expected /, '')),
+};
+
+/**
+ * Each schedule's name, cron expression (as Auto Scaling reads it) and
+ * capacities, a name per schedule, and at most MAX_SCHEDULES of them. Fields
+ * are named `scheduledCapacity[i].cron`.
+ */
 export function scheduleProblems(schedules: readonly ScheduledCapacity[], field = 'scheduledCapacity'): PropProblem[] {
+  if (!isKnown(schedules)) {
+    return [];
+  }
   const problems: PropProblem[] = [];
-  for (const [i, schedule] of schedules.entries()) {
-    if (known(schedule.minCapacity, schedule.maxCapacity) && schedule.minCapacity > schedule.maxCapacity) {
+  if (schedules.length > MAX_SCHEDULES) {
+    problems.push({ field, given: `${schedules.length} schedules`, expected: `expected at most ${MAX_SCHEDULES} schedules` });
+  }
+  for (const [i, entry] of schedules.entries()) {
+    const at = `${field}[${i}]`;
+    const entryType = objectType('expected a schedule: { name, cron, minCapacity, maxCapacity }')(at, entry ?? null);
+    if (entryType) {
+      problems.push(entryType);
+      continue;
+    }
+    const types = propTypeProblems(entry, SCHEDULE_TYPES, `${at}.`);
+    const schedule: Partial<ScheduledCapacity> = withoutProps(entry, types, `${at}.`);
+    problems.push(...types);
+    if (isKnown(schedule.name) && !SCHEDULE_NAME.test(schedule.name!)) {
+      problems.push({ field: `${at}.name`, given: schedule.name, expected: 'expected a name of letters, digits and hyphens, starting with a letter, at most 64 characters' });
+    }
+    const cron = isKnown(schedule.cron) ? cronProblem(schedule.cron!) : undefined;
+    if (cron) {
+      problems.push({ field: `${at}.cron`, given: schedule.cron, expected: cron });
+    }
+    const ranges = rangeProblems([
+      { field: `${at}.minCapacity`, setting: 'scheduledMinCapacity', value: schedule.minCapacity },
+      { field: `${at}.maxCapacity`, setting: 'scheduledMaxCapacity', value: schedule.maxCapacity },
+    ]);
+    problems.push(...ranges);
+    if (ranges.length === 0 && known(schedule.minCapacity, schedule.maxCapacity) && schedule.minCapacity! > schedule.maxCapacity!) {
       problems.push({
-        field: `${field}.${i}.minCapacity`,
+        field: `${at}.minCapacity`,
         given: schedule.minCapacity,
         expected: `expected at most this schedule's maxCapacity (${schedule.maxCapacity})`,
       });
     }
   }
-  const names = schedules.map((s) => s.name);
+  const names = schedules.map((s) => s?.name).filter((n) => typeof n === 'string');
   const repeated = names.find((n, i) => names.indexOf(n) !== i);
   if (repeated) {
     problems.push({ field, given: repeated, expected: 'expected each schedule to have its own name' });
   }
   return problems;
 }
+
+/** A prop that must be a list of schedules (each checked by scheduleProblems). */
+export const schedulesType: PropType = (field, value) => (value === undefined || Array.isArray(value) || Token.isUnresolved(value)
+  ? undefined
+  : { field, given: value, expected: 'expected a list of schedules: [{ name, cron, minCapacity, maxCapacity }]' });
 
 /** A slot's context within what the model was trained for. */
 export function contextProblems(model: LlamaModel, contextTokensPerSlot: number): PropProblem[] {
@@ -170,23 +223,39 @@ export function rootVolumeProblems(model: LlamaModel, rootVolumeGiB: number | un
 
 /** A new VPC's shape: at most one NAT gateway per AZ, and room for a public and a private subnet per AZ. */
 export function newVpcProblems(cidr: string, maxAzs: number, natGateways: number): PropProblem[] {
+  const problems: PropProblem[] = [];
   if (known(natGateways, maxAzs) && natGateways > maxAzs) {
-    return [{ field: 'natGateways', given: natGateways, expected: `expected at most maxAzs (${maxAzs}): one NAT gateway per availability zone is the most that helps` }];
+    problems.push({ field: 'natGateways', given: natGateways, expected: `expected at most maxAzs (${maxAzs}): one NAT gateway per availability zone is the most that helps` });
   }
   const prefix = Number(cidr.split('/')[1]);
   if (known(cidr) && !(prefix >= 16 && prefix <= 22)) {
-    return [{ field: 'vpcCidr', given: cidr, expected: 'expected a prefix from /16 to /22: the range is split into a public and a private subnet per AZ, each needing room for the instances and endpoints' }];
+    problems.push({ field: 'vpcCidr', given: cidr, expected: 'expected a prefix from /16 to /22: the range is split into a public and a private subnet per AZ, each needing room for the instances and endpoints' });
   }
-  return [];
+  return problems;
 }
+
+const LLAMA_CPP_REF_EXPECTATION = 'expected a llama.cpp release tag like v0.5.0 or b6500, or a 40-character commit hash';
+const LLAMA_CPP_COMMIT_EXPECTATION = 'expected the 40-character commit hash the llamaCppRef tag names (40 lowercase hexadecimal characters)';
 
 /**
  * The llama.cpp commit to build: the ref itself when it is one, else the
  * known or the given commit of the tag. Instances build a commit, never a
- * tag that could be moved.
+ * tag that could be moved. A ref or commit is first held to its shape (a
+ * release tag or commit; a full commit hash), which the boot script fetches
+ * by name; the problems name `llamaCppRef` and `llamaCppCommit`.
  */
 export function llamaCppCommitOf(ref: string, given: string | undefined): { readonly commit?: string; readonly problems: PropProblem[] } {
-  const known = /^[0-9a-f]{40}$/.test(ref) ? ref : LLAMA_CPP_RELEASE_COMMITS[ref];
+  const shape: PropProblem[] = [];
+  if (isKnown(ref) && !LLAMA_CPP_REF_PATTERN.test(ref)) {
+    shape.push({ field: 'llamaCppRef', given: ref, expected: `${LLAMA_CPP_REF_EXPECTATION}${lowerCaseHint(ref, LLAMA_CPP_REF_PATTERN)}` });
+  }
+  if (given !== undefined && isKnown(given) && !LLAMA_CPP_COMMIT_PATTERN.test(given)) {
+    shape.push({ field: 'llamaCppCommit', given, expected: `${LLAMA_CPP_COMMIT_EXPECTATION}${lowerCaseHint(given, LLAMA_CPP_COMMIT_PATTERN)}` });
+  }
+  if (shape.length > 0) {
+    return { problems: shape };
+  }
+  const known = LLAMA_CPP_COMMIT_PATTERN.test(ref) ? ref : LLAMA_CPP_RELEASE_COMMITS[ref];
   if (given !== undefined && known !== undefined && given !== known) {
     return {
       problems: [{
@@ -207,6 +276,27 @@ export function llamaCppCommitOf(ref: string, given: string | undefined): { read
     };
   }
   return { commit, problems: [] };
+}
+
+/**
+ * The retention periods CloudWatch Logs offers: every value of
+ * logs.RetentionDays (INFINITE, 9999, keeps logs forever), read when called.
+ */
+export function logRetentionDays(): readonly number[] {
+  return Object.values(logs.RetentionDays).filter((v): v is number => typeof v === 'number').sort((a, b) => a - b);
+}
+
+/** A log retention CloudWatch Logs offers. */
+export function logRetentionProblems(value: unknown, field = 'logRetention'): PropProblem[] {
+  const days = logRetentionDays();
+  if (value === undefined || Token.isUnresolved(value) || days.includes(value as number)) {
+    return [];
+  }
+  return [{
+    field,
+    given: value,
+    expected: `expected one of CloudWatch Logs' retention periods, in days: ${days.join(', ')} (9999: never expire)`,
+  }];
 }
 
 /** An ACM certificate ARN; the fourth field is the region the certificate lives in. */
@@ -298,6 +388,9 @@ export interface ClientRangeValues {
   readonly existingVpc?: string;
 }
 
+/** Most client ranges a load balancer admits (a security group holds 60 rules). */
+export const MAX_CLIENT_RANGES = 50;
+
 /**
  * The client ranges a load balancer admits: required where the endpoint
  * cannot default to a new VPC's range (an existing VPC, an internet-facing
@@ -317,6 +410,13 @@ export function clientRangeProblems(v: ClientRangeValues): PropProblem[] {
       field: 'allowedCidrs',
       expected: 'required when internetFacing is true: list the client ranges to admit (0.0.0.0/0 admits everyone, who still need the API key)',
     }] : [];
+  }
+  if (known(v.allowedCidrs) && (v.allowedCidrs.length < 1 || v.allowedCidrs.length > MAX_CLIENT_RANGES)) {
+    return [{
+      field: 'allowedCidrs',
+      given: v.allowedCidrs,
+      expected: `expected 1 to ${MAX_CLIENT_RANGES} client ranges: each is a rule of the load balancer's security group; leave allowedCidrs unset for a new VPC's own range`,
+    }];
   }
   const everyone = known(v.allowedCidrs) ? v.allowedCidrs.find((cidr) => known(cidr) && cidr.endsWith('/0')) : undefined;
   return !v.internetFacing && everyone ? [{

@@ -9,6 +9,9 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { BOOT_METRICS, CANARY_METRICS, ENDPOINT_DIMENSION, FLEET_DIMENSION, METRIC_NAMESPACE, MetricDefinition, SERVER_METRICS } from '../monitoring/metric-definitions';
 import { slotUtilizationExpression } from './fleet-scaling';
+import { throwIfProblems } from '../base/problems';
+import { formatProblems } from './prop-formats';
+import { rangeProblems } from './prop-ranges';
 
 export interface FleetAlarmsProps {
   /** The endpoint's load balancer, whose 5xx responses the alarms count. */
@@ -81,6 +84,12 @@ export class FleetAlarms extends Construct {
 
   constructor(scope: Construct, id: string, props: FleetAlarmsProps) {
     super(scope, id);
+    // The rules GravitonLlmEndpoint checks the same props with, for alarms built alone.
+    throwIfProblems(`FleetAlarms ${this.node.path}`, [
+      ...rangeProblems((['minCapacity', 'parallelSlots', 'ttftP90AlarmMs', 'tpotP90AlarmMs', 'errorRateAlarmPercent'] as const)
+        .map((field) => ({ field, setting: field, value: props[field] }))),
+      ...formatProblems({ alarmEmail: props.alarmEmail }),
+    ]);
     this.topic = props.alarmTopic ?? this.createTopic();
     if (props.alarmEmail) {
       this.emailSubscription = this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));

@@ -14,17 +14,23 @@ import { ApiKeyParameter } from './api-key-parameter';
 import { ArtifactStore } from './artifact-store';
 import { EndpointCanary } from './endpoint-canary';
 import {
-  ScheduledCapacity, canaryUrlProblems, capacityProblems, certificateRegionProblems, clientRangeProblems, contextProblems, llamaCppCommitOf, memoryFitProblems,
-  newVpcProblems, promptCacheOf, rootVolumeProblems, scheduleProblems, tlsProblems,
+  ScheduledCapacity, canaryUrlProblems, capacityProblems, certificateRegionProblems, clientRangeProblems, contextProblems, llamaCppCommitOf, logRetentionProblems,
+  memoryFitProblems, newVpcProblems, promptCacheOf, rootVolumeProblems, scheduleProblems, schedulesType, tlsProblems,
 } from './endpoint-checks';
 import { FleetAlarms } from './fleet-alarms';
+import { machineImageProblems, machineImageType } from './fleet-image';
 import { cidrListProblems, cidrProblem, formatProblems } from './prop-formats';
-import { rangeProblems } from './prop-ranges';
+import { RangedSetting, rangeExpectation, rangeProblems } from './prop-ranges';
 import { FleetScaling } from './fleet-scaling';
 import { InferenceEndpoint } from './inference-endpoint';
-import { InferenceFleet, fleetGroupName } from './inference-fleet';
+import { InferenceFleet, assetBucketAccountProblems, endpointNameProblems, fleetGroupName } from './inference-fleet';
 import { ExistingVpcChoice, InferenceNetwork } from './inference-network';
 import { PropProblem, throwIfProblems } from '../base/problems';
+import {
+  PropType, booleanType, durationType, numberType, objectType, propTypeProblems, stringListType, stringType, withoutProps,
+} from '../base/prop-types';
+import { gravitonInstanceTypeType } from '../instances/graviton-instance-type';
+import { llamaModelType } from '../models/llama-model';
 
 /**
  * The defaults of GravitonLlmEndpoint's props, in one place: the kit's
@@ -247,6 +253,9 @@ export class GravitonLlmEndpoint extends Construct {
 
   constructor(scope: Construct, id: string, props: GravitonLlmEndpointProps) {
     super(scope, id);
+    if (typeof props !== 'object' || props === null) {
+      throwIfProblems(`GravitonLlmEndpoint ${this.node.path}`, [{ field: 'props', given: props, expected: 'expected an object: { model, instanceType, ... }' }]);
+    }
     const stack = Stack.of(this);
     const d = ENDPOINT_DEFAULTS;
     const minCapacity = props.minCapacity ?? d.minCapacity;
@@ -261,30 +270,12 @@ export class GravitonLlmEndpoint extends Construct {
     const endpointName = props.endpointName ?? stack.stackName;
     const apiKeyParameterName = props.apiKeyParameterName ?? `/graviton-llm/${endpointName}/api-key`;
 
+    throwIfProblems(`GravitonLlmEndpoint ${this.node.path}`, [
+      ...endpointPropProblems(props, { region: stack.region }),
+      ...endpointNameInUse(this, stack, props.endpointName, endpointName),
+    ]);
     const commit = llamaCppCommitOf(llamaCppRef, props.llamaCppCommit);
     const promptCache = promptCacheOf(props.model, props.instanceType.catalogEntry, parallelSlots, contextTokensPerSlot, props.promptCacheMiB);
-    const problems = [
-      ...networkPropProblems(props),
-      ...clientRangeProblems({ internetFacing, allowedCidrs: props.allowedCidrs, existingVpc: props.existingVpc ? 'existingVpc' : undefined }),
-      ...tlsProblems({ internetFacing, certificateArn: props.certificateArn, domainName: props.domainName }),
-      ...certificateRegionProblems(props.certificateArn, stack.region),
-      ...capacityProblems({ minCapacity, maxCapacity, warmPoolSize }),
-      ...scheduleProblems(props.scheduledCapacity ?? []),
-      ...contextProblems(props.model, contextTokensPerSlot),
-      ...(props.instanceType.catalogEntry ? memoryFitProblems(props.model, props.instanceType.catalogEntry, parallelSlots, contextTokensPerSlot) : []),
-      ...rootVolumeProblems(props.model, props.rootVolumeGiB),
-      ...canaryUrlProblems(internetFacing, props.canaryUrl),
-      ...formatProblems(props),
-      ...cidrListProblems('allowedCidrs', props.allowedCidrs, '10.0.0.0/8'),
-      ...commit.problems,
-      ...promptCache.problems,
-    ];
-    // A range problem only where no check of its own named the prop (a context past the model's says more).
-    const named = new Set(problems.map((p) => p.field));
-    throwIfProblems(`GravitonLlmEndpoint ${this.node.path}`, [
-      ...problems,
-      ...numericPropProblems(props, { minCapacity, maxCapacity, parallelSlots, contextTokensPerSlot, warmPoolSize, port }).filter((p) => !named.has(p.field)),
-    ]);
 
     let privateSubnets: ec2.SubnetSelection;
     let loadBalancerSubnets: ec2.SubnetSelection;
@@ -444,8 +435,163 @@ export class GravitonLlmEndpoint extends Construct {
   }
 }
 
+/** What an endpoint's checks read from where it is built. */
+export interface EndpointSite {
+  /** The stack's region (a token where it is chosen at deploy time). */
+  readonly region: string;
+  /**
+   * Where the region came from, named in a certificate region's problem.
+   * @default - the stack's own region, unnamed
+   */
+  readonly regionSource?: string;
+  /**
+   * How the caller names the existing VPC the endpoint deploys into, where
+   * that is not the existingVpc prop (the configuration's `vpcId (vpc-...)`).
+   * @default - `existingVpc` when the prop is given
+   */
+  readonly existingVpc?: string;
+}
+
+const ranged = (setting: RangedSetting, unit?: string): PropType => numberType(rangeExpectation(setting, unit));
+const SUBNETS = 'expected an ec2.SubnetSelection, e.g. { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }';
+
+/** The JavaScript type of each prop: a prop of another type is named with what it must be, and its value is not judged. */
+const ENDPOINT_PROP_TYPES: { readonly [K in keyof GravitonLlmEndpointProps]-?: PropType } = {
+  model: llamaModelType,
+  instanceType: gravitonInstanceTypeType,
+  existingVpc: objectType('expected an ec2.IVpc: a Vpc of your stack, or ec2.Vpc.fromLookup / fromVpcAttributes', 'vpcId'),
+  vpcSubnets: objectType(SUBNETS),
+  loadBalancerSubnets: objectType(SUBNETS),
+  vpcProps: objectType('expected the new VPC\'s props: { cidr, maxAzs, natGateways }'),
+  minCapacity: ranged('minCapacity'),
+  maxCapacity: ranged('maxCapacity'),
+  parallelSlots: ranged('parallelSlots'),
+  contextTokensPerSlot: ranged('contextTokensPerSlot'),
+  promptCacheMiB: numberType('expected a whole number of MiB, 0 or more (0 turns the cache off)'),
+  targetSlotUtilizationPercent: ranged('targetSlotUtilizationPercent'),
+  scheduledCapacity: schedulesType,
+  warmPoolSize: ranged('warmPoolSize'),
+  llamaCppRef: stringType('expected a llama.cpp release tag like v0.5.0 or b6500, or a 40-character commit hash (a string)'),
+  llamaCppCommit: stringType('expected the 40-character commit hash the llamaCppRef tag names (a string)'),
+  machineImage: machineImageType,
+  port: ranged('port'),
+  bootTimeout: durationType('Duration.minutes(40)'),
+  rootVolumeGiB: ranged('rootVolumeGiB'),
+  rootVolumeThroughputMiBps: ranged('rootVolumeThroughputMiBps'),
+  huggingFaceTokenParameterName: stringType('expected an SSM parameter name starting with / (a string)'),
+  updateMinHealthyPercent: ranged('updateMinHealthyPercent'),
+  updateBakeTime: durationType('Duration.minutes(15)'),
+  bootScriptBucketAccount: stringType('expected a 12-digit AWS account id (a string)'),
+  internetFacing: booleanType,
+  certificateArn: stringType('expected an ACM certificate ARN (a string)'),
+  domainName: stringType('expected a DNS name (a string)'),
+  allowedCidrs: stringListType('expected a list of IPv4 CIDR blocks, e.g. [\'10.0.0.0/8\']'),
+  loadBalancerIdleTimeout: durationType('Duration.seconds(600)'),
+  deregistrationDelay: durationType('Duration.seconds(600)'),
+  loadBalancerDeletionProtection: booleanType,
+  retainArtifactsOnDelete: booleanType,
+  endpointName: stringType('expected a name of letters, digits and hyphens (a string)'),
+  apiKeyParameterName: stringType('expected an SSM parameter name starting with / (a string)'),
+  logRetention: numberType('expected a logs.RetentionDays value, e.g. logs.RetentionDays.ONE_MONTH'),
+  alarmTopic: objectType('expected an sns.ITopic', 'topicArn'),
+  alarmEmail: stringType('expected an e-mail address (a string)'),
+  ttftP90AlarmMs: ranged('ttftP90AlarmMs'),
+  tpotP90AlarmMs: ranged('tpotP90AlarmMs'),
+  errorRateAlarmPercent: ranged('errorRateAlarmPercent'),
+  canaryUrl: stringType('expected https://HOST (a string)'),
+  canaryInterval: durationType('Duration.minutes(1)'),
+};
+
+/** The props as the value checks see them: any prop of the wrong type left out, the model and instance type among them. */
+type CheckedProps = Omit<GravitonLlmEndpointProps, 'model' | 'instanceType'> & { readonly model?: LlamaModel; readonly instanceType?: GravitonInstanceType };
+
+/**
+ * Every problem with an endpoint's props that synth can tell, each named by
+ * its prop: each prop's JavaScript type first, then the values' own rules and
+ * those that span props. The one definition of the endpoint's checks: the
+ * constructor throws what this finds, and the kit's configuration maps its
+ * files and `-c` keys to props, runs this, and names each problem's file and
+ * key. A value that is a CloudFormation token is left to the template.
+ */
+export function endpointPropProblems(props: GravitonLlmEndpointProps, site: EndpointSite): PropProblem[] {
+  const types = propTypeProblems(props, ENDPOINT_PROP_TYPES);
+  const p: CheckedProps = withoutProps(props, types);
+  const d = ENDPOINT_DEFAULTS;
+  const resolved = {
+    minCapacity: p.minCapacity ?? d.minCapacity,
+    maxCapacity: p.maxCapacity ?? d.maxCapacity,
+    parallelSlots: p.parallelSlots ?? d.parallelSlots,
+    contextTokensPerSlot: p.contextTokensPerSlot ?? d.contextTokensPerSlot,
+    warmPoolSize: p.warmPoolSize ?? d.warmPoolSize,
+    port: p.port ?? d.port,
+  };
+  const { minCapacity, maxCapacity, parallelSlots, contextTokensPerSlot, warmPoolSize } = resolved;
+  const internetFacing = p.internetFacing ?? false;
+  const model = p.model;
+  const instance = p.instanceType?.catalogEntry;
+  // Each value's own rules: its shape, its range.
+  const own = [
+    ...formatProblems(p),
+    ...cidrListProblems('allowedCidrs', p.allowedCidrs, '10.0.0.0/8'),
+    ...scheduleProblems(p.scheduledCapacity ?? []),
+    ...llamaCppCommitOf(p.llamaCppRef ?? LLAMA_CPP_DEFAULT_REF, p.llamaCppCommit).problems,
+    ...endpointNameProblems(p.endpointName),
+    ...machineImageProblems(p.machineImage),
+    ...assetBucketAccountProblems(p.bootScriptBucketAccount, 'bootScriptBucketAccount'),
+    ...logRetentionProblems(p.logRetention),
+    // The model's own need says more than the setting's range (which any model's exceeds).
+    ...(model ? rootVolumeProblems(model, p.rootVolumeGiB) : []),
+  ];
+  own.push(...numericPropProblems(p, resolved).filter((problem) => !own.some((o) => o.field === problem.field)));
+  const ownFields = new Set(own.map((problem) => problem.field));
+  // The memory a model needs is judged only for slots of a size their own rules accept.
+  const passed = (...fields: string[]) => fields.every((field) => !ownFields.has(field));
+  const slotsKnown = passed('parallelSlots', 'contextTokensPerSlot');
+  // The rules that span props: each only where the prop it names passed its own (a prop has one problem, its own first).
+  const across = [
+    ...networkPropProblems(p, passed('vpcProps.maxAzs', 'vpcProps.natGateways')),
+    ...clientRangeProblems({ internetFacing, allowedCidrs: p.allowedCidrs, existingVpc: site.existingVpc ?? (p.existingVpc ? 'existingVpc' : undefined) }),
+    ...tlsProblems({ internetFacing, certificateArn: p.certificateArn, domainName: p.domainName }),
+    ...certificateRegionProblems(p.certificateArn, site.region, site.regionSource),
+    ...(passed('minCapacity', 'maxCapacity', 'warmPoolSize') ? capacityProblems({ minCapacity, maxCapacity, warmPoolSize }) : []),
+    ...(model ? contextProblems(model, contextTokensPerSlot) : []),
+    ...(model && instance && slotsKnown ? memoryFitProblems(model, instance, parallelSlots, contextTokensPerSlot) : []),
+    ...canaryUrlProblems(internetFacing, p.canaryUrl),
+    ...(model && slotsKnown ? promptCacheOf(model, instance, parallelSlots, contextTokensPerSlot, p.promptCacheMiB).problems : []),
+  ].filter((problem) => !ownFields.has(problem.field));
+  return [...types, ...across, ...own];
+}
+
+/** The endpoints built in each stack, by the name their resources are named after. */
+const ENDPOINT_NAMES = new WeakMap<Stack, Map<string, string>>();
+
+/**
+ * A name no other endpoint of the stack has: two endpoints of one name would
+ * each create an Auto Scaling group NAME-fleet and SSM parameters
+ * /graviton-llm/NAME/..., which CloudFormation refuses only at deploy time.
+ * Records the name when it is free.
+ */
+function endpointNameInUse(endpoint: Construct, stack: Stack, given: string | undefined, name: string): PropProblem[] {
+  const names = ENDPOINT_NAMES.get(stack) ?? new Map<string, string>();
+  ENDPOINT_NAMES.set(stack, names);
+  const other = names.get(name);
+  if (other === undefined) {
+    names.set(name, endpoint.node.path);
+    return [];
+  }
+  const why = 'each endpoint\'s Auto Scaling group (NAME-fleet), SSM parameters (/graviton-llm/NAME/...) and API key are named after its endpointName';
+  return given === undefined ? [{
+    field: 'endpointName',
+    expected: `required for a second endpoint in stack ${stack.node.path}: ${other} already takes the stack's name, "${name}", the default, and ${why}; give this endpoint an endpointName of its own`,
+  }] : [{
+    field: 'endpointName',
+    given,
+    expected: `expected a name no other endpoint of stack ${stack.node.path} has: ${other} is named "${name}" too, and ${why}`,
+  }];
+}
+
 /** existingVpc or vpcProps, never both; what only a new VPC takes, and its shape. */
-function networkPropProblems(props: GravitonLlmEndpointProps): PropProblem[] {
+function networkPropProblems(props: CheckedProps, shapeKnown: boolean): PropProblem[] {
   if (props.existingVpc && props.vpcProps) {
     return [{ field: 'vpcProps', given: props.vpcProps, expected: 'give either existingVpc (deploy into your VPC) or vpcProps (shape the new VPC), not both' }];
   }
@@ -456,32 +602,43 @@ function networkPropProblems(props: GravitonLlmEndpointProps): PropProblem[] {
         problems.push({ field, given: props[field], expected: 'applies only with existingVpc; a new VPC places the instances in its private subnets itself' });
       }
     }
-    const v = props.vpcProps ?? {};
+    const types = propTypeProblems(props.vpcProps ?? {}, VPC_PROPS_TYPES, 'vpcProps.');
+    const v: GravitonLlmVpcProps = withoutProps(props.vpcProps ?? {}, types, 'vpcProps.');
+    problems.push(...types);
     const cidr = cidrProblem(v.cidr ?? ENDPOINT_DEFAULTS.vpcCidr, ENDPOINT_DEFAULTS.vpcCidr);
     if (cidr) {
       // A range that is not a network's own is not split further.
       return [...problems, { field: 'vpcProps.cidr', given: v.cidr, expected: cidr }];
     }
     problems.push(...newVpcProblems(v.cidr ?? ENDPOINT_DEFAULTS.vpcCidr, v.maxAzs ?? ENDPOINT_DEFAULTS.maxAzs, v.natGateways ?? ENDPOINT_DEFAULTS.natGateways)
+      .filter((p) => shapeKnown || p.field !== 'natGateways')
       .map((p) => ({ ...p, field: p.field === 'vpcCidr' ? 'vpcProps.cidr' : `vpcProps.${p.field}` })));
   }
   return problems;
 }
 
+const VPC_PROPS_TYPES: { readonly [K in keyof GravitonLlmVpcProps]-?: PropType } = {
+  cidr: stringType('expected an IPv4 CIDR block like 10.64.0.0/16 (a string)'),
+  maxAzs: ranged('maxAzs'),
+  natGateways: ranged('natGateways'),
+  existingVpcChoice: objectType('expected an ExistingVpcChoice: { createVpc, vpcId, privateSubnetIds }'),
+};
+
 /**
  * Each numeric prop in its setting's range (PROP_RANGES, the configuration's
  * own), a Duration in the unit the setting is named in; tokens are the template's to check.
  */
-function numericPropProblems(props: GravitonLlmEndpointProps, resolved: Record<'minCapacity' | 'maxCapacity' | 'parallelSlots' | 'contextTokensPerSlot' | 'warmPoolSize' | 'port', number>): PropProblem[] {
+function numericPropProblems(props: CheckedProps, resolved: Record<'minCapacity' | 'maxCapacity' | 'parallelSlots' | 'contextTokensPerSlot' | 'warmPoolSize' | 'port', number>): PropProblem[] {
   const known = (d: Duration | undefined) => (d === undefined || d.isUnresolved() ? undefined : d);
   const seconds = (d: Duration | undefined) => known(d)?.toSeconds({ integral: false });
   const minutes = (d: Duration | undefined) => known(d)?.toMinutes({ integral: false });
   const optional = ['rootVolumeGiB', 'rootVolumeThroughputMiBps', 'targetSlotUtilizationPercent', 'updateMinHealthyPercent', 'ttftP90AlarmMs', 'tpotP90AlarmMs', 'errorRateAlarmPercent'] as const;
+  const vpcProps = props.existingVpc || typeof props.vpcProps !== 'object' ? undefined : props.vpcProps;
   return rangeProblems([
     ...(Object.keys(resolved) as (keyof typeof resolved)[]).map((field) => ({ field, setting: field, value: resolved[field] })),
     ...optional.map((field) => ({ field, setting: field, value: props[field] })),
-    { field: 'vpcProps.maxAzs', setting: 'maxAzs', value: props.vpcProps?.maxAzs },
-    { field: 'vpcProps.natGateways', setting: 'natGateways', value: props.vpcProps?.natGateways },
+    { field: 'vpcProps.maxAzs', setting: 'maxAzs', value: typeof vpcProps?.maxAzs === 'number' ? vpcProps.maxAzs : undefined },
+    { field: 'vpcProps.natGateways', setting: 'natGateways', value: typeof vpcProps?.natGateways === 'number' ? vpcProps.natGateways : undefined },
     { field: 'loadBalancerIdleTimeout', setting: 'loadBalancerIdleTimeoutSeconds', value: seconds(props.loadBalancerIdleTimeout), unit: 'seconds' },
     { field: 'deregistrationDelay', setting: 'deregistrationDelaySeconds', value: seconds(props.deregistrationDelay), unit: 'seconds' },
     { field: 'bootTimeout', setting: 'bootTimeoutMinutes', value: minutes(props.bootTimeout), unit: 'minutes' },

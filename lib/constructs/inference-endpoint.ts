@@ -6,7 +6,9 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { FactName, RegionInfo } from 'aws-cdk-lib/region-info';
 import { Construct } from 'constructs';
 import { cidrListProblems, formatProblems } from './prop-formats';
-import { throwIfProblems } from '../base/problems';
+import { rangeExpectation, rangeProblems } from './prop-ranges';
+import { PropProblem, throwIfProblems } from '../base/problems';
+import { PropType, booleanType, durationType, numberType, objectType, propTypeProblems, required, stringListType, stringType, withoutProps } from '../base/prop-types';
 import { certificateRegionProblems, clientRangeProblems, tlsProblems } from './endpoint-checks';
 
 export interface InferenceEndpointProps {
@@ -53,6 +55,51 @@ export interface InferenceEndpointProps {
   readonly deletionProtection?: boolean;
 }
 
+const seconds = (example: string, setting: 'loadBalancerIdleTimeoutSeconds' | 'deregistrationDelaySeconds') =>
+  required(durationType(example), `a Duration, ${rangeExpectation(setting, 'seconds').replace(/^expected /, '')}`);
+
+/** The JavaScript type of each prop of the load balancer. */
+const PART_TYPES: { readonly [K in keyof InferenceEndpointProps]-?: PropType } = {
+  vpc: required(objectType('expected an ec2.IVpc', 'vpcId'), 'an ec2.IVpc'),
+  internetFacing: required(booleanType, 'true or false'),
+  subnets: required(objectType('expected an ec2.SubnetSelection'), 'an ec2.SubnetSelection'),
+  certificateArn: stringType('expected an ACM certificate ARN (a string)'),
+  domainName: stringType('expected a DNS name (a string)'),
+  allowedCidrs: required(stringListType('expected a list of IPv4 CIDR blocks, e.g. [\'10.0.0.0/8\']'), 'a list of IPv4 CIDR blocks'),
+  targetPort: required(numberType(rangeExpectation('port')), rangeExpectation('port').replace(/^expected /, '')),
+  idleTimeout: seconds('Duration.seconds(600)', 'loadBalancerIdleTimeoutSeconds'),
+  deregistrationDelay: seconds('Duration.seconds(600)', 'deregistrationDelaySeconds'),
+  accessLogBucket: required(objectType('expected an s3.IBucket', 'bucketName'), 'an s3.IBucket'),
+  deletionProtection: booleanType,
+};
+
+/**
+ * What is wrong with the load balancer's props: their types, then the same
+ * rules GravitonLlmEndpoint checks its own with (certificate and domain name,
+ * region, client ranges, shapes, ranges), each only on props of the right type.
+ */
+function endpointPartProblems(props: InferenceEndpointProps, region: string): PropProblem[] {
+  const types = propTypeProblems(props, PART_TYPES);
+  const p: Partial<InferenceEndpointProps> = withoutProps(props, types);
+  const typed = new Set(types.map((t) => t.field.split('[')[0]));
+  const known = (d: Duration | undefined) => (d === undefined || d.isUnresolved() ? undefined : d.toSeconds({ integral: false }));
+  return [
+    ...types,
+    ...[
+      ...tlsProblems({ internetFacing: p.internetFacing ?? false, certificateArn: p.certificateArn, domainName: p.domainName }),
+      ...certificateRegionProblems(p.certificateArn, region),
+      ...clientRangeProblems({ internetFacing: p.internetFacing ?? false, allowedCidrs: p.allowedCidrs }),
+    ].filter((problem) => !typed.has(problem.field)),
+    ...formatProblems({ certificateArn: p.certificateArn, domainName: p.domainName }),
+    ...cidrListProblems('allowedCidrs', p.allowedCidrs, '10.0.0.0/8'),
+    ...rangeProblems([
+      { field: 'targetPort', setting: 'port', value: p.targetPort },
+      { field: 'idleTimeout', setting: 'loadBalancerIdleTimeoutSeconds', value: known(p.idleTimeout), unit: 'seconds' },
+      { field: 'deregistrationDelay', setting: 'deregistrationDelaySeconds', value: known(p.deregistrationDelay), unit: 'seconds' },
+    ]),
+  ];
+}
+
 /** Key prefix of the load balancer's access logs in the access-log bucket. */
 const ACCESS_LOG_PREFIX = 'load-balancer';
 /** Who writes access logs in Regions opened since August 2022, which have no Elastic Load Balancing account. */
@@ -82,13 +129,7 @@ export class InferenceEndpoint extends Construct {
   constructor(scope: Construct, id: string, props: InferenceEndpointProps) {
     super(scope, id);
     // GravitonLlmEndpoint runs the same checks among all of its own; these serve an InferenceEndpoint built alone.
-    throwIfProblems(`InferenceEndpoint ${this.node.path}`, [
-      ...tlsProblems(props),
-      ...certificateRegionProblems(props.certificateArn, Stack.of(this).region),
-      ...clientRangeProblems(props),
-      ...formatProblems({ certificateArn: props.certificateArn, domainName: props.domainName }),
-      ...cidrListProblems('allowedCidrs', props.allowedCidrs, '10.0.0.0/8'),
-    ]);
+    throwIfProblems(`InferenceEndpoint ${this.node.path}`, endpointPartProblems(props, Stack.of(this).region));
 
     const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,

@@ -20,7 +20,16 @@ import { LlamaModel } from '../models/llama-model';
 import { renderAgentConfig, renderPrometheusConfig } from '../monitoring/agent-config';
 import { BOOT_METRICS, METRIC_NAMESPACE } from '../monitoring/metric-definitions';
 import { CACHE_PREFIX } from './artifact-store';
-import { fleetImage } from './fleet-image';
+import { fleetImage, machineImageProblems, machineImageType } from './fleet-image';
+import { PropProblem, throwIfProblems } from '../base/problems';
+import {
+  PropType, durationType, isKnown, listType, numberType, objectType, propTypeProblems, required, stringType, withoutProps,
+} from '../base/prop-types';
+import { llamaModelType } from '../models/llama-model';
+import { gravitonInstanceTypeType } from '../instances/graviton-instance-type';
+import { capacityProblems, llamaCppCommitOf, logRetentionProblems } from './endpoint-checks';
+import { formatProblems } from './prop-formats';
+import { rangeExpectation, rangeProblems } from './prop-ranges';
 import { nagArn, nagText } from './nag-findings';
 import { INSTANCE_WARMUP } from './fleet-scaling';
 
@@ -106,6 +115,103 @@ export function fleetGroupName(endpointName: string): string {
   return `${endpointName}-fleet`;
 }
 
+/**
+ * An endpoint's name, which the group (NAME-fleet), the SSM parameters
+ * (/graviton-llm/NAME/...), the API key's default parameter, the alarms and
+ * the metrics' dimensions are named after: a stack name's shape, which every
+ * one of those accepts.
+ */
+const ENDPOINT_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
+
+/** An endpoint name of the shape every name built on it accepts; a CloudFormation value (the stack's name) passes. */
+export function endpointNameProblems(name: string | undefined, field = 'endpointName'): PropProblem[] {
+  return isKnown(name) && !ENDPOINT_NAME.test(name!) ? [{
+    field,
+    given: name,
+    expected: 'expected a letter, then letters, digits or hyphens, at most 128 characters (a stack name\'s shape): the Auto Scaling group (NAME-fleet), '
+      + 'the SSM parameters (/graviton-llm/NAME/...) and the alarms are named after it',
+  }] : [];
+}
+
+const ACCOUNT_ID = /^\d{12}$/;
+
+/** The account that owns the boot script's asset bucket: 12 digits, or a CloudFormation value. */
+export function assetBucketAccountProblems(account: string | undefined, field = 'assetBucketAccount'): PropProblem[] {
+  return isKnown(account) && !ACCOUNT_ID.test(account!) ? [{
+    field,
+    given: account,
+    expected: 'expected a 12-digit AWS account id, the account that owns the bucket of the boot script asset (the instances read the script only from a bucket it owns); '
+      + 'leave it unset for the stack\'s account',
+  }] : [];
+}
+
+const ranged = (setting: Parameters<typeof rangeExpectation>[0], unit?: string): PropType =>
+  required(numberType(rangeExpectation(setting, unit)), rangeExpectation(setting, unit).replace(/^expected /, ''));
+const text = (what: string): PropType => required(stringType(`expected ${what} (a string)`), what);
+
+/** The JavaScript type of each prop of the fleet. */
+const FLEET_PROP_TYPES: { readonly [K in keyof InferenceFleetProps]-?: PropType } = {
+  endpointName: text('the endpoint\'s name'),
+  signalStackName: text('the name of the stack the instances signal'),
+  vpc: required(objectType('expected an ec2.IVpc', 'vpcId'), 'an ec2.IVpc'),
+  subnets: required(objectType('expected an ec2.SubnetSelection'), 'an ec2.SubnetSelection'),
+  instanceType: gravitonInstanceTypeType,
+  model: llamaModelType,
+  llamaCppRef: text('a llama.cpp release tag or commit'),
+  llamaCppCommit: text('the 40-character commit llamaCppRef names'),
+  port: ranged('port'),
+  parallelSlots: ranged('parallelSlots'),
+  contextTokensPerSlot: ranged('contextTokensPerSlot'),
+  promptCacheMiB: required(numberType('expected a whole number of MiB, 0 or more (0 turns the cache off)'), 'a whole number of MiB, 0 or more'),
+  minCapacity: ranged('minCapacity'),
+  maxCapacity: ranged('maxCapacity'),
+  bootTimeout: required(durationType('Duration.minutes(40)'), 'a Duration, e.g. Duration.minutes(40)'),
+  rootVolumeGiB: ranged('rootVolumeGiB'),
+  rootVolumeThroughputMiBps: ranged('rootVolumeThroughputMiBps'),
+  logRetention: required(numberType('expected a logs.RetentionDays value'), 'a logs.RetentionDays value'),
+  updateMinHealthyPercent: ranged('updateMinHealthyPercent'),
+  updateBakeTime: required(durationType('Duration.minutes(15)'), 'a Duration, e.g. Duration.minutes(15)'),
+  warmPoolSize: ranged('warmPoolSize'),
+  huggingFaceTokenParameterName: stringType(),
+  artifactBucket: required(objectType('expected an s3.IBucket', 'bucketName'), 'an s3.IBucket'),
+  apiKeyParameterName: text('the API key\'s SSM parameter name'),
+  apiKeyParameterArn: text('the API key\'s SSM parameter ARN'),
+  targetGroup: required(objectType('expected an elbv2.IApplicationTargetGroup', 'targetGroupArn'), 'an elbv2.IApplicationTargetGroup'),
+  rollbackAlarms: listType('expected a list of cloudwatch.IAlarm'),
+  machineImage: machineImageType,
+  assetBucketAccount: stringType('expected a 12-digit AWS account id (a string)'),
+};
+
+/**
+ * What is wrong with the fleet's props, as far as synth can tell: each prop's
+ * type, then the values' rules, each the one definition GravitonLlmEndpoint
+ * checks its own props with (a range, the endpoint name's and the llama.cpp
+ * ref's shapes, the image's architecture, the bucket's account).
+ */
+export function fleetPropProblems(props: InferenceFleetProps): PropProblem[] {
+  const types = propTypeProblems(props, FLEET_PROP_TYPES);
+  const p: Partial<InferenceFleetProps> = withoutProps(props, types);
+  const minutes = (d: Duration | undefined) => (d === undefined || d.isUnresolved() ? undefined : d.toMinutes({ integral: false }));
+  return [
+    ...types,
+    ...endpointNameProblems(p.endpointName),
+    ...(p.llamaCppRef !== undefined && p.llamaCppCommit !== undefined ? llamaCppCommitOf(p.llamaCppRef, p.llamaCppCommit).problems : []),
+    ...machineImageProblems(p.machineImage),
+    ...assetBucketAccountProblems(p.assetBucketAccount),
+    ...logRetentionProblems(p.logRetention),
+    ...formatProblems({ apiKeyParameterName: p.apiKeyParameterName, huggingFaceTokenParameterName: p.huggingFaceTokenParameterName }),
+    ...(p.minCapacity !== undefined && p.maxCapacity !== undefined && p.warmPoolSize !== undefined
+      ? capacityProblems({ minCapacity: p.minCapacity, maxCapacity: p.maxCapacity, warmPoolSize: p.warmPoolSize })
+      : []),
+    ...rangeProblems([
+      ...(['port', 'parallelSlots', 'contextTokensPerSlot', 'minCapacity', 'maxCapacity', 'rootVolumeGiB', 'rootVolumeThroughputMiBps', 'updateMinHealthyPercent', 'warmPoolSize'] as const)
+        .map((field) => ({ field, setting: field, value: p[field] })),
+      { field: 'bootTimeout', setting: 'bootTimeoutMinutes', value: minutes(p.bootTimeout), unit: 'minutes' },
+      { field: 'updateBakeTime', setting: 'updateBakeTimeMinutes', value: minutes(p.updateBakeTime), unit: 'minutes' },
+    ]),
+  ];
+}
+
 /** Where the boot script and its environment file live on an instance. */
 export const BOOT_SCRIPT_PATH = '/opt/graviton-llm/boot.sh';
 export const BOOT_ENV_PATH = '/etc/graviton-llm/boot.env';
@@ -175,6 +281,7 @@ export class InferenceFleet extends Construct {
 
   constructor(scope: Construct, id: string, props: InferenceFleetProps) {
     super(scope, id);
+    throwIfProblems(`InferenceFleet ${this.node.path}`, fleetPropProblems(props));
     const retention = props.logRetention;
 
     this.bootLogGroup = new logs.LogGroup(this, 'BootLogs', { retention });

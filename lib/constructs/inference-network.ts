@@ -3,6 +3,10 @@ import { CfnWaitConditionHandle } from 'aws-cdk-lib/aws-cloudformation';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, Dependable, IConstruct, IDependable } from 'constructs';
+import { throwIfProblems } from '../base/problems';
+import { logRetentionProblems, newVpcProblems } from './endpoint-checks';
+import { cidrProblem } from './prop-formats';
+import { rangeProblems } from './prop-ranges';
 
 export interface InferenceNetworkProps {
   /** IPv4 range of the new VPC, a literal /16 to /22. */
@@ -93,6 +97,18 @@ export class InferenceNetwork extends Construct {
 
   constructor(scope: Construct, id: string, props: InferenceNetworkProps) {
     super(scope, id);
+    // The rules GravitonLlmEndpoint checks its vpcProps with, for a network built alone.
+    const cidr = cidrProblem(props.cidr, '10.64.0.0/16');
+    const ranges = rangeProblems([
+      { field: 'maxAzs', setting: 'maxAzs', value: props.maxAzs },
+      { field: 'natGateways', setting: 'natGateways', value: props.natGateways },
+    ]);
+    throwIfProblems(`InferenceNetwork ${this.node.path}`, [
+      ...(cidr ? [{ field: 'cidr', given: props.cidr, expected: cidr }] : []),
+      ...ranges,
+      ...(cidr || ranges.length > 0 ? [] : newVpcProblems(props.cidr, props.maxAzs, props.natGateways).map((p) => ({ ...p, field: p.field === 'vpcCidr' ? 'cidr' : p.field }))),
+      ...logRetentionProblems(props.logRetention),
+    ]);
     const vpc = new ec2.Vpc(this, 'Vpc', {
       ipAddresses: ec2.IpAddresses.cidr(props.cidr),
       maxAzs: props.maxAzs,

@@ -2,10 +2,12 @@ import { Token } from 'aws-cdk-lib';
 import { PropProblem } from '../base/problems';
 
 /**
- * The range of each numeric setting of an endpoint, written once: the
- * configuration schema builds its fields from it, and GravitonLlmEndpoint
- * checks its props against it (a Duration prop in the unit the setting is
- * named in). A value that is a CloudFormation token is the template's to check.
+ * The range of each numeric setting of an endpoint, written once:
+ * GravitonLlmEndpoint and its parts check their props against it (a Duration
+ * prop in the unit the setting is named in), and the configuration reports
+ * what they find for the field each prop came from (its schema holds only
+ * the field's JSON type). A value that is a CloudFormation token is the
+ * template's to check.
  */
 export interface PropRange {
   readonly min: number;
@@ -35,6 +37,9 @@ export const PROP_RANGES = {
   tpotP90AlarmMs: { min: 10, max: 10000 },
   errorRateAlarmPercent: { min: 0.1, max: 100, whole: false },
   canaryIntervalMinutes: { min: 1, max: 60 },
+  /** A schedule's capacities: 0 instances outside working hours is a schedule's to set. */
+  scheduledMinCapacity: { min: 0, max: 100 },
+  scheduledMaxCapacity: { min: 1, max: 100 },
 } as const satisfies Record<string, PropRange>;
 
 export type RangedSetting = keyof typeof PROP_RANGES;
@@ -54,13 +59,18 @@ export interface RangedValue {
   readonly unit?: string;
 }
 
-/** The values outside their setting's range; unset and deploy-time values pass. */
+/**
+ * The values outside their setting's range, or not numbers at all (a string,
+ * NaN); unset and deploy-time values pass. The one definition of each numeric
+ * prop's rule: the constructs check their props with it, and the
+ * configuration reports its problems for the field the prop came from.
+ */
 export function rangeProblems(values: readonly RangedValue[]): PropProblem[] {
   return values
     .filter(({ setting, value }) => {
       if (value === undefined || Token.isUnresolved(value)) return false;
       const r: PropRange = PROP_RANGES[setting];
-      return !(value >= r.min && value <= r.max && (r.whole === false || Number.isInteger(value)));
+      return !(typeof value === 'number' && value >= r.min && value <= r.max && (r.whole === false || Number.isInteger(value)));
     })
     .map(({ field, setting, value, unit }) => ({ field, given: value, expected: rangeExpectation(setting, unit) }));
 }

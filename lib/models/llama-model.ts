@@ -1,9 +1,10 @@
 import { Token } from 'aws-cdk-lib';
-import { ARCHITECTURES, ARCHITECTURE_IDS, ArchitectureId, ModelArchitecture } from '../catalogs/model-architectures';
+import { ARCHITECTURES, ARCHITECTURE_IDS, ArchitectureId, ModelArchitecture, minimumModelFileBytes } from '../catalogs/model-architectures';
 import { CATALOG_MODEL_IDS, findCatalogModel, modelDownloadUrl } from '../catalogs/model-catalog';
 import { BITS_PER_WEIGHT, QUANTIZATIONS, Quantization } from '../catalogs/quantizations';
 import { GIB } from '../sizing/memory-fit';
-import { PropProblem, throwIfProblems } from '../base/problems';
+import { PropProblem, PropsError, throwIfProblems } from '../base/problems';
+import { PropType, isKnown, lowerCaseHint, numberType, printable, propTypeProblems, required, stringType, withoutProps } from '../base/prop-types';
 
 /** Quantizations llama-quantize can produce on the instance from an F16 file. */
 export const ON_INSTANCE_QUANTIZATIONS: readonly Quantization[] = ['Q4_0', 'Q8_0', 'Q4_K_M'];
@@ -12,6 +13,16 @@ export const ON_INSTANCE_QUANTIZATIONS: readonly Quantization[] = ['Q4_0', 'Q8_0
 export const ROOT_VOLUME_BASE_GIB = 20;
 
 const SHA256 = /^[0-9a-f]{64}$/;
+
+/**
+ * Where the instances may fetch a model: an S3 object, or an https:// URL
+ * (host, optional port, path), in the characters the boot environment
+ * carries unquoted. The port is group 2.
+ */
+const MODEL_SOURCE = /^(s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/[A-Za-z0-9_.,:/+@%=\-]+|https:\/\/[A-Za-z0-9][A-Za-z0-9.-]*(?::(\d+))?\/[A-Za-z0-9_.,:/+@%=?&~\-]*)$/;
+
+/** A plain file name ending in .gguf, as the boot script accepts it (GLLM_MODEL_FILE). */
+export const MODEL_FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,250}\.gguf$/;
 
 /** Your own GGUF file, for `LlamaModel.custom`. */
 export interface CustomLlamaModelProps {
@@ -70,7 +81,7 @@ export class LlamaModel {
   static fromCatalog(id: string): LlamaModel {
     const entry = findCatalogModel(id);
     if (!entry) {
-      throw new Error(`LlamaModel.fromCatalog: got ${JSON.stringify(id)}; ${catalogModelExpectation('use LlamaModel.custom')}`);
+      throw new PropsError('LlamaModel.fromCatalog', [{ field: 'id', given: id, expected: catalogModelExpectation('use LlamaModel.custom') }]);
     }
     const architecture = ARCHITECTURES[entry.architecture];
     return new LlamaModel({
@@ -88,7 +99,9 @@ export class LlamaModel {
 
   /** Your own GGUF file, checked as far as its values are known at synth (see customModelProblems). */
   static custom(props: CustomLlamaModelProps): LlamaModel {
-    throwIfProblems('LlamaModel.custom', customModelProblems(props));
+    throwIfProblems('LlamaModel.custom', typeof props === 'object' && props !== null
+      ? customModelProblems(props)
+      : [{ field: 'props', given: props, expected: 'expected an object: { source, sha256, sizeBytes, architecture, quantization }' }]);
     const architecture = ARCHITECTURES[props.architecture as ArchitectureId];
     return new LlamaModel({
       id: 'custom',
@@ -156,42 +169,105 @@ export function catalogModelExpectation(customAlternative: string): string {
   return `expected a catalog model id: ${CATALOG_MODEL_IDS.join(', ')}; or ${customAlternative} for your own file`;
 }
 
+/** Whether a value is a LlamaModel (by its shape, so that a model of another copy of the package passes too). */
+export function isLlamaModel(value: unknown): value is LlamaModel {
+  return value instanceof LlamaModel || (typeof value === 'object' && value !== null
+    && typeof (value as LlamaModel).servedBytes === 'function' && typeof (value as LlamaModel).architecture === 'object');
+}
+
+const LLAMA_MODEL_EXPECTATION = 'expected a LlamaModel: a constant such as LlamaModel.LLAMA_3_2_3B_INSTRUCT_Q4_K_M, LlamaModel.fromCatalog(id) or LlamaModel.custom({...})';
+
+/** A prop that must be a LlamaModel (GravitonLlmEndpoint's and InferenceFleet's `model`). */
+export const llamaModelType: PropType = required(
+  (field, value) => (isLlamaModel(value) ? undefined : { field, given: printable(value), expected: LLAMA_MODEL_EXPECTATION }),
+  LLAMA_MODEL_EXPECTATION,
+);
+
+const SOURCE_EXPECTATION = 'expected an s3://BUCKET/KEY or https://HOST/PATH URL of a .gguf file (letters, digits and _ . , : / + @ % = ? & ~ - only)';
+const SHA256_EXPECTATION = 'expected 64 lowercase hexadecimal characters (what `sha256sum FILE` prints)';
+const SIZE_EXPECTATION = 'expected the file\'s size in bytes (`stat -c %s FILE`), a whole number of at least 1';
+
+/** The JavaScript type of each prop of a custom model. */
+const CUSTOM_MODEL_TYPES: { readonly [K in keyof CustomLlamaModelProps]-?: PropType } = {
+  source: required(stringType(SOURCE_EXPECTATION), SOURCE_EXPECTATION),
+  sha256: required(stringType(SHA256_EXPECTATION), SHA256_EXPECTATION),
+  sizeBytes: required(numberType(SIZE_EXPECTATION), SIZE_EXPECTATION),
+  architecture: required(stringType(`expected one of ${ARCHITECTURE_IDS.join(', ')}`), `one of ${ARCHITECTURE_IDS.join(', ')}, the Llama 3 model yours was fine-tuned from`),
+  quantization: required(stringType(`expected one of ${QUANTIZATIONS.join(', ')}`), `one of ${QUANTIZATIONS.join(', ')}, the file's quantization as fetched`),
+  quantizeTo: stringType(`expected one of ${ON_INSTANCE_QUANTIZATIONS.join(', ')}`),
+  fileName: stringType('expected a plain file name ending in .gguf'),
+  displayName: stringType('expected a string: what descriptions and messages call the model'),
+};
+
 /**
  * What is wrong with a custom model's props, as far as their values are
  * known at synth (a CloudFormation token is checked by the template, not
  * here). `prefix` is prepended to the fields named, e.g. `customModel.`.
+ * The one definition of these rules: `LlamaModel.custom` throws them, and the
+ * configuration reports them for its `customModel` field.
  */
 export function customModelProblems(props: CustomLlamaModelProps, prefix = ''): PropProblem[] {
+  const types = propTypeProblems(props, CUSTOM_MODEL_TYPES, prefix);
+  return [...types, ...customModelValueProblems(withoutProps(props, types, prefix), prefix)];
+}
+
+/** The values' own rules, on props whose types are right (a prop of the wrong type is left out: unset). */
+function customModelValueProblems(props: Partial<CustomLlamaModelProps>, prefix: string): PropProblem[] {
   const problems: PropProblem[] = [];
-  const known = (v: unknown) => v !== undefined && !Token.isUnresolved(v);
-  if (!(ARCHITECTURE_IDS as readonly string[]).includes(props.architecture)) {
+  const architecture = props.architecture !== undefined && (ARCHITECTURE_IDS as readonly string[]).includes(props.architecture)
+    ? ARCHITECTURES[props.architecture as ArchitectureId] as ModelArchitecture
+    : undefined;
+  const quantization = props.quantization !== undefined && (QUANTIZATIONS as readonly string[]).includes(props.quantization)
+    ? props.quantization as Quantization
+    : undefined;
+  if (props.architecture !== undefined && !architecture) {
     problems.push({ field: `${prefix}architecture`, given: props.architecture, expected: `expected one of ${ARCHITECTURE_IDS.join(', ')}, the Llama 3 model yours was fine-tuned from` });
   }
-  if (!(QUANTIZATIONS as readonly string[]).includes(props.quantization)) {
+  if (props.quantization !== undefined && !quantization) {
     problems.push({ field: `${prefix}quantization`, given: props.quantization, expected: `expected one of ${QUANTIZATIONS.join(', ')}` });
   }
-  if (known(props.quantizeTo) && !(ON_INSTANCE_QUANTIZATIONS as readonly string[]).includes(props.quantizeTo!)) {
+  if (isKnown(props.quantizeTo) && !(ON_INSTANCE_QUANTIZATIONS as readonly string[]).includes(props.quantizeTo!)) {
     problems.push({ field: `${prefix}quantizeTo`, given: props.quantizeTo, expected: `expected one of ${ON_INSTANCE_QUANTIZATIONS.join(', ')}, what llama-quantize produces` });
-  } else if (known(props.quantizeTo) && props.quantization !== 'F16') {
+  } else if (isKnown(props.quantizeTo) && quantization !== undefined && quantization !== 'F16') {
     problems.push({
       field: `${prefix}quantizeTo`,
       given: props.quantizeTo,
       expected: `on-instance quantization needs an F16 source; ${prefix}quantization is ${props.quantization}. Remove quantizeTo, or give an F16 file`,
     });
   }
-  if (known(props.sha256) && !SHA256.test(props.sha256)) {
-    problems.push({ field: `${prefix}sha256`, given: props.sha256, expected: 'expected 64 lowercase hexadecimal characters' });
+  if (isKnown(props.sha256) && !SHA256.test(props.sha256!)) {
+    problems.push({ field: `${prefix}sha256`, given: props.sha256, expected: `${SHA256_EXPECTATION}${lowerCaseHint(props.sha256!, SHA256)}` });
   }
-  if (known(props.sizeBytes) && !(Number.isInteger(props.sizeBytes) && props.sizeBytes >= 1)) {
-    problems.push({ field: `${prefix}sizeBytes`, given: props.sizeBytes, expected: 'expected the file\'s size in bytes, a whole number of at least 1' });
+  if (isKnown(props.sizeBytes)) {
+    const size = props.sizeBytes!;
+    const minimum = architecture && quantization ? minimumModelFileBytes(architecture, quantization) : undefined;
+    if (!(Number.isInteger(size) && size >= 1)) {
+      problems.push({ field: `${prefix}sizeBytes`, given: size, expected: SIZE_EXPECTATION });
+    } else if (minimum !== undefined && size < minimum) {
+      // A size far below what the architecture's weights take would size the fit check and the disk on a wrong number.
+      problems.push({
+        field: `${prefix}sizeBytes`,
+        given: size,
+        expected: `expected at least ${minimum} bytes for a ${quantization} file of ${architecture!.displayName} `
+          + `(${architecture!.parametersBillions}B parameters): give the file's size in bytes (\`stat -c %s FILE\`), `
+          + 'or correct architecture or quantization',
+      });
+    }
   }
   if (props.fileName === undefined && props.sha256 !== undefined && Token.isUnresolved(props.sha256)) {
     problems.push({ field: `${prefix}fileName`, expected: 'required when sha256 is a CloudFormation value: the default file name is built from the hash, which synth cannot read' });
+  } else if (isKnown(props.fileName) && !MODEL_FILE_NAME.test(props.fileName!)) {
+    problems.push({
+      field: `${prefix}fileName`,
+      given: props.fileName,
+      expected: 'expected a plain file name ending in .gguf: a letter or digit, then letters, digits, _ . or - (no path, no spaces), at most 255 characters',
+    });
   }
-  if (known(props.source)) {
-    if (!props.source.startsWith('s3://') && !props.source.startsWith('https://')) {
-      problems.push({ field: `${prefix}source`, given: props.source, expected: 'expected an s3://BUCKET/KEY or https://HOST/PATH URL of a .gguf file' });
-    } else if (props.source.startsWith('https://') && new URL(props.source).port !== '') {
+  if (isKnown(props.source)) {
+    const match = MODEL_SOURCE.exec(props.source!);
+    if (!match) {
+      problems.push({ field: `${prefix}source`, given: props.source, expected: SOURCE_EXPECTATION });
+    } else if (match[2] !== undefined && match[2] !== '443') {
       problems.push({
         field: `${prefix}source`,
         given: props.source,

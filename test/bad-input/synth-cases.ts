@@ -104,7 +104,7 @@ export const SYNTH_CASES: readonly SynthCase[] = [
   { name: 'root volume below the model', where: 'command line', issueClass: 5, c: { rootVolumeGiB: '21' }, says: ['rootVolumeGiB: got 21', 'at least'] },
   { name: 'nested key of a scalar', where: 'command line', issueClass: 5, c: { 'minCapacity.value': '1' }, says: ['minCapacity.value', 'unknown configuration field'] },
   { name: 'unknown customModel key', where: 'command line', issueClass: 5, c: { 'customModel.checksum': SHA }, says: ['customModel.checksum', 'unknown configuration field in customModel', 'Allowed fields: source, sha256'] },
-  { name: 'customModel size 0', where: 'command line', issueClass: 5, c: { customModel: JSON.stringify({ ...CUSTOM_8B, sizeBytes: 0 }) }, says: ['customModel.sizeBytes: got 0', 'above 0'] },
+  { name: 'customModel size 0', where: 'command line', issueClass: 5, c: { customModel: JSON.stringify({ ...CUSTOM_8B, sizeBytes: 0 }) }, says: ['customModel.sizeBytes: got 0', 'at least 1'] },
   { name: 'customModel size of 5 bytes for an 8B model', where: 'command line', issueClass: 3, c: { customModel: JSON.stringify({ ...CUSTOM_8B, sizeBytes: 5 }) }, says: ['customModel.sizeBytes: got 5', 'at least', 'Llama 3.1 8B'] },
   { name: 'customModel F16 size of a Q4 file', where: 'command line', issueClass: 3, c: { customModel: JSON.stringify({ ...CUSTOM_8B, quantization: 'F16', quantizeTo: 'Q4_0' }) }, says: ['customModel.sizeBytes: got 4900000000', 'F16'] },
   { name: 'schedule cron out of range', where: 'command line', issueClass: 3, c: { scheduledCapacity: JSON.stringify([{ ...NIGHT, cron: '99 99 * * *' }]) }, says: ['scheduledCapacity.0.cron: got "99 99 * * *"', 'minute', '0-59'] },
@@ -130,7 +130,7 @@ export const SYNTH_CASES: readonly SynthCase[] = [
   { name: 'instance type in capitals in an environment file', where: 'environment file', issueClass: 5, c: { env: 'dev' }, files: dev({ instanceType: 'C7G.XLARGE' }), says: ['instanceType: got "C7G.XLARGE"', 'lowercase', '(from config/environments/dev.json)'] },
   { name: 'misspelt field in an environment file', where: 'environment file', issueClass: 5, c: { env: 'dev' }, files: dev({ maxCapcity: 4 }), says: ['maxCapcity', 'did you mean "maxCapacity"', 'config/environments/dev.json'] },
   { name: 'host bits in an environment file', where: 'environment file', issueClass: 3, c: { env: 'dev' }, files: dev({ vpcCidr: '10.64.0.1/16' }), says: ['vpcCidr', '10.64.0.0/16', 'config/environments/dev.json'] },
-  { name: 'customModel size 0 in an environment file', where: 'environment file', issueClass: 5, c: { env: 'dev' }, files: dev({ model: undefined, customModel: { ...CUSTOM_8B, sizeBytes: 0 } }), says: ['customModel.sizeBytes: got 0', 'above 0', 'config/environments/dev.json'] },
+  { name: 'customModel size 0 in an environment file', where: 'environment file', issueClass: 5, c: { env: 'dev' }, files: dev({ model: undefined, customModel: { ...CUSTOM_8B, sizeBytes: 0 } }), says: ['customModel.sizeBytes: got 0', 'at least 1', 'config/environments/dev.json'] },
   { name: 'customModel far too small in an environment file', where: 'environment file', issueClass: 3, c: { env: 'dev' }, files: dev({ model: undefined, customModel: { ...CUSTOM_8B, sizeBytes: 1_000_000 } }), says: ['customModel.sizeBytes', 'at least', 'config/environments/dev.json'] },
   { name: 'cron 99 99 in an environment file', where: 'environment file', issueClass: 3, c: { env: 'dev' }, files: dev({ scheduledCapacity: [{ ...NIGHT, cron: '99 99 * * *' }] }), says: ['scheduledCapacity.0.cron', 'minute "99"', 'config/environments/dev.json'] },
   { name: 'schedule key unknown in an environment file', where: 'environment file', issueClass: 2, c: { env: 'dev' }, files: dev({ scheduledCapacity: [{ ...NIGHT, timezone: 'UTC' }] }), says: ['scheduledCapacity.0.timezone', 'config/environments/dev.json'] },
@@ -156,7 +156,7 @@ export const SYNTH_CASES: readonly SynthCase[] = [
   { name: 'config file a directory', where: 'config file', issueClass: 5, c: { config: 'config' }, says: ['config: got "config"', 'cannot be read'] },
   { name: 'graviton-llm wrapper inside a config file', where: 'config file', issueClass: 5, c: { config: SETTINGS }, files: settings({ 'graviton-llm': { minCapacity: 2 } }), says: ['graviton-llm', 'unknown configuration field', SETTINGS] },
   { name: 'instance type with a space in a config file', where: 'config file', issueClass: 5, c: { config: SETTINGS }, files: settings({ instanceType: ' c7g.large' }), says: ['instanceType', 'without spaces', SETTINGS] },
-  { name: 'zero size in a config file', where: 'config file', issueClass: 5, c: { config: SETTINGS }, files: settings({ customModel: { ...CUSTOM_8B, sizeBytes: 0 } }), says: ['customModel.sizeBytes: got 0', 'above 0'] },
+  { name: 'zero size in a config file', where: 'config file', issueClass: 5, c: { config: SETTINGS }, files: settings({ customModel: { ...CUSTOM_8B, sizeBytes: 0 } }), says: ['customModel.sizeBytes: got 0', 'at least 1'] },
 
   // ---- pipeline mode ----
   { name: 'pipeline: instance type on the command line', mode: 'pipeline', where: 'command line', issueClass: 1, c: { instanceType: 'c7i.2xlarge' }, says: ['instanceType: got "c7i.2xlarge"', 'not read in pipeline mode', 'config/environments/NAME.json'] },

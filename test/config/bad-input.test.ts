@@ -134,12 +134,15 @@ describe('invalid configurations fail with the field, the value and what is allo
 });
 
 test('every problem is reported at once, one line each', () => {
+  // Every value's problem at once: the instance type's, a range's, a shape's (each the construct's own check).
   const error = configErrorFor({ instanceType: 'm5.large', minCapacity: '0', vpcCidr: 'x' });
-  expect(error.fields.sort()).toEqual(['minCapacity', 'vpcCidr']);
-  // Schema errors come first; cross-field checks run once the fields parse.
+  expect(error.fields.sort()).toEqual(['instanceType', 'minCapacity', 'vpcCidr']);
   const second = configErrorFor({ instanceType: 'm5.large', minCapacity: '5', maxCapacity: '2' });
   expect(second.fields.sort()).toEqual(['instanceType', 'minCapacity']);
   expect(second.message.split('\n')).toHaveLength(3);
+  // The JSON types come first (the schema's): values are judged once every field has its type.
+  const typed = configErrorFor({ maxCapacity: 'many', minCapacity: '0' });
+  expect(typed.fields).toEqual(['maxCapacity']);
 });
 
 test('the endpoint\'s own checks, run on a configuration: each problem once, named with the flag it came from', () => {
@@ -152,8 +155,8 @@ test('the endpoint\'s own checks, run on a configuration: each problem once, nam
     + 'the client ranges the load balancer admits (the endpoint does not read an existing VPC\'s range: synth stays offline)');
   const internal = configErrorFor({ allowedCidrs: '0.0.0.0/0', canaryUrl: 'https://llm.example.com' });
   expect(internal.problems).toEqual([
-    expect.objectContaining({ field: 'canaryUrl', source: '-c canaryUrl' }),
     expect.objectContaining({ field: 'allowedCidrs', given: '0.0.0.0/0', source: '-c allowedCidrs' }),
+    expect.objectContaining({ field: 'canaryUrl', source: '-c canaryUrl' }),
   ]);
 });
 

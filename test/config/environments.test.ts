@@ -5,6 +5,7 @@ import { ConfigError } from '../../lib/config/config-error';
 import { listEnvironments, loadConfig } from '../../lib/config/load';
 import { readCdkJsonContext } from '../../lib/app/mode-context';
 import { loadPipelineConfig } from '../../lib/pipeline/pipeline-config';
+import { resolveConfig } from '../../lib/config/resolve';
 
 const REPO_ROOT = path.join(__dirname, '..', '..');
 
@@ -105,21 +106,24 @@ describe('named environments', () => {
   test('a bad value names the place it was given: the environment file, the config file, cdk.json or the command line', () => {
     const dir = withEnvironments({ 'stage.json': JSON.stringify({ region: 'us-east-1', amiId: 'ami-123' }) });
     fs.writeFileSync(path.join(dir, 'extra.json'), JSON.stringify({ minCapacity: 0 }));
-    const error = (() => {
+    const errorOf = (context: Record<string, unknown>) => {
       try {
-        loadConfig({ 'graviton-llm': { port: 80 }, 'env': 'stage', 'config': 'extra.json', 'maxCapacity': 'many' }, dir);
+        resolveConfig(loadConfig(context, dir));
       } catch (e) {
         return e as ConfigError;
       }
       throw new Error('accepted');
-    })();
+    };
+    const error = errorOf({ 'graviton-llm': { port: 80 }, 'env': 'stage', 'config': 'extra.json', 'maxCapacity': '2' });
     const line = (field: string) => error.message.split('\n').find((l) => l.startsWith(`  - ${field}:`));
     expect(line('amiId')).toBe('  - amiId: got "ami-123"; expected an AMI id like ami-0123456789abcdef0 (ami- and 8 or 17 lowercase hexadecimal characters) (from config/environments/stage.json)');
     expect(line('minCapacity')).toMatch(/ \(from extra\.json\)$/);
     expect(line('port')).toMatch(/ \(from cdk\.json context "graviton-llm"\)$/);
-    expect(line('maxCapacity')).toMatch(/^  - maxCapacity: got "many"; .* \(from -c maxCapacity\)$/);
+    // A value of the wrong JSON type is refused by the schema, before the values are judged.
+    const typed = errorOf({ 'env': 'stage', 'maxCapacity': 'many' });
+    expect(typed.message).toMatch(/^  - maxCapacity: got "many"; expected a whole number from 1 to 100 \(from -c maxCapacity\)$/m);
     // A later layer that sets the field is the one named.
-    const overridden = problemsOf(() => loadConfig({ env: 'stage', amiId: 'ami-456' }, dir));
+    const overridden = problemsOf(() => resolveConfig(loadConfig({ env: 'stage', amiId: 'ami-456' }, dir)));
     expect(overridden.find((p) => p.field === 'amiId')).toMatchObject({ given: 'ami-456', source: '-c amiId' });
   });
 

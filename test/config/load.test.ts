@@ -104,10 +104,12 @@ describe('custom models', () => {
 
 describe('what Auto Scaling and EC2 accept passes', () => {
   test.each(['0 8 * * MON-FRI', '*/15 * * * *', '0 0 1 JAN,JUL *', '30 6-18/2 * * 1-5', '59 23 31 12 6', '0 22 * * sun'])('cron %s', (cron) => {
-    expect(() => loadConfig({ 'graviton-llm': { scheduledCapacity: [{ name: 'a', cron, minCapacity: 1, maxCapacity: 1 }] } })).not.toThrow();
+    expect(() => resolveConfig(loadConfig({ 'graviton-llm': { scheduledCapacity: [{ name: 'a', cron, minCapacity: 1, maxCapacity: 1 }] } }))).not.toThrow();
   });
 
   test.each(['10.64.0.0/16', '0.0.0.0/0', '192.168.1.7/32', '172.16.16.0/20', '10.0.0.0/8'])('network address %s', (cidr) => {
-    expect(loadConfig({ allowedCidrs: cidr }).allowedCidrs).toEqual([cidr]);
+    // 0.0.0.0/0 only with internetFacing, which needs a certificate.
+    const facing = cidr.endsWith('/0') ? { internetFacing: 'true', certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012' } : {};
+    expect(resolveConfig(loadConfig({ allowedCidrs: cidr, ...facing })).allowedCidrs).toEqual([cidr]);
   });
 });

@@ -95,6 +95,13 @@ describe('EndpointCanary checks its props', () => {
     const stack = new Stack(constructTestApp(), 'Canary', { env: { region: 'us-east-1' } });
     const vpc = new ec2.Vpc(stack, 'Vpc');
     expect(() => new EndpointCanary(stack, 'Canary', { vpc, subnets: {}, ...REQUIRED, tlsServerName: 'llm.internal.example' }))
-      .toThrow('EndpointCanary Canary/Canary: tlsServerName (llm.internal.example) needs an https:// endpointUrl; got http://internal-lb.example/v1');
+      .toThrow('EndpointCanary Canary/Canary: invalid props:\n  - tlsServerName: got "llm.internal.example"; applies only to an https:// endpointUrl; endpointUrl is http://internal-lb.example/v1');
+  });
+
+  test('the endpoint\'s own rules: the interval\'s range, the endpoint name\'s shape, the key parameter\'s name', () => {
+    const stack = new Stack(constructTestApp(), 'Canary', { env: { region: 'us-east-1' } });
+    const vpc = new ec2.Vpc(stack, 'Vpc');
+    expect(() => new EndpointCanary(stack, 'Canary', { vpc, subnets: {}, ...REQUIRED, interval: Duration.hours(2), endpointName: 'team llm', apiKeyParameterName: 'key' }))
+      .toThrow(/^EndpointCanary Canary\/Canary: invalid props:\n {2}- endpointName: got "team llm"; expected a letter, then letters, digits or hyphens.*\n {2}- apiKeyParameterName: got "key"; expected an SSM parameter name starting with \/.*\n {2}- interval: got 120; expected a whole number of minutes from 1 to 60$/);
   });
 });

@@ -248,6 +248,16 @@ describe('GravitonLlmEndpoint with every prop', () => {
 });
 
 describe('two endpoints in one stack, each with its endpointName', () => {
+  test('a second endpoint without a name of its own, or with the first one\'s, is refused naming endpointName (not a CloudFormation name clash at deploy)', () => {
+    const stack = new Stack(constructTestApp(), 'Shared', { env: ENV });
+    new GravitonLlmEndpoint(stack, 'Chat', minimal());
+    expect(() => new GravitonLlmEndpoint(stack, 'Embed', minimal())).toThrow('GravitonLlmEndpoint Shared/Embed: invalid props:\n  - endpointName: nothing was given; '
+      + 'required for a second endpoint in stack Shared: Shared/Chat already takes the stack\'s name, "Shared", the default');
+    // The stack's name given explicitly is the same name.
+    expect(() => new GravitonLlmEndpoint(stack, 'Other', { ...minimal(), endpointName: 'Shared' })).toThrow(/endpointName: got "Shared"; expected a name no other endpoint of stack Shared has: Shared\/Chat/);
+    expect(() => new GravitonLlmEndpoint(stack, 'Named', { ...minimal(), endpointName: 'embed' })).not.toThrow();
+  });
+
   test('their groups, agent parameters and API keys do not collide; without endpointName the stack\'s name is kept, as the signal\'s literal', () => {
     const app = constructTestApp();
     registerChecks(app);
@@ -331,10 +341,10 @@ describe('GravitonLlmEndpoint validates its props, saying what it got and what i
 
   test('every problem at once', () => {
     const e = thrownBy({ minCapacity: 5, warmPoolSize: 4, contextTokensPerSlot: 200000 }) as PropsError;
-    // 200000 tokens per slot do not fit a c7g.xlarge either.
-    expect(e.problems.map((p) => p.field)).toEqual(['minCapacity', 'warmPoolSize', 'contextTokensPerSlot', 'instanceType']);
+    // A value outside its own range is not judged further (200000 tokens per slot would not fit a c7g.xlarge either).
+    expect(e.problems.map((p) => p.field)).toEqual(['minCapacity', 'warmPoolSize', 'contextTokensPerSlot']);
     expect(e.message).toContain('warmPoolSize: got 4; expected at most maxCapacity (3): a warm pool holds instances the fleet can grow into');
-    expect(e.message).toContain('contextTokensPerSlot: got 200000; expected at most 131072, the context length Llama 3.2 1B Instruct was trained for');
+    expect(e.message).toContain('contextTokensPerSlot: got 200000; expected a whole number from 512 to 131072');
   });
 
   test('existingVpc and vpcProps together', () => {
@@ -476,7 +486,7 @@ describe('GravitonLlmEndpoint validates its props, saying what it got and what i
     expect(cacheOf({})).toBe(String(promptCacheMiB(need, findGravitonInstance('c7g.xlarge')!)));
     expect(cacheOf({ instanceType: GravitonInstanceType.of('c7g.4xlarge') })).toBe(String(PROMPT_CACHE_MAX_MIB));
     const chosenLater = (stack: Stack) => ({
-      instanceType: GravitonInstanceType.chosenAtDeployTime({ instanceType: new CfnParameter(stack, 'Type').valueAsString, generation: 3, cpuPart: '0xd40', armArch: 'armv8.4-a+sve+i8mm+bf16' }),
+      instanceType: GravitonInstanceType.chosenAtDeployTime({ instanceType: new CfnParameter(stack, 'Type').valueAsString, generation: 3, cpuPart: '0xd40', armArch: 'armv8.4-a+sve+i8mm+bf16+dotprod+fp16' }),
     });
     expect(cacheOf({}, chosenLater)).toBe('0');
     // A CloudFormation value is the template's: it goes into the boot environment as given.
@@ -523,7 +533,7 @@ describe('LlamaModel', () => {
   });
 
   test('fromCatalog refuses an unknown id, listing the catalog', () => {
-    expect(() => LlamaModel.fromCatalog('llama-9b')).toThrow(/^LlamaModel.fromCatalog: got "llama-9b"; expected a catalog model id: llama-3.2-1b-instruct-q4_0, /);
+    expect(() => LlamaModel.fromCatalog('llama-9b')).toThrow(/^LlamaModel.fromCatalog: invalid props:\n {2}- id: got "llama-9b"; expected a catalog model id: llama-3.2-1b-instruct-q4_0, /);
   });
 
   test('custom: checks what synth can read and names each problem', () => {
@@ -554,8 +564,8 @@ describe('GravitonInstanceType', () => {
   });
 
   test('of: refuses a type that is not Graviton, or miswritten, saying why', () => {
-    expect(() => GravitonInstanceType.of('m5.large')).toThrow(/^GravitonInstanceType.of: got "m5.large"; .*m5/);
-    expect(() => GravitonInstanceType.of('C7G.2xlarge')).toThrow('GravitonInstanceType.of: got "C7G.2xlarge"; EC2 instance type names are written in lowercase: "c7g.2xlarge"');
+    expect(() => GravitonInstanceType.of('m5.large')).toThrow(/^GravitonInstanceType.of: invalid props:\n {2}- instanceType: got "m5.large"; .*m5/);
+    expect(() => GravitonInstanceType.of('C7G.2xlarge')).toThrow('GravitonInstanceType.of: invalid props:\n  - instanceType: got "C7G.2xlarge"; EC2 instance type names are written in lowercase: "c7g.2xlarge"');
     const stack = new Stack();
     expect(() => GravitonInstanceType.of(new CfnParameter(stack, 'Type').valueAsString)).toThrow(/chosenAtDeployTime/);
   });

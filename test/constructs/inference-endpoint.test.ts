@@ -76,6 +76,17 @@ describe('InferenceEndpoint built alone checks its load balancer\'s props with t
     // A client range that is a parameter may be anything the template's rules allow.
     expect(build('us-east-1', {}, (stack) => ({ allowedCidrs: [new CfnParameter(stack, 'Cidr').valueAsString] }))).toBeInstanceOf(Template);
   });
+
+  test('JavaScript values of the wrong type, and numbers outside the endpoint\'s ranges, are named with what is allowed', () => {
+    const e = problemsOf(build('us-east-1', {
+      internetFacing: 'false' as never, allowedCidrs: '10.0.0.0/8' as never, targetPort: 80, idleTimeout: Duration.seconds(5000),
+    }));
+    expect(e.problems.map((p) => p.field)).toEqual(['internetFacing', 'allowedCidrs', 'targetPort', 'idleTimeout']);
+    expect(e.message).toContain('internetFacing: got "false"; expected true or false (a boolean, not a string)');
+    expect(e.message).toContain('allowedCidrs: got "10.0.0.0/8"; expected a list of IPv4 CIDR blocks, e.g. [\'10.0.0.0/8\'] (a list, not one string)');
+    expect(e.message).toContain('targetPort: got 80; expected a whole number from 1024 to 65535');
+    expect(e.message).toContain('idleTimeout: got 5000; expected a whole number of seconds from 60 to 4000');
+  });
 });
 
 /**

@@ -1,4 +1,4 @@
-import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { App, CfnParameter, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -7,6 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { IConstruct } from 'constructs';
 import { registerChecks } from '../../lib/app/checks';
+import { PropsError } from '../../lib/base/problems';
 import { AL2023_ARM64_AMI_PARAMETER } from '../../lib/catalogs/amazon-linux';
 import { LLAMA_CPP_DEFAULT_REF, LLAMA_CPP_RELEASE_COMMITS } from '../../lib/catalogs/llama-cpp-release';
 import { UNPINNED_IMAGE_NOTE } from '../../lib/constructs/fleet-image';
@@ -290,5 +291,39 @@ describe('InferenceFleet alone with an artifact bucket imported by name (no Clou
       Resource: 'arn:aws:s3:::team-llm-cache/cache/*',
     }));
     expect(userDataOf(s.t)).toContain('GLLM_CACHE_URI=s3://team-llm-cache/cache\\n');
+  });
+});
+
+describe('InferenceFleet alone checks its own props, with the endpoint\'s rules', () => {
+  /** The problems of a fleet built with these props (nothing is synthesized). */
+  const problemsWith = (props: Partial<Record<keyof InferenceFleetProps, unknown>>): PropsError => {
+    try {
+      build({ account: ACCOUNT, region: REGION }, () => props as Partial<InferenceFleetProps>);
+    } catch (e) {
+      if (e instanceof PropsError) return e;
+      throw e;
+    }
+    throw new Error('the fleet was built');
+  };
+
+  test('an x86 image, a bucket account that is not one, a malformed ref, an endpoint name no group can carry, a string for a number', () => {
+    const e = problemsWith({
+      machineImage: ec2.MachineImage.latestAmazonLinux2023(),
+      assetBucketAccount: 'abc',
+      llamaCppRef: '--upload-pack=touch',
+      endpointName: 'team llm',
+      parallelSlots: '4',
+    });
+    expect(e.message).toMatch(/^InferenceFleet Fleet\/Fleet: invalid props:\n/);
+    expect(e.problems.map((p) => p.field).sort()).toEqual(['assetBucketAccount', 'endpointName', 'llamaCppRef', 'machineImage', 'parallelSlots']);
+    expect(e.message).toContain('machineImage: got "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-x86_64"; expected an Amazon Linux 2023 image for arm64');
+    expect(e.message).toContain('parallelSlots: got "4"; expected a whole number from 1 to 64');
+  });
+
+  test('an arm64 image and a token account pass', () => {
+    expect(() => build({ account: ACCOUNT, region: REGION }, (stack) => ({
+      machineImage: ec2.MachineImage.latestAmazonLinux2023({ cpuType: ec2.AmazonLinuxCpuType.ARM_64 }),
+      assetBucketAccount: new CfnParameter(stack, 'Account').valueAsString,
+    }))).not.toThrow();
   });
 });
