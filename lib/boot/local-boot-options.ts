@@ -12,11 +12,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { GENERATIONS, type GravitonGeneration } from '../catalogs/graviton-generations';
-import { LLAMA_CPP_COMMIT_PATTERN, LLAMA_CPP_DEFAULT_REF, LLAMA_CPP_RELEASE_COMMITS } from '../catalogs/llama-cpp-release';
+import { LLAMA_CPP_COMMIT_PATTERN, LLAMA_CPP_DEFAULT_REF, LLAMA_CPP_RELEASE_COMMITS, llamaCppCommitOf } from '../catalogs/llama-cpp-release';
 import { commandLine } from '../command-line/commands';
 import { describeRange, httpUrl, numberFlag, readFlags, type NumberRange } from '../command-line/flags';
 import { unreadableDirectory, unreadableFile, unusableResultsDirectory } from '../command-line/paths';
-import { llamaCppCommitOf } from '../constructs/endpoint-checks';
 import { SAFE_VALUE } from './boot-environment';
 
 export interface LocalBootOptions {

@@ -1,8 +1,8 @@
 import { Aws } from 'aws-cdk-lib';
 import { GravitonInstance } from '../catalogs/graviton-instances';
 import { DEFAULT_MODEL_ID, findCatalogModel } from '../catalogs/model-catalog';
-import { LLAMA_CPP_DEFAULT_REF } from '../catalogs/llama-cpp-release';
-import { llamaCppCommitOf, servingMemory } from '../constructs/endpoint-checks';
+import { LLAMA_CPP_DEFAULT_REF, llamaCppCommitOf } from '../catalogs/llama-cpp-release';
+import { servingMemory } from '../constructs/endpoint-checks';
 import { imageOf } from '../constructs/fleet-image';
 import { ENDPOINT_DEFAULTS, GravitonLlmEndpointProps, endpointPropProblems } from '../constructs/graviton-llm-endpoint';
 import { GravitonInstanceType } from '../instances/graviton-instance-type';

@@ -1,13 +1,12 @@
 import { Token } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { GravitonInstance } from '../catalogs/graviton-instances';
-import { LLAMA_CPP_COMMIT_PATTERN, LLAMA_CPP_REF_PATTERN, LLAMA_CPP_RELEASE_COMMITS, LLAMA_CPP_REPOSITORY } from '../catalogs/llama-cpp-release';
 import { LlamaModel, ROOT_VOLUME_BASE_GIB } from '../models/llama-model';
 import {
   MemoryNeed, PROMPT_CACHE_ALLOWANCE_FRACTION, PROMPT_CACHE_MAX_MIB, fits, formatGiB, memoryNeed, promptCacheMiB, promptCacheRoomMiB, sizesThatFit, usableBytes,
 } from '../sizing/memory-fit';
 import { PropProblem } from '../base/problems';
-import { PropType, isKnown, lowerCaseHint, numberType, objectType, propTypeProblems, required, stringType, withoutProps } from '../base/prop-types';
+import { PropType, isKnown, numberType, objectType, propTypeProblems, required, stringType, withoutProps } from '../base/prop-types';
 import { cronProblem } from './cron';
 import { rangeExpectation, rangeProblems } from './prop-ranges';
 
@@ -232,50 +231,6 @@ export function newVpcProblems(cidr: string, maxAzs: number, natGateways: number
     problems.push({ field: 'vpcCidr', given: cidr, expected: 'expected a prefix from /16 to /22: the range is split into a public and a private subnet per AZ, each needing room for the instances and endpoints' });
   }
   return problems;
-}
-
-const LLAMA_CPP_REF_EXPECTATION = 'expected a llama.cpp release tag like v0.5.0 or b6500, or a 40-character commit hash';
-const LLAMA_CPP_COMMIT_EXPECTATION = 'expected the 40-character commit hash the llamaCppRef tag names (40 lowercase hexadecimal characters)';
-
-/**
- * The llama.cpp commit to build: the ref itself when it is one, else the
- * known or the given commit of the tag. Instances build a commit, never a
- * tag that could be moved. A ref or commit is first held to its shape (a
- * release tag or commit; a full commit hash), which the boot script fetches
- * by name; the problems name `llamaCppRef` and `llamaCppCommit`.
- */
-export function llamaCppCommitOf(ref: string, given: string | undefined): { readonly commit?: string; readonly problems: PropProblem[] } {
-  const shape: PropProblem[] = [];
-  if (isKnown(ref) && !LLAMA_CPP_REF_PATTERN.test(ref)) {
-    shape.push({ field: 'llamaCppRef', given: ref, expected: `${LLAMA_CPP_REF_EXPECTATION}${lowerCaseHint(ref, LLAMA_CPP_REF_PATTERN)}` });
-  }
-  if (given !== undefined && isKnown(given) && !LLAMA_CPP_COMMIT_PATTERN.test(given)) {
-    shape.push({ field: 'llamaCppCommit', given, expected: `${LLAMA_CPP_COMMIT_EXPECTATION}${lowerCaseHint(given, LLAMA_CPP_COMMIT_PATTERN)}` });
-  }
-  if (shape.length > 0) {
-    return { problems: shape };
-  }
-  const known = LLAMA_CPP_COMMIT_PATTERN.test(ref) ? ref : LLAMA_CPP_RELEASE_COMMITS[ref];
-  if (given !== undefined && known !== undefined && given !== known) {
-    return {
-      problems: [{
-        field: 'llamaCppCommit',
-        given,
-        expected: `${known}, the commit of llamaCppRef ${ref}; drop llamaCppCommit, or set llamaCppRef to the release it belongs to`,
-      }],
-    };
-  }
-  const commit = given ?? known;
-  if (commit === undefined) {
-    return {
-      problems: [{
-        field: 'llamaCppCommit',
-        expected: `required with llamaCppRef ${ref}, a tag the kit does not know the commit of (it knows ${Object.keys(LLAMA_CPP_RELEASE_COMMITS).join(', ')}): `
-          + `instances build a commit, never a tag that could be moved. \`git ls-remote ${LLAMA_CPP_REPOSITORY} refs/tags/${ref}\` prints it`,
-      }],
-    };
-  }
-  return { commit, problems: [] };
 }
 
 /**

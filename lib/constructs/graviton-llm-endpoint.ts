@@ -7,14 +7,14 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { LLAMA_CPP_DEFAULT_REF } from '../catalogs/llama-cpp-release';
+import { LLAMA_CPP_DEFAULT_REF, llamaCppCommitOf } from '../catalogs/llama-cpp-release';
 import { GravitonInstanceType } from '../instances/graviton-instance-type';
 import { LlamaModel } from '../models/llama-model';
 import { ApiKeyParameter } from './api-key-parameter';
 import { ArtifactStore } from './artifact-store';
 import { EndpointCanary } from './endpoint-canary';
 import {
-  ScheduledCapacity, canaryUrlProblems, capacityProblems, certificateRegionProblems, clientRangeProblems, contextProblems, llamaCppCommitOf, logRetentionProblems,
+  ScheduledCapacity, canaryUrlProblems, capacityProblems, certificateRegionProblems, clientRangeProblems, contextProblems, logRetentionProblems,
   memoryFitProblems, newVpcProblems, promptCacheOf, rootVolumeProblems, scheduleProblems, schedulesType, tlsProblems,
 } from './endpoint-checks';
 import { FleetAlarms } from './fleet-alarms';

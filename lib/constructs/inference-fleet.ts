@@ -14,7 +14,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { BootEnvironment, renderBootEnvironment } from '../boot/boot-environment';
 import { BOOT_SCRIPT } from '../boot/boot-script';
-import { LLAMA_CPP_REPOSITORY } from '../catalogs/llama-cpp-release';
+import { LLAMA_CPP_REPOSITORY, llamaCppCommitOf } from '../catalogs/llama-cpp-release';
 import { GravitonInstanceType } from '../instances/graviton-instance-type';
 import { LlamaModel } from '../models/llama-model';
 import { renderAgentConfig, renderPrometheusConfig } from '../monitoring/agent-config';
@@ -27,7 +27,7 @@ import {
 } from '../base/prop-types';
 import { llamaModelType } from '../models/llama-model';
 import { gravitonInstanceTypeType } from '../instances/graviton-instance-type';
-import { capacityProblems, llamaCppCommitOf, logRetentionProblems } from './endpoint-checks';
+import { capacityProblems, logRetentionProblems } from './endpoint-checks';
 import { formatProblems } from './prop-formats';
 import { rangeExpectation, rangeProblems } from './prop-ranges';
 import { nagArn, nagText } from './nag-findings';

@@ -9,8 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { parseLocalBootArgs } from '../../lib/boot/local-boot-options';
-import { LLAMA_CPP_DEFAULT_REF, LLAMA_CPP_RELEASE_COMMITS } from '../../lib/catalogs/llama-cpp-release';
-import { llamaCppCommitOf } from '../../lib/constructs/endpoint-checks';
+import { LLAMA_CPP_DEFAULT_REF, LLAMA_CPP_RELEASE_COMMITS, llamaCppCommitOf } from '../../lib/catalogs/llama-cpp-release';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'gllm-local-options-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
