@@ -242,7 +242,9 @@ function coerce(schema: z.ZodType, raw: unknown, duplicates: (found: readonly Du
   }
   const inner = unwrapSchema(schema);
   if (inner instanceof z.ZodNumber) {
-    return /^-?\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw) : raw;
+    // Plain spaces and tabs only: String.trim() and Number() also drop a byte-order mark or a
+    // no-break space, which would let an invisible character through as a valid number.
+    return /^[ \t]*-?\d+(\.\d+)?[ \t]*$/.test(raw) ? Number(raw) : raw;
   }
   if (inner instanceof z.ZodBoolean) {
     return raw === 'true' ? true : raw === 'false' ? false : raw;

@@ -35,7 +35,9 @@ export const PROP_FORMATS = {
     expected: 'expected https://HOST, the name your certificate covers',
   },
   alarmEmail: {
-    pattern: /^[^@\s]+@[^@\s]+\.[^@\s]+$/,
+    // \s covers every space separator; control and format characters (a zero-width space)
+    // would pass unseen into an SNS subscription that never confirms.
+    pattern: /^[^@\s\p{Cc}\p{Cf}]+@[^@\s\p{Cc}\p{Cf}]+\.[^@\s\p{Cc}\p{Cf}]+$/u,
     expected: 'expected an e-mail address',
   },
   apiKeyParameterName: SSM_PARAMETER_NAME,

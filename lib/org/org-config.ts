@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { allGravitonInstances } from '../catalogs/graviton-instances';
 import { CATALOG_MODEL_IDS, DEFAULT_MODEL_ID } from '../catalogs/model-catalog';
 import { ConfigError, ConfigProblem } from '../config/config-error';
+import { PROP_FORMATS } from '../constructs/prop-formats';
 import { CONTEXT_OBJECT_KEY, loadConfig } from '../config/load';
 import { ResolvedConfig, resolveConfig } from '../config/resolve';
 import { KitConfig, cidrSchema, configSchema } from '../config/schema';
@@ -34,7 +35,6 @@ const KIT_DEFAULTS = {
 
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
 const ACCOUNT_ID = /^\d{12}$/;
-const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 /** Longest region code AWS uses today is 14 characters (ap-southeast-1); bucket names stop at 63. */
 const MAX_BUCKET_NAME = 63;
 
@@ -64,7 +64,7 @@ const parametersSchema = z.strictObject({
     .describe('Largest value MinCapacity and MaxCapacity accept in any account.'),
   allowedCidr: cidrSchema('10.0.0.0/8').optional()
     .describe('Default of the AllowedCidr parameter (client range of the internal load balancer). @default - the new VPC\'s range'),
-  alarmEmail: z.string().regex(EMAIL, { message: 'expected an e-mail address' }).optional()
+  alarmEmail: z.string().regex(PROP_FORMATS.alarmEmail.pattern, { message: PROP_FORMATS.alarmEmail.expected }).optional()
     .describe('Default of the AlarmEmail parameter. @default - no subscription'),
 });
 
