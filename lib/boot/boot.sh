@@ -7,7 +7,7 @@
 # Usage: boot.sh ENV_FILE
 #
 # ENV_FILE is read as data, never sourced: KEY=value lines whose keys and
-# meanings are defined in lib/boot/boot-environment.ts. Re-running on a booted
+# meanings are defined in runtime/boot/contract.ts. Re-running on a booted
 # machine is safe: the installed build and verified model are reused, the
 # server is restarted with the current settings.
 #
@@ -20,7 +20,7 @@ shopt -s inherit_errexit
 # defines below changes (its layout, the staging steps).
 readonly BUILD_OPTIONS_VERSION=1
 
-# Keys of lib/boot/boot-environment.ts, in that order. A test checks both lists
+# Keys of runtime/boot/contract.ts, in that order. A test checks both lists
 # against the TypeScript contract.
 readonly REQUIRED_KEYS=(
   GLLM_MODE GLLM_INSTANCE_TYPE GLLM_GENERATION GLLM_CPU_PART GLLM_ARM_ARCH

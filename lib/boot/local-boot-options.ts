@@ -16,7 +16,7 @@ import { LLAMA_CPP_COMMIT_PATTERN, LLAMA_CPP_DEFAULT_REF, LLAMA_CPP_RELEASE_COMM
 import { commandLine } from '../command-line/commands';
 import { describeRange, httpUrl, numberFlag, readFlags, type NumberRange } from '../command-line/flags';
 import { unreadableDirectory, unreadableFile, unusableResultsDirectory } from '../command-line/paths';
-import { SAFE_VALUE } from './boot-environment';
+import { SAFE_VALUE } from '../../runtime/boot/contract';
 
 export interface LocalBootOptions {
   readonly modelUrl: string;

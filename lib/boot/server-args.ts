@@ -10,7 +10,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { BootEnvironment, renderBootEnvironment } from './boot-environment';
+import { type BootEnvironment } from '../../runtime/boot/contract';
+import { renderBootEnvironment } from './boot-environment';
 import { BOOT_SCRIPT } from './boot-script';
 
 export interface BootServerArgsInput {

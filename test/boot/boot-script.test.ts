@@ -9,7 +9,8 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, s
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { BOOT_ENV_KEYS, BootEnvironment, LOCAL_BOOT_ENV_KEYS, renderBootEnvironment } from '../../lib/boot/boot-environment';
+import { renderBootEnvironment } from '../../lib/boot/boot-environment';
+import { BOOT_ENV_KEYS, type BootEnvironment, LOCAL_BOOT_ENV_KEYS } from '../../runtime/boot/contract';
 import {
   cmakeDefineMap, kitCmakeDefines, kitCmakeDefinesWith, SERVER_KEEPALIVE_SECONDS, X86_BASELINE_CPU_FLAGS,
 } from '../../lib/boot/build-defines';

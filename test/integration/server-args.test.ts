@@ -10,7 +10,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { LLAMA_CPP_RELEASE_COMMITS } from '../../lib/catalogs/llama-cpp-release';
-import { BootEnvironment, renderBootEnvironment } from '../../lib/boot/boot-environment';
+import { renderBootEnvironment } from '../../lib/boot/boot-environment';
+import { type BootEnvironment } from '../../runtime/boot/contract';
 import { buildLlamaCpp } from '../support/llama-cpp-build';
 import { ensureLlamaCppSource, OLDER_NODE_LLAMA_CPP_VERSION } from '../support/llama-cpp-source';
 import { ensureTinyModel } from '../support/tiny-model';
