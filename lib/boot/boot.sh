@@ -71,11 +71,11 @@ readonly AWS_READ_TIMEOUT_SECONDS=30
 # load balancer's next request on that connection, which the client sees as a
 # 502. cpp-httplib's default is 5 s and llama-server has no flag for it, so it
 # is compiled in (CPPHTTPLIB_KEEPALIVE_TIMEOUT_SECOND), above any ALB setting.
-# SERVER_KEEPALIVE_SECONDS in lib/boot/build-defines.ts (a test keeps them equal).
+# SERVER_KEEPALIVE_SECONDS in runtime/boot/build/defines.ts (a test keeps them equal).
 readonly SERVER_KEEPALIVE_SECONDS=4060
 # The /proc/cpuinfo flags ggml's portable x86 build (GGML_NATIVE=OFF) compiles
 # for: -msse4.2 -mavx -mavx2 -mfma -mf16c -mbmi2. X86_BASELINE_CPU_FLAGS in
-# lib/boot/build-defines.ts (a test keeps them equal).
+# runtime/boot/build/defines.ts (a test keeps them equal).
 readonly X86_BASELINE_FLAGS=(sse4_2 avx avx2 fma f16c bmi2)
 
 declare -A CFG=()
@@ -921,7 +921,7 @@ build_targets() {
 # Everything that changes the compiled output goes into the CMake defines or
 # the cache key, so a cached build is only ever reused where it would have
 # been built identically.
-# The kit's CMake defines: kitCmakeDefines in lib/boot/build-defines.ts, which
+# The kit's CMake defines: kitCmakeDefines in runtime/boot/build/defines.ts, which
 # the tests' and the benchmarks' builds use. test/boot/boot-script.test.ts
 # runs this for x86_64 and every Graviton generation and requires the very
 # same vector, so change both together.
