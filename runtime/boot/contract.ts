@@ -91,6 +91,13 @@ function positiveInteger(value: string): boolean {
   return /^[0-9]+$/.test(value) && Number(value) > 0 && Number.isSafeInteger(Number(value));
 }
 
+/** A tag, branch or commit; a leading dash would turn it into an option of git. */
+export const LLAMA_CPP_REF_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._/-]*$/;
+/** A plain file name ending in .gguf: no path, no leading dash (an option of curl or llama-server). */
+export const MODEL_FILE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*\.gguf$/;
+/** A llama-quantize type like Q4_K_M. */
+export const QUANTIZE_TYPE_PATTERN = /^[A-Z0-9][A-Z0-9_]*$/;
+
 const SSM_NAME = /^[A-Za-z0-9_./-]+$/;
 const OPTIONAL_SSM_NAME = /^([A-Za-z0-9_./-]+)?$/;
 const COMMIT = /^[0-9a-f]{40}$/;
@@ -128,10 +135,9 @@ const COMMON_RULES: readonly ValueRule[] = [
   match('GLLM_MODEL_SHA256', /^[0-9a-f]{64}$/, '64 lowercase hex digits'),
   match('GLLM_CPU_PART', /^0x[0-9a-f]+$/, 'a CPU part like 0xd40'),
   match('GLLM_ARM_ARCH', /^armv[0-9][A-Za-z0-9.+-]*$/, 'an -march value like armv8.4-a+sve'),
-  // A leading dash would turn these into options of git, curl or llama-server.
-  match('GLLM_LLAMA_CPP_REF', /^[A-Za-z0-9][A-Za-z0-9._/-]*$/, 'a tag, branch or commit'),
-  match('GLLM_MODEL_FILE', /^[A-Za-z0-9][A-Za-z0-9._-]*\.gguf$/, 'a plain file name ending in .gguf'),
-  match('GLLM_QUANTIZE_TO', /^([A-Z0-9][A-Z0-9_]*)?$/, 'empty or a llama-quantize type like Q4_K_M'),
+  match('GLLM_LLAMA_CPP_REF', LLAMA_CPP_REF_PATTERN, 'a tag, branch or commit'),
+  match('GLLM_MODEL_FILE', MODEL_FILE_PATTERN, 'a plain file name ending in .gguf'),
+  { key: 'GLLM_QUANTIZE_TO', test: (v) => v === '' || QUANTIZE_TYPE_PATTERN.test(v), expected: 'empty or a llama-quantize type like Q4_K_M' },
   match('GLLM_HF_TOKEN_PARAMETER', OPTIONAL_SSM_NAME, 'empty or an SSM parameter name'),
   match('GLLM_AGENT_CONFIG_PARAMETER', OPTIONAL_SSM_NAME, 'empty or an SSM parameter name'),
   match('GLLM_PROMETHEUS_CONFIG_PARAMETER', OPTIONAL_SSM_NAME, 'empty or an SSM parameter name'),
