@@ -288,6 +288,8 @@ is_uint() { [[ $1 =~ ^[0-9]+$ ]] && ((10#$1 > 0)); }
 
 # Reads KEY=value lines into CFG. Blank lines and # comments are skipped; any
 # other line must be an allowed key with a value of inert characters.
+# parseBootEnvironment in runtime/boot/contract.ts reads the same files
+# (test/runtime/boot/contract.bash.test.ts runs both), so change both together.
 parse_env() {
   local file=$1 line key value n=0
   [[ -f $file && -r $file ]] || fail "environment file ${file} is not a readable file"
@@ -922,9 +924,10 @@ build_targets() {
 # the cache key, so a cached build is only ever reused where it would have
 # been built identically.
 # The kit's CMake defines: kitCmakeDefines in runtime/boot/build/defines.ts, which
-# the tests' and the benchmarks' builds use. test/boot/boot-script.test.ts
+# the tests' and the benchmarks' builds use. test/runtime/boot/build/key.bash.test.ts
 # runs this for x86_64 and every Graviton generation and requires the very
-# same vector, so change both together.
+# same vector (and the same key material as runtime/boot/build/key.ts), so
+# change both together.
 cmake_defines() {
   CMAKE_DEFINES=(
     -DCMAKE_BUILD_TYPE=Release
@@ -1531,6 +1534,8 @@ install_api_key() {
 
 # The server's argument vector, for the key file $1 and listen address $2.
 # LOCK_ARGS (see choose_lock_args) are appended as chosen for this build.
+# serverArgs in runtime/boot/server/args.ts, which lib/ and tools/ use; it and
+# this file's lock choice are held equal by test/runtime/boot/server/args.bash.test.ts.
 server_args() {
   local key_file=$1 host=$2 slots=${CFG[GLLM_PARALLEL_SLOTS]}
   prompt_reuse_args
@@ -1647,6 +1652,8 @@ preflight_server() {
 
 # The hardened unit: its own user, a read-only view of the system with only
 # the build and model visible, the key handed over by systemd's credentials.
+# runtime/boot/server/unit.ts writes the same units (and the log rotation's
+# files) byte for byte (test/runtime/boot/server/unit.bash.test.ts).
 render_unit() {
   local exec=$1
   cat <<EOF

@@ -2,7 +2,7 @@
  * The llama.cpp that the tests and the local benchmarks run is the kit's
  * build, whatever CPU builds it: the build dirs that buildLlamaCpp compiles
  * in are configured with the boot's CMake defines (runtime/boot/build/defines.ts;
- * test/boot/boot-script.test.ts holds boot.sh to the same list), and what
+ * test/runtime/boot/build/key.bash.test.ts holds boot.sh to the same list), and what
  * CMake then generates compiles for the kit's target, not for the host.
  *
  * Why: a `-march=native` build follows the host. On an Intel Xeon with AMX it
