@@ -61,6 +61,9 @@ export const LOCAL_BOOT_ENV_KEYS = {
   GLLM_CPUINFO_PATH: 'file read instead of /proc/cpuinfo by the CPU check (tests)',
 } as const;
 
+/** Which machine the boot runs on: an instance (`aws`) or a developer machine (`local`). */
+export type BootMode = 'aws' | 'local';
+
 export type BootEnvKey = keyof typeof BOOT_ENV_KEYS;
 export type LocalBootEnvKey = keyof typeof LOCAL_BOOT_ENV_KEYS;
 /** The file's content as key -> value, before the rules: what lib/ renders. */
@@ -206,11 +209,11 @@ interface BootConfigBase {
 }
 
 export interface AwsBootConfig extends BootConfigBase {
-  readonly mode: 'aws';
+  readonly mode: Extract<BootMode, 'aws'>;
 }
 
 export interface LocalBootConfig extends BootConfigBase {
-  readonly mode: 'local';
+  readonly mode: Extract<BootMode, 'local'>;
   readonly workDir: string;
   readonly llamaCppSourceDir?: string;
   readonly apiKeyFile: string;

@@ -11,8 +11,7 @@
  * the memory lock limit, the flags the server parses) comes in as inputs.
  */
 
-/** Which machine the boot runs on: an instance (`aws`) or a developer machine (`local`). */
-export type BootMode = 'aws' | 'local';
+import { type BootMode } from '../contract';
 
 export interface ServerArgsInput {
   /** The GGUF file to serve (--model). */

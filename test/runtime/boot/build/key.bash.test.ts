@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { GENERATIONS } from '../../../../lib/catalogs/graviton-generations';
 import { type BuildMachine, kitCmakeDefines } from '../../../../runtime/boot/build/defines';
 import { buildKey, buildKeyMaterial, buildTargets } from '../../../../runtime/boot/build/key';
-import { type BootMode } from '../../../../runtime/boot/server/args';
+import { type BootMode } from '../../../../runtime/boot/contract';
 import { inBootShell, wordsAfterMarker } from '../support/boot-shell';
 import { AWS_ENV, LOCAL_ENV, envText } from '../support/environments';
 

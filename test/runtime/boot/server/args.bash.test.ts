@@ -9,9 +9,9 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { parseBootEnvironment } from '../../../../runtime/boot/contract';
+import { type BootMode, parseBootEnvironment } from '../../../../runtime/boot/contract';
 import {
-  chooseLockArgs, LOCK_CANDIDATES, type LockCandidate, listenHost, memlockCovers, serverArgs, type BootMode, type ServerArgsInput,
+  chooseLockArgs, LOCK_CANDIDATES, type LockCandidate, listenHost, memlockCovers, serverArgs, type ServerArgsInput,
 } from '../../../../runtime/boot/server/args';
 import { inBootShell, wordsAfterMarker } from '../support/boot-shell';
 import { AWS_ENV, LOCAL_ENV, envText } from '../support/environments';

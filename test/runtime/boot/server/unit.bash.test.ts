@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { type BootMode, LOCK_CANDIDATES, listenHost } from '../../../../runtime/boot/server/args';
+import { type BootMode } from '../../../../runtime/boot/contract';
+import { LOCK_CANDIDATES, listenHost } from '../../../../runtime/boot/server/args';
 import { logRotation, renderUnit, serviceUnit, systemdExecLine } from '../../../../runtime/boot/server/unit';
 import { BOOT_SH, inBootShell } from '../support/boot-shell';
 import { AWS_ENV, LOCAL_ENV, envText } from '../support/environments';
