@@ -7,7 +7,7 @@
 # Usage: boot.sh ENV_FILE
 #
 # ENV_FILE is read as data, never sourced: KEY=value lines whose keys and
-# meanings are defined in lib/boot/boot-environment.ts. Re-running on a booted
+# meanings are defined in runtime/boot/contract.ts. Re-running on a booted
 # machine is safe: the installed build and verified model are reused, the
 # server is restarted with the current settings.
 #
@@ -20,7 +20,7 @@ shopt -s inherit_errexit
 # defines below changes (its layout, the staging steps).
 readonly BUILD_OPTIONS_VERSION=1
 
-# Keys of lib/boot/boot-environment.ts, in that order. A test checks both lists
+# Keys of runtime/boot/contract.ts, in that order. A test checks both lists
 # against the TypeScript contract.
 readonly REQUIRED_KEYS=(
   GLLM_MODE GLLM_INSTANCE_TYPE GLLM_GENERATION GLLM_CPU_PART GLLM_ARM_ARCH
@@ -71,11 +71,11 @@ readonly AWS_READ_TIMEOUT_SECONDS=30
 # load balancer's next request on that connection, which the client sees as a
 # 502. cpp-httplib's default is 5 s and llama-server has no flag for it, so it
 # is compiled in (CPPHTTPLIB_KEEPALIVE_TIMEOUT_SECOND), above any ALB setting.
-# SERVER_KEEPALIVE_SECONDS in lib/boot/build-defines.ts (a test keeps them equal).
+# SERVER_KEEPALIVE_SECONDS in runtime/boot/build/defines.ts (a test keeps them equal).
 readonly SERVER_KEEPALIVE_SECONDS=4060
 # The /proc/cpuinfo flags ggml's portable x86 build (GGML_NATIVE=OFF) compiles
 # for: -msse4.2 -mavx -mavx2 -mfma -mf16c -mbmi2. X86_BASELINE_CPU_FLAGS in
-# lib/boot/build-defines.ts (a test keeps them equal).
+# runtime/boot/build/defines.ts (a test keeps them equal).
 readonly X86_BASELINE_FLAGS=(sse4_2 avx avx2 fma f16c bmi2)
 
 declare -A CFG=()
@@ -288,6 +288,8 @@ is_uint() { [[ $1 =~ ^[0-9]+$ ]] && ((10#$1 > 0)); }
 
 # Reads KEY=value lines into CFG. Blank lines and # comments are skipped; any
 # other line must be an allowed key with a value of inert characters.
+# parseBootEnvironment in runtime/boot/contract.ts reads the same files
+# (test/runtime/boot/contract.bash.test.ts runs both), so change both together.
 parse_env() {
   local file=$1 line key value n=0
   [[ -f $file && -r $file ]] || fail "environment file ${file} is not a readable file"
@@ -921,10 +923,11 @@ build_targets() {
 # Everything that changes the compiled output goes into the CMake defines or
 # the cache key, so a cached build is only ever reused where it would have
 # been built identically.
-# The kit's CMake defines: kitCmakeDefines in lib/boot/build-defines.ts, which
-# the tests' and the benchmarks' builds use. test/boot/boot-script.test.ts
+# The kit's CMake defines: kitCmakeDefines in runtime/boot/build/defines.ts, which
+# the tests' and the benchmarks' builds use. test/runtime/boot/build/key.bash.test.ts
 # runs this for x86_64 and every Graviton generation and requires the very
-# same vector, so change both together.
+# same vector (and the same key material as runtime/boot/build/key.ts), so
+# change both together.
 cmake_defines() {
   CMAKE_DEFINES=(
     -DCMAKE_BUILD_TYPE=Release
@@ -1531,6 +1534,8 @@ install_api_key() {
 
 # The server's argument vector, for the key file $1 and listen address $2.
 # LOCK_ARGS (see choose_lock_args) are appended as chosen for this build.
+# serverArgs in runtime/boot/server/args.ts, which lib/ and tools/ use; it and
+# this file's lock choice are held equal by test/runtime/boot/server/args.bash.test.ts.
 server_args() {
   local key_file=$1 host=$2 slots=${CFG[GLLM_PARALLEL_SLOTS]}
   prompt_reuse_args
@@ -1647,6 +1652,8 @@ preflight_server() {
 
 # The hardened unit: its own user, a read-only view of the system with only
 # the build and model visible, the key handed over by systemd's credentials.
+# runtime/boot/server/unit.ts writes the same units (and the log rotation's
+# files) byte for byte (test/runtime/boot/server/unit.bash.test.ts).
 render_unit() {
   local exec=$1
   cat <<EOF

@@ -16,7 +16,7 @@ import { LLAMA_CPP_COMMIT_PATTERN, LLAMA_CPP_DEFAULT_REF, LLAMA_CPP_RELEASE_COMM
 import { commandLine } from '../command-line/commands';
 import { describeRange, httpUrl, numberFlag, readFlags, type NumberRange } from '../command-line/flags';
 import { unreadableDirectory, unreadableFile, unusableResultsDirectory } from '../command-line/paths';
-import { SAFE_VALUE } from './boot-environment';
+import { LLAMA_CPP_REF_PATTERN, MODEL_FILE_PATTERN, QUANTIZE_TYPE_PATTERN, SAFE_VALUE } from '../../runtime/boot/contract';
 
 export interface LocalBootOptions {
   readonly modelUrl: string;
@@ -69,14 +69,13 @@ export const LOCAL_BOOT_LIMITS = {
   bootTimeoutSeconds: { min: 1, max: 86_400, integer: true, unit: 'seconds' },
 } as const satisfies Record<string, NumberRange>;
 
-/** The value rules boot.sh applies (validate_env), each defined once here with what it allows in words. */
+/** The boot's value rules (runtime/boot/contract.ts), with what each allows in the words of a flag. */
 const PATTERNS = {
   sha256: { re: /^[0-9a-fA-F]{64}$/, what: '64 hex digits (the model file\'s SHA-256)' },
-  // A leading dash would turn these into options of git, curl or llama-server.
-  llamaRef: { re: /^[A-Za-z0-9][A-Za-z0-9._/-]*$/, what: 'a tag, branch or commit (letters, digits, . _ / -, not starting with a dash)' },
+  llamaRef: { re: LLAMA_CPP_REF_PATTERN, what: 'a tag, branch or commit (letters, digits, . _ / -, not starting with a dash)' },
   llamaCommit: { re: LLAMA_CPP_COMMIT_PATTERN, what: 'the 40-character lowercase commit hash the ref names' },
-  modelFile: { re: /^[A-Za-z0-9][A-Za-z0-9._-]*\.gguf$/, what: 'a plain file name ending in .gguf (letters, digits, . _ -)' },
-  quantizeTo: { re: /^[A-Z0-9][A-Z0-9_]*$/, what: 'a llama-quantize type like Q4_0 or Q4_K_M (upper case)' },
+  modelFile: { re: MODEL_FILE_PATTERN, what: 'a plain file name ending in .gguf (letters, digits, . _ -)' },
+  quantizeTo: { re: QUANTIZE_TYPE_PATTERN, what: 'a llama-quantize type like Q4_0 or Q4_K_M (upper case)' },
 } as const;
 
 export const LOCAL_BOOT_FLAGS = {

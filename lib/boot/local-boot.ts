@@ -20,7 +20,8 @@ import { GENERATIONS, GravitonGeneration } from '../catalogs/graviton-generation
 import { LLAMA_CPP_REPOSITORY } from '../catalogs/llama-cpp-release';
 import { usageErrors } from '../command-line/flags';
 import { METRIC_NAMESPACE } from '../monitoring/metric-definitions';
-import { BootEnvironment, renderBootEnvironment } from './boot-environment';
+import { type BootEnvironment } from '../../runtime/boot/contract';
+import { renderBootEnvironment } from './boot-environment';
 import { BOOT_SCRIPT } from './boot-script';
 import { generationFromCpuinfo, LOCAL_BOOT_USAGE, parseLocalBootArgs, type LocalBootOptions } from './local-boot-options';
 

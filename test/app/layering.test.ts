@@ -82,6 +82,26 @@ function importProblem(fromFile: string, specifier: string): string | undefined 
 
 const files = sourceFiles(LIB);
 
+/**
+ * runtime/boot runs on the instance as one bundle under Node, without the CDK
+ * app: it may import its own modules, runtime/'s other shared code and Node's
+ * built-ins, never lib/, tools/ or test/ (lib/ imports it, not the other way),
+ * and no package (the bundle would carry it, and the package's dependencies
+ * would have to).
+ */
+const RUNTIME_BOOT = path.join(REPO_ROOT, 'runtime', 'boot');
+
+function imports(file: string): string[] {
+  return ts.preProcessFile(fs.readFileSync(file, 'utf8'), true, true).importedFiles.map((f) => f.fileName);
+}
+
+function runtimeBootImportProblem(fromFile: string, specifier: string): string | undefined {
+  if (specifier.startsWith('node:')) return undefined;
+  if (!specifier.startsWith('.')) return `imports the package ${specifier} (only Node's built-ins, as node:...)`;
+  const top = path.relative(REPO_ROOT, path.resolve(path.dirname(fromFile), specifier)).split(path.sep)[0];
+  return top === 'runtime' ? undefined : `imports ${top}/ (runtime/boot may import only runtime/)`;
+}
+
 test('every folder and top-level file of lib/ has a layer', () => {
   const units = [...new Set(files.map(unitOf))].sort();
   expect(units.filter((u) => layerOf(u) < 0)).toEqual([]);
@@ -132,4 +152,25 @@ test('the parser reads every form of import', () => {
     'const g = \'import { h } from "./not-an-import"\';',
   ].join('\n'));
   expect(relativeImports(file)).toEqual(['./one', './two', './three', './four', './five', './six', './seven']);
+});
+
+test('runtime/boot imports nothing from lib/, tools/ or test/, and no package', () => {
+  const bootFiles = sourceFiles(RUNTIME_BOOT);
+  expect(bootFiles.length).toBeGreaterThan(0);
+  const problems = bootFiles.flatMap((file) => imports(file)
+    .map((specifier) => ({ specifier, problem: runtimeBootImportProblem(file, specifier) }))
+    .filter((i) => i.problem !== undefined)
+    .map((i) => `${path.relative(REPO_ROOT, file)}: '${i.specifier}': ${i.problem}`));
+  expect(problems).toEqual([]);
+});
+
+test('the runtime/boot rule catches lib/, tools/, test/ and packages, and lets runtime/ and Node\'s built-ins pass', () => {
+  const file = path.join(RUNTIME_BOOT, 'server', 'unit.ts');
+  expect(runtimeBootImportProblem(file, '../../../lib/boot/boot-environment')).toMatch(/imports lib\//);
+  expect(runtimeBootImportProblem(file, '../../../tools/bench/kit-server-args')).toMatch(/imports tools\//);
+  expect(runtimeBootImportProblem(file, '../../../test/support/synth')).toMatch(/imports test\//);
+  expect(runtimeBootImportProblem(file, 'aws-cdk-lib')).toMatch(/imports the package aws-cdk-lib/);
+  expect(runtimeBootImportProblem(file, './args')).toBeUndefined();
+  expect(runtimeBootImportProblem(file, '../../stats/percentile')).toBeUndefined();
+  expect(runtimeBootImportProblem(file, 'node:crypto')).toBeUndefined();
 });

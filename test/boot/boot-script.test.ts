@@ -9,13 +9,11 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, s
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { BOOT_ENV_KEYS, BootEnvironment, LOCAL_BOOT_ENV_KEYS, renderBootEnvironment } from '../../lib/boot/boot-environment';
-import {
-  cmakeDefineMap, kitCmakeDefines, kitCmakeDefinesWith, SERVER_KEEPALIVE_SECONDS, X86_BASELINE_CPU_FLAGS,
-} from '../../lib/boot/build-defines';
+import { renderBootEnvironment } from '../../lib/boot/boot-environment';
+import { BOOT_ENV_KEYS, type BootEnvironment, LOCAL_BOOT_ENV_KEYS } from '../../runtime/boot/contract';
+import { X86_BASELINE_CPU_FLAGS } from '../../runtime/boot/build/defines';
 import { localBootEnvironment } from '../../lib/boot/local-boot';
 import { parseLocalBootArgs } from '../../lib/boot/local-boot-options';
-import { GENERATIONS } from '../../lib/catalogs/graviton-generations';
 import { rangeProblems } from '../../lib/constructs/prop-ranges';
 import { QUANTIZED_CACHE_PREFIX } from '../../lib/constructs/artifact-store';
 
@@ -533,38 +531,8 @@ describe('quantizing on the instance', () => {
   });
 });
 
-describe('the kit\'s CMake defines, one list for the boot, the tests and the benchmarks', () => {
-  const bootDefines = (machine: string, armArch?: string) => {
-    const r = withFunctions(
-      renderBootEnvironment(localEnv(armArch === undefined ? {} : { GLLM_ARM_ARCH: armArch })),
-      `MACHINE=${machine}; cmake_defines; printf 'CMAKE_DEFINES\\0'; printf '%s\\0' "\${CMAKE_DEFINES[@]}"`,
-    );
-    expect(r.status).toBe(0);
-    // Whatever the script logged comes before the marker.
-    return r.out.split('CMAKE_DEFINES\0')[1].split('\0').slice(0, -1);
-  };
-
-  test('boot.sh cmake_defines is kitCmakeDefines (lib/boot/build-defines.ts) on x86_64', () => {
-    expect(bootDefines('x86_64')).toEqual(kitCmakeDefines({ machine: 'x86_64' }));
-  });
-
-  test.each(Object.values(GENERATIONS).map((g) => [g.name, g.armArch]))(
-    'boot.sh cmake_defines is kitCmakeDefines on aarch64 for %s (%s)',
-    (_name, armArch) => {
-      expect(bootDefines('aarch64', armArch)).toEqual(kitCmakeDefines({ machine: 'aarch64', armArch }));
-    },
-  );
-
-  test('the build never tunes for the build host, and the Arm flags are the generation\'s', () => {
-    const x86 = cmakeDefineMap(kitCmakeDefines({ machine: 'x86_64' }));
-    expect(x86.get('GGML_NATIVE')).toBe('OFF');
-    expect(x86.has('GGML_CPU_ARM_ARCH')).toBe(false);
-    expect(x86.get('CMAKE_CXX_FLAGS')).toBe(`-DCPPHTTPLIB_KEEPALIVE_TIMEOUT_SECOND=${SERVER_KEEPALIVE_SECONDS}`);
-    const arm = cmakeDefineMap(kitCmakeDefines({ machine: 'aarch64', armArch: GENERATIONS[3].armArch }));
-    expect(arm.get('GGML_NATIVE')).toBe('OFF');
-    expect(arm.get('GGML_CPU_ARM_ARCH')).toBe(GENERATIONS[3].armArch);
-  });
-
+// That boot.sh's cmake_defines is kitCmakeDefines is test/runtime/boot/build/key.bash.test.ts's table.
+describe('the x86_64 baseline the kit\'s build compiles for', () => {
   test('boot.sh checks an x86_64 CPU for X86_BASELINE_CPU_FLAGS, and names the one missing', () => {
     expect(withFunctions(renderBootEnvironment(localEnv()), 'printf "%s\\n" "${X86_BASELINE_FLAGS[@]}"').out.trimEnd().split('\n'))
       .toEqual([...X86_BASELINE_CPU_FLAGS]);
@@ -578,14 +546,6 @@ describe('the kit\'s CMake defines, one list for the boot, the tests and the ben
     const all = path.join(dir, 'cpuinfo-x86-baseline');
     writeFileSync(all, `processor\t: 0\nflags\t\t: fpu ${X86_BASELINE_CPU_FLAGS.join(' ')}\n`);
     expect(withFunctions(renderBootEnvironment(localEnv({ GLLM_CPUINFO_PATH: all })), 'check_x86_baseline && echo CHECKED').out).toContain('CHECKED');
-  });
-
-  test('a build may add only defines that select programs, never ones that change the code', () => {
-    const tests = kitCmakeDefinesWith({ machine: 'x86_64' }, { LLAMA_BUILD_EXAMPLES: 'ON' });
-    expect(tests.get('LLAMA_BUILD_EXAMPLES')).toBe('ON');
-    expect(tests.get('GGML_NATIVE')).toBe('OFF');
-    expect(() => kitCmakeDefinesWith({ machine: 'x86_64' }, { GGML_NATIVE: 'ON' })).toThrow(/GGML_NATIVE=ON would change what the kit's build compiles/);
-    expect(() => kitCmakeDefinesWith({ machine: 'x86_64' }, { CMAKE_C_FLAGS: '-march=native' })).toThrow(/CMAKE_C_FLAGS/);
   });
 });
 

@@ -1,8 +1,8 @@
 /**
  * The llama.cpp that the tests and the local benchmarks run is the kit's
  * build, whatever CPU builds it: the build dirs that buildLlamaCpp compiles
- * in are configured with the boot's CMake defines (lib/boot/build-defines.ts;
- * test/boot/boot-script.test.ts holds boot.sh to the same list), and what
+ * in are configured with the boot's CMake defines (runtime/boot/build/defines.ts;
+ * test/runtime/boot/build/key.bash.test.ts holds boot.sh to the same list), and what
  * CMake then generates compiles for the kit's target, not for the host.
  *
  * Why: a `-march=native` build follows the host. On an Intel Xeon with AMX it
@@ -20,7 +20,7 @@ import * as path from 'node:path';
 
 import {
   cmakeDefineMap, kitCmakeDefines, SERVER_KEEPALIVE_SECONDS, TARGET_SELECTION_DEFINES, X86_BASELINE_CPU_FLAGS,
-} from '../../lib/boot/build-defines';
+} from '../../runtime/boot/build/defines';
 import { GENERATIONS } from '../../lib/catalogs/graviton-generations';
 import { buildLlamaCpp, buildMachine, BuildSpec, configureLlamaCpp, missingX86Baseline } from '../support/llama-cpp-build';
 import { ensureLlamaCppSource, LlamaCppSource } from '../support/llama-cpp-source';

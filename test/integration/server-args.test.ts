@@ -10,7 +10,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { LLAMA_CPP_RELEASE_COMMITS } from '../../lib/catalogs/llama-cpp-release';
-import { BootEnvironment, renderBootEnvironment } from '../../lib/boot/boot-environment';
+import { renderBootEnvironment } from '../../lib/boot/boot-environment';
+import { type BootEnvironment } from '../../runtime/boot/contract';
+import { chooseLockArgs, LOCK_CANDIDATES, listenHost } from '../../runtime/boot/server/args';
+import { serviceUnit } from '../../runtime/boot/server/unit';
 import { buildLlamaCpp } from '../support/llama-cpp-build';
 import { ensureLlamaCppSource, OLDER_NODE_LLAMA_CPP_VERSION } from '../support/llama-cpp-source';
 import { ensureTinyModel } from '../support/tiny-model';
@@ -50,6 +53,24 @@ function inBootShell(body: string, server = llamaServer) {
       + `LLAMA_SERVER="$2"; BUILD_DIR=\${2%/bin/*}; MODEL_PATH="$3"; API_KEY_FILE="$4"; ${body}`,
     SCRIPT, envFile, server, modelPath, path.join(dir, 'api-key'), dir], { encoding: 'utf8', timeout: 60_000 });
   return { status: r.status, out: r.stdout + r.stderr };
+}
+
+/** The lock the TypeScript boot chooses for `server`: each candidate asked as the boot asks it (`SWITCH --version`). */
+function tsLockArgs(server: string): readonly string[] {
+  const accepted = LOCK_CANDIDATES.filter((candidate) => spawnSync(server, [...candidate, '--version']).status === 0);
+  return chooseLockArgs({ lockAllowed: true, accepted }).args;
+}
+
+/** The TypeScript unit's ExecStart for `server`, as systemd would run it: %d expanded to `credentials`, %% to %. */
+function tsExecStart(server: string, credentials: string): string[] {
+  const env = awsEnv();
+  const unit = serviceUnit({
+    writer: 'boot.js', llamaServer: server, modelPath, host: listenHost('aws'), port: Number(env.GLLM_PORT), parallelSlots: Number(env.GLLM_PARALLEL_SLOTS),
+    contextPerSlot: Number(env.GLLM_CONTEXT_PER_SLOT), promptCacheMiB: Number(env.GLLM_PROMPT_CACHE_MIB), threads: os.availableParallelism(), lockArgs: tsLockArgs(server),
+    apiKeyFile: '/etc/graviton-llm/api-key', serverLog: '/var/log/graviton-llm/server.log', buildDir: path.dirname(path.dirname(server)), modelDir: path.dirname(modelPath),
+  });
+  const exec = unit.split('\n').find((l) => l.startsWith('ExecStart='))!;
+  return exec.slice('ExecStart='.length).split(' ').map((a) => a.replace('%d', credentials).replace(/%%/g, '%'));
 }
 
 beforeAll(async () => {
@@ -92,6 +113,16 @@ describe('llama-server arguments (aws mode), run against the pinned release', ()
     expect({ status: run.status, output: run.stdout + run.stderr }).toEqual({ status: 0, output: expect.stringMatching(/^built with/m) });
   });
 
+  test('the TypeScript unit\'s ExecStart, its lock chosen by asking the server, is accepted by the server', () => {
+    const credentials = path.join(dir, 'ts-credentials');
+    mkdirSync(credentials, { recursive: true });
+    writeFileSync(path.join(credentials, 'api-key'), 'test-key\n');
+    const argv = tsExecStart(llamaServer, credentials);
+    expect(argv.slice(-2)).toEqual(['--load-mode', 'mmap+mlock']);
+    const run = spawnSync(llamaServer, [...argv.slice(1), '--version'], { encoding: 'utf8' });
+    expect({ status: run.status, output: run.stdout + run.stderr }).toEqual({ status: 0, output: expect.stringMatching(/^built with/m) });
+  });
+
   test('the boot\'s preflight passes the arguments it will start the server with', () => {
     const r = inBootShell('choose_lock_args; preflight_server 0.0.0.0 && echo PREFLIGHT_OK');
     expect(r.out).toContain('PREFLIGHT_OK');
@@ -121,6 +152,12 @@ describe('llama-server arguments against an older release that knows only --mloc
     expect(loadMode.status).not.toBe(0);
     const mlock = spawnSync(olderServer, ['--mlock', '--version'], { encoding: 'utf8' });
     expect({ release: olderTag, status: mlock.status }).toEqual({ release: olderTag, status: 0 });
+  });
+
+  test('the TypeScript boot chooses --mlock for it, and the server accepts the unit\'s arguments', () => {
+    const argv = tsExecStart(olderServer, dir);
+    expect(argv[argv.length - 1]).toBe('--mlock');
+    expect(spawnSync(olderServer, [...argv.slice(1), '--version']).status).toBe(0);
   });
 
   test('the boot chooses --mlock for it, and the preflight passes the unit\'s arguments', () => {

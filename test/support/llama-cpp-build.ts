@@ -2,7 +2,7 @@
  * Builds llama.cpp targets for tests and the local benchmarks: for this host's
  * architecture (`native`) or cross-compiled for aarch64 with a Graviton
  * generation's `-march` string, to be run under qemu-aarch64. Either way with
- * the kit's CMake defines (lib/boot/build-defines.ts, which boot.sh's
+ * the kit's CMake defines (runtime/boot/build/defines.ts, which boot.sh's
  * cmake_defines must equal), never tuned for the CPU that builds: what the
  * tests run is what the boot builds, on any host.
  *
@@ -16,7 +16,7 @@ import { createWriteStream, existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { BuildMachine, kitCmakeDefinesWith, X86_BASELINE_CPU_FLAGS } from '../../lib/boot/build-defines';
+import { BuildMachine, kitCmakeDefinesWith, X86_BASELINE_CPU_FLAGS } from '../../runtime/boot/build/defines';
 import { GENERATIONS } from '../../lib/catalogs/graviton-generations';
 import { cacheRoot, LlamaCppSource, withLock } from './llama-cpp-source';
 
@@ -84,7 +84,7 @@ export function buildMachine(spec: BuildSpec): BuildMachine {
 }
 
 /**
- * The CMake defines of a build: the kit's (lib/boot/build-defines.ts, the
+ * The CMake defines of a build: the kit's (runtime/boot/build/defines.ts, the
  * boot's own list) for its machine, plus only what selects programs or runs
  * the build (kitCmakeDefinesWith refuses anything else).
  */

@@ -6,7 +6,7 @@ import { ensureTinyModel, quantizedPath, quantizeModel } from './tiny-model';
 
 /**
  * A native llama-server serving the tiny random-weight model as Q4_0, with
- * the kit's settings (lib/boot/boot.sh server_args) scaled down to 2 slots of
+ * the kit's settings (runtime/boot/server/args.ts) scaled down to 2 slots of
  * 512 tokens: what the bench and smoke integration tests measure.
  */
 export async function startTinyLlamaServer(apiKey: string): Promise<RunningLlamaServer> {

@@ -6,8 +6,8 @@
  *
  * Serves a random-weight GGUF shaped like Llama 3.2 1B (Q4_0, generated as
  * the test fixtures do) with llama-server built from the pinned release with
- * the kit's CMake defines (local-serving.ts), with the kit's settings (boot.sh
- * server_args itself, through kit-server-args.ts) and with llama-server's
+ * the kit's CMake defines (local-serving.ts), with the kit's settings (the
+ * boot's own server arguments, through kit-server-args.ts) and with llama-server's
  * defaults, on the same build.
  * The settings take turns (kit, defaults, kit, defaults, ...) for --rounds
  * rounds, each on a fresh server, so that whatever else the host does weighs

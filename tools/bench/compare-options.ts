@@ -46,8 +46,8 @@ export const COMPARE_USAGE = `Usage: ${commandLine('compare-local')} [options]
 
 Serves a random-weight model shaped like Llama 3.2 1B (Q4_0) with llama-server built from the
 pinned release as the boot builds it (the kit's CMake defines: never tuned for this CPU), with the
-kit's settings (boot.sh server_args) and with llama-server's defaults, in interleaved rounds, and
-reports each figure's median and spread per concurrency (1, 4, 8).
+kit's settings (the boot's server arguments) and with llama-server's defaults, in interleaved
+rounds, and reports each figure's median and spread per concurrency (1, 4, 8).
 
   --rounds N                  rounds of each settings, interleaved (default 3; 3-50)
   --only LIST                 settings to run, some of kit, defaults and kit-N-slots (with --extra-slots N)

@@ -1,7 +1,7 @@
 /**
  * What every local benchmark serves: llama-server built from the pinned
- * release as the boot builds it (the kit's CMake defines, lib/boot/
- * build-defines.ts: for this machine's architecture, never tuned for its CPU,
+ * release as the boot builds it (the kit's CMake defines, runtime/boot/build/
+ * defines.ts: for this machine's architecture, never tuned for its CPU,
  * so the figures are the kit's build's and the tools run on any CPU the kit
  * supports), and the random-weight GGUF shaped like Llama 3.2 1B, quantized
  * to Q4_0 (generated and built on first use, then cached).

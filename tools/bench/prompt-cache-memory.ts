@@ -3,7 +3,7 @@
  * `npx tsx tools/bench/prompt-cache-memory.ts` (`--help` for the flags).
  *
  * Serves the 1B-shaped model with the kit's settings for an instance type
- * (boot.sh server_args, with --cache-ram sized by the fit check for that
+ * (the boot's server arguments, with --cache-ram sized by the fit check for that
  * type), then with the same settings but llama-server's default cache size,
  * and sends each the same distinct long prompts one after another. Each new
  * prompt pushes an older one out of a slot into the RAM cache; after every

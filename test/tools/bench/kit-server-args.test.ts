@@ -1,40 +1,30 @@
 /**
- * The comparison bench serves "the kit's settings" by asking boot.sh for
- * them: these tests hold it to boot.sh's server_args, so the bench can no
- * longer keep a list of its own that drifts from what instances run.
+ * The comparison bench serves "the kit's settings" from the boot's own
+ * argument vector (runtime/boot/server/args.ts, held to boot.sh's server_args
+ * by test/runtime/boot/server/args.bash.test.ts): these tests hold the bench
+ * to it, so the bench can no longer keep a list of its own that drifts from
+ * what instances run.
  */
 import * as os from 'node:os';
 
 import { findGravitonInstance } from '../../../lib/catalogs/graviton-instances';
 import { ARCHITECTURES } from '../../../lib/catalogs/model-architectures';
-import { localBootEnvironment } from '../../../lib/boot/local-boot';
-import { bootServerArgs, ENDPOINT_FLAGS, servingSettings } from '../../../lib/boot/server-args';
 import { memoryNeed, promptCacheMiB } from '../../../lib/sizing/memory-fit';
+import { serverArgs, servingSettings } from '../../../runtime/boot/server/args';
 import { configs } from '../../../tools/bench/compare-local';
 import { MAX_SHARED_PREFIX_TOKENS, parseCompareArgs } from '../../../tools/bench/compare-options';
 
 const MODEL_BYTES = 770_000_000;
 
-function bootScriptSettings(slots: number, ctxPerSlot: number, cacheMiB: number): string[] {
-  const env = localBootEnvironment({
-    modelUrl: 'http://127.0.0.1:9/m.gguf', sha256: 'b'.repeat(64), sizeBytes: 5, workDir: '/tmp/w', cacheDir: '/tmp/c', llamaRef: 'v0.5.0',
-    llamaCommit: '', port: 9999, slots, ctxPerSlot, promptCacheMiB: cacheMiB, healthTimeoutSeconds: 1, bootTimeoutSeconds: 1,
-    modelFile: 'm.gguf', quantizeTo: '', generation: 3,
-  }, '/tmp/k');
-  return bootServerArgs({ env, modelPath: '/models/m.gguf', keyFile: '/tmp/k', host: '127.0.0.1' });
+/** The boot's settings for the shape, as an instance with this machine's CPU count serves them. */
+function bootSettings(slots: number, ctxPerSlot: number, cacheMiB: number): string[] {
+  return servingSettings(serverArgs({
+    modelPath: '/models/m.gguf', keyFile: '/tmp/k', host: '127.0.0.1', port: 9999, parallelSlots: slots, contextPerSlot: ctxPerSlot,
+    promptCacheMiB: cacheMiB, threads: os.availableParallelism(), lockArgs: [],
+  }));
 }
 
-test('boot.sh renders the endpoint flags with the values given, then the serving settings', () => {
-  const args = bootScriptSettings(4, 4096, 300);
-  expect(args.slice(args.indexOf('--model'), args.indexOf('--model') + 2)).toEqual(['--model', '/models/m.gguf']);
-  expect(args.slice(args.indexOf('--port'), args.indexOf('--port') + 2)).toEqual(['--port', '9999']);
-  const settings = servingSettings(args);
-  for (const flag of ENDPOINT_FLAGS) expect(settings).not.toContain(flag);
-  expect(settings).not.toContain('/models/m.gguf');
-  expect(settings.length).toBe(args.length - 2 * ENDPOINT_FLAGS.length);
-});
-
-test('the comparison bench\'s kit settings are boot.sh\'s server_args, prompt cache sized by the fit check', () => {
+test('the comparison bench\'s kit settings are the boot\'s, prompt cache sized by the fit check', () => {
   const parsed = parseCompareArgs(['--instance-type', 'c7g.large']);
   if (!('options' in parsed)) throw new Error(JSON.stringify(parsed));
   const [kit, defaults] = configs(parsed.options, MODEL_BYTES);
@@ -43,7 +33,7 @@ test('the comparison bench\'s kit settings are boot.sh\'s server_args, prompt ca
   expect(cache).toBeGreaterThan(0);
   expect(cache).toBeLessThan(8192);
   expect(kit.name).toBe('kit');
-  expect(kit.args).toEqual(servingSettings(bootScriptSettings(4, 4096, cache)));
+  expect(kit.args).toEqual(bootSettings(4, 4096, cache));
   // What the kit's settings are made of, so the equality above is not two empty lists.
   const value = (flag: string) => kit.args[kit.args.indexOf(flag) + 1];
   expect(value('--parallel')).toBe('4');
@@ -51,6 +41,7 @@ test('the comparison bench\'s kit settings are boot.sh\'s server_args, prompt ca
   expect(value('--threads')).toBe(String(os.availableParallelism()));
   expect(value('--cache-ram')).toBe(String(cache));
   expect(kit.args).toEqual(expect.arrayContaining(['--cont-batching', '--metrics', '--no-slots', '--slot-prompt-similarity']));
+  expect(kit.args).not.toContain('--mlock');
   expect(defaults).toEqual({ name: 'defaults', args: [] });
 });
 

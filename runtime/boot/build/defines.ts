@@ -1,8 +1,8 @@
 /**
  * The kit's llama.cpp build: the CMake defines that decide what code is
  * generated, defined once. boot.sh's cmake_defines holds the same list (the
- * boot is still bash; test/boot/boot-script.test.ts runs it for every machine
- * the kit builds for and requires the very same vector), and the tests' and
+ * boot is still bash; test/runtime/boot/build/key.bash.test.ts runs it for
+ * every machine the kit builds for and requires the very same vector), and the tests' and
  * the benchmarks' builds (test/support/llama-cpp-build.ts, which
  * tools/bench/local-serving.ts uses) take it from here. So what the tests
  * serve and what the benchmarks measure is what an instance serves, and
@@ -10,7 +10,7 @@
  * build on an Intel Xeon with AMX turns on ggml's AMX kernels, whose
  * llama-server died loading a model where the kit's build serves.
  *
- * Pure: no I/O, so the TypeScript boot can take it as it is.
+ * Pure: no I/O.
  */
 
 /**
