@@ -6,7 +6,7 @@
  * reads it back with parseBootEnvironment into a typed configuration.
  *
  * boot.sh still reads the file with its own parse_env and validate_env; the
- * side-by-side table in test/runtime/boot/contract-bash.test.ts runs both on
+ * side-by-side table in test/runtime/boot/contract.bash.test.ts runs both on
  * the same files until the bash is gone.
  *
  * Pure: the caller reads the file.
