@@ -284,7 +284,9 @@ in_list() {
   return 1
 }
 
-is_uint() { [[ $1 =~ ^[0-9]+$ ]] && ((10#$1 > 0)); }
+# Written as lib/ renders them: no leading zero (bash arithmetic would read 010
+# as octal), at most 15 digits (exact in bash and in JavaScript alike).
+is_uint() { [[ $1 =~ ^[1-9][0-9]{0,14}$ ]]; }
 
 # Reads KEY=value lines into CFG. Blank lines and # comments are skipped; any
 # other line must be an allowed key with a value of inert characters.
@@ -347,7 +349,7 @@ validate_env() {
     *) fail "environment file: GLLM_MODE must be aws or local" ;;
   esac
   for key in GLLM_PORT GLLM_PARALLEL_SLOTS GLLM_CONTEXT_PER_SLOT GLLM_HEALTH_TIMEOUT_SECONDS GLLM_BOOT_DEADLINE_SECONDS GLLM_MODEL_SIZE_BYTES GLLM_GENERATION; do
-    is_uint "${CFG[$key]}" || fail "environment file: ${key} must be a positive integer"
+    is_uint "${CFG[$key]}" || fail "environment file: ${key} must be a positive integer (no leading zero, at most 15 digits)"
   done
   ((10#${CFG[GLLM_PORT]} <= 65535)) || fail "environment file: GLLM_PORT must be at most 65535"
   # 0 is a choice here: it turns the prompt cache off (an instance with nothing to spare).

@@ -86,12 +86,12 @@ interface ValueRule {
 const match = (key: ValueRule['key'], pattern: RegExp, expected: string): ValueRule => ({ key, test: (v) => pattern.test(v), expected });
 
 /**
- * A positive whole number, as digits. Bash compares these as 64-bit integers
- * (and wraps past them); here a value must also be exact as a JavaScript
- * number, so nothing past 2^53 - 1 is taken.
+ * A positive whole number as lib/ renders it: no leading zero (boot.sh's
+ * arithmetic read 010 as octal while passing "010" on to llama-server, which
+ * reads 10) and at most 15 digits, so that it is exact as a JavaScript number.
  */
 function positiveInteger(value: string): boolean {
-  return /^[0-9]+$/.test(value) && Number(value) > 0 && Number.isSafeInteger(Number(value));
+  return /^[1-9][0-9]{0,14}$/.test(value);
 }
 
 /** A tag, branch or commit; a leading dash would turn it into an option of git. */
@@ -131,7 +131,7 @@ const LOCAL_RULES: readonly ValueRule[] = [
 /** Rules of both modes, after the mode's own. */
 const COMMON_RULES: readonly ValueRule[] = [
   ...(['GLLM_PORT', 'GLLM_PARALLEL_SLOTS', 'GLLM_CONTEXT_PER_SLOT', 'GLLM_HEALTH_TIMEOUT_SECONDS', 'GLLM_BOOT_DEADLINE_SECONDS', 'GLLM_MODEL_SIZE_BYTES', 'GLLM_GENERATION'] as const)
-    .map((key): ValueRule => ({ key, test: positiveInteger, expected: 'a positive integer' })),
+    .map((key): ValueRule => ({ key, test: positiveInteger, expected: 'a positive integer (no leading zero, at most 15 digits)' })),
   { key: 'GLLM_PORT', test: (v) => Number(v) <= 65535, expected: 'at most 65535' },
   // 0 is a choice here: it turns the prompt cache off (an instance with nothing to spare).
   match('GLLM_PROMPT_CACHE_MIB', /^(0|[1-9][0-9]{0,6})$/, 'a whole number of MiB from 0 to 9999999'),

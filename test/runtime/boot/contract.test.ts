@@ -19,7 +19,7 @@ function problems(text: string) {
 }
 
 test('an instance\'s file becomes its typed configuration: numbers as numbers, the hooks as a list, no local keys', () => {
-  const c = config(envText({ ...AWS_ENV, GLLM_LIFECYCLE_HOOK: 'own,older', GLLM_PORT: '08080' }));
+  const c = config(envText({ ...AWS_ENV, GLLM_LIFECYCLE_HOOK: 'own,older', GLLM_PORT: '8080' }));
   expect(c).toMatchObject({
     mode: 'aws', generation: 3, port: 8080, parallelSlots: 4, contextPerSlot: 4096, promptCacheMiB: 1024, modelSizeBytes: 1234,
     healthTimeoutSeconds: 600, bootDeadlineSeconds: 600, lifecycleHooks: ['own', 'older'], cacheUri: 's3://bucket/cache', quantizeTo: '',
@@ -61,7 +61,7 @@ test('a problem of a line names the line; a missing key has no value given; a ke
 test('a mode neither aws nor local is named, and the rules of both modes still run', () => {
   expect(problems(setKey(setKey(envText(AWS_ENV), 'GLLM_MODE', 'cloud'), 'GLLM_GENERATION', '0'))).toEqual([
     { key: 'GLLM_MODE', given: 'cloud', expected: 'aws or local' },
-    { key: 'GLLM_GENERATION', given: '0', expected: 'a positive integer' },
+    { key: 'GLLM_GENERATION', given: '0', expected: 'a positive integer (no leading zero, at most 15 digits)' },
   ]);
 });
 
@@ -72,11 +72,12 @@ test('local mode asks for its work directory and key file; aws mode refuses ever
   expect(problems(aws).map((p) => [p.key, p.expected])).toEqual(Object.keys(LOCAL_BOOT_ENV_KEYS).map((k) => [k, 'absent: accepted in local mode only']));
 });
 
-test('counts are whole positive numbers JavaScript holds exactly', () => {
-  for (const value of ['0', '000', '1.5', '1e3', '0x10', '+1', String(2 ** 53)]) {
-    expect(problems(setKey(envText(AWS_ENV), 'GLLM_MODEL_SIZE_BYTES', value))).toEqual([{ key: 'GLLM_MODEL_SIZE_BYTES', given: value, expected: 'a positive integer' }]);
+test('counts are whole positive numbers as lib/ writes them, exact in JavaScript', () => {
+  for (const value of ['0', '000', '010', '1.5', '1e3', '0x10', '+1', '1000000000000000', String(2 ** 53)]) {
+    expect(problems(setKey(envText(AWS_ENV), 'GLLM_MODEL_SIZE_BYTES', value)))
+      .toEqual([{ key: 'GLLM_MODEL_SIZE_BYTES', given: value, expected: 'a positive integer (no leading zero, at most 15 digits)' }]);
   }
-  expect(config(setKey(envText(AWS_ENV), 'GLLM_MODEL_SIZE_BYTES', String(2 ** 53 - 1))).modelSizeBytes).toBe(2 ** 53 - 1);
+  expect(config(setKey(envText(AWS_ENV), 'GLLM_MODEL_SIZE_BYTES', '999999999999999')).modelSizeBytes).toBe(999999999999999);
 });
 
 test('the value pattern takes the characters a shell word and an EnvironmentFile leave alone, and nothing else', () => {

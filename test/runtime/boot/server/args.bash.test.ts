@@ -5,13 +5,13 @@
  * built server (which lock switch it parses) is stood in for by functions
  * defined after boot.sh is sourced.
  */
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { type BootMode, parseBootEnvironment } from '../../../../runtime/boot/contract';
+import { type BootMode } from '../../../../runtime/boot/contract';
 import {
-  chooseLockArgs, LOCK_CANDIDATES, type LockCandidate, listenHost, memlockCovers, serverArgs, type ServerArgsInput,
+  chooseLockArgs, LOCK_CANDIDATES, type LockCandidate, listenHost, memlockCovers, serverArgs,
 } from '../../../../runtime/boot/server/args';
 import { inBootShell, wordsAfterMarker } from '../support/boot-shell';
 import { AWS_ENV, LOCAL_ENV, envText } from '../support/environments';
@@ -122,28 +122,5 @@ describe('mlock_allowed and memlockCovers agree on the limit a model needs', () 
       [envFile('local', {}), String(limit), String(size)],
     );
     expect(r.stdout.trim()).toBe(memlockCovers(limit, size) ? 'ALLOWED' : 'REFUSED');
-  });
-});
-
-const BASE_INPUT: ServerArgsInput = {
-  modelPath: '/m.gguf', keyFile: '/k', host: '127.0.0.1', port: 18080, parallelSlots: 4, contextPerSlot: 4096, promptCacheMiB: 1024, threads: 2, lockArgs: [],
-};
-
-describe('where the two differ on purpose', () => {
-  // Both readers accept a count with a leading zero (boot.sh's is_uint reads it
-  // as decimal), but boot.sh's server_args then passes the text through and
-  // does its arithmetic in octal: --parallel 010 (which llama-server reads as
-  // 10) with the context of 8 slots. The TypeScript boot reads 10 throughout.
-  test('GLLM_PARALLEL_SLOTS=010: boot.sh sizes the context for 8 slots, the TypeScript boot for 10', () => {
-    const file = envFile('local', { GLLM_PARALLEL_SLOTS: '010', GLLM_CONTEXT_PER_SLOT: '1000' });
-    const bash = wordsAfterMarker(inBootShell(
-      'parse_env "$1"; set_layout; MODEL_PATH=/m.gguf; LOCK_ARGS=(); server_args /k 127.0.0.1; printf -- "--\\0"; printf "%s\\0" "${SERVER_ARGS[@]}"', [file],
-    ).stdout);
-    const parsed = parseBootEnvironment(readFileSync(file, 'utf8'));
-    if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
-    const ts = serverArgs({ ...BASE_INPUT, parallelSlots: parsed.config.parallelSlots, contextPerSlot: parsed.config.contextPerSlot });
-    const value = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
-    expect([value(bash, '--parallel'), value(bash, '--ctx-size'), value(bash, '--threads-http')]).toEqual(['010', '8000', '40']);
-    expect([value(ts, '--parallel'), value(ts, '--ctx-size'), value(ts, '--threads-http')]).toEqual(['10', '10000', '48']);
   });
 });
