@@ -1143,6 +1143,8 @@ unpack_checked_build() {
 # and directories inside the tree; it is unpacked by the service user, which
 # can create nothing it could not create anyway; and root then takes the tree
 # over (seal_build) before any of its programs runs.
+# Its look at the disk: unpackedEntriesProblem in runtime/boot/build/check.ts
+# (test/runtime/boot/build/check.bash.test.ts).
 extract_build() {
   local tarball=$1 dir=$2 err odd
   build_tarball_problem "$tarball" || return 1
@@ -1281,6 +1283,8 @@ ensure_runtime_libraries() {
 # need be), and llama-server runs on this machine (which catches a damaged
 # binary or an illegal instruction before the model is fetched). Prints what
 # is wrong and fails if anything is.
+# buildContentsProblem and serverVersionProblem in runtime/boot/build/check.ts
+# (test/runtime/boot/build/check.bash.test.ts runs both).
 check_build() {
   local dir=$1 material=$2 t out rc=0
   if [[ ! -f $dir/manifest.txt ]]; then
