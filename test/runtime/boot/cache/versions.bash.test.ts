@@ -7,7 +7,6 @@
  * CLI's text output does; the download and the check are functions defined
  * after boot.sh is sourced, answering by version id.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -29,7 +28,6 @@ const rowDir = () => {
 const logLines = (stdout: string) => stdout.slice(0, stdout.indexOf('--\0')).split('\n').filter(Boolean).map((l) => l.replace(/^\S+ \[init\] /, ''));
 
 describe('s3_versions and s3CacheVersions read a listing alike', () => {
-  const jmespath = spawnSync('python3', ['-c', 'import jmespath'], { encoding: 'utf8' }).status === 0;
   const KEY = 'cache/builds/k.tar.gz';
   const version = (VersionId: string | null, ETag: string, Size: number, Key = KEY): S3ObjectVersion => ({ Key, VersionId, ETag, Size });
   const LISTINGS: readonly (readonly [string, readonly S3ObjectVersion[]])[] = [
@@ -44,9 +42,9 @@ describe('s3_versions and s3CacheVersions read a listing alike', () => {
     ['an entry without a version id', [version('v2', '"b"', 2), version(null, '"x"', 9), version('v1', '"a"', 1)]],
     ['long version ids', [version('3sL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY+MTRCxf3vjVBH40Nr8X8gdRQBpUMLUo', '"a"', 0)]],
   ];
+  // The query with JMESPath where python3 has it (as the AWS CLI does); else the one form boot.sh sends, read by hand.
   const AWS_STUB = `#!/usr/bin/env python3
-import json, os, sys
-import jmespath
+import json, os, re, sys
 args = sys.argv[1:]
 opt = lambda name: args[args.index(name) + 1]
 if os.environ.get("LISTING_FAILS"):
@@ -56,7 +54,16 @@ with open(os.environ["LISTING"]) as f:
     listing = json.load(f)
 listing["Versions"] = [v for v in listing["Versions"] if v["Key"].startswith(opt("--prefix"))]
 assert opt("--output") == "text"
-for row in jmespath.search(opt("--query"), listing) or []:
+query = opt("--query")
+try:
+    import jmespath
+    rows = jmespath.search(query, listing)
+except ImportError:
+    m = re.fullmatch(r"Versions\\[\\?Key=='([^']*)'\\]\\.\\[VersionId,ETag,Size\\]", query)
+    if not m:
+        sys.exit("stand-in CLI: a query it cannot read: " + query)
+    rows = [[v.get("VersionId"), v.get("ETag"), v.get("Size")] for v in listing["Versions"] if v["Key"] == m.group(1)]
+for row in rows or []:
     print("\\t".join("None" if x is None else str(x) for x in row))
 `;
 
@@ -77,11 +84,9 @@ for row in jmespath.search(opt("--query"), listing) or []:
   const asLines = (versions: readonly CacheVersion[]) => versions.map((v) => `${v.id} ${v.etag} ${v.size}`);
 
   test.each(LISTINGS.map(([name, listed]) => [name, listed]))('%s', (_name, listed) => {
-    if (!jmespath) return console.log('skipped: python3 has no jmespath (the AWS CLI\'s query language) for the stand-in CLI');
     expect(asLines(s3CacheVersions(KEY, listed))).toEqual(bashVersions(listed));
   });
   test('a listing that fails fails', () => {
-    if (!jmespath) return console.log('skipped: python3 has no jmespath');
     expect(bashVersions([], true)).toBe('failed');
   });
 
