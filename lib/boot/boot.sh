@@ -45,11 +45,14 @@ readonly SERVER_LOG_MAX_BYTES=$((100 * 1024 * 1024))
 readonly SERVICE_USER=llama
 # A name the dynamic loader could look up as a shared library, and that dnf or
 # apt-get could not read as an option, a path or a pattern.
+# SONAME_PATTERN in runtime/boot/build/libraries.ts (test/runtime/boot/build/libraries.bash.test.ts
+# holds the two equal).
 readonly SONAME_RE='^[A-Za-z0-9_][A-Za-z0-9_+-]*([.][A-Za-z0-9_+-]+)*[.]so([.][0-9]+)*$'
 readonly DOWNLOAD_ATTEMPTS=4
 # A boot downloads at most this many versions of one cache object, of
 # different contents, looking for one that passes its checks (see
 # cache_first_good).
+# CACHE_VERSIONS_TRIED in runtime/boot/cache/versions.ts.
 readonly CACHE_VERSIONS_TRIED=4
 # S3 takes at most 5 GiB in one PUT; a larger object goes up in parts.
 readonly S3_PUT_MAX_BYTES=$((5 * 1024 * 1024 * 1024))
@@ -687,6 +690,9 @@ s3_read() {
 # discarded in this boot is skipped, and at most CACHE_VERSIONS_TRIED are
 # downloaded, after which the boot works without the cache and adds no
 # version (one after those would never be tried).
+# firstGoodStep in runtime/boot/cache/versions.ts takes the same choice, log
+# lines included, with note_rewrites' (rewriteNote), s3_versions' and
+# cache_versions' (test/runtime/boot/cache/versions.bash.test.ts runs both).
 cache_first_good() {
   local what=$1 rel=$2 dest=$3 instead=$4 check=$5 n i id etag size note problem tried=0 discarded=()
   shift 5
@@ -1139,6 +1145,8 @@ unpack_checked_build() {
 # and directories inside the tree; it is unpacked by the service user, which
 # can create nothing it could not create anyway; and root then takes the tree
 # over (seal_build) before any of its programs runs.
+# Its look at the disk: unpackedEntriesProblem in runtime/boot/build/check.ts
+# (test/runtime/boot/build/check.bash.test.ts).
 extract_build() {
   local tarball=$1 dir=$2 err odd
   build_tarball_problem "$tarball" || return 1
@@ -1163,6 +1171,8 @@ extract_build() {
 # is a plain file or directory with a plain relative name inside the tree and
 # no setuid, setgid or sticky bit. A build is bin/ and three text files: it
 # needs no links, devices or special bits.
+# tarballListingProblem in runtime/boot/build/tarball.ts takes the same
+# decision, word for word (test/runtime/boot/build/tarball.bash.test.ts).
 build_tarball_problem() {
   local tarball=$1 listing line mode time name
   # C locale and numeric owners: one fixed layout of tar's verbose listing;
@@ -1230,6 +1240,8 @@ missing_libraries() {
 # failing the boot instead would fail every boot that reads the object. The
 # names come from the untrusted binary: only a shared library's name reaches
 # the package manager, which runs as root, and after `--`.
+# runtime/boot/build/libraries.ts ports this and needed_libraries and
+# missing_libraries (test/runtime/boot/build/libraries.bash.test.ts).
 ensure_runtime_libraries() {
   local dir=$1 missing=() lib packages=() odd=()
   mapfile -t missing < <(missing_libraries "$dir")
@@ -1273,6 +1285,8 @@ ensure_runtime_libraries() {
 # need be), and llama-server runs on this machine (which catches a damaged
 # binary or an illegal instruction before the model is fetched). Prints what
 # is wrong and fails if anything is.
+# buildContentsProblem and serverVersionProblem in runtime/boot/build/check.ts
+# (test/runtime/boot/build/check.bash.test.ts runs both).
 check_build() {
   local dir=$1 material=$2 t out rc=0
   if [[ ! -f $dir/manifest.txt ]]; then
@@ -1353,6 +1367,9 @@ download_model() {
 }
 
 # Checks size, then SHA-256; a file that fails is deleted, never moved into place.
+# modelSizeProblem and modelDigestProblem in runtime/boot/model/verify.ts,
+# with stamp_ok's stampHolds and has_cached_sha256's cachedDigestProblem
+# (test/runtime/boot/model/verify.bash.test.ts runs both).
 verify_model() {
   local file=$1 origin=$2 size sha
   size=$(file_size "$file")
@@ -1437,6 +1454,8 @@ ensure_model() {
 # key: any build of one release makes an equally good file, and a key that
 # changed with every AMI would quantize again (and open the window for a
 # planted first version, see cache_first_good) at every AMI move.
+# quantizedCacheRel in runtime/boot/cache/keys.ts, which also names the builds
+# and source models (test/runtime/boot/cache/keys.bash.test.ts).
 quantized_cache_rel() {
   local release=${CFG[GLLM_LLAMA_CPP_COMMIT]:-${CFG[GLLM_LLAMA_CPP_REF]//\//_}}
   printf 'quantized/%s-%s-llama.cpp-%s.gguf\n' "${CFG[GLLM_MODEL_SHA256]}" "${CFG[GLLM_QUANTIZE_TO]}" "$release"

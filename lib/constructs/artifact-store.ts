@@ -3,6 +3,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { throwIfProblems } from '../base/problems';
 import { booleanType } from '../base/prop-types';
+import { BUILD_CACHE_DIR, MODEL_CACHE_DIR, QUANTIZED_CACHE_DIR } from '../../runtime/boot/cache/keys';
 
 export interface ArtifactStoreProps {
   /** Keep the buckets and their contents when the stack is deleted. */
@@ -15,11 +16,11 @@ export const CACHE_PREFIX = 'cache/';
 /** How long an overwritten or deleted cached source model stays recoverable. */
 const NONCURRENT_VERSION_DAYS = 30;
 /** Key prefix of the cached llama.cpp builds, whose versions are all kept (see the bucket's lifecycle). */
-export const BUILD_CACHE_PREFIX = `${CACHE_PREFIX}builds/`;
+export const BUILD_CACHE_PREFIX = `${CACHE_PREFIX}${BUILD_CACHE_DIR}`;
 /** Key prefix of the cached models as fetched, checked against the template's SHA-256. */
-export const MODEL_CACHE_PREFIX = `${CACHE_PREFIX}models/`;
+export const MODEL_CACHE_PREFIX = `${CACHE_PREFIX}${MODEL_CACHE_DIR}`;
 /** Key prefix of the models quantized on an instance, whose versions are all kept like the builds'. */
-export const QUANTIZED_CACHE_PREFIX = `${CACHE_PREFIX}quantized/`;
+export const QUANTIZED_CACHE_PREFIX = `${CACHE_PREFIX}${QUANTIZED_CACHE_DIR}`;
 
 /**
  * The bucket that caches llama.cpp builds and models, so that only the first
