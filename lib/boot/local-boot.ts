@@ -22,6 +22,7 @@ import { usageErrors } from '../command-line/flags';
 import { METRIC_NAMESPACE } from '../monitoring/metric-definitions';
 import { BootEnvironment, renderBootEnvironment } from './boot-environment';
 import { BOOT_SCRIPT } from './boot-script';
+import { localLayout } from '../../runtime/boot/layout';
 import { generationFromCpuinfo, LOCAL_BOOT_USAGE, parseLocalBootArgs, type LocalBootOptions } from './local-boot-options';
 
 /**
@@ -112,9 +113,9 @@ function writeGeneratedKey(file: string): void {
   }
 }
 
-/** Where boot.sh keeps the local server's pid (see set_layout in boot.sh). */
+/** Where the boot keeps the local server's pid (runtime/boot/layout.ts). */
 export function localPidFile(workDir: string): string {
-  return path.join(workDir, 'state', 'llama-server.pid');
+  return localLayout(path.resolve(workDir)).pidFile;
 }
 
 /** Stops the server a local boot left running, if it is still ours. */
