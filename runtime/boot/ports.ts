@@ -18,8 +18,8 @@
 
 /**
  * One version of a cache object. The instances add versions and delete none,
- * so a listing, oldest first, says how the object came about (see
- * boot.sh's cache_first_good and note_rewrites).
+ * so a listing, oldest first, says how the object came about; which version
+ * the boot takes is decided once, over this port (cache-policy.ts).
  */
 export interface CacheVersion {
   /** S3's VersionId; "local" for a directory cache, which keeps one version. */
