@@ -14,12 +14,17 @@ import { type BootLog, secondsText } from "./log";
  * line: it becomes the signal's reason and the result's).
  */
 export class PhaseFailure extends Error {
+  readonly reason: string;
+
   constructor(
     readonly phase: string,
-    readonly reason: string,
+    reason: string,
   ) {
-    super(reason);
+    // A program's output quoted in a reason must not break the one line it becomes.
+    const line = reason.replace(/\s*\r?\n\s*/g, " ").trim();
+    super(line);
     this.name = "PhaseFailure";
+    this.reason = line;
   }
 }
 

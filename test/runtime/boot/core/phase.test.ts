@@ -48,6 +48,10 @@ describe("running a phase", () => {
     });
   });
 
+  test("a failure's reason is one line, whatever output it quotes", () => {
+    expect(new PhaseFailure("build", "compile failed: error: a\n  error: b\r\n").reason).toBe("compile failed: error: a error: b");
+  });
+
   test("a phase that would start after the deadline does not run: the boot fails naming the deadline and the phase", async () => {
     const { lines, runner } = setup(61, 60);
     let ran = false;
