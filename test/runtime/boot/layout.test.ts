@@ -15,7 +15,14 @@ describe("the boot's layout", () => {
       serverLog: "/var/log/graviton-llm/server.log",
       bootLock: "/var/lib/graviton-llm/boot.lock",
     });
-    expect(INSTANCE_FILES.bootEnv).toBe("/etc/graviton-llm/boot.env");
+    expect(INSTANCE_FILES).toEqual({
+      bootScript: "/opt/graviton-llm/boot.sh",
+      bootEnv: "/etc/graviton-llm/boot.env",
+      agentConfig: "/etc/graviton-llm/cloudwatch-agent.json",
+      prometheusConfig: "/etc/graviton-llm/prometheus.yaml",
+      agentLog: "/var/log/graviton-llm/cloudwatch-agent.log",
+      rotateServerLogScript: "/opt/graviton-llm/rotate-server-log.sh",
+    });
   });
 
   test("a local boot keeps everything under its work directory", () => {
