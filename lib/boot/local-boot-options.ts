@@ -17,6 +17,7 @@ import { commandLine } from '../command-line/commands';
 import { describeRange, httpUrl, numberFlag, readFlags, type NumberRange } from '../command-line/flags';
 import { unreadableDirectory, unreadableFile, unusableResultsDirectory } from '../command-line/paths';
 import { LLAMA_CPP_REF_PATTERN, MODEL_FILE_PATTERN, QUANTIZE_TYPE_PATTERN, SAFE_VALUE } from '../../runtime/boot/contract';
+import { cpuParts } from '../../runtime/boot/cpuinfo';
 
 export interface LocalBootOptions {
   readonly modelUrl: string;
@@ -120,10 +121,15 @@ function unusableSource(dir: string): string | undefined {
     : 'holds neither CMakeLists.txt nor .git: expected a llama.cpp source tree or git repository';
 }
 
-/** The Graviton generation whose core /proc/cpuinfo names (its `CPU part`), or undefined for another CPU. */
+/**
+ * The Graviton generation whose core /proc/cpuinfo names (its `CPU part`), or
+ * undefined for another CPU, or a mix of cores, which the boot's CPU check
+ * refuses too.
+ */
 export function generationFromCpuinfo(cpuinfo: string): GravitonGeneration | undefined {
-  const part = /^CPU part\s*:\s*(0x[0-9a-f]+)/im.exec(cpuinfo)?.[1]?.toLowerCase();
-  return Object.values(GENERATIONS).find((g) => g.cpuPart === part)?.generation;
+  const parts = cpuParts(cpuinfo);
+  if (parts.length !== 1) return undefined;
+  return Object.values(GENERATIONS).find((g) => g.cpuPart === parts[0])?.generation;
 }
 
 /** Whether an API key file holds a key as boot.sh reads it: anything but white space. */

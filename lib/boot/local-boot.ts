@@ -23,6 +23,7 @@ import { METRIC_NAMESPACE } from '../monitoring/metric-definitions';
 import { type BootEnvironment } from '../../runtime/boot/contract';
 import { renderBootEnvironment } from './boot-environment';
 import { BOOT_SCRIPT } from './boot-script';
+import { localLayout } from '../../runtime/boot/layout';
 import { generationFromCpuinfo, LOCAL_BOOT_USAGE, parseLocalBootArgs, type LocalBootOptions } from './local-boot-options';
 
 /**
@@ -113,9 +114,9 @@ function writeGeneratedKey(file: string): void {
   }
 }
 
-/** Where boot.sh keeps the local server's pid (see set_layout in boot.sh). */
+/** Where the boot keeps the local server's pid (runtime/boot/layout.ts). */
 export function localPidFile(workDir: string): string {
-  return path.join(workDir, 'state', 'llama-server.pid');
+  return localLayout(path.resolve(workDir)).pidFile;
 }
 
 /** Stops the server a local boot left running, if it is still ours. */

@@ -20,6 +20,7 @@ import { GravitonInstanceType } from '../instances/graviton-instance-type';
 import { LlamaModel } from '../models/llama-model';
 import { renderAgentConfig, renderPrometheusConfig } from '../monitoring/agent-config';
 import { BOOT_METRICS, METRIC_NAMESPACE } from '../monitoring/metric-definitions';
+import { INSTANCE_FILES } from '../../runtime/boot/layout';
 import { CACHE_PREFIX } from './artifact-store';
 import { fleetImage, machineImageProblems, machineImageType } from './fleet-image';
 import { PropProblem, throwIfProblems } from '../base/problems';
@@ -214,8 +215,8 @@ export function fleetPropProblems(props: InferenceFleetProps): PropProblem[] {
 }
 
 /** Where the boot script and its environment file live on an instance. */
-export const BOOT_SCRIPT_PATH = '/opt/graviton-llm/boot.sh';
-export const BOOT_ENV_PATH = '/etc/graviton-llm/boot.env';
+export const BOOT_SCRIPT_PATH = INSTANCE_FILES.bootScript;
+export const BOOT_ENV_PATH = INSTANCE_FILES.bootEnv;
 const PER_BOOT_SCRIPT_PATH = '/var/lib/cloud/scripts/per-boot/graviton-llm.sh';
 
 /** SHA-256 of the boot script the template ships, which the user data checks before running it. */

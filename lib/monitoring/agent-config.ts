@@ -1,12 +1,13 @@
+import { INSTANCE_FILES, INSTANCE_LAYOUT } from '../../runtime/boot/layout';
 import { FLEET_DIMENSION, METRIC_NAMESPACE, SERVER_METRICS } from './metric-definitions';
 
-/** Files on an instance that the agent reads; the boot script writes them at these paths. */
+/** Files on an instance that the agent reads; the boot writes them at these paths (runtime/boot/layout.ts defines them). */
 export const INSTANCE_PATHS = {
-  bootLog: '/var/log/graviton-llm/boot.log',
-  serverLog: '/var/log/graviton-llm/server.log',
-  apiKeyFile: '/etc/graviton-llm/api-key',
-  agentConfig: '/etc/graviton-llm/cloudwatch-agent.json',
-  prometheusConfig: '/etc/graviton-llm/prometheus.yaml',
+  bootLog: INSTANCE_LAYOUT.bootLog,
+  serverLog: INSTANCE_LAYOUT.serverLog,
+  apiKeyFile: INSTANCE_LAYOUT.apiKeyFile,
+  agentConfig: INSTANCE_FILES.agentConfig,
+  prometheusConfig: INSTANCE_FILES.prometheusConfig,
 } as const;
 
 /** Prometheus job name; the EMF declaration selects the job's series by it. */
@@ -33,7 +34,7 @@ export interface AgentConfigProps {
 export function renderAgentConfig(props: AgentConfigProps): Record<string, unknown> {
   const metrics = Object.values(SERVER_METRICS);
   return {
-    agent: { run_as_user: 'root', logfile: '/var/log/graviton-llm/cloudwatch-agent.log' },
+    agent: { run_as_user: 'root', logfile: INSTANCE_FILES.agentLog },
     logs: {
       force_flush_interval: 5,
       logs_collected: {

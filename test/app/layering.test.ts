@@ -174,3 +174,48 @@ test('the runtime/boot rule catches lib/, tools/, test/ and packages, and lets r
   expect(runtimeBootImportProblem(file, '../../stats/percentile')).toBeUndefined();
   expect(runtimeBootImportProblem(file, 'node:crypto')).toBeUndefined();
 });
+
+/**
+ * runtime/ is the code that runs outside the CDK app (the Lambda handlers, the
+ * instance boot): it is bundled on its own, so it imports nothing from lib/,
+ * tools/, test/, bin/ or examples/; lib/ imports it, not the other way round.
+ * One import predates the rule: the canary's metric record reads the metric
+ * definitions the alarms read, which still live in lib/monitoring/.
+ */
+const RUNTIME = path.join(REPO_ROOT, 'runtime');
+const RUNTIME_IMPORTS_OF_LIB_ALLOWED: readonly string[] = ['runtime/canary/emf.ts -> lib/monitoring/metric-definitions'];
+
+/** What is wrong with one import of a file under runtime/, or undefined when it stays inside runtime/ (or is a package). */
+function runtimeImportProblem(fromFile: string, specifier: string): string | undefined {
+  const target = path.relative(REPO_ROOT, path.resolve(path.dirname(fromFile), specifier));
+  const outside = target.split(path.sep)[0];
+  if (outside === 'runtime') return undefined;
+  if (RUNTIME_IMPORTS_OF_LIB_ALLOWED.includes(`${path.relative(REPO_ROOT, fromFile)} -> ${target}`)) return undefined;
+  return `imports ${outside}/ (runtime/ imports nothing outside runtime/)`;
+}
+
+const runtimeFiles = fs.readdirSync(RUNTIME).flatMap((d) => sourceFiles(path.join(RUNTIME, d)));
+
+test('no file under runtime/ imports lib/, tools/ or test/', () => {
+  const problems = runtimeFiles.flatMap((file) => relativeImports(file)
+    .map((specifier) => ({ specifier, problem: runtimeImportProblem(file, specifier) }))
+    .filter((i) => i.problem !== undefined)
+    .map((i) => `${path.relative(REPO_ROOT, file)}: '${i.specifier}': ${i.problem}`));
+  expect(problems).toEqual([]);
+});
+
+test('the runtime rule catches an import of lib/, tools/ or test/, and its one allowance is still used', () => {
+  const file = (p: string) => path.join(RUNTIME, p);
+  expect(runtimeImportProblem(file('boot/phases/cpu.ts'), '../../../lib/catalogs/graviton-generations')).toMatch(/imports lib\//);
+  expect(runtimeImportProblem(file('boot/core/exec.ts'), '../../../tools/bench/cli')).toMatch(/imports tools\//);
+  expect(runtimeImportProblem(file('canary/probe.ts'), '../../test/support/synth')).toMatch(/imports test\//);
+  expect(runtimeImportProblem(file('canary/sse.ts'), '../../lib/monitoring/metric-definitions')).toMatch(/imports lib\//);
+  expect(runtimeImportProblem(file('boot/phases/cpu.ts'), '../cpuinfo')).toBeUndefined();
+  expect(runtimeImportProblem(file('smoke-test/verdict.ts'), '../stats/percentile')).toBeUndefined();
+  // A stale allowance would let a new import of the same file pass unseen.
+  for (const allowed of RUNTIME_IMPORTS_OF_LIB_ALLOWED) {
+    const [from, to] = allowed.split(' -> ');
+    const imports = relativeImports(path.join(REPO_ROOT, from)).map((s) => path.relative(REPO_ROOT, path.resolve(path.dirname(path.join(REPO_ROOT, from)), s)));
+    expect(imports).toContain(to);
+  }
+});

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { parseLocalBootArgs } from '../../lib/boot/local-boot-options';
+import { generationFromCpuinfo, parseLocalBootArgs } from '../../lib/boot/local-boot-options';
 import { LLAMA_CPP_DEFAULT_REF, LLAMA_CPP_RELEASE_COMMITS, llamaCppCommitOf } from '../../lib/catalogs/llama-cpp-release';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'gllm-local-options-'));
@@ -126,5 +126,12 @@ describe('the generation on aarch64, found before anything is written', () => {
     expect(options(['--cpuinfo', other, '--generation', '4'], {}, 'arm64').generation).toBe(4);
     // Off aarch64 the Arm flags are not used: nothing is read.
     expect(options(['--cpuinfo', other]).generation).toBeUndefined();
+  });
+
+  test('every core must be the one generation: a mix is refused, as the boot\'s CPU check refuses it', () => {
+    const core = (part: string) => `processor\t: 0\nCPU part\t: ${part}\n`;
+    expect(generationFromCpuinfo(`${core('0xd4f')}\n${core('0xD4F')}`)).toBe(4);
+    expect(generationFromCpuinfo(`${core('0xd40')}\n${core('0xd0c')}`)).toBeUndefined();
+    expect(generationFromCpuinfo('processor\t: 0\nflags\t\t: fpu avx2\n')).toBeUndefined();
   });
 });

@@ -18,6 +18,7 @@ import * as path from 'node:path';
 
 import { BuildMachine, kitCmakeDefinesWith, X86_BASELINE_CPU_FLAGS } from '../../runtime/boot/build/defines';
 import { GENERATIONS } from '../../lib/catalogs/graviton-generations';
+import { cpuFlags } from '../../runtime/boot/cpuinfo';
 import { cacheRoot, LlamaCppSource, withLock } from './llama-cpp-source';
 
 export const AARCH64_SYSROOT = '/usr/aarch64-linux-gnu';
@@ -104,9 +105,8 @@ export function buildDefines(spec: BuildSpec, toolchainFile?: string): Record<st
 
 /** The kit's x86 baseline flags that a /proc/cpuinfo text lacks (its first `flags` line; none found: nothing to say). */
 export function missingX86Baseline(cpuinfo: string): string[] {
-  const line = /^flags\s*:(.*)$/m.exec(cpuinfo);
-  if (!line) return [];
-  const flags = line[1].trim().split(/\s+/);
+  const flags = cpuFlags(cpuinfo);
+  if (!flags) return [];
   return X86_BASELINE_CPU_FLAGS.filter((f) => !flags.includes(f));
 }
 
