@@ -107,8 +107,8 @@ export async function preflightServer(input: PreflightPhaseInput, lockArgs: read
   }
   const lines = outputLines(r);
   if (!succeeded(r)) {
-    const said = lines.find((l) => /error|invalid|unknown/i.test(l)) ?? lines[lines.length - 1] ?? '';
-    throw new PhaseFailure(PREFLIGHT_PHASE, `llama-server rejects its arguments (${describeExit(r)}): ${said}`);
+    const said = lines.find((l) => /error|invalid|unknown/i.test(l)) ?? lines[lines.length - 1];
+    throw new PhaseFailure(PREFLIGHT_PHASE, `llama-server rejects its arguments (${describeExit(r)})${said === undefined ? '' : `: ${said}`}`);
   }
   input.log(`llama-server accepts its ${args.length} arguments: ${lines[0] ?? ''}`);
 }
