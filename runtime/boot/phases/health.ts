@@ -56,6 +56,8 @@ export interface HealthPhaseInput {
   readonly supervisor: Pick<Supervisor, 'alive' | 'exitReason'>;
   /** The boot's log, for people. */
   readonly log: (message: string) => void;
+  /** Records an outcome for the boot's result (BootLog.record, this phase's). */
+  readonly record: (event: string, detail: string) => void;
 }
 
 /** The status as the failure quotes it: curl's 000 for no answer. */
@@ -74,7 +76,9 @@ export const healthPhase: Phase<HealthPhaseInput> = {
     for (;;) {
       const status = await input.probe();
       if (status === 200) {
-        input.log(`GET /health answered 200 after ${secondsText(input.clock.now() - start)} s`);
+        const took = `${secondsText(input.clock.now() - start)} s`;
+        input.log(`GET /health answered 200 after ${took}`);
+        input.record('healthy', took);
         return;
       }
       if (!(await input.supervisor.alive())) {

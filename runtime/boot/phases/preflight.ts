@@ -42,6 +42,8 @@ export interface PreflightPhaseInput {
   readonly platform: Pick<Platform, 'memlockLimitBytes'>;
   /** The boot's log, for people. */
   readonly log: (message: string) => void;
+  /** Records an outcome for the boot's result (BootLog.record, this phase's). */
+  readonly record: (event: string, detail: string) => void;
 }
 
 export interface PreflightPhaseOutput {
@@ -69,6 +71,7 @@ export async function chooseLock(input: PreflightPhaseInput): Promise<readonly s
     if (!memlockCovers(kib, input.modelBytes)) {
       const choice = chooseLockArgs({ lockAllowed: false, accepted: [] });
       input.log(`memory lock: off (RLIMIT_MEMLOCK ${kib} KiB is below the model's size)`);
+      input.record('memory-lock', choice.reason);
       return choice.args;
     }
   }
@@ -83,6 +86,7 @@ export async function chooseLock(input: PreflightPhaseInput): Promise<readonly s
   const choice = chooseLockArgs({ lockAllowed: true, accepted: accepted ? [accepted] : [] });
   if (choice.reason === 'accepted') input.log(`memory lock: ${choice.args.join(' ')} (accepted by this llama-server)`);
   else input.log('WARNING: this llama-server accepts neither --load-mode mmap+mlock nor --mlock; the model is not locked in RAM');
+  input.record('memory-lock', choice.reason === 'accepted' ? choice.args.join(' ') : choice.reason);
   return choice.args;
 }
 

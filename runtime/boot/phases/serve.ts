@@ -44,6 +44,8 @@ export interface ServePhaseInput {
   readonly metadata?: MetadataCheck;
   /** The boot's log, for people. */
   readonly log: (message: string) => void;
+  /** Records an outcome for the boot's result (BootLog.record, this phase's). */
+  readonly record: (event: string, detail: string) => void;
 }
 
 export const servePhase: Phase<ServePhaseInput> = {
@@ -59,6 +61,7 @@ export const servePhase: Phase<ServePhaseInput> = {
     if (!started.ok) throw new PhaseFailure(SERVE_PHASE, `could not start llama-server: ${started.detail}`);
     if (input.metadata === undefined) return;
     const check = await input.metadata.checkMetadataDenied();
+    input.record('metadata-service', check.enforced ? 'denied' : `reachable (answered ${check.answered || 'nothing'})`);
     if (check.enforced) {
       input.log("llama-server's unit cannot reach the instance metadata service (IPAddressDeny enforced)");
     } else {

@@ -14,6 +14,7 @@ function setup(answers: (number | undefined)[], opts: { timeout?: number; deadli
   const supervisor = new FakeSupervisor();
   supervisor.running = true;
   const lines: string[] = [];
+  const events: string[] = [];
   let probes = 0;
   const input: HealthPhaseInput = {
     healthTimeoutSeconds: opts.timeout ?? 600,
@@ -22,8 +23,9 @@ function setup(answers: (number | undefined)[], opts: { timeout?: number; deadli
     probe: async () => answers[Math.min(probes++, answers.length - 1)],
     supervisor,
     log: (m) => lines.push(m),
+    record: (e, d) => events.push(`${e}: ${d}`),
   };
-  return { clock, supervisor, lines, input, probes: () => probes };
+  return { clock, supervisor, lines, events, input, probes: () => probes };
 }
 
 async function failureOf(p: Promise<unknown>): Promise<PhaseFailure> {
@@ -34,11 +36,12 @@ async function failureOf(p: Promise<unknown>): Promise<PhaseFailure> {
 
 describe('waiting for /health', () => {
   test('ends once /health answers 200, saying how long it took', async () => {
-    const { input, lines, clock, probes } = setup([undefined, 503, 503, 200]);
+    const { input, lines, events, clock, probes } = setup([undefined, 503, 503, 200]);
     await expect(healthPhase.run(input)).resolves.toBeUndefined();
     expect(probes()).toBe(4);
     expect(clock.sleeps).toEqual([HEALTH_POLL_MS, HEALTH_POLL_MS, HEALTH_POLL_MS]);
     expect(lines).toEqual(['GET /health answered 200 after 1.500 s']);
+    expect(events).toEqual(['healthy: 1.500 s']);
   });
 
   test('a server that exits fails the phase at once, with the supervisor\'s reason', async () => {
@@ -68,12 +71,13 @@ describe('waiting for /health', () => {
   });
 
   test('a server never healthy fails after the health timeout, with the last status', async () => {
-    const { input, clock } = setup([undefined, 503], { timeout: 10 });
+    const { input, clock, events } = setup([undefined, 503], { timeout: 10 });
     const start = clock.now();
     const f = await failureOf(healthPhase.run(input));
     expect(f.reason).toBe('llama-server not healthy within 10 s (last /health status 503)');
     // The first poll past the timeout gives up: no wait beyond it but the last half second.
     expect(clock.now() - start).toBe(10_000 + HEALTH_POLL_MS);
+    expect(events).toEqual([]);
   });
 
   test('no answer at all is quoted as curl writes it', async () => {

@@ -27,6 +27,7 @@ function setup(answer: Answer, overrides: Partial<PreflightPhaseInput> = {}, mem
   const requests: ExecRequest[] = [];
   const keys: KeySeen[] = [];
   const lines: string[] = [];
+  const events: string[] = [];
   const input: PreflightPhaseInput = {
     llamaServer: '/opt/b/bin/llama-server',
     settings,
@@ -45,9 +46,10 @@ function setup(answer: Answer, overrides: Partial<PreflightPhaseInput> = {}, mem
     },
     platform: { memlockLimitBytes: async () => memlock },
     log: (m) => lines.push(m),
+    record: (e, d) => events.push(`${e}: ${d}`),
     ...overrides,
   };
-  return { input, requests, keys, lines };
+  return { input, requests, keys, lines, events };
 }
 
 /** A v0.5.0-like server: takes --load-mode, rejects --mlock. */
@@ -63,8 +65,9 @@ async function failureOf(p: Promise<unknown>): Promise<PhaseFailure> {
 
 describe('the memory lock switch', () => {
   test('the newest one the server parses, asked as the service user under the time limit', async () => {
-    const { input, requests, lines } = setup(newServer);
+    const { input, requests, lines, events } = setup(newServer);
     await expect(preflightPhase.run(input)).resolves.toEqual({ lockArgs: ['--load-mode', 'mmap+mlock'] });
+    expect(events).toEqual(['memory-lock: --load-mode mmap+mlock']);
     expect(requests[0]).toMatchObject({ program: '/opt/b/bin/llama-server', args: ['--load-mode', 'mmap+mlock', '--version'], asServiceUser: true, limitMs: 42, step: 'preflight' });
     expect(lines[0]).toBe('memory lock: --load-mode mmap+mlock (accepted by this llama-server)');
   });
@@ -77,14 +80,16 @@ describe('the memory lock switch', () => {
   });
 
   test('a server that takes neither serves unlocked, with a warning', async () => {
-    const { input, lines } = setup((args) => (args.includes('--model') ? {} : { exitCode: 1 }));
+    const { input, lines, events } = setup((args) => (args.includes('--model') ? {} : { exitCode: 1 }));
     await expect(preflightPhase.run(input)).resolves.toEqual({ lockArgs: [] });
+    expect(events).toEqual(['memory-lock: none-accepted']);
     expect(lines[0]).toMatch(/^WARNING: this llama-server accepts neither/);
   });
 
   test('where the lock must fit RLIMIT_MEMLOCK, a limit below the model and its headroom asks nothing and locks nothing', async () => {
-    const { input, requests, lines } = setup(newServer, { lock: 'where-memlock-covers' }, 8 * MiB);
+    const { input, requests, lines, events } = setup(newServer, { lock: 'where-memlock-covers' }, 8 * MiB);
     await expect(preflightPhase.run(input)).resolves.toEqual({ lockArgs: [] });
+    expect(events).toEqual(['memory-lock: not-allowed']);
     expect(lines[0]).toBe("memory lock: off (RLIMIT_MEMLOCK 8192 KiB is below the model's size)");
     // Only the preflight itself ran.
     expect(requests).toHaveLength(1);

@@ -15,6 +15,7 @@ const settings = {
 
 function setup(supervisor: FakeSupervisor, metadata?: MetadataCheckOutcome) {
   const lines: string[] = [];
+  const events: string[] = [];
   const input: ServePhaseInput = {
     llamaServer: '/opt/graviton-llm/llama.cpp/k/bin/llama-server',
     settings,
@@ -26,14 +27,16 @@ function setup(supervisor: FakeSupervisor, metadata?: MetadataCheckOutcome) {
     supervisor,
     ...(metadata ? { metadata: { checkMetadataDenied: async () => metadata } } : {}),
     log: (m) => lines.push(m),
+    record: (e, d) => events.push(`${e}: ${d}`),
   };
-  return { input, lines };
+  return { input, lines, events };
 }
 
 test('starts the server through the supervisor with the served argument vector, the key file the supervisor\'s to choose', async () => {
   const supervisor = new FakeSupervisor();
-  const { input, lines } = setup(supervisor);
+  const { input, lines, events } = setup(supervisor);
   await servePhase.run(input);
+  expect(events).toEqual([]);
   expect(supervisor.calls).toEqual(['start']);
   const [launch] = supervisor.launches;
   expect(launch).toMatchObject({
@@ -55,8 +58,9 @@ test('a supervisor that cannot start the server fails the phase with its reason'
 });
 
 test('where the metadata service is checked, an enforced filter is logged', async () => {
-  const { input, lines } = setup(new FakeSupervisor(), { enforced: true });
+  const { input, lines, events } = setup(new FakeSupervisor(), { enforced: true });
   await servePhase.run(input);
+  expect(events).toEqual(['metadata-service: denied']);
   expect(lines).toEqual(["llama-server's unit cannot reach the instance metadata service (IPAddressDeny enforced)"]);
 });
 
@@ -64,8 +68,9 @@ test.each([
   ['200', 'the metadata service answered 200'],
   ['', 'the metadata service answered nothing'],
 ])('an unenforced filter (answer %j) is a warning, not a failure', async (answered, says) => {
-  const { input, lines } = setup(new FakeSupervisor(), { enforced: false, answered });
+  const { input, lines, events } = setup(new FakeSupervisor(), { enforced: false, answered });
   await expect(servePhase.run(input)).resolves.toBeUndefined();
+  expect(events).toEqual([`metadata-service: reachable (${says.replace('the metadata service ', '')})`]);
   expect(lines).toHaveLength(1);
   expect(lines[0]).toMatch(/^WARNING: systemd does not enforce IPAddressDeny/);
   expect(lines[0]).toContain(says);
