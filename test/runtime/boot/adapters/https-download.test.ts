@@ -37,13 +37,14 @@ function serveModel(req: IncomingMessage, res: ServerResponse): void {
 }
 
 let n = 0;
-function setup(source: string, overrides: { secondsLeft?: number; stallMs?: number } = {}) {
+function setup(source: string, overrides: { secondsLeft?: number; stallMs?: number; limitInMs?: number } = {}) {
   const clock = new FakeClock();
+  const limit = clock.now() + (overrides.limitInMs ?? 600_000);
   const lines: string[] = [];
   const download = new HttpsDownload({
     source,
     clock,
-    deadline: { seconds: 600, secondsLeft: () => overrides.secondsLeft ?? 600, timeLimitMs: () => clock.now() + 600_000 },
+    deadline: { seconds: 600, secondsLeft: () => overrides.secondsLeft ?? Math.max(0, Math.trunc((limit - clock.now()) / 1000)), timeLimitMs: () => limit },
     random: () => 0.5,
     log: (m) => lines.push(m),
     ...(overrides.stallMs !== undefined ? { stallMs: overrides.stallMs } : {}),
@@ -161,4 +162,31 @@ test('a transfer that stalls is given up and retried', async () => {
   await expect(download.download(dest, { expectedSizeBytes: MODEL.length })).resolves.toEqual({ ok: true });
   expect(lines).toContain('download failed: less than 1 KiB/s for 0.1 s');
   expect(readFileSync(dest)).toEqual(MODEL);
+});
+
+test('a 206 from another byte than asked for is not appended: the try fails, and the file keeps what it had', async () => {
+  const s = await serve((_req, res) => {
+    res.writeHead(206, { 'content-length': 10, 'content-range': `bytes 0-9/${MODEL.length}` });
+    res.end(MODEL.subarray(0, 10));
+  });
+  const { download, dest, lines } = setup(s.url('/m'));
+  writeFileSync(dest, MODEL.subarray(0, 100));
+  const got = await download.download(dest, { expectedSizeBytes: MODEL.length });
+  expect(got.ok).toBe(false);
+  expect(lines).toContain(`download failed: asked for bytes from 100, got bytes 0-9/${MODEL.length}`);
+  expect(readFileSync(dest)).toEqual(MODEL.subarray(0, 100));
+});
+
+test('a try is stopped at the boot\'s time limit, and the reason names the deadline', async () => {
+  const s = await serve((_req, res) => {
+    res.writeHead(200, { 'content-length': MODEL.length });
+    res.write(MODEL.subarray(0, 10));
+  });
+  // 200 ms of (real) time left; the fake clock does not move, so no wait fits before the limit's second.
+  const { download, dest, lines } = setup(s.url('/m'), { limitInMs: 200 });
+  await expect(download.download(dest, { expectedSizeBytes: MODEL.length })).resolves.toEqual({
+    ok: false,
+    reason: `model download from ${s.url('/m')} did not finish within the boot deadline of 600 s (last error: stopped at the boot's time limit); got 10 of ${MODEL.length} bytes`,
+  });
+  expect(lines).toContain('download failed: stopped at the boot\'s time limit');
 });
