@@ -3,6 +3,9 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HttpsDownload } from '../../../../runtime/boot/adapters/https-download';
 import { Exec } from '../../../../runtime/boot/core/exec';
 import { PhaseFailure } from '../../../../runtime/boot/core/phase';
 import { modelPhase, type ModelPhaseInput } from '../../../../runtime/boot/phases/model';
@@ -374,5 +377,92 @@ describe('a model quantized on the machine', () => {
     const f = await failureOf(modelPhase.run(m.input));
     expect(f.reason).toBe('no time left in the boot deadline of 900 s to quantize');
     expect(existsSync(path.join(m.buildDir, 'bin', 'args'))).toBe(false);
+  });
+});
+
+describe('through the https adapter, against a local server', () => {
+  let server: Server;
+  let base = '';
+  /** Per path: the body served, and whether the first request is cut after 10 bytes. */
+  const files: Record<string, { body: string; cutFirst?: boolean }> = {
+    '/model.gguf': { body: WEIGHTS },
+    '/cut.gguf': { body: WEIGHTS, cutFirst: true },
+    '/short.gguf': { body: 'truncated' },
+    '/other.gguf': { body: 'F16 WEIGHTS OF THE MODEL' },
+  };
+  const ranges: (string | undefined)[] = [];
+  beforeAll(async () => {
+    const cut = new Set<string>();
+    server = createServer((req, res) => {
+      const file = files[req.url ?? ''];
+      if (file === undefined) {
+        res.writeHead(404);
+        res.end();
+        return;
+      }
+      ranges.push(req.headers.range);
+      if (file.cutFirst && !cut.has(req.url!)) {
+        cut.add(req.url!);
+        res.writeHead(200, { 'content-length': file.body.length });
+        res.write(file.body.slice(0, 10), () => setTimeout(() => res.socket?.destroy(), 20));
+        return;
+      }
+      const from = Number(/^bytes=(\d+)-$/.exec(req.headers.range ?? '')?.[1] ?? 0);
+      const body = file.body.slice(from);
+      res.writeHead(from > 0 ? 206 : 200, { 'content-length': body.length, ...(from > 0 ? { 'content-range': `bytes ${from}-${file.body.length - 1}/${file.body.length}` } : {}) });
+      res.end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+
+  function over(pathName: string) {
+    const clock = new FakeClock();
+    const lines: string[] = [];
+    const deadline = { seconds: 900, secondsLeft: () => 600, timeLimitMs: () => clock.now() + 600_000 };
+    const download = new HttpsDownload({ source: `${base}${pathName}`, clock, deadline, random: () => 0.5, log: (l) => lines.push(l) });
+    const m = machine({ clock, deadline, download, log: (l) => lines.push(l) });
+    return { ...m, lines };
+  }
+
+  test('the model is downloaded and served', async () => {
+    const m = over('/model.gguf');
+    await modelPhase.run(m.input);
+    expect(readFileSync(m.served, 'utf8')).toBe(WEIGHTS);
+    expect(m.lines).toContain(`downloading ${base}/model.gguf (attempt 1/4)`);
+  });
+
+  test('a cut connection is resumed with a Range request, and the whole model verifies', async () => {
+    const m = over('/cut.gguf');
+    ranges.length = 0;
+    await modelPhase.run(m.input);
+    expect(readFileSync(m.served, 'utf8')).toBe(WEIGHTS);
+    expect(ranges).toEqual([undefined, 'bytes=10-']);
+    expect(m.lines).toContain(`downloading ${base}/cut.gguf (attempt 2/4, resuming at 10 bytes)`);
+    expect(m.lines).toContain(`model verified: ${WEIGHTS.length} bytes, sha256 ${SHA}`);
+  });
+
+  test('a source of another size fails with boot.sh\'s reason', async () => {
+    const m = over('/short.gguf');
+    const f = await failureOf(modelPhase.run(m.input));
+    expect(f.reason).toBe(`model from ${base}/short.gguf: size mismatch: expected ${WEIGHTS.length} bytes, got 9`);
+    expect(readdirSync(m.layout.modelDir)).toEqual([]);
+  });
+
+  test('a source of another SHA-256 fails with boot.sh\'s reason', async () => {
+    const m = over('/other.gguf');
+    const f = await failureOf(modelPhase.run(m.input));
+    expect(f.reason).toBe(`model from ${base}/other.gguf: sha256 mismatch: expected ${SHA}, got ${sha256('F16 WEIGHTS OF THE MODEL')}`);
+    expect(readdirSync(m.layout.modelDir)).toEqual([]);
+  });
+
+  test('a source that is not there fails after the adapter\'s tries', async () => {
+    const m = over('/absent.gguf');
+    const f = await failureOf(modelPhase.run(m.input));
+    expect(f.reason).toBe(`model download from ${base}/absent.gguf failed after 4 attempts (last error: HTTP 404); got 0 of ${WEIGHTS.length} bytes`);
   });
 });
