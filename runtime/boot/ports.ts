@@ -215,3 +215,32 @@ export interface Platform {
   /** The instance's id from the metadata service (IMDSv2, retried); not ok off EC2 or when it cannot be reached. */
   instanceId(): Promise<InstanceIdOutcome>;
 }
+
+// --------------------------------------------------------- model download ---
+
+export type DownloadOutcome =
+  /** The source's bytes are in the destination file (its size and SHA-256 are for the caller to check). */
+  | { readonly ok: true }
+  /** Not fetched: `reason` is the boot's failure reason, one line naming the source (after the adapter's retries). */
+  | { readonly ok: false; readonly reason: string };
+
+export interface DownloadRequest {
+  /** The size the template names: a partial file this long or longer is not fetched again. */
+  readonly expectedSizeBytes: number;
+  /** A bearer token for the source's own host (a Hugging Face token), where the adapter takes one. */
+  readonly bearerToken?: string;
+}
+
+/**
+ * Fetches the model's source (GLLM_MODEL_SOURCE): over https (http locally),
+ * resuming a cut transfer, or from S3 with the instance's role. Which is the
+ * adapter's business, so the model phase does not ask.
+ */
+export interface ModelDownload {
+  /** The source, for log lines and reasons. */
+  readonly source: string;
+  /** Whether a bearer token would be sent: an S3 source takes the instance's role, and no token is read for it. */
+  readonly takesToken: boolean;
+  /** Fetches the source to file `dest`, under the boot's time limit, resuming what `dest` already holds where it can. */
+  download(dest: string, request: DownloadRequest): Promise<DownloadOutcome>;
+}
