@@ -212,11 +212,14 @@ describeMoto('the aws-mode adapters against moto_server, through the real AWS CL
       expect(lines).toEqual(['this AWS CLI cannot write only if absent (no --if-none-match): cache objects are written unconditionally']);
     }, 120_000);
 
-    test('a version that is not there is a failed read, and leaves no file', async () => {
+    test('a version that is not there is a failed read at once (NoSuchVersion), and leaves no file', async () => {
       const { cache } = cacheOf();
       const dest = join(dir, 'absent-version');
+      takeCalls();
       const r = await cache.readVersion('builds/k.tar.gz', { id: 'no-such-version-id', etag: '-', size: 1 }, dest);
-      expect(r.ok).toBe(false);
+      // S3's NoSuchVersion is its final answer: one try.
+      expect(r).toMatchObject({ ok: false, detail: expect.stringContaining('(NoSuchVersion)') });
+      expect(takeCalls()).toHaveLength(1);
       expect(readdirSync(dir).filter((n) => n.startsWith('absent-version'))).toEqual([]);
     }, 120_000);
   });
