@@ -18,15 +18,25 @@ export class FileSecrets implements Secrets {
       const err = e as NodeJS.ErrnoException;
       return err.code === "ENOENT" ? { kind: "not-found", detail: `no file ${name}` } : { kind: "failed", detail: err.message };
     }
-    // Readable by its owner only from its first byte, and whole under its name or not there at all.
-    const tmp = `${dest}.tmp.${process.pid}`;
-    try {
-      await writeFile(tmp, value, { mode: 0o600 });
-      await rename(tmp, dest);
-      return { kind: "read" };
-    } catch (e) {
-      await rm(tmp, { force: true });
-      return { kind: "failed", detail: (e as Error).message };
-    }
+    return writeSecretFile(dest, value);
+  }
+}
+
+/**
+ * Writes a secret's value to file `dest`, readable by its owner only from its
+ * first byte, and whole under its name or not there at all: through a
+ * temporary name created afresh (a stale one, whatever its mode, is removed
+ * first), then renamed into place. For both modes' Secrets.
+ */
+export async function writeSecretFile(dest: string, value: string | Buffer): Promise<SecretReadOutcome> {
+  const tmp = `${dest}.tmp.${process.pid}`;
+  try {
+    await rm(tmp, { force: true });
+    await writeFile(tmp, value, { mode: 0o600, flag: "wx" });
+    await rename(tmp, dest);
+    return { kind: "read" };
+  } catch (e) {
+    await rm(tmp, { force: true });
+    return { kind: "failed", detail: (e as Error).message };
   }
 }
