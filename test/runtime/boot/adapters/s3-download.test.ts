@@ -1,7 +1,9 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { AwsCli } from '../../../../runtime/boot/adapters/aws-cli';
 import { S3Download } from '../../../../runtime/boot/adapters/s3-download';
+import { Deadline } from '../../../../runtime/boot/core/deadline';
 import { Exec } from '../../../../runtime/boot/core/exec';
 import { RETRY_ATTEMPTS } from '../../../../runtime/boot/core/retry';
 import { FakeClock } from '../support/fake-clock';
@@ -23,8 +25,9 @@ function standInAws(name: string, failures: number): { program: string; calls: (
     `echo "$* max=$AWS_MAX_ATTEMPTS mode=$AWS_RETRY_MODE" >>${log}`,
     `n=$(cat ${count}); echo $((n + 1)) >${count}`,
     `if [ "$n" -lt ${failures} ]; then echo 'download failed: Connection was closed' >&2; exit 1; fi`,
-    'for last; do :; done',
-    'printf "weights" >"$last"',
+    // The destination is the argument before --region (the CLI runner names the region last).
+    'dest=; prev=; for a; do [ "$a" = --region ] && dest=$prev; prev=$a; done',
+    'printf "weights" >"$dest"',
   ].join('\n'), { mode: 0o755 });
   return { program, calls: () => readFileSync(log, 'utf8').trimEnd().split('\n') };
 }
@@ -33,16 +36,12 @@ function setup(failures: number) {
   const clock = new FakeClock();
   const aws = standInAws(`aws${failures}`, failures);
   const lines: string[] = [];
-  const download = new S3Download({
-    source: 's3://models-bucket/llama/model.gguf',
-    region: 'eu-west-1',
-    exec: new Exec({ clock }),
-    clock,
-    deadline: { timeLimitMs: () => clock.now() + 600_000 },
-    random: () => 0.5,
-    log: (m) => lines.push(m),
-    aws: aws.program,
+  const log = (m: string) => lines.push(m);
+  const cli = new AwsCli({
+    program: aws.program, region: 'eu-west-1', exec: new Exec({ clock }), clock, random: () => 0.5, log,
+    deadline: () => ({ timeLimitMs: () => clock.now() + 600_000 }) as Deadline,
   });
+  const download = new S3Download({ source: 's3://models-bucket/llama/model.gguf', cli, log });
   return { download, aws, lines, clock, dest: path.join(dir, `model-${failures}.gguf`) };
 }
 
@@ -52,7 +51,7 @@ test('aws s3 cp fetches the object, bounded and naming its region; no token is t
   await expect(download.download(dest, { expectedSizeBytes: 7 })).resolves.toEqual({ ok: true });
   expect(readFileSync(dest, 'utf8')).toBe('weights');
   expect(aws.calls()).toEqual([
-    `--cli-connect-timeout 10 --cli-read-timeout 30 s3 cp --only-show-errors --region eu-west-1 s3://models-bucket/llama/model.gguf ${dest} max=2 mode=standard`,
+    `--cli-connect-timeout 10 --cli-read-timeout 30 s3 cp --only-show-errors s3://models-bucket/llama/model.gguf ${dest} --region eu-west-1 max=2 mode=standard`,
   ]);
   expect(lines).toEqual(['downloading s3://models-bucket/llama/model.gguf with aws s3 cp']);
 });
@@ -68,5 +67,29 @@ test('a copy that fails every try fails with boot.sh\'s reason; the CLI\'s last 
   const { download, aws, lines, dest } = setup(99);
   await expect(download.download(dest, { expectedSizeBytes: 7 })).resolves.toEqual({ ok: false, reason: 'model download from s3://models-bucket/llama/model.gguf failed' });
   expect(aws.calls()).toHaveLength(RETRY_ATTEMPTS);
-  expect(lines).toContain('aws s3 cp: download failed: Connection was closed');
+  expect(lines.some((l) => l.startsWith('aws s3 cp: ') && l.endsWith('download failed: Connection was closed'))).toBe(true);
+});
+
+test('a missing object is S3\'s final answer: one try, no backoff', async () => {
+  const clock = new FakeClock();
+  const program = path.join(dir, 'missing-aws');
+  const calls = path.join(dir, 'missing.calls');
+  writeFileSync(program, [
+    '#!/bin/sh',
+    `echo "$*" >>${calls}`,
+    'echo "fatal error: An error occurred (404) when calling the HeadObject operation: Key \\"llama/model.gguf\\" does not exist" >&2',
+    'exit 1',
+  ].join('\n'), { mode: 0o755 });
+  const lines: string[] = [];
+  const log = (m: string) => lines.push(m);
+  const cli = new AwsCli({
+    program, region: 'eu-west-1', exec: new Exec({ clock }), clock, random: () => 0.5, log,
+    deadline: () => ({ timeLimitMs: () => clock.now() + 600_000 }) as Deadline,
+  });
+  const download = new S3Download({ source: 's3://models-bucket/llama/model.gguf', cli, log });
+  await expect(download.download(path.join(dir, 'missing.gguf'), { expectedSizeBytes: 7 }))
+    .resolves.toEqual({ ok: false, reason: 'model download from s3://models-bucket/llama/model.gguf failed' });
+  expect(readFileSync(calls, 'utf8').trimEnd().split('\n')).toHaveLength(1);
+  expect(clock.sleeps).toEqual([]);
+  expect(lines.some((l) => l.includes('(404)'))).toBe(true);
 });
