@@ -10,7 +10,7 @@
  * name (some come from an untrusted binary's DT_NEEDED) is read as an option.
  */
 import { constants } from 'node:fs';
-import { access, appendFile, readFile } from 'node:fs/promises';
+import { access, appendFile, readFile, stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { type PackageInstaller, installCommands } from '../build/libraries';
 import { type ReleaseFacts, toolchainIdentity } from '../build/toolchain';
@@ -26,8 +26,6 @@ export interface DnfAptPackagesOptions {
   readonly logDir: string;
   /** Whether the boot runs as root: only root installs (Platform.isRoot). */
   readonly root: boolean;
-  /** The PATH searched. @default process.env.PATH */
-  readonly path?: string;
   /** @default '/etc/os-release' */
   readonly osReleasePath?: string;
   /** @default '/etc/debian_version' */
@@ -68,12 +66,13 @@ export class DnfAptPackages implements Packages {
     return new DnfAptPackages(opts, dnf ? 'dnf' : apt ? 'apt-get' : undefined);
   }
 
-  /** The command's path on PATH, as `command -v` finds an executable file; undefined where none. */
+  /** The command's path on PATH (the one the programs run are looked up on), as `command -v` finds an executable file; undefined where none. */
   async which(command: string): Promise<string | undefined> {
-    for (const dir of (this.opts.path ?? process.env.PATH ?? '').split(delimiter)) {
+    for (const dir of (process.env.PATH ?? '').split(delimiter)) {
       if (dir === '') continue;
       const file = join(dir, command);
-      if (await access(file, constants.X_OK).then(() => true, () => false)) return file;
+      const isFile = await stat(file).then((s) => s.isFile(), () => false);
+      if (isFile && (await access(file, constants.X_OK).then(() => true, () => false))) return file;
     }
     return undefined;
   }
