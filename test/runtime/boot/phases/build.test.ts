@@ -163,8 +163,11 @@ async function failureOf(p: Promise<unknown>): Promise<PhaseFailure> {
 describe('a cached build', () => {
   test('that passes its checks is installed under its key, unpacked and run as the service user, with no compile', async () => {
     const cache = new BytesCache({ [REL]: [{ id: 'v1', bytes: tarball(materialFor()) }] });
-    const { input, lines, events, exec } = setup(cache);
+    const { input, lines, events, exec, packages } = setup(cache);
+    // A scale-out instance that finds its build in the cache needs no build tools.
+    packages.missing = ['cmake', 'git', 'make', 'gcc14-gcc', 'gcc14-g++', 'gcc', 'g++', 'cc', 'c++'];
     const out = await buildPhase.run(input);
+    expect(packages.installs).toEqual([]);
     expect(out.key).toBe(KEY);
     expect(out.buildDir).toBe(join(input.layout.installRoot, KEY));
     expect(readFileSync(join(out.buildDir, 'manifest.txt'), 'utf8')).toBe(materialFor());
@@ -270,6 +273,19 @@ describe('a cache miss', () => {
     await buildPhase.run(second.input);
     expect(first.input.cache.cache).not.toBe(second.input.cache.cache);
     expect((first.input.cache.cache as BytesCache).puts[0].bytes.equals((second.input.cache.cache as BytesCache).puts[0].bytes)).toBe(true);
+  });
+
+  test('on x86_64, builds ggml\'s portable baseline: no -march probe, no Arm define, with Ninja and ccache where they are there', async () => {
+    const { input, exec, packages, lines } = setup(new BytesCache(), { machine: { machine: 'x86_64' } });
+    packages.missing = [];
+    await buildPhase.run(input);
+    expect(exec.ran('gcc14-gcc')).toEqual([]);
+    const [configure] = exec.ran('cmake');
+    expect(configure.slice(4, 6)).toEqual(['-G', 'Ninja']);
+    expect(configure.some((a) => a.startsWith('-DGGML_CPU_ARM_ARCH'))).toBe(false);
+    expect(configure.slice(-2)).toEqual(['-DCMAKE_C_COMPILER_LAUNCHER=ccache', '-DCMAKE_CXX_COMPILER_LAUNCHER=ccache']);
+    expect(exec.calls.find((c) => c.program === 'cmake')!.env).toMatchObject({ CCACHE_BASEDIR: input.layout.buildWork, CCACHE_NOHASHDIR: 'true' });
+    expect(lines).toContain('ccache: on');
   });
 
   test('builds llama-quantize too where the model is quantized here', async () => {
