@@ -10,6 +10,7 @@ import { LOCAL_VERSION_ID } from "../cache/versions";
 import type {
   Cache, CacheGetOutcome, CachePutOutcome, CacheReadOutcome, CacheVersion, CacheVersionsOutcome, CacheWriteMode,
 } from "../ports";
+import { fileExists } from "../core/files";
 
 /** The one version of an object in a directory cache. */
 
@@ -55,7 +56,7 @@ export class DirCache implements Cache {
 
   async put(src: string, rel: string, mode: CacheWriteMode, sha256?: string): Promise<CachePutOutcome> {
     const dest = this.path(rel);
-    if (mode === "if-absent" && (await exists(dest))) return { kind: "kept-existing" };
+    if (mode === "if-absent" && (await fileExists(dest))) return { kind: "kept-existing" };
     // A hidden name beside the object, renamed into place: a reader sees the old object or the new, whole.
     const tmp = join(dirname(dest), `.${basename(dest)}.put.${process.pid}`);
     try {
@@ -90,14 +91,6 @@ async function isFile(file: string): Promise<boolean> {
   }
 }
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await stat(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Copies `from` to `to` through `tmp`; undefined on success, else why not (and no temporary file is left). */
 async function copyThrough(from: string, to: string, tmp: string): Promise<string | undefined> {

@@ -24,6 +24,7 @@ import type { BootLayout } from '../layout';
 import { sha256OfFile } from '../model/sha256-file';
 import { cachedDigestProblem, modelDigestProblem, modelSizeProblem, modelStamp, modelVerifiedLine, stampHolds } from '../model/verify';
 import type { Cache, ModelDownload, Secrets } from '../ports';
+import { fileExists } from '../core/files';
 
 export const MODEL_PHASE = 'model';
 
@@ -65,14 +66,6 @@ function fail(reason: string): never {
   throw new PhaseFailure(MODEL_PHASE, reason);
 }
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await stat(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function sizeOf(file: string): Promise<number> {
   return (await stat(file)).size;
@@ -125,7 +118,7 @@ class ModelRun {
     const { input } = this;
     const { modelSha256: sha, modelSizeBytes: size, quantizeTo } = input;
     await mkdir(input.layout.modelDir, { recursive: true });
-    if (stampHolds(await exists(this.modelPath), await readStamp(`${this.modelPath}.verified`), this.stamp)) {
+    if (stampHolds(await fileExists(this.modelPath), await readStamp(`${this.modelPath}.verified`), this.stamp)) {
       input.log(quantizeTo === '' ? `model: ${this.modelPath} already verified; reused` : `model: ${this.modelPath} already quantized from ${sha}; reused`);
       input.record('model-reused', this.modelPath);
       return;

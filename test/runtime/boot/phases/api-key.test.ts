@@ -3,9 +3,9 @@ import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FileSecrets } from '../../../../runtime/boot/adapters/file-secrets';
-import { PhaseFailure } from '../../../../runtime/boot/core/phase';
 import { apiKeyPhase, type ApiKeyPhaseInput } from '../../../../runtime/boot/phases/api-key';
 import type { SecretReadOutcome, Secrets } from '../../../../runtime/boot/ports';
+import { failureOf as phaseFailureOf } from '../support/phase-failure';
 
 const root = mkdtempSync(path.join(tmpdir(), 'gllm-api-key-phase-'));
 
@@ -36,12 +36,7 @@ function setup(secret: string, secrets: Secrets) {
 
 const mode = (file: string) => (statSync(file).mode & 0o777).toString(8);
 
-async function failureOf(p: Promise<unknown>): Promise<PhaseFailure> {
-  const e = await p.then(() => undefined, (err: unknown) => err);
-  expect(e).toBeInstanceOf(PhaseFailure);
-  expect((e as PhaseFailure).phase).toBe('api-key');
-  return e as PhaseFailure;
-}
+const failureOf = (p: Promise<unknown>) => phaseFailureOf(p, 'api-key');
 
 test('the key is installed readable by the boot\'s user only (0600), in a directory of its own (0700), as boot.sh installs it', async () => {
   const s = setup('/gllm/api-key', new FakeSsm({ '/gllm/api-key': 'sk-key\n' }));

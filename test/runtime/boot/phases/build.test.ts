@@ -7,10 +7,10 @@ import { buildKey, buildKeyMaterial } from '../../../../runtime/boot/build/key';
 import type { CacheUse } from '../../../../runtime/boot/cache/policy';
 import { systemClock } from '../../../../runtime/boot/core/clock';
 import { Exec, type ExecRequest, type ExecResult } from '../../../../runtime/boot/core/exec';
-import { PhaseFailure } from '../../../../runtime/boot/core/phase';
 import { buildPhase, type BuildPhaseInput } from '../../../../runtime/boot/phases/build';
 import type { Cache, CachePutOutcome, CacheReadOutcome, CacheVersion, CacheVersionsOutcome, CacheWriteMode, InstallOutcome, Packages } from '../../../../runtime/boot/ports';
 import { FakeClock } from '../support/fake-clock';
+import { failureOf } from '../support/phase-failure';
 
 const COMMIT = 'a'.repeat(40);
 const OTHER_COMMIT = 'b'.repeat(40);
@@ -154,11 +154,6 @@ function setup(cache: BytesCache, overrides: Partial<BuildPhaseInput> = {}) {
 const KEY = buildKey(materialFor());
 const REL = `builds/${KEY}.tar.gz`;
 
-async function failureOf(p: Promise<unknown>): Promise<PhaseFailure> {
-  const e = await p.then(() => undefined, (err: unknown) => err);
-  expect(e).toBeInstanceOf(PhaseFailure);
-  return e as PhaseFailure;
-}
 
 describe('a cached build', () => {
   test('that passes its checks is installed under its key, unpacked and run as the service user, with no compile', async () => {

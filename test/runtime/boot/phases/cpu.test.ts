@@ -2,11 +2,12 @@ import { X86_BASELINE_CPU_FLAGS } from '../../../../runtime/boot/build/defines';
 import { GENERATIONS } from "../../../../lib/catalogs/graviton-generations";
 import { Deadline } from "../../../../runtime/boot/core/deadline";
 import { BootLog } from "../../../../runtime/boot/core/log";
-import { PhaseFailure, runPhase } from "../../../../runtime/boot/core/phase";
+import { runPhase } from "../../../../runtime/boot/core/phase";
 import { cpuPhase, type CpuPhaseInput } from "../../../../runtime/boot/phases/cpu";
 import type { CpuinfoRead, Platform } from "../../../../runtime/boot/ports";
 import { FakeClock } from "../support/fake-clock";
 import { cpuinfoOf, GRAVITON2, GRAVITON3, GRAVITON4, X86_64, X86_64_WITHOUT_AVX2 } from "../support/cpuinfo-samples";
+import { failureOf } from '../support/phase-failure';
 
 /** A machine of `machine` whose /proc/cpuinfo is `text` (undefined: unreadable). */
 function fakePlatform(machine: string, text: string | undefined): Pick<Platform, "machine" | "cpuinfo"> & { reads: number } {
@@ -36,11 +37,6 @@ function input(g: 2 | 3 | 4, platform: Pick<Platform, "machine" | "cpuinfo">, ov
   return { value, lines };
 }
 
-async function failureOf(p: Promise<unknown>): Promise<PhaseFailure> {
-  const e = await p.then(() => undefined, (err: unknown) => err);
-  expect(e).toBeInstanceOf(PhaseFailure);
-  return e as PhaseFailure;
-}
 
 describe("on aarch64, the CPU must be the configured generation", () => {
   test.each([

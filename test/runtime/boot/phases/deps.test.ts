@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
-import { PhaseFailure } from '../../../../runtime/boot/core/phase';
 import { depsPhase, type DepsPhaseInput, ensureBuildTools } from '../../../../runtime/boot/phases/deps';
 import type { InstallOutcome, Packages } from '../../../../runtime/boot/ports';
+import { failureOf } from '../support/phase-failure';
 
 /** A machine whose PATH lacks `missing`; installing a package brings the tools `brings` says, and fails for those in `failing`. */
 class FakePackages implements Packages {
@@ -47,11 +47,6 @@ function input(packages: FakePackages, overrides: Partial<DepsPhaseInput> = {}) 
   return { value, lines };
 }
 
-async function failureOf(p: Promise<unknown>): Promise<PhaseFailure> {
-  const e = await p.then(() => undefined, (err: unknown) => err);
-  expect(e).toBeInstanceOf(PhaseFailure);
-  return e as PhaseFailure;
-}
 
 describe('the deps phase', () => {
   test('with every tool there installs nothing', async () => {

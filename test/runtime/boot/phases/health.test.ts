@@ -1,10 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Deadline } from '../../../../runtime/boot/core/deadline';
-import { PhaseFailure } from '../../../../runtime/boot/core/phase';
 import { HEALTH_POLL_MS, healthPhase, type HealthPhaseInput, httpHealthProbe } from '../../../../runtime/boot/phases/health';
 import { FakeClock } from '../support/fake-clock';
 import { FakeSupervisor } from '../support/fake-supervisor';
+import { failureOf } from '../support/phase-failure';
 
 /** A health wait on a fake clock whose probe answers from `answers` (the last one repeated), one per poll. */
 function setup(answers: (number | undefined)[], opts: { timeout?: number; deadlineSeconds?: number; elapsedSeconds?: number } = {}) {
@@ -28,11 +28,6 @@ function setup(answers: (number | undefined)[], opts: { timeout?: number; deadli
   return { clock, supervisor, lines, events, input, probes: () => probes };
 }
 
-async function failureOf(p: Promise<unknown>): Promise<PhaseFailure> {
-  const e = await p.then(() => undefined, (err: unknown) => err);
-  expect(e).toBeInstanceOf(PhaseFailure);
-  return e as PhaseFailure;
-}
 
 describe('waiting for /health', () => {
   test('ends once /health answers 200, saying how long it took', async () => {

@@ -7,11 +7,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HttpsDownload } from '../../../../runtime/boot/adapters/https-download';
 import { Exec } from '../../../../runtime/boot/core/exec';
-import { PhaseFailure } from '../../../../runtime/boot/core/phase';
 import { modelPhase, type ModelPhaseInput } from '../../../../runtime/boot/phases/model';
 import type { DownloadOutcome, DownloadRequest, ModelDownload, SecretReadOutcome, Secrets } from '../../../../runtime/boot/ports';
 import { FakeCache, type FakeVersion } from '../support/fake-cache';
 import { FakeClock } from '../support/fake-clock';
+import { failureOf as phaseFailureOf } from '../support/phase-failure';
 
 const root = mkdtempSync(path.join(tmpdir(), 'gllm-model-phase-'));
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -95,12 +95,7 @@ function machine(overrides: Partial<ModelPhaseInput> = {}, quantizeScript = '#!/
   return { input, lines, events, cache, download, secrets, layout, buildDir, served, clock };
 }
 
-async function failureOf(p: Promise<unknown>): Promise<PhaseFailure> {
-  const e = await p.then(() => undefined, (err: unknown) => err);
-  expect(e).toBeInstanceOf(PhaseFailure);
-  expect((e as PhaseFailure).phase).toBe('model');
-  return e as PhaseFailure;
-}
+const failureOf = (p: Promise<unknown>) => phaseFailureOf(p, 'model');
 
 const mode = (file: string) => (statSync(file).mode & 0o777).toString(8);
 

@@ -2,9 +2,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecRequest, ExecResult } from '../../../../runtime/boot/core/exec';
-import { PhaseFailure } from '../../../../runtime/boot/core/phase';
 import { preflightPhase, type PreflightPhaseInput } from '../../../../runtime/boot/phases/preflight';
 import { serverArgs } from '../../../../runtime/boot/server/args';
+import { failureOf } from '../support/phase-failure';
 
 let dir: string;
 beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'gllm-preflight-'))));
@@ -57,11 +57,6 @@ const newServer: Answer = (args) => (args.includes('--mlock') ? { exitCode: 1, s
 /** An older server: knows --mlock only. */
 const oldServer: Answer = (args) => (args.includes('--load-mode') ? { exitCode: 1, stderr: 'error: unknown argument: --load-mode\n' } : { stdout: 'version: 4000 (def)\n' });
 
-async function failureOf(p: Promise<unknown>): Promise<PhaseFailure> {
-  const e = await p.then(() => undefined, (err: unknown) => err);
-  expect(e).toBeInstanceOf(PhaseFailure);
-  return e as PhaseFailure;
-}
 
 describe('the memory lock switch', () => {
   test('the newest one the server parses, asked as the service user under the time limit', async () => {
