@@ -1,0 +1,285 @@
+/**
+ * The boot program's entry: `boot ENV_FILE`. Reads and checks the
+ * configuration, takes the boot lock, opens the boot log, builds the adapters
+ * for this machine (in one place: machineAdapters), runs the phases in
+ * boot.sh's order under the one deadline, then reports how the boot ended
+ * under the reporting grace. A port of boot.sh's main and on_exit.
+ *
+ * Local mode is wired; aws mode is refused for now (its adapters are on main,
+ * but their wiring is not tested yet), so instances keep running boot.sh.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
+
+import { type BootConfig, type BootEnvProblem, type LocalBootConfig, parseBootEnvironment } from './contract';
+import { type Clock, systemClock } from './core/clock';
+import { Deadline, deadlineOriginMs } from './core/deadline';
+import { Exec } from './core/exec';
+import { BootLog, type BootEvent, secondsText } from './core/log';
+import { PhaseFailure, runPhase } from './core/phase';
+import { type BootLayout, localLayout } from './layout';
+import type { Cache, ModelDownload, Packages, Platform, Reporter, Secrets, Supervisor } from './ports';
+import { DirCache } from './adapters/dir-cache';
+import { FileSecrets } from './adapters/file-secrets';
+import { HttpsDownload } from './adapters/https-download';
+import { LinuxPlatform } from './adapters/linux-platform';
+import { LocalReporter } from './adapters/local-reporter';
+import { LocalSupervisor } from './adapters/local-supervisor';
+import { DnfAptPackages } from './adapters/packages';
+import { X86_BASELINE_CPU_FLAGS } from './build/defines';
+import { cpuPhase } from './phases/cpu';
+import { depsPhase } from './phases/deps';
+import { buildPhase } from './phases/build';
+import { modelPhase } from './phases/model';
+import { apiKeyPhase } from './phases/api-key';
+import { preflightPhase, type ServerSettings } from './phases/preflight';
+import { servePhase } from './phases/serve';
+import { healthPhase, httpHealthProbe } from './phases/health';
+import { type BootEnd, reportPhase, type ReportPhaseOutput } from './phases/report';
+import { listenHost } from './server/args';
+
+export const USAGE = 'usage: boot ENV_FILE';
+
+/** The configuration could not be used: the file, and every problem found (key, given, expected). */
+export function describeProblems(file: string, problems: readonly BootEnvProblem[]): string[] {
+  return problems.map((p) => {
+    const where = p.line !== undefined ? `${file}:${p.line}` : file;
+    const given = p.given === undefined ? 'not set' : `given ${JSON.stringify(p.given)}`;
+    return `${where}: ${p.key ?? 'line'}: ${given}; expected ${p.expected}`;
+  });
+}
+
+/** The adapters the phases drive, for this machine: the one place that knows the mode. */
+export interface MachineAdapters {
+  readonly layout: BootLayout;
+  readonly cache: Cache;
+  readonly secrets: Secrets;
+  /** What the api-key phase asks the secrets for: the key file (local), the SSM parameter (aws). */
+  readonly apiKeySecret: string;
+  readonly supervisor: Supervisor;
+  readonly reporter: Reporter;
+  readonly packages: DnfAptPackages & Packages;
+  readonly platform: Platform;
+  readonly download: ModelDownload;
+  readonly exec: Exec;
+  /** The service user the build's programs and the server run as; none locally. */
+  readonly serviceUser: string | undefined;
+  /** The commands every boot runs (boot.sh's install_dependencies `needed`). */
+  readonly requiredTools: readonly string[];
+  readonly x86: 'allowed' | 'refused' | 'allowed-in-test-box';
+  readonly lock: 'always' | 'where-memlock-covers';
+}
+
+/** What the adapters read their time limit from: the deadline, then the reporting grace. */
+export interface TimeLimit {
+  current: Deadline;
+}
+
+/** The adapters for a local boot: a directory cache, file secrets, a background server, no one to report to. */
+export async function localAdapters(config: LocalBootConfig, limit: TimeLimit, clock: Clock, log: (m: string) => void): Promise<MachineAdapters> {
+  const layout = localLayout(config.workDir);
+  const platform = new LinuxPlatform(config.cpuinfoPath !== undefined ? { cpuinfoPath: config.cpuinfoPath } : {});
+  const exec = new Exec({ clock });
+  const packages = await DnfAptPackages.onThisMachine({ exec, limitMs: () => limit.current.timeLimitMs(), logDir: layout.logDir, root: platform.isRoot() });
+  return {
+    layout,
+    cache: new DirCache(config.cacheUri),
+    secrets: new FileSecrets(),
+    apiKeySecret: config.apiKeyFile,
+    supervisor: new LocalSupervisor({ installRoot: layout.installRoot, pidFile: layout.pidFile, clock, log }),
+    reporter: new LocalReporter(),
+    packages,
+    platform,
+    download: new HttpsDownload({ source: config.modelSource, clock, deadline: { seconds: limit.current.seconds, secondsLeft: () => limit.current.secondsLeft(), timeLimitMs: () => limit.current.timeLimitMs() }, random: Math.random, log }),
+    exec,
+    serviceUser: undefined,
+    requiredTools: ['tar', 'gzip', 'curl', 'sha256sum', 'flock', 'setsid'],
+    x86: 'allowed',
+    lock: 'where-memlock-covers',
+  };
+}
+
+/** The adapters for this machine, by mode. */
+export async function machineAdapters(config: BootConfig, limit: TimeLimit, clock: Clock, log: (m: string) => void): Promise<MachineAdapters> {
+  if (config.mode === 'local') return localAdapters(config, limit, clock, log);
+  throw new PhaseFailure('config', 'aws mode is not wired in the TypeScript boot yet: instances run boot.sh');
+}
+
+/**
+ * What a boot came to, for its result file (runtime/boot/result.ts, on its
+ * way): how it ended, what each report came to, and every event the phases
+ * recorded, oldest first.
+ */
+export interface BootOutcome {
+  readonly end: BootEnd;
+  readonly report: ReportPhaseOutput | undefined;
+  readonly events: readonly BootEvent[];
+  readonly startedMs: number;
+  readonly endedMs: number;
+}
+
+/**
+ * Takes the boot lock (layout.ts bootLock) as boot.sh's `flock 9` does, on
+ * the same file, so a bash boot and this one wait for each other: a flock
+ * child holds it until this process's end closes its standard input.
+ */
+export async function takeBootLock(lockFile: string): Promise<ChildProcess> {
+  const holder = spawn('flock', [lockFile, 'sh', '-c', 'echo locked; exec cat >/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    holder.once('error', reject);
+    holder.once('exit', (code) => reject(new Error(`flock ${lockFile} exited ${code} before the lock was held`)));
+    holder.stdout!.once('data', () => resolve());
+  });
+  holder.removeAllListeners('exit');
+  return holder;
+}
+
+/**
+ * Runs the boot with this configuration and returns what it came to; lines
+ * go to `log` (which the caller has made). Never rejects for a phase's sake.
+ */
+export async function boot(config: BootConfig, envFile: string, log: BootLog, clock: Clock, startedMs: number): Promise<BootOutcome> {
+  const deadline = new Deadline(deadlineOriginMs(startedMs, config.bootDeadlineSeconds, undefined), config.bootDeadlineSeconds, clock);
+  const limit: TimeLimit = { current: deadline };
+  const say = (m: string) => log.log(m);
+  const recordFor = (phase: string) => (event: string, detail: string) => void log.record(phase, event, detail);
+  const runner = { clock, log, deadline };
+  let adapters: MachineAdapters | undefined;
+  let end: BootEnd;
+  try {
+    adapters = await machineAdapters(config, limit, clock, say);
+    const a = adapters;
+    const { layout } = a;
+    log.log(`boot (${config.mode} mode) with ${envFile}: ${config.instanceType}, llama.cpp ${config.llamaCppRef}, model ${config.modelFile}; deadline in ${deadline.secondsLeft()} s`);
+    const limitMs = () => limit.current.timeLimitMs();
+    await runPhase(depsPhase, { requiredTools: a.requiredTools, optionalPackages: [], packages: a.packages, platform: a.platform, log: say }, runner);
+    const cpu = await runPhase(cpuPhase, { instanceType: config.instanceType, generation: config.generation, cpuPart: config.cpuPart, armArch: config.armArch, x86: a.x86, x86BaselineFlags: X86_BASELINE_CPU_FLAGS, platform: a.platform, log: say }, runner);
+    const build = await runPhase(buildPhase, {
+      llamaCppRef: config.llamaCppRef,
+      llamaCppCommit: config.llamaCppCommit,
+      source: config.mode === 'local' && config.llamaCppSourceDir !== undefined ? { kind: 'directory', dir: config.llamaCppSourceDir } : { kind: 'repository', url: config.llamaCppRepository },
+      quantizeTo: config.quantizeTo,
+      machine: cpu.machine === 'aarch64' ? { machine: 'aarch64', armArch: config.armArch } : { machine: 'x86_64' },
+      bootDeadlineSeconds: config.bootDeadlineSeconds,
+      layout,
+      serviceUser: a.serviceUser,
+      exec: a.exec,
+      limitMs,
+      clock,
+      random: Math.random,
+      cache: { cache: a.cache, log: say, record: recordFor('build') },
+      packages: a.packages,
+      platform: a.platform,
+      toolchain: () => a.packages.toolchainIdentity(),
+      log: say,
+    }, runner);
+    const model = await runPhase(modelPhase, {
+      modelSha256: config.modelSha256, modelSizeBytes: config.modelSizeBytes, modelFile: config.modelFile, quantizeTo: config.quantizeTo,
+      llamaCppCommit: config.llamaCppCommit, llamaCppRef: config.llamaCppRef, hfTokenParameter: config.hfTokenParameter, bootDeadlineSeconds: config.bootDeadlineSeconds,
+      layout, buildDir: build.buildDir, download: a.download, secrets: a.secrets, cache: a.cache, exec: a.exec,
+      cpuCount: a.platform.cpuCount(), clock, deadline: { timeLimitMs: limitMs }, log: say, record: recordFor('model'),
+    }, runner);
+    const key = await runPhase(apiKeyPhase, { secret: a.apiKeySecret, secrets: a.secrets, layout, log: say, record: recordFor('api-key') }, runner);
+    const settings: ServerSettings = {
+      modelPath: model.modelPath, host: listenHost(config.mode), port: config.port, parallelSlots: config.parallelSlots,
+      contextPerSlot: config.contextPerSlot, promptCacheMiB: config.promptCacheMiB, threads: a.platform.cpuCount(),
+    };
+    const modelBytes = (await stat(model.modelPath)).size;
+    const preflight = await runPhase(preflightPhase, {
+      llamaServer: build.llamaServer, settings, lock: a.lock, modelBytes, scratchDir: layout.stateDir, limitMs, exec: a.exec,
+      platform: a.platform, log: say, record: recordFor('preflight'),
+    }, runner);
+    await runPhase(servePhase, {
+      llamaServer: build.llamaServer, settings, lockArgs: preflight.lockArgs, apiKeyFile: key.apiKeyFile, buildDir: build.buildDir,
+      modelDir: layout.modelDir, serverLog: layout.serverLog, supervisor: a.supervisor, log: say, record: recordFor('serve'),
+    }, runner);
+    await runPhase(healthPhase, {
+      healthTimeoutSeconds: config.healthTimeoutSeconds, deadline, clock, probe: httpHealthProbe(config.port), supervisor: a.supervisor,
+      log: say, record: recordFor('health'),
+    }, runner);
+    end = { ok: true };
+  } catch (e) {
+    const failure = e instanceof PhaseFailure ? e : new PhaseFailure(log.step, e instanceof Error ? e.message : String(e));
+    if (!(e instanceof PhaseFailure)) {
+      log.record(failure.phase, 'failed', failure.reason);
+      log.log(`ERROR: ${failure.reason}`);
+    }
+    end = { ok: false, failure };
+  }
+
+  // boot.sh's on_exit: a failed boot stops the server it may have started, then reports.
+  log.step = end.ok ? 'signal' : 'failure';
+  if (!end.ok && adapters !== undefined) {
+    try {
+      await adapters.supervisor.stop();
+    } catch (e) {
+      log.log(`WARNING: could not stop llama-server: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  let report: ReportPhaseOutput | undefined;
+  if (adapters !== undefined) {
+    report = await reportPhase.run({
+      end, deadline, enterGrace: (grace) => { limit.current = grace; }, reporter: adapters.reporter, log: say, record: recordFor('report'),
+    });
+  }
+  if (end.ok) log.log(`boot succeeded in ${secondsText(clock.now() - startedMs)} s; serving ${config.modelFile} on port ${config.port}`);
+  else log.log(`boot FAILED in step ${end.failure.phase}: ${end.failure.reason}`);
+  return { end, report, events: log.events(), startedMs, endedMs: clock.now() };
+}
+
+/** The whole program: arguments, configuration, lock, log, boot. Resolves with the exit status. */
+export async function main(argv: readonly string[], out: (line: string) => void = (l) => process.stdout.write(`${l}\n`), err: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<number> {
+  if (argv.length === 1 && (argv[0] === '--help' || argv[0] === '-h')) {
+    out(USAGE);
+    return 0;
+  }
+  if (argv.length !== 1) {
+    err(USAGE);
+    return 2;
+  }
+  const envFile = argv[0];
+  const clock = systemClock;
+  const startedMs = clock.now();
+  let text: string;
+  try {
+    text = readFileSync(envFile, 'utf8');
+  } catch (e) {
+    err(`boot: cannot read ${envFile}: ${e instanceof Error ? e.message : String(e)}`);
+    return 2;
+  }
+  const parsed = parseBootEnvironment(text);
+  if (!parsed.ok) {
+    err(`boot: ${envFile} is not a usable boot configuration:`);
+    for (const line of describeProblems(envFile, parsed.problems)) err(`  ${line}`);
+    return 2;
+  }
+  const config = parsed.config;
+  if (config.mode !== 'local') {
+    err(`boot: ${envFile}: GLLM_MODE: given "aws"; expected local (the TypeScript boot runs local mode only for now; instances run boot.sh)`);
+    return 2;
+  }
+  const layout = localLayout(config.workDir);
+  await mkdir(layout.logDir, { recursive: true });
+  await mkdir(layout.stateDir, { recursive: true });
+  const lock = await takeBootLock(layout.bootLock);
+  try {
+    const log = new BootLog({ clock, console: out, step: 'config' });
+    log.openFile(layout.bootLog);
+    const outcome = await boot(config, envFile, log, clock, startedMs);
+    out(`GLLM_BOOT_RESULT=${outcome.end.ok ? 'SUCCESS' : 'FAILURE'}`);
+    return outcome.end.ok ? 0 : 1;
+  } finally {
+    lock.stdin!.end();
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => { process.exitCode = code; },
+    (e) => {
+      process.stderr.write(`boot: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
