@@ -59,7 +59,7 @@ export interface MachineAdapters {
   readonly apiKeySecret: string;
   readonly supervisor: Supervisor;
   readonly reporter: Reporter;
-  readonly packages: DnfAptPackages & Packages;
+  readonly packages: Packages & Pick<DnfAptPackages, 'toolchainIdentity'>;
   readonly platform: Platform;
   readonly download: ModelDownload;
   readonly exec: Exec;
@@ -100,6 +100,9 @@ export async function localAdapters(config: LocalBootConfig, limit: TimeLimit, c
   };
 }
 
+/** Builds the adapters for a configuration: machineAdapters, or fakes in tests. */
+export type AdaptersFactory = (config: BootConfig, limit: TimeLimit, clock: Clock, log: (m: string) => void) => Promise<MachineAdapters>;
+
 /** The adapters for this machine, by mode. */
 export async function machineAdapters(config: BootConfig, limit: TimeLimit, clock: Clock, log: (m: string) => void): Promise<MachineAdapters> {
   if (config.mode === 'local') return localAdapters(config, limit, clock, log);
@@ -139,7 +142,7 @@ export async function takeBootLock(lockFile: string): Promise<ChildProcess> {
  * Runs the boot with this configuration and returns what it came to; lines
  * go to `log` (which the caller has made). Never rejects for a phase's sake.
  */
-export async function boot(config: BootConfig, envFile: string, log: BootLog, clock: Clock, startedMs: number): Promise<BootOutcome> {
+export async function boot(config: BootConfig, envFile: string, log: BootLog, clock: Clock, startedMs: number, adaptersFor: AdaptersFactory = machineAdapters): Promise<BootOutcome> {
   const deadline = new Deadline(deadlineOriginMs(startedMs, config.bootDeadlineSeconds, undefined), config.bootDeadlineSeconds, clock);
   const limit: TimeLimit = { current: deadline };
   const say = (m: string) => log.log(m);
@@ -148,7 +151,7 @@ export async function boot(config: BootConfig, envFile: string, log: BootLog, cl
   let adapters: MachineAdapters | undefined;
   let end: BootEnd;
   try {
-    adapters = await machineAdapters(config, limit, clock, say);
+    adapters = await adaptersFor(config, limit, clock, say);
     const a = adapters;
     const { layout } = a;
     log.log(`boot (${config.mode} mode) with ${envFile}: ${config.instanceType}, llama.cpp ${config.llamaCppRef}, model ${config.modelFile}; deadline in ${deadline.secondsLeft()} s`);

@@ -1,0 +1,145 @@
+/**
+ * main.ts's boot(): the phases in order, and how a failed boot ends (the
+ * server stopped, then the failure reported under the grace), driven in
+ * process with fake adapters (the factory seam) and a fake clock. The whole
+ * program, bundled, runs in test/integration/boot-program-local.test.ts.
+ */
+import { parseBootEnvironment, type BootConfig } from '../../../runtime/boot/contract';
+import { Deadline } from '../../../runtime/boot/core/deadline';
+import { Exec } from '../../../runtime/boot/core/exec';
+import { BootLog } from '../../../runtime/boot/core/log';
+import { boot, describeProblems, type AdaptersFactory, type MachineAdapters, type TimeLimit } from '../../../runtime/boot/main';
+import { localLayout } from '../../../runtime/boot/layout';
+import type { Packages, Platform, ReportOutcome, Reporter } from '../../../runtime/boot/ports';
+import { FakeCache } from './support/fake-cache';
+import { FakeClock } from './support/fake-clock';
+import { FakeSupervisor } from './support/fake-supervisor';
+import { envText, LOCAL_ENV, setKey } from './support/environments';
+
+function config(text = envText(LOCAL_ENV)): BootConfig {
+  const parsed = parseBootEnvironment(text);
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  return parsed.config;
+}
+
+/** Records each call, with the time limit the adapters read at that moment. */
+class RecordingReporter implements Reporter {
+  constructor(private readonly calls: string[], private readonly limit: () => TimeLimit) {}
+  private note(call: string): ReportOutcome {
+    this.calls.push(`${call} limit=${this.limit().current.timeLimitMs()}`);
+    return { kind: 'skipped' };
+  }
+  async completeLifecycleAction(result: 'CONTINUE' | 'ABANDON') { return this.note(`lifecycle ${result}`); }
+  async signal(status: 'SUCCESS' | 'FAILURE', reason: string) { return this.note(`signal ${status} ${reason}`); }
+  async countFailure() { return this.note('failure-metric'); }
+}
+
+function fakes(clock: FakeClock, calls: string[], platform: Partial<Platform>): { factory: AdaptersFactory; limit: () => TimeLimit } {
+  let limit: TimeLimit | undefined;
+  const supervisor = new FakeSupervisor();
+  const packages: Packages & { toolchainIdentity(): Promise<string> } = {
+    manager: undefined,
+    missingTools: async () => [],
+    install: async () => ({ ok: false, detail: 'not here' }),
+    toolchainIdentity: async () => 'gcc-test',
+  };
+  const factory: AdaptersFactory = async (cfg, l) => {
+    limit = l;
+    const stop = supervisor.stop.bind(supervisor);
+    supervisor.stop = async () => { calls.push('supervisor stop'); await stop(); };
+    const adapters: MachineAdapters = {
+      layout: localLayout('/tmp/gllm-main-test'),
+      cache: new FakeCache(),
+      secrets: { describe: (n) => n, readToFile: async () => ({ kind: 'not-found', detail: 'none' }) },
+      apiKeySecret: '/tmp/key',
+      supervisor,
+      reporter: new RecordingReporter(calls, () => limit!),
+      packages,
+      platform: {
+        machine: () => 'x86_64',
+        cpuinfo: async () => ({ source: '/proc/cpuinfo', text: undefined }),
+        cpuCount: () => 2,
+        memlockLimitBytes: async () => 'unlimited',
+        osRelease: async () => ({ id: 'debian', versionId: '12' }),
+        isRoot: () => false,
+        instanceId: async () => ({ ok: false, detail: 'local' }),
+        ...platform,
+      },
+      download: { source: cfg.modelSource, takesToken: true, download: async () => ({ ok: false, reason: 'no download here' }) },
+      exec: new Exec({ clock }),
+      serviceUser: undefined,
+      requiredTools: ['tar'],
+      x86: 'allowed',
+      lock: 'where-memlock-covers',
+    };
+    return adapters;
+  };
+  return { factory, limit: () => limit! };
+}
+
+test('a phase that fails stops the server, then reports the failure under the grace; the events name the phase', async () => {
+  const clock = new FakeClock();
+  const calls: string[] = [];
+  const log = new BootLog({ clock, console: () => undefined });
+  const { factory, limit } = fakes(clock, calls, { machine: () => 'sparc64' });
+  const cfg = config();
+  const outcome = await boot(cfg, '/tmp/boot.env', log, clock, clock.now(), factory);
+
+  expect(outcome.end.ok).toBe(false);
+  if (outcome.end.ok) return;
+  expect(outcome.end.failure.phase).toBe('cpu');
+  const reason = outcome.end.failure.reason;
+  // The deadline's end, and the grace's: 60 s from when the report started.
+  const deadlineEnd = new Deadline(clock.now(), cfg.bootDeadlineSeconds, clock).endMs;
+  const graceEnd = clock.now() + 60_000;
+  expect(graceEnd).toBeLessThan(deadlineEnd); // here the grace ends first: the limit is the grace's, not the deadline's
+  expect(calls).toEqual([
+    'supervisor stop',
+    `failure-metric limit=${graceEnd}`,
+    `lifecycle ABANDON limit=${graceEnd}`,
+    `signal FAILURE ${reason} limit=${graceEnd}`,
+  ]);
+  expect(limit().current.timeLimitMs()).toBe(graceEnd);
+  expect(outcome.events.map((e) => `${e.phase} ${e.event}`)).toEqual([
+    'deps start', 'deps done', 'cpu start', 'cpu failed',
+    'report failure-metric', 'report lifecycle-action', 'report signal',
+  ]);
+  expect(outcome.report?.signal).toEqual({ kind: 'skipped' });
+});
+
+test('a deadline spent before the first phase: deps is refused, and nothing runs after it', async () => {
+  const clock = new FakeClock();
+  const calls: string[] = [];
+  const log = new BootLog({ clock, console: () => undefined });
+  const { factory } = fakes(clock, calls, {});
+  const cfg = config(setKey(envText(LOCAL_ENV), 'GLLM_BOOT_DEADLINE_SECONDS', '1'));
+  // A deadline of one second, spent while the adapters are built.
+  const slow: AdaptersFactory = async (...args) => { const a = await factory(...args); clock.advance(1000); return a; };
+  const outcome = await boot(cfg, '/tmp/boot.env', log, clock, clock.now(), slow);
+  expect(outcome.end.ok).toBe(false);
+  expect(outcome.events.filter((e) => e.phase !== 'report').map((e) => `${e.phase} ${e.event}`)).toEqual(['deps start', 'deps failed']);
+  expect(!outcome.end.ok && outcome.end.failure.reason).toBe('boot deadline of 1 s passed before step deps');
+});
+
+test('adapters that cannot be built fail the boot with their reason and report nothing', async () => {
+  const clock = new FakeClock();
+  const lines: string[] = [];
+  const log = new BootLog({ clock, console: (l) => lines.push(l), step: 'config' });
+  const outcome = await boot(config(), '/tmp/boot.env', log, clock, clock.now(), async () => { throw new Error('no such cache directory'); });
+  expect(outcome.end).toEqual({ ok: false, failure: expect.objectContaining({ phase: 'config', reason: 'no such cache directory' }) });
+  expect(outcome.report).toBeUndefined();
+  expect(outcome.events.map((e) => `${e.phase} ${e.event} ${e.detail}`)).toEqual(['config failed no such cache directory']);
+  expect(lines[lines.length - 1]).toMatch(/\[failure\] boot FAILED in step config: no such cache directory$/);
+});
+
+test('describeProblems: the file (and line), the key, the value given or that it is missing, what is expected', () => {
+  expect(describeProblems('/etc/b.env', [
+    { key: 'GLLM_PORT', given: '010', expected: 'a positive integer' },
+    { key: 'GLLM_WORK_DIR', expected: 'set in local mode' },
+    { line: 3, given: 'x', expected: 'KEY=value' },
+  ])).toEqual([
+    '/etc/b.env: GLLM_PORT: given "010"; expected a positive integer',
+    '/etc/b.env: GLLM_WORK_DIR: not set; expected set in local mode',
+    '/etc/b.env:3: line: given "x"; expected KEY=value',
+  ]);
+});
