@@ -5,8 +5,11 @@
  * boot.sh's order under the one deadline, then reports how the boot ended
  * under the reporting grace. A port of boot.sh's main and on_exit.
  *
- * Local mode is wired; aws mode is refused for now (its adapters are on main,
- * but their wiring is not tested yet), so instances keep running boot.sh.
+ * Local mode runs end to end. aws mode's adapters are built here too
+ * (awsAdapters), but main refuses aws mode for now: boot.sh's agent step
+ * (configure_log_shipping) has no TypeScript port yet, and this wiring has
+ * not run on an instance or in the instance box, so instances keep running
+ * boot.sh.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -20,6 +23,18 @@ import { BootLog, type BootEvent, secondsText } from './core/log';
 import { PhaseFailure, runPhase } from './core/phase';
 import { type BootLayout, localLayout } from './layout';
 import type { Cache, ModelDownload, Packages, Platform, Reporter, Secrets, Supervisor } from './ports';
+import { AwsCli } from './adapters/aws-cli';
+import { AwsReporter } from './adapters/aws-reporter';
+import { IMDS_BASE_URL } from './adapters/linux-platform';
+import { S3Cache } from './adapters/s3-cache';
+import { S3Download } from './adapters/s3-download';
+import { SsmSecrets } from './adapters/ssm-secrets';
+import { SystemdSupervisor } from './adapters/systemd-supervisor';
+import { type AwsBootConfig } from './contract';
+import { INSTANCE_LAYOUT } from './layout';
+import { type OptionalPackage } from './phases/deps';
+import { type MetadataCheck } from './phases/serve';
+import { SERVICE_USER } from './server/unit';
 import { DirCache } from './adapters/dir-cache';
 import { FileSecrets } from './adapters/file-secrets';
 import { HttpsDownload } from './adapters/https-download';
@@ -67,6 +82,10 @@ export interface MachineAdapters {
   readonly serviceUser: string | undefined;
   /** The commands every boot runs (boot.sh's install_dependencies `needed`). */
   readonly requiredTools: readonly string[];
+  /** Nice to have, installed where missing (an instance's cfn-signal and CloudWatch agent). */
+  readonly optionalPackages: readonly OptionalPackage[];
+  /** The service's filter from the metadata service, checked after start (an instance). */
+  readonly metadata?: MetadataCheck;
   readonly x86: 'allowed' | 'refused' | 'allowed-in-test-box';
   readonly lock: 'always' | 'where-memlock-covers';
 }
@@ -74,6 +93,54 @@ export interface MachineAdapters {
 /** What the adapters read their time limit from: the deadline, then the reporting grace. */
 export interface TimeLimit {
   current: Deadline;
+}
+
+/** boot.sh's install_dependencies `needed`, both modes. */
+const LOCAL_REQUIRED_TOOLS = ['tar', 'gzip', 'curl', 'sha256sum', 'flock', 'setsid'] as const;
+
+/**
+ * The adapters for an instance: the S3 cache, SSM secrets, the lifecycle,
+ * signal and metric reporter, the systemd unit, the package manager, the
+ * model from https or S3 by its scheme; every AWS call through one CLI
+ * runner under the time limit (`limit`, which the report moves to its grace).
+ */
+export async function awsAdapters(config: AwsBootConfig, limit: TimeLimit, clock: Clock, log: (m: string) => void): Promise<MachineAdapters> {
+  const layout = INSTANCE_LAYOUT;
+  const deadline = () => limit.current;
+  const limitMs = () => limit.current.timeLimitMs();
+  const platform = new LinuxPlatform({ imds: { baseUrl: IMDS_BASE_URL, clock, random: Math.random, deadline, log } });
+  const exec = new Exec({ clock, serviceUser: SERVICE_USER });
+  const cli = new AwsCli({ program: 'aws', region: config.region, exec, clock, random: Math.random, deadline, log });
+  const packages = await DnfAptPackages.onThisMachine({ exec, limitMs, logDir: layout.logDir, root: platform.isRoot() });
+  const supervisor = new SystemdSupervisor({ exec, limitMs, serviceUser: SERVICE_USER, writer: 'graviton-llm boot', log });
+  const download: ModelDownload = config.modelSource.startsWith('s3://')
+    ? new S3Download({ source: config.modelSource, cli, log })
+    : new HttpsDownload({ source: config.modelSource, clock, deadline: { seconds: config.bootDeadlineSeconds, secondsLeft: () => limit.current.secondsLeft(), timeLimitMs: limitMs }, random: Math.random, log });
+  return {
+    layout,
+    cache: new S3Cache({ cli, uri: config.cacheUri, log }),
+    secrets: new SsmSecrets(cli),
+    apiKeySecret: config.apiKeyParameter,
+    supervisor,
+    reporter: new AwsReporter({
+      cli, platform, autoScalingGroup: config.autoScalingGroup, lifecycleHooks: config.lifecycleHooks, stackName: config.stackName,
+      signalResource: config.signalResource, metricNamespace: config.metricNamespace, bootFailureMetric: config.bootFailureMetric, log,
+    }),
+    packages,
+    platform,
+    download,
+    exec,
+    serviceUser: SERVICE_USER,
+    requiredTools: [...LOCAL_REQUIRED_TOOLS, 'aws', 'systemctl', 'useradd', 'setpriv'],
+    optionalPackages: [
+      { package: 'aws-cfn-bootstrap', program: '/opt/aws/bin/cfn-signal' },
+      { package: 'amazon-cloudwatch-agent', program: '/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl' },
+    ],
+    metadata: supervisor,
+    // The instance box runs the instance's boot in an x86_64 container; the stack's user data never sets this.
+    x86: process.env.GLLM_TEST_BOX_ALLOW_X86 === '1' ? 'allowed-in-test-box' : 'refused',
+    lock: 'always',
+  };
 }
 
 /** The adapters for a local boot: a directory cache, file secrets, a background server, no one to report to. */
@@ -94,7 +161,8 @@ export async function localAdapters(config: LocalBootConfig, limit: TimeLimit, c
     download: new HttpsDownload({ source: config.modelSource, clock, deadline: { seconds: limit.current.seconds, secondsLeft: () => limit.current.secondsLeft(), timeLimitMs: () => limit.current.timeLimitMs() }, random: Math.random, log }),
     exec,
     serviceUser: undefined,
-    requiredTools: ['tar', 'gzip', 'curl', 'sha256sum', 'flock', 'setsid'],
+    requiredTools: LOCAL_REQUIRED_TOOLS,
+    optionalPackages: [],
     x86: 'allowed',
     lock: 'where-memlock-covers',
   };
@@ -105,8 +173,18 @@ export type AdaptersFactory = (config: BootConfig, limit: TimeLimit, clock: Cloc
 
 /** The adapters for this machine, by mode. */
 export async function machineAdapters(config: BootConfig, limit: TimeLimit, clock: Clock, log: (m: string) => void): Promise<MachineAdapters> {
-  if (config.mode === 'local') return localAdapters(config, limit, clock, log);
-  throw new PhaseFailure('config', 'aws mode is not wired in the TypeScript boot yet: instances run boot.sh');
+  return config.mode === 'local' ? localAdapters(config, limit, clock, log) : awsAdapters(config, limit, clock, log);
+}
+
+/** The service user's uid and gid (the build phase has made the user), for the model phase's llama-quantize. */
+async function userIds(exec: Exec, user: string, limitMs: number): Promise<{ uid: number; gid: number }> {
+  const id = async (flag: string) => {
+    const r = await exec.run({ step: 'model', program: 'id', args: [flag, user], limitMs });
+    const n = Number(r.stdout.trim());
+    if (r.exitCode !== 0 || !Number.isInteger(n)) throw new PhaseFailure('model', `step model: id ${flag} ${user} failed: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
+    return n;
+  };
+  return { uid: await id('-u'), gid: await id('-g') };
 }
 
 /**
@@ -156,7 +234,7 @@ export async function boot(config: BootConfig, envFile: string, log: BootLog, cl
     const { layout } = a;
     log.log(`boot (${config.mode} mode) with ${envFile}: ${config.instanceType}, llama.cpp ${config.llamaCppRef}, model ${config.modelFile}; deadline in ${deadline.secondsLeft()} s`);
     const limitMs = () => limit.current.timeLimitMs();
-    await runPhase(depsPhase, { requiredTools: a.requiredTools, optionalPackages: [], packages: a.packages, platform: a.platform, log: say }, runner);
+    await runPhase(depsPhase, { requiredTools: a.requiredTools, optionalPackages: a.optionalPackages, packages: a.packages, platform: a.platform, log: say }, runner);
     const cpu = await runPhase(cpuPhase, { instanceType: config.instanceType, generation: config.generation, cpuPart: config.cpuPart, armArch: config.armArch, x86: a.x86, x86BaselineFlags: X86_BASELINE_CPU_FLAGS, platform: a.platform, log: say }, runner);
     const build = await runPhase(buildPhase, {
       llamaCppRef: config.llamaCppRef,
@@ -177,10 +255,11 @@ export async function boot(config: BootConfig, envFile: string, log: BootLog, cl
       toolchain: () => a.packages.toolchainIdentity(),
       log: say,
     }, runner);
+    const serviceIds = a.serviceUser === undefined ? undefined : await userIds(a.exec, a.serviceUser, limitMs());
     const model = await runPhase(modelPhase, {
       modelSha256: config.modelSha256, modelSizeBytes: config.modelSizeBytes, modelFile: config.modelFile, quantizeTo: config.quantizeTo,
       llamaCppCommit: config.llamaCppCommit, llamaCppRef: config.llamaCppRef, hfTokenParameter: config.hfTokenParameter, bootDeadlineSeconds: config.bootDeadlineSeconds,
-      layout, buildDir: build.buildDir, download: a.download, secrets: a.secrets, cache: a.cache, exec: a.exec,
+      layout, buildDir: build.buildDir, download: a.download, secrets: a.secrets, cache: a.cache, exec: a.exec, ...(serviceIds ? { serviceUser: serviceIds } : {}),
       cpuCount: a.platform.cpuCount(), clock, deadline: { timeLimitMs: limitMs }, log: say, record: recordFor('model'),
     }, runner);
     const key = await runPhase(apiKeyPhase, { secret: a.apiKeySecret, secrets: a.secrets, layout, log: say, record: recordFor('api-key') }, runner);
@@ -195,7 +274,8 @@ export async function boot(config: BootConfig, envFile: string, log: BootLog, cl
     }, runner);
     await runPhase(servePhase, {
       llamaServer: build.llamaServer, settings, lockArgs: preflight.lockArgs, apiKeyFile: key.apiKeyFile, buildDir: build.buildDir,
-      modelDir: layout.modelDir, serverLog: layout.serverLog, supervisor: a.supervisor, log: say, record: recordFor('serve'),
+      modelDir: layout.modelDir, serverLog: layout.serverLog, supervisor: a.supervisor, ...(a.metadata ? { metadata: a.metadata } : {}),
+      log: say, record: recordFor('serve'),
     }, runner);
     await runPhase(healthPhase, {
       healthTimeoutSeconds: config.healthTimeoutSeconds, deadline, clock, probe: httpHealthProbe(config.port), supervisor: a.supervisor,
@@ -259,6 +339,7 @@ export async function main(argv: readonly string[], out: (line: string) => void 
   }
   const config = parsed.config;
   if (config.mode !== 'local') {
+    // awsAdapters is built, but boot.sh's agent step has no port yet and the wiring has not run on an instance.
     err(`boot: ${envFile}: GLLM_MODE: given "aws"; expected local (the TypeScript boot runs local mode only for now; instances run boot.sh)`);
     return 2;
   }

@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { bundleBootProgram } from '../../lib/boot/boot-bundle';
+import { AWS_ENV, envText } from '../runtime/boot/support/environments';
 
 let dir: string;
 let bundle: string;
@@ -58,4 +59,12 @@ test('an unreadable environment file is named, status 2', () => {
   const r = run(path.join(dir, 'missing.env'));
   expect(r.status).toBe(2);
   expect(r.stderr).toMatch(new RegExp(`^boot: cannot read ${path.join(dir, 'missing.env')}: ENOENT`));
+});
+
+test('an aws-mode file is refused for now (instances run boot.sh), status 2', () => {
+  const env = path.join(dir, 'aws.env');
+  writeFileSync(env, envText(AWS_ENV));
+  const r = run(env);
+  expect(r.status).toBe(2);
+  expect(r.stderr.trim()).toBe(`boot: ${env}: GLLM_MODE: given "aws"; expected local (the TypeScript boot runs local mode only for now; instances run boot.sh)`);
 });

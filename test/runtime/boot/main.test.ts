@@ -8,13 +8,13 @@ import { parseBootEnvironment, type BootConfig } from '../../../runtime/boot/con
 import { Deadline } from '../../../runtime/boot/core/deadline';
 import { Exec } from '../../../runtime/boot/core/exec';
 import { BootLog } from '../../../runtime/boot/core/log';
-import { boot, describeProblems, type AdaptersFactory, type MachineAdapters, type TimeLimit } from '../../../runtime/boot/main';
-import { localLayout } from '../../../runtime/boot/layout';
+import { boot, describeProblems, machineAdapters, type AdaptersFactory, type MachineAdapters, type TimeLimit } from '../../../runtime/boot/main';
+import { INSTANCE_LAYOUT, localLayout } from '../../../runtime/boot/layout';
 import type { Packages, Platform, ReportOutcome, Reporter } from '../../../runtime/boot/ports';
 import { FakeCache } from './support/fake-cache';
 import { FakeClock } from './support/fake-clock';
 import { FakeSupervisor } from './support/fake-supervisor';
-import { envText, LOCAL_ENV, setKey } from './support/environments';
+import { AWS_ENV, envText, LOCAL_ENV, setKey } from './support/environments';
 
 function config(text = envText(LOCAL_ENV)): BootConfig {
   const parsed = parseBootEnvironment(text);
@@ -69,6 +69,7 @@ function fakes(clock: FakeClock, calls: string[], platform: Partial<Platform>): 
       exec: new Exec({ clock }),
       serviceUser: undefined,
       requiredTools: ['tar'],
+      optionalPackages: [],
       x86: 'allowed',
       lock: 'where-memlock-covers',
     };
@@ -142,4 +143,51 @@ test('describeProblems: the file (and line), the key, the value given or that it
     '/etc/b.env: GLLM_WORK_DIR: not set; expected set in local mode',
     '/etc/b.env:3: line: given "x"; expected KEY=value',
   ]);
+});
+
+describe('the adapters for this machine, by mode (built, not run)', () => {
+  const limit = (cfg: BootConfig): TimeLimit => ({ current: new Deadline(Date.now(), cfg.bootDeadlineSeconds, new FakeClock()) });
+  const build = (cfg: BootConfig) => machineAdapters(cfg, limit(cfg), new FakeClock(), () => undefined);
+
+  test('local: the directory cache, file secrets, the local supervisor and reporter, https download, no service user', async () => {
+    const cfg = config();
+    const a = await build(cfg);
+    expect([a.cache, a.secrets, a.supervisor, a.reporter, a.download].map((x) => x.constructor.name))
+      .toEqual(['DirCache', 'FileSecrets', 'LocalSupervisor', 'LocalReporter', 'HttpsDownload']);
+    expect(a.layout).toEqual(localLayout('/tmp/gllm/work'));
+    expect(a.apiKeySecret).toBe('/tmp/gllm/key');
+    expect(a.serviceUser).toBeUndefined();
+    expect(a.metadata).toBeUndefined();
+    expect([a.x86, a.lock]).toEqual(['allowed', 'where-memlock-covers']);
+  });
+
+  test('aws: the S3 cache, SSM secrets, the AWS reporter, the systemd unit (also the metadata check), the instance layout, the service user', async () => {
+    const cfg = config(envText(AWS_ENV));
+    const a = await build(cfg);
+    expect([a.cache, a.secrets, a.supervisor, a.reporter, a.download].map((x) => x.constructor.name))
+      .toEqual(['S3Cache', 'SsmSecrets', 'SystemdSupervisor', 'AwsReporter', 'HttpsDownload']);
+    expect(a.metadata).toBe(a.supervisor);
+    expect(a.layout).toBe(INSTANCE_LAYOUT);
+    expect(a.apiKeySecret).toBe('/graviton-llm/api-key');
+    expect(a.serviceUser).toBe('llama');
+    expect(a.requiredTools).toEqual(['tar', 'gzip', 'curl', 'sha256sum', 'flock', 'setsid', 'aws', 'systemctl', 'useradd', 'setpriv']);
+    expect(a.optionalPackages.map((o) => o.package)).toEqual(['aws-cfn-bootstrap', 'amazon-cloudwatch-agent']);
+    expect(a.lock).toBe('always');
+  });
+
+  test('aws: an s3:// model source is read with the CLI; x86_64 only in the instance box', async () => {
+    const cfg = config(setKey(envText(AWS_ENV), 'GLLM_MODEL_SOURCE', 's3://models/tiny.gguf'));
+    const saved = process.env.GLLM_TEST_BOX_ALLOW_X86;
+    try {
+      delete process.env.GLLM_TEST_BOX_ALLOW_X86;
+      const a = await build(cfg);
+      expect(a.download.constructor.name).toBe('S3Download');
+      expect(a.x86).toBe('refused');
+      process.env.GLLM_TEST_BOX_ALLOW_X86 = '1';
+      expect((await build(cfg)).x86).toBe('allowed-in-test-box');
+    } finally {
+      if (saved === undefined) delete process.env.GLLM_TEST_BOX_ALLOW_X86;
+      else process.env.GLLM_TEST_BOX_ALLOW_X86 = saved;
+    }
+  });
 });
