@@ -17,7 +17,7 @@ import { mkdir, stat } from 'node:fs/promises';
 
 import { type BootConfig, type BootEnvProblem, type LocalBootConfig, parseBootEnvironment } from './contract';
 import { type Clock, systemClock } from './core/clock';
-import { Deadline, deadlineOriginMs } from './core/deadline';
+import { Deadline, deadlineOriginMs, initStartMs, procInitStartSources } from './core/deadline';
 import { Exec } from './core/exec';
 import { BootLog, type BootEvent, secondsText } from './core/log';
 import { PhaseFailure, runPhase } from './core/phase';
@@ -221,7 +221,9 @@ export async function takeBootLock(lockFile: string): Promise<ChildProcess> {
  * go to `log` (which the caller has made). Never rejects for a phase's sake.
  */
 export async function boot(config: BootConfig, envFile: string, log: BootLog, clock: Clock, startedMs: number, adaptersFor: AdaptersFactory = machineAdapters): Promise<BootOutcome> {
-  const deadline = new Deadline(deadlineOriginMs(startedMs, config.bootDeadlineSeconds, undefined), config.bootDeadlineSeconds, clock);
+  // An instance's deadline counts from init's start (the hook's timer started at launch); a local boot's from its own.
+  const initStart = config.mode === 'aws' ? initStartMs(procInitStartSources) : undefined;
+  const deadline = new Deadline(deadlineOriginMs(startedMs, config.bootDeadlineSeconds, initStart), config.bootDeadlineSeconds, clock);
   const limit: TimeLimit = { current: deadline };
   const say = (m: string) => log.log(m);
   const recordFor = (phase: string) => (event: string, detail: string) => void log.record(phase, event, detail);
@@ -291,8 +293,9 @@ export async function boot(config: BootConfig, envFile: string, log: BootLog, cl
     end = { ok: false, failure };
   }
 
-  // boot.sh's on_exit: a failed boot stops the server it may have started, then reports.
+  // boot.sh's on_exit: a failed boot says why, stops the server it may have started, then reports.
   log.step = end.ok ? 'signal' : 'failure';
+  if (!end.ok) log.log(`boot failed: ${end.failure.reason}`);
   if (!end.ok && adapters !== undefined) {
     try {
       await adapters.supervisor.stop();
@@ -307,7 +310,6 @@ export async function boot(config: BootConfig, envFile: string, log: BootLog, cl
     });
   }
   if (end.ok) log.log(`boot succeeded in ${secondsText(clock.now() - startedMs)} s; serving ${config.modelFile} on port ${config.port}`);
-  else log.log(`boot FAILED in step ${end.failure.phase}: ${end.failure.reason}`);
   return { end, report, events: log.events(), startedMs, endedMs: clock.now() };
 }
 
@@ -351,7 +353,8 @@ export async function main(argv: readonly string[], out: (line: string) => void 
     const log = new BootLog({ clock, console: out, step: 'config' });
     log.openFile(layout.bootLog);
     const outcome = await boot(config, envFile, log, clock, startedMs);
-    out(`GLLM_BOOT_RESULT=${outcome.end.ok ? 'SUCCESS' : 'FAILURE'}`);
+    // boot.sh's last line, which `npm run local` and the tests read.
+    out(outcome.end.ok ? 'GLLM_BOOT_RESULT=SUCCESS' : `GLLM_BOOT_RESULT=FAILURE reason=${outcome.end.failure.reason}`);
     return outcome.end.ok ? 0 : 1;
   } finally {
     lock.stdin!.end();

@@ -81,7 +81,7 @@ function fakes(clock: FakeClock, calls: string[], platform: Partial<Platform>): 
 test('a phase that fails stops the server, then reports the failure under the grace; the events name the phase', async () => {
   const clock = new FakeClock();
   const calls: string[] = [];
-  const log = new BootLog({ clock, console: () => undefined });
+  const log = new BootLog({ clock, console: (l) => calls.push(l.replace(/^\S+ /, '')) });
   const { factory, limit } = fakes(clock, calls, { machine: () => 'sparc64' });
   const cfg = config();
   const outcome = await boot(cfg, '/tmp/boot.env', log, clock, clock.now(), factory);
@@ -94,13 +94,17 @@ test('a phase that fails stops the server, then reports the failure under the gr
   const deadlineEnd = new Deadline(clock.now(), cfg.bootDeadlineSeconds, clock).endMs;
   const graceEnd = clock.now() + 60_000;
   expect(graceEnd).toBeLessThan(deadlineEnd); // here the grace ends first: the limit is the grace's, not the deadline's
-  expect(calls).toEqual([
+  expect(calls.filter((c) => !c.startsWith('['))).toEqual([
     'supervisor stop',
     `failure-metric limit=${graceEnd}`,
     `lifecycle ABANDON limit=${graceEnd}`,
     `signal FAILURE ${reason} limit=${graceEnd}`,
   ]);
   expect(limit().current.timeLimitMs()).toBe(graceEnd);
+  // boot.sh's on_exit: the reason first, then the server stopped, then the report.
+  const failed = calls.indexOf(`[failure] boot failed: ${reason}`);
+  expect(failed).toBeGreaterThan(calls.indexOf('[cpu] start'));
+  expect(failed).toBeLessThan(calls.indexOf('supervisor stop'));
   expect(outcome.events.map((e) => `${e.phase} ${e.event}`)).toEqual([
     'deps start', 'deps done', 'cpu start', 'cpu failed',
     'report failure-metric', 'report lifecycle-action', 'report signal',
@@ -130,7 +134,7 @@ test('adapters that cannot be built fail the boot with their reason and report n
   expect(outcome.end).toEqual({ ok: false, failure: expect.objectContaining({ phase: 'config', reason: 'no such cache directory' }) });
   expect(outcome.report).toBeUndefined();
   expect(outcome.events.map((e) => `${e.phase} ${e.event} ${e.detail}`)).toEqual(['config failed no such cache directory']);
-  expect(lines[lines.length - 1]).toMatch(/\[failure\] boot FAILED in step config: no such cache directory$/);
+  expect(lines[lines.length - 1]).toMatch(/\[failure\] boot failed: no such cache directory$/);
 });
 
 test('describeProblems: the file (and line), the key, the value given or that it is missing, what is expected', () => {
