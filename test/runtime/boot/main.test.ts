@@ -4,11 +4,15 @@
  * process with fake adapters (the factory seam) and a fake clock. The whole
  * program, bundled, runs in test/integration/boot-program-local.test.ts.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { parseBootEnvironment, type BootConfig } from '../../../runtime/boot/contract';
 import { Deadline } from '../../../runtime/boot/core/deadline';
 import { Exec } from '../../../runtime/boot/core/exec';
 import { BootLog } from '../../../runtime/boot/core/log';
-import { boot, describeProblems, machineAdapters, type AdaptersFactory, type MachineAdapters, type TimeLimit } from '../../../runtime/boot/main';
+import { boot, describeProblems, machineAdapters, takeBootLock, type AdaptersFactory, type MachineAdapters, type TimeLimit } from '../../../runtime/boot/main';
 import { INSTANCE_LAYOUT, localLayout } from '../../../runtime/boot/layout';
 import type { Packages, Platform, ReportOutcome, Reporter } from '../../../runtime/boot/ports';
 import { FakeCache } from './support/fake-cache';
@@ -194,4 +198,23 @@ describe('the adapters for this machine, by mode (built, not run)', () => {
       else process.env.GLLM_TEST_BOX_ALLOW_X86 = saved;
     }
   });
+});
+
+test('the boot lock: a second boot waits until the first lets go (real flock, on the file boot.sh locks)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'boot-lock-'));
+  try {
+    const file = join(dir, 'boot.lock');
+    const first = await takeBootLock(file);
+    let secondHeld = false;
+    const second = takeBootLock(file).then((h) => { secondHeld = true; return h; });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(secondHeld).toBe(false);
+    first.stdin!.end();
+    const holder = await second;
+    expect(secondHeld).toBe(true);
+    holder.stdin!.end();
+    await new Promise((r) => holder.once('exit', r));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
