@@ -1,0 +1,367 @@
+/**
+ * The boot program's entry: `boot ENV_FILE`. Reads and checks the
+ * configuration, takes the boot lock, opens the boot log, builds the adapters
+ * for this machine (in one place: machineAdapters), runs the phases in
+ * boot.sh's order under the one deadline, then reports how the boot ended
+ * under the reporting grace. A port of boot.sh's main and on_exit.
+ *
+ * Local mode runs end to end. aws mode's adapters are built here too
+ * (awsAdapters), but main refuses aws mode for now: boot.sh's agent step
+ * (configure_log_shipping) has no TypeScript port yet, and this wiring has
+ * not run on an instance or in the instance box, so instances keep running
+ * boot.sh.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
+
+import { type AwsBootConfig, type BootConfig, type BootEnvProblem, type LocalBootConfig, parseBootEnvironment } from './contract';
+import { type Clock, systemClock } from './core/clock';
+import { Deadline, deadlineOriginMs, initStartMs, procInitStartSources } from './core/deadline';
+import { Exec } from './core/exec';
+import { BootLog, type BootEvent, secondsText } from './core/log';
+import { PhaseFailure, runPhase } from './core/phase';
+import { type BootLayout, INSTANCE_LAYOUT, localLayout } from './layout';
+import type { Cache, ModelDownload, Packages, Platform, Reporter, Secrets, Supervisor } from './ports';
+import { AwsCli } from './adapters/aws-cli';
+import { AwsReporter } from './adapters/aws-reporter';
+import { S3Cache } from './adapters/s3-cache';
+import { S3Download } from './adapters/s3-download';
+import { SsmSecrets } from './adapters/ssm-secrets';
+import { SystemdSupervisor } from './adapters/systemd-supervisor';
+import { DirCache } from './adapters/dir-cache';
+import { FileSecrets } from './adapters/file-secrets';
+import { HttpsDownload } from './adapters/https-download';
+import { IMDS_BASE_URL, LinuxPlatform } from './adapters/linux-platform';
+import { LocalReporter } from './adapters/local-reporter';
+import { LocalSupervisor } from './adapters/local-supervisor';
+import { DnfAptPackages } from './adapters/packages';
+import { X86_BASELINE_CPU_FLAGS } from './build/defines';
+import { cpuPhase } from './phases/cpu';
+import { depsPhase, type OptionalPackage } from './phases/deps';
+import { buildPhase } from './phases/build';
+import { modelPhase } from './phases/model';
+import { apiKeyPhase } from './phases/api-key';
+import { preflightPhase, type ServerSettings } from './phases/preflight';
+import { type MetadataCheck, servePhase } from './phases/serve';
+import { healthPhase, httpHealthProbe } from './phases/health';
+import { type BootEnd, reportPhase, type ReportPhaseOutput } from './phases/report';
+import { listenHost } from './server/args';
+import { SERVICE_USER } from './server/unit';
+
+export const USAGE = 'usage: boot ENV_FILE';
+
+/** The configuration could not be used: the file, and every problem found (key, given, expected). */
+export function describeProblems(file: string, problems: readonly BootEnvProblem[]): string[] {
+  return problems.map((p) => {
+    const where = p.line !== undefined ? `${file}:${p.line}` : file;
+    const given = p.given === undefined ? 'not set' : `given ${JSON.stringify(p.given)}`;
+    return `${where}: ${p.key ?? 'line'}: ${given}; expected ${p.expected}`;
+  });
+}
+
+/** The adapters the phases drive, for this machine: the one place that knows the mode. */
+export interface MachineAdapters {
+  readonly layout: BootLayout;
+  readonly cache: Cache;
+  readonly secrets: Secrets;
+  /** What the api-key phase asks the secrets for: the key file (local), the SSM parameter (aws). */
+  readonly apiKeySecret: string;
+  readonly supervisor: Supervisor;
+  readonly reporter: Reporter;
+  readonly packages: Packages & Pick<DnfAptPackages, 'toolchainIdentity'>;
+  readonly platform: Platform;
+  readonly download: ModelDownload;
+  readonly exec: Exec;
+  /** The service user the build's programs and the server run as; none locally. */
+  readonly serviceUser: string | undefined;
+  /** The commands every boot runs (boot.sh's install_dependencies `needed`). */
+  readonly requiredTools: readonly string[];
+  /** Nice to have, installed where missing (an instance's cfn-signal and CloudWatch agent). */
+  readonly optionalPackages: readonly OptionalPackage[];
+  /** The service's filter from the metadata service, checked after start (an instance). */
+  readonly metadata?: MetadataCheck;
+  readonly x86: 'allowed' | 'refused' | 'allowed-in-test-box';
+  readonly lock: 'always' | 'where-memlock-covers';
+}
+
+/** What the adapters read their time limit from: the deadline, then the reporting grace. */
+export interface TimeLimit {
+  current: Deadline;
+}
+
+/** boot.sh's install_dependencies `needed`, both modes. */
+const LOCAL_REQUIRED_TOOLS = ['tar', 'gzip', 'curl', 'sha256sum', 'flock', 'setsid'] as const;
+
+/**
+ * The adapters for an instance: the S3 cache, SSM secrets, the lifecycle,
+ * signal and metric reporter, the systemd unit, the package manager, the
+ * model from https or S3 by its scheme; every AWS call through one CLI
+ * runner under the time limit (`limit`, which the report moves to its grace).
+ */
+export async function awsAdapters(config: AwsBootConfig, limit: TimeLimit, clock: Clock, log: (m: string) => void): Promise<MachineAdapters> {
+  const layout = INSTANCE_LAYOUT;
+  const deadline = () => limit.current;
+  const limitMs = () => limit.current.timeLimitMs();
+  const platform = new LinuxPlatform({ imds: { baseUrl: IMDS_BASE_URL, clock, random: Math.random, deadline, log } });
+  const exec = new Exec({ clock, serviceUser: SERVICE_USER });
+  const cli = new AwsCli({ program: 'aws', region: config.region, exec, clock, random: Math.random, deadline, log });
+  const packages = await DnfAptPackages.onThisMachine({ exec, limitMs, logDir: layout.logDir, root: platform.isRoot() });
+  const supervisor = new SystemdSupervisor({ exec, limitMs, serviceUser: SERVICE_USER, writer: 'graviton-llm boot', log });
+  const download: ModelDownload = config.modelSource.startsWith('s3://')
+    ? new S3Download({ source: config.modelSource, cli, log })
+    : new HttpsDownload({ source: config.modelSource, clock, deadline: { seconds: config.bootDeadlineSeconds, secondsLeft: () => limit.current.secondsLeft(), timeLimitMs: limitMs }, random: Math.random, log });
+  return {
+    layout,
+    cache: new S3Cache({ cli, uri: config.cacheUri, log }),
+    secrets: new SsmSecrets(cli),
+    apiKeySecret: config.apiKeyParameter,
+    supervisor,
+    reporter: new AwsReporter({
+      cli, platform, autoScalingGroup: config.autoScalingGroup, lifecycleHooks: config.lifecycleHooks, stackName: config.stackName,
+      signalResource: config.signalResource, metricNamespace: config.metricNamespace, bootFailureMetric: config.bootFailureMetric, log,
+    }),
+    packages,
+    platform,
+    download,
+    exec,
+    serviceUser: SERVICE_USER,
+    requiredTools: [...LOCAL_REQUIRED_TOOLS, 'aws', 'systemctl', 'useradd', 'setpriv'],
+    optionalPackages: [
+      { package: 'aws-cfn-bootstrap', program: '/opt/aws/bin/cfn-signal' },
+      { package: 'amazon-cloudwatch-agent', program: '/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl' },
+    ],
+    metadata: supervisor,
+    // The instance box runs the instance's boot in an x86_64 container; the stack's user data never sets this.
+    x86: process.env.GLLM_TEST_BOX_ALLOW_X86 === '1' ? 'allowed-in-test-box' : 'refused',
+    lock: 'always',
+  };
+}
+
+/** The adapters for a local boot: a directory cache, file secrets, a background server, no one to report to. */
+export async function localAdapters(config: LocalBootConfig, limit: TimeLimit, clock: Clock, log: (m: string) => void): Promise<MachineAdapters> {
+  const layout = localLayout(config.workDir);
+  const platform = new LinuxPlatform(config.cpuinfoPath !== undefined ? { cpuinfoPath: config.cpuinfoPath } : {});
+  const exec = new Exec({ clock });
+  const packages = await DnfAptPackages.onThisMachine({ exec, limitMs: () => limit.current.timeLimitMs(), logDir: layout.logDir, root: platform.isRoot() });
+  return {
+    layout,
+    cache: new DirCache(config.cacheUri),
+    secrets: new FileSecrets(),
+    apiKeySecret: config.apiKeyFile,
+    supervisor: new LocalSupervisor({ installRoot: layout.installRoot, pidFile: layout.pidFile, clock, log }),
+    reporter: new LocalReporter(),
+    packages,
+    platform,
+    download: new HttpsDownload({ source: config.modelSource, clock, deadline: { seconds: limit.current.seconds, secondsLeft: () => limit.current.secondsLeft(), timeLimitMs: () => limit.current.timeLimitMs() }, random: Math.random, log }),
+    exec,
+    serviceUser: undefined,
+    requiredTools: LOCAL_REQUIRED_TOOLS,
+    optionalPackages: [],
+    x86: 'allowed',
+    lock: 'where-memlock-covers',
+  };
+}
+
+/** Builds the adapters for a configuration: machineAdapters, or fakes in tests. */
+export type AdaptersFactory = (config: BootConfig, limit: TimeLimit, clock: Clock, log: (m: string) => void) => Promise<MachineAdapters>;
+
+/** The adapters for this machine, by mode. */
+export async function machineAdapters(config: BootConfig, limit: TimeLimit, clock: Clock, log: (m: string) => void): Promise<MachineAdapters> {
+  return config.mode === 'local' ? localAdapters(config, limit, clock, log) : awsAdapters(config, limit, clock, log);
+}
+
+/** The service user's uid and gid (the build phase has made the user), for the model phase's llama-quantize. */
+async function userIds(exec: Exec, user: string, limitMs: number): Promise<{ uid: number; gid: number }> {
+  const id = async (flag: string) => {
+    const r = await exec.run({ step: 'model', program: 'id', args: [flag, user], limitMs });
+    const n = Number(r.stdout.trim());
+    if (r.exitCode !== 0 || !Number.isInteger(n)) throw new PhaseFailure('model', `step model: id ${flag} ${user} failed: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
+    return n;
+  };
+  return { uid: await id('-u'), gid: await id('-g') };
+}
+
+/**
+ * What a boot came to, for its result file (runtime/boot/result.ts, on its
+ * way): how it ended, what each report came to, and every event the phases
+ * recorded, oldest first.
+ */
+export interface BootOutcome {
+  readonly end: BootEnd;
+  readonly report: ReportPhaseOutput | undefined;
+  readonly events: readonly BootEvent[];
+  readonly startedMs: number;
+  readonly endedMs: number;
+}
+
+/**
+ * Takes the boot lock (layout.ts bootLock) as boot.sh's `flock 9` does, on
+ * the same file, so a bash boot and this one wait for each other: a flock
+ * child holds it until this process's end closes its standard input.
+ */
+export async function takeBootLock(lockFile: string): Promise<ChildProcess> {
+  const holder = spawn('flock', [lockFile, 'sh', '-c', 'echo locked; exec cat >/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    holder.once('error', reject);
+    holder.once('exit', (code) => reject(new Error(`flock ${lockFile} exited ${code} before the lock was held`)));
+    holder.stdout!.once('data', () => resolve());
+  });
+  holder.removeAllListeners('exit');
+  return holder;
+}
+
+/**
+ * Runs the boot with this configuration and returns what it came to; lines
+ * go to `log` (which the caller has made). Never rejects for a phase's sake.
+ */
+export async function boot(config: BootConfig, envFile: string, log: BootLog, clock: Clock, startedMs: number, adaptersFor: AdaptersFactory = machineAdapters): Promise<BootOutcome> {
+  // An instance's deadline counts from init's start (the hook's timer started at launch); a local boot's from its own.
+  const initStart = config.mode === 'aws' ? initStartMs(procInitStartSources) : undefined;
+  const deadline = new Deadline(deadlineOriginMs(startedMs, config.bootDeadlineSeconds, initStart), config.bootDeadlineSeconds, clock);
+  const limit: TimeLimit = { current: deadline };
+  const say = (m: string) => log.log(m);
+  const recordFor = (phase: string) => (event: string, detail: string) => void log.record(phase, event, detail);
+  const runner = { clock, log, deadline };
+  let adapters: MachineAdapters | undefined;
+  let end: BootEnd;
+  try {
+    adapters = await adaptersFor(config, limit, clock, say);
+    const a = adapters;
+    const { layout } = a;
+    log.log(`boot (${config.mode} mode) with ${envFile}: ${config.instanceType}, llama.cpp ${config.llamaCppRef}, model ${config.modelFile}; deadline in ${deadline.secondsLeft()} s`);
+    const limitMs = () => limit.current.timeLimitMs();
+    await runPhase(depsPhase, { requiredTools: a.requiredTools, optionalPackages: a.optionalPackages, packages: a.packages, platform: a.platform, log: say }, runner);
+    const cpu = await runPhase(cpuPhase, { instanceType: config.instanceType, generation: config.generation, cpuPart: config.cpuPart, armArch: config.armArch, x86: a.x86, x86BaselineFlags: X86_BASELINE_CPU_FLAGS, platform: a.platform, log: say }, runner);
+    const build = await runPhase(buildPhase, {
+      llamaCppRef: config.llamaCppRef,
+      llamaCppCommit: config.llamaCppCommit,
+      source: config.mode === 'local' && config.llamaCppSourceDir !== undefined ? { kind: 'directory', dir: config.llamaCppSourceDir } : { kind: 'repository', url: config.llamaCppRepository },
+      quantizeTo: config.quantizeTo,
+      machine: cpu.machine === 'aarch64' ? { machine: 'aarch64', armArch: config.armArch } : { machine: 'x86_64' },
+      bootDeadlineSeconds: config.bootDeadlineSeconds,
+      layout,
+      serviceUser: a.serviceUser,
+      exec: a.exec,
+      limitMs,
+      clock,
+      random: Math.random,
+      cache: { cache: a.cache, log: say, record: recordFor('build') },
+      packages: a.packages,
+      platform: a.platform,
+      toolchain: () => a.packages.toolchainIdentity(),
+      log: say,
+    }, runner);
+    const serviceIds = a.serviceUser === undefined ? undefined : await userIds(a.exec, a.serviceUser, limitMs());
+    const model = await runPhase(modelPhase, {
+      modelSha256: config.modelSha256, modelSizeBytes: config.modelSizeBytes, modelFile: config.modelFile, quantizeTo: config.quantizeTo,
+      llamaCppCommit: config.llamaCppCommit, llamaCppRef: config.llamaCppRef, hfTokenParameter: config.hfTokenParameter, bootDeadlineSeconds: config.bootDeadlineSeconds,
+      layout, buildDir: build.buildDir, download: a.download, secrets: a.secrets, cache: a.cache, exec: a.exec, ...(serviceIds ? { serviceUser: serviceIds } : {}),
+      cpuCount: a.platform.cpuCount(), clock, deadline: { timeLimitMs: limitMs }, log: say, record: recordFor('model'),
+    }, runner);
+    const key = await runPhase(apiKeyPhase, { secret: a.apiKeySecret, secrets: a.secrets, layout, log: say, record: recordFor('api-key') }, runner);
+    const settings: ServerSettings = {
+      modelPath: model.modelPath, host: listenHost(config.mode), port: config.port, parallelSlots: config.parallelSlots,
+      contextPerSlot: config.contextPerSlot, promptCacheMiB: config.promptCacheMiB, threads: a.platform.cpuCount(),
+    };
+    const modelBytes = (await stat(model.modelPath)).size;
+    const preflight = await runPhase(preflightPhase, {
+      llamaServer: build.llamaServer, settings, lock: a.lock, modelBytes, scratchDir: layout.stateDir, limitMs, exec: a.exec,
+      platform: a.platform, log: say, record: recordFor('preflight'),
+    }, runner);
+    await runPhase(servePhase, {
+      llamaServer: build.llamaServer, settings, lockArgs: preflight.lockArgs, apiKeyFile: key.apiKeyFile, buildDir: build.buildDir,
+      modelDir: layout.modelDir, serverLog: layout.serverLog, supervisor: a.supervisor, ...(a.metadata ? { metadata: a.metadata } : {}),
+      log: say, record: recordFor('serve'),
+    }, runner);
+    await runPhase(healthPhase, {
+      healthTimeoutSeconds: config.healthTimeoutSeconds, deadline, clock, probe: httpHealthProbe(config.port), supervisor: a.supervisor,
+      log: say, record: recordFor('health'),
+    }, runner);
+    end = { ok: true };
+  } catch (e) {
+    const failure = e instanceof PhaseFailure ? e : new PhaseFailure(log.step, e instanceof Error ? e.message : String(e));
+    if (!(e instanceof PhaseFailure)) {
+      log.record(failure.phase, 'failed', failure.reason);
+      log.log(`ERROR: ${failure.reason}`);
+    }
+    end = { ok: false, failure };
+  }
+
+  // boot.sh's on_exit: a failed boot says why, stops the server it may have started, then reports.
+  log.step = end.ok ? 'signal' : 'failure';
+  if (!end.ok) log.log(`boot failed: ${end.failure.reason}`);
+  if (!end.ok && adapters !== undefined) {
+    try {
+      await adapters.supervisor.stop();
+    } catch (e) {
+      log.log(`WARNING: could not stop llama-server: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  let report: ReportPhaseOutput | undefined;
+  if (adapters !== undefined) {
+    report = await reportPhase.run({
+      end, deadline, enterGrace: (grace) => { limit.current = grace; }, reporter: adapters.reporter, log: say, record: recordFor('report'),
+    });
+  }
+  if (end.ok) log.log(`boot succeeded in ${secondsText(clock.now() - startedMs)} s; serving ${config.modelFile} on port ${config.port}`);
+  return { end, report, events: log.events(), startedMs, endedMs: clock.now() };
+}
+
+/** The whole program: arguments, configuration, lock, log, boot. Resolves with the exit status. */
+export async function main(argv: readonly string[], out: (line: string) => void = (l) => process.stdout.write(`${l}\n`), err: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<number> {
+  if (argv.length === 1 && (argv[0] === '--help' || argv[0] === '-h')) {
+    out(USAGE);
+    return 0;
+  }
+  if (argv.length !== 1) {
+    err(USAGE);
+    return 2;
+  }
+  const envFile = argv[0];
+  const clock = systemClock;
+  const startedMs = clock.now();
+  let text: string;
+  try {
+    text = readFileSync(envFile, 'utf8');
+  } catch (e) {
+    err(`boot: cannot read ${envFile}: ${e instanceof Error ? e.message : String(e)}`);
+    return 2;
+  }
+  const parsed = parseBootEnvironment(text);
+  if (!parsed.ok) {
+    err(`boot: ${envFile} is not a usable boot configuration:`);
+    for (const line of describeProblems(envFile, parsed.problems)) err(`  ${line}`);
+    return 2;
+  }
+  const config = parsed.config;
+  if (config.mode !== 'local') {
+    // awsAdapters is built, but boot.sh's agent step has no port yet and the wiring has not run on an instance.
+    err(`boot: ${envFile}: GLLM_MODE: given "aws"; expected local (the TypeScript boot runs local mode only for now; instances run boot.sh)`);
+    return 2;
+  }
+  const layout = localLayout(config.workDir);
+  await mkdir(layout.logDir, { recursive: true });
+  await mkdir(layout.stateDir, { recursive: true });
+  const lock = await takeBootLock(layout.bootLock);
+  try {
+    const log = new BootLog({ clock, console: out, step: 'config' });
+    log.openFile(layout.bootLog);
+    const outcome = await boot(config, envFile, log, clock, startedMs);
+    // boot.sh's last line, which `npm run local` and the tests read.
+    out(outcome.end.ok ? 'GLLM_BOOT_RESULT=SUCCESS' : `GLLM_BOOT_RESULT=FAILURE reason=${outcome.end.failure.reason}`);
+    return outcome.end.ok ? 0 : 1;
+  } finally {
+    lock.stdin!.end();
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => { process.exitCode = code; },
+    (e) => {
+      process.stderr.write(`boot: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

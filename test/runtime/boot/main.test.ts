@@ -1,0 +1,220 @@
+/**
+ * main.ts's boot(): the phases in order, and how a failed boot ends (the
+ * server stopped, then the failure reported under the grace), driven in
+ * process with fake adapters (the factory seam) and a fake clock. The whole
+ * program, bundled, runs in test/integration/boot-program-local.test.ts.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { parseBootEnvironment, type BootConfig } from '../../../runtime/boot/contract';
+import { Deadline } from '../../../runtime/boot/core/deadline';
+import { Exec } from '../../../runtime/boot/core/exec';
+import { BootLog } from '../../../runtime/boot/core/log';
+import { boot, describeProblems, machineAdapters, takeBootLock, type AdaptersFactory, type MachineAdapters, type TimeLimit } from '../../../runtime/boot/main';
+import { INSTANCE_LAYOUT, localLayout } from '../../../runtime/boot/layout';
+import type { Packages, Platform, ReportOutcome, Reporter } from '../../../runtime/boot/ports';
+import { FakeCache } from './support/fake-cache';
+import { FakeClock } from './support/fake-clock';
+import { FakeSupervisor } from './support/fake-supervisor';
+import { AWS_ENV, envText, LOCAL_ENV, setKey } from './support/environments';
+
+function config(text = envText(LOCAL_ENV)): BootConfig {
+  const parsed = parseBootEnvironment(text);
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  return parsed.config;
+}
+
+/** Records each call, with the time limit the adapters read at that moment. */
+class RecordingReporter implements Reporter {
+  constructor(private readonly calls: string[], private readonly limit: () => TimeLimit) {}
+  private note(call: string): ReportOutcome {
+    this.calls.push(`${call} limit=${this.limit().current.timeLimitMs()}`);
+    return { kind: 'skipped' };
+  }
+  async completeLifecycleAction(result: 'CONTINUE' | 'ABANDON') { return this.note(`lifecycle ${result}`); }
+  async signal(status: 'SUCCESS' | 'FAILURE', reason: string) { return this.note(`signal ${status} ${reason}`); }
+  async countFailure() { return this.note('failure-metric'); }
+}
+
+function fakes(clock: FakeClock, calls: string[], platform: Partial<Platform>): { factory: AdaptersFactory; limit: () => TimeLimit } {
+  let limit: TimeLimit | undefined;
+  const supervisor = new FakeSupervisor();
+  const packages: Packages & { toolchainIdentity(): Promise<string> } = {
+    manager: undefined,
+    missingTools: async () => [],
+    install: async () => ({ ok: false, detail: 'not here' }),
+    toolchainIdentity: async () => 'gcc-test',
+  };
+  const factory: AdaptersFactory = async (cfg, l) => {
+    limit = l;
+    const stop = supervisor.stop.bind(supervisor);
+    supervisor.stop = async () => { calls.push('supervisor stop'); await stop(); };
+    const adapters: MachineAdapters = {
+      layout: localLayout('/tmp/gllm-main-test'),
+      cache: new FakeCache(),
+      secrets: { describe: (n) => n, readToFile: async () => ({ kind: 'not-found', detail: 'none' }) },
+      apiKeySecret: '/tmp/key',
+      supervisor,
+      reporter: new RecordingReporter(calls, () => limit!),
+      packages,
+      platform: {
+        machine: () => 'x86_64',
+        cpuinfo: async () => ({ source: '/proc/cpuinfo', text: undefined }),
+        cpuCount: () => 2,
+        memlockLimitBytes: async () => 'unlimited',
+        osRelease: async () => ({ id: 'debian', versionId: '12' }),
+        isRoot: () => false,
+        instanceId: async () => ({ ok: false, detail: 'local' }),
+        ...platform,
+      },
+      download: { source: cfg.modelSource, takesToken: true, download: async () => ({ ok: false, reason: 'no download here' }) },
+      exec: new Exec({ clock }),
+      serviceUser: undefined,
+      requiredTools: ['tar'],
+      optionalPackages: [],
+      x86: 'allowed',
+      lock: 'where-memlock-covers',
+    };
+    return adapters;
+  };
+  return { factory, limit: () => limit! };
+}
+
+test('a phase that fails stops the server, then reports the failure under the grace; the events name the phase', async () => {
+  const clock = new FakeClock();
+  const calls: string[] = [];
+  const log = new BootLog({ clock, console: (l) => calls.push(l.replace(/^\S+ /, '')) });
+  const { factory, limit } = fakes(clock, calls, { machine: () => 'sparc64' });
+  const cfg = config();
+  const outcome = await boot(cfg, '/tmp/boot.env', log, clock, clock.now(), factory);
+
+  expect(outcome.end.ok).toBe(false);
+  if (outcome.end.ok) return;
+  expect(outcome.end.failure.phase).toBe('cpu');
+  const reason = outcome.end.failure.reason;
+  // The deadline's end, and the grace's: 60 s from when the report started.
+  const deadlineEnd = new Deadline(clock.now(), cfg.bootDeadlineSeconds, clock).endMs;
+  const graceEnd = clock.now() + 60_000;
+  expect(graceEnd).toBeLessThan(deadlineEnd); // here the grace ends first: the limit is the grace's, not the deadline's
+  expect(calls.filter((c) => !c.startsWith('['))).toEqual([
+    'supervisor stop',
+    `failure-metric limit=${graceEnd}`,
+    `lifecycle ABANDON limit=${graceEnd}`,
+    `signal FAILURE ${reason} limit=${graceEnd}`,
+  ]);
+  expect(limit().current.timeLimitMs()).toBe(graceEnd);
+  // boot.sh's on_exit: the reason first, then the server stopped, then the report.
+  const failed = calls.indexOf(`[failure] boot failed: ${reason}`);
+  expect(failed).toBeGreaterThan(calls.indexOf('[cpu] start'));
+  expect(failed).toBeLessThan(calls.indexOf('supervisor stop'));
+  expect(outcome.events.map((e) => `${e.phase} ${e.event}`)).toEqual([
+    'deps start', 'deps done', 'cpu start', 'cpu failed',
+    'report failure-metric', 'report lifecycle-action', 'report signal',
+  ]);
+  expect(outcome.report?.signal).toEqual({ kind: 'skipped' });
+});
+
+test('a deadline spent before the first phase: deps is refused, and nothing runs after it', async () => {
+  const clock = new FakeClock();
+  const calls: string[] = [];
+  const log = new BootLog({ clock, console: () => undefined });
+  const { factory } = fakes(clock, calls, {});
+  const cfg = config(setKey(envText(LOCAL_ENV), 'GLLM_BOOT_DEADLINE_SECONDS', '1'));
+  // A deadline of one second, spent while the adapters are built.
+  const slow: AdaptersFactory = async (...args) => { const a = await factory(...args); clock.advance(1000); return a; };
+  const outcome = await boot(cfg, '/tmp/boot.env', log, clock, clock.now(), slow);
+  expect(outcome.end.ok).toBe(false);
+  expect(outcome.events.filter((e) => e.phase !== 'report').map((e) => `${e.phase} ${e.event}`)).toEqual(['deps start', 'deps failed']);
+  expect(!outcome.end.ok && outcome.end.failure.reason).toBe('boot deadline of 1 s passed before step deps');
+});
+
+test('adapters that cannot be built fail the boot with their reason and report nothing', async () => {
+  const clock = new FakeClock();
+  const lines: string[] = [];
+  const log = new BootLog({ clock, console: (l) => lines.push(l), step: 'config' });
+  const outcome = await boot(config(), '/tmp/boot.env', log, clock, clock.now(), async () => { throw new Error('no such cache directory'); });
+  expect(outcome.end).toEqual({ ok: false, failure: expect.objectContaining({ phase: 'config', reason: 'no such cache directory' }) });
+  expect(outcome.report).toBeUndefined();
+  expect(outcome.events.map((e) => `${e.phase} ${e.event} ${e.detail}`)).toEqual(['config failed no such cache directory']);
+  expect(lines[lines.length - 1]).toMatch(/\[failure\] boot failed: no such cache directory$/);
+});
+
+test('describeProblems: the file (and line), the key, the value given or that it is missing, what is expected', () => {
+  expect(describeProblems('/etc/b.env', [
+    { key: 'GLLM_PORT', given: '010', expected: 'a positive integer' },
+    { key: 'GLLM_WORK_DIR', expected: 'set in local mode' },
+    { line: 3, given: 'x', expected: 'KEY=value' },
+  ])).toEqual([
+    '/etc/b.env: GLLM_PORT: given "010"; expected a positive integer',
+    '/etc/b.env: GLLM_WORK_DIR: not set; expected set in local mode',
+    '/etc/b.env:3: line: given "x"; expected KEY=value',
+  ]);
+});
+
+describe('the adapters for this machine, by mode (built, not run)', () => {
+  const limit = (cfg: BootConfig): TimeLimit => ({ current: new Deadline(Date.now(), cfg.bootDeadlineSeconds, new FakeClock()) });
+  const build = (cfg: BootConfig) => machineAdapters(cfg, limit(cfg), new FakeClock(), () => undefined);
+
+  test('local: the directory cache, file secrets, the local supervisor and reporter, https download, no service user', async () => {
+    const cfg = config();
+    const a = await build(cfg);
+    expect([a.cache, a.secrets, a.supervisor, a.reporter, a.download].map((x) => x.constructor.name))
+      .toEqual(['DirCache', 'FileSecrets', 'LocalSupervisor', 'LocalReporter', 'HttpsDownload']);
+    expect(a.layout).toEqual(localLayout('/tmp/gllm/work'));
+    expect(a.apiKeySecret).toBe('/tmp/gllm/key');
+    expect(a.serviceUser).toBeUndefined();
+    expect(a.metadata).toBeUndefined();
+    expect([a.x86, a.lock]).toEqual(['allowed', 'where-memlock-covers']);
+  });
+
+  test('aws: the S3 cache, SSM secrets, the AWS reporter, the systemd unit (also the metadata check), the instance layout, the service user', async () => {
+    const cfg = config(envText(AWS_ENV));
+    const a = await build(cfg);
+    expect([a.cache, a.secrets, a.supervisor, a.reporter, a.download].map((x) => x.constructor.name))
+      .toEqual(['S3Cache', 'SsmSecrets', 'SystemdSupervisor', 'AwsReporter', 'HttpsDownload']);
+    expect(a.metadata).toBe(a.supervisor);
+    expect(a.layout).toBe(INSTANCE_LAYOUT);
+    expect(a.apiKeySecret).toBe('/graviton-llm/api-key');
+    expect(a.serviceUser).toBe('llama');
+    expect(a.requiredTools).toEqual(['tar', 'gzip', 'curl', 'sha256sum', 'flock', 'setsid', 'aws', 'systemctl', 'useradd', 'setpriv']);
+    expect(a.optionalPackages.map((o) => o.package)).toEqual(['aws-cfn-bootstrap', 'amazon-cloudwatch-agent']);
+    expect(a.lock).toBe('always');
+  });
+
+  test('aws: an s3:// model source is read with the CLI; x86_64 only in the instance box', async () => {
+    const cfg = config(setKey(envText(AWS_ENV), 'GLLM_MODEL_SOURCE', 's3://models/tiny.gguf'));
+    const saved = process.env.GLLM_TEST_BOX_ALLOW_X86;
+    try {
+      delete process.env.GLLM_TEST_BOX_ALLOW_X86;
+      const a = await build(cfg);
+      expect(a.download.constructor.name).toBe('S3Download');
+      expect(a.x86).toBe('refused');
+      process.env.GLLM_TEST_BOX_ALLOW_X86 = '1';
+      expect((await build(cfg)).x86).toBe('allowed-in-test-box');
+    } finally {
+      if (saved === undefined) delete process.env.GLLM_TEST_BOX_ALLOW_X86;
+      else process.env.GLLM_TEST_BOX_ALLOW_X86 = saved;
+    }
+  });
+});
+
+test('the boot lock: a second boot waits until the first lets go (real flock, on the file boot.sh locks)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'boot-lock-'));
+  try {
+    const file = join(dir, 'boot.lock');
+    const first = await takeBootLock(file);
+    let secondHeld = false;
+    const second = takeBootLock(file).then((h) => { secondHeld = true; return h; });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(secondHeld).toBe(false);
+    first.stdin!.end();
+    const holder = await second;
+    expect(secondHeld).toBe(true);
+    holder.stdin!.end();
+    await new Promise((r) => holder.once('exit', r));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
