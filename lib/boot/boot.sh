@@ -2229,6 +2229,8 @@ complete_lifecycle_action() {
   fi
   local rc outcome
   for hook in "${hooks[@]}"; do
+    # An empty name (a list that failed the configuration's check) names no hook.
+    [[ -n $hook ]] || continue
     rc=0
     retry "complete-lifecycle-action ${hook} ${result}" complete_lifecycle_action_once "$hook" "$instance_id" "$result" || rc=$?
     outcome=failed
