@@ -121,6 +121,7 @@ RESULT_MODEL=0
 RESULT_MODEL_SOURCE=""
 RESULT_MODEL_QUANTIZED=""
 RESULT_CACHE_WRITES=()
+# "HOOK RESULT OUTCOME AT_MS" per lifecycle action, "STATUS OUTCOME" of the signal.
 RESULT_HOOKS=()
 RESULT_SIGNAL=""
 RESULT_METRIC=""
@@ -238,7 +239,7 @@ note_cache_write() {
 # The boot result as one line of JSON, from what the boot noted as it went.
 boot_result_json() {
   local mode=null deadline=null failure=null build=null model=null report=null
-  local version=null discarded=() entry id position count hooks=() h
+  local version=null discarded=() entry id position count at hooks=() h
   case ${CFG[GLLM_MODE]:-} in aws | local) mode="\"${CFG[GLLM_MODE]}\"" ;; esac
   [[ -z $RESULT_DEADLINE_MS ]] || deadline=$RESULT_DEADLINE_MS
   if [[ -n $RESULT_FAILED_PHASE ]]; then
@@ -259,8 +260,8 @@ boot_result_json() {
   fi
   if [[ -n $RESULT_SIGNAL ]]; then
     for h in "${RESULT_HOOKS[@]}"; do
-      read -r id entry position <<<"$h"
-      hooks+=("{\"hook\":$(json_string "$id"),\"result\":\"${entry}\",\"outcome\":\"${position}\"}")
+      read -r id entry position at <<<"$h"
+      hooks+=("{\"hook\":$(json_string "$id"),\"result\":\"${entry}\",\"outcome\":\"${position}\",\"atMs\":${at}}")
     done
     read -r entry position <<<"$RESULT_SIGNAL"
     report="{\"lifecycleActions\":[$(json_join "${hooks[@]}")],\"signal\":{\"status\":\"${entry}\",\"outcome\":\"${position}\"},\"failureMetric\":$(json_or_null "$RESULT_METRIC")}"
@@ -2224,7 +2225,7 @@ complete_lifecycle_action() {
   IFS=, read -r -a hooks <<<"${CFG[GLLM_LIFECYCLE_HOOK]}"
   if ! instance_id=$(imds instance-id 2>/dev/null); then
     log "WARNING: could not complete lifecycle action ${hooks[0]} with ${result}: no instance id from the metadata service"
-    RESULT_HOOKS+=("${hooks[0]} ${result} failed")
+    RESULT_HOOKS+=("${hooks[0]} ${result} failed $(now_ms)")
     return 0
   fi
   local rc outcome
@@ -2236,7 +2237,7 @@ complete_lifecycle_action() {
     outcome=failed
     ((rc != 0)) || outcome=completed
     ((rc != NO_RETRY)) || outcome=refused
-    RESULT_HOOKS+=("${hook} ${result} ${outcome}")
+    RESULT_HOOKS+=("${hook} ${result} ${outcome} $(now_ms)")
     if ((rc == 0)); then
       log "lifecycle action ${hook} completed with ${result}"
     elif ((first)); then

@@ -104,6 +104,8 @@ const report = z.strictObject({
     result: z.enum(['CONTINUE', 'ABANDON']),
     /** refused: no pending launch holds the instance on that hook (a reboot, a hook of an earlier kit version). */
     outcome: z.enum(['completed', 'refused', 'failed']),
+    /** When the last try ended: for the group's hook, CONTINUE completed is when the instance was let in to serve. */
+    atMs: epochMs,
   })),
   signal: z.strictObject({
     status: z.enum(['SUCCESS', 'FAILURE']),
