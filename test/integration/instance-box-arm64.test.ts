@@ -21,7 +21,7 @@ import { GENERATIONS } from '../../lib/catalogs/graviton-generations';
 import { LLAMA_CPP_REPOSITORY } from '../../lib/catalogs/llama-cpp-release';
 import { BOOT_HOOK_NAME } from '../../lib/constructs/inference-fleet';
 import { ARCHITECTURES, minimumModelFileBytes } from '../../lib/catalogs/model-architectures';
-import { BoxAws, boxUnavailableReason, BootResult, InstanceBox } from '../support/instance-box/box';
+import { BoxAws, boxUnavailableReason, BoxBootRun, InstanceBox } from '../support/instance-box/box';
 import { armProfile, ensureBoxGitRepository, standIns } from '../support/instance-box/stand-ins';
 import { s3File, StackInstance, stackInstance } from '../support/instance-box/stack-instance';
 import { buildLlamaCpp } from '../support/llama-cpp-build';
@@ -68,7 +68,7 @@ if (unavailable) {
     let aws: BoxAws;
     let box: InstanceBox;
     let stack: StackInstance;
-    let boot: BootResult;
+    let boot: BoxBootRun;
     let buildKey: string;
     let instanceId: string;
     let scratch: string | undefined;

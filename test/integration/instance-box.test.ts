@@ -19,7 +19,7 @@ import * as path from 'node:path';
 import { LLAMA_CPP_RELEASE_COMMITS, LLAMA_CPP_REPOSITORY } from '../../lib/catalogs/llama-cpp-release';
 import { BOOT_HOOK_NAME, LEGACY_BOOT_HOOK_NAMES } from '../../lib/constructs/inference-fleet';
 import { ARCHITECTURES, minimumModelFileBytes } from '../../lib/catalogs/model-architectures';
-import { BOX_AWS_CALLS_LOG, BoxAws, BoxEvent, BoxObservation, boxUnavailableReason, BootResult, InstanceBox } from '../support/instance-box/box';
+import { BOX_AWS_CALLS_LOG, BoxAws, BoxEvent, BoxObservation, boxUnavailableReason, BoxBootRun, InstanceBox } from '../support/instance-box/box';
 import { BOX_PROMETHEUS_URL, ensureBoxGitRepository, standIns } from '../support/instance-box/stand-ins';
 import { S3File, s3File, StackInstance, stackInstance } from '../support/instance-box/stack-instance';
 import { cacheRoot, ensureLlamaCppSource } from '../support/llama-cpp-source';
@@ -86,7 +86,7 @@ if (unavailable) {
     let box: InstanceBox;
     let stack: StackInstance;
     let instanceId: string;
-    let first: BootResult;
+    let first: BoxBootRun;
     const boxes: InstanceBox[] = [];
     let common: ReturnType<typeof standIns>;
 
@@ -283,7 +283,7 @@ if (unavailable) {
     });
 
     describe('a reboot of the serving instance (the per-boot path)', () => {
-      let reboot: BootResult;
+      let reboot: BoxBootRun;
       let logBefore: number;
 
       beforeAll(async () => {
@@ -418,7 +418,7 @@ if (unavailable) {
 
     describe('a throttled lifecycle API, then a server that keeps crashing', () => {
       let launched: { box: InstanceBox; instanceId: string };
-      let result: BootResult;
+      let result: BoxBootRun;
       // More than one AWS CLI call retries by itself (the standard retry mode tries 3 times).
       const THROTTLED = 6;
 

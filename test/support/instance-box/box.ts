@@ -70,7 +70,11 @@ export interface BoxOptions {
   readonly removePaths?: readonly string[];
 }
 
-export interface BootResult {
+/**
+ * One boot of the box as the box saw it: the cloud-init stand-in's exit status and output. What the
+ * kit's boot itself says it did is its boot result (runtime/boot/result.ts), which the box does not read.
+ */
+export interface BoxBootRun {
   /** Boot number, from 1. */
   readonly boot: number;
   /** Exit status of the user data (first boot) or of the per-boot scripts (later boots). */
@@ -343,7 +347,7 @@ export class InstanceBox {
   }
 
   /** Boots the machine and waits until the cloud-init stand-in has run; the machine keeps running. */
-  async boot(timeoutMs: number): Promise<BootResult> {
+  async boot(timeoutMs: number): Promise<BoxBootRun> {
     if (this.container) throw new Error('the box is already running');
     this.boots += 1;
     const boot = this.boots;
