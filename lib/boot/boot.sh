@@ -239,7 +239,7 @@ note_cache_write() {
 # The boot result as one line of JSON, from what the boot noted as it went.
 boot_result_json() {
   local mode=null deadline=null failure=null build=null model=null report=null
-  local version=null discarded=() entry id position count at hooks=() h
+  local version=null discarded=() entry id position count hooks=() hook result outcome at status
   case ${CFG[GLLM_MODE]:-} in aws | local) mode="\"${CFG[GLLM_MODE]}\"" ;; esac
   [[ -z $RESULT_DEADLINE_MS ]] || deadline=$RESULT_DEADLINE_MS
   if [[ -n $RESULT_FAILED_PHASE ]]; then
@@ -259,12 +259,12 @@ boot_result_json() {
     model="{\"source\":$(json_or_null "$RESULT_MODEL_SOURCE"),\"quantized\":$(json_or_null "$RESULT_MODEL_QUANTIZED")}"
   fi
   if [[ -n $RESULT_SIGNAL ]]; then
-    for h in "${RESULT_HOOKS[@]}"; do
-      read -r id entry position at <<<"$h"
-      hooks+=("{\"hook\":$(json_string "$id"),\"result\":\"${entry}\",\"outcome\":\"${position}\",\"atMs\":${at}}")
+    for entry in "${RESULT_HOOKS[@]}"; do
+      read -r hook result outcome at <<<"$entry"
+      hooks+=("{\"hook\":$(json_string "$hook"),\"result\":\"${result}\",\"outcome\":\"${outcome}\",\"atMs\":${at}}")
     done
-    read -r entry position <<<"$RESULT_SIGNAL"
-    report="{\"lifecycleActions\":[$(json_join "${hooks[@]}")],\"signal\":{\"status\":\"${entry}\",\"outcome\":\"${position}\"},\"failureMetric\":$(json_or_null "$RESULT_METRIC")}"
+    read -r status outcome <<<"$RESULT_SIGNAL"
+    report="{\"lifecycleActions\":[$(json_join "${hooks[@]}")],\"signal\":{\"status\":\"${status}\",\"outcome\":\"${outcome}\"},\"failureMetric\":$(json_or_null "$RESULT_METRIC")}"
   fi
   printf '{"schemaVersion":%d,"mode":%s,"startedAtMs":%s,"endedAtMs":%s,"deadlineAtMs":%s,"phases":[%s],"failure":%s,"build":%s,"model":%s,"cacheWrites":[%s],"report":%s}\n' \
     "$BOOT_RESULT_SCHEMA_VERSION" "$mode" "$RESULT_STARTED_MS" "$(now_ms)" "$deadline" "$(json_join "${RESULT_PHASES[@]}")" \
