@@ -28,7 +28,6 @@ import { buildLlamaCpp } from '../support/llama-cpp-build';
 import { ensureLlamaCppSource, LlamaCppSource } from '../support/llama-cpp-source';
 import { synthWith } from '../support/synth';
 import { ensureTinyQ4Model } from '../support/tiny-model';
-import { BOOT_RESULT_PATHS, BootResult, parseBootResult } from '../../runtime/boot/result';
 
 const API_KEY = 'box-arm64-api-key-0123456789';
 const MODEL_BUCKET = 'box-models';
@@ -144,22 +143,22 @@ if (unavailable) {
       expect(box.exec(['uname', '-m']).stdout.trim()).toBe('aarch64');
       // The boot's CPU check passes only on the configured part, which the stack took from the generation.
       expect(stack.bootEnv.GLLM_CPU_PART).toBe(generation.cpuPart);
-      expect(bootResult().phases.map((p) => `${p.name} ${p.outcome}`)).toContain('cpu ok');
+      expect(box.bootResult().phases.map((p) => `${p.name} ${p.outcome}`)).toContain('cpu ok');
     });
 
     test('the build comes from the S3 cache: nothing compiles under emulation', () => {
-      expect(bootResult().build).toEqual({ key: buildKey, from: 'cache', cacheVersion: { id: expect.any(String), position: 1, of: 1 }, discarded: [] });
+      expect(box.bootResult().build).toEqual({ key: buildKey, from: 'cache', cacheVersion: { id: expect.any(String), position: 1, of: 1 }, discarded: [] });
     });
 
     test('the preflight runs the arm64 server with its arguments', () => {
-      expect(bootResult().phases.map((p) => `${p.name} ${p.outcome}`)).toContain('preflight ok');
+      expect(box.bootResult().phases.map((p) => `${p.name} ${p.outcome}`)).toContain('preflight ok');
       expect(/^ExecStart=(.*)$/m.exec(box.read('/etc/systemd/system/graviton-llm.service'))![1]).toContain(' --load-mode mmap+mlock');
     });
 
     test('the unit serves, or systemd under qemu-user cannot set up its credential (proven in the x86 box instead)', async () => {
       // The group's own hook (the boot also asks for the hook of earlier kit versions, which this group lacks).
       const actions = (await aws.observe()).events.filter((e) => e.api === 'CompleteLifecycleAction' && e.instanceId === instanceId && e.hook === BOOT_HOOK_NAME);
-      const result = bootResult();
+      const result = box.bootResult();
       if (boot.status === 0) {
         expect(result.failure).toBeNull();
         expect(box.unitProperties('graviton-llm.service', ['ActiveState']).ActiveState).toBe('active');
@@ -220,9 +219,5 @@ if (unavailable) {
       });
     });
 
-    /** The boot's result, parsed with its schema: a boot that wrote none, or a malformed one, fails the test. */
-    function bootResult(): BootResult {
-      return parseBootResult(box.read(BOOT_RESULT_PATHS.instance));
-    }
   });
 }

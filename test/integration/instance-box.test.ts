@@ -27,7 +27,7 @@ import { S3File, s3File, StackInstance, stackInstance } from '../support/instanc
 import { cacheRoot, ensureLlamaCppSource } from '../support/llama-cpp-source';
 import { synthWith } from '../support/synth';
 import { ensureTinyQ4Model } from '../support/tiny-model';
-import { BOOT_RESULT_PATHS, BootResult, parseBootResult } from '../../runtime/boot/result';
+import { BOOT_RESULT_PATHS, BootResult } from '../../runtime/boot/result';
 
 const API_KEY = 'box-api-key-0123456789abcdef';
 const MODEL_BUCKET = 'box-models';
@@ -68,11 +68,6 @@ function synthStack(model: S3File, sha256 = model.sha256, extraObjects: S3File[]
 
 function bootLog(box: InstanceBox): string {
   return box.read('/var/log/graviton-llm/boot.log');
-}
-
-/** The last boot's result, parsed with its schema: a boot that wrote none, or a malformed one, fails the test. */
-function bootResult(box: InstanceBox): BootResult {
-  return parseBootResult(box.read(BOOT_RESULT_PATHS.instance));
 }
 
 /** The phases a boot ran, with their outcomes. */
@@ -147,14 +142,14 @@ if (unavailable) {
         // The output is there to be shown when the status is not 0.
         expect({ status: first.status, output: first.output.slice(-1500) }).toEqual({ status: 0, output: expect.any(String) });
         expect(box.read('/opt/graviton-llm/boot.sh')).toBe(readFileSync(path.join(__dirname, '..', '..', 'lib', 'boot', 'boot.sh'), 'utf8'));
-        const result = bootResult(box);
+        const result = box.bootResult();
         expect({ mode: result.mode, failure: result.failure }).toEqual({ mode: 'aws', failure: null });
         expect(phaseOutcomes(result)).toEqual(['config', 'deps', 'agent', 'cpu', 'build', 'model', 'api-key', 'preflight', 'serve', 'health', 'report'].map((p) => `${p} ok`));
         expect(box.exec(['stat', '-c', '%a %U', BOOT_RESULT_PATHS.instance]).stdout.trim()).toBe('600 root');
       });
 
       test('it compiled llama.cpp from the cloned release and cached the build in S3', async () => {
-        const { build, model, cacheWrites } = bootResult(box);
+        const { build, model, cacheWrites } = box.bootResult();
         expect(build).toMatchObject({ from: 'compile', cacheVersion: null, discarded: [] });
         // The commit the boot checked it fetched, in the manifest later boots check the build against.
         expect(box.read(`/opt/graviton-llm/llama.cpp/${build!.key}/manifest.txt`)).toContain(`llama.cpp-commit=${LLAMA_CPP_RELEASE_COMMITS['v0.5.0']}\n`);
@@ -184,7 +179,7 @@ if (unavailable) {
       });
 
       test('the preflight ran the server with its arguments, and the lock flag is the one this release takes', () => {
-        expect(phaseOutcomes(bootResult(box))).toContain('preflight ok');
+        expect(phaseOutcomes(box.bootResult())).toContain('preflight ok');
         const execStart = /^ExecStart=(.*)$/m.exec(box.read('/etc/systemd/system/graviton-llm.service'))![1];
         expect(execStart).toContain(' --load-mode mmap+mlock');
       });
@@ -281,7 +276,7 @@ if (unavailable) {
           stackName: stack.bootEnv.GLLM_STACK_NAME, logicalResourceId: stack.bootEnv.GLLM_SIGNAL_RESOURCE, uniqueId: instanceId, status: 'SUCCESS',
         })]);
         // What the boot made of AWS's answers: the refusal of the earlier version's hook is final, not a failure.
-        expect(bootResult(box).report).toEqual({
+        expect(box.bootResult().report).toEqual({
           lifecycleActions: [
             { hook: BOOT_HOOK_NAME, result: 'CONTINUE', outcome: 'completed', atMs: expect.any(Number) },
             { hook: legacy, result: 'CONTINUE', outcome: 'refused', atMs: expect.any(Number) },
@@ -318,7 +313,7 @@ if (unavailable) {
 
       beforeAll(async () => {
         logBefore = bootLog(box).length;
-        firstResult = bootResult(box);
+        firstResult = box.bootResult();
         await box.shutdown();
         reboot = await box.boot(BOOT_MS);
         console.log(`instance box: reboot took ${reboot.seconds.toFixed(1)} s, exit ${reboot.status}`);
@@ -327,7 +322,7 @@ if (unavailable) {
       test('serves again from its own disk: no download, no compile', async () => {
         expect(reboot.status).toBe(0);
         expect(reboot.output).toContain('== per-boot /var/lib/cloud/scripts/per-boot/graviton-llm.sh');
-        const result = bootResult(box);
+        const result = box.bootResult();
         // This boot's result, not the first boot's (which compiled and downloaded).
         expect(result.startedAtMs).toBeGreaterThan(firstResult.endedAtMs);
         expect(result).toMatchObject({ failure: null, build: { from: 'installed' }, model: { source: 'installed', quantized: null }, cacheWrites: [] });
@@ -337,7 +332,7 @@ if (unavailable) {
       test('finds no pending launch to complete, as AWS answers after the first, and keeps serving', async () => {
         const actions = lifecycleActions((await aws.observe()).events, instanceId);
         expect(actions.map((a) => a.error ?? a.result)).toEqual(['CONTINUE', 'no active lifecycle action']);
-        expect(bootResult(box).report!.lifecycleActions[0]).toMatchObject({ hook: BOOT_HOOK_NAME, result: 'CONTINUE', outcome: 'refused' });
+        expect(box.bootResult().report!.lifecycleActions[0]).toMatchObject({ hook: BOOT_HOOK_NAME, result: 'CONTINUE', outcome: 'refused' });
         // An operator reading the log is told too.
         expect(bootLog(box).slice(logBefore)).toContain(`WARNING: could not complete lifecycle action ${BOOT_HOOK_NAME} with CONTINUE`);
         expect(box.unitProperties('graviton-llm.service', ['ActiveState']).ActiveState).toBe('active');
@@ -346,7 +341,7 @@ if (unavailable) {
       test('its signal is refused, as CloudFormation refuses one after creation, and not retried', async () => {
         const signals = (await aws.observe()).events.filter((e) => e.api === 'SignalResource' && e.uniqueId === instanceId);
         expect(signals.map((e) => e.error ?? e.status)).toEqual(['SUCCESS', 'not waiting for signals']);
-        expect(bootResult(box).report!.signal).toEqual({ status: 'SUCCESS', outcome: 'refused' });
+        expect(box.bootResult().report!.signal).toEqual({ status: 'SUCCESS', outcome: 'refused' });
       });
     });
 
@@ -361,7 +356,7 @@ if (unavailable) {
         const launched = await launch('gllm-scaleout', stack, BUILD_TOOLS);
         expect(launched.box.exists('/usr/bin/g++')).toBe(false);
         const result = await launched.box.boot(BOOT_MS);
-        const boot = bootResult(launched.box);
+        const boot = launched.box.bootResult();
         expect(result.status).toBe(0);
         expect(boot).toMatchObject({ failure: null, build: { from: 'cache', cacheVersion: { position: 1, of: 1 }, discarded: [] }, cacheWrites: [] });
         // The build brought its own list of the libraries it loads (a cache hit has no compiler to ask).
@@ -399,7 +394,7 @@ if (unavailable) {
         const objectKey = before.objects[bucket].find((k) => /^cache\/builds\/[0-9a-f]{32}\.tar\.gz$/.test(k))!;
         const launched = await launch('gllm-nolibgomp', stack, [...BUILD_TOOLS, ...LIBGOMP]);
         const result = await launched.box.boot(BOOT_MS);
-        const boot = bootResult(launched.box);
+        const boot = launched.box.bootResult();
         // A library no repository offers must not fail every boot that reads the object: the version
         // is discarded like any other that fails its checks, and a build is compiled here.
         expect(boot.build).toMatchObject({
@@ -439,7 +434,7 @@ if (unavailable) {
         expect(result.status).toBe(0);
         // The operator is warned in the log, which the CloudWatch agent ships.
         expect(bootLog(launched.box)).toContain(`WARNING: builds/${buildKey}.tar.gz has 2 versions: it was written again after it was first cached`);
-        expect(bootResult(launched.box).build).toEqual({
+        expect(launched.box.bootResult().build).toEqual({
           key: buildKey, from: 'cache', cacheVersion: { id: expect.any(String), position: 1, of: 2 }, discarded: [],
         });
         expect(launched.box.exists('/tmp/overwritten-build-ran')).toBe(false);
@@ -474,7 +469,7 @@ if (unavailable) {
         expect(actions.map((a) => a.error ?? a.result)).toEqual([...Array(THROTTLED).fill('injected throttling'), 'CONTINUE']);
         // The log says each retry and its wait, for a person wondering why the boot took longer.
         expect(bootLog(launched.box)).toMatch(new RegExp(`complete-lifecycle-action ${BOOT_HOOK_NAME} CONTINUE failed \\(exit \\d+\\); try 2/6 in [\\d.]+ s`));
-        expect(bootResult(launched.box).report!.lifecycleActions[0]).toMatchObject({ hook: BOOT_HOOK_NAME, result: 'CONTINUE', outcome: 'completed' });
+        expect(launched.box.bootResult().report!.lifecycleActions[0]).toMatchObject({ hook: BOOT_HOOK_NAME, result: 'CONTINUE', outcome: 'completed' });
       });
 
       test('a server killed five times is left failed by systemd, for the load balancer to notice', async () => {
@@ -510,7 +505,7 @@ if (unavailable) {
         const result = await launched.box.boot(BOOT_MS);
         console.log(`instance box: ${name} took ${result.seconds.toFixed(1)} s, exit ${result.status}`);
         const observed = await aws.observe();
-        return { ...launched, result, observed, boot: bootResult(launched.box), failuresCounted: bootFailures(observed) - failuresBefore };
+        return { ...launched, result, observed, boot: launched.box.bootResult(), failuresCounted: bootFailures(observed) - failuresBefore };
       }
 
       /**
@@ -581,7 +576,7 @@ if (unavailable) {
       await box.shutdown();
       const launched = await launch('gllm-default', s);
       const result = await launched.box.boot(BOOT_MS);
-      const boot = bootResult(launched.box);
+      const boot = launched.box.bootResult();
       expect(result.status).not.toBe(0);
       expect(boot.build).toMatchObject({ from: 'cache' });
       expect(boot.model).toEqual({ source: 'download', quantized: null });
@@ -618,7 +613,7 @@ if (unavailable) {
       const launched = await launch('gllm-hf-token', s);
       const result = await launched.box.boot(BOOT_MS);
       expect(result.status).not.toBe(0);
-      expect(bootResult(launched.box).failure).toEqual({
+      expect(launched.box.bootResult().failure).toEqual({
         phase: 'model', reason: expect.stringMatching(/^could not read the Hugging Face token from SSM parameter \/graviton-llm\/box\/absent-hf-token/),
       });
       // A parameter that does not exist is AWS's final answer: asked once, no download tried (the

@@ -17,6 +17,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 
+import { BOOT_RESULT_PATHS, BootResult, parseBootResult } from '../../../runtime/boot/result';
 import { cacheRoot } from '../llama-cpp-source';
 import { BoxArch, ensureRootfs } from './rootfs';
 
@@ -72,7 +73,7 @@ export interface BoxOptions {
 
 /**
  * One boot of the box as the box saw it: the cloud-init stand-in's exit status and output. What the
- * kit's boot itself says it did is its boot result (runtime/boot/result.ts), which the box does not read.
+ * kit's boot itself says it did is its own boot result (runtime/boot/result.ts): see bootResult().
  */
 export interface BoxBootRun {
   /** Boot number, from 1. */
@@ -431,6 +432,11 @@ export class InstanceBox {
 
   exists(boxPath: string): boolean {
     return existsSync(path.join(this.merged, boxPath));
+  }
+
+  /** The kit boot's own result of its last boot, parsed with its schema: none, or a malformed one, throws. */
+  bootResult(): BootResult {
+    return parseBootResult(this.read(BOOT_RESULT_PATHS.instance));
   }
 
   /** An orderly shutdown (nspawn turns SIGTERM into the container's poweroff); the disk is kept for the next boot. */
