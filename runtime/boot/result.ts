@@ -12,7 +12,11 @@
 import * as path from 'node:path';
 import { z } from 'zod';
 
-/** Bumped when a field changes meaning or goes; a new optional field keeps it. */
+/**
+ * Bumped when a field changes meaning or goes. The objects are strict (a
+ * field the schema does not name fails the parse): the writer and this
+ * schema change together.
+ */
 export const BOOT_RESULT_SCHEMA_VERSION = 1;
 
 /**
@@ -34,7 +38,6 @@ export const BOOT_RESULT_PATHS = {
  * last phase that ran.
  */
 export const BOOT_PHASES = ['config', 'deps', 'agent', 'cpu', 'build', 'model', 'api-key', 'preflight', 'serve', 'health', 'report'] as const;
-export type BootPhaseName = (typeof BOOT_PHASES)[number];
 
 const epochMs = z.number().int().positive();
 
