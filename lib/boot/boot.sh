@@ -80,6 +80,10 @@ readonly SERVER_KEEPALIVE_SECONDS=4060
 # for: -msse4.2 -mavx -mavx2 -mfma -mf16c -mbmi2. X86_BASELINE_CPU_FLAGS in
 # runtime/boot/build/defines.ts (a test keeps them equal).
 readonly X86_BASELINE_FLAGS=(sse4_2 avx avx2 fma f16c bmi2)
+# The boot result (see write_boot_result): its file in STATE_DIR, and the
+# schema version of runtime/boot/result.ts, which defines it.
+readonly BOOT_RESULT_FILE_NAME=boot-result.json
+readonly BOOT_RESULT_SCHEMA_VERSION=1
 
 declare -A CFG=()
 LOG_FILE=""
@@ -100,6 +104,30 @@ CACHE_NEXT_WRITE=if-absent
 CACHE_READ_SHA256=""
 # Whether this AWS CLI can write only if absent: yes, no, or empty until asked.
 CONDITIONAL_PUT=""
+# Set by cache_first_good: the version it took ("ID POSITION COUNT", oldest
+# first), and every version it discarded in this boot ("WHAT<tab>JSON").
+CACHE_TAKEN_VERSION=""
+CACHE_DISCARDED=()
+# What the boot result says, gathered as the boot goes (see boot_result_json).
+# RESULT_STARTED_MS is set by main only: a shell that sources this file to
+# test its functions writes no result.
+RESULT_STARTED_MS=""
+RESULT_DEADLINE_MS=""
+PHASE_OPEN=""
+PHASE_STARTED_MS=""
+RESULT_PHASES=()
+RESULT_FAILED_PHASE=""
+RESULT_BUILD_KEY=""
+RESULT_BUILD_FROM=""
+RESULT_BUILD_VERSION=""
+RESULT_MODEL=0
+RESULT_MODEL_SOURCE=""
+RESULT_MODEL_QUANTIZED=""
+RESULT_CACHE_WRITES=()
+# "HOOK RESULT OUTCOME AT_MS" per lifecycle action, "STATUS OUTCOME" of the signal.
+RESULT_HOOKS=()
+RESULT_SIGNAL=""
+RESULT_METRIC=""
 
 # ---------------------------------------------------------------- logging ---
 
@@ -131,18 +159,165 @@ seconds_since() {
   printf '%d.%03d' $(((end - start) / 1000)) $(((end - start) % 1000))
 }
 
-# Runs one boot step with a timestamped start and end line carrying its duration.
+# Runs one boot step (a phase of the boot result) with a timestamped start
+# and end line carrying its duration.
 step() {
-  local name=$1 start
+  local name=$1
   shift
-  CURRENT_STEP=$name
-  start=$(now_ms)
+  phase_begin "$name"
   log "start"
   if (($(seconds_left) == 0)); then
     fail "boot deadline of ${CFG[GLLM_BOOT_DEADLINE_SECONDS]} s passed before step ${name}"
   fi
   "$@"
-  log "done in $(seconds_since "$start") s"
+  phase_end ok
+  log "done in $(seconds_since "$PHASE_STARTED_MS") s"
+}
+
+# ------------------------------------------------------------ boot result ---
+
+# Every boot that gets as far as reading its arguments ends by writing its
+# result (boot-result.json): the phases with their times and outcomes, where
+# the build and the model came from, what it wrote to the cache, why it
+# failed, and what it reported. runtime/boot/result.ts defines it, and the
+# tests parse every result they make with that schema. The log stays for
+# people; a program reads this.
+
+# Opens phase $1 (a name of BOOT_PHASES in runtime/boot/result.ts); the log's
+# lines carry its name.
+phase_begin() {
+  CURRENT_STEP=$1
+  PHASE_OPEN=$1
+  PHASE_STARTED_MS=$(now_ms)
+}
+
+# Closes the open phase with outcome $1: ok or failed.
+phase_end() {
+  [[ -n $PHASE_OPEN ]] || return 0
+  RESULT_PHASES+=("{\"name\":$(json_string "$PHASE_OPEN"),\"startedAtMs\":${PHASE_STARTED_MS},\"endedAtMs\":$(now_ms),\"outcome\":\"$1\"}")
+  PHASE_OPEN=""
+}
+
+# Prints $1 as a JSON string. It works on bytes (the C locale): the two
+# characters JSON reserves are escaped, control characters become \uXXXX, and
+# bytes that are not UTF-8 (a tool's output quoted in a reason can hold any)
+# are dropped by iconv, or where there is none every non-ASCII byte becomes
+# ?, so that the file is always JSON in UTF-8. Nothing else is needed on the
+# instance: no jq.
+json_string() {
+  local LC_ALL=C s=$1 c
+  if [[ $s == *[$'\x80'-$'\xff']* ]]; then
+    if command -v iconv >/dev/null 2>&1; then
+      # The x keeps the trailing newlines that $(...) would strip.
+      s=$({ printf '%s' "$s" | iconv -c -f UTF-8 -t UTF-8 2>/dev/null || true; }; printf x)
+      s=${s%x}
+    else
+      s=${s//[$'\x80'-$'\xff']/?}
+    fi
+  fi
+  s=${s//\\/\\\\}
+  s=${s//\"/\\\"}
+  s=${s//$'\n'/\\n}
+  s=${s//$'\r'/\\r}
+  s=${s//$'\t'/\\t}
+  while [[ $s =~ [[:cntrl:]] ]]; do
+    c=${BASH_REMATCH[0]}
+    s=${s//"$c"/$(printf '\\u%04x' "'$c")}
+  done
+  printf '"%s"' "$s"
+}
+
+# Its arguments, comma-separated: the elements of a JSON array.
+json_join() {
+  local IFS=,
+  printf '%s' "$*"
+}
+
+# Notes a write of cache object $1 with outcome $2 (written, kept-existing,
+# skipped or failed).
+note_cache_write() {
+  RESULT_CACHE_WRITES+=("{\"object\":$(json_string "$1"),\"outcome\":\"$2\"}")
+}
+
+# The boot result as one line of JSON, from what the boot noted as it went.
+boot_result_json() {
+  local mode=null deadline=null failure=null build=null model=null report=null
+  local version=null discarded=() entry id position count hooks=() hook result outcome at status
+  case ${CFG[GLLM_MODE]:-} in aws | local) mode="\"${CFG[GLLM_MODE]}\"" ;; esac
+  [[ -z $RESULT_DEADLINE_MS ]] || deadline=$RESULT_DEADLINE_MS
+  if [[ -n $RESULT_FAILED_PHASE ]]; then
+    failure="{\"phase\":$(json_string "$RESULT_FAILED_PHASE"),\"reason\":$(json_string "$FAIL_REASON")}"
+  fi
+  if [[ -n $RESULT_BUILD_FROM ]]; then
+    if [[ -n $RESULT_BUILD_VERSION ]]; then
+      read -r id position count <<<"$RESULT_BUILD_VERSION"
+      version="{\"id\":$(json_string "$id"),\"position\":${position},\"of\":${count}}"
+    fi
+    for entry in "${CACHE_DISCARDED[@]}"; do
+      [[ ${entry%%$'\t'*} == build ]] && discarded+=("${entry#*$'\t'}")
+    done
+    build="{\"key\":$(json_string "$RESULT_BUILD_KEY"),\"from\":\"${RESULT_BUILD_FROM}\",\"cacheVersion\":${version},\"discarded\":[$(json_join "${discarded[@]}")]}"
+  fi
+  if ((RESULT_MODEL)); then
+    model="{\"source\":$(json_or_null "$RESULT_MODEL_SOURCE"),\"quantized\":$(json_or_null "$RESULT_MODEL_QUANTIZED")}"
+  fi
+  if [[ -n $RESULT_SIGNAL ]]; then
+    for entry in "${RESULT_HOOKS[@]}"; do
+      read -r hook result outcome at <<<"$entry"
+      hooks+=("{\"hook\":$(json_string "$hook"),\"result\":\"${result}\",\"outcome\":\"${outcome}\",\"atMs\":${at}}")
+    done
+    read -r status outcome <<<"$RESULT_SIGNAL"
+    report="{\"lifecycleActions\":[$(json_join "${hooks[@]}")],\"signal\":{\"status\":\"${status}\",\"outcome\":\"${outcome}\"},\"failureMetric\":$(json_or_null "$RESULT_METRIC")}"
+  fi
+  printf '{"schemaVersion":%d,"mode":%s,"startedAtMs":%s,"endedAtMs":%s,"deadlineAtMs":%s,"phases":[%s],"failure":%s,"build":%s,"model":%s,"cacheWrites":[%s],"report":%s}\n' \
+    "$BOOT_RESULT_SCHEMA_VERSION" "$mode" "$RESULT_STARTED_MS" "$(now_ms)" "$deadline" "$(json_join "${RESULT_PHASES[@]}")" \
+    "$failure" "$build" "$model" "$(json_join "${RESULT_CACHE_WRITES[@]}")" "$report"
+}
+
+# $1 as a JSON string, or null when empty.
+json_or_null() {
+  if [[ -n $1 ]]; then json_string "$1"; else printf null; fi
+}
+
+# Where this boot's result goes: boot-result.json in the state directory
+# (set_layout). A configuration that failed before the layout was set, but
+# named it (aws mode, or local mode's absolute work directory), still gets
+# one there: the layout is worked out in a subshell, so that the rest of it
+# (the pid file, which the failure path acts on) stays unset. One that named
+# no mode gets none: its last output line says why it failed. The process
+# environment's GLLM_TEST_BOOT_RESULT_FILE sends it elsewhere: the tests of
+# the aws mode's configuration checks, which must not write to this host's
+# /var/lib. The stack's user data never sets it.
+boot_result_file() {
+  if [[ -n ${GLLM_TEST_BOOT_RESULT_FILE:-} ]]; then
+    printf '%s\n' "$GLLM_TEST_BOOT_RESULT_FILE"
+  elif [[ -n ${STATE_DIR:-} ]]; then
+    printf '%s\n' "$STATE_DIR/$BOOT_RESULT_FILE_NAME"
+  elif [[ ${CFG[GLLM_MODE]:-} == aws || (${CFG[GLLM_MODE]:-} == local && ${CFG[GLLM_WORK_DIR]:-} == /*) ]]; then
+    (
+      set_layout
+      printf '%s\n' "$STATE_DIR/$BOOT_RESULT_FILE_NAME"
+    )
+  fi
+}
+
+# Writes the boot result through a temporary name, so a reader finds the
+# whole of it or none. Readable by root only on an instance (umask 077): a
+# failure reason can quote the model's source URL, which may carry a
+# presigned signature, and the server's log, like the boot log (0640, root's
+# group). Best effort: a result that cannot be written fails no boot.
+write_boot_result() {
+  [[ -n $RESULT_STARTED_MS ]] || return 0
+  local file tmp
+  file=$(boot_result_file)
+  [[ -n $file ]] || return 0
+  tmp="$file.tmp.$$"
+  # The directory keeps its usual mode: the service user reaches the models below STATE_DIR.
+  if mkdir -p -- "$(dirname -- "$file")" && (umask 077 && boot_result_json >"$tmp") && mv -f -- "$tmp" "$file"; then
+    return 0
+  fi
+  rm -f -- "$tmp"
+  log "WARNING: could not write the boot result ${file}"
 }
 
 # ---------------------------------------------------------- time and retry ---
@@ -413,18 +588,24 @@ on_exit() {
   local f
   for f in "${PARTIAL_FILES[@]}"; do rm -f -- "$f"; done
   if ((rc == 0)) && [[ -z $FAIL_REASON ]]; then
+    write_boot_result
     exit 0
   fi
   [[ -z $FAIL_REASON ]] && FAIL_REASON="step ${CURRENT_STEP} exited ${rc}"
   FAIL_REASON=${FAIL_REASON//$'\n'/ }
+  # The phase that failed; outside one (which main never is), the step last named.
+  [[ -n $PHASE_OPEN ]] || phase_begin "$CURRENT_STEP"
+  RESULT_FAILED_PHASE=$PHASE_OPEN
+  phase_end failed
   CURRENT_STEP=failure
   log "boot failed: ${FAIL_REASON}"
   if [[ -v CFG[GLLM_MODE] ]] && declare -p PID_FILE >/dev/null 2>&1; then
     stop_server
   fi
   if [[ ${CFG[GLLM_MODE]:-} == aws ]]; then
-    report_to_aws FAILURE "$FAIL_REASON"
+    report_phase FAILURE "$FAIL_REASON"
   fi
+  write_boot_result
   printf 'GLLM_BOOT_RESULT=FAILURE reason=%s\n' "$FAIL_REASON" >&3
   exit 1
 }
@@ -697,6 +878,7 @@ cache_first_good() {
   local what=$1 rel=$2 dest=$3 instead=$4 check=$5 n i id etag size note problem tried=0 discarded=()
   shift 5
   CACHE_TAKEN=""
+  CACHE_TAKEN_VERSION=""
   CACHE_NEXT_WRITE=if-absent
   if ! cache_versions "$rel"; then
     log "cache listing of ${rel} failed; treating it as a miss; ${instead}"
@@ -729,9 +911,11 @@ cache_first_good() {
     fi
     if problem=$("$check" "$dest" "$@"); then
       ((n == 1)) || CACHE_TAKEN=", version ${id} (written $((i + 1)) of ${n})"
+      CACHE_TAKEN_VERSION="${id} $((i + 1)) ${n}"
       return 0
     fi
     discarded+=("${etag} ${size}")
+    CACHE_DISCARDED+=("${what}"$'\t'"{\"version\":$(json_string "$id"),\"problem\":$(json_string "${problem:-it fails its checks}")}")
     rm -f -- "$dest"
     if ((i + 1 == n)); then
       log "${what}: discarding cached ${rel}${note}: ${problem}; ${instead} a replacement"
@@ -848,6 +1032,7 @@ cache_put() {
   local src=$1 rel=$2 mode=$3 sha=${4:-} rc=0 meta=()
   if [[ $mode == none ]]; then
     log "not caching ${rel} (see above)"
+    note_cache_write "$rel" skipped
     return 0
   fi
   if [[ ${CFG[GLLM_MODE]} == aws ]]; then
@@ -856,6 +1041,7 @@ cache_put() {
       retry "cache upload of ${rel}" s3_put_if_absent "$src" "${CFG[GLLM_CACHE_URI]}/${rel}" "${meta[@]}" || rc=$?
       if ((rc == NO_RETRY)); then
         log "cache already holds ${rel}, written by another instance meanwhile; keeping that one"
+        note_cache_write "$rel" kept-existing
         return 0
       fi
     else
@@ -865,12 +1051,14 @@ cache_put() {
     fi
     if ((rc != 0)); then
       log "WARNING: cache upload of ${rel} failed; the next boot will redo this work"
+      note_cache_write "$rel" failed
       return 0
     fi
   else
     local dest=${CFG[GLLM_CACHE_URI]}/${rel} tmp
     if [[ $mode == if-absent && -e $dest ]]; then
       log "cache already holds ${rel}; keeping that one"
+      note_cache_write "$rel" kept-existing
       return 0
     fi
     tmp="$(dirname "$dest")/.$(basename "$dest").put.$$"
@@ -879,10 +1067,12 @@ cache_put() {
       if [[ -n $sha ]]; then printf '%s\n' "$sha" >"$dest.sha256"; else rm -f -- "$dest.sha256"; fi; }; then
       rm -f -- "$tmp"
       log "WARNING: cache write of ${rel} failed; the next boot will redo this work"
+      note_cache_write "$rel" failed
       return 0
     fi
   fi
   log "cached ${rel}"
+  note_cache_write "$rel" written
 }
 
 # One PUT of file $1 as S3 object $2 that S3 refuses if the object exists;
@@ -1075,9 +1265,11 @@ ensure_build() {
   BUILD_DIR=$INSTALL_ROOT/$key
   LLAMA_SERVER=$BUILD_DIR/bin/llama-server
   log "build key ${key} (${material//$'\n'/; })"
+  RESULT_BUILD_KEY=$key
   if [[ -f $BUILD_DIR/manifest.txt ]]; then
     if problem=$(check_build "$BUILD_DIR" "$material"); then
       log "build: installed build ${key} reused (no compile)"
+      RESULT_BUILD_FROM=installed
       return
     fi
     log "build: discarding installed build ${key}: ${problem}"
@@ -1089,7 +1281,11 @@ ensure_build() {
   # The checks run the binaries as the service user, who must reach them.
   chmod 0755 "$tmpdir"
   PARTIAL_FILES+=("$tarball")
-  if ! fetch_cached_build "$key" "$tmpdir" "$material" "$tarball"; then
+  RESULT_BUILD_FROM=cache
+  if fetch_cached_build "$key" "$tmpdir" "$material" "$tarball"; then
+    RESULT_BUILD_VERSION=$CACHE_TAKEN_VERSION
+  else
+    RESULT_BUILD_FROM=compile
     cache_write=$CACHE_NEXT_WRITE
     BUILD_LOG=$LOG_DIR/build.log
     : >"$BUILD_LOG"
@@ -1393,6 +1589,7 @@ stamp_ok() {
 
 ensure_model() {
   local sha=${CFG[GLLM_MODEL_SHA256]} size=${CFG[GLLM_MODEL_SIZE_BYTES]} source_path partial
+  RESULT_MODEL=1
   mkdir -p "$MODEL_DIR"
   if [[ -n ${CFG[GLLM_QUANTIZE_TO]} ]]; then
     source_path=$MODEL_DIR/source-$sha.gguf
@@ -1403,15 +1600,20 @@ ensure_model() {
 
   if [[ -n ${CFG[GLLM_QUANTIZE_TO]} ]] && stamp_ok "$MODEL_PATH" "quantized ${sha} ${CFG[GLLM_QUANTIZE_TO]}"; then
     log "model: ${MODEL_PATH} already quantized from ${sha}; reused"
+    RESULT_MODEL_QUANTIZED=installed
     return
   fi
   if [[ -z ${CFG[GLLM_QUANTIZE_TO]} ]] && stamp_ok "$MODEL_PATH" "$sha $size"; then
     log "model: ${MODEL_PATH} already verified; reused"
+    RESULT_MODEL_SOURCE=installed
     return
   fi
   local quantized_write=if-absent
   if [[ -n ${CFG[GLLM_QUANTIZE_TO]} ]]; then
-    fetch_quantized_from_cache && return
+    if fetch_quantized_from_cache; then
+      RESULT_MODEL_QUANTIZED=cache
+      return
+    fi
     quantized_write=$CACHE_NEXT_WRITE
   fi
 
@@ -1421,6 +1623,7 @@ ensure_model() {
   local from_cache=0
   if cache_get "models/${sha}.gguf" "$partial"; then
     log "model: cache hit models/${sha}.gguf"
+    RESULT_MODEL_SOURCE=cache
     from_cache=1
     if (($(file_size "$partial") != size)) || [[ $(sha256_of "$partial") != "$sha" ]]; then
       log "model: cached copy does not verify; downloading from the source instead"
@@ -1430,6 +1633,7 @@ ensure_model() {
   fi
   if ((!from_cache)); then
     log "model: cache miss models/${sha}.gguf"
+    RESULT_MODEL_SOURCE=download
     download_model "$partial"
     verify_model "$partial" "${CFG[GLLM_MODEL_SOURCE]}"
   else
@@ -1511,6 +1715,7 @@ quantize_model() {
   PARTIAL_FILES+=("$out")
   start=$(now_ms)
   log "quantizing to ${CFG[GLLM_QUANTIZE_TO]}"
+  RESULT_MODEL_QUANTIZED=quantize
   local rc=0 left
   left=$((($(time_limit_ms) - $(now_ms)) / 1000))
   ((left > 0)) || fail "no time left in the boot deadline of ${CFG[GLLM_BOOT_DEADLINE_SECONDS]} s to quantize"
@@ -1995,6 +2200,7 @@ imds_once() {
 # down, nor be retried.
 signal_cloudformation() {
   local status=$1 reason=$2 instance_id=""
+  RESULT_SIGNAL="$status failed"
   if [[ ! -x /opt/aws/bin/cfn-signal ]]; then
     instance_id=$(imds instance-id 2>/dev/null) || {
       log "WARNING: could not signal ${status}: no instance id from the metadata service"
@@ -2005,8 +2211,10 @@ signal_cloudformation() {
   retry "signal ${status}" signal_once "$status" "$reason" "$instance_id" || rc=$?
   if ((rc == 0)); then
     log "signalled ${status} to ${CFG[GLLM_STACK_NAME]}/${CFG[GLLM_SIGNAL_RESOURCE]}"
+    RESULT_SIGNAL="$status sent"
   elif ((rc == NO_RETRY)); then
     log "the stack takes no signal now (it is not being created); ${status} not signalled"
+    RESULT_SIGNAL="$status refused"
   else
     log "WARNING: could not signal ${status} to ${CFG[GLLM_STACK_NAME]}/${CFG[GLLM_SIGNAL_RESOURCE]}"
   fi
@@ -2045,10 +2253,20 @@ complete_lifecycle_action() {
   IFS=, read -r -a hooks <<<"${CFG[GLLM_LIFECYCLE_HOOK]}"
   if ! instance_id=$(imds instance-id 2>/dev/null); then
     log "WARNING: could not complete lifecycle action ${hooks[0]} with ${result}: no instance id from the metadata service"
+    RESULT_HOOKS+=("${hooks[0]} ${result} failed $(now_ms)")
     return 0
   fi
+  local rc outcome
   for hook in "${hooks[@]}"; do
-    if retry "complete-lifecycle-action ${hook} ${result}" complete_lifecycle_action_once "$hook" "$instance_id" "$result"; then
+    # An empty name (a list that failed the configuration's check) names no hook.
+    [[ -n $hook ]] || continue
+    rc=0
+    retry "complete-lifecycle-action ${hook} ${result}" complete_lifecycle_action_once "$hook" "$instance_id" "$result" || rc=$?
+    outcome=failed
+    ((rc != 0)) || outcome=completed
+    ((rc != NO_RETRY)) || outcome=refused
+    RESULT_HOOKS+=("${hook} ${result} ${outcome} $(now_ms)")
+    if ((rc == 0)); then
       log "lifecycle action ${hook} completed with ${result}"
     elif ((first)); then
       # Outside a pending launch (a reboot of a serving instance) there is no action to complete.
@@ -2085,10 +2303,19 @@ count_boot_failure() {
     --dimensions "AutoScalingGroupName=${CFG[GLLM_AUTOSCALING_GROUP]}" --value 1 --unit Count \
     --region "${CFG[GLLM_REGION]}" >>"$LOG_FILE" 2>&1; then
     log "counted the failure in ${CFG[GLLM_METRIC_NAMESPACE]}/${metric}"
+    RESULT_METRIC=counted
     return 0
   fi
   log "WARNING: could not publish ${CFG[GLLM_METRIC_NAMESPACE]}/${metric}"
+  RESULT_METRIC=failed
   return 0
+}
+
+# The report phase: reports $1 (SUCCESS or FAILURE) with reason $2.
+report_phase() {
+  phase_begin report
+  report_to_aws "$1" "$2"
+  phase_end ok
 }
 
 report_to_aws() {
@@ -2164,10 +2391,12 @@ main() {
   local started
   started=$(now_ms)
   BOOT_STARTED_MS=$started
+  RESULT_STARTED_MS=$started
 
-  CURRENT_STEP=config
+  phase_begin config
   parse_env "$1"
   BOOT_STARTED_MS=$(deadline_origin_ms)
+  RESULT_DEADLINE_MS=$((BOOT_STARTED_MS + 10#${CFG[GLLM_BOOT_DEADLINE_SECONDS]} * 1000))
   # One retry inside the CLI for a throttled or failed request; the boot's own retry does the rest.
   export AWS_RETRY_MODE=standard AWS_MAX_ATTEMPTS=2
   set_layout
@@ -2175,8 +2404,11 @@ main() {
   # One boot at a time per machine (or work dir): a re-run waits its turn.
   exec 9>"$STATE_DIR/boot.lock"
   flock 9
+  # The previous boot's result goes: until this one ends, there is none.
+  rm -f -- "$(boot_result_file)"
   open_log "$LOG_DIR/boot.log"
   log "boot (${CFG[GLLM_MODE]} mode) with ${1}: ${CFG[GLLM_INSTANCE_TYPE]}, llama.cpp ${CFG[GLLM_LLAMA_CPP_REF]}, model ${CFG[GLLM_MODEL_FILE]}; deadline in $(seconds_left) s"
+  phase_end ok
 
   step deps install_dependencies
   [[ ${CFG[GLLM_MODE]} == aws ]] && step agent configure_log_shipping
@@ -2187,8 +2419,8 @@ main() {
   step preflight check_server_args
   step serve start_server
   step health wait_healthy
-  CURRENT_STEP=signal
-  [[ ${CFG[GLLM_MODE]} == aws ]] && report_to_aws SUCCESS "llama-server healthy"
+  CURRENT_STEP=report
+  [[ ${CFG[GLLM_MODE]} == aws ]] && report_phase SUCCESS "llama-server healthy"
   log "boot succeeded in $(seconds_since "$started") s; serving ${CFG[GLLM_MODEL_FILE]} on port ${CFG[GLLM_PORT]}"
   printf 'GLLM_BOOT_RESULT=SUCCESS\n' >&3
 }

@@ -16,6 +16,7 @@ import { localBootEnvironment } from '../../lib/boot/local-boot';
 import { parseLocalBootArgs } from '../../lib/boot/local-boot-options';
 import { rangeProblems } from '../../lib/constructs/prop-ranges';
 import { QUANTIZED_CACHE_PREFIX } from '../../lib/constructs/artifact-store';
+import { BOOT_RESULT_PATHS, BootResult, parseBootResult } from '../../runtime/boot/result';
 
 const SCRIPT = path.resolve(__dirname, '..', '..', 'lib', 'boot', 'boot.sh');
 const SHA = 'a'.repeat(64);
@@ -84,13 +85,29 @@ spawnSync('sh', ['-c', [
   `chmod +x ${stubs}/aws ${stubs}/curl`,
 ].join(' && ')]);
 
+/**
+ * A file for one boot's result (GLLM_TEST_BOOT_RESULT_FILE): an aws-mode boot would write it to this
+ * host's /var/lib/graviton-llm, and the tests' local boots share one work directory.
+ */
+function resultFile(): string {
+  return path.join(dir, `result-${n++}.json`);
+}
+
+/** The result a boot wrote, parsed with the schema: a boot that wrote none, or a malformed one, fails the test. */
+function readResult(file: string): BootResult {
+  return parseBootResult(readFileSync(file, 'utf8'));
+}
+
 /** Runs the real entry point; parse failures stop it before anything else happens. */
 function boot(envText: string) {
+  const file = resultFile();
   const r = spawnSync('bash', [SCRIPT, writeEnv(envText)], {
-    encoding: 'utf8', timeout: 30_000, env: { ...process.env, PATH: `${stubs}:${process.env.PATH}` },
+    // In the test's directory: what a value that ran as a command would create lands there.
+    cwd: dir,
+    encoding: 'utf8', timeout: 30_000, env: { ...process.env, PATH: `${stubs}:${process.env.PATH}`, GLLM_TEST_BOOT_RESULT_FILE: file },
   });
   const lines = r.stdout.trimEnd().split('\n');
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr, last: lines[lines.length - 1] };
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, last: lines[lines.length - 1], result: readResult(file) };
 }
 
 /**
@@ -212,16 +229,21 @@ describe('environment file parser', () => {
     expect(withFunctions(renderBootEnvironment(awsEnv()), 'echo "mode=${CFG[GLLM_MODE]}"').out).toContain('mode=aws');
   });
 
+  /** The failure of a boot stopped by its configuration. */
+  const configFailure = (reason: RegExp) => ({ phase: 'config', reason: expect.stringMatching(reason) });
+
   test('rejects an unknown key, naming it', () => {
     const r = boot(`${valid}GLLM_SURPRISE=1\n`);
     expect(r.status).toBe(1);
-    expect(r.last).toMatch(/^GLLM_BOOT_RESULT=FAILURE reason=.*unknown key GLLM_SURPRISE/);
+    expect(r.result.failure).toEqual(configFailure(/unknown key GLLM_SURPRISE/));
+    // The caller's last line carries the same reason.
+    expect(r.last).toBe(`GLLM_BOOT_RESULT=FAILURE reason=${r.result.failure!.reason}`);
   });
 
   test('rejects a missing required key, naming it', () => {
     const r = boot(valid.replace(/^GLLM_MODEL_SHA256=.*\n/m, ''));
     expect(r.status).toBe(1);
-    expect(r.last).toMatch(/^GLLM_BOOT_RESULT=FAILURE reason=.*required key GLLM_MODEL_SHA256 is missing/);
+    expect(r.result.failure).toEqual(configFailure(/required key GLLM_MODEL_SHA256 is missing/));
   });
 
   test.each([
@@ -232,32 +254,31 @@ describe('environment file parser', () => {
     ['a backtick', 'a`id`'],
   ])('rejects a value with %s, naming the key, without running it', (_what, value) => {
     const marker = path.join(dir, 'PWNED');
-    const r = spawnSync('bash', [SCRIPT, writeEnv(valid.replace(/^GLLM_MODEL_FILE=.*$/m, `GLLM_MODEL_FILE=${value}`))], {
-      cwd: dir,
-      encoding: 'utf8',
-    });
+    const r = boot(valid.replace(/^GLLM_MODEL_FILE=.*$/m, `GLLM_MODEL_FILE=${value}`));
     expect(r.status).toBe(1);
-    expect(r.stdout).toMatch(/GLLM_BOOT_RESULT=FAILURE reason=.*GLLM_MODEL_FILE has characters outside/);
+    expect(r.result.failure).toEqual(configFailure(/GLLM_MODEL_FILE has characters outside/));
     expect(() => readFileSync(marker)).toThrow();
   });
 
   test('rejects a key set twice, and a line that is not KEY=value', () => {
-    expect(boot(`${valid}GLLM_PORT=1\n`).last).toMatch(/GLLM_PORT is set twice/);
+    expect(boot(`${valid}GLLM_PORT=1\n`).result.failure).toEqual(configFailure(/GLLM_PORT is set twice/));
     const badLine = valid.trimEnd().split('\n').length + 1;
-    expect(boot(`${valid}export FOO\n`).last).toMatch(new RegExp(`line ${badLine} is not KEY=value`));
+    expect(boot(`${valid}export FOO\n`).result.failure).toEqual(configFailure(new RegExp(`line ${badLine} is not KEY=value`)));
   });
 
   test('rejects local-only keys in aws mode (no cpuinfo or path override on an instance)', () => {
     const r = boot(`${renderBootEnvironment(awsEnv())}GLLM_CPUINFO_PATH=/tmp/fake\n`);
-    expect(r.last).toMatch(/GLLM_CPUINFO_PATH is accepted in local mode only/);
+    expect(r.result).toMatchObject({ mode: 'aws', failure: configFailure(/GLLM_CPUINFO_PATH is accepted in local mode only/) });
     // Even a configuration failure is reported to the stack, in its region.
     expect(readFileSync(path.join(stubs, 'calls'), 'utf8')).toMatch(/^aws --cli-connect-timeout 10 --cli-read-timeout 30 cloudformation signal-resource --stack-name Stack .*--status FAILURE --region eu-west-1$/m);
+    expect(r.result.report).toEqual({ lifecycleActions: [], signal: { status: 'FAILURE', outcome: 'sent' }, failureMetric: null });
+    expect(r.result.phases.map((p) => [p.name, p.outcome])).toEqual([['config', 'failed'], ['report', 'ok']]);
     expect(() => renderBootEnvironment({ ...awsEnv(), GLLM_CPUINFO_PATH: '/tmp/x' })).toThrow(/only allowed with GLLM_MODE=local/);
   });
 
   test('accepts plain http model sources in local mode only', () => {
     const aws = renderBootEnvironment(awsEnv()).replace(/^GLLM_MODEL_SOURCE=.*$/m, 'GLLM_MODEL_SOURCE=http://example.com/m.gguf');
-    expect(boot(aws).last).toMatch(/GLLM_MODEL_SOURCE must be an https:\/\/ or s3:\/\/ URL/);
+    expect(boot(aws).result.failure).toEqual(configFailure(/GLLM_MODEL_SOURCE must be an https:\/\/ or s3:\/\/ URL/));
   });
 
   test.each([
@@ -268,7 +289,65 @@ describe('environment file parser', () => {
     ['GLLM_MODE', 'cloud', /GLLM_MODE must be aws or local/],
   ])('validates %s=%s', (key, value, message) => {
     const text = valid.replace(new RegExp(`^${key}=.*$`, 'm'), `${key}=${value}`);
-    expect(boot(text).last).toMatch(message);
+    expect(boot(text).result.failure).toEqual(configFailure(message));
+  });
+});
+
+describe('the boot result (boot-result.json, runtime/boot/result.ts)', () => {
+  test('a local boot stopped by its configuration writes it in its work directory\'s state, readable by its owner only', () => {
+    const workDir = mkdtempSync(path.join(dir, 'result-work-'));
+    const r = spawnSync('bash', [SCRIPT, writeEnv(`${renderBootEnvironment(localEnv({ GLLM_WORK_DIR: workDir }))}GLLM_SURPRISE=1\n`)], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.status).toBe(1);
+    const file = BOOT_RESULT_PATHS.local(workDir);
+    expect(readResult(file)).toMatchObject({ mode: 'local', failure: { phase: 'config' }, report: null });
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    // Written through a temporary name, which the rename took away.
+    expect(readdirSync(path.dirname(file))).toEqual(['boot-result.json']);
+  });
+
+  test('a boot that fails after its configuration lists the phases it ran, in order, the failed one last', () => {
+    // A CPU that is neither the configured Graviton (no CPU part) nor ggml's x86 baseline (no flags).
+    const cpuinfo = path.join(dir, 'cpuinfo-nothing');
+    writeFileSync(cpuinfo, 'processor\t: 0\n');
+    const workDir = mkdtempSync(path.join(dir, 'result-cpu-'));
+    const env = renderBootEnvironment(localEnv({ GLLM_WORK_DIR: workDir, GLLM_CPUINFO_PATH: cpuinfo }));
+    const r = spawnSync('bash', [SCRIPT, writeEnv(env)], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.status).toBe(1);
+    const result = readResult(BOOT_RESULT_PATHS.local(workDir));
+    expect(result.phases.map((p) => [p.name, p.outcome])).toEqual([['config', 'ok'], ['deps', 'ok'], ['cpu', 'failed']]);
+    expect(result.failure).toEqual({ phase: 'cpu', reason: expect.stringMatching(/^(this x86_64 CPU lacks sse4_2|no 'CPU part' line in )/) });
+    // Local mode's deadline counts from the boot's own start (GLLM_BOOT_DEADLINE_SECONDS=3600).
+    expect(result.deadlineAtMs! - result.startedAtMs).toBeGreaterThanOrEqual(3600 * 1000);
+    expect(result.deadlineAtMs! - result.endedAtMs).toBeLessThanOrEqual(3600 * 1000);
+    expect(result).toMatchObject({ mode: 'local', build: null, model: null, cacheWrites: [], report: null });
+  });
+
+  /** Every character a failure reason can quote from a tool's output, and bytes that are not UTF-8. */
+  const NASTY = 'q"uote b\\ack s/lash tab\t cr\r bell\x07 esc\x1b del\x7f \x01\x1f café ✓ 🦙 {"json":[1]}';
+
+  test('a failure reason with quotes, backslashes, control characters and non-ASCII comes back whole through the schema', () => {
+    const file = resultFile();
+    const reasonFile = path.join(dir, 'nasty-reason');
+    // A newline too, and a byte that is no UTF-8: both are bash's to handle.
+    writeFileSync(reasonFile, Buffer.concat([Buffer.from(`${NASTY}\nsecond line `), Buffer.from([0xff, 0xfe]), Buffer.from(' end')]));
+    const r = withFunctions(renderBootEnvironment(localEnv()), [
+      `LOG_FILE=/dev/null; BOOT_STARTED_MS=$(now_ms); RESULT_STARTED_MS=$(now_ms); trap on_exit EXIT`,
+      `phase_begin model; fail "$(<${reasonFile})"`,
+    ].join('\n'), { ...process.env, GLLM_TEST_BOOT_RESULT_FILE: file });
+    expect(r.status).toBe(1);
+    // One line, as the log and the signal carry it; the bytes that are not UTF-8 dropped.
+    expect(readResult(file).failure).toEqual({ phase: 'model', reason: `${NASTY} second line  end` });
+  });
+
+  test('json_string writes every character from U+0001 to U+007F, and non-ASCII, as JSON that parses back to it', () => {
+    const all = String.fromCharCode(...Array.from({ length: 127 }, (_, i) => i + 1));
+    const text = `${all}\n${NASTY}\n\n`;
+    const input = path.join(dir, 'json-string-input');
+    writeFileSync(input, text);
+    // Read with the trailing newlines kept.
+    const r = withFunctions(renderBootEnvironment(localEnv()), `s=$(cat ${input}; printf x); json_string "\${s%x}"`);
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.out)).toBe(text);
   });
 });
 
@@ -652,13 +731,15 @@ describe('retries and the boot deadline', () => {
   });
 
   test('a step that starts after the deadline fails the boot, naming the deadline and the step', () => {
+    const file = resultFile();
+    // As main runs a boot: the result noted from its start, written by the exit trap.
     const r = withFunctions(renderBootEnvironment(localEnv({ GLLM_BOOT_DEADLINE_SECONDS: '60' })), [
-      'LOG_FILE=/dev/null; BOOT_STARTED_MS=$(( $(now_ms) - 61000 ))',
+      'LOG_FILE=/dev/null; BOOT_STARTED_MS=$(( $(now_ms) - 61000 )); RESULT_STARTED_MS=$(now_ms); trap on_exit EXIT',
       'step model true; echo NOT-REACHED',
-    ].join('\n'));
+    ].join('\n'), { ...process.env, GLLM_TEST_BOOT_RESULT_FILE: file });
     expect(r.status).toBe(1);
-    expect(r.out).toContain('[model] ERROR: boot deadline of 60 s passed before step model');
     expect(r.out).not.toContain('NOT-REACHED');
+    expect(readResult(file).failure).toEqual({ phase: 'model', reason: 'boot deadline of 60 s passed before step model' });
   });
 
   test('a long command gets only the time the boot has left', () => {
@@ -804,7 +885,7 @@ describe('lifecycle actions', () => {
 
   test('the environment file refuses a hook list that is not names and commas, naming the key', () => {
     const r = boot(renderBootEnvironment({ ...awsEnv(), GLLM_LIFECYCLE_HOOK: 'graviton-llm-launch,,x' }));
-    expect(r.stdout).toContain('GLLM_LIFECYCLE_HOOK must be empty or comma-separated lifecycle hook names');
+    expect(r.result.failure).toEqual({ phase: 'config', reason: expect.stringContaining('GLLM_LIFECYCLE_HOOK must be empty or comma-separated lifecycle hook names') });
   });
 });
 

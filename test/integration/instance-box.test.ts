@@ -4,7 +4,9 @@
  * against the box's AWS (moto and an IMDSv2 stand-in) in a network namespace
  * that reaches nothing else. Every assertion is on what the box observed:
  * moto's recorded API calls and metrics, systemd's unit state, the server's
- * answers, Prometheus's scrape.
+ * answers, Prometheus's scrape, and the boot's own result (boot-result.json,
+ * parsed with its schema). The boot log is asserted only where a test is
+ * about what it tells a person.
  *
  * The instances are launches of one stack, in order: a cold boot that
  * compiles, a reboot (the per-boot path), then two updates whose instances
@@ -19,12 +21,13 @@ import * as path from 'node:path';
 import { LLAMA_CPP_RELEASE_COMMITS, LLAMA_CPP_REPOSITORY } from '../../lib/catalogs/llama-cpp-release';
 import { BOOT_HOOK_NAME, LEGACY_BOOT_HOOK_NAMES } from '../../lib/constructs/inference-fleet';
 import { ARCHITECTURES, minimumModelFileBytes } from '../../lib/catalogs/model-architectures';
-import { BOX_AWS_CALLS_LOG, BoxAws, BoxEvent, BoxObservation, boxUnavailableReason, BootResult, InstanceBox } from '../support/instance-box/box';
+import { BOX_AWS_CALLS_LOG, BoxAws, BoxEvent, BoxObservation, boxUnavailableReason, BoxBootRun, InstanceBox } from '../support/instance-box/box';
 import { BOX_PROMETHEUS_URL, ensureBoxGitRepository, standIns } from '../support/instance-box/stand-ins';
 import { S3File, s3File, StackInstance, stackInstance } from '../support/instance-box/stack-instance';
 import { cacheRoot, ensureLlamaCppSource } from '../support/llama-cpp-source';
 import { synthWith } from '../support/synth';
 import { ensureTinyQ4Model } from '../support/tiny-model';
+import { BOOT_RESULT_PATHS, BootResult } from '../../runtime/boot/result';
 
 const API_KEY = 'box-api-key-0123456789abcdef';
 const MODEL_BUCKET = 'box-models';
@@ -67,6 +70,9 @@ function bootLog(box: InstanceBox): string {
   return box.read('/var/log/graviton-llm/boot.log');
 }
 
+/** The phases a boot ran, with their outcomes. */
+const phaseOutcomes = (r: BootResult) => r.phases.map((p) => `${p.name} ${p.outcome}`);
+
 /** The instance's lifecycle actions on a hook: the group's own launch hook unless named. */
 function lifecycleActions(events: BoxEvent[], instanceId: string, hook = BOOT_HOOK_NAME): BoxEvent[] {
   return events.filter((e) => e.api === 'CompleteLifecycleAction' && e.instanceId === instanceId && e.hook === hook);
@@ -86,7 +92,7 @@ if (unavailable) {
     let box: InstanceBox;
     let stack: StackInstance;
     let instanceId: string;
-    let first: BootResult;
+    let first: BoxBootRun;
     const boxes: InstanceBox[] = [];
     let common: ReturnType<typeof standIns>;
 
@@ -128,22 +134,32 @@ if (unavailable) {
 
     describe('first boot of a new instance', () => {
       test('the synthesized user data never opens the x86 door the box uses', () => {
-        expect(stack.userData).not.toContain('GLLM_TEST_BOX');
+        expect(stack.userData).not.toContain('GLLM_TEST_');
         expect(stack.userData.startsWith('#!/bin/bash\n')).toBe(true);
       });
 
-      test('the user data fetched the boot script from S3 and the boot succeeded', () => {
-        expect({ status: first.status, output: first.output.slice(-1500) }).toEqual({ status: 0, output: expect.stringContaining('GLLM_BOOT_RESULT=SUCCESS') });
+      test('the user data fetched the boot script from S3 and the boot succeeded, every phase in order, root alone reading its result', () => {
+        // The output is there to be shown when the status is not 0.
+        expect({ status: first.status, output: first.output.slice(-1500) }).toEqual({ status: 0, output: expect.any(String) });
         expect(box.read('/opt/graviton-llm/boot.sh')).toBe(readFileSync(path.join(__dirname, '..', '..', 'lib', 'boot', 'boot.sh'), 'utf8'));
+        const result = box.bootResult();
+        expect({ mode: result.mode, failure: result.failure }).toEqual({ mode: 'aws', failure: null });
+        expect(phaseOutcomes(result)).toEqual(['config', 'deps', 'agent', 'cpu', 'build', 'model', 'api-key', 'preflight', 'serve', 'health', 'report'].map((p) => `${p} ok`));
+        expect(box.exec(['stat', '-c', '%a %U', BOOT_RESULT_PATHS.instance]).stdout.trim()).toBe('600 root');
       });
 
       test('it compiled llama.cpp from the cloned release and cached the build in S3', async () => {
-        const log = bootLog(box);
-        expect(log).toContain(`source: fetching v0.5.0 (commit ${LLAMA_CPP_RELEASE_COMMITS['v0.5.0']}) from ${LLAMA_CPP_REPOSITORY}`);
-        expect(log).toMatch(/build: cache miss builds\/[0-9a-f]{32}\.tar\.gz; compiling/);
-        const key = /build key ([0-9a-f]{32})/.exec(log)![1];
+        const { build, model, cacheWrites } = box.bootResult();
+        expect(build).toMatchObject({ from: 'compile', cacheVersion: null, discarded: [] });
+        // The commit the boot checked it fetched, in the manifest later boots check the build against.
+        expect(box.read(`/opt/graviton-llm/llama.cpp/${build!.key}/manifest.txt`)).toContain(`llama.cpp-commit=${LLAMA_CPP_RELEASE_COMMITS['v0.5.0']}\n`);
+        expect(model).toEqual({ source: 'download', quantized: null });
+        expect(cacheWrites).toEqual([
+          { object: `builds/${build!.key}.tar.gz`, outcome: 'written' },
+          { object: `models/${good.sha256}.gguf`, outcome: 'written' },
+        ]);
         const observed = await aws.observe();
-        expect(observed.objects[stack.bootEnv.GLLM_CACHE_URI.split('/')[2]]).toEqual(expect.arrayContaining([`cache/builds/${key}.tar.gz`, `cache/models/${good.sha256}.gguf`]));
+        expect(observed.objects[stack.bootEnv.GLLM_CACHE_URI.split('/')[2]]).toEqual(expect.arrayContaining([`cache/builds/${build!.key}.tar.gz`, `cache/models/${good.sha256}.gguf`]));
       });
 
       test('every AWS CLI call, the user data\'s and the boot\'s, named the stack\'s region', () => {
@@ -163,9 +179,9 @@ if (unavailable) {
       });
 
       test('the preflight ran the server with its arguments, and the lock flag is the one this release takes', () => {
-        const log = bootLog(box);
-        expect(log).toContain('memory lock: --load-mode mmap+mlock (accepted by this llama-server)');
-        expect(log).toMatch(/\[preflight\] llama-server accepts its \d+ arguments/);
+        expect(phaseOutcomes(box.bootResult())).toContain('preflight ok');
+        const execStart = /^ExecStart=(.*)$/m.exec(box.read('/etc/systemd/system/graviton-llm.service'))![1];
+        expect(execStart).toContain(' --load-mode mmap+mlock');
       });
 
       test('systemd runs the kit\'s unit, hardened, as its own user, with the key as a credential', () => {
@@ -256,10 +272,18 @@ if (unavailable) {
         // The hook of earlier kit versions is asked for too; a group without it refuses, which is final.
         const [legacy] = LEGACY_BOOT_HOOK_NAMES;
         expect(lifecycleActions(events, instanceId, legacy).map((a) => a.error)).toEqual(['no such hook']);
-        expect(bootLog(box)).toContain(`lifecycle hook ${legacy} of an earlier kit version holds no action for this instance`);
         expect(events.filter((e) => e.api === 'SignalResource')).toEqual([expect.objectContaining({
           stackName: stack.bootEnv.GLLM_STACK_NAME, logicalResourceId: stack.bootEnv.GLLM_SIGNAL_RESOURCE, uniqueId: instanceId, status: 'SUCCESS',
         })]);
+        // What the boot made of AWS's answers: the refusal of the earlier version's hook is final, not a failure.
+        expect(box.bootResult().report).toEqual({
+          lifecycleActions: [
+            { hook: BOOT_HOOK_NAME, result: 'CONTINUE', outcome: 'completed', atMs: expect.any(Number) },
+            { hook: legacy, result: 'CONTINUE', outcome: 'refused', atMs: expect.any(Number) },
+          ],
+          signal: { status: 'SUCCESS', outcome: 'sent' },
+          failureMetric: null,
+        });
       });
 
       test('the kit\'s Prometheus configuration passes promtool and a real Prometheus scrapes /metrics with the key file', async () => {
@@ -283,11 +307,13 @@ if (unavailable) {
     });
 
     describe('a reboot of the serving instance (the per-boot path)', () => {
-      let reboot: BootResult;
+      let reboot: BoxBootRun;
       let logBefore: number;
+      let firstResult: BootResult;
 
       beforeAll(async () => {
         logBefore = bootLog(box).length;
+        firstResult = box.bootResult();
         await box.shutdown();
         reboot = await box.boot(BOOT_MS);
         console.log(`instance box: reboot took ${reboot.seconds.toFixed(1)} s, exit ${reboot.status}`);
@@ -296,16 +322,18 @@ if (unavailable) {
       test('serves again from its own disk: no download, no compile', async () => {
         expect(reboot.status).toBe(0);
         expect(reboot.output).toContain('== per-boot /var/lib/cloud/scripts/per-boot/graviton-llm.sh');
-        const log = bootLog(box).slice(logBefore);
-        expect(log).toMatch(/build: installed build [0-9a-f]{32} reused \(no compile\)/);
-        expect(log).toContain('already verified; reused');
-        expect(log).not.toContain('compiling');
+        const result = box.bootResult();
+        // This boot's result, not the first boot's (which compiled and downloaded).
+        expect(result.startedAtMs).toBeGreaterThan(firstResult.endedAtMs);
+        expect(result).toMatchObject({ failure: null, build: { from: 'installed' }, model: { source: 'installed', quantized: null }, cacheWrites: [] });
         expect((await aws.http(`http://127.0.0.1:${stack.bootEnv.GLLM_PORT}/health`)).status).toBe(200);
       });
 
       test('finds no pending launch to complete, as AWS answers after the first, and keeps serving', async () => {
         const actions = lifecycleActions((await aws.observe()).events, instanceId);
         expect(actions.map((a) => a.error ?? a.result)).toEqual(['CONTINUE', 'no active lifecycle action']);
+        expect(box.bootResult().report!.lifecycleActions[0]).toMatchObject({ hook: BOOT_HOOK_NAME, result: 'CONTINUE', outcome: 'refused' });
+        // An operator reading the log is told too.
         expect(bootLog(box).slice(logBefore)).toContain(`WARNING: could not complete lifecycle action ${BOOT_HOOK_NAME} with CONTINUE`);
         expect(box.unitProperties('graviton-llm.service', ['ActiveState']).ActiveState).toBe('active');
       });
@@ -313,9 +341,7 @@ if (unavailable) {
       test('its signal is refused, as CloudFormation refuses one after creation, and not retried', async () => {
         const signals = (await aws.observe()).events.filter((e) => e.api === 'SignalResource' && e.uniqueId === instanceId);
         expect(signals.map((e) => e.error ?? e.status)).toEqual(['SUCCESS', 'not waiting for signals']);
-        const log = bootLog(box).slice(logBefore);
-        expect(log).toContain('the stack takes no signal now (it is not being created); SUCCESS not signalled');
-        expect(log).not.toMatch(/signal SUCCESS failed/);
+        expect(box.bootResult().report!.signal).toEqual({ status: 'SUCCESS', outcome: 'refused' });
       });
     });
 
@@ -330,16 +356,18 @@ if (unavailable) {
         const launched = await launch('gllm-scaleout', stack, BUILD_TOOLS);
         expect(launched.box.exists('/usr/bin/g++')).toBe(false);
         const result = await launched.box.boot(BOOT_MS);
-        const log = bootLog(launched.box);
+        const boot = launched.box.bootResult();
         expect(result.status).toBe(0);
-        expect(log).toMatch(/build: cache hit builds\/[0-9a-f]{32}\.tar\.gz \(no compile\); needs at run time: .*libgomp\.so\.1/);
-        expect(log).toContain('run-time tools already present; nothing to install');
-        expect(log).not.toMatch(/install(ing)? build tools|apt-get|compiling/);
+        expect(boot).toMatchObject({ failure: null, build: { from: 'cache', cacheVersion: { position: 1, of: 1 }, discarded: [] }, cacheWrites: [] });
+        // The build brought its own list of the libraries it loads (a cache hit has no compiler to ask).
+        expect(launched.box.read(`/opt/graviton-llm/llama.cpp/${boot.build!.key}/runtime-libraries.txt`)).toMatch(/^libgomp\.so\.1$/m);
+        // Nothing installed: no package manager ran.
+        expect(['apt.log', 'dnf.log'].filter((f) => launched.box.exists(`/var/log/graviton-llm/${f}`))).toEqual([]);
         expect(lifecycleActions((await aws.observe()).events, launched.instanceId)).toEqual([expect.objectContaining({ result: 'CONTINUE' })]);
         const started = Number(launched.box.read('/var/lib/box/user-data-started'));
-        const continued = Date.parse(new RegExp(`^(\\S+) .*lifecycle action ${BOOT_HOOK_NAME} completed with CONTINUE`, 'm').exec(log)![1]) / 1000;
-        const steps = [...log.matchAll(/\[(\S+)\] done in ([\d.]+) s/g)].map((m) => `${m[1]} ${m[2]} s`).join(', ');
-        console.log(`instance box: warm scale-out, user data start to lifecycle CONTINUE: ${(continued - started).toFixed(1)} s (${steps})`);
+        const continued = boot.report!.lifecycleActions.find((a) => a.hook === BOOT_HOOK_NAME && a.outcome === 'completed')!.atMs / 1000;
+        const phases = boot.phases.map((p) => `${p.name} ${((p.endedAtMs - p.startedAtMs) / 1000).toFixed(3)} s`).join(', ');
+        console.log(`instance box: warm scale-out, user data start to lifecycle CONTINUE: ${(continued - started).toFixed(1)} s (${phases})`);
         expect(continued).toBeGreaterThan(started);
         expect((await aws.http(`http://127.0.0.1:${stack.bootEnv.GLLM_PORT}/health`)).status).toBe(200);
         await launched.box.shutdown();
@@ -366,17 +394,18 @@ if (unavailable) {
         const objectKey = before.objects[bucket].find((k) => /^cache\/builds\/[0-9a-f]{32}\.tar\.gz$/.test(k))!;
         const launched = await launch('gllm-nolibgomp', stack, [...BUILD_TOOLS, ...LIBGOMP]);
         const result = await launched.box.boot(BOOT_MS);
-        const log = bootLog(launched.box);
-        expect(log).toContain('the build loads shared libraries this machine lacks: libgomp.so.1');
+        const boot = launched.box.bootResult();
         // A library no repository offers must not fail every boot that reads the object: the version
         // is discarded like any other that fails its checks, and a build is compiled here.
-        expect(log).toMatch(/build: discarding cached builds\/[0-9a-f]{32}\.tar\.gz version \S+: it loads libgomp\.so\.1, which this machine lacks and could not install/);
-        expect(log).toContain('compiling a replacement');
+        expect(boot.build).toMatchObject({
+          from: 'compile',
+          discarded: [{ version: expect.any(String), problem: expect.stringMatching(/^it loads libgomp\.so\.1, which this machine lacks and could not install/) }],
+        });
         // This box reaches no package repository, so the compiler cannot be installed either; an instance
         // that reaches its repositories compiles. Nothing is served, replaced or downloaded.
         expect(result.status).not.toBe(0);
-        expect(/boot failed: (.*)/.exec(log)?.[1]).toContain('install of the build tools failed');
-        expect(log).not.toMatch(/model: cache/);
+        expect(boot.failure).toEqual({ phase: 'build', reason: expect.stringContaining('install of the build tools failed') });
+        expect({ model: boot.model, cacheWrites: boot.cacheWrites }).toEqual({ model: null, cacheWrites: [] });
         expect((await aws.observe()).versions[bucket][objectKey]).toBe(before.versions[bucket][objectKey]);
         expect(lifecycleActions((await aws.observe()).events, launched.instanceId)).toEqual([expect.objectContaining({ result: 'ABANDON' })]);
         await launched.box.shutdown();
@@ -402,10 +431,12 @@ if (unavailable) {
 
         const launched = await launch('gllm-overwritten', stack, BUILD_TOOLS);
         const result = await launched.box.boot(BOOT_MS);
-        const log = bootLog(launched.box);
         expect(result.status).toBe(0);
-        expect(log).toContain(`WARNING: builds/${buildKey}.tar.gz has 2 versions: it was written again after it was first cached`);
-        expect(log).toMatch(new RegExp(`build: cache hit builds/${buildKey}\\.tar\\.gz \\(no compile\\), version \\S+ \\(written 1 of 2\\)`));
+        // The operator is warned in the log, which the CloudWatch agent ships.
+        expect(bootLog(launched.box)).toContain(`WARNING: builds/${buildKey}.tar.gz has 2 versions: it was written again after it was first cached`);
+        expect(launched.box.bootResult().build).toEqual({
+          key: buildKey, from: 'cache', cacheVersion: { id: expect.any(String), position: 1, of: 2 }, discarded: [],
+        });
         expect(launched.box.exists('/tmp/overwritten-build-ran')).toBe(false);
         expect(launched.box.exists(`/opt/graviton-llm/llama.cpp/${buildKey}/bin/llama-server.real`)).toBe(false);
         expect((await aws.http(`http://127.0.0.1:${stack.bootEnv.GLLM_PORT}/health`)).status).toBe(200);
@@ -418,7 +449,7 @@ if (unavailable) {
 
     describe('a throttled lifecycle API, then a server that keeps crashing', () => {
       let launched: { box: InstanceBox; instanceId: string };
-      let result: BootResult;
+      let result: BoxBootRun;
       // More than one AWS CLI call retries by itself (the standard retry mode tries 3 times).
       const THROTTLED = 6;
 
@@ -436,8 +467,9 @@ if (unavailable) {
         expect(result.status).toBe(0);
         const actions = lifecycleActions((await aws.observe()).events, launched.instanceId);
         expect(actions.map((a) => a.error ?? a.result)).toEqual([...Array(THROTTLED).fill('injected throttling'), 'CONTINUE']);
+        // The log says each retry and its wait, for a person wondering why the boot took longer.
         expect(bootLog(launched.box)).toMatch(new RegExp(`complete-lifecycle-action ${BOOT_HOOK_NAME} CONTINUE failed \\(exit \\d+\\); try 2/6 in [\\d.]+ s`));
-        expect(bootLog(launched.box)).toContain(`lifecycle action ${BOOT_HOOK_NAME} completed with CONTINUE`);
+        expect(launched.box.bootResult().report!.lifecycleActions[0]).toMatchObject({ hook: BOOT_HOOK_NAME, result: 'CONTINUE', outcome: 'completed' });
       });
 
       test('a server killed five times is left failed by systemd, for the load balancer to notice', async () => {
@@ -473,16 +505,33 @@ if (unavailable) {
         const result = await launched.box.boot(BOOT_MS);
         console.log(`instance box: ${name} took ${result.seconds.toFixed(1)} s, exit ${result.status}`);
         const observed = await aws.observe();
-        return { ...launched, result, observed, log: bootLog(launched.box), failuresCounted: bootFailures(observed) - failuresBefore };
+        return { ...launched, result, observed, boot: launched.box.bootResult(), failuresCounted: bootFailures(observed) - failuresBefore };
       }
+
+      /**
+       * What a failed boot reports: the failure counted, the group's hook abandoned, FAILURE signalled,
+       * which the stack takes only while it is being created (as the box's AWS answered this instance).
+       */
+      const reportedFailure = (r: { observed: BoxObservation; instanceId: string }) => ({
+        lifecycleActions: [
+          { hook: BOOT_HOOK_NAME, result: 'ABANDON', outcome: 'completed', atMs: expect.any(Number) },
+          { hook: LEGACY_BOOT_HOOK_NAMES[0], result: 'ABANDON', outcome: 'refused', atMs: expect.any(Number) },
+        ],
+        signal: {
+          status: 'FAILURE',
+          outcome: r.observed.events.find((e) => e.api === 'SignalResource' && e.uniqueId === r.instanceId)?.error ? 'refused' : 'sent',
+        },
+        failureMetric: 'counted',
+      });
 
       test('a model whose SHA-256 does not match: warm build from S3, nothing served, hook abandoned, failure counted', async () => {
         const wrong = createHash('sha256').update('not the model').digest('hex');
         const s = synthStack(good, wrong);
         const r = await failedBoot('gllm-badsha', s);
         expect(r.result.status).not.toBe(0);
-        expect(r.log).toMatch(/build: cache hit builds\/[0-9a-f]{32}\.tar\.gz \(no compile\)/);
-        expect(r.log).toContain(`sha256 mismatch: expected ${wrong}, got ${good.sha256}`);
+        expect(r.boot.build).toMatchObject({ from: 'cache' });
+        expect(r.boot.failure).toEqual({ phase: 'model', reason: expect.stringContaining(`sha256 mismatch: expected ${wrong}, got ${good.sha256}`) });
+        expect(r.boot.report).toEqual(reportedFailure(r));
         expect(lifecycleActions(r.observed.events, r.instanceId)).toEqual([expect.objectContaining({ result: 'ABANDON' })]);
         expect(r.observed.metrics.map((m) => ({ name: m.name, dimensions: m.dimensions }))).toEqual([{ name: 'BootFailure', dimensions: { AutoScalingGroupName: s.awsSpec.group.name } }]);
         expect(r.failuresCounted).toBe(1);
@@ -496,17 +545,18 @@ if (unavailable) {
         const r = await failedBoot('gllm-exits', s);
         expect(r.result.status).not.toBe(0);
         // Caught at the unit's first restart (RestartSec), not by the health timeout (10 minutes here).
-        const at = (re: RegExp) => Date.parse(re.exec(r.log)![1]);
-        const waited = (at(/^(\S+) \[failure\] boot failed/m) - at(/^(\S+) \[health\] start$/m)) / 1000;
-        console.log(`instance box: the server's exit was caught ${waited.toFixed(1)} s into the health wait`);
-        expect(r.log).not.toContain('not healthy within');
-        const reason = /boot failed: (.*)/.exec(r.log)![1];
+        const health = r.boot.phases.find((p) => p.name === 'health')!;
+        console.log(`instance box: the server's exit was caught ${((health.endedAtMs - health.startedAtMs) / 1000).toFixed(1)} s into the health wait`);
+        expect(r.boot.failure?.phase).toBe('health');
+        const reason = r.boot.failure!.reason;
+        expect(reason).not.toContain('not healthy within');
         expect(reason).toContain('llama-server exited before it was healthy');
         // The unit's state and journal, and the server's own last words, not an empty reason.
         expect(reason).toMatch(/graviton-llm\.service .*NRestarts=1/);
         expect(reason).toMatch(/; journal: .*graviton-llm\.service: Failed with result 'exit-code'/);
         expect(reason).toContain('exiting due to model loading error');
         expect(reason).toMatch(/server\.log: .*\S/);
+        expect(r.boot.report).toEqual(reportedFailure(r));
         expect(lifecycleActions(r.observed.events, r.instanceId)).toEqual([expect.objectContaining({ result: 'ABANDON' })]);
         expect(r.failuresCounted).toBe(1);
         expect(r.box.unitProperties('graviton-llm.service', ['ActiveState']).ActiveState).not.toBe('active');
@@ -526,10 +576,11 @@ if (unavailable) {
       await box.shutdown();
       const launched = await launch('gllm-default', s);
       const result = await launched.box.boot(BOOT_MS);
-      const log = bootLog(launched.box);
+      const boot = launched.box.bootResult();
       expect(result.status).not.toBe(0);
-      expect(log).toMatch(/build: cache hit builds\/[0-9a-f]{32}\.tar\.gz \(no compile\)/);
-      expect(log).toContain(`model download from ${s.bootEnv.GLLM_MODEL_SOURCE} failed after 4 attempts`);
+      expect(boot.build).toMatchObject({ from: 'cache' });
+      expect(boot.model).toEqual({ source: 'download', quantized: null });
+      expect(boot.failure).toEqual({ phase: 'model', reason: expect.stringContaining(`model download from ${s.bootEnv.GLLM_MODEL_SOURCE} failed after 4 attempts`) });
       expect(lifecycleActions((await aws.observe()).events, launched.instanceId)).toEqual([expect.objectContaining({ result: 'ABANDON' })]);
       await launched.box.shutdown();
     }, BOOT_MS + 2 * 60 * 1000);
@@ -546,6 +597,7 @@ if (unavailable) {
       expect(result.output).toContain('/opt/graviton-llm/boot.sh is not the boot script this stack was synthesized with; not running it');
       expect(launched.box.exists('/opt/graviton-llm/boot.sh')).toBe(false);
       expect(launched.box.exists('/var/log/graviton-llm/boot.log')).toBe(false);
+      expect(launched.box.exists(BOOT_RESULT_PATHS.instance)).toBe(false);
       // Nothing reports: the launch hook times out and abandons the instance.
       expect(lifecycleActions((await aws.observe()).events, launched.instanceId)).toEqual([]);
       await launched.box.shutdown();
@@ -560,12 +612,14 @@ if (unavailable) {
       await box.shutdown();
       const launched = await launch('gllm-hf-token', s);
       const result = await launched.box.boot(BOOT_MS);
-      const log = bootLog(launched.box);
       expect(result.status).not.toBe(0);
-      expect(log).toMatch(/boot failed: could not read the Hugging Face token from SSM parameter \/graviton-llm\/box\/absent-hf-token/);
-      // A parameter that does not exist is AWS's final answer: asked once, no download tried.
+      expect(launched.box.bootResult().failure).toEqual({
+        phase: 'model', reason: expect.stringMatching(/^could not read the Hugging Face token from SSM parameter \/graviton-llm\/box\/absent-hf-token/),
+      });
+      // A parameter that does not exist is AWS's final answer: asked once, no download tried (the
+      // result says where the model was to come from, not whether a request went out: the log does).
       expect(launched.box.read(BOX_AWS_CALLS_LOG).split('\n').filter((c) => c.includes('absent-hf-token'))).toHaveLength(1);
-      expect(log).not.toContain('downloading https://');
+      expect(bootLog(launched.box)).not.toContain('downloading https://');
       expect(lifecycleActions((await aws.observe()).events, launched.instanceId)).toEqual([expect.objectContaining({ result: 'ABANDON' })]);
       await launched.box.shutdown();
     }, BOOT_MS + 2 * 60 * 1000);

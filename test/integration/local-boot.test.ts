@@ -5,6 +5,10 @@
  *
  * Order matters and jest keeps it: the cold boot fills the cache that the warm
  * boot and the failure cases then reuse, so only the first compiles.
+ *
+ * What a boot did is asserted on its result (boot-result.json, parsed with its
+ * schema), on the files it left and on the server's answers; the boot log only
+ * where a test is about what it tells a person.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -15,6 +19,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { stopLocalServer } from '../../lib/boot/local-boot';
+import { BOOT_RESULT_PATHS, BootResult, parseBootResult } from '../../runtime/boot/result';
 import { buildLlamaCpp } from '../support/llama-cpp-build';
 import { cacheRoot, ensureLlamaCppSource, LlamaCppSource } from '../support/llama-cpp-source';
 import { ensureTinyModel, GeneratedFile, quantizedPath, quantizeModel } from '../support/tiny-model';
@@ -38,6 +43,8 @@ interface BootRun {
   readonly output: string;
   readonly lastLine: string;
   readonly log: string;
+  /** The boot's result; every run must leave a valid one. */
+  readonly result: BootResult;
   readonly seconds: number;
   readonly workDir: string;
   readonly port: number;
@@ -91,6 +98,8 @@ function portIsClosed(port: number): Promise<boolean> {
  */
 class ModelHost {
   readonly requests: string[] = [];
+  /** Each request's Range header, in order ('' for none). */
+  readonly ranges: string[] = [];
   private server?: http.Server;
   port = 0;
 
@@ -113,6 +122,7 @@ class ModelHost {
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const name = (req.url ?? '').split('?')[0];
     this.requests.push(name);
+    this.ranges.push(req.headers.range ?? '');
     if (name === '/truncated.gguf') {
       const file = this.files['model.gguf'];
       res.writeHead(200, { 'Content-Length': file.bytes, 'Content-Type': 'application/octet-stream' });
@@ -205,7 +215,8 @@ describe('boot.sh in local mode', () => {
     const logFile = path.join(workDir, 'logs', 'boot.log');
     const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
     const lines = output.trimEnd().split('\n');
-    return { code, output, lastLine: lines[lines.length - 1], log, seconds, workDir, port };
+    const result = parseBootResult(readFileSync(BOOT_RESULT_PATHS.local(workDir), 'utf8'));
+    return { code, output, lastLine: lines[lines.length - 1], log, result, seconds, workDir, port };
   }
 
   const chatRequest = (stream: boolean) => ({
@@ -261,8 +272,15 @@ describe('boot.sh in local mode', () => {
     expect(existsSync(modelDir) ? readdirSync(modelDir) : []).toEqual([]);
     expect(cacheFiles(cache).filter((f) => !f.startsWith('builds/'))).toEqual([]);
     expect(cacheFiles(cache).filter((f) => f.startsWith('builds/'))).toHaveLength(1);
-    expect(run.log).not.toMatch(/compiling/);
+    expect(run.result.build?.from).toBe('cache');
+    expect(run.result.cacheWrites).toEqual([]);
   }
+
+  /** How long a phase of a boot took, in seconds, for the console. */
+  const phaseSeconds = (run: BootRun, name: string) => {
+    const p = run.result.phases.find((x) => x.name === name);
+    return p ? ((p.endedAtMs - p.startedAtMs) / 1000).toFixed(1) : '?';
+  };
 
   beforeAll(async () => {
     source = await ensureLlamaCppSource();
@@ -291,16 +309,21 @@ describe('boot.sh in local mode', () => {
 
   test('a cold boot builds llama.cpp, fetches and verifies the model and serves it', async () => {
     cold = await boot('cold');
-    const build = /compiled llama-server in ([\d.]+) s/.exec(cold.log);
-    console.log(`cold boot: ${cold.seconds.toFixed(1)} s (compile ${build?.[1] ?? '?'} s)`);
+    console.log(`cold boot: ${cold.seconds.toFixed(1)} s (build phase, the compile in it: ${phaseSeconds(cold, 'build')} s)`);
+    expect({ code: cold.code, failure: cold.result.failure }).toEqual({ code: 0, failure: null });
+    // The caller's last line says so too.
     expect(cold.lastLine).toBe('GLLM_BOOT_RESULT=SUCCESS');
-    expect(cold.code).toBe(0);
-    expect(cold.log).toMatch(/build: cache miss builds\/[0-9a-f]{32}\.tar\.gz; compiling/);
-    expect(build).not.toBeNull();
-    expect(cold.log).toMatch(/model: cache miss/);
-    expect(cold.log).toMatch(new RegExp(`model verified: ${model.bytes} bytes, sha256 ${model.sha256}`));
-    expect(cold.log).toMatch(/GET \/health answered 200/);
-    // Every step logs its duration.
+    expect(cold.result.phases.map((p) => `${p.name} ${p.outcome}`))
+      .toEqual(['config', 'deps', 'cpu', 'build', 'model', 'api-key', 'preflight', 'serve', 'health'].map((p) => `${p} ok`));
+    expect(cold.result.build).toMatchObject({ from: 'compile', discarded: [] });
+    expect(cold.result.model).toEqual({ source: 'download', quantized: null });
+    // The file in place is the one the configuration names.
+    expect(sha256File(path.join(cold.workDir, 'models', 'tiny-q4_0.gguf'))).toBe(model.sha256);
+    expect(cold.result.cacheWrites).toEqual([
+      { object: `builds/${cold.result.build!.key}.tar.gz`, outcome: 'written' },
+      { object: `models/${model.sha256}.gguf`, outcome: 'written' },
+    ]);
+    // A person reading the log sees every step's duration.
     for (const step of ['deps', 'cpu', 'build', 'model', 'api-key', 'serve', 'health']) {
       expect(cold.log).toMatch(new RegExp(`\\[${step}\\] done in [\\d.]+ s`));
     }
@@ -421,11 +444,10 @@ describe('boot.sh in local mode', () => {
     const downloads = host.count('model.gguf');
     warm = await boot('warm');
     console.log(`cold boot: ${cold.seconds.toFixed(1)} s; warm boot: ${warm.seconds.toFixed(1)} s`);
-    expect(warm.lastLine).toBe('GLLM_BOOT_RESULT=SUCCESS');
-    expect(warm.log).toMatch(/build: cache hit builds\/[0-9a-f]{32}\.tar\.gz \(no compile\)/);
-    expect(warm.log).not.toMatch(/compiling|compiled/);
+    expect(warm.result).toMatchObject({
+      failure: null, build: { key: cold.result.build!.key, from: 'cache' }, model: { source: 'cache', quantized: null }, cacheWrites: [],
+    });
     expect(existsSync(path.join(warm.workDir, 'logs', 'build.log'))).toBe(false);
-    expect(warm.log).toMatch(/model: cache hit/);
     expect(host.count('model.gguf')).toBe(downloads);
     expect((await chat(warm.port, false, API_KEY)).status).toBe(200);
   }, BOOT_TIMEOUT_MS);
@@ -435,11 +457,16 @@ describe('boot.sh in local mode', () => {
     const before = readFileSync(pidFile, 'utf8').trim();
     const again = await boot('warm', { workDir: warm.workDir, port: warm.port });
     console.log(`re-run on a booted machine: ${again.seconds.toFixed(1)} s`);
-    expect(again.lastLine).toBe('GLLM_BOOT_RESULT=SUCCESS');
-    const rerunLog = again.log.slice(warm.log.length);
-    expect(rerunLog).toMatch(/installed build [0-9a-f]{32} reused \(no compile\)/);
-    expect(rerunLog).toMatch(/already verified; reused/);
-    expect(rerunLog).toMatch(new RegExp(`stopped llama-server pid ${before}`));
+    expect(again.result).toMatchObject({ failure: null, build: { from: 'installed' }, model: { source: 'installed', quantized: null }, cacheWrites: [] });
+    // The server it started before is gone (a zombie's command line is empty), and another serves.
+    const commandLine = (pid: string) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    expect(commandLine(before)).not.toContain('llama-server');
     expect(readFileSync(pidFile, 'utf8').trim()).not.toBe(before);
     expect((await chat(warm.port, false, API_KEY)).status).toBe(200);
   }, BOOT_TIMEOUT_MS);
@@ -454,15 +481,13 @@ describe('boot.sh in local mode', () => {
     const manifest = readFileSync(path.join(warm.workDir, 'llama.cpp', entry.slice('builds/'.length, -'.tar.gz'.length), 'manifest.txt'), 'utf8');
     writeFileSync(path.join(cache, entry), content(manifest.trimEnd()));
     const run = await boot(`bad-build-${name.replace(/\W+/g, '-')}`, { cacheDir: cache });
-    expect(run.lastLine).toBe('GLLM_BOOT_RESULT=SUCCESS');
-    expect(run.log).toMatch(new RegExp(`build: discarding cached ${entry.replace(/\./g, '\\.')}: .*; compiling a replacement`));
-    expect(run.log).toMatch(why);
-    expect(run.log).toMatch(/compiled llama-server in [\d.]+ s/);
-    expect(run.log).toContain(`cached ${entry}`);
+    expect(run.result.failure).toBeNull();
+    expect(run.result.build).toMatchObject({ from: 'compile', discarded: [{ version: 'local', problem: expect.stringMatching(why) }] });
+    expect(run.result.cacheWrites).toEqual(expect.arrayContaining([{ object: entry, outcome: 'written' }]));
     // The replacement is a build the next boot takes without compiling.
     const next = await boot(`bad-build-${name.replace(/\W+/g, '-')}-next`, { cacheDir: cache });
-    expect(next.lastLine).toBe('GLLM_BOOT_RESULT=SUCCESS');
-    expect(next.log).toContain(`build: cache hit ${entry} (no compile)`);
+    expect(next.result).toMatchObject({ failure: null, build: { from: 'cache', discarded: [] } });
+    expect(`builds/${next.result.build!.key}.tar.gz`).toBe(entry);
   }, BUILD_TIMEOUT_MS);
 
   test('a wrong sha256 fails, names expected and actual, serves nothing and caches nothing', async () => {
@@ -471,8 +496,9 @@ describe('boot.sh in local mode', () => {
     const run = await boot('wrong-sha', { sha256: wrong, cacheDir: cache });
     console.log(`${run.workDir.split('/').pop()}: ${run.lastLine}`);
     expect(run.code).toBe(1);
-    expect(run.lastLine).toBe(`GLLM_BOOT_RESULT=FAILURE reason=model from ${host.url('model.gguf')}: sha256 mismatch: expected ${wrong}, got ${model.sha256}`);
-    expect(run.log).toContain(`sha256 mismatch: expected ${wrong}, got ${model.sha256}`);
+    expect(run.result.failure).toEqual({ phase: 'model', reason: `model from ${host.url('model.gguf')}: sha256 mismatch: expected ${wrong}, got ${model.sha256}` });
+    // The caller's last line carries the same reason.
+    expect(run.lastLine).toBe(`GLLM_BOOT_RESULT=FAILURE reason=${run.result.failure!.reason}`);
     expect(await portIsClosed(run.port)).toBe(true);
     expectNoPartialModel(run, cache);
   }, BOOT_TIMEOUT_MS);
@@ -483,19 +509,25 @@ describe('boot.sh in local mode', () => {
     const run = await boot('unreachable', { modelUrl: `http://127.0.0.1:${deadPort}/model.gguf`, cacheDir: cache });
     console.log(`${run.workDir.split('/').pop()}: ${run.lastLine}`);
     expect(run.code).toBe(1);
-    expect(run.lastLine).toMatch(/^GLLM_BOOT_RESULT=FAILURE reason=model download from http:\/\/127\.0\.0\.1:\d+\/model\.gguf failed after 4 attempts \(last curl exit 7\)/);
+    expect(run.result.failure).toEqual({
+      phase: 'model', reason: expect.stringMatching(/^model download from http:\/\/127\.0\.0\.1:\d+\/model\.gguf failed after 4 attempts \(last curl exit 7\)/),
+    });
     expect(await portIsClosed(run.port)).toBe(true);
     expectNoPartialModel(run, cache);
   }, BOOT_TIMEOUT_MS);
 
   test('a download the server cuts short fails, leaves no partial file and serves nothing', async () => {
     const cache = buildOnlyCache('truncated');
+    const first = host.requests.length;
     const run = await boot('truncated', { modelUrl: host.url('truncated.gguf'), cacheDir: cache });
     console.log(`${run.workDir.split('/').pop()}: ${run.lastLine}`);
     expect(run.code).toBe(1);
-    expect(run.lastLine).toMatch(/^GLLM_BOOT_RESULT=FAILURE reason=model download from .*truncated\.gguf failed after 4 attempts/);
-    expect(run.lastLine).toMatch(new RegExp(`got \\d+ of ${model.bytes} bytes`));
-    expect(run.log).toMatch(/resuming at \d+ bytes/);
+    expect(run.result.failure).toEqual({ phase: 'model', reason: expect.stringMatching(/^model download from .*truncated\.gguf failed after 4 attempts/) });
+    expect(run.result.failure!.reason).toMatch(new RegExp(`got \\d+ of ${model.bytes} bytes`));
+    // Each try after the first resumes where the last one stopped: a Range from the bytes it has.
+    const ranges = host.ranges.slice(first).filter((_, i) => host.requests[first + i] === '/truncated.gguf');
+    expect(ranges).toHaveLength(4);
+    expect(ranges.slice(1).every((r) => /^bytes=[1-9]\d*-$/.test(r))).toBe(true);
     expect(await portIsClosed(run.port)).toBe(true);
     expectNoPartialModel(run, cache);
   }, BOOT_TIMEOUT_MS);
@@ -503,11 +535,8 @@ describe('boot.sh in local mode', () => {
   test('on-instance quantization: an F32 source is quantized, served, and the result cached', async () => {
     const opts = { modelUrl: host.url('f32.gguf'), sha256: f32Model.sha256, sizeBytes: f32Model.bytes, quantizeTo: 'Q4_0' };
     const run = await boot('quantize', opts);
-    const build = /compiled llama-server llama-quantize in ([\d.]+) s/.exec(run.log);
-    console.log(`quantizing boot: ${run.seconds.toFixed(1)} s (compile with llama-quantize ${build?.[1] ?? '?'} s)`);
-    expect(run.lastLine).toBe('GLLM_BOOT_RESULT=SUCCESS');
-    expect(run.log).toMatch(/quantizing to Q4_0/);
-    expect(run.log).toMatch(/quantized in [\d.]+ s/);
+    console.log(`quantizing boot: ${run.seconds.toFixed(1)} s (build phase, compiling llama-quantize too: ${phaseSeconds(run, 'build')} s; model phase ${phaseSeconds(run, 'model')} s)`);
+    expect(run.result).toMatchObject({ failure: null, build: { from: 'compile' }, model: { source: 'download', quantized: 'quantize' } });
     expect((await chat(run.port, false, API_KEY)).status).toBe(200);
     // Named by the llama.cpp release that quantized it, its SHA-256 beside it.
     const quantized = cacheFiles().find((f) => f.startsWith(`quantized/${f32Model.sha256}-Q4_0-llama.cpp-`) && f.endsWith('.gguf'))!;
@@ -518,9 +547,7 @@ describe('boot.sh in local mode', () => {
     const downloads = host.count('f32.gguf');
     const again = await boot('quantize-warm', opts);
     console.log(`quantizing boot, warm: ${again.seconds.toFixed(1)} s`);
-    expect(again.lastLine).toBe('GLLM_BOOT_RESULT=SUCCESS');
-    expect(again.log).toContain(`model: cache hit ${quantized}`);
-    expect(again.log).not.toMatch(/quantizing|compiling/);
+    expect(again.result).toMatchObject({ failure: null, build: { from: 'cache' }, model: { source: null, quantized: 'cache' }, cacheWrites: [] });
     expect(host.count('f32.gguf')).toBe(downloads);
   }, BUILD_TIMEOUT_MS);
 });

@@ -17,6 +17,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 
+import { BOOT_RESULT_PATHS, BootResult, parseBootResult } from '../../../runtime/boot/result';
 import { cacheRoot } from '../llama-cpp-source';
 import { BoxArch, ensureRootfs } from './rootfs';
 
@@ -70,7 +71,11 @@ export interface BoxOptions {
   readonly removePaths?: readonly string[];
 }
 
-export interface BootResult {
+/**
+ * One boot of the box as the box saw it: the cloud-init stand-in's exit status and output. What the
+ * kit's boot itself says it did is its own boot result (runtime/boot/result.ts): see bootResult().
+ */
+export interface BoxBootRun {
   /** Boot number, from 1. */
   readonly boot: number;
   /** Exit status of the user data (first boot) or of the per-boot scripts (later boots). */
@@ -343,7 +348,7 @@ export class InstanceBox {
   }
 
   /** Boots the machine and waits until the cloud-init stand-in has run; the machine keeps running. */
-  async boot(timeoutMs: number): Promise<BootResult> {
+  async boot(timeoutMs: number): Promise<BoxBootRun> {
     if (this.container) throw new Error('the box is already running');
     this.boots += 1;
     const boot = this.boots;
@@ -427,6 +432,11 @@ export class InstanceBox {
 
   exists(boxPath: string): boolean {
     return existsSync(path.join(this.merged, boxPath));
+  }
+
+  /** The kit boot's own result of its last boot, parsed with its schema: none, or a malformed one, throws. */
+  bootResult(): BootResult {
+    return parseBootResult(this.read(BOOT_RESULT_PATHS.instance));
   }
 
   /** An orderly shutdown (nspawn turns SIGTERM into the container's poweroff); the disk is kept for the next boot. */
