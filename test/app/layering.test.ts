@@ -95,8 +95,19 @@ function imports(file: string): string[] {
   return ts.preProcessFile(fs.readFileSync(file, 'utf8'), true, true).importedFiles.map((f) => f.fileName);
 }
 
+/**
+ * The one package import allowed: the boot result's schema (zod), which the
+ * tests and an operator's tools parse results with. Nothing the boot program
+ * bundles or lib/ loads may import that file except as `import type`, which
+ * the compilers erase (checked below), so neither the bundle nor the package
+ * carries zod, a development dependency.
+ */
+const RUNTIME_BOOT_PACKAGES_ALLOWED: readonly string[] = ['runtime/boot/result.ts -> zod'];
+const BOOT_RESULT_MODULE = path.join(RUNTIME_BOOT, 'result.ts');
+
 function runtimeBootImportProblem(fromFile: string, specifier: string): string | undefined {
   if (specifier.startsWith('node:')) return undefined;
+  if (RUNTIME_BOOT_PACKAGES_ALLOWED.includes(`${path.relative(REPO_ROOT, fromFile)} -> ${specifier}`)) return undefined;
   if (!specifier.startsWith('.')) return `imports the package ${specifier} (only Node's built-ins, as node:...)`;
   const top = path.relative(REPO_ROOT, path.resolve(path.dirname(fromFile), specifier)).split(path.sep)[0];
   return top === 'runtime' ? undefined : `imports ${top}/ (runtime/boot may import only runtime/)`;
@@ -162,6 +173,19 @@ test('runtime/boot imports nothing from lib/, tools/ or test/, and no package', 
     .filter((i) => i.problem !== undefined)
     .map((i) => `${path.relative(REPO_ROOT, file)}: '${i.specifier}': ${i.problem}`));
   expect(problems).toEqual([]);
+});
+
+test('runtime/ and lib/ import the boot result\'s module for its types only', () => {
+  const importers = [...sourceFiles(path.join(REPO_ROOT, 'runtime')), ...files].filter((f) => f !== BOOT_RESULT_MODULE);
+  const valueImports = importers.flatMap((file) => {
+    const text = fs.readFileSync(file, 'utf8');
+    return [...text.matchAll(/^(import|export)\s+(type\s+)?[^;]*?from\s+'([^']+)'/gms)]
+      .filter((m) => path.resolve(path.dirname(file), m[3]) === BOOT_RESULT_MODULE.replace(/\.ts$/, '') && m[2] === undefined)
+      .map(() => path.relative(REPO_ROOT, file));
+  });
+  expect(valueImports).toEqual([]);
+  expect(runtimeBootImportProblem(BOOT_RESULT_MODULE, 'zod')).toBeUndefined();
+  expect(runtimeBootImportProblem(path.join(RUNTIME_BOOT, 'main.ts'), 'zod')).toMatch(/imports the package zod/);
 });
 
 test('the runtime/boot rule catches lib/, tools/, test/ and packages, and lets runtime/ and Node\'s built-ins pass', () => {
