@@ -11,6 +11,8 @@ import * as path from 'node:path';
 
 import { buildSync } from 'esbuild';
 
+import { usageErrors } from '../command-line/flags';
+
 /** The boot program's entry. */
 export const BOOT_ENTRY = path.join(__dirname, '..', '..', 'runtime', 'boot', `main${path.extname(__filename)}`);
 
@@ -33,7 +35,21 @@ export function bundleBootProgram(outfile: string): void {
 }
 
 if (require.main === module) {
-  const outfile = path.resolve(process.argv[2] ?? path.join(__dirname, '..', '..', '.cache', 'boot', 'boot.js'));
+  const args = process.argv.slice(2);
+  if (args.includes('--help')) {
+    process.stdout.write('usage: npm run bundle:boot -- [OUTFILE]   (default .cache/boot/boot.js)\n');
+    process.exit(0);
+  }
+  // Checked before anything is written: a flag is not a file name, and there is one OUTFILE at most.
+  const errors = [
+    ...args.filter((a) => a.startsWith('-')).map((a) => `${a}: got an option; expected only OUTFILE, a file path`),
+    ...(args.length > 1 ? [`OUTFILE: got ${args.length} paths; expected one`] : []),
+  ];
+  if (errors.length > 0) {
+    process.stderr.write(`${usageErrors('bundle-boot', errors)}\n`);
+    process.exit(2);
+  }
+  const outfile = path.resolve(args[0] ?? path.join(__dirname, '..', '..', '.cache', 'boot', 'boot.js'));
   bundleBootProgram(outfile);
   process.stdout.write(`${outfile}\n`);
 }

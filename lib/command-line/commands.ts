@@ -15,6 +15,7 @@ export const COMMANDS = {
   'prompt-cache-memory': { file: 'tools/bench/prompt-cache-memory.ts', run: 'npx tsx tools/bench/prompt-cache-memory.ts' },
   'fleet-prefix': { file: 'tools/bench/fleet-prefix.ts', run: 'npx tsx tools/bench/fleet-prefix.ts' },
   'jsii-check': { file: 'tools/dev/jsii-check.ts', run: 'npx tsx tools/dev/jsii-check.ts' },
+  'bundle-boot': { file: 'lib/boot/boot-bundle.ts', run: 'npm run bundle:boot --' },
 } as const satisfies Record<string, { readonly file: string; readonly run: string }>;
 
 export type CommandName = keyof typeof COMMANDS;

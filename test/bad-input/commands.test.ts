@@ -291,6 +291,13 @@ const CASES: readonly Case[] = [
   u('jsii-check', ['--scratch'], /--scratch: needs a value/),
   u('jsii-check', ['stray'], /unexpected argument "stray"/),
   { command: 'jsii-check', args: [], env: { JSII: path.join(tmp, 'no-such-jsii') }, code: 2, says: [/\$JSII: got ".*no-such-jsii"; expected a jsii program, and it does not exist/] },
+
+  // bundle-boot: a flag is not taken for the file to write, and one file at most
+  u('bundle-boot', ['--bogus'], /--bogus: got an option; expected only OUTFILE, a file path/),
+  u('bundle-boot', ['--out=boot.js'], /--out=boot\.js: got an option; expected only OUTFILE/),
+  u('bundle-boot', ['-o', path.join(tmp, 'b.js')], /-o: got an option; expected only OUTFILE/),
+  u('bundle-boot', [path.join(tmp, 'a.js'), path.join(tmp, 'b.js')], /OUTFILE: got 2 paths; expected one/),
+  u('bundle-boot', ['--minify'], /--minify: got an option; expected only OUTFILE/),
 ];
 
 /** Valid base flags, so the case's bad flag is the only problem; a flag the case gives replaces the base one. */
