@@ -23,21 +23,12 @@ import { localBootEnvironment, stopLocalServer } from '../../lib/boot/local-boot
 import { parseLocalBootArgs } from '../../lib/boot/local-boot-options';
 import { cacheRoot, ensureLlamaCppSource, type LlamaCppSource } from '../support/llama-cpp-source';
 import { ensureTinyModel } from '../support/tiny-model';
+import { freePort } from '../support/llama-server';
 
 jest.setTimeout(60 * 60 * 1000);
 
 const API_KEY = 'boot-program-test-key-0123456789';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 let tmp: string;
 let workDir: string;

@@ -23,6 +23,7 @@ import { BOOT_RESULT_PATHS, BootResult, parseBootResult } from '../../runtime/bo
 import { buildLlamaCpp } from '../support/llama-cpp-build';
 import { cacheRoot, ensureLlamaCppSource, LlamaCppSource } from '../support/llama-cpp-source';
 import { ensureTinyModel, GeneratedFile, quantizedPath, quantizeModel } from '../support/tiny-model';
+import { freePort } from '../support/llama-server';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -69,16 +70,6 @@ function tarWith(manifest: string, llamaServer: string): Buffer {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function portIsClosed(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -53,7 +53,7 @@ function killAllOnExit(): void {
 
 /** Asks the kernel for a free port. Another process could take it before the
  * server binds; startLlamaServer retries on a new port if that happens. */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();

@@ -4,7 +4,7 @@
  * the same inputs, byte for byte. The OS and toolchain bash reads from the
  * machine are stood in for by functions defined after boot.sh is sourced.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -13,17 +13,12 @@ import { type BuildMachine, kitCmakeDefines } from '../../../../runtime/boot/bui
 import { buildKey, buildKeyMaterial, buildTargets } from '../../../../runtime/boot/build/key';
 import { type BootMode } from '../../../../runtime/boot/contract';
 import { inBootShell, wordsAfterMarker } from '../support/boot-shell';
-import { AWS_ENV, LOCAL_ENV, envText } from '../support/environments';
+import { AWS_ENV, envFileIn } from '../support/environments';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'gllm-build-key-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-let files = 0;
-function envFile(mode: BootMode, overrides: Record<string, string>): string {
-  const file = path.join(dir, `boot-${files++}.env`);
-  writeFileSync(file, envText({ ...(mode === 'aws' ? AWS_ENV : LOCAL_ENV), ...overrides }));
-  return file;
-}
+const envFile = (mode: BootMode, overrides: Record<string, string> = {}) => envFileIn(dir, mode, overrides);
 
 const ARM_ARCHES = Object.values(GENERATIONS).map((g) => g.armArch);
 const machineOf = (name: 'x86_64' | 'aarch64', armArch: string): BuildMachine => (name === 'aarch64' ? { machine: name, armArch } : { machine: name });

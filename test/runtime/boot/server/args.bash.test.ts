@@ -14,17 +14,12 @@ import {
   chooseLockArgs, LOCK_CANDIDATES, type LockCandidate, listenHost, memlockCovers, serverArgs,
 } from '../../../../runtime/boot/server/args';
 import { inBootShell, wordsAfterMarker } from '../support/boot-shell';
-import { AWS_ENV, LOCAL_ENV, envText } from '../support/environments';
+import { AWS_ENV, LOCAL_ENV, envFileIn } from '../support/environments';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'gllm-server-args-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-let files = 0;
-function envFile(mode: BootMode, overrides: Record<string, string>): string {
-  const file = path.join(dir, `boot-${files++}.env`);
-  writeFileSync(file, envText({ ...(mode === 'aws' ? AWS_ENV : LOCAL_ENV), ...overrides }));
-  return file;
-}
+const envFile = (mode: BootMode, overrides: Record<string, string> = {}) => envFileIn(dir, mode, overrides);
 
 interface Row {
   readonly mode: BootMode;

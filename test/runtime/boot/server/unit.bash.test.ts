@@ -4,7 +4,7 @@
  * runtime/boot/server/unit.ts on the same inputs.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -12,7 +12,7 @@ import { type BootMode } from '../../../../runtime/boot/contract';
 import { LOCK_CANDIDATES, listenHost } from '../../../../runtime/boot/server/args';
 import { logRotation, renderUnit, serviceUnit, systemdExecLine } from '../../../../runtime/boot/server/unit';
 import { BOOT_SH, inBootShell } from '../support/boot-shell';
-import { AWS_ENV, LOCAL_ENV, envText } from '../support/environments';
+import { AWS_ENV, LOCAL_ENV, envFileIn } from '../support/environments';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'gllm-unit-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -20,12 +20,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** What boot.sh names itself as in the files it writes: its own file name. */
 const WRITER = path.basename(BOOT_SH);
 
-let files = 0;
-function envFile(mode: BootMode, overrides: Record<string, string> = {}): string {
-  const file = path.join(dir, `boot-${files++}.env`);
-  writeFileSync(file, envText({ ...(mode === 'aws' ? AWS_ENV : LOCAL_ENV), ...overrides }));
-  return file;
-}
+const envFile = (mode: BootMode, overrides: Record<string, string> = {}) => envFileIn(dir, mode, overrides);
 
 /** The paths boot.sh's set_layout gives each mode. */
 function layout(mode: BootMode) {

@@ -2,8 +2,11 @@
  * Boot environments for the boot's tests: one as the stack renders it for an
  * instance, one as `npm run local` does, and edits of their text.
  */
+import { writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+
 import { renderBootEnvironment } from '../../../../lib/boot/boot-environment';
-import { type BootEnvironment } from '../../../../runtime/boot/contract';
+import { type BootEnvironment, type BootMode } from '../../../../runtime/boot/contract';
 
 export const AWS_ENV: BootEnvironment = {
   GLLM_MODE: 'aws', GLLM_INSTANCE_TYPE: 'c7g.xlarge', GLLM_GENERATION: '3', GLLM_CPU_PART: '0xd40',
@@ -44,4 +47,12 @@ export function dropKey(text: string, key: string): string {
   const re = new RegExp(`^${key}=.*\\n`, 'm');
   if (!re.test(text)) throw new Error(`no ${key} line`);
   return text.replace(re, '');
+}
+
+let envFiles = 0;
+/** Writes the mode's environment with `overrides` to a new file in `dir`; its path. */
+export function envFileIn(dir: string, mode: BootMode, overrides: Record<string, string> = {}): string {
+  const file = path.join(dir, `boot-${envFiles++}.env`);
+  writeFileSync(file, envText({ ...(mode === 'aws' ? AWS_ENV : LOCAL_ENV), ...overrides }));
+  return file;
 }
