@@ -110,8 +110,8 @@ test('a phase that fails stops the server, then reports the failure under the gr
   expect(failed).toBeGreaterThan(calls.indexOf('[cpu] start'));
   expect(failed).toBeLessThan(calls.indexOf('supervisor stop'));
   expect(outcome.events.map((e) => `${e.phase} ${e.event}`)).toEqual([
-    'deps start', 'deps done', 'cpu start', 'cpu failed',
-    'report failure-metric', 'report lifecycle-action', 'report signal',
+    'config done', 'deps start', 'deps done', 'cpu start', 'cpu failed',
+    'report start', 'report failure-metric', 'report lifecycle-action', 'report signal', 'report done',
   ]);
   expect(outcome.report?.signal).toEqual({ kind: 'skipped' });
 });
@@ -126,7 +126,7 @@ test('a deadline spent before the first phase: deps is refused, and nothing runs
   const slow: AdaptersFactory = async (...args) => { const a = await factory(...args); clock.advance(1000); return a; };
   const outcome = await boot(cfg, '/tmp/boot.env', log, clock, clock.now(), slow);
   expect(outcome.end.ok).toBe(false);
-  expect(outcome.events.filter((e) => e.phase !== 'report').map((e) => `${e.phase} ${e.event}`)).toEqual(['deps start', 'deps failed']);
+  expect(outcome.events.filter((e) => e.phase !== 'report').map((e) => `${e.phase} ${e.event}`)).toEqual(['config done', 'deps start', 'deps failed']);
   expect(!outcome.end.ok && outcome.end.failure.reason).toBe('boot deadline of 1 s passed before step deps');
 });
 
