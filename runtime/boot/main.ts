@@ -20,7 +20,7 @@ import { type AwsBootConfig, type BootConfig, type BootEnvProblem, type LocalBoo
 import { type Clock, systemClock } from './core/clock';
 import { Deadline, deadlineOriginMs, initStartMs, procInitStartSources } from './core/deadline';
 import { Exec } from './core/exec';
-import { BootLog, type BootEvent, secondsText } from './core/log';
+import { BootLog, type BootEvent, type BootEventData, secondsText } from './core/log';
 import { PhaseFailure, runPhase } from './core/phase';
 import { type BootLayout, INSTANCE_LAYOUT, localLayout } from './layout';
 import type { Cache, ModelDownload, Packages, Platform, Reporter, Secrets, Supervisor } from './ports';
@@ -226,7 +226,7 @@ export async function boot(config: BootConfig, envFile: string, log: BootLog, cl
   const deadline = new Deadline(deadlineOriginMs(startedMs, config.bootDeadlineSeconds, initStart), config.bootDeadlineSeconds, clock);
   const limit: TimeLimit = { current: deadline };
   const say = (m: string) => log.log(m);
-  const recordFor = (phase: string) => (event: string, detail: string) => void log.record(phase, event, detail);
+  const recordFor = (phase: string) => (event: string, detail: string, data?: BootEventData) => void log.record(phase, event, detail, data);
   const runner = { clock, log, deadline };
   let adapters: MachineAdapters | undefined;
   let end: BootEnd;
