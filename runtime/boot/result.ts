@@ -5,9 +5,11 @@
  * reported to AWS. Tests and operators read this; the boot log is for people
  * and its wording may change.
  *
- * This is the result's one definition. lib/boot/boot.sh writes it today (see
- * write_boot_result there); the tests parse every result they produce with
- * BOOT_RESULT, so a result the writer gets wrong fails them.
+ * This is the result's one definition. lib/boot/boot.sh writes it (see
+ * write_boot_result there), and so does the TypeScript boot (made by
+ * result-from-outcome.ts, written by main.ts writeBootResult); the tests
+ * parse every result they produce with BOOT_RESULT, so a result a writer
+ * gets wrong fails them.
  */
 import { z } from 'zod';
 import { INSTANCE_LAYOUT, localLayout } from './layout';
