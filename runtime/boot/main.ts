@@ -318,18 +318,19 @@ export async function boot(config: BootConfig, envFile: string, log: BootLog, cl
 }
 
 /**
- * Writes the boot's result to `file` (layout.ts bootResult) through a temporary name, so a
- * reader finds the whole of it or none; readable by its owner only (a
- * failure reason can quote the model's source URL, which may carry a
- * presigned signature). Best effort, as boot.sh's write_boot_result: a
- * result that cannot be written fails no boot; the warning says so.
+ * Writes the boot's result to `file` (layout.ts bootResult) through a
+ * temporary name, so a reader finds the whole of it or none; readable by its
+ * owner only (a failure reason can quote the model's source URL, which may
+ * carry a presigned signature). Best effort, as boot.sh's write_boot_result:
+ * a result that cannot be written fails no boot; the warning says so. Written
+ * before the last output line, so whoever waits on that line finds it.
  */
 export async function writeBootResult(file: string, outcome: BootOutcome, log: (m: string) => void): Promise<void> {
   const tmp = `${file}.tmp.${process.pid}`;
   try {
     await mkdir(dirname(file), { recursive: true });
     await writeFile(tmp, `${JSON.stringify(bootResultFromOutcome(outcome))}\n`, { mode: 0o600 });
-    // A file left by an earlier boot under this name keeps its mode: it is set whatever was there.
+    // writeFile's mode holds only for a file it creates (one a killed boot left under this name keeps its own).
     await chmod(tmp, 0o600);
     await rename(tmp, file);
   } catch (e) {
