@@ -34,6 +34,8 @@ export interface BootLayout {
   readonly serverLog: string;
   /** One boot at a time per machine (or work directory): a re-run waits for this lock. */
   readonly bootLock: string;
+  /** The boot's result (result.ts), written when it ends, removed when the next one starts. */
+  readonly bootResult: string;
 }
 
 /** The paths of a layout's five roots; the rest are derived from them the same way in both modes. */
@@ -54,6 +56,7 @@ function layoutFrom(roots: LayoutRoots): BootLayout {
     bootLog: posix.join(roots.logDir, "boot.log"),
     serverLog: posix.join(roots.logDir, "server.log"),
     bootLock: posix.join(roots.stateDir, "boot.lock"),
+    bootResult: posix.join(roots.stateDir, "boot-result.json"),
   };
 }
 

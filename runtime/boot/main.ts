@@ -13,13 +13,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
+import { chmod, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 
 import { type AwsBootConfig, type BootConfig, type BootEnvProblem, type LocalBootConfig, parseBootEnvironment } from './contract';
 import { type Clock, systemClock } from './core/clock';
 import { Deadline, deadlineOriginMs, initStartMs, procInitStartSources } from './core/deadline';
 import { Exec } from './core/exec';
-import { BootLog, type BootEvent, secondsText } from './core/log';
+import { BootLog, type BootEvent, type BootEventData, secondsText } from './core/log';
 import { PhaseFailure, runPhase } from './core/phase';
 import { type BootLayout, INSTANCE_LAYOUT, localLayout } from './layout';
 import type { Cache, ModelDownload, Packages, Platform, Reporter, Secrets, Supervisor } from './ports';
@@ -46,6 +47,7 @@ import { preflightPhase, type ServerSettings } from './phases/preflight';
 import { type MetadataCheck, servePhase } from './phases/serve';
 import { healthPhase, httpHealthProbe } from './phases/health';
 import { type BootEnd, reportPhase, type ReportPhaseOutput } from './phases/report';
+import { bootResultFromOutcome } from './result-from-outcome';
 import { listenHost } from './server/args';
 import { SERVICE_USER } from './server/unit';
 
@@ -183,11 +185,14 @@ async function userIds(exec: Exec, user: string, limitMs: number): Promise<{ uid
 }
 
 /**
- * What a boot came to, for its result file (runtime/boot/result.ts, on its
- * way): how it ended, what each report came to, and every event the phases
- * recorded, oldest first.
+ * What a boot came to, for its result file (result.ts; made by
+ * result-from-outcome.ts): how it ended, what each report came to, and every
+ * event the phases recorded, oldest first.
  */
 export interface BootOutcome {
+  readonly mode: BootConfig['mode'];
+  /** The boot's deadline, in ms since the epoch. */
+  readonly deadlineAtMs: number;
   readonly end: BootEnd;
   readonly report: ReportPhaseOutput | undefined;
   readonly events: readonly BootEvent[];
@@ -221,7 +226,7 @@ export async function boot(config: BootConfig, envFile: string, log: BootLog, cl
   const deadline = new Deadline(deadlineOriginMs(startedMs, config.bootDeadlineSeconds, initStart), config.bootDeadlineSeconds, clock);
   const limit: TimeLimit = { current: deadline };
   const say = (m: string) => log.log(m);
-  const recordFor = (phase: string) => (event: string, detail: string) => void log.record(phase, event, detail);
+  const recordFor = (phase: string) => (event: string, detail: string, data?: BootEventData) => void log.record(phase, event, detail, data);
   const runner = { clock, log, deadline };
   let adapters: MachineAdapters | undefined;
   let end: BootEnd;
@@ -230,6 +235,8 @@ export async function boot(config: BootConfig, envFile: string, log: BootLog, cl
     const a = adapters;
     const { layout } = a;
     log.log(`boot (${config.mode} mode) with ${envFile}: ${config.instanceType}, llama.cpp ${config.llamaCppRef}, model ${config.modelFile}; deadline in ${deadline.secondsLeft()} s`);
+    // The config phase began with the program (BootOutcome.startedMs).
+    log.record('config', 'done');
     const limitMs = () => limit.current.timeLimitMs();
     await runPhase(depsPhase, { requiredTools: a.requiredTools, optionalPackages: a.optionalPackages, packages: a.packages, platform: a.platform, log: say }, runner);
     const cpu = await runPhase(cpuPhase, { instanceType: config.instanceType, generation: config.generation, cpuPart: config.cpuPart, armArch: config.armArch, x86: a.x86, x86BaselineFlags: X86_BASELINE_CPU_FLAGS, platform: a.platform, log: say }, runner);
@@ -300,12 +307,36 @@ export async function boot(config: BootConfig, envFile: string, log: BootLog, cl
   }
   let report: ReportPhaseOutput | undefined;
   if (adapters !== undefined) {
+    log.record(reportPhase.name, 'start');
     report = await reportPhase.run({
       end, deadline, enterGrace: (grace) => { limit.current = grace; }, reporter: adapters.reporter, log: say, record: recordFor('report'),
     });
+    log.record(reportPhase.name, 'done');
   }
   if (end.ok) log.log(`boot succeeded in ${secondsText(clock.now() - startedMs)} s; serving ${config.modelFile} on port ${config.port}`);
-  return { end, report, events: log.events(), startedMs, endedMs: clock.now() };
+  return { mode: config.mode, deadlineAtMs: deadline.endMs, end, report, events: log.events(), startedMs, endedMs: clock.now() };
+}
+
+/**
+ * Writes the boot's result to `file` (layout.ts bootResult) through a
+ * temporary name, so a reader finds the whole of it or none; readable by its
+ * owner only (a failure reason can quote the model's source URL, which may
+ * carry a presigned signature). Best effort, as boot.sh's write_boot_result:
+ * a result that cannot be written fails no boot; the warning says so. Written
+ * before the last output line, so whoever waits on that line finds it.
+ */
+export async function writeBootResult(file: string, outcome: BootOutcome, log: (m: string) => void): Promise<void> {
+  const tmp = `${file}.tmp.${process.pid}`;
+  try {
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(tmp, `${JSON.stringify(bootResultFromOutcome(outcome))}\n`, { mode: 0o600 });
+    // writeFile's mode holds only for a file it creates (one a killed boot left under this name keeps its own).
+    await chmod(tmp, 0o600);
+    await rename(tmp, file);
+  } catch (e) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    log(`WARNING: could not write the boot result ${file}: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 /** The whole program: arguments, configuration, lock, log, boot. Resolves with the exit status. */
@@ -345,9 +376,12 @@ export async function main(argv: readonly string[], out: (line: string) => void 
   await mkdir(layout.stateDir, { recursive: true });
   const lock = await takeBootLock(layout.bootLock);
   try {
+    // The previous boot's result goes: until this one ends, there is none.
+    await rm(layout.bootResult, { force: true });
     const log = new BootLog({ clock, console: out, step: 'config' });
     log.openFile(layout.bootLog);
     const outcome = await boot(config, envFile, log, clock, startedMs);
+    await writeBootResult(layout.bootResult, outcome, (m) => log.log(m));
     // boot.sh's last line, which `npm run local` and the tests read.
     out(outcome.end.ok ? 'GLLM_BOOT_RESULT=SUCCESS' : `GLLM_BOOT_RESULT=FAILURE reason=${outcome.end.failure.reason}`);
     return outcome.end.ok ? 0 : 1;

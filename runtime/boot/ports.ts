@@ -151,6 +151,19 @@ export type ReportOutcome =
   /** Nothing to report to: local mode, no lifecycle hook, no failure metric configured. */
   | { readonly kind: "skipped" };
 
+/** How one hook's lifecycle action went, and when its last try ended. */
+export interface HookActionOutcome {
+  readonly hook: string;
+  readonly outcome: ReportOutcome;
+  readonly atMs: number;
+}
+
+/**
+ * The lifecycle actions' outcome: the group's own hook's, and where the
+ * reporter tried any, each hook's in order (for the boot's result).
+ */
+export type LifecycleOutcome = ReportOutcome & { readonly hooks?: readonly HookActionOutcome[] };
+
 /**
  * Tells the world how the boot ended. Every method is best effort: it logs
  * and returns what happened, it never fails the boot. Each runs under the
@@ -158,7 +171,7 @@ export type ReportOutcome =
  */
 export interface Reporter {
   /** Completes the launch lifecycle action of each configured hook: CONTINUE lets the instance serve, ABANDON has it terminated. */
-  completeLifecycleAction(result: "CONTINUE" | "ABANDON"): Promise<ReportOutcome>;
+  completeLifecycleAction(result: "CONTINUE" | "ABANDON"): Promise<LifecycleOutcome>;
   /** Signals the stack's creation policy (`reason` is cut to what the signal carries). */
   signal(status: "SUCCESS" | "FAILURE", reason: string): Promise<ReportOutcome>;
   /** Counts one failed boot in the failure metric, which the update's rollback alarm watches. */

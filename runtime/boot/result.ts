@@ -5,12 +5,14 @@
  * reported to AWS. Tests and operators read this; the boot log is for people
  * and its wording may change.
  *
- * This is the result's one definition. lib/boot/boot.sh writes it today (see
- * write_boot_result there); the tests parse every result they produce with
- * BOOT_RESULT, so a result the writer gets wrong fails them.
+ * This is the result's one definition. lib/boot/boot.sh writes it (see
+ * write_boot_result there), and so does the TypeScript boot (made by
+ * result-from-outcome.ts, written by main.ts writeBootResult); the tests
+ * parse every result they produce with BOOT_RESULT, so a result a writer
+ * gets wrong fails them.
  */
-import * as path from 'node:path';
 import { z } from 'zod';
+import { INSTANCE_LAYOUT, localLayout } from './layout';
 
 /**
  * Bumped when a field changes meaning or goes. The objects are strict (a
@@ -26,8 +28,8 @@ export const BOOT_RESULT_SCHEMA_VERSION = 1;
  * means no boot has ended since (one is running, or was killed).
  */
 export const BOOT_RESULT_PATHS = {
-  instance: '/var/lib/graviton-llm/boot-result.json',
-  local: (workDir: string): string => path.join(workDir, 'state', 'boot-result.json'),
+  instance: INSTANCE_LAYOUT.bootResult,
+  local: (workDir: string): string => localLayout(workDir).bootResult,
 } as const;
 
 /**

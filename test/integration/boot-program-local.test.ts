@@ -9,18 +9,28 @@
  * (GRAVITON_LLM_CACHE, warm at /work/cache), with ccache where installed:
  * about a minute on a 2-core machine with a warm ccache; a cold one takes far
  * longer, hence the limit.
+ *
+ * What a boot did is asserted on its result (boot-result.json, parsed with
+ * result.ts's schema). Then boot.sh and the bundle boot the same scenarios
+ * (from the cache the first boot filled; again on the same work directory; a
+ * CPU check that fails; a model that does not verify), each in a work
+ * directory and a copy of that cache of its own, and their results must
+ * agree field by field, times aside.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 
 import { bundleBootProgram } from '../../lib/boot/boot-bundle';
 import { renderBootEnvironment } from '../../lib/boot/boot-environment';
+import { BOOT_SCRIPT } from '../../lib/boot/boot-script';
 import { localBootEnvironment, stopLocalServer } from '../../lib/boot/local-boot';
 import { parseLocalBootArgs } from '../../lib/boot/local-boot-options';
+import type { BootEnvironment } from '../../runtime/boot/contract';
+import { BOOT_RESULT_PATHS, type BootResult, parseBootResult } from '../../runtime/boot/result';
 import { cacheRoot, ensureLlamaCppSource, type LlamaCppSource } from '../support/llama-cpp-source';
 import { ensureTinyModel } from '../support/tiny-model';
 import { freePort } from '../support/llama-server';
@@ -29,51 +39,49 @@ jest.setTimeout(60 * 60 * 1000);
 
 const API_KEY = 'boot-program-test-key-0123456789';
 
-
 let tmp: string;
 let workDir: string;
+let cacheDir: string;
+let keyFile: string;
+let bundle: string;
+let modelUrl: string;
+let modelSha: string;
+let modelBytes: number;
 let source: LlamaCppSource;
 let modelHost: http.Server;
 let port: number;
-let run: { code: number; stdout: string; stderr: string; log: string };
+let run: BootRun;
+/** Work directories whose servers are stopped at the end. */
+const workDirs: string[] = [];
 
-beforeAll(async () => {
-  source = await ensureLlamaCppSource();
-  const model = await ensureTinyModel({ source });
-  const modelBytes = statSync(model.path).size;
-  const modelSha = createHash('sha256').update(readFileSync(model.path)).digest('hex');
+interface BootRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly log: string;
+  /** The boot's result: every boot must leave one the schema takes. */
+  readonly result: BootResult;
+}
 
-  mkdirSync(cacheRoot(), { recursive: true });
-  tmp = mkdtempSync(path.join(cacheRoot(), 'boot-program-test-'));
-  workDir = path.join(tmp, 'work');
-  const cacheDir = path.join(tmp, 'cache');
-  const keyFile = path.join(tmp, 'api-key');
-  writeFileSync(keyFile, `${API_KEY}\n`, { mode: 0o600 });
-
-  modelHost = http.createServer((req, res) => {
-    if (req.url !== '/tiny.gguf') return void res.writeHead(404).end();
-    res.writeHead(200, { 'Content-Length': modelBytes });
-    createReadStream(model.path).pipe(res);
-  });
-  await new Promise<void>((resolve) => modelHost.listen(0, '127.0.0.1', resolve));
-  const modelUrl = `http://127.0.0.1:${(modelHost.address() as net.AddressInfo).port}/tiny.gguf`;
-
-  port = await freePort();
+/** The environment file for a local boot in `work`, rendered as `npm run local` renders it, with `edit` applied. */
+function envFile(work: string, cache: string, bootPort: number, edit: Partial<BootEnvironment> = {}): string {
   const parsed = parseLocalBootArgs([
-    '--work-dir', workDir, '--cache-dir', cacheDir, '--llama-src', source.dir, '--llama-ref', source.tag,
+    '--work-dir', work, '--cache-dir', cache, '--llama-src', source.dir, '--llama-ref', source.tag,
     '--api-key-file', keyFile, '--model-url', modelUrl, '--model-file', 'tiny-f32.gguf',
     '--sha256', modelSha, '--size-bytes', String(modelBytes),
-    '--port', String(port), '--slots', '2', '--ctx-per-slot', '1024', '--health-timeout', '120',
+    '--port', String(bootPort), '--slots', '2', '--ctx-per-slot', '1024', '--health-timeout', '120',
   ]);
   if (!('options' in parsed)) throw new Error(`local boot options: ${JSON.stringify(parsed)}`);
-  mkdirSync(workDir, { recursive: true });
-  const envFile = path.join(workDir, 'boot.env');
-  writeFileSync(envFile, renderBootEnvironment(localBootEnvironment(parsed.options, keyFile)), { mode: 0o600 });
+  mkdirSync(work, { recursive: true });
+  const file = path.join(work, 'boot.env');
+  writeFileSync(file, renderBootEnvironment({ ...localBootEnvironment(parsed.options, keyFile), ...edit }), { mode: 0o600 });
+  return file;
+}
 
-  const bundle = path.join(tmp, 'boot.js');
-  bundleBootProgram(bundle);
-  // The bundle runs from a directory without node_modules, as on an instance.
-  const child = spawn(process.execPath, [bundle, envFile], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs `program args` to its end, then reads the boot's log and result in `work`. */
+async function runBoot(program: string, args: readonly string[], work: string): Promise<BootRun> {
+  if (!workDirs.includes(work)) workDirs.push(work);
+  const child = spawn(program, args, { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (b: Buffer) => (stdout += b.toString('utf8')));
@@ -82,12 +90,48 @@ beforeAll(async () => {
     child.on('error', reject);
     child.on('close', (c) => resolve(c ?? 1));
   });
-  const logFile = path.join(workDir, 'logs', 'boot.log');
-  run = { code, stdout, stderr, log: existsSync(logFile) ? readFileSync(logFile, 'utf8') : '' };
+  const logFile = path.join(work, 'logs', 'boot.log');
+  const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
+  const resultFile = BOOT_RESULT_PATHS.local(work);
+  if (!existsSync(resultFile)) throw new Error(`${program} ${args.join(' ')} left no result (exit ${code}):\n${stdout}\n${stderr}`);
+  return { code, stdout, stderr, log, result: parseBootResult(readFileSync(resultFile, 'utf8')) };
+}
+
+/** The bundled TypeScript boot, run by Node from a directory without node_modules, as on an instance. */
+const bundleBoot = (env: string, work: string) => runBoot(process.execPath, [bundle, env], work);
+/** boot.sh, as `npm run local` runs it. */
+const bashBoot = (env: string, work: string) => runBoot('bash', [BOOT_SCRIPT, env], work);
+
+beforeAll(async () => {
+  source = await ensureLlamaCppSource();
+  const model = await ensureTinyModel({ source });
+  modelBytes = statSync(model.path).size;
+  modelSha = createHash('sha256').update(readFileSync(model.path)).digest('hex');
+
+  mkdirSync(cacheRoot(), { recursive: true });
+  tmp = mkdtempSync(path.join(cacheRoot(), 'boot-program-test-'));
+  workDir = path.join(tmp, 'work');
+  cacheDir = path.join(tmp, 'cache');
+  keyFile = path.join(tmp, 'api-key');
+  writeFileSync(keyFile, `${API_KEY}\n`, { mode: 0o600 });
+
+  modelHost = http.createServer((req, res) => {
+    if (req.url !== '/tiny.gguf') return void res.writeHead(404).end();
+    res.writeHead(200, { 'Content-Length': modelBytes });
+    createReadStream(model.path).pipe(res);
+  });
+  await new Promise<void>((resolve) => modelHost.listen(0, '127.0.0.1', resolve));
+  modelUrl = `http://127.0.0.1:${(modelHost.address() as net.AddressInfo).port}/tiny.gguf`;
+
+  port = await freePort();
+  const env = envFile(workDir, cacheDir, port);
+  bundle = path.join(tmp, 'boot.js');
+  bundleBootProgram(bundle);
+  run = await bundleBoot(env, workDir);
 });
 
 afterAll(async () => {
-  if (workDir) stopLocalServer(workDir);
+  for (const dir of workDirs) stopLocalServer(dir);
   if (modelHost) await new Promise<void>((resolve) => modelHost.close(() => resolve()));
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
@@ -96,17 +140,25 @@ test('the bundled boot builds llama-server, fetches and verifies the model, cach
   if (run.code !== 0) console.log(`${run.stdout}\n${run.stderr}`);
   expect(run.code).toBe(0);
   expect(run.stdout.trimEnd().split('\n').pop()).toBe('GLLM_BOOT_RESULT=SUCCESS');
-  for (const step of ['deps', 'cpu', 'build', 'model', 'api-key', 'preflight', 'serve', 'health']) {
-    expect(run.log).toMatch(new RegExp(`\\[${step}\\] done in [\\d.]+ s`));
-  }
-  expect(run.log).toMatch(/compiled llama-server in [\d.]+ s/);
-  expect(run.log).toMatch(/cached builds\/[0-9a-f]{32}\.tar\.gz/);
-  expect(run.log).toMatch(/model verified: \d+ bytes, sha256 [0-9a-f]{64}/);
-  expect(run.log).toMatch(/cached models\/[0-9a-f]{64}\.gguf/);
+  const { result } = run;
+  expect(result.phases.map((p) => [p.name, p.outcome])).toEqual(
+    ['config', 'deps', 'cpu', 'build', 'model', 'api-key', 'preflight', 'serve', 'health'].map((n) => [n, 'ok']),
+  );
+  expect(result).toMatchObject({
+    mode: 'local', failure: null, report: null,
+    build: { from: 'compile', cacheVersion: null, discarded: [] },
+    model: { source: 'download', quantized: null },
+  });
+  expect(result.cacheWrites).toEqual([
+    { object: `builds/${result.build!.key}.tar.gz`, outcome: 'written' },
+    { object: `models/${modelSha}.gguf`, outcome: 'written' },
+  ]);
+  // A person's line, not the result's: the log still says how the boot went.
   expect(run.log).toMatch(/boot succeeded in [\d.]+ s; serving tiny-f32.gguf/);
   expect(run.stdout).not.toContain(API_KEY);
   expect(run.log).not.toContain(API_KEY);
   expect(statSync(path.join(workDir, 'secrets', 'api-key')).mode & 0o777).toBe(0o600);
+  expect(statSync(BOOT_RESULT_PATHS.local(workDir)).mode & 0o777).toBe(0o600);
 });
 
 test('/health answers 200 without a key', async () => {
@@ -139,4 +191,80 @@ test('npm run local --stop stops the server the TypeScript boot started (its pid
     if (!closed) await new Promise((r) => setTimeout(r, 100));
   }
   expect(closed).toBe(true);
+});
+
+/** A result with its times left out: what two boots of one scenario must agree on. */
+function timeless(r: BootResult): unknown {
+  return {
+    ...r,
+    startedAtMs: undefined, endedAtMs: undefined, deadlineAtMs: undefined,
+    phases: r.phases.map((p) => ({ name: p.name, outcome: p.outcome })),
+    report: r.report === null ? null : { ...r.report, lifecycleActions: r.report.lifecycleActions.map((a) => ({ ...a, atMs: undefined })) },
+  };
+}
+
+describe('boot.sh and the bundle write the same result for the same scenario, times aside', () => {
+  /** A work directory and a copy of the first boot's cache for each program, so neither sees what the other wrote. */
+  function scenario(name: string): { bash: { work: string; cache: string }; ts: { work: string; cache: string } } {
+    const side = (who: string) => {
+      const cache = path.join(tmp, `${name}-${who}-cache`);
+      cpSync(cacheDir, cache, { recursive: true });
+      return { work: path.join(tmp, `${name}-${who}`), cache };
+    };
+    return { bash: side('bash'), ts: side('ts') };
+  }
+
+  async function both(s: ReturnType<typeof scenario>, edits: Partial<BootEnvironment> = {}): Promise<{ bash: BootRun; ts: BootRun }> {
+    const edit = { GLLM_BOOT_DEADLINE_SECONDS: '3600', ...edits };
+    const bash = await bashBoot(envFile(s.bash.work, s.bash.cache, await freePort(), edit), s.bash.work);
+    const ts = await bundleBoot(envFile(s.ts.work, s.ts.cache, await freePort(), edit), s.ts.work);
+    return { bash, ts };
+  }
+
+  function expectSame(runs: { bash: BootRun; ts: BootRun }): void {
+    const { bash, ts } = runs;
+    expect(timeless(ts.result)).toEqual(timeless(bash.result));
+    expect(ts.code).toBe(bash.code);
+    for (const r of [bash.result, ts.result]) {
+      // Local mode's deadline counts from the boot's own start (both() sets 3600 s).
+      expect(r.deadlineAtMs! - r.startedAtMs).toBeGreaterThanOrEqual(3600_000);
+      expect(r.deadlineAtMs! - r.startedAtMs).toBeLessThan(3600_000 + 5_000);
+      expect(r.phases.every((p, i) => p.startedAtMs <= p.endedAtMs && (i === 0 || r.phases[i - 1].endedAtMs <= p.startedAtMs))).toBe(true);
+    }
+  }
+
+  const warm = () => scenario('warm');
+  let warmDirs: ReturnType<typeof scenario>;
+
+  test('from the cache the first boot filled: the build and the model from the cache, nothing written, serving', async () => {
+    warmDirs = warm();
+    const runs = await both(warmDirs);
+    expectSame(runs);
+    expect(runs.ts.code).toBe(0);
+    expect(runs.ts.result).toMatchObject({
+      failure: null, build: { key: run.result.build!.key, from: 'cache', cacheVersion: { id: 'local', position: 1, of: 1 }, discarded: [] },
+      model: { source: 'cache', quantized: null }, cacheWrites: [],
+    });
+  });
+
+  test('again on the same work directories: the installed build and the verified model', async () => {
+    const runs = await both(warmDirs);
+    expectSame(runs);
+    expect(runs.ts.result).toMatchObject({ failure: null, build: { from: 'installed', cacheVersion: null }, model: { source: 'installed', quantized: null } });
+  });
+
+  test('a CPU check that fails: config and deps ok, cpu failed with the same reason, nothing after it', async () => {
+    const cpuinfo = path.join(tmp, 'cpuinfo-nothing');
+    writeFileSync(cpuinfo, 'processor\t: 0\n');
+    const runs = await both(scenario('cpu'), { GLLM_CPUINFO_PATH: cpuinfo });
+    expectSame(runs);
+    expect(runs.ts.result.phases.map((p) => [p.name, p.outcome])).toEqual([['config', 'ok'], ['deps', 'ok'], ['cpu', 'failed']]);
+    expect(runs.ts.result).toMatchObject({ build: null, model: null, cacheWrites: [] });
+  });
+
+  test('a model that does not verify: downloaded (the cache has no such model), failed in model, nothing cached', async () => {
+    const runs = await both(scenario('bad-model'), { GLLM_MODEL_SHA256: 'b'.repeat(64) });
+    expectSame(runs);
+    expect(runs.ts.result).toMatchObject({ failure: { phase: 'model' }, build: { from: 'cache' }, model: { source: 'download', quantized: null }, cacheWrites: [] });
+  });
 });

@@ -7,7 +7,7 @@
  */
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
-import type { InstanceIdOutcome, Platform, ReportOutcome, Reporter } from '../ports';
+import type { HookActionOutcome, InstanceIdOutcome, LifecycleOutcome, Platform, ReportOutcome, Reporter } from '../ports';
 import type { AwsCli, AwsCliOutcome } from './aws-cli';
 
 /** Where Amazon Linux installs cfn-signal (aws-cfn-bootstrap), if it does. */
@@ -33,6 +33,8 @@ export interface AwsReporterOptions {
   readonly cfnSignal?: string;
   /** The boot's log. */
   readonly log: (message: string) => void;
+  /** The time, in ms since the epoch, each lifecycle action's last try ended at. @default Date.now */
+  readonly now?: () => number;
 }
 
 /** The outcome of a call, for the port. */
@@ -54,15 +56,19 @@ export class AwsReporter implements Reporter {
    * the group's hook a warning, for a hook of an earlier kit version the
    * expected answer once an upgrade's update has deleted it.
    */
-  async completeLifecycleAction(result: 'CONTINUE' | 'ABANDON'): Promise<ReportOutcome> {
+  async completeLifecycleAction(result: 'CONTINUE' | 'ABANDON'): Promise<LifecycleOutcome> {
     const { cli, lifecycleHooks: hooks, autoScalingGroup, log } = this.opts;
-    if (hooks.length === 0) return { kind: 'skipped' };
+    const now = this.opts.now ?? Date.now;
+    if (hooks.length === 0) return { kind: 'skipped', hooks: [] };
     const id = await this.instanceId();
     if (!id.ok) {
       log(`WARNING: could not complete lifecycle action ${hooks[0]} with ${result}: no instance id from the metadata service`);
-      return { kind: 'failed', detail: `no instance id: ${id.detail}` };
+      const failed: ReportOutcome = { kind: 'failed', detail: `no instance id: ${id.detail}` };
+      // As boot.sh: the group's own hook, failed; the others were not tried.
+      return { ...failed, hooks: [{ hook: hooks[0], outcome: failed, atMs: now() }] };
     }
     let own: ReportOutcome | undefined;
+    const tried: HookActionOutcome[] = [];
     for (const [i, hook] of hooks.entries()) {
       const done = await cli.call({
         what: `complete-lifecycle-action ${hook} ${result}`,
@@ -75,8 +81,9 @@ export class AwsReporter implements Reporter {
       else if (done.kind === 'refused') log(`lifecycle hook ${hook} of an earlier kit version holds no action for this instance`);
       else log(`WARNING: could not complete lifecycle action ${hook} of an earlier kit version with ${result} (${done.detail})`);
       own ??= reportOf(done);
+      tried.push({ hook, outcome: reportOf(done), atMs: now() });
     }
-    return own as ReportOutcome;
+    return { ...(own as ReportOutcome), hooks: tried };
   }
 
   /**

@@ -5,6 +5,7 @@
  * written once over the port instead of once per mode.
  */
 import { rm } from "node:fs/promises";
+import type { BootEventData } from "../core/log";
 import type { Cache } from "../ports";
 import { type CacheWrite, firstGoodStep, LOCAL_VERSION_ID, type VersionTry } from "./versions";
 
@@ -12,8 +13,8 @@ import { type CacheWrite, firstGoodStep, LOCAL_VERSION_ID, type VersionTry } fro
 export interface CacheUse {
   readonly cache: Cache;
   readonly log: (message: string) => void;
-  /** Records an event of the current phase (cache-hit, cache-miss, cache-discard, cache-write ...). */
-  readonly record: (event: string, detail: string) => void;
+  /** Records an event of the current phase (cache-hit, cache-miss, cache-discard, cache-write ...), with what the boot's result needs of it. */
+  readonly record: (event: string, detail: string, data?: BootEventData) => void;
 }
 
 /**
@@ -71,7 +72,8 @@ export async function firstGoodVersion(use: CacheUse, req: FirstGoodRequest): Pr
     step.lines.slice(logged).forEach((line) => use.log(line));
     logged = step.lines.length;
     if (step.kind === "take") {
-      use.record("cache-hit", `${rel}${step.taken}`);
+      const position = versions!.indexOf(step.version) + 1;
+      use.record("cache-hit", `${rel}${step.taken}`, { kind: "cache-take", object: rel, version: { id: step.version.id, position, of: versions!.length } });
       return { ok: true, taken: step.taken };
     }
     if (step.kind === "miss") {
@@ -93,7 +95,7 @@ export async function firstGoodVersion(use: CacheUse, req: FirstGoodRequest): Pr
       continue;
     }
     await rm(dest, { force: true });
-    use.record("cache-discard", `${rel}${note}: ${problem}`);
+    use.record("cache-discard", `${rel}${note}: ${problem}`, { kind: "cache-discard", object: rel, version: step.version.id, problem: problem || "it fails its checks" });
     tried.push({ outcome: "failed", problem });
   }
 }
@@ -118,17 +120,18 @@ export async function getFromCache(use: CacheUse, rel: string, dest: string): Pr
 export async function putInCache(use: CacheUse, src: string, rel: string, mode: NextWrite, sha256?: string): Promise<void> {
   if (mode === "none") {
     use.log(`not caching ${rel} (see above)`);
+    use.record("cache-write-skipped", rel, { kind: "cache-write", object: rel, outcome: "skipped" });
     return;
   }
   const put = await use.cache.put(src, rel, mode, sha256);
   if (put.kind === "written") {
     use.log(`cached ${rel}`);
-    use.record("cache-write", rel);
+    use.record("cache-write", rel, { kind: "cache-write", object: rel, outcome: "written" });
   } else if (put.kind === "kept-existing") {
     use.log(`cache already holds ${rel}, written meanwhile by another boot; keeping that one`);
-    use.record("cache-kept", rel);
+    use.record("cache-kept", rel, { kind: "cache-write", object: rel, outcome: "kept-existing" });
   } else {
     use.log(`WARNING: cache write of ${rel} failed (${put.detail}); the next boot will redo this work`);
-    use.record("cache-write-failed", `${rel}: ${put.detail}`);
+    use.record("cache-write-failed", `${rel}: ${put.detail}`, { kind: "cache-write", object: rel, outcome: "failed" });
   }
 }

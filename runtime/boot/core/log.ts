@@ -18,7 +18,29 @@ export interface BootEvent {
   readonly atMs: number;
   /** What people need to read it: a reason, a cache object, a duration. */
   readonly detail?: string;
+  /** What the boot's result needs of it, where the detail (for people) is not to be parsed. */
+  readonly data?: BootEventData;
 }
+
+/**
+ * The facts an event carries for the boot's result (result-from-outcome.ts),
+ * recorded where boot.sh set its RESULT_* variables: a later event of one
+ * kind overrides an earlier one (a build looked up in the cache, then
+ * compiled).
+ */
+export type BootEventData =
+  /** The build phase named its build, and where it is taking it from. */
+  | { readonly kind: 'build'; readonly key: string; readonly from: 'installed' | 'cache' | 'compile' }
+  /** Where the model as published is being taken from. */
+  | { readonly kind: 'model-source'; readonly from: 'installed' | 'cache' | 'download' }
+  /** Where the quantized model served is being taken from. */
+  | { readonly kind: 'model-quantized'; readonly from: 'installed' | 'cache' | 'quantize' }
+  /** A version of a cache object was taken: its id, and its place among the object's versions, oldest first. */
+  | { readonly kind: 'cache-take'; readonly object: string; readonly version: { readonly id: string; readonly position: number; readonly of: number } }
+  /** A version of a cache object failed its checks, and was not used. */
+  | { readonly kind: 'cache-discard'; readonly object: string; readonly version: string; readonly problem: string }
+  /** A cache object was written, or meant to be. */
+  | { readonly kind: 'cache-write'; readonly object: string; readonly outcome: 'written' | 'kept-existing' | 'skipped' | 'failed' };
 
 /** A log line as boot.sh writes it: the UTC time to the millisecond, the step in brackets, the message. */
 export function logLine(atMs: number, step: string, message: string): string {
@@ -78,8 +100,8 @@ export class BootLog {
   }
 
   /** Records an event of the boot, for its result; logs nothing. */
-  record(phase: string, event: string, detail?: string): BootEvent {
-    const e: BootEvent = { phase, event, atMs: this.opts.clock.now(), ...(detail !== undefined ? { detail } : {}) };
+  record(phase: string, event: string, detail?: string, data?: BootEventData): BootEvent {
+    const e: BootEvent = { phase, event, atMs: this.opts.clock.now(), ...(detail !== undefined ? { detail } : {}), ...(data !== undefined ? { data } : {}) };
     this.recorded.push(e);
     return e;
   }

@@ -389,7 +389,7 @@ export const buildPhase: Phase<BuildPhaseInput, BuildPhaseOutput> = {
       const problem = await b.checkBuild(buildDir, material);
       if (problem === undefined) {
         log(`build: installed build ${key} reused (no compile)`);
-        cache.record('build-reused', key);
+        cache.record('build-reused', key, { kind: 'build', key, from: 'installed' });
         return output;
       }
       log(`build: discarding installed build ${key}: ${problem}`);
@@ -404,6 +404,7 @@ export const buildPhase: Phase<BuildPhaseInput, BuildPhaseOutput> = {
       // The checks run the binaries as the service user, who must reach them.
       await chmod(staging, 0o755);
       const rel = buildCacheRel(key);
+      cache.record('build-lookup', rel, { kind: 'build', key, from: 'cache' });
       const found = await firstGoodVersion(cache, {
         what: 'build', rel, dest: tarball, instead: 'compiling', check: (file) => b.unpackChecked(file, staging, material),
       });
@@ -411,6 +412,7 @@ export const buildPhase: Phase<BuildPhaseInput, BuildPhaseOutput> = {
         const libraries = await readFile(join(staging, 'runtime-libraries.txt'), 'utf8').then((t) => t.split('\n').join(' '), () => 'not recorded');
         log(`build: cache hit ${rel} (no compile)${found.taken}; needs at run time: ${libraries}`);
       } else {
+        cache.record('build-compile', key, { kind: 'build', key, from: 'compile' });
         await mkdir(layout.logDir, { recursive: true });
         await writeFile(join(layout.logDir, 'build.log'), '');
         const osId = os.id;

@@ -25,6 +25,7 @@ import { sha256OfFile } from '../model/sha256-file';
 import { cachedDigestProblem, modelDigestProblem, modelSizeProblem, modelStamp, modelVerifiedLine, stampHolds } from '../model/verify';
 import type { Cache, ModelDownload, Secrets } from '../ports';
 import { fileExists } from '../core/files';
+import type { BootEventData } from '../core/log';
 
 export const MODEL_PHASE = 'model';
 
@@ -53,8 +54,8 @@ export interface ModelPhaseInput
   readonly deadline: Pick<Deadline, 'timeLimitMs'>;
   /** The boot's log, for people. */
   readonly log: (message: string) => void;
-  /** Records an event of this phase, for the boot's result. */
-  readonly record: (event: string, detail: string) => void;
+  /** Records an event of this phase, with what the boot's result needs of it. */
+  readonly record: (event: string, detail: string, data?: BootEventData) => void;
 }
 
 export interface ModelPhaseOutput {
@@ -120,7 +121,7 @@ class ModelRun {
     await mkdir(input.layout.modelDir, { recursive: true });
     if (stampHolds(await fileExists(this.modelPath), await readStamp(`${this.modelPath}.verified`), this.stamp)) {
       input.log(quantizeTo === '' ? `model: ${this.modelPath} already verified; reused` : `model: ${this.modelPath} already quantized from ${sha}; reused`);
-      input.record('model-reused', this.modelPath);
+      input.record('model-reused', this.modelPath, quantizeTo === '' ? { kind: 'model-source', from: 'installed' } : { kind: 'model-quantized', from: 'installed' });
       return;
     }
     let quantizedWrite: NextWrite = 'if-absent';
@@ -136,7 +137,7 @@ class ModelRun {
     let fromCache = await getFromCache(this.use, rel, this.partial);
     if (fromCache) {
       input.log(`model: cache hit ${rel}`);
-      input.record('cache-hit', rel);
+      input.record('cache-hit', rel, { kind: 'model-source', from: 'cache' });
       if ((await sizeOf(this.partial)) !== size || (await this.hash(this.partial)) !== sha) {
         input.log('model: cached copy does not verify; downloading from the source instead');
         input.record('cache-discard', `${rel}: does not verify`);
@@ -146,7 +147,7 @@ class ModelRun {
     }
     if (!fromCache) {
       input.log(`model: cache miss ${rel}`);
-      input.record('cache-miss', rel);
+      input.record('cache-miss', rel, { kind: 'model-source', from: 'download' });
       await this.download();
       await this.verify(input.download.source);
     } else {
@@ -222,6 +223,7 @@ class ModelRun {
     if (!got.ok) return got;
     await install(this.partial, this.modelPath, this.stamp);
     this.input.log(`model: cache hit ${rel}${got.taken}`);
+    this.input.record('quantized-from-cache', rel, { kind: 'model-quantized', from: 'cache' });
     return { ok: true };
   }
 
@@ -246,6 +248,7 @@ class ModelRun {
     await mkdir(input.layout.logDir, { recursive: true });
     const start = input.clock.now();
     input.log(`quantizing to ${quantizeTo}`);
+    input.record('quantizing', quantizeTo, { kind: 'model-quantized', from: 'quantize' });
     const limitMs = input.deadline.timeLimitMs();
     if (limitMs - input.clock.now() < 1000) fail(`no time left in the boot deadline of ${bootDeadlineSeconds} s to quantize`);
     const ran = await input.exec.run({

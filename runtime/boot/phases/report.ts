@@ -14,7 +14,7 @@
  */
 import { type Deadline, REPORT_GRACE_SECONDS } from '../core/deadline';
 import type { Phase, PhaseFailure } from '../core/phase';
-import type { ReportOutcome, Reporter } from '../ports';
+import type { HookActionOutcome, LifecycleOutcome, ReportOutcome, Reporter } from '../ports';
 
 export const REPORT_PHASE = 'report';
 
@@ -46,7 +46,12 @@ export interface ReportPhaseOutput {
   /** Only a failed boot counts itself. */
   readonly failureMetric: ReportOutcome | undefined;
   readonly lifecycleAction: ReportOutcome;
+  /** Each hook's lifecycle action, in the configuration's order, where the reporter tried any. */
+  readonly lifecycleActions: readonly HookActionOutcome[];
+  /** What was signalled, and how that went. */
   readonly signal: ReportOutcome;
+  readonly status: 'SUCCESS' | 'FAILURE';
+  readonly result: 'CONTINUE' | 'ABANDON';
 }
 
 /** An outcome in a few words: "done", "refused: ValidationError ...". */
@@ -65,8 +70,8 @@ export const reportPhase: Phase<ReportPhaseInput, ReportPhaseOutput> = {
     const result = end.ok ? 'CONTINUE' : 'ABANDON';
 
     /** One report, unless the grace has run out; a reporter that throws (a bug) does not stop the others. */
-    const report = async (event: string, what: string, send: () => Promise<ReportOutcome>): Promise<ReportOutcome> => {
-      let outcome: ReportOutcome;
+    const report = async <O extends ReportOutcome>(event: string, what: string, send: () => Promise<O>): Promise<O | ReportOutcome> => {
+      let outcome: O | ReportOutcome;
       if (grace.msLeft() === 0) {
         outcome = { kind: 'failed', detail: `the reporting grace of ${REPORT_GRACE_SECONDS} s ran out` };
         log(`WARNING: ${what} not reported: the reporting grace of ${REPORT_GRACE_SECONDS} s ran out`);
@@ -84,8 +89,9 @@ export const reportPhase: Phase<ReportPhaseInput, ReportPhaseOutput> = {
 
     const failureMetric = end.ok ? undefined : await report('failure-metric', 'failure metric', () => reporter.countFailure());
     // The lifecycle action before the signal: it is what lets a new instance serve.
-    const lifecycleAction = await report('lifecycle-action', `lifecycle action ${result}`, () => reporter.completeLifecycleAction(result));
+    const lifecycle: LifecycleOutcome = await report('lifecycle-action', `lifecycle action ${result}`, () => reporter.completeLifecycleAction(result));
+    const { hooks, ...lifecycleAction } = lifecycle;
     const signal = await report('signal', `signal ${status}`, () => reporter.signal(status, end.ok ? SUCCESS_REASON : end.failure.reason));
-    return { failureMetric, lifecycleAction, signal };
+    return { failureMetric, lifecycleAction, lifecycleActions: hooks ?? [], signal, status, result };
   },
 };

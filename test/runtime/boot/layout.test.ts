@@ -14,6 +14,7 @@ describe("the boot's layout", () => {
       bootLog: "/var/log/graviton-llm/boot.log",
       serverLog: "/var/log/graviton-llm/server.log",
       bootLock: "/var/lib/graviton-llm/boot.lock",
+      bootResult: "/var/lib/graviton-llm/boot-result.json",
     });
     expect(INSTANCE_FILES).toEqual({
       bootScript: "/opt/graviton-llm/boot.sh",

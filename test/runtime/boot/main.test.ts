@@ -4,7 +4,7 @@
  * process with fake adapters (the factory seam) and a fake clock. The whole
  * program, bundled, runs in test/integration/boot-program-local.test.ts.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -12,7 +12,9 @@ import { parseBootEnvironment, type BootConfig } from '../../../runtime/boot/con
 import { Deadline } from '../../../runtime/boot/core/deadline';
 import { Exec } from '../../../runtime/boot/core/exec';
 import { BootLog } from '../../../runtime/boot/core/log';
-import { boot, describeProblems, machineAdapters, takeBootLock, type AdaptersFactory, type MachineAdapters, type TimeLimit } from '../../../runtime/boot/main';
+import { boot, describeProblems, machineAdapters, main, takeBootLock, writeBootResult, type AdaptersFactory, type MachineAdapters, type TimeLimit } from '../../../runtime/boot/main';
+import { bootResultFromOutcome } from '../../../runtime/boot/result-from-outcome';
+import { BOOT_RESULT_PATHS, parseBootResult } from '../../../runtime/boot/result';
 import { INSTANCE_LAYOUT, localLayout } from '../../../runtime/boot/layout';
 import type { Packages, Platform, ReportOutcome, Reporter } from '../../../runtime/boot/ports';
 import { FakeCache } from './support/fake-cache';
@@ -110,8 +112,8 @@ test('a phase that fails stops the server, then reports the failure under the gr
   expect(failed).toBeGreaterThan(calls.indexOf('[cpu] start'));
   expect(failed).toBeLessThan(calls.indexOf('supervisor stop'));
   expect(outcome.events.map((e) => `${e.phase} ${e.event}`)).toEqual([
-    'deps start', 'deps done', 'cpu start', 'cpu failed',
-    'report failure-metric', 'report lifecycle-action', 'report signal',
+    'config done', 'deps start', 'deps done', 'cpu start', 'cpu failed',
+    'report start', 'report failure-metric', 'report lifecycle-action', 'report signal', 'report done',
   ]);
   expect(outcome.report?.signal).toEqual({ kind: 'skipped' });
 });
@@ -126,7 +128,7 @@ test('a deadline spent before the first phase: deps is refused, and nothing runs
   const slow: AdaptersFactory = async (...args) => { const a = await factory(...args); clock.advance(1000); return a; };
   const outcome = await boot(cfg, '/tmp/boot.env', log, clock, clock.now(), slow);
   expect(outcome.end.ok).toBe(false);
-  expect(outcome.events.filter((e) => e.phase !== 'report').map((e) => `${e.phase} ${e.event}`)).toEqual(['deps start', 'deps failed']);
+  expect(outcome.events.filter((e) => e.phase !== 'report').map((e) => `${e.phase} ${e.event}`)).toEqual(['config done', 'deps start', 'deps failed']);
   expect(!outcome.end.ok && outcome.end.failure.reason).toBe('boot deadline of 1 s passed before step deps');
 });
 
@@ -217,4 +219,63 @@ test('the boot lock: a second boot waits until the first lets go (real flock, on
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+describe('the boot result (result.ts) main writes', () => {
+  let dir: string;
+  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'boot-result-')); });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A local boot that fails its CPU check (sparc64), from boot() with fakes. */
+  async function failedOutcome() {
+    const clock = new FakeClock();
+    const log = new BootLog({ clock, console: () => undefined, step: 'config' });
+    const { factory } = fakes(clock, [], { machine: () => 'sparc64' });
+    return boot(config(), '/tmp/boot.env', log, clock, clock.now() - 5, factory);
+  }
+
+  test('boot()\'s outcome makes a result the schema takes: config from the program\'s start, the phases run, the failed one last', async () => {
+    const outcome = await failedOutcome();
+    const result = parseBootResult(JSON.stringify(bootResultFromOutcome(outcome)));
+    expect(result.phases.map((p) => [p.name, p.outcome])).toEqual([['config', 'ok'], ['deps', 'ok'], ['cpu', 'failed']]);
+    expect(result.phases[0].startedAtMs).toBe(outcome.startedMs);
+    expect(result).toMatchObject({ mode: 'local', failure: { phase: 'cpu' }, build: null, model: null, report: null, deadlineAtMs: outcome.deadlineAtMs });
+  });
+
+  test('written through a temporary name, readable by its owner only, whatever mode the file it replaces had', async () => {
+    const file = join(dir, 'state', 'boot-result.json');
+    mkdirSync(join(dir, 'state'));
+    writeFileSync(file, 'stale', { mode: 0o644 });
+    const warnings: string[] = [];
+    await writeBootResult(file, await failedOutcome(), (m) => warnings.push(m));
+    expect(warnings).toEqual([]);
+    expect(parseBootResult(readFileSync(file, 'utf8')).failure?.phase).toBe('cpu');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readdirSync(join(dir, 'state'))).toEqual(['boot-result.json']);
+  });
+
+  test('a result that cannot be written is a warning, not a failure, and leaves no temporary file', async () => {
+    // Its directory would be below a regular file.
+    writeFileSync(join(dir, 'state'), 'not a directory');
+    const warnings: string[] = [];
+    await expect(writeBootResult(join(dir, 'state', 'boot-result.json'), await failedOutcome(), (m) => warnings.push(m))).resolves.toBeUndefined();
+    expect(warnings).toEqual([expect.stringMatching(/^WARNING: could not write the boot result .*boot-result\.json: /)]);
+    expect(readdirSync(dir)).toEqual(['state']);
+  });
+
+  test('main: a real local boot that fails its CPU check replaces the previous result and exits 1', async () => {
+    const work = join(dir, 'work');
+    const cpuinfo = join(dir, 'cpuinfo');
+    writeFileSync(cpuinfo, 'processor\t: 0\n');
+    const env = join(dir, 'boot.env');
+    writeFileSync(env, envText({ ...LOCAL_ENV, GLLM_WORK_DIR: work, GLLM_CPUINFO_PATH: cpuinfo, GLLM_CACHE_URI: join(dir, 'cache') }));
+    const file = BOOT_RESULT_PATHS.local(work);
+    mkdirSync(join(work, 'state'), { recursive: true });
+    writeFileSync(file, '{"from":"an earlier boot"}');
+    const out: string[] = [];
+    expect(await main([env], (l) => out.push(l), (l) => out.push(l))).toBe(1);
+    const result = parseBootResult(readFileSync(file, 'utf8'));
+    expect(result.phases.map((p) => [p.name, p.outcome])).toEqual([['config', 'ok'], ['deps', 'ok'], ['cpu', 'failed']]);
+    expect(out[out.length - 1]).toBe(`GLLM_BOOT_RESULT=FAILURE reason=${result.failure?.reason}`);
+  });
 });

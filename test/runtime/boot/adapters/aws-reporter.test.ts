@@ -63,7 +63,9 @@ test('cfn-signal\'s ValidationError (the stack waits for no signal) is final and
 
 test('without an instance id, the lifecycle action and the API signal are not sent, with a warning each', async () => {
   const { r, lines } = reporter({}, { ok: false, detail: 'no instance metadata service here' });
-  await expect(r.completeLifecycleAction('ABANDON')).resolves.toEqual({ kind: 'failed', detail: 'no instance id: no instance metadata service here' });
+  const noId = { kind: 'failed', detail: 'no instance id: no instance metadata service here' };
+  // For the boot's result, as boot.sh: the group's own hook failed, the others were not tried.
+  await expect(r.completeLifecycleAction('ABANDON')).resolves.toEqual({ ...noId, hooks: [{ hook: 'launch', outcome: noId, atMs: expect.any(Number) }] });
   await expect(r.signal('FAILURE', 'x')).resolves.toMatchObject({ kind: 'failed' });
   expect(lines).toEqual([
     'WARNING: could not complete lifecycle action launch with ABANDON: no instance id from the metadata service',
@@ -81,7 +83,7 @@ test('the instance id is read once for both reports', async () => {
 
 test('no hook and no metric: nothing to report to, no call', async () => {
   const { r, lines } = reporter({ lifecycleHooks: [], bootFailureMetric: '' });
-  await expect(r.completeLifecycleAction('CONTINUE')).resolves.toEqual({ kind: 'skipped' });
+  await expect(r.completeLifecycleAction('CONTINUE')).resolves.toEqual({ kind: 'skipped', hooks: [] });
   await expect(r.countFailure()).resolves.toEqual({ kind: 'skipped' });
   expect(lines).toEqual([]);
   expect(() => readFileSync(join(dir, 'aws.calls'))).toThrow();
@@ -91,7 +93,13 @@ test('a hook of an earlier version that fails for another reason than AWS\'s ref
   const { r, lines } = reporter({ lifecycleHooks: ['launch', 'launch-v1'] });
   // The stand-in takes the group's hook and answers the earlier one with a usage error (not retried).
   writeFileSync(join(dir, 'aws'), `#!/bin/sh\ncase "$*" in *launch-v1*) echo "aws: error: argument --instance-id: expected one argument" >&2; exit 2 ;; esac\nexit 0\n`);
-  await expect(r.completeLifecycleAction('CONTINUE')).resolves.toEqual({ kind: 'done' });
+  await expect(r.completeLifecycleAction('CONTINUE')).resolves.toEqual({
+    kind: 'done',
+    hooks: [
+      { hook: 'launch', outcome: { kind: 'done' }, atMs: expect.any(Number) },
+      { hook: 'launch-v1', outcome: { kind: 'failed', detail: 'exit 2: aws: error: argument --instance-id: expected one argument' }, atMs: expect.any(Number) },
+    ],
+  });
   expect(lines).toEqual([
     'lifecycle action launch completed with CONTINUE',
     'complete-lifecycle-action launch-v1 CONTINUE failed (exit 2: aws: error: argument --instance-id: expected one argument); not retried: no retry would change it',

@@ -267,7 +267,14 @@ describeMoto('the aws-mode adapters against moto_server, through the real AWS CL
       writeFileSync(join(state, 'faults.json'), JSON.stringify({ CompleteLifecycleAction: 2 }));
       const first = reporterOf();
       takeCalls();
-      await expect(first.reporter.completeLifecycleAction('CONTINUE')).resolves.toEqual({ kind: 'done' });
+      // Each hook's outcome too, for the boot's result: the group's own completed, the earlier version's refused.
+      await expect(first.reporter.completeLifecycleAction('CONTINUE')).resolves.toEqual({
+        kind: 'done',
+        hooks: [
+          { hook: 'launch', outcome: { kind: 'done' }, atMs: expect.any(Number) },
+          { hook: 'launch-v1', outcome: { kind: 'refused', detail: expect.stringContaining('No active Lifecycle Action found') }, atMs: expect.any(Number) },
+        ],
+      });
       expect(first.lines.filter((l) => !l.includes('try 2/6'))).toEqual([
         'lifecycle action launch completed with CONTINUE',
         'lifecycle hook launch-v1 of an earlier kit version holds no action for this instance',

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -32,6 +32,46 @@ function request(dest = join(dir, "dest")) {
 }
 
 const versions = (...contents: string[]): FakeVersion[] => contents.map((content, i) => ({ id: `v${i + 1}`, content }));
+
+describe("the facts recorded for the boot's result (core/log.ts BootEventData)", () => {
+  function recording(cache: Cache) {
+    const data: unknown[] = [];
+    const u: CacheUse = { cache, log: () => undefined, record: (_e, _d, d) => data.push(d) };
+    return { u, data };
+  }
+
+  test("the version taken, with its place among the versions; each discarded one with its problem", async () => {
+    const { u, data } = recording(new FakeCache({ [REL]: versions("bad one", "good first", "good later") }));
+    await firstGoodVersion(u, request());
+    expect(data).toEqual([
+      { kind: "cache-discard", object: REL, version: "v1", problem: "it holds bad one" },
+      { kind: "cache-take", object: REL, version: { id: "v2", position: 2, of: 3 } },
+    ]);
+  });
+
+  test("a local cache's one version is version local, 1 of 1, as boot.sh's result says", async () => {
+    mkdirSync(join(dir, "cache", "builds"), { recursive: true });
+    writeFileSync(join(dir, "cache", REL), "good build");
+    const { u, data } = recording(new DirCache(join(dir, "cache")));
+    await firstGoodVersion(u, request());
+    expect(data).toEqual([{ kind: "cache-take", object: REL, version: { id: "local", position: 1, of: 1 } }]);
+  });
+
+  test("each write's outcome: written, kept-existing, failed, skipped", async () => {
+    const cache = new FakeCache({ [REL]: versions("there") });
+    const { u, data } = recording(cache);
+    const src = join(dir, "src");
+    writeFileSync(src, "x");
+    await putInCache(u, src, "builds/new.tar.gz", "if-absent");
+    await putInCache(u, src, REL, "if-absent");
+    await putInCache(u, src, "builds/skipped.tar.gz", "none");
+    expect(data).toEqual([
+      { kind: "cache-write", object: "builds/new.tar.gz", outcome: "written" },
+      { kind: "cache-write", object: REL, outcome: "kept-existing" },
+      { kind: "cache-write", object: "builds/skipped.tar.gz", outcome: "skipped" },
+    ]);
+  });
+});
 
 describe("the first good version", () => {
   test("a miss: no version, so the boot compiles and writes its build only if absent", async () => {
@@ -161,6 +201,6 @@ describe("reading and writing", () => {
       "WARNING: cache write of builds/unwritable.tar.gz failed (AccessDenied); the next boot will redo this work",
       "not caching builds/skipped.tar.gz (see above)",
     ]);
-    expect(events).toEqual(["cache-write builds/new.tar.gz", `cache-kept ${REL}`, "cache-write-failed builds/unwritable.tar.gz: AccessDenied"]);
+    expect(events).toEqual(["cache-write builds/new.tar.gz", `cache-kept ${REL}`, "cache-write-failed builds/unwritable.tar.gz: AccessDenied", "cache-write-skipped builds/skipped.tar.gz"]);
   });
 });

@@ -123,10 +123,12 @@ class FakePackages implements Packages {
 function setup(cache: BytesCache, overrides: Partial<BuildPhaseInput> = {}) {
   const lines: string[] = [];
   const events: string[] = [];
+  /** What the boot's result is made of (core/log.ts BootEventData), in order. */
+  const data: unknown[] = [];
   const exec = new FakeExec();
   const packages = new FakePackages();
   const clock = new FakeClock();
-  const cacheUse: CacheUse = { cache, log: (m) => lines.push(m), record: (e, d) => events.push(`${e} ${d}`) };
+  const cacheUse: CacheUse = { cache, log: (m) => lines.push(m), record: (e, d, f) => { events.push(`${e} ${d}`); if (f) data.push(f); } };
   const root = join(dir, 'root');
   const input: BuildPhaseInput = {
     llamaCppRef: 'b6600',
@@ -148,7 +150,7 @@ function setup(cache: BytesCache, overrides: Partial<BuildPhaseInput> = {}) {
     log: (m) => lines.push(m),
     ...overrides,
   };
-  return { input, lines, events, exec, packages, clock, root };
+  return { input, lines, events, data, exec, packages, clock, root };
 }
 
 const KEY = buildKey(materialFor());
@@ -158,7 +160,7 @@ const REL = `builds/${KEY}.tar.gz`;
 describe('a cached build', () => {
   test('that passes its checks is installed under its key, unpacked and run as the service user, with no compile', async () => {
     const cache = new BytesCache({ [REL]: [{ id: 'v1', bytes: tarball(materialFor()) }] });
-    const { input, lines, events, exec, packages } = setup(cache);
+    const { input, lines, events, data, exec, packages } = setup(cache);
     // A scale-out instance that finds its build in the cache needs no build tools.
     packages.missing = ['cmake', 'git', 'make', 'gcc14-gcc', 'gcc14-g++', 'gcc', 'g++', 'cc', 'c++'];
     const out = await buildPhase.run(input);
@@ -171,6 +173,7 @@ describe('a cached build', () => {
     expect(cache.puts).toEqual([]);
     expect(lines).toContain(`build: cache hit ${REL} (no compile); needs at run time: libc.so.6 libgomp.so.1 `);
     expect(events).toContain(`cache-hit ${REL}`);
+    expect(data).toEqual([{ kind: 'build', key: KEY, from: 'cache' }, { kind: 'cache-take', object: REL, version: { id: 'v1', position: 1, of: 1 } }]);
     const unpack = exec.calls.find((c) => c.program === 'tar' && c.args?.[0] === '-xzf')!;
     expect(unpack).toMatchObject({ asServiceUser: true, stdinFile: join(input.layout.stateDir, `build-${KEY}.tar.gz`) });
     expect(exec.calls.filter((c) => c.program === 'ldd' || c.program.endsWith('/llama-server')).every((c) => c.asServiceUser)).toBe(true);
@@ -181,8 +184,15 @@ describe('a cached build', () => {
 
   test("for another key's material is discarded, compiled here, and the replacement cached as a new version", async () => {
     const cache = new BytesCache({ [REL]: [{ id: 'v1', bytes: tarball(materialFor(OTHER_COMMIT)) }] });
-    const { input, lines, events, exec } = setup(cache);
+    const { input, lines, events, data, exec } = setup(cache);
     const out = await buildPhase.run(input);
+    // For the boot's result: looked up in the cache, a version discarded, compiled, the replacement written.
+    expect(data).toEqual([
+      { kind: 'build', key: KEY, from: 'cache' },
+      { kind: 'cache-discard', object: REL, version: 'v1', problem: `its manifest is not this build key's (llama.cpp-commit=${OTHER_COMMIT})` },
+      { kind: 'build', key: KEY, from: 'compile' },
+      { kind: 'cache-write', object: REL, outcome: 'written' },
+    ]);
     expect(events).toContain(`cache-discard ${REL} version v1: its manifest is not this build key's (llama.cpp-commit=${OTHER_COMMIT})`);
     expect(lines).toContain(`build: discarding cached ${REL} version v1: its manifest is not this build key's (llama.cpp-commit=${OTHER_COMMIT}); compiling a replacement`);
     expect(exec.ran('cmake')).toHaveLength(2);
@@ -398,6 +408,7 @@ describe('an installed build (a re-run)', () => {
     const versions = jest.spyOn(cache, 'versions');
     const out = await buildPhase.run(again.input);
     expect(again.lines).toContain(`build: installed build ${out.key} reused (no compile)`);
+    expect(again.data).toEqual([{ kind: 'build', key: out.key, from: 'installed' }]);
     expect(versions).not.toHaveBeenCalled();
     expect(again.exec.ran('cmake')).toEqual([]);
   });

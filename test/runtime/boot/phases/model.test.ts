@@ -66,6 +66,8 @@ function machine(overrides: Partial<ModelPhaseInput> = {}, quantizeScript = '#!/
   const clock = new FakeClock();
   const lines: string[] = [];
   const events: string[] = [];
+  /** Where the model came from, as the boot's result reads it (core/log.ts BootEventData), in order. */
+  const from: string[] = [];
   const cache = (overrides.cache as FakeCache | undefined) ?? new FakeCache();
   const download = (overrides.download as FakeDownload | undefined) ?? new FakeDownload(WEIGHTS);
   const secrets = (overrides.secrets as FakeSecrets | undefined) ?? new FakeSecrets();
@@ -88,11 +90,14 @@ function machine(overrides: Partial<ModelPhaseInput> = {}, quantizeScript = '#!/
     clock,
     deadline: { timeLimitMs: () => clock.now() + 600_000 },
     log: (m) => lines.push(m),
-    record: (event, detail) => events.push(`${event} ${detail}`),
+    record: (event, detail, data) => {
+      events.push(`${event} ${detail}`);
+      if (data?.kind === 'model-source' || data?.kind === 'model-quantized') from.push(`${data.kind} ${data.from}`);
+    },
     ...overrides,
   };
   const served = path.join(layout.modelDir, 'model.gguf');
-  return { input, lines, events, cache, download, secrets, layout, buildDir, served, clock };
+  return { input, lines, events, from, cache, download, secrets, layout, buildDir, served, clock };
 }
 
 const failureOf = (p: Promise<unknown>) => phaseFailureOf(p, 'model');
@@ -113,6 +118,7 @@ describe('a source model', () => {
     ]);
     expect(m.cache.puts).toEqual([{ rel: `models/${SHA}.gguf`, mode: 'always' }]);
     expect(m.events).toEqual([`cache-miss models/${SHA}.gguf`, `model-downloaded ${m.served}`, `cache-write models/${SHA}.gguf`]);
+    expect(m.from).toEqual(['model-source download']);
     expect(m.download.requests).toEqual([{ expectedSizeBytes: WEIGHTS.length }]);
     expect(readdirSync(m.layout.modelDir).sort()).toEqual(['model.gguf', 'model.gguf.verified']);
   });
@@ -125,6 +131,7 @@ describe('a source model', () => {
     expect(m.cache.puts).toEqual([]);
     expect(m.lines).toEqual([`model: cache hit models/${SHA}.gguf`, `model verified: ${WEIGHTS.length} bytes, sha256 ${SHA}`]);
     expect(m.events).toEqual([`cache-hit models/${SHA}.gguf`, `model-from-cache ${m.served}`]);
+    expect(m.from).toEqual(['model-source cache']);
   });
 
   test.each([
@@ -189,6 +196,7 @@ describe('a source model', () => {
     expect(readFileSync(m.served, 'utf8')).toBe('not even hashed');
     expect(m.lines).toEqual([`model: ${m.served} already verified; reused`]);
     expect(m.events).toEqual([`model-reused ${m.served}`]);
+    expect(m.from).toEqual(['model-source installed']);
     expect(m.download.requests).toEqual([]);
   });
 
@@ -270,6 +278,7 @@ describe('a model quantized on the machine', () => {
       'quantized in 0.000 s',
       `cached ${QUANTIZED_REL}`,
     ]);
+    expect(m.from).toEqual(['model-source download', 'model-quantized quantize']);
   });
 
   test('the quantized model in the cache with the SHA-256 it was cached with is served: no download, no quantizing', async () => {
@@ -282,6 +291,8 @@ describe('a model quantized on the machine', () => {
     expect(existsSync(path.join(m.buildDir, 'bin', 'args'))).toBe(false);
     expect(m.cache.puts).toEqual([]);
     expect(m.lines).toEqual([`model: cache hit ${QUANTIZED_REL}`]);
+    // The published model was not needed.
+    expect(m.from).toEqual(['model-quantized cache']);
   });
 
   test('the oldest good version is served, not one written later', async () => {
@@ -315,6 +326,7 @@ describe('a model quantized on the machine', () => {
     writeFileSync(`${m.served}.verified`, `quantized ${SHA} Q4_0\n`);
     await modelPhase.run(m.input);
     expect(m.lines).toEqual([`model: ${m.served} already quantized from ${SHA}; reused`]);
+    expect(m.from).toEqual(['model-quantized installed']);
     expect(m.cache.reads).toEqual([]);
   });
 
@@ -347,6 +359,8 @@ describe('a model quantized on the machine', () => {
     const m = machine({ quantizeTo: 'Q4_0' }, '#!/bin/sh\necho loading >&2\necho "error: unknown type" >&2\necho "usage: llama-quantize" >&2\nexit 1\n');
     const f = await failureOf(modelPhase.run(m.input));
     expect(f.reason).toBe('llama-quantize to Q4_0 failed: error: unknown type usage: llama-quantize');
+    // Where it was being taken from when it failed, as boot.sh's result says.
+    expect(m.from).toEqual(['model-source download', 'model-quantized quantize']);
     expect(readFileSync(path.join(m.layout.logDir, 'quantize.log'), 'utf8')).toContain('loading');
     expect(existsSync(m.served)).toBe(false);
   });

@@ -43,7 +43,7 @@ test('a boot that serves completes the lifecycle action with CONTINUE, then sign
   const { reporter, calls } = fakeReporter();
   const r = await report({ ok: true }, reporter);
   expect(calls).toEqual(['lifecycle CONTINUE', `signal SUCCESS ${SUCCESS_REASON}`]);
-  expect(r.out).toEqual({ failureMetric: undefined, lifecycleAction: { kind: 'done' }, signal: { kind: 'done' } });
+  expect(r.out).toEqual({ failureMetric: undefined, lifecycleAction: { kind: 'done' }, lifecycleActions: [], signal: { kind: 'done' }, status: 'SUCCESS', result: 'CONTINUE' });
   expect(r.events).toEqual([['lifecycle-action', 'lifecycle action CONTINUE: done'], ['signal', 'signal SUCCESS: done']]);
   expect(r.lines).toEqual([]);
 });
@@ -95,7 +95,7 @@ test('once the grace has run out, what is left is not reported, and says so', as
   const r = await report(failed, reporter, { clock });
   expect(calls).toEqual(['metric']);
   const ranOut = { kind: 'failed', detail: `the reporting grace of ${REPORT_GRACE_SECONDS} s ran out` };
-  expect(r.out).toEqual({ failureMetric: { kind: 'done' }, lifecycleAction: ranOut, signal: ranOut });
+  expect(r.out).toEqual({ failureMetric: { kind: 'done' }, lifecycleAction: ranOut, lifecycleActions: [], signal: ranOut, status: 'FAILURE', result: 'ABANDON' });
   expect(r.lines).toEqual([
     `WARNING: lifecycle action ABANDON not reported: the reporting grace of ${REPORT_GRACE_SECONDS} s ran out`,
     `WARNING: signal FAILURE not reported: the reporting grace of ${REPORT_GRACE_SECONDS} s ran out`,
@@ -111,6 +111,6 @@ test('local mode: the local reporter keeps what it was asked and answers that th
     { report: 'lifecycle-action', result: 'ABANDON' },
     { report: 'signal', status: 'FAILURE', reason: failed.ok ? '' : failed.failure.reason },
   ]);
-  expect(r.out).toEqual({ failureMetric: { kind: 'skipped' }, lifecycleAction: { kind: 'skipped' }, signal: { kind: 'skipped' } });
+  expect(r.out).toEqual({ failureMetric: { kind: 'skipped' }, lifecycleAction: { kind: 'skipped' }, lifecycleActions: [], signal: { kind: 'skipped' }, status: 'FAILURE', result: 'ABANDON' });
   expect(r.lines).toEqual([]);
 });
