@@ -12,6 +12,8 @@
 import * as path from 'node:path';
 import { z } from 'zod';
 
+import { INSTANCE_FILES } from './layout';
+
 /**
  * Bumped when a field changes meaning or goes. The objects are strict (a
  * field the schema does not name fails the parse): the writer and this
@@ -26,7 +28,7 @@ export const BOOT_RESULT_SCHEMA_VERSION = 1;
  * means no boot has ended since (one is running, or was killed).
  */
 export const BOOT_RESULT_PATHS = {
-  instance: '/var/lib/graviton-llm/boot-result.json',
+  instance: INSTANCE_FILES.bootResult,
   local: (workDir: string): string => path.join(workDir, 'state', 'boot-result.json'),
 } as const;
 
