@@ -13,7 +13,7 @@ import * as path from 'node:path';
 
 import type { Construct } from 'constructs';
 
-import { ConfigError } from '../config/config-error';
+import { formatPropProblem, type PropProblem } from '../base/problems';
 
 /** The context key that picks the boot program (a CDK-style key: the configuration loader passes it by). */
 export const BOOT_PROGRAM_KEY = '@graviton-llm/boot:program';
@@ -22,16 +22,26 @@ export type BootProgram = (typeof BOOT_PROGRAMS)[number];
 /** bash until the TypeScript program passes every box scenario. */
 export const DEFAULT_BOOT_PROGRAM: BootProgram = 'bash';
 
-/** The boot program `scope`'s context names, else the default; anything else is refused, naming the key and the values allowed. */
-export function bootProgramOf(scope: Construct): BootProgram {
-  const given: unknown = scope.node.tryGetContext(BOOT_PROGRAM_KEY);
-  if (given === undefined) return DEFAULT_BOOT_PROGRAM;
-  if ((BOOT_PROGRAMS as readonly unknown[]).includes(given)) return given as BootProgram;
-  throw new ConfigError([{
+/** What is wrong with `given` as the key's value: nothing when it is unset or one of the programs. */
+export function bootProgramProblems(given: unknown): PropProblem[] {
+  if (given === undefined || (BOOT_PROGRAMS as readonly unknown[]).includes(given)) return [];
+  return [{
     field: BOOT_PROGRAM_KEY,
     given,
     expected: `expected one of ${BOOT_PROGRAMS.map((p) => `"${p}"`).join(', ')} (default "${DEFAULT_BOOT_PROGRAM}"): the program instances boot with`,
-  }]);
+  }];
+}
+
+/**
+ * The boot program `scope`'s context names, else the default. The kit's apps
+ * refuse a bad value before building (a ConfigError, lib/app/build-app.ts);
+ * a construct built in another app throws here, with the same words.
+ */
+export function bootProgramOf(scope: Construct): BootProgram {
+  const given: unknown = scope.node.tryGetContext(BOOT_PROGRAM_KEY);
+  const problems = bootProgramProblems(given);
+  if (problems.length > 0) throw new Error(`Invalid context: ${problems.map(formatPropProblem).join('; ')}`);
+  return (given ?? DEFAULT_BOOT_PROGRAM) as BootProgram;
 }
 
 /** The prebuilt bundle in the built package, beside this module (npm run build writes it). */

@@ -8,7 +8,7 @@ import { Stack } from 'aws-cdk-lib';
 
 import { bundleBootProgram } from '../../lib/boot/boot-bundle';
 import { BOOT_PROGRAM_KEY, bootBundleFile, bootProgramOf } from '../../lib/boot/boot-program';
-import { ConfigError } from '../../lib/config/config-error';
+import { runKitApp } from '../../lib/app/run-kit-app';
 import { constructTestApp } from '../support/synth';
 
 const programOf = (context: Record<string, unknown>) => bootProgramOf(new Stack(constructTestApp(context), 'S'));
@@ -19,17 +19,19 @@ test('the context key picks the program; without it, bash', () => {
   expect(programOf({ [BOOT_PROGRAM_KEY]: 'typescript' })).toBe('typescript');
 });
 
-test('anything else is a configuration error naming the key, the value and the choices', () => {
+test('anything else is refused, naming the key, the value and the choices', () => {
   for (const given of ['TypeScript', '', true]) {
-    let error: unknown;
-    try {
-      programOf({ [BOOT_PROGRAM_KEY]: given });
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(ConfigError);
-    expect((error as Error).message).toContain(`${BOOT_PROGRAM_KEY}: got ${JSON.stringify(given)}; expected one of "bash", "typescript" (default "bash")`);
+    expect(() => programOf({ [BOOT_PROGRAM_KEY]: given }))
+      .toThrow(`${BOOT_PROGRAM_KEY}: got ${JSON.stringify(given)}; expected one of "bash", "typescript" (default "bash")`);
   }
+});
+
+test('the kit\'s app stops on a bad value before building, as a configuration error (no stack trace)', () => {
+  const run = runKitApp({ appProps: { context: { [BOOT_PROGRAM_KEY]: 'node' }, outdir: mkdtempSync(path.join(os.tmpdir(), 'boot-program-')) } });
+  expect({ exitCode: run.exitCode, stderr: run.stderr }).toEqual({
+    exitCode: 1,
+    stderr: `Invalid graviton-llm configuration:\n  - ${BOOT_PROGRAM_KEY}: got "node"; expected one of "bash", "typescript" (default "bash"): the program instances boot with\n`,
+  });
 });
 
 test('from the sources the bundle is made under .cache/boot, leaving no temporary file', () => {
