@@ -658,6 +658,25 @@ if (unavailable) {
         await launched.box.shutdown();
       }, BOOT_MS + 2 * 60 * 1000);
 
+      test('a configuration the program refuses: the failure is reported all the same, by the trampoline when no boot result was written', async () => {
+        const s = synthStack(good, good.sha256, [], 'typescript');
+        // A value the boot's contract refuses (a leading zero) that is still safe to source.
+        const refused = { ...s, userData: s.userData.replace(/^GLLM_PORT=\d+$/m, 'GLLM_PORT=010') };
+        expect(refused.userData).toContain('\nGLLM_PORT=010\n');
+        await box.shutdown();
+        const failuresBefore = bootFailures(await aws.observe());
+        const launched = await launch('gllm-refused-env', refused);
+        const result = await launched.box.boot(BOOT_MS);
+        expect(result.status).not.toBe(0);
+        const observed = await aws.observe();
+        expect(reported(observed, launched.instanceId)).toEqual({ hooks: [['ABANDON'], ['no such hook']], signals: ['FAILURE'] });
+        expect(bootFailures(observed) - failuresBefore).toBe(1);
+        if (!launched.box.exists(BOOT_RESULT_PATHS.instance)) {
+          expect(result.output).toMatch(new RegExp(`graviton-llm boot: the boot program \\(\\S+ ${INSTANCE_FILES.bootProgram}\\) exited with status 2 without writing ${BOOT_RESULT_PATHS.instance}; reporting the failure`));
+        }
+        await launched.box.shutdown();
+      }, BOOT_MS + 2 * 60 * 1000);
+
       if (BOX_BOOT_PROGRAM !== 'typescript') {
         test('a bundle in S3 that is not the one the stack was synthesized with is not run, and the failure is reported', async () => {
           const { launched, seconds } = await tamperedProgram('typescript');
