@@ -70,7 +70,7 @@ function findOrBundle(): string {
   const out = path.join(__dirname, '..', '..', '.cache', 'boot', 'boot.js');
   mkdirSync(path.dirname(out), { recursive: true });
   const scratch = `${out}.${process.pid}.tmp`;
-  // Loaded here only: esbuild is a development dependency, absent where the package is installed.
+  // Loaded here only: the built package runs its prebuilt bundle and needs no bundler for it.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { bundleBootProgram } = require('./boot-bundle') as typeof import('./boot-bundle');
   bundleBootProgram(scratch);
