@@ -34,6 +34,15 @@ test('the kit\'s app stops on a bad value before building, as a configuration er
   });
 });
 
+test('the kit\'s app takes the key as a context key of its own (no unknown-key error) and synthesizes the typescript program', () => {
+  const outdir = mkdtempSync(path.join(os.tmpdir(), 'boot-program-'));
+  const run = runKitApp({ appProps: { context: { [BOOT_PROGRAM_KEY]: 'typescript', 'aws:cdk:bundling-stacks': [] }, outdir } });
+  expect({ exitCode: run.exitCode, stderr: run.stderr }).toEqual({ exitCode: 0, stderr: '' });
+  const assets = readFileSync(path.join(outdir, `${run.app.node.children.map((c) => (c as Stack).artifactId).find(Boolean)}.assets.json`), 'utf8');
+  expect(assets).toMatch(/"packaging": "file"[\s\S]*\.js"/);
+  rmSync(outdir, { recursive: true, force: true });
+}, 120_000);
+
 test('from the sources the bundle is made under .cache/boot, leaving no temporary file', () => {
   const file = bootBundleFile();
   expect(file).toBe(path.join(__dirname, '..', '..', '.cache', 'boot', 'boot.js'));
