@@ -82,6 +82,9 @@ function lifecycleActions(events: BoxEvent[], instanceId: string, hook = BOOT_HO
   return events.filter((e) => e.api === 'CompleteLifecycleAction' && e.instanceId === instanceId && e.hook === hook);
 }
 
+/** BootFailure counted so far: the metric is the box's, shared by every instance it launched. */
+const bootFailures = (o: BoxObservation) => o.metrics.find((m) => m.name === 'BootFailure')?.sum ?? 0;
+
 if (unavailable) {
   test('instance box', () => {
     console.log(`instance box skipped: ${unavailable}`);
@@ -503,8 +506,6 @@ if (unavailable) {
     });
 
     describe('failed boots of updated instances', () => {
-      /** BootFailure counted so far: the metric is the box's, shared by every instance it launched. */
-      const bootFailures = (o: BoxObservation) => o.metrics.find((m) => m.name === 'BootFailure')?.sum ?? 0;
 
       async function failedBoot(name: string, s: StackInstance) {
         await box.shutdown();
@@ -624,8 +625,6 @@ if (unavailable) {
     }, BOOT_MS + 2 * 60 * 1000);
 
     describe('the typescript program\'s trampoline, whatever the box\'s program', () => {
-      /** BootFailure counted so far: the metric is the box's, shared by every instance it launched. */
-      const bootFailures = (o: BoxObservation) => o.metrics.find((m) => m.name === 'BootFailure')?.sum ?? 0;
 
       /** What the trampoline reported for `instanceId`, as the box's AWS saw it. */
       function reported(observed: BoxObservation, instanceId: string) {
