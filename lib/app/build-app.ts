@@ -1,4 +1,6 @@
 import { App, Stack } from 'aws-cdk-lib';
+import { BOOT_PROGRAM_KEY, bootProgramProblems } from '../boot/boot-program';
+import { ConfigError } from '../config/config-error';
 import { InferenceStack } from '../stacks/inference-stack';
 import { registerChecks } from './checks';
 import { addEndpointStack } from './endpoint-app';
@@ -24,6 +26,8 @@ export function buildKitApp(app: App, options: BuildAppOptions = {}): Stack[] {
   const context = app.node.getAllContext();
   const entry = chooseEntry(context, options.entry);
   checkContextKeys(entry.mode, context, readCdkJsonContext(options.baseDir ?? process.cwd()));
+  const bootProgram = bootProgramProblems(context[BOOT_PROGRAM_KEY]);
+  if (bootProgram.length > 0) throw new ConfigError(bootProgram);
   return entry.build(app, { baseDir: options.baseDir });
 }
 

@@ -16,14 +16,22 @@ import { usageErrors } from '../command-line/flags';
 /** The boot program's entry. */
 export const BOOT_ENTRY = path.join(__dirname, '..', '..', 'runtime', 'boot', `main${path.extname(__filename)}`);
 
+const REPOSITORY_ROOT = path.join(__dirname, '..', '..');
+
 /** The oldest Node the boot runs on: Debian 12's nodejs 18.19. */
 export const BOOT_NODE_TARGET = 'node18';
 
-/** Writes the bundle to `outfile`, with esbuild's Node 18 CommonJS output. */
+/**
+ * Writes the bundle to `outfile`, with esbuild's Node 18 CommonJS output. The
+ * same sources give the same bytes at the same path (the fleet's asset hash
+ * depends on it); the inline source map names the sources relative to `outfile`.
+ */
 export function bundleBootProgram(outfile: string): void {
   buildSync({
     entryPoints: [BOOT_ENTRY],
     outfile,
+    // The comments naming each source file are relative to this, not to wherever the bundler was started.
+    absWorkingDir: REPOSITORY_ROOT,
     bundle: true,
     platform: 'node',
     target: BOOT_NODE_TARGET,

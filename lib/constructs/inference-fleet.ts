@@ -14,7 +14,9 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { type BootEnvironment } from '../../runtime/boot/contract';
 import { renderBootEnvironment } from '../boot/boot-environment';
+import { bootBundleFile, bootProgramOf } from '../boot/boot-program';
 import { BOOT_SCRIPT } from '../boot/boot-script';
+import { renderTrampoline } from '../boot/trampoline';
 import { LLAMA_CPP_REPOSITORY, llamaCppCommitOf } from '../catalogs/llama-cpp-release';
 import { GravitonInstanceType } from '../instances/graviton-instance-type';
 import { LlamaModel } from '../models/llama-model';
@@ -580,14 +582,6 @@ export class InferenceFleet extends Construct {
       GLLM_BOOT_FAILURE_METRIC: BOOT_METRICS.failure.name,
     };
     const envFile = renderBootEnvironment(env, (v) => Token.isUnresolved(v));
-    // The script travels as an S3 asset: it is larger than EC2's 16 KB user-data limit, and its
-    // hash in the asset key means a changed script yields a new launch template version.
-    const script = new s3assets.Asset(this, 'BootScript', { path: BOOT_SCRIPT });
-    this.role.addToPolicy(new iam.PolicyStatement({
-      actions: ['s3:GetObject'],
-      resources: [script.bucket.arnForObjects(script.s3ObjectKey)],
-      conditions: { StringEquals: { 's3:ResourceAccount': props.assetBucketAccount ?? stack.account } },
-    }));
     userData.addCommands(
       'set -euo pipefail',
       `install -d -m 0755 ${path.posix.dirname(BOOT_ENV_PATH)} ${path.posix.dirname(BOOT_SCRIPT_PATH)}`,
@@ -595,6 +589,14 @@ export class InferenceFleet extends Construct {
       envFile.trimEnd(),
       'GLLM_ENV',
     );
+    if (bootProgramOf(this) === 'typescript') {
+      this.writeTrampoline(userData, props);
+      return;
+    }
+    // The script travels as an S3 asset: it is larger than EC2's 16 KB user-data limit, and its
+    // hash in the asset key means a changed script yields a new launch template version.
+    const script = new s3assets.Asset(this, 'BootScript', { path: BOOT_SCRIPT });
+    this.grantAssetRead(script, props);
     // Retried with growing, jittered waits (about a minute in all), each try bounded (connect
     // within 10 s, give up on 30 s of silence, 120 s in all): a failure here reports nothing,
     // and the instance would wait out the lifecycle hook. --region: without it the
@@ -618,6 +620,42 @@ export class InferenceFleet extends Construct {
       `printf '#!/bin/bash\\nexec ${BOOT_SCRIPT_PATH} ${BOOT_ENV_PATH}\\n' > ${PER_BOOT_SCRIPT_PATH}`,
       `chmod 0755 ${PER_BOOT_SCRIPT_PATH}`,
       `exec ${BOOT_SCRIPT_PATH} ${BOOT_ENV_PATH}`,
+    );
+  }
+
+  /** The role may read `asset`'s object, from a bucket of the asset bucket's account only. */
+  private grantAssetRead(asset: s3assets.Asset, props: InferenceFleetProps): void {
+    this.role.addToPolicy(new iam.PolicyStatement({
+      actions: ['s3:GetObject'],
+      resources: [asset.bucket.arnForObjects(asset.s3ObjectKey)],
+      conditions: { StringEquals: { 's3:ResourceAccount': props.assetBucketAccount ?? Stack.of(this).account } },
+    }));
+  }
+
+  /**
+   * The TypeScript boot program (the `@graviton-llm/boot:program` context
+   * key): its bundle is the stack's asset, which the trampoline
+   * (lib/boot/trampoline.sh) fetches, checks against the SHA-256 synthesized
+   * here, and runs with Node. The trampoline is kept as the per-boot script.
+   */
+  private writeTrampoline(userData: ec2.UserData, props: InferenceFleetProps): void {
+    const file = bootBundleFile();
+    const bundle = new s3assets.Asset(this, 'BootProgram', { path: file });
+    this.grantAssetRead(bundle, props);
+    const trampoline = renderTrampoline({
+      BOOT_ENV: BOOT_ENV_PATH,
+      BUNDLE: INSTANCE_FILES.bootProgram,
+      RESULT: INSTANCE_FILES.bootResult,
+      BUNDLE_URL: `s3://${bundle.s3BucketName}/${bundle.s3ObjectKey}`,
+      BUNDLE_SHA256: createHash('sha256').update(fs.readFileSync(file)).digest('hex'),
+    });
+    userData.addCommands(
+      `install -d -m 0755 ${path.posix.dirname(PER_BOOT_SCRIPT_PATH)}`,
+      `cat > ${PER_BOOT_SCRIPT_PATH} <<'GLLM_TRAMPOLINE'`,
+      trampoline.trimEnd(),
+      'GLLM_TRAMPOLINE',
+      `chmod 0755 ${PER_BOOT_SCRIPT_PATH}`,
+      `exec ${PER_BOOT_SCRIPT_PATH}`,
     );
   }
 }

@@ -77,6 +77,10 @@ export const INSTANCE_LAYOUT: BootLayout = layoutFrom({
 export const INSTANCE_FILES = {
   /** The boot script the user data fetches, checks against its SHA-256 and runs. */
   bootScript: "/opt/graviton-llm/boot.sh",
+  /** The TypeScript boot program's bundle, which the user data's trampoline fetches, checks against its SHA-256 and runs. */
+  bootProgram: "/opt/graviton-llm/boot.js",
+  /** What a boot did (runtime/boot/result.ts), written by every boot; the trampoline reports a failure when none is written. */
+  bootResult: INSTANCE_LAYOUT.bootResult,
   /** The boot's configuration (KEY=value lines), written by the user data. */
   bootEnv: posix.join(INSTANCE_LAYOUT.secretDir, "boot.env"),
   /** The CloudWatch agent's configuration, from its SSM parameter. */

@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { App, CfnParameter, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -7,6 +11,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { IConstruct } from 'constructs';
 import { registerChecks } from '../../lib/app/checks';
+import { BOOT_PROGRAM_KEY, bootBundleFile, DEFAULT_BOOT_PROGRAM } from '../../lib/boot/boot-program';
+import { BOOT_SCRIPT } from '../../lib/boot/boot-script';
 import { PropsError } from '../../lib/base/problems';
 import { AL2023_ARM64_AMI_PARAMETER } from '../../lib/catalogs/amazon-linux';
 import { LLAMA_CPP_DEFAULT_REF, LLAMA_CPP_RELEASE_COMMITS } from '../../lib/catalogs/llama-cpp-release';
@@ -22,8 +28,8 @@ const KEY_ARN = `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/team/llm/key`;
 const RECORDED_AMI = 'ami-0fedcba9876543210';
 
 /** An App with cdk.json's feature flags, no Lambda bundling, and the AMI lookup as cdk.context.json records it. */
-function newApp(): App {
-  return constructTestApp({ [`ssm:account=${ACCOUNT}:parameterName=${AL2023_ARM64_AMI_PARAMETER}:region=${REGION}`]: RECORDED_AMI });
+function newApp(context: Record<string, unknown> = {}): App {
+  return constructTestApp({ ...context, [`ssm:account=${ACCOUNT}:parameterName=${AL2023_ARM64_AMI_PARAMETER}:region=${REGION}`]: RECORDED_AMI });
 }
 
 /** The test's own stand-ins are not under test: their findings are acknowledged on them alone, never on the part. */
@@ -44,8 +50,8 @@ interface Built {
  * Builds an InferenceFleet alone in a fresh stack, beside a plain VPC, bucket and target group, with
  * the kit's checks (cdk-nag, CloudFormation Validate), and synthesizes it.
  */
-function build(env: { account?: string; region: string }, more: (stack: Stack) => Partial<InferenceFleetProps> = () => ({})): Built {
-  const app = newApp();
+function build(env: { account?: string; region: string }, more: (stack: Stack) => Partial<InferenceFleetProps> = () => ({}), context: Record<string, unknown> = {}): Built {
+  const app = newApp(context);
   registerChecks(app);
   const stack = new Stack(app, 'Fleet', { env });
   const vpc = fixture(new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 }), 'AwsSolutions-VPC7');
@@ -325,5 +331,74 @@ describe('InferenceFleet alone checks its own props, with the endpoint\'s rules'
       machineImage: ec2.MachineImage.latestAmazonLinux2023({ cpuType: ec2.AmazonLinuxCpuType.ARM_64 }),
       assetBucketAccount: new CfnParameter(stack, 'Account').valueAsString,
     }))).not.toThrow();
+  });
+});
+
+describe('InferenceFleet boots the program the context key @graviton-llm/boot:program names (transitional)', () => {
+  const REGION_ENV = { account: ACCOUNT, region: REGION };
+  /** The user data as text, each CloudFormation value standing in as 63 characters (the longest bucket name). */
+  const userDataText = (t: Template): string => {
+    const joined = only(t, 'AWS::EC2::LaunchTemplate').Properties.LaunchTemplateData.UserData['Fn::Base64'];
+    const parts: unknown[] = typeof joined === 'string' ? [joined] : joined['Fn::Join'][1];
+    return parts.map((p) => (typeof p === 'string' ? p : 'x'.repeat(63))).join('');
+  };
+  const afterEnvironment = (text: string) => text.slice(text.indexOf('\nGLLM_ENV\n') + '\nGLLM_ENV\n'.length);
+  let bash: Built;
+  let typescript: Built;
+  beforeAll(() => {
+    bash = build(REGION_ENV, undefined, { [BOOT_PROGRAM_KEY]: 'bash' });
+    typescript = build(REGION_ENV, undefined, { [BOOT_PROGRAM_KEY]: 'typescript' });
+  });
+
+  test('without the key the default, bash: the same template as naming bash', () => {
+    expect(DEFAULT_BOOT_PROGRAM).toBe('bash');
+    expect(build(REGION_ENV).t.toJSON()).toEqual(bash.t.toJSON());
+  });
+
+  test('bash: the user data fetches, checks and execs boot.sh, and ships no bundle', () => {
+    const text = userDataText(bash.t);
+    expect(text).toContain(`echo '${createHash('sha256').update(readFileSync(BOOT_SCRIPT)).digest('hex')}  /opt/graviton-llm/boot.sh' | sha256sum --check --strict --quiet ||`);
+    expect(text.trimEnd().endsWith('exec /opt/graviton-llm/boot.sh /etc/graviton-llm/boot.env')).toBe(true);
+    expect(text).not.toContain('GLLM_TRAMPOLINE');
+  });
+
+  test('typescript: the same boot environment, then the trampoline, kept as the per-boot script and run', () => {
+    const text = userDataText(typescript.t);
+    expect(text.slice(0, text.indexOf('\nGLLM_ENV\n'))).toBe(userDataText(bash.t).slice(0, userDataText(bash.t).indexOf('\nGLLM_ENV\n')));
+    const rest = afterEnvironment(text).trimEnd().split('\n');
+    expect(rest[1]).toBe("cat > /var/lib/cloud/scripts/per-boot/graviton-llm.sh <<'GLLM_TRAMPOLINE'");
+    expect(rest.slice(-3)).toEqual([
+      'GLLM_TRAMPOLINE',
+      'chmod 0755 /var/lib/cloud/scripts/per-boot/graviton-llm.sh',
+      'exec /var/lib/cloud/scripts/per-boot/graviton-llm.sh',
+    ]);
+    expect(text).not.toContain('/opt/graviton-llm/boot.sh');
+  });
+
+  test('typescript: the bundle is an asset the role may read, and the trampoline checks its SHA-256 before running it', () => {
+    const file = bootBundleFile();
+    const sha256 = createHash('sha256').update(readFileSync(file)).digest('hex');
+    expect(userDataText(typescript.t)).toContain(`echo "${sha256}  $BUNDLE" | sha256sum --check --strict --quiet`);
+    const outdir = (typescript.stack.node.root as App).outdir;
+    const manifest = JSON.parse(readFileSync(path.join(outdir, `${typescript.stack.artifactId}.assets.json`), 'utf8'));
+    const sources = Object.values<any>(manifest.files).filter((f) => f.source.packaging === 'file')
+      .map((f) => readFileSync(path.join(outdir, f.source.path)));
+    expect(sources.filter((b) => b.equals(readFileSync(file)))).toHaveLength(1);
+    const reads = roleStatements(typescript).filter((x) => x.Action === 's3:GetObject' && JSON.stringify(x.Resource).includes('.js'));
+    expect(reads).toEqual([expect.objectContaining({ Condition: { StringEquals: { 's3:ResourceAccount': ACCOUNT } } })]);
+  });
+
+  test('typescript: under EC2\'s 16 KB user-data limit, the part after the environment under 80 lines, and bash parses it', () => {
+    const text = userDataText(typescript.t);
+    console.log(`typescript user data: ${Buffer.byteLength(text)} bytes; after the environment ${afterEnvironment(text).trimEnd().split('\n').length} lines`);
+    expect(Buffer.byteLength(text)).toBeLessThan(16 * 1024);
+    expect(afterEnvironment(text).trimEnd().split('\n').length).toBeLessThan(80);
+    const check = spawnSync('bash', ['-n'], { input: text, encoding: 'utf8' });
+    expect({ status: check.status, stderr: check.stderr }).toEqual({ status: 0, stderr: '' });
+  });
+
+  test('a value that is not a program is refused, naming the key, what was given and what is allowed', () => {
+    expect(() => build(REGION_ENV, undefined, { [BOOT_PROGRAM_KEY]: 'node' })).toThrow(
+      `${BOOT_PROGRAM_KEY}: got "node"; expected one of "bash", "typescript" (default "bash")`);
   });
 });

@@ -27,6 +27,8 @@ import { s3File, StackInstance, stackInstance } from '../support/instance-box/st
 import { buildLlamaCpp } from '../support/llama-cpp-build';
 import { ensureLlamaCppSource, LlamaCppSource } from '../support/llama-cpp-source';
 import { synthWith } from '../support/synth';
+import { BOOT_PROGRAM_KEY } from '../../lib/boot/boot-program';
+import { BOX_BOOT_PROGRAM } from '../support/instance-box/boot-program';
 import { ensureTinyQ4Model } from '../support/tiny-model';
 
 const API_KEY = 'box-arm64-api-key-0123456789';
@@ -62,7 +64,7 @@ if (unavailable) {
     expect(process.env.CI ? unavailable : undefined).toBeUndefined();
   });
 } else {
-  describe.each(PROFILES)('instance in a box (arm64 under qemu-user, Graviton$generation)', (profile) => {
+  describe.each(PROFILES)(`instance in a box (arm64 under qemu-user, Graviton$generation, the ${BOX_BOOT_PROGRAM} boot program)`, (profile) => {
     const generation = GENERATIONS[profile.generation];
     let source: LlamaCppSource;
     let aws: BoxAws;
@@ -77,6 +79,7 @@ if (unavailable) {
       source = await ensureLlamaCppSource();
       const model = s3File(MODEL_BUCKET, MODEL_KEY, (await ensureTinyQ4Model(source)).path);
       const synth = synthWith({
+        [BOOT_PROGRAM_KEY]: BOX_BOOT_PROGRAM,
         instanceType: profile.instanceType,
         customModel: { source: `s3://${MODEL_BUCKET}/${MODEL_KEY}`, sha256: model.sha256, sizeBytes: Math.max(model.bytes, minimumModelFileBytes(ARCHITECTURES['llama-3.2-1b'], 'Q4_0')), architecture: 'llama-3.2-1b', quantization: 'Q4_0' },
         parallelSlots: 1,

@@ -122,18 +122,26 @@ describe('the packed library, installed into examples/embed and synthesized with
     }
   });
 
-  test('the tarball holds the compiled library with its declarations, the boot script and the Lambda handlers, and nothing else', () => {
+  test('the tarball holds the compiled library with its declarations, the boot script, the boot program\'s bundle and trampoline, and the Lambda handlers, and nothing else', () => {
     const library = readJson<PackageJson>(path.join(appDir, 'node_modules', 'graviton-llm', 'package.json'));
     expect(packed.files).toEqual(expect.arrayContaining([
-      library.main, library.types, 'dist/lib/boot/boot.sh', 'dist/runtime/api-key/handler.js', 'dist/runtime/canary/handler.js', ...PACKAGE_METADATA,
+      library.main, library.types, 'dist/lib/boot/boot.sh', 'dist/lib/boot/boot-program.bundle.js', 'dist/lib/boot/trampoline.sh', 'dist/runtime/api-key/handler.js', 'dist/runtime/canary/handler.js', ...PACKAGE_METADATA,
     ]));
-    const shipped = /^dist\/(lib\/.+\.(js|d\.ts)|lib\/boot\/boot\.sh|runtime\/.+\.js)$/;
+    const shipped = /^dist\/(lib\/.+\.(js|d\.ts)|lib\/boot\/(boot|trampoline)\.sh|runtime\/.+\.js)$/;
     expect(packed.files.filter((f) => !shipped.test(f) && !PACKAGE_METADATA.includes(f))).toEqual([]);
     // Not the app (its configuration adapter, config files, bin) and nothing of the tests, tools or caches.
     expect(packed.files.filter((f) => /(^|\/)(test|tools|config|app|bin|examples|\.cache)\//.test(f) || (f.endsWith('.ts') && !f.endsWith('.d.ts')))).toEqual([]);
     // The app's aws-cdk-lib and constructs, never a copy of the package's own; esbuild bundles the handlers.
     expect(Object.keys(library.peerDependencies ?? {}).sort()).toEqual(['aws-cdk-lib', 'constructs', 'esbuild']);
     expect(Object.keys(library.dependencies ?? {})).toEqual(['@aws-sdk/client-ssm']);
+  });
+
+  test('the installed library finds its prebuilt boot program bundle (the typescript program\'s asset), which Node runs alone', () => {
+    const installed = path.join(appDir, 'node_modules', 'graviton-llm', 'dist', 'lib', 'boot');
+    const found = spawnSync(process.execPath, ['-e', `process.stdout.write(require(${JSON.stringify(path.join(installed, 'boot-program.js'))}).bootBundleFile())`], { cwd: appDir, encoding: 'utf8' });
+    expect({ status: found.status, stdout: found.stdout }).toEqual({ status: 0, stdout: path.join(installed, 'boot-program.bundle.js') });
+    const help = spawnSync(process.execPath, [found.stdout, '--help'], { cwd: os.tmpdir(), encoding: 'utf8' });
+    expect({ status: help.status, stdout: help.stdout.trim() }).toEqual({ status: 0, stdout: 'usage: boot ENV_FILE' });
   });
 
   test('each Lambda handler a shipped construct bundles is shipped', () => {

@@ -18,6 +18,8 @@ describe("the boot's layout", () => {
     });
     expect(INSTANCE_FILES).toEqual({
       bootScript: "/opt/graviton-llm/boot.sh",
+      bootProgram: "/opt/graviton-llm/boot.js",
+      bootResult: "/var/lib/graviton-llm/boot-result.json",
       bootEnv: "/etc/graviton-llm/boot.env",
       agentConfig: "/etc/graviton-llm/cloudwatch-agent.json",
       prometheusConfig: "/etc/graviton-llm/prometheus.yaml",

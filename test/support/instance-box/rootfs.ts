@@ -21,13 +21,17 @@ const run = promisify(execFile);
 export type BoxArch = 'amd64' | 'arm64';
 
 const SUITE = 'bookworm';
-/** python3-cffi-backend: debootstrap's resolver does not follow the virtual package python3-cryptography needs. */
+/**
+ * python3-cffi-backend: debootstrap's resolver does not follow the virtual package python3-cryptography needs.
+ * nodejs (18.19): the Node the TypeScript boot program runs on here, the oldest it targets (an AL2023
+ * instance's trampoline installs nodejs24 with dnf, which this Debian box cannot run).
+ */
 const PACKAGES = [
   'systemd', 'systemd-sysv', 'dbus', 'curl', 'ca-certificates', 'awscli', 'python3-cffi-backend',
-  'cmake', 'g++', 'make', 'git', 'ccache',
+  'cmake', 'g++', 'make', 'git', 'ccache', 'nodejs',
 ];
 /** Bump when the way the tree is made changes. */
-const ROOTFS_VERSION = 1;
+const ROOTFS_VERSION = 2;
 
 /** The mirror apt on this machine already uses, so the box needs no other host. */
 async function debianMirror(): Promise<string> {
