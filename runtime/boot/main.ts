@@ -5,11 +5,11 @@
  * boot.sh's order under the one deadline, then reports how the boot ended
  * under the reporting grace. A port of boot.sh's main and on_exit.
  *
- * Local mode runs end to end. aws mode's adapters are built here too
- * (awsAdapters), but main refuses aws mode for now: boot.sh's agent step
- * (configure_log_shipping) has no TypeScript port yet, and this wiring has
- * not run on an instance or in the instance box, so instances keep running
- * boot.sh.
+ * Both modes: local mode (a developer machine, `npm run local`) and aws mode
+ * (an instance: the instance layout, the deadline from init's start, the
+ * CloudWatch agent, the S3 cache, SSM, systemd, reports to AWS). Each runs
+ * where the user data or the developer runs it; boot.sh does the same until
+ * the user data runs this program instead.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -22,9 +22,10 @@ import { Deadline, deadlineOriginMs, initStartMs, procInitStartSources } from '.
 import { Exec } from './core/exec';
 import { BootLog, type BootEvent, type BootEventData, secondsText } from './core/log';
 import { PhaseFailure, runPhase } from './core/phase';
-import { type BootLayout, INSTANCE_LAYOUT, localLayout } from './layout';
-import type { Cache, ModelDownload, Packages, Platform, Reporter, Secrets, Supervisor } from './ports';
+import { type BootLayout, INSTANCE_FILES, INSTANCE_LAYOUT, localLayout } from './layout';
+import type { Cache, LogAgent, ModelDownload, Packages, Platform, Reporter, Secrets, Supervisor } from './ports';
 import { AwsCli } from './adapters/aws-cli';
+import { CLOUDWATCH_AGENT_CTL, CloudWatchAgent } from './adapters/cloudwatch-agent';
 import { AwsReporter } from './adapters/aws-reporter';
 import { S3Cache } from './adapters/s3-cache';
 import { S3Download } from './adapters/s3-download';
@@ -40,6 +41,7 @@ import { DnfAptPackages } from './adapters/packages';
 import { X86_BASELINE_CPU_FLAGS } from './build/defines';
 import { cpuPhase } from './phases/cpu';
 import { depsPhase, type OptionalPackage } from './phases/deps';
+import { agentPhase } from './phases/agent';
 import { buildPhase } from './phases/build';
 import { modelPhase } from './phases/model';
 import { apiKeyPhase } from './phases/api-key';
@@ -81,6 +83,8 @@ export interface MachineAdapters {
   readonly requiredTools: readonly string[];
   /** Nice to have, installed where missing (an instance's cfn-signal and CloudWatch agent). */
   readonly optionalPackages: readonly OptionalPackage[];
+  /** What ships the logs off the machine (an instance's CloudWatch agent); none locally, and the agent phase does not run. */
+  readonly logAgent?: LogAgent;
   /** The service's filter from the metadata service, checked after start (an instance). */
   readonly metadata?: MetadataCheck;
   readonly x86: 'allowed' | 'refused' | 'allowed-in-test-box';
@@ -90,6 +94,11 @@ export interface MachineAdapters {
 /** What the adapters read their time limit from: the deadline, then the reporting grace. */
 export interface TimeLimit {
   current: Deadline;
+}
+
+/** Where a boot with this configuration keeps everything: boot.sh's set_layout. */
+export function layoutOf(config: BootConfig): BootLayout {
+  return config.mode === 'aws' ? INSTANCE_LAYOUT : localLayout(config.workDir);
 }
 
 /** boot.sh's install_dependencies `needed`, both modes. */
@@ -102,7 +111,7 @@ const LOCAL_REQUIRED_TOOLS = ['tar', 'gzip', 'curl', 'sha256sum', 'flock', 'sets
  * runner under the time limit (`limit`, which the report moves to its grace).
  */
 export async function awsAdapters(config: AwsBootConfig, limit: TimeLimit, clock: Clock, log: (m: string) => void): Promise<MachineAdapters> {
-  const layout = INSTANCE_LAYOUT;
+  const layout = layoutOf(config);
   const deadline = () => limit.current;
   const limitMs = () => limit.current.timeLimitMs();
   const platform = new LinuxPlatform({ imds: { baseUrl: IMDS_BASE_URL, clock, random: Math.random, deadline, log } });
@@ -131,8 +140,12 @@ export async function awsAdapters(config: AwsBootConfig, limit: TimeLimit, clock
     requiredTools: [...LOCAL_REQUIRED_TOOLS, 'aws', 'systemctl', 'useradd', 'setpriv'],
     optionalPackages: [
       { package: 'aws-cfn-bootstrap', program: '/opt/aws/bin/cfn-signal' },
-      { package: 'amazon-cloudwatch-agent', program: '/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl' },
+      { package: 'amazon-cloudwatch-agent', program: CLOUDWATCH_AGENT_CTL },
     ],
+    logAgent: new CloudWatchAgent({
+      program: CLOUDWATCH_AGENT_CTL, configFile: INSTANCE_FILES.agentConfig, prometheusConfigFile: INSTANCE_FILES.prometheusConfig,
+      exec, limitMs, logFile: layout.bootLog,
+    }),
     metadata: supervisor,
     // The instance box runs the instance's boot in an x86_64 container; the stack's user data never sets this.
     x86: process.env.GLLM_TEST_BOX_ALLOW_X86 === '1' ? 'allowed-in-test-box' : 'refused',
@@ -142,7 +155,7 @@ export async function awsAdapters(config: AwsBootConfig, limit: TimeLimit, clock
 
 /** The adapters for a local boot: a directory cache, file secrets, a background server, no one to report to. */
 export async function localAdapters(config: LocalBootConfig, limit: TimeLimit, clock: Clock, log: (m: string) => void): Promise<MachineAdapters> {
-  const layout = localLayout(config.workDir);
+  const layout = layoutOf(config);
   const platform = new LinuxPlatform(config.cpuinfoPath !== undefined ? { cpuinfoPath: config.cpuinfoPath } : {});
   const exec = new Exec({ clock });
   const packages = await DnfAptPackages.onThisMachine({ exec, limitMs: () => limit.current.timeLimitMs(), logDir: layout.logDir, root: platform.isRoot() });
@@ -200,15 +213,24 @@ export interface BootOutcome {
   readonly endedMs: number;
 }
 
+/** A program the boot needs before it can log or report (the lock's flock): what is missing, why, and what to install. */
+export class MissingProgram extends Error {
+  constructor(readonly program: string, readonly providedBy: string, why: string) {
+    super(`the ${program} program is not installed (${why}); install the ${providedBy} package and run the boot again`);
+    this.name = 'MissingProgram';
+  }
+}
+
 /**
  * Takes the boot lock (layout.ts bootLock) as boot.sh's `flock 9` does, on
  * the same file, so a bash boot and this one wait for each other: a flock
  * child holds it until this process's end closes its standard input.
  */
 export async function takeBootLock(lockFile: string): Promise<ChildProcess> {
-  const holder = spawn('flock', [lockFile, 'sh', '-c', 'echo locked; exec cat >/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  // The environment named, so flock is looked up on the PATH this process sees (as tests set it), not the one it started with.
+  const holder = spawn('flock', [lockFile, 'sh', '-c', 'echo locked; exec cat >/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'], env: process.env });
   await new Promise<void>((resolve, reject) => {
-    holder.once('error', reject);
+    holder.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? new MissingProgram('flock', 'util-linux', `it takes the boot lock ${lockFile}`) : e));
     holder.once('exit', (code) => reject(new Error(`flock ${lockFile} exited ${code} before the lock was held`)));
     holder.stdout!.once('data', () => resolve());
   });
@@ -239,6 +261,13 @@ export async function boot(config: BootConfig, envFile: string, log: BootLog, cl
     log.record('config', 'done');
     const limitMs = () => limit.current.timeLimitMs();
     await runPhase(depsPhase, { requiredTools: a.requiredTools, optionalPackages: a.optionalPackages, packages: a.packages, platform: a.platform, log: say }, runner);
+    if (a.logAgent !== undefined) {
+      await runPhase(agentPhase, {
+        agentConfigParameter: config.agentConfigParameter, prometheusConfigParameter: config.prometheusConfigParameter,
+        bootLogGroup: config.bootLogGroup, serverLogGroup: config.serverLogGroup, bootLog: layout.bootLog, serverLog: layout.serverLog,
+        agent: a.logAgent, secrets: a.secrets, log: say,
+      }, runner);
+    }
     const cpu = await runPhase(cpuPhase, { instanceType: config.instanceType, generation: config.generation, cpuPart: config.cpuPart, armArch: config.armArch, x86: a.x86, x86BaselineFlags: X86_BASELINE_CPU_FLAGS, platform: a.platform, log: say }, runner);
     const build = await runPhase(buildPhase, {
       llamaCppRef: config.llamaCppRef,
@@ -339,8 +368,21 @@ export async function writeBootResult(file: string, outcome: BootOutcome, log: (
   }
 }
 
+/** What main runs against: this machine, or in tests a layout under a temporary directory and fake adapters. */
+export interface MainSeams {
+  readonly layoutFor: (config: BootConfig) => BootLayout;
+  readonly adaptersFor: AdaptersFactory;
+}
+
+const THIS_MACHINE: MainSeams = { layoutFor: layoutOf, adaptersFor: machineAdapters };
+
 /** The whole program: arguments, configuration, lock, log, boot. Resolves with the exit status. */
-export async function main(argv: readonly string[], out: (line: string) => void = (l) => process.stdout.write(`${l}\n`), err: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  out: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+  err: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+  seams: MainSeams = THIS_MACHINE,
+): Promise<number> {
   if (argv.length === 1 && (argv[0] === '--help' || argv[0] === '-h')) {
     out(USAGE);
     return 0;
@@ -366,21 +408,23 @@ export async function main(argv: readonly string[], out: (line: string) => void 
     return 2;
   }
   const config = parsed.config;
-  if (config.mode !== 'local') {
-    // awsAdapters is built, but boot.sh's agent step has no port yet and the wiring has not run on an instance.
-    err(`boot: ${envFile}: GLLM_MODE: given "aws"; expected local (the TypeScript boot runs local mode only for now; instances run boot.sh)`);
-    return 2;
-  }
-  const layout = localLayout(config.workDir);
+  const layout = seams.layoutFor(config);
   await mkdir(layout.logDir, { recursive: true });
   await mkdir(layout.stateDir, { recursive: true });
-  const lock = await takeBootLock(layout.bootLock);
+  let lock: ChildProcess;
+  try {
+    lock = await takeBootLock(layout.bootLock);
+  } catch (e) {
+    if (!(e instanceof MissingProgram)) throw e;
+    err(`boot: cannot take the boot lock: ${e.message}`);
+    return 1;
+  }
   try {
     // The previous boot's result goes: until this one ends, there is none.
     await rm(layout.bootResult, { force: true });
     const log = new BootLog({ clock, console: out, step: 'config' });
     log.openFile(layout.bootLog);
-    const outcome = await boot(config, envFile, log, clock, startedMs);
+    const outcome = await boot(config, envFile, log, clock, startedMs, seams.adaptersFor);
     await writeBootResult(layout.bootResult, outcome, (m) => log.log(m));
     // boot.sh's last line, which `npm run local` and the tests read.
     out(outcome.end.ok ? 'GLLM_BOOT_RESULT=SUCCESS' : `GLLM_BOOT_RESULT=FAILURE reason=${outcome.end.failure.reason}`);

@@ -102,6 +102,28 @@ export interface Secrets {
   readToFile(name: string, dest: string): Promise<SecretReadOutcome>;
 }
 
+// -------------------------------------------------------------- log agent ---
+
+export type LogAgentOutcome = { readonly ok: true } | { readonly ok: false; readonly detail: string };
+
+/**
+ * What ships the boot's and the server's logs (and llama-server's metrics)
+ * off the machine: an instance's CloudWatch agent. A machine without one
+ * (local mode) has no adapter, and the agent phase does not run.
+ */
+export interface LogAgent {
+  /** Its control program, for log lines. */
+  readonly program: string;
+  /** Where its configuration is written (from the stack's SSM parameter, or the boot's fallback). */
+  readonly configFile: string;
+  /** Where the Prometheus scrape configuration that the stack's agent configuration names is written. */
+  readonly prometheusConfigFile: string;
+  /** Whether it is installed (its control program is there and may be run). */
+  installed(): Promise<boolean>;
+  /** (Re)starts it with the configuration in file `configFile`, under the boot's time limit; its output goes to the boot's log. */
+  start(configFile: string): Promise<LogAgentOutcome>;
+}
+
 // ------------------------------------------------------------- supervisor ---
 
 /** How to run the server; the supervisor decides only how the key file reaches it. */

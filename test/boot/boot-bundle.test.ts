@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { bundleBootProgram } from '../../lib/boot/boot-bundle';
-import { AWS_ENV, envText } from '../runtime/boot/support/environments';
+import { envText, LOCAL_ENV } from '../runtime/boot/support/environments';
 
 let dir: string;
 let bundle: string;
@@ -61,10 +61,11 @@ test('an unreadable environment file is named, status 2', () => {
   expect(r.stderr).toMatch(new RegExp(`^boot: cannot read ${path.join(dir, 'missing.env')}: ENOENT`));
 });
 
-test('an aws-mode file is refused for now (instances run boot.sh), status 2', () => {
-  const env = path.join(dir, 'aws.env');
-  writeFileSync(env, envText(AWS_ENV));
-  const r = run(env);
-  expect(r.status).toBe(2);
-  expect(r.stderr.trim()).toBe(`boot: ${env}: GLLM_MODE: given "aws"; expected local (the TypeScript boot runs local mode only for now; instances run boot.sh)`);
+test('no flock on PATH: one line naming the program and the package to install, status 1, no stack trace', () => {
+  const work = path.join(dir, 'work');
+  const env = path.join(dir, 'local.env');
+  writeFileSync(env, envText({ ...LOCAL_ENV, GLLM_WORK_DIR: work }));
+  const r = spawnSync(process.execPath, [bundle, env], { cwd: dir, encoding: 'utf8', timeout: 30_000, env: { PATH: path.join(dir, 'no-programs-here') } });
+  expect(r.status).toBe(1);
+  expect(r.stderr).toBe(`boot: cannot take the boot lock: the flock program is not installed (it takes the boot lock ${path.join(work, 'state', 'boot.lock')}); install the util-linux package and run the boot again\n`);
 });

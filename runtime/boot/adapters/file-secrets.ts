@@ -2,7 +2,8 @@
  * The local-mode Secrets: a secret is a file the developer names (the API key
  * file GLLM_API_KEY_FILE), copied as boot.sh's local install_api_key copies it.
  */
-import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
+import { replaceFile } from "../core/files";
 import type { SecretReadOutcome, Secrets } from "../ports";
 
 export class FileSecrets implements Secrets {
@@ -24,19 +25,14 @@ export class FileSecrets implements Secrets {
 
 /**
  * Writes a secret's value to file `dest`, readable by its owner only from its
- * first byte, and whole under its name or not there at all: through a
- * temporary name created afresh (a stale one, whatever its mode, is removed
- * first), then renamed into place. For both modes' Secrets.
+ * first byte, whole or not at all (core/files.ts replaceFile). For both
+ * modes' Secrets.
  */
 export async function writeSecretFile(dest: string, value: string | Buffer): Promise<SecretReadOutcome> {
-  const tmp = `${dest}.tmp.${process.pid}`;
   try {
-    await rm(tmp, { force: true });
-    await writeFile(tmp, value, { mode: 0o600, flag: "wx" });
-    await rename(tmp, dest);
+    await replaceFile(dest, value, 0o600);
     return { kind: "read" };
   } catch (e) {
-    await rm(tmp, { force: true });
     return { kind: "failed", detail: (e as Error).message };
   }
 }

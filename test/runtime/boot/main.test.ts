@@ -4,7 +4,7 @@
  * process with fake adapters (the factory seam) and a fake clock. The whole
  * program, bundled, runs in test/integration/boot-program-local.test.ts.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -12,15 +12,15 @@ import { parseBootEnvironment, type BootConfig } from '../../../runtime/boot/con
 import { Deadline } from '../../../runtime/boot/core/deadline';
 import { Exec } from '../../../runtime/boot/core/exec';
 import { BootLog } from '../../../runtime/boot/core/log';
-import { boot, describeProblems, machineAdapters, main, takeBootLock, writeBootResult, type AdaptersFactory, type MachineAdapters, type TimeLimit } from '../../../runtime/boot/main';
+import { boot, describeProblems, machineAdapters, main, MissingProgram, takeBootLock, writeBootResult, type AdaptersFactory, type MachineAdapters, type TimeLimit } from '../../../runtime/boot/main';
 import { bootResultFromOutcome } from '../../../runtime/boot/result-from-outcome';
 import { BOOT_RESULT_PATHS, parseBootResult } from '../../../runtime/boot/result';
-import { INSTANCE_LAYOUT, localLayout } from '../../../runtime/boot/layout';
-import type { Packages, Platform, ReportOutcome, Reporter } from '../../../runtime/boot/ports';
+import { INSTANCE_FILES, INSTANCE_LAYOUT, localLayout } from '../../../runtime/boot/layout';
+import type { LogAgent, Packages, Platform, ReportOutcome, Reporter } from '../../../runtime/boot/ports';
 import { FakeCache } from './support/fake-cache';
 import { FakeClock } from './support/fake-clock';
 import { FakeSupervisor } from './support/fake-supervisor';
-import { AWS_ENV, envText, LOCAL_ENV, setKey } from './support/environments';
+import { AWS_ENV, envFileIn, envText, LOCAL_ENV, setKey } from './support/environments';
 
 function config(text = envText(LOCAL_ENV)): BootConfig {
   const parsed = parseBootEnvironment(text);
@@ -40,7 +40,16 @@ class RecordingReporter implements Reporter {
   async countFailure() { return this.note('failure-metric'); }
 }
 
-function fakes(clock: FakeClock, calls: string[], platform: Partial<Platform>): { factory: AdaptersFactory; limit: () => TimeLimit } {
+/** An instance's agent that is installed and starts: each start is a call. */
+function fakeAgent(calls: string[]): LogAgent {
+  return {
+    program: '/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl', configFile: '/tmp/gllm-main-test/agent.json', prometheusConfigFile: '/tmp/gllm-main-test/prometheus.yaml',
+    installed: async () => true,
+    start: async (file) => { calls.push(`agent start ${file}`); return { ok: true }; },
+  };
+}
+
+function fakes(clock: FakeClock, calls: string[], platform: Partial<Platform>, more: Partial<MachineAdapters> = {}): { factory: AdaptersFactory; limit: () => TimeLimit } {
   let limit: TimeLimit | undefined;
   const supervisor = new FakeSupervisor();
   const packages: Packages & { toolchainIdentity(): Promise<string> } = {
@@ -78,6 +87,7 @@ function fakes(clock: FakeClock, calls: string[], platform: Partial<Platform>): 
       optionalPackages: [],
       x86: 'allowed',
       lock: 'where-memlock-covers',
+      ...more,
     };
     return adapters;
   };
@@ -143,6 +153,85 @@ test('adapters that cannot be built fail the boot with their reason and report n
   expect(lines[lines.length - 1]).toMatch(/\[failure\] boot failed: no such cache directory$/);
 });
 
+test('aws mode: the agent runs after deps and before cpu, warning only; a later failure still stops the server and reports', async () => {
+  const clock = new FakeClock();
+  const calls: string[] = [];
+  const log = new BootLog({ clock, console: (l) => calls.push(l.replace(/^\S+ /, '')) });
+  const { factory } = fakes(clock, calls, { machine: () => 'sparc64' }, { logAgent: fakeAgent(calls), layout: localLayout('/tmp/gllm-main-test') });
+  const outcome = await boot(config(envText(AWS_ENV)), '/etc/graviton-llm/boot.env', log, clock, clock.now(), factory);
+
+  expect(!outcome.end.ok && outcome.end.failure.phase).toBe('cpu');
+  expect(outcome.events.map((e) => `${e.phase} ${e.event}`)).toEqual([
+    'config done', 'deps start', 'deps done', 'agent start', 'agent done', 'cpu start', 'cpu failed',
+    'report start', 'report failure-metric', 'report lifecycle-action', 'report signal', 'report done',
+  ]);
+  // The fakes' SSM has no agent configuration: a warning, and no agent started; the boot went on to cpu.
+  expect(calls).toContain('[agent] WARNING: could not read /graviton-llm/agent (none); no log shipping');
+  expect(calls.filter((c) => c.startsWith('agent start'))).toEqual([]);
+  expect(calls.filter((c) => !c.startsWith('['))).toEqual([
+    'supervisor stop', expect.stringMatching(/^failure-metric /), expect.stringMatching(/^lifecycle ABANDON /), expect.stringMatching(/^signal FAILURE /),
+  ]);
+});
+
+test('aws mode with no agent configuration parameter: the agent is started with the fallback configuration', async () => {
+  const clock = new FakeClock();
+  const calls: string[] = [];
+  const log = new BootLog({ clock, console: (l) => calls.push(l.replace(/^\S+ /, '')) });
+  const { factory } = fakes(clock, calls, { machine: () => 'sparc64' }, { logAgent: fakeAgent(calls), layout: localLayout('/tmp/gllm-main-test') });
+  await boot(config(setKey(envText(AWS_ENV), 'GLLM_AGENT_CONFIG_PARAMETER', '')), '/etc/graviton-llm/boot.env', log, clock, clock.now(), factory);
+  expect(calls.filter((c) => c.startsWith('agent start'))).toEqual(['agent start /tmp/gllm-main-test/agent.json']);
+});
+
+describe('main', () => {
+  let dir: string;
+  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'gllm-main-')); });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('an aws-mode environment file is booted, not refused: the layout made, the log opened, the agent run, the failure the last line', async () => {
+    const envFile = envFileIn(dir, 'aws');
+    const layout = localLayout(join(dir, 'instance'));
+    const calls: string[] = [];
+    const { factory } = fakes(new FakeClock(), calls, { machine: () => 'sparc64' }, { layout, logAgent: fakeAgent(calls) });
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main([envFile], (l) => out.push(l), (l) => err.push(l), { layoutFor: () => layout, adaptersFor: factory });
+    expect(err).toEqual([]);
+    expect(code).toBe(1);
+    expect(out[out.length - 1]).toMatch(/^GLLM_BOOT_RESULT=FAILURE reason=.*sparc64/);
+    const bootLog = readFileSync(layout.bootLog, 'utf8');
+    expect(bootLog).toContain(`boot (aws mode) with ${envFile}`);
+    expect(bootLog).toMatch(/\[agent\] start\n/);
+    expect(existsSync(layout.bootLock)).toBe(true);
+  });
+
+  test('no flock program: a clear error naming it and the package to install, exit 1, no stack trace', async () => {
+    const envFile = envFileIn(dir, 'local', { GLLM_WORK_DIR: join(dir, 'work') });
+    const saved = process.env.PATH;
+    const err: string[] = [];
+    let code: number;
+    try {
+      process.env.PATH = join(dir, 'empty-bin');
+      code = await main([envFile], () => undefined, (l) => err.push(l));
+    } finally {
+      process.env.PATH = saved;
+    }
+    expect(code).toBe(1);
+    expect(err).toEqual([
+      `boot: cannot take the boot lock: the flock program is not installed (it takes the boot lock ${join(dir, 'work', 'state', 'boot.lock')}); install the util-linux package and run the boot again`,
+    ]);
+  });
+});
+
+test('takeBootLock without flock rejects with MissingProgram', async () => {
+  const saved = process.env.PATH;
+  try {
+    process.env.PATH = '/nonexistent-gllm-bin';
+    await expect(takeBootLock('/tmp/gllm-no-flock.lock')).rejects.toBeInstanceOf(MissingProgram);
+  } finally {
+    process.env.PATH = saved;
+  }
+});
+
 test('describeProblems: the file (and line), the key, the value given or that it is missing, what is expected', () => {
   expect(describeProblems('/etc/b.env', [
     { key: 'GLLM_PORT', given: '010', expected: 'a positive integer' },
@@ -168,6 +257,7 @@ describe('the adapters for this machine, by mode (built, not run)', () => {
     expect(a.apiKeySecret).toBe('/tmp/gllm/key');
     expect(a.serviceUser).toBeUndefined();
     expect(a.metadata).toBeUndefined();
+    expect(a.logAgent).toBeUndefined(); // no agent phase
     expect([a.x86, a.lock]).toEqual(['allowed', 'where-memlock-covers']);
   });
 
@@ -183,6 +273,10 @@ describe('the adapters for this machine, by mode (built, not run)', () => {
     expect(a.requiredTools).toEqual(['tar', 'gzip', 'curl', 'sha256sum', 'flock', 'setsid', 'aws', 'systemctl', 'useradd', 'setpriv']);
     expect(a.optionalPackages.map((o) => o.package)).toEqual(['aws-cfn-bootstrap', 'amazon-cloudwatch-agent']);
     expect(a.lock).toBe('always');
+    expect(a.logAgent?.constructor.name).toBe('CloudWatchAgent');
+    expect([a.logAgent?.program, a.logAgent?.configFile, a.logAgent?.prometheusConfigFile]).toEqual([
+      a.optionalPackages[1].program, INSTANCE_FILES.agentConfig, INSTANCE_FILES.prometheusConfig,
+    ]);
   });
 
   test('aws: an s3:// model source is read with the CLI; x86_64 only in the instance box', async () => {

@@ -1,5 +1,6 @@
 /**
- * The aws-mode adapters (S3 cache, SSM secrets, reporter) against moto_server,
+ * The aws-mode adapters (S3 cache, SSM secrets, reporter; the agent phase
+ * reading its configuration from SSM) against moto_server,
  * through the real AWS CLI: the same calls an instance makes, pointed at a
  * local endpoint. moto 5.2 has no CompleteLifecycleAction and no
  * SignalResource; the instance box's box_aws.py adds both with the checks AWS
@@ -14,11 +15,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AwsCli } from '../../../../runtime/boot/adapters/aws-cli';
 import { AwsReporter } from '../../../../runtime/boot/adapters/aws-reporter';
+import { CloudWatchAgent } from '../../../../runtime/boot/adapters/cloudwatch-agent';
 import { S3Cache } from '../../../../runtime/boot/adapters/s3-cache';
 import { SsmSecrets } from '../../../../runtime/boot/adapters/ssm-secrets';
 import { firstGoodVersion } from '../../../../runtime/boot/cache/policy';
 import { Deadline } from '../../../../runtime/boot/core/deadline';
 import { Exec } from '../../../../runtime/boot/core/exec';
+import { agentPhase } from '../../../../runtime/boot/phases/agent';
 import { FakeClock } from '../support/fake-clock';
 
 function unavailable(): string | undefined {
@@ -246,6 +249,39 @@ describeMoto('the aws-mode adapters against moto_server, through the real AWS CL
       expect(takeCalls()).toHaveLength(1);
       expect(lines).toEqual([]);
       expect(readdirSync(dir).filter((n) => n.startsWith('absent'))).toEqual([]);
+    }, 120_000);
+  });
+
+  describe('the agent phase', () => {
+    test('the stack\'s agent configuration is read from SSM into a root-only file and the agent started with it; a missing scrape parameter is a warning', async () => {
+      py(`c('ssm').put_parameter(Name='/graviton-llm/agent', Value='{"agent":{"metrics_collection_interval":60}}', Type='String')`);
+      const { cli, lines, clock } = cliOf();
+      takeCalls();
+      const etc = join(dir, 'agent-etc');
+      const ctl = join(dir, 'amazon-cloudwatch-agent-ctl');
+      writeFileSync(ctl, `#!/bin/sh\nprintf '%s\\n' "$*" >${dir}/ctl-argv\n`);
+      chmodSync(ctl, 0o755);
+      const agent = new CloudWatchAgent({
+        program: ctl, configFile: join(etc, 'cloudwatch-agent.json'), prometheusConfigFile: join(etc, 'prometheus.yaml'),
+        exec: new Exec({ clock }), limitMs: () => clock.now() + 600_000, logFile: join(dir, 'agent-boot.log'),
+      });
+      await agentPhase.run({
+        agentConfigParameter: '/graviton-llm/agent', prometheusConfigParameter: '/graviton-llm/absent-prometheus',
+        bootLogGroup: '/gllm/boot', serverLogGroup: '/gllm/server', bootLog: '/var/log/graviton-llm/boot.log', serverLog: '/var/log/graviton-llm/server.log',
+        agent, secrets: new SsmSecrets(cli), log: (m) => lines.push(m),
+      });
+      expect(readFileSync(agent.configFile, 'utf8')).toBe('{"agent":{"metrics_collection_interval":60}}\n');
+      expect(statSync(agent.configFile).mode & 0o777).toBe(0o600);
+      expect(readdirSync(etc)).toEqual(['cloudwatch-agent.json']);
+      expect(readFileSync(join(dir, 'ctl-argv'), 'utf8')).toBe(`-a fetch-config -m ec2 -s -c file:${agent.configFile}\n`);
+      expect(takeCalls().map((c) => c.replace(/ --query .*/, ''))).toEqual([
+        '--cli-connect-timeout 10 --cli-read-timeout 30 ssm get-parameter --name /graviton-llm/agent --with-decryption',
+        '--cli-connect-timeout 10 --cli-read-timeout 30 ssm get-parameter --name /graviton-llm/absent-prometheus --with-decryption',
+      ]);
+      expect(lines).toEqual([
+        expect.stringMatching(/^WARNING: could not read SSM parameter \/graviton-llm\/absent-prometheus \(.*ParameterNotFound.*\); no metrics scraping$/),
+        `amazon-cloudwatch-agent started with ${agent.configFile}`,
+      ]);
     }, 120_000);
   });
 
