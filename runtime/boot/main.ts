@@ -409,8 +409,16 @@ export async function main(
   }
   const config = parsed.config;
   const layout = seams.layoutFor(config);
-  await mkdir(layout.logDir, { recursive: true });
-  await mkdir(layout.stateDir, { recursive: true });
+  // Before the log exists, a failure can only be said on stderr (an instance's trampoline then reports it).
+  for (const dir of [layout.logDir, layout.stateDir]) {
+    try {
+      await mkdir(dir, { recursive: true });
+    } catch (e) {
+      // A Node fs error's own text (code, syscall, path); `instanceof Error` is not relied on across realms.
+      err(`boot: cannot make the directory ${dir}: ${(e as { message?: unknown }).message ?? String(e)}`);
+      return 1;
+    }
+  }
   let lock: ChildProcess;
   try {
     lock = await takeBootLock(layout.bootLock);

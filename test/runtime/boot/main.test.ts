@@ -204,6 +204,16 @@ describe('main', () => {
     expect(existsSync(layout.bootLock)).toBe(true);
   });
 
+  test('a log directory that cannot be made: one clear line naming it and why, exit 1, no stack trace', async () => {
+    // A file where the work directory should be: mkdir under it fails with ENOTDIR, whoever runs the test.
+    writeFileSync(join(dir, 'not-a-dir'), '');
+    const envFile = envFileIn(dir, 'local', { GLLM_WORK_DIR: join(dir, 'not-a-dir', 'work') });
+    const err: string[] = [];
+    const code = await main([envFile], () => undefined, (l) => err.push(l));
+    expect(code).toBe(1);
+    expect(err).toEqual([expect.stringMatching(new RegExp(`^boot: cannot make the directory ${join(dir, 'not-a-dir', 'work')}/\\S+: ENOTDIR`))]);
+  });
+
   test('no flock program: a clear error naming it and the package to install, exit 1, no stack trace', async () => {
     const envFile = envFileIn(dir, 'local', { GLLM_WORK_DIR: join(dir, 'work') });
     const saved = process.env.PATH;
