@@ -1,7 +1,7 @@
 /**
- * The boot script's input: a file of `KEY=value` lines that the user data
- * writes to /etc/graviton-llm/boot.env and the script reads as data (it never
- * sources or evals it). Rendering it here, from the validated configuration,
+ * The boot program's input: a file of `KEY=value` lines that the user data
+ * writes to /etc/graviton-llm/boot.env and the program reads as data (the
+ * trampoline sources it, which the value pattern makes inert). Rendering it here, from the validated configuration,
  * keeps every value's origin in typed code and out of bash string splicing.
  * The keys and the value pattern are the boot's contract
  * (runtime/boot/contract.ts), which the boot reads the file with.
@@ -30,7 +30,7 @@ export function renderBootEnvironment(env: BootEnvironment, isToken: (value: str
       throw new Error(`boot environment: ${key} is missing`);
     }
     if (!isToken(value) && !SAFE_VALUE.test(value)) {
-      throw new Error(`boot environment: ${key} has characters the boot script does not accept: ${JSON.stringify(value)}`);
+      throw new Error(`boot environment: ${key} has characters the boot program does not accept: ${JSON.stringify(value)}`);
     }
     return `${key}=${value}`;
   });

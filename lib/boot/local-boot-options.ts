@@ -1,10 +1,10 @@
 /**
  * The `npm run local` command line: flags to checked LocalBootOptions, or one
- * message per problem naming the flag (`--sha256`, not the boot script's
- * GLLM_MODEL_SHA256), the value and what is allowed. Everything boot.sh would
- * refuse is refused here first, before anything is written: no work
- * directory, key file or boot.env. boot.sh keeps its own checks as the last
- * line of defence. Rules the kit has elsewhere are used, not copied: the
+ * message per problem naming the flag (`--sha256`, not the boot program's
+ * GLLM_MODEL_SHA256), the value and what is allowed. Everything the boot
+ * program would refuse is refused here first, before anything is written: no
+ * work directory, key file or boot.env. The program keeps its own checks
+ * (runtime/boot/contract.ts) as the last line of defence. Rules the kit has elsewhere are used, not copied: the
  * llama.cpp commit a release tag must have is synth's (llamaCppCommitOf).
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -27,7 +27,7 @@ export interface LocalBootOptions {
   readonly workDir: string;
   /** Stands in for the S3 cache; defaults to `<workDir>/cache`. */
   readonly cacheDir: string;
-  /** A llama.cpp source tree or git repository; without it the script clones upstream. */
+  /** A llama.cpp source tree or git repository; without it the boot clones upstream. */
   readonly llamaSrc?: string;
   readonly llamaRef: string;
   /** The commit llamaRef names; empty builds a --llama-src tree as it is. */
@@ -64,7 +64,7 @@ export const LOCAL_BOOT_LIMITS = {
   port: { min: 1024, max: 65_535, integer: true, unit: 'ports below 1024 need root, and llama-server runs unprivileged' },
   slots: { min: 1, max: 64, integer: true },
   ctxPerSlot: { min: 512, max: 131_072, integer: true },
-  // boot.sh accepts up to 7 digits; more than 1 TiB of prompt cache is a typo.
+  // The boot accepts up to 7 digits; more than 1 TiB of prompt cache is a typo.
   promptCacheMiB: { min: 0, max: 1_048_576, integer: true, unit: 'MiB' },
   healthTimeoutSeconds: { min: 1, max: 86_400, integer: true, unit: 'seconds' },
   bootTimeoutSeconds: { min: 1, max: 86_400, integer: true, unit: 'seconds' },
@@ -109,10 +109,10 @@ export const DEFAULT_LOCAL_PROMPT_CACHE_MIB = 1024;
 /** What marks a directory as an earlier local boot's work directory, which a boot may use again. */
 export const WORK_DIR_MARK = 'boot.env';
 
-/** What a local boot's cache holds (boot.sh's cache_put): a directory of only these is one to use again. */
+/** What a local boot's cache holds (the boot's DirCache, runtime/boot/adapters/dir-cache.ts): a directory of only these is one to use again. */
 export const CACHE_DIR_ENTRIES: readonly string[] = ['builds', 'models', 'quantized'];
 
-/** --llama-src: a directory boot.sh can take the source from (a llama.cpp tree, or a git repository). */
+/** --llama-src: a directory the boot can take the source from (a llama.cpp tree, or a git repository). */
 function unusableSource(dir: string): string | undefined {
   const problem = unreadableDirectory(dir);
   if (problem) return problem;
@@ -132,7 +132,7 @@ export function generationFromCpuinfo(cpuinfo: string): GravitonGeneration | und
   return Object.values(GENERATIONS).find((g) => g.cpuPart === parts[0])?.generation;
 }
 
-/** Whether an API key file holds a key as boot.sh reads it: anything but white space. */
+/** Whether an API key file holds a key as the boot reads it: anything but white space. */
 function emptyKeyFile(file: string): string | undefined {
   try {
     return readFileSync(file, 'utf8').trim() === '' ? 'is empty: expected the API key' : undefined;
@@ -165,7 +165,7 @@ const range = (r: NumberRange) => describeRange(r).replace(/^a (whole )?number /
 export const LOCAL_BOOT_USAGE = `Usage: ${commandLine('local')} --model-url URL --sha256 HEX --size-bytes N [options]
        ${commandLine('local')} --stop [--work-dir DIR]
 
-Runs the instance boot script on this Linux machine: builds llama.cpp, downloads and verifies
+Runs the instance boot program on this Linux machine: builds llama.cpp, downloads and verifies
 the model, starts llama-server with an API key and waits for /health.
 
   --model-url URL       http:// or https:// location of the GGUF file
@@ -192,7 +192,7 @@ the model, starts llama-server with an API key and waits for /health.
                         and required on an aarch64 CPU that is not a Graviton core)
   --cpuinfo FILE        read instead of /proc/cpuinfo by the CPU check (tests)
 
-Paths may contain only letters, digits and _ . , : / + @ % = ? & ~ - (the boot script reads them as plain words).
+Paths may contain only letters, digits and _ . , : / + @ % = ? & ~ - (the boot program reads them as plain words).
 Exit codes: 0 serving, 1 the boot failed (GLLM_BOOT_RESULT=FAILURE says why), 2 bad flags (nothing is written).`;
 
 export type LocalBootParse =
@@ -203,13 +203,13 @@ export type LocalBootParse =
 
 /**
  * Every check of a local boot's flags (and of $GLLM_API_KEY), reading but
- * never writing: the options boot.sh will accept, or every problem.
+ * never writing: the options the boot will accept, or every problem.
  */
 export function parseLocalBootArgs(argv: readonly string[], cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env, arch: string = os.arch()): LocalBootParse {
   const { values: v, errors } = readFlags(argv, LOCAL_BOOT_FLAGS);
   if (v.help && errors.length === 0) return { help: true };
 
-  /** An absolute path the boot script can read as a plain word, or '' after recording why not. */
+  /** An absolute path the boot program can read as a plain word, or '' after recording why not. */
   const pathFlag = (flag: keyof typeof LOCAL_BOOT_FLAGS, text: string, check?: (p: string) => string | undefined): string => {
     if (text.trim() === '') {
       errors.push(`--${flag}: got ""; expected a path`);
@@ -273,7 +273,7 @@ export function parseLocalBootArgs(argv: readonly string[], cwd = process.cwd(),
   if (v['model-file'] !== undefined) {
     if (pattern('model-file', v['model-file'], PATTERNS.modelFile)) modelFile = v['model-file'];
   } else if (urlName.endsWith('.gguf')) {
-    // The served name comes from the URL; one boot.sh would refuse needs --model-file.
+    // The served name comes from the URL; one the boot would refuse needs --model-file.
     if (PATTERNS.modelFile.re.test(urlName)) modelFile = urlName;
     else errors.push(`--model-url: its file name "${urlName}" is not ${PATTERNS.modelFile.what}; give --model-file NAME`);
   }
@@ -310,7 +310,7 @@ export function parseLocalBootArgs(argv: readonly string[], cwd = process.cwd(),
   const commitOk = v['llama-commit'] === undefined || pattern('llama-commit', v['llama-commit'], PATTERNS.llamaCommit);
   const llamaCommit = refOk && commitOk ? llamaCommitOf(llamaRef, v['llama-commit'], v['llama-src'] !== undefined, errors) : '';
   const llamaSrc = v['llama-src'] !== undefined ? pathFlag('llama-src', v['llama-src'], unusableSource) : undefined;
-  // boot.sh takes a commit from a source directory with git: a tree without .git cannot give one.
+  // The boot takes a commit from a source directory with git: a tree without .git cannot give one.
   if (llamaSrc && llamaCommit && !unusableSource(llamaSrc) && !existsSync(path.join(llamaSrc, '.git'))) {
     errors.push(`--llama-src: ${v['llama-src']} is not a git repository, so the boot cannot take commit ${llamaCommit} (--llama-ref ${llamaRef}) from it; `
       + 'expected a git clone of llama.cpp that holds that commit');

@@ -1,6 +1,7 @@
 /**
- * Runs the instance boot script on a developer's Linux machine (and in the
- * tests): the same boot.sh an instance runs, in `local` mode, where the cache
+ * Runs the boot program on a developer's Linux machine (and in the tests):
+ * the same bundle an instance runs (runtime/boot/main.ts, bundled), with the
+ * current Node, in `local` mode, where the cache
  * is a directory, the API key a file, the server a background process and the
  * result a final `GLLM_BOOT_RESULT=` line instead of a CloudFormation signal.
  *
@@ -22,13 +23,13 @@ import { usageErrors } from '../command-line/flags';
 import { METRIC_NAMESPACE } from '../monitoring/metric-definitions';
 import { type BootEnvironment } from '../../runtime/boot/contract';
 import { renderBootEnvironment } from './boot-environment';
-import { BOOT_SCRIPT } from './boot-script';
+import { bootBundleFile } from './boot-bundle-file';
 import { localLayout } from '../../runtime/boot/layout';
 import { generationFromCpuinfo, LOCAL_BOOT_USAGE, parseLocalBootArgs, type LocalBootOptions } from './local-boot-options';
 
 /**
  * The generation to build for. On aarch64 it must be the CPU we run on (the
- * script checks it again); parseLocalBootArgs has found it already, so this
+ * boot checks it again); parseLocalBootArgs has found it already, so this
  * reads the CPU only for options made another way. x86_64 builds ignore the
  * Arm flags, but the contract still wants well-formed values.
  */
@@ -87,7 +88,7 @@ export function localBootEnvironment(opts: LocalBootOptions, apiKeyFile: string)
   };
 }
 
-/** Writes the environment file (and a key file when none is given) and runs boot.sh; resolves with its exit code. */
+/** Writes the environment file (and a key file when none is given) and runs the boot program; resolves with its exit code. */
 export async function runLocalBoot(opts: LocalBootOptions): Promise<number> {
   // Everything that can refuse the options runs before the first write.
   const keyFile = opts.apiKeyFile ?? path.join(opts.workDir, 'api-key');
@@ -96,7 +97,8 @@ export async function runLocalBoot(opts: LocalBootOptions): Promise<number> {
   if (!opts.apiKeyFile) writeGeneratedKey(keyFile);
   const envFile = path.join(opts.workDir, 'boot.env');
   writeFileSync(envFile, envText, { mode: 0o600 });
-  const child = spawn('bash', [BOOT_SCRIPT, envFile], { stdio: 'inherit' });
+  // The Node running this (18 or later, as the bundle needs) on the fleet's own bundle.
+  const child = spawn(process.execPath, [bootBundleFile(), envFile], { stdio: 'inherit' });
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
@@ -153,7 +155,7 @@ async function main(): Promise<void> {
   try {
     process.exitCode = await runLocalBoot(parsed.options);
   } catch (e) {
-    // The CPU check (--generation) and a failure to start bash end here; a stack trace would bury them.
+    // The CPU check (--generation) and a failure to start the boot program end here; a stack trace would bury them.
     process.stderr.write(`local-boot: ${(e as Error).message}\n`);
     process.exitCode = /^--/.test((e as Error).message) ? 2 : 1;
   }

@@ -9,7 +9,7 @@ BOOT_ENV=@BOOT_ENV@ BUNDLE=@BUNDLE@ RESULT=@RESULT@
 . "$BOOT_ENV"
 started=$(date +%s)
 say() { echo "graviton-llm boot: $*" >&2; }
-# Waits before try N+1: growing and jittered, as boot.sh's retries.
+# Waits before try N+1: growing and jittered, as the boot's retries (runtime/boot/core/retry.ts).
 pause() { sleep $(((1 << $1) / 2 + RANDOM % ((1 << $1) / 2 + 1))); }
 # One AWS CLI call (bounded, naming the region), retried; AWS's refusal (ValidationError) is final.
 call() {
@@ -21,7 +21,7 @@ call() {
     pause "$try"
   done
 }
-# A failed boot, reported as boot.sh does: failure counted, each launch hook abandoned, FAILURE signalled.
+# A failed boot, reported as the boot's report phase does: failure counted, each launch hook abandoned, FAILURE signalled.
 fail() {
   say "$1; reporting the failure"
   local token id="" hook hooks

@@ -14,8 +14,8 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { type BootEnvironment } from '../../runtime/boot/contract';
 import { renderBootEnvironment } from '../boot/boot-environment';
-import { bootBundleFile, bootProgramOf } from '../boot/boot-program';
-import { BOOT_SCRIPT } from '../boot/boot-script';
+import { bootBundleFile } from '../boot/boot-bundle-file';
+import { refuseRemovedBootProgram } from '../boot/removed-boot-switch';
 import { renderTrampoline } from '../boot/trampoline';
 import { LLAMA_CPP_REPOSITORY, llamaCppCommitOf } from '../catalogs/llama-cpp-release';
 import { GravitonInstanceType } from '../instances/graviton-instance-type';
@@ -101,8 +101,8 @@ export interface InferenceFleetProps {
    */
   readonly machineImage?: ec2.IMachineImage;
   /**
-   * Account that owns the bucket of the boot script asset: the role reads the
-   * script only from a bucket this account owns (`s3:ResourceAccount`), so a
+   * Account that owns the bucket of the boot program's asset (its bundle): the
+   * role reads the bundle only from a bucket this account owns (`s3:ResourceAccount`), so a
    * bucket of the same, predictable name in another account cannot serve it.
    * @default - the stack's account (the CDK bootstrap bucket's)
    */
@@ -139,12 +139,12 @@ export function endpointNameProblems(name: string | undefined, field = 'endpoint
 
 const ACCOUNT_ID = /^\d{12}$/;
 
-/** The account that owns the boot script's asset bucket: 12 digits, or a CloudFormation value. */
+/** The account that owns the boot program's asset bucket: 12 digits, or a CloudFormation value. */
 export function assetBucketAccountProblems(account: string | undefined, field = 'assetBucketAccount'): PropProblem[] {
   return isKnown(account) && !ACCOUNT_ID.test(account!) ? [{
     field,
     given: account,
-    expected: 'expected a 12-digit AWS account id, the account that owns the bucket of the boot script asset (the instances read the script only from a bucket it owns); '
+    expected: 'expected a 12-digit AWS account id, the account that owns the bucket of the boot program asset (the instances read the program only from a bucket it owns); '
       + 'leave it unset for the stack\'s account',
   }] : [];
 }
@@ -216,15 +216,10 @@ export function fleetPropProblems(props: InferenceFleetProps): PropProblem[] {
   ];
 }
 
-/** Where the boot script and its environment file live on an instance. */
-export const BOOT_SCRIPT_PATH = INSTANCE_FILES.bootScript;
+/** Where the boot environment file lives on an instance. */
 export const BOOT_ENV_PATH = INSTANCE_FILES.bootEnv;
+/** The trampoline, kept as cloud-init's per-boot script. */
 const PER_BOOT_SCRIPT_PATH = '/var/lib/cloud/scripts/per-boot/graviton-llm.sh';
-
-/** SHA-256 of the boot script the template ships, which the user data checks before running it. */
-function bootScriptSha256(): string {
-  return createHash('sha256').update(fs.readFileSync(BOOT_SCRIPT)).digest('hex');
-}
 /**
  * The launch lifecycle hook's name, a literal: the user data names it, and a
  * Ref to it would make the launch template depend on the group that uses it.
@@ -246,8 +241,8 @@ const REFRESH_INSTANCE_WARMUP = Duration.minutes(1);
 const HEALTH_CHECK_GRACE = Duration.minutes(2);
 
 /**
- * Time the boot's report may take past its deadline (boot.sh
- * REPORT_GRACE_SECONDS): a boot that runs out of time still counts its
+ * Time the boot's report may take past its deadline (the boot program's
+ * REPORT_GRACE_SECONDS, runtime/boot/core/deadline.ts): a boot that runs out of time still counts its
  * failure, abandons its instance and signals.
  */
 export const BOOT_REPORT_GRACE_SECONDS = 60;
@@ -398,7 +393,7 @@ export class InferenceFleet extends Construct {
     });
     this.autoScalingGroup.attachToApplicationTargetGroup(props.targetGroup);
     Annotations.of(this.autoScalingGroup).acknowledgeWarning('@aws-cdk/aws-autoscaling:signalsNotUsedByInstanceRefresh',
-      'The signals serve the creation policy only; during an instance refresh the boot script reports readiness by completing the launch lifecycle hook, as the linked documentation advises.');
+      'The signals serve the creation policy only; during an instance refresh the boot program reports readiness by completing the launch lifecycle hook, as the linked documentation advises.');
 
     this.bootHookName = this.addBootHook(bootTimeout);
     this.addWarmPool(props.warmPoolSize);
@@ -430,7 +425,7 @@ export class InferenceFleet extends Construct {
 
   /**
    * The group holds every launching instance (also into and out of a warm
-   * pool) until the boot script completes this launch lifecycle action:
+   * pool) until the boot program completes this launch lifecycle action:
    * CONTINUE once llama-server serves, ABANDON (terminate) on a failed boot,
    * or ABANDON by default when the boot outlives its timeout. This is what an
    * instance refresh counts as ready; cfn-signal serves the creation policy only.
@@ -509,7 +504,7 @@ export class InferenceFleet extends Construct {
     }));
   }
 
-  /** The CloudWatch agent's configuration and scrape configuration, as SSM parameters the boot script fetches. */
+  /** The CloudWatch agent's configuration and scrape configuration, as SSM parameters the boot program fetches. */
   private writeAgentConfiguration(props: InferenceFleetProps): ssm.StringParameter[] {
     const name = props.endpointName;
     const agentProps = {
@@ -537,8 +532,9 @@ export class InferenceFleet extends Construct {
   }
 
   /**
-   * The user data only writes the environment file and the boot script and
-   * runs it; everything else is in the script, which is tested on its own.
+   * The user data only writes the environment file and the trampoline, which
+   * runs the boot program; everything else is in the program, which is tested
+   * on its own.
    */
   private writeUserData(userData: ec2.UserData, props: InferenceFleetProps, agentParameters: ssm.StringParameter[], lifecycleHookNames: readonly string[]): void {
     const { model, instanceType } = props;
@@ -582,45 +578,15 @@ export class InferenceFleet extends Construct {
       GLLM_BOOT_FAILURE_METRIC: BOOT_METRICS.failure.name,
     };
     const envFile = renderBootEnvironment(env, (v) => Token.isUnresolved(v));
+    refuseRemovedBootProgram(this);
     userData.addCommands(
       'set -euo pipefail',
-      `install -d -m 0755 ${path.posix.dirname(BOOT_ENV_PATH)} ${path.posix.dirname(BOOT_SCRIPT_PATH)}`,
+      `install -d -m 0755 ${path.posix.dirname(BOOT_ENV_PATH)} ${path.posix.dirname(INSTANCE_FILES.bootProgram)}`,
       `cat > ${BOOT_ENV_PATH} <<'GLLM_ENV'`,
       envFile.trimEnd(),
       'GLLM_ENV',
     );
-    if (bootProgramOf(this) === 'typescript') {
-      this.writeTrampoline(userData, props);
-      return;
-    }
-    // The script travels as an S3 asset: it is larger than EC2's 16 KB user-data limit, and its
-    // hash in the asset key means a changed script yields a new launch template version.
-    const script = new s3assets.Asset(this, 'BootScript', { path: BOOT_SCRIPT });
-    this.grantAssetRead(script, props);
-    // Retried with growing, jittered waits (about a minute in all), each try bounded (connect
-    // within 10 s, give up on 30 s of silence, 120 s in all): a failure here reports nothing,
-    // and the instance would wait out the lifecycle hook. --region: without it the
-    // CLI sends S3 requests to the global endpoint, which an in-region gateway endpoint does
-    // not cover. The script runs as root on every instance, so it runs only if it is, byte for
-    // byte, the script this template was synthesized with.
-    userData.addCommands(
-      'for try in 1 2 3 4 5 6; do',
-      `  timeout 120 aws s3 cp --cli-connect-timeout 10 --cli-read-timeout 30 --only-show-errors --region ${stack.region} 's3://${script.s3BucketName}/${script.s3ObjectKey}' ${BOOT_SCRIPT_PATH} && break`,
-      '  [ "$try" -lt 6 ] || { echo "could not download the boot script after 6 tries" >&2; exit 1; }',
-      '  sleep $(( (1 << try) / 2 + RANDOM % ((1 << try) / 2 + 1) ))',
-      'done',
-      `echo '${bootScriptSha256()}  ${BOOT_SCRIPT_PATH}' | sha256sum --check --strict --quiet ||`,
-      `  { echo "${BOOT_SCRIPT_PATH} is not the boot script this stack was synthesized with; not running it" >&2; rm -f ${BOOT_SCRIPT_PATH}; exit 1; }`,
-    );
-    userData.addCommands(
-      `chmod 0755 ${BOOT_SCRIPT_PATH}`,
-      // cloud-init runs user data on the first boot only; an instance started from the warm
-      // pool (or rebooted) boots again from this per-boot script, quickly, from its own disk.
-      `install -d -m 0755 ${path.posix.dirname(PER_BOOT_SCRIPT_PATH)}`,
-      `printf '#!/bin/bash\\nexec ${BOOT_SCRIPT_PATH} ${BOOT_ENV_PATH}\\n' > ${PER_BOOT_SCRIPT_PATH}`,
-      `chmod 0755 ${PER_BOOT_SCRIPT_PATH}`,
-      `exec ${BOOT_SCRIPT_PATH} ${BOOT_ENV_PATH}`,
-    );
+    this.writeTrampoline(userData, props);
   }
 
   /** The role may read `asset`'s object, from a bucket of the asset bucket's account only. */
@@ -633,10 +599,10 @@ export class InferenceFleet extends Construct {
   }
 
   /**
-   * The TypeScript boot program (the `@graviton-llm/boot:program` context
-   * key): its bundle is the stack's asset, which the trampoline
-   * (lib/boot/trampoline.sh) fetches, checks against the SHA-256 synthesized
-   * here, and runs with Node. The trampoline is kept as the per-boot script.
+   * The boot program (runtime/boot/, bundled): its bundle is the stack's
+   * asset, which the trampoline (lib/boot/trampoline.sh) fetches, checks
+   * against the SHA-256 synthesized here, and runs with Node. The trampoline
+   * is kept as the per-boot script.
    */
   private writeTrampoline(userData: ec2.UserData, props: InferenceFleetProps): void {
     const file = bootBundleFile();

@@ -5,9 +5,9 @@
  * renders the file from these keys (lib/boot/boot-environment.ts); the boot
  * reads it back with parseBootEnvironment into a typed configuration.
  *
- * boot.sh still reads the file with its own parse_env and validate_env; the
- * side-by-side table in test/runtime/boot/contract.bash.test.ts runs both on
- * the same files until the bash is gone.
+ * It accepts and refuses the files the bash boot (boot.sh, removed) did,
+ * naming the same key first: test/runtime/boot/contract.test.ts's table holds
+ * the verdicts boot.sh gave.
  *
  * Pure: the caller reads the file.
  */

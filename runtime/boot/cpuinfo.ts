@@ -2,8 +2,6 @@
  * Reading /proc/cpuinfo, defined once: the boot's CPU check (phases/cpu.ts),
  * the local boot's choice of generation (lib/boot/local-boot-options.ts) and
  * the tests' x86 builds (test/support/llama-cpp-build.ts) take it from here.
- * boot.sh's cpu_parts and check_x86_baseline read it the same way while
- * instances run it.
  *
  * Pure: the text in, what it says out.
  */

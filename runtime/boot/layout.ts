@@ -1,9 +1,8 @@
 /**
  * Where the boot keeps everything, defined once: fixed system paths on an
  * instance, one work directory on a developer machine (no root needed).
- * boot.sh's set_layout holds the same two tables while it is still what
- * instances run (test/boot/instance-paths.test.ts runs it and requires the
- * same paths); lib/ takes the instance paths it names (the CloudWatch agent's
+ * The paths are the bash boot's (boot.sh, removed), so an instance updated
+ * from it finds its files where they were; lib/ takes the instance paths it names (the CloudWatch agent's
  * configuration, the user data) from here.
  *
  * Pure: no I/O.
@@ -75,7 +74,7 @@ export const INSTANCE_LAYOUT: BootLayout = layoutFrom({
  * agent and systemd.
  */
 export const INSTANCE_FILES = {
-  /** The boot script the user data fetches, checks against its SHA-256 and runs. */
+  /** Where the bash boot script was kept (boot.sh, removed; no user data writes it now). */
   bootScript: "/opt/graviton-llm/boot.sh",
   /** The TypeScript boot program's bundle, which the user data's trampoline fetches, checks against its SHA-256 and runs. */
   bootProgram: "/opt/graviton-llm/boot.js",

@@ -8,8 +8,8 @@
  * Both modes: local mode (a developer machine, `npm run local`) and aws mode
  * (an instance: the instance layout, the deadline from init's start, the
  * CloudWatch agent, the S3 cache, SSM, systemd, reports to AWS). Each runs
- * where the user data or the developer runs it; boot.sh does the same until
- * the user data runs this program instead.
+ * where the user data's trampoline (lib/boot/trampoline.sh) or `npm run
+ * local` (lib/boot/local-boot.ts) runs it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';

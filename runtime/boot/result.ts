@@ -5,9 +5,9 @@
  * reported to AWS. Tests and operators read this; the boot log is for people
  * and its wording may change.
  *
- * This is the result's one definition. lib/boot/boot.sh writes it (see
- * write_boot_result there), and so does the TypeScript boot (made by
- * result-from-outcome.ts, written by main.ts writeBootResult); the tests
+ * This is the result's one definition, in the form the bash boot (boot.sh,
+ * removed) wrote too. The boot makes it (result-from-outcome.ts) and writes
+ * it (main.ts writeBootResult); the tests
  * parse every result they produce with BOOT_RESULT, so a result a writer
  * gets wrong fails them.
  */
@@ -22,7 +22,7 @@ import { INSTANCE_LAYOUT, localLayout } from './layout';
 export const BOOT_RESULT_SCHEMA_VERSION = 1;
 
 /**
- * Where the result is: in the boot's state directory (boot.sh set_layout),
+ * Where the result is: in the boot's state directory (layout.ts),
  * written through a temporary name and renamed, so a reader sees a whole
  * result or none. A boot removes the previous result when it starts: no file
  * means no boot has ended since (one is running, or was killed).

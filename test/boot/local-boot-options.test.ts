@@ -84,7 +84,7 @@ describe('files', () => {
     ]);
   });
 
-  test('a key file must hold a key, as boot.sh reads it', () => {
+  test('a key file must hold a key, as the boot reads it', () => {
     const empty = path.join(dir, 'empty-key');
     writeFileSync(empty, ' \n');
     const key = path.join(dir, 'key');

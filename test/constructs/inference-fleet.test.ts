@@ -11,8 +11,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { IConstruct } from 'constructs';
 import { registerChecks } from '../../lib/app/checks';
-import { BOOT_PROGRAM_KEY, bootBundleFile, DEFAULT_BOOT_PROGRAM } from '../../lib/boot/boot-program';
-import { BOOT_SCRIPT } from '../../lib/boot/boot-script';
+import { bootBundleFile } from '../../lib/boot/boot-bundle-file';
+import { REMOVED_BOOT_PROGRAM_KEY } from '../../lib/boot/removed-boot-switch';
 import { PropsError } from '../../lib/base/problems';
 import { AL2023_ARM64_AMI_PARAMETER } from '../../lib/catalogs/amazon-linux';
 import { LLAMA_CPP_DEFAULT_REF, LLAMA_CPP_RELEASE_COMMITS } from '../../lib/catalogs/llama-cpp-release';
@@ -197,7 +197,7 @@ describe('InferenceFleet alone with the required props, in a stack of an account
     expect(JSON.stringify(statements)).not.toMatch(/s3:Delete/);
   });
 
-  test('assetBucketAccount unset: the boot script is read only from a bucket of the stack\'s account', () => {
+  test('assetBucketAccount unset: the boot program is read only from a bucket of the stack\'s account', () => {
     expect(roleStatements(s)).toContainEqual(expect.objectContaining({ Action: 's3:GetObject', Condition: { StringEquals: { 's3:ResourceAccount': ACCOUNT } } }));
   });
 
@@ -271,7 +271,7 @@ describe('InferenceFleet alone with every prop (and a warm pool, a model in S3)'
     expect(userDataOf(s.t)).toContain('GLLM_HF_TOKEN_PARAMETER=/team/hf-token\\n');
   });
 
-  test('assetBucketAccount: the boot script is read only from a bucket of that account', () => {
+  test('assetBucketAccount: the boot program is read only from a bucket of that account', () => {
     expect(roleStatements(s)).toContainEqual(expect.objectContaining({ Action: 's3:GetObject', Condition: { StringEquals: { 's3:ResourceAccount': '111122223333' } } }));
   });
 
@@ -334,7 +334,7 @@ describe('InferenceFleet alone checks its own props, with the endpoint\'s rules'
   });
 });
 
-describe('InferenceFleet boots the program the context key @graviton-llm/boot:program names (transitional)', () => {
+describe('InferenceFleet boots the boot program through the trampoline', () => {
   const REGION_ENV = { account: ACCOUNT, region: REGION };
   /** The user data as text, each CloudFormation value standing in as 63 characters (the longest bucket name). */
   const userDataText = (t: Template): string => {
@@ -343,28 +343,14 @@ describe('InferenceFleet boots the program the context key @graviton-llm/boot:pr
     return parts.map((p) => (typeof p === 'string' ? p : 'x'.repeat(63))).join('');
   };
   const afterEnvironment = (text: string) => text.slice(text.indexOf('\nGLLM_ENV\n') + '\nGLLM_ENV\n'.length);
-  let bash: Built;
-  let typescript: Built;
+  let built: Built;
   beforeAll(() => {
-    bash = build(REGION_ENV, undefined, { [BOOT_PROGRAM_KEY]: 'bash' });
-    typescript = build(REGION_ENV, undefined, { [BOOT_PROGRAM_KEY]: 'typescript' });
+    built = build(REGION_ENV);
   });
 
-  test('without the key the default, bash: the same template as naming bash', () => {
-    expect(DEFAULT_BOOT_PROGRAM).toBe('bash');
-    expect(build(REGION_ENV).t.toJSON()).toEqual(bash.t.toJSON());
-  });
-
-  test('bash: the user data fetches, checks and execs boot.sh, and ships no bundle', () => {
-    const text = userDataText(bash.t);
-    expect(text).toContain(`echo '${createHash('sha256').update(readFileSync(BOOT_SCRIPT)).digest('hex')}  /opt/graviton-llm/boot.sh' | sha256sum --check --strict --quiet ||`);
-    expect(text.trimEnd().endsWith('exec /opt/graviton-llm/boot.sh /etc/graviton-llm/boot.env')).toBe(true);
-    expect(text).not.toContain('GLLM_TRAMPOLINE');
-  });
-
-  test('typescript: the same boot environment, then the trampoline, kept as the per-boot script and run', () => {
-    const text = userDataText(typescript.t);
-    expect(text.slice(0, text.indexOf('\nGLLM_ENV\n'))).toBe(userDataText(bash.t).slice(0, userDataText(bash.t).indexOf('\nGLLM_ENV\n')));
+  test('the boot environment, then the trampoline, kept as the per-boot script and run; no boot script', () => {
+    const text = userDataText(built.t);
+    expect(text).toContain("\nset -euo pipefail\ninstall -d -m 0755 /etc/graviton-llm /opt/graviton-llm\ncat > /etc/graviton-llm/boot.env <<'GLLM_ENV'\n");
     const rest = afterEnvironment(text).trimEnd().split('\n');
     expect(rest[1]).toBe("cat > /var/lib/cloud/scripts/per-boot/graviton-llm.sh <<'GLLM_TRAMPOLINE'");
     expect(rest.slice(-3)).toEqual([
@@ -375,30 +361,32 @@ describe('InferenceFleet boots the program the context key @graviton-llm/boot:pr
     expect(text).not.toContain('/opt/graviton-llm/boot.sh');
   });
 
-  test('typescript: the bundle is an asset the role may read, and the trampoline checks its SHA-256 before running it', () => {
+  test('the bundle is the one file asset, which the role may read, and the trampoline checks its SHA-256 before running it', () => {
     const file = bootBundleFile();
     const sha256 = createHash('sha256').update(readFileSync(file)).digest('hex');
-    expect(userDataText(typescript.t)).toContain(`echo "${sha256}  $BUNDLE" | sha256sum --check --strict --quiet`);
-    const outdir = (typescript.stack.node.root as App).outdir;
-    const manifest = JSON.parse(readFileSync(path.join(outdir, `${typescript.stack.artifactId}.assets.json`), 'utf8'));
-    const sources = Object.values<any>(manifest.files).filter((f) => f.source.packaging === 'file')
-      .map((f) => readFileSync(path.join(outdir, f.source.path)));
-    expect(sources.filter((b) => b.equals(readFileSync(file)))).toHaveLength(1);
-    const reads = roleStatements(typescript).filter((x) => x.Action === 's3:GetObject' && JSON.stringify(x.Resource).includes('.js'));
+    expect(userDataText(built.t)).toContain(`echo "${sha256}  $BUNDLE" | sha256sum --check --strict --quiet`);
+    const outdir = (built.stack.node.root as App).outdir;
+    const manifest = JSON.parse(readFileSync(path.join(outdir, `${built.stack.artifactId}.assets.json`), 'utf8'));
+    const files = Object.values<any>(manifest.files).filter((f) => f.source.packaging === 'file').map((f) => path.join(outdir, f.source.path));
+    expect(files.filter((f) => readFileSync(f).equals(readFileSync(file)))).toHaveLength(1);
+    // The template aside, the bundle is the stack's one file asset: no boot script beside it.
+    expect(files.filter((f) => !f.endsWith('.template.json')).map((f) => path.extname(f))).toEqual(['.js']);
+    const reads = roleStatements(built).filter((x) => x.Action === 's3:GetObject' && JSON.stringify(x.Resource).includes('.js'));
     expect(reads).toEqual([expect.objectContaining({ Condition: { StringEquals: { 's3:ResourceAccount': ACCOUNT } } })]);
   });
 
-  test('typescript: under EC2\'s 16 KB user-data limit, the part after the environment under 80 lines, and bash parses it', () => {
-    const text = userDataText(typescript.t);
-    console.log(`typescript user data: ${Buffer.byteLength(text)} bytes; after the environment ${afterEnvironment(text).trimEnd().split('\n').length} lines`);
+  test('under EC2\'s 16 KB user-data limit, the part after the environment under 80 lines, and bash parses it', () => {
+    const text = userDataText(built.t);
+    console.log(`user data: ${Buffer.byteLength(text)} bytes; after the environment ${afterEnvironment(text).trimEnd().split('\n').length} lines`);
     expect(Buffer.byteLength(text)).toBeLessThan(16 * 1024);
     expect(afterEnvironment(text).trimEnd().split('\n').length).toBeLessThan(80);
     const check = spawnSync('bash', ['-n'], { input: text, encoding: 'utf8' });
     expect({ status: check.status, stderr: check.stderr }).toEqual({ status: 0, stderr: '' });
   });
 
-  test('a value that is not a program is refused, naming the key, what was given and what is allowed', () => {
-    expect(() => build(REGION_ENV, undefined, { [BOOT_PROGRAM_KEY]: 'node' })).toThrow(
-      `${BOOT_PROGRAM_KEY}: got "node"; expected one of "bash", "typescript" (default "bash")`);
+  test('the removed context key @graviton-llm/boot:program: `bash` is refused, saying the bash boot is gone; `typescript` gives the same template as no key', () => {
+    expect(() => build(REGION_ENV, undefined, { [REMOVED_BOOT_PROGRAM_KEY]: 'bash' })).toThrow(
+      `${REMOVED_BOOT_PROGRAM_KEY}: got "bash"; the bash boot script was removed: instances run the TypeScript boot program (runtime/boot/)`);
+    expect(build(REGION_ENV, undefined, { [REMOVED_BOOT_PROGRAM_KEY]: 'typescript' }).t.toJSON()).toEqual(built.t.toJSON());
   });
 });

@@ -6,14 +6,13 @@
  *
  * Nothing compiles under emulation: the S3 cache is filled beforehand with a
  * build cross-compiled on this host with the catalog's flags, under the key
- * the boot script computes in the box. The box shows the CPU check passing,
+ * the boot program computes in the box. The box shows the CPU check passing,
  * the cache hit, the preflight, and the server serving with the catalog's
  * Q4_0 repack layout. Emulated runs are slow: each profile is one boot,
  * /health and one short completion.
  */
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -27,8 +26,8 @@ import { s3File, StackInstance, stackInstance } from '../support/instance-box/st
 import { buildLlamaCpp } from '../support/llama-cpp-build';
 import { ensureLlamaCppSource, LlamaCppSource } from '../support/llama-cpp-source';
 import { synthWith } from '../support/synth';
-import { BOOT_PROGRAM_KEY } from '../../lib/boot/boot-program';
-import { BOX_BOOT_PROGRAM } from '../support/instance-box/boot-program';
+import { buildKey as keyOf } from '../../runtime/boot/build/key';
+import { boxBuildKeyMaterial } from '../support/instance-box/build-key';
 import { ensureTinyQ4Model } from '../support/tiny-model';
 
 const API_KEY = 'box-arm64-api-key-0123456789';
@@ -38,7 +37,6 @@ const MODEL_KEY = 'tiny-q4_0.gguf';
 const SETUP_MS = 60 * 60 * 1000;
 const BOOT_MS = 20 * 60 * 1000;
 const CREDENTIAL = '/run/box-credential/api-key';
-const BOOT_SCRIPT = path.join(__dirname, '..', '..', 'lib', 'boot', 'boot.sh');
 
 const G3_FEATURES = 'fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm jscvt fcma lrcpc dcpop sha3 sm3 sm4 asimddp sha512 sve asimdfhm dit uscat ilrcpc flagm ssbs paca pacg dcpodp svei8mm svebf16 i8mm bf16 dgh rng';
 const PROFILES = [
@@ -64,7 +62,7 @@ if (unavailable) {
     expect(process.env.CI ? unavailable : undefined).toBeUndefined();
   });
 } else {
-  describe.each(PROFILES)(`instance in a box (arm64 under qemu-user, Graviton$generation, the ${BOX_BOOT_PROGRAM} boot program)`, (profile) => {
+  describe.each(PROFILES)('instance in a box (arm64 under qemu-user, Graviton$generation)', (profile) => {
     const generation = GENERATIONS[profile.generation];
     let source: LlamaCppSource;
     let aws: BoxAws;
@@ -79,7 +77,6 @@ if (unavailable) {
       source = await ensureLlamaCppSource();
       const model = s3File(MODEL_BUCKET, MODEL_KEY, (await ensureTinyQ4Model(source)).path);
       const synth = synthWith({
-        [BOOT_PROGRAM_KEY]: BOX_BOOT_PROGRAM,
         instanceType: profile.instanceType,
         customModel: { source: `s3://${MODEL_BUCKET}/${MODEL_KEY}`, sha256: model.sha256, sizeBytes: Math.max(model.bytes, minimumModelFileBytes(ARCHITECTURES['llama-3.2-1b'], 'Q4_0')), architecture: 'llama-3.2-1b', quantization: 'Q4_0' },
         parallelSlots: 1,
@@ -108,15 +105,13 @@ if (unavailable) {
         initEnvironment: arm.initEnvironment,
       });
 
-      // The key the boot will compute in the box (it names the box's compiler), asked of the boot script itself there.
-      box.write('/var/lib/box-key/boot.sh', readFileSync(BOOT_SCRIPT, 'utf8'), 0o755);
-      box.write('/var/lib/box-key/boot.env', stack.bootEnvText);
-      const keyRun = box.runOnce(['bash', '-c',
-        'source /var/lib/box-key/boot.sh; exec 3>&1; parse_env /var/lib/box-key/boot.env; set_layout; MACHINE=$(uname -m); pick_compiler; build_targets; cmake_defines; build_key_material']);
-      if (keyRun.status !== 0) throw new Error(`computing the build key in the box failed: ${keyRun.stderr}`);
-      const material = keyRun.stdout.trimEnd();
-      expect(material).toContain(`arch=aarch64:${generation.armArch}`);
-      buildKey = createHash('sha256').update(`${material}\n`).digest('hex').slice(0, 32);
+      // The key the boot will compute in the box (it names the box's OS and compiler), asked of the boot
+      // program's own functions with the box's files and machine.
+      const uname = box.runOnce(['uname', '-m']);
+      if (uname.status !== 0) throw new Error(`uname -m in the box failed: ${uname.stderr}`);
+      const material = await boxBuildKeyMaterial(box.merged, uname.stdout.trim(), stack.bootEnv);
+      expect(material).toContain(`arch=aarch64:${generation.armArch}\n`);
+      buildKey = keyOf(material);
 
       // The cache entry as the boot would have written it, from the cross-compiled server.
       const cross = await buildLlamaCpp({ source, spec: { arch: 'aarch64', armArch: generation.armArch }, targets: ['llama-server'] });
@@ -124,7 +119,7 @@ if (unavailable) {
       const stage = path.join(scratch, 'stage');
       mkdirSync(path.join(stage, 'bin'), { recursive: true });
       copyFileSync(cross.binaries['llama-server'], path.join(stage, 'bin', 'llama-server'));
-      writeFileSync(path.join(stage, 'manifest.txt'), `${material}\n`);
+      writeFileSync(path.join(stage, 'manifest.txt'), material);
       const tarball = path.join(scratch, `${buildKey}.tar.gz`);
       const tar = spawnSync('tar', ['-czf', tarball, '-C', stage, '.'], { encoding: 'utf8' });
       if (tar.status !== 0) throw new Error(`tar failed: ${tar.stderr}`);

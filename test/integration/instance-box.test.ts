@@ -20,9 +20,11 @@ import * as path from 'node:path';
 
 import { LLAMA_CPP_RELEASE_COMMITS, LLAMA_CPP_REPOSITORY } from '../../lib/catalogs/llama-cpp-release';
 import { BOOT_HOOK_NAME, LEGACY_BOOT_HOOK_NAMES } from '../../lib/constructs/inference-fleet';
-import { BOOT_PROGRAM_KEY, BootProgram } from '../../lib/boot/boot-program';
+import { bootBundleFile } from '../../lib/boot/boot-bundle-file';
+import { systemClock } from '../../runtime/boot/core/clock';
+import { Exec } from '../../runtime/boot/core/exec';
 import { INSTANCE_FILES } from '../../runtime/boot/layout';
-import { BOX_BOOT_PROGRAM, programFile } from '../support/instance-box/boot-program';
+import { SERVICE_USER } from '../../runtime/boot/server/unit';
 import { ARCHITECTURES, minimumModelFileBytes } from '../../lib/catalogs/model-architectures';
 import { BOX_AWS_CALLS_LOG, BoxAws, BoxEvent, BoxObservation, boxUnavailableReason, BoxBootRun, InstanceBox } from '../support/instance-box/box';
 import { BOX_PROMETHEUS_URL, ensureBoxGitRepository, standIns } from '../support/instance-box/stand-ins';
@@ -45,9 +47,8 @@ const STAND_IN_FLOOR = minimumModelFileBytes(ARCHITECTURES['llama-3.2-1b'], 'Q4_
  * A stack that serves `model` from the box's model bucket, as a customModel;
  * `extraObjects` are put in the box's S3 after the stack's own (and so may replace them).
  */
-function synthStack(model: S3File, sha256 = model.sha256, extraObjects: S3File[] = [], program: BootProgram = BOX_BOOT_PROGRAM): StackInstance {
+function synthStack(model: S3File, sha256 = model.sha256, extraObjects: S3File[] = []): StackInstance {
   const synth = synthWith({
-    [BOOT_PROGRAM_KEY]: program,
     customModel: {
       source: `s3://${model.bucket}/${model.key}`,
       sha256,
@@ -92,7 +93,7 @@ if (unavailable) {
     expect(process.env.CI ? unavailable : undefined).toBeUndefined();
   });
 } else {
-  describe(`instance in a box (x86_64, systemd 252, the ${BOX_BOOT_PROGRAM} boot program)`, () => {
+  describe('instance in a box (x86_64, systemd 252)', () => {
     let aws: BoxAws;
     let good: S3File;
     let garbage: S3File;
@@ -148,8 +149,7 @@ if (unavailable) {
       test('the user data fetched the boot program from S3 and the boot succeeded, every phase in order, root alone reading its result', () => {
         // The output is there to be shown when the status is not 0.
         expect({ status: first.status, output: first.output.slice(-1500) }).toEqual({ status: 0, output: expect.any(String) });
-        const program = programFile(BOX_BOOT_PROGRAM);
-        expect(box.read(program.instancePath)).toBe(readFileSync(program.synthesized, 'utf8'));
+        expect(box.read(INSTANCE_FILES.bootProgram)).toBe(readFileSync(bootBundleFile(), 'utf8'));
         const result = box.bootResult();
         expect({ mode: result.mode, failure: result.failure }).toEqual({ mode: 'aws', failure: null });
         expect(phaseOutcomes(result)).toEqual(['config', 'deps', 'agent', 'cpu', 'build', 'model', 'api-key', 'preflight', 'serve', 'health', 'report'].map((p) => `${p} ok`));
@@ -174,8 +174,7 @@ if (unavailable) {
         // Without --region the CLI sends S3 requests to the global endpoint, which an in-region
         // gateway endpoint does not cover.
         const calls = box.read(BOX_AWS_CALLS_LOG).trim().split('\n');
-        const program = programFile(BOX_BOOT_PROGRAM);
-        expect(calls).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^s3 cp .* s3://.*/[0-9a-f]{64}\\${program.extension} ${program.instancePath}$`))]));
+        expect(calls).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^s3 cp .* s3://.*/[0-9a-f]{64}\\.js ${INSTANCE_FILES.bootProgram}$`))]));
         expect(calls.length).toBeGreaterThan(5);
         expect(calls.filter((c) => !c.includes(`--region ${stack.bootEnv.GLLM_REGION}`))).toEqual([]);
       });
@@ -449,11 +448,11 @@ if (unavailable) {
         expect(launched.box.exists('/tmp/overwritten-build-ran')).toBe(false);
         expect(launched.box.exists(`/opt/graviton-llm/llama.cpp/${buildKey}/bin/llama-server.real`)).toBe(false);
         expect((await aws.http(`http://127.0.0.1:${stack.bootEnv.GLLM_PORT}/health`)).status).toBe(200);
-        if (BOX_BOOT_PROGRAM === 'bash') {
-          // The checks that run a build's programs do so as the service's user, not as root (asked of boot.sh's own function).
-          const who = launched.box.exec(['bash', '-c', 'source /opt/graviton-llm/boot.sh; CFG[GLLM_MODE]=aws; as_service_user id -un']);
-          expect(who.stdout.trim()).toBe('llama');
-        }
+        // The checks that run a build's programs do so as the service's user, not as root: the command line
+        // the boot's own Exec gives such a program (as an instance's boot makes it), run in the box as root.
+        const asService = new Exec({ clock: systemClock, serviceUser: SERVICE_USER }).argv({ step: 'build', program: 'id', args: ['-un'], asServiceUser: true, limitMs: 0 });
+        const who = launched.box.exec(asService);
+        expect({ status: who.status, user: who.stdout.trim() }).toEqual({ status: 0, user: 'llama' });
         await launched.box.shutdown();
       }, BOOT_MS + 2 * 60 * 1000);
     });
@@ -576,7 +575,7 @@ if (unavailable) {
     test('the default stack\'s user data runs to its model download, which the closed network refuses', async () => {
       // The default configuration serves a 2 GB catalog model from Hugging Face, which this box cannot reach:
       // its instance gets as far as the download, then fails like an instance without a route out.
-      const synth = synthWith({ [BOOT_PROGRAM_KEY]: BOX_BOOT_PROGRAM }, { bundle: false });
+      const synth = synthWith({}, { bundle: false });
       const s = stackInstance({
         template: synth.template.toJSON(), assemblyDir: synth.outdir, stackName: synth.stack.stackName,
         apiKey: API_KEY, architecture: 'x86_64',
@@ -594,37 +593,7 @@ if (unavailable) {
       await launched.box.shutdown();
     }, BOOT_MS + 2 * 60 * 1000);
 
-    /**
-     * The program's object in S3 replaced by one a byte longer: the user data (bash) or the trampoline
-     * (typescript) checks it against the SHA-256 synthesized and does not run it.
-     */
-    async function tamperedProgram(program: BootProgram) {
-      const file = programFile(program);
-      const ofStack = synthStack(good, good.sha256, [], program);
-      const published = ofStack.awsSpec.objects.find((o) => o.key.endsWith(file.extension))!;
-      const tampered = path.join(cacheRoot(), 'box', `tampered-boot${file.extension}`);
-      writeFileSync(tampered, `${readFileSync(published.file, 'utf8')}\n// one line more\n`);
-      const s = synthStack(good, good.sha256, [s3File(published.bucket, published.key, tampered)], program);
-      await box.shutdown();
-      const launched = await launch(`gllm-tampered-${program}`, s);
-      const result = await launched.box.boot(BOOT_MS);
-      expect(result.status).not.toBe(0);
-      expect(result.output).toContain(`${file.instancePath} is not the ${file.what} this stack was synthesized with; not running it`);
-      expect(launched.box.exists(file.instancePath)).toBe(false);
-      expect(launched.box.exists('/var/log/graviton-llm/boot.log')).toBe(false);
-      expect(launched.box.exists(BOOT_RESULT_PATHS.instance)).toBe(false);
-      return { launched, s, seconds: result.seconds };
-    }
-
-    test(`a ${programFile(BOX_BOOT_PROGRAM).what} in S3 that is not the one the stack was synthesized with is not run`, async () => {
-      const { launched } = await tamperedProgram(BOX_BOOT_PROGRAM);
-      const actions = lifecycleActions((await aws.observe()).events, launched.instanceId);
-      // boot.sh's user data reports nothing (the launch hook times out and abandons the instance); the trampoline reports.
-      expect(actions).toEqual(BOX_BOOT_PROGRAM === 'bash' ? [] : [expect.objectContaining({ result: 'ABANDON' })]);
-      await launched.box.shutdown();
-    }, BOOT_MS + 2 * 60 * 1000);
-
-    describe('the typescript program\'s trampoline, whatever the box\'s program', () => {
+    describe('the trampoline', () => {
 
       /** What the trampoline reported for `instanceId`, as the box's AWS saw it. */
       // AWS refuses the old hook's action: no such hook, or (where the upgrade scenario above gave the
@@ -638,7 +607,7 @@ if (unavailable) {
       }
 
       test('an image without Node: the trampoline says so and reports the failure itself (hook abandoned, failure counted, FAILURE signalled)', async () => {
-        const s = synthStack(good, good.sha256, [], 'typescript');
+        const s = synthStack(good, good.sha256);
         await box.shutdown();
         const failuresBefore = bootFailures(await aws.observe());
         const launched = await launch('gllm-no-node', s, ['/usr/bin/node', '/usr/bin/nodejs']);
@@ -661,7 +630,7 @@ if (unavailable) {
       }, BOOT_MS + 2 * 60 * 1000);
 
       test('a configuration the program refuses: the failure is reported all the same, by the trampoline when no boot result was written', async () => {
-        const s = synthStack(good, good.sha256, [], 'typescript');
+        const s = synthStack(good, good.sha256);
         // A value the boot's contract refuses (a leading zero) that is still safe to source.
         const refused = { ...s, userData: s.userData.replace(/^GLLM_PORT=\d+$/m, 'GLLM_PORT=010') };
         expect(refused.userData).toContain('\nGLLM_PORT=010\n');
@@ -679,18 +648,29 @@ if (unavailable) {
         await launched.box.shutdown();
       }, BOOT_MS + 2 * 60 * 1000);
 
-      if (BOX_BOOT_PROGRAM !== 'typescript') {
-        test('a bundle in S3 that is not the one the stack was synthesized with is not run, and the failure is reported', async () => {
-          const { launched, seconds } = await tamperedProgram('typescript');
-          console.log(`instance box: the trampoline refused a tampered bundle and reported it in ${seconds.toFixed(1)} s`);
-          expect(reported(await aws.observe(), launched.instanceId)).toEqual({ hooks: [['ABANDON'], [LEGACY_HOOK_REFUSED]], signals: ['FAILURE'] });
-          await launched.box.shutdown();
-        }, BOOT_MS + 2 * 60 * 1000);
-      }
+      test('a bundle in S3 that is not the one the stack was synthesized with is not run, and the failure is reported', async () => {
+        // The bundle's object in S3 replaced by one a byte longer: the trampoline checks it against the SHA-256 synthesized.
+        const ofStack = synthStack(good);
+        const published = ofStack.awsSpec.objects.find((o) => o.key.endsWith('.js'))!;
+        const tampered = path.join(cacheRoot(), 'box', 'tampered-boot.js');
+        writeFileSync(tampered, `${readFileSync(published.file, 'utf8')}\n// one line more\n`);
+        const s = synthStack(good, good.sha256, [s3File(published.bucket, published.key, tampered)]);
+        await box.shutdown();
+        const launched = await launch('gllm-tampered', s);
+        const result = await launched.box.boot(BOOT_MS);
+        console.log(`instance box: the trampoline refused a tampered bundle and reported it in ${result.seconds.toFixed(1)} s`);
+        expect(result.status).not.toBe(0);
+        expect(result.output).toContain(`${INSTANCE_FILES.bootProgram} is not the boot program this stack was synthesized with; not running it`);
+        expect(launched.box.exists(INSTANCE_FILES.bootProgram)).toBe(false);
+        expect(launched.box.exists('/var/log/graviton-llm/boot.log')).toBe(false);
+        expect(launched.box.exists(BOOT_RESULT_PATHS.instance)).toBe(false);
+        expect(reported(await aws.observe(), launched.instanceId)).toEqual({ hooks: [['ABANDON'], [LEGACY_HOOK_REFUSED]], signals: ['FAILURE'] });
+        await launched.box.shutdown();
+      }, BOOT_MS + 2 * 60 * 1000);
     });
 
     test('a Hugging Face token parameter that cannot be read fails the boot at once, naming it', async () => {
-      const synth = synthWith({ [BOOT_PROGRAM_KEY]: BOX_BOOT_PROGRAM, huggingFaceTokenParameterName: '/graviton-llm/box/absent-hf-token' }, { bundle: false });
+      const synth = synthWith({ huggingFaceTokenParameterName: '/graviton-llm/box/absent-hf-token' }, { bundle: false });
       const s = stackInstance({
         template: synth.template.toJSON(), assemblyDir: synth.outdir, stackName: synth.stack.stackName,
         apiKey: API_KEY, architecture: 'x86_64',

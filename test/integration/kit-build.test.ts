@@ -1,8 +1,8 @@
 /**
  * The llama.cpp that the tests and the local benchmarks run is the kit's
  * build, whatever CPU builds it: the build dirs that buildLlamaCpp compiles
- * in are configured with the boot's CMake defines (runtime/boot/build/defines.ts;
- * test/runtime/boot/build/key.bash.test.ts holds boot.sh to the same list), and what
+ * in are configured with the boot's CMake defines (runtime/boot/build/defines.ts,
+ * which the boot's build phase compiles with), and what
  * CMake then generates compiles for the kit's target, not for the host.
  *
  * Why: a `-march=native` build follows the host. On an Intel Xeon with AMX it
@@ -103,7 +103,7 @@ describe('the tests and benchmarks build llama.cpp as the boot does, never for t
     const sets = ggmlCpuIsaSets(commands);
     console.log(`native build ${path.basename(buildDir)}: ggml-cpu instruction-set flags ${[...sets.keys()].map((k) => `[${k}]`).join(', ')}`);
     if (buildMachine(spec).machine === 'x86_64') {
-      // Exactly the flags boot.sh requires of an x86_64 CPU (cpuinfo's sse4_2 is gcc's -msse4.2).
+      // Exactly the flags the boot's cpu phase requires of an x86_64 CPU (cpuinfo's sse4_2 is gcc's -msse4.2).
       const expected = X86_BASELINE_CPU_FLAGS.map((f) => `-m${f.replace('sse4_2', 'sse4.2')}`).sort().join(' ');
       expect([...sets.keys()]).toEqual([expected]);
     }

@@ -1,7 +1,8 @@
 /**
- * The boot script end to end, in local mode, with real processes: a model
- * served over HTTP from this test, llama.cpp built by the script itself (with
- * ccache), llama-server started by it behind an API key.
+ * `npm run local` end to end: lib/boot/local-boot.ts running the boot
+ * program's bundle in local mode, with real processes: a model served over
+ * HTTP from this test, llama.cpp built by the boot itself (with ccache),
+ * llama-server started by it behind an API key.
  *
  * Order matters and jest keeps it: the cold boot fills the cache that the warm
  * boot and the failure cases then reuse, so only the first compiles.
@@ -55,7 +56,7 @@ function sha256File(file: string): string {
   return createHash('sha256').update(readFileSync(file)).digest('hex');
 }
 
-/** A build tarball as boot.sh packs one: manifest.txt and bin/llama-server (here a script). */
+/** A build tarball as the boot packs one: manifest.txt and bin/llama-server (here a script). */
 function tarWith(manifest: string, llamaServer: string): Buffer {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gllm-tar-'));
   try {
@@ -147,7 +148,7 @@ class ModelHost {
   }
 }
 
-describe('boot.sh in local mode', () => {
+describe('npm run local: the boot program in local mode', () => {
   let source: LlamaCppSource;
   let q4: GeneratedFile;
   let model: ModelFile;
@@ -276,7 +277,7 @@ describe('boot.sh in local mode', () => {
   beforeAll(async () => {
     source = await ensureLlamaCppSource();
     const f32 = await ensureTinyModel({ source });
-    // The fixtures' own build makes the Q4_0 model; the boot script builds its own llama-server.
+    // The fixtures' own build makes the Q4_0 model; the boot builds its own llama-server.
     const tools = await buildLlamaCpp({ source, spec: { arch: 'native' }, targets: ['llama-quantize'] });
     q4 = await quantizeModel(f32.path, quantizedPath(f32.path, 'Q4_0'), 'Q4_0', {
       llamaQuantize: tools.binaries['llama-quantize'],
@@ -501,7 +502,8 @@ describe('boot.sh in local mode', () => {
     console.log(`${run.workDir.split('/').pop()}: ${run.lastLine}`);
     expect(run.code).toBe(1);
     expect(run.result.failure).toEqual({
-      phase: 'model', reason: expect.stringMatching(/^model download from http:\/\/127\.0\.0\.1:\d+\/model\.gguf failed after 4 attempts \(last curl exit 7\)/),
+      // The boot downloads with Node's own http (no curl): the reason quotes the connection's error.
+      phase: 'model', reason: expect.stringMatching(/^model download from http:\/\/127\.0\.0\.1:\d+\/model\.gguf failed after 4 attempts \(last error: connect ECONNREFUSED 127\.0\.0\.1:\d+\); got 0 of \d+ bytes$/),
     });
     expect(await portIsClosed(run.port)).toBe(true);
     expectNoPartialModel(run, cache);

@@ -1,5 +1,5 @@
 /**
- * The argument vector the boot script gives llama-server, proven by running
+ * The argument vector the boot program gives llama-server, proven by running
  * the built server with it rather than by comparing strings: a flag the
  * pinned release does not know (`--mlock` on v0.5.0) once stopped every
  * deployment from serving while a string comparison passed.
@@ -10,15 +10,17 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { LLAMA_CPP_RELEASE_COMMITS } from '../../lib/catalogs/llama-cpp-release';
-import { renderBootEnvironment } from '../../lib/boot/boot-environment';
 import { type BootEnvironment } from '../../runtime/boot/contract';
+import { systemClock } from '../../runtime/boot/core/clock';
+import { Exec } from '../../runtime/boot/core/exec';
+import { PhaseFailure } from '../../runtime/boot/core/phase';
+import { chooseLock, type PreflightPhaseInput, preflightPhase } from '../../runtime/boot/phases/preflight';
 import { chooseLockArgs, LOCK_CANDIDATES, listenHost } from '../../runtime/boot/server/args';
 import { serviceUnit } from '../../runtime/boot/server/unit';
 import { buildLlamaCpp } from '../support/llama-cpp-build';
 import { ensureLlamaCppSource, OLDER_NODE_LLAMA_CPP_VERSION } from '../support/llama-cpp-source';
 import { ensureTinyModel } from '../support/tiny-model';
 
-const SCRIPT = path.resolve(__dirname, '..', '..', 'lib', 'boot', 'boot.sh');
 const BUILD_TIMEOUT_MS = 60 * 60 * 1000;
 
 let llamaServer: string;
@@ -40,19 +42,41 @@ function awsEnv(): BootEnvironment {
 }
 
 /**
- * Runs `body` in a shell that has sourced boot.sh, parsed an aws environment and points at the built server and model.
- * Two things of an instance this host lacks are stood in for: the state directory (a temporary one), and the
- * service user the boot runs a build's programs as (`as_service_user`; this host has no `llama` user, and the
- * tests must not add one). The instance box runs both for real.
+ * The preflight phase's input for `server`, as an instance's boot makes it
+ * from an aws environment, with what this host lacks stood in for: the state
+ * directory (a temporary one), and the service user the boot runs a build's
+ * programs as (this host has no `llama` user, and the tests must not add one;
+ * the Exec runs them as this user). The instance box runs both for real.
  */
-function inBootShell(body: string, server = llamaServer) {
-  const envFile = path.join(dir, 'boot.env');
-  writeFileSync(envFile, renderBootEnvironment(awsEnv()));
-  const r = spawnSync('bash', ['-c',
-    `source "$0"; exec 3>&1; parse_env "$1"; set_layout; STATE_DIR="$5"; as_service_user() { "$@"; }; `
-      + `LLAMA_SERVER="$2"; BUILD_DIR=\${2%/bin/*}; MODEL_PATH="$3"; API_KEY_FILE="$4"; ${body}`,
-    SCRIPT, envFile, server, modelPath, path.join(dir, 'api-key'), dir], { encoding: 'utf8', timeout: 60_000 });
-  return { status: r.status, out: r.stdout + r.stderr };
+function preflightInput(server: string, log: string[]): PreflightPhaseInput {
+  const env = awsEnv();
+  return {
+    llamaServer: server,
+    settings: {
+      modelPath, host: listenHost('aws'), port: Number(env.GLLM_PORT), parallelSlots: Number(env.GLLM_PARALLEL_SLOTS),
+      contextPerSlot: Number(env.GLLM_CONTEXT_PER_SLOT), promptCacheMiB: Number(env.GLLM_PROMPT_CACHE_MIB), threads: os.availableParallelism(),
+    },
+    lock: 'always',
+    modelBytes: 1234,
+    scratchDir: dir,
+    limitMs: () => Date.now() + 60_000,
+    exec: new Exec({ clock: systemClock }),
+    platform: { memlockLimitBytes: async () => 'unlimited' },
+    log: (m) => log.push(m),
+    record: () => undefined,
+  };
+}
+
+/** The preflight phase run against `server`: its lock and log, or its failure's reason. */
+async function preflight(server: string, input: (i: PreflightPhaseInput) => PreflightPhaseInput = (i) => i) {
+  const log: string[] = [];
+  try {
+    const out = await preflightPhase.run(input(preflightInput(server, log)));
+    return { lockArgs: out.lockArgs, log, failure: undefined };
+  } catch (e) {
+    if (!(e instanceof PhaseFailure)) throw e;
+    return { lockArgs: undefined, log, failure: e.message };
+  }
 }
 
 /** The lock the TypeScript boot chooses for `server`: each candidate asked as the boot asks it (`SWITCH --version`). */
@@ -91,49 +115,40 @@ describe('llama-server arguments (aws mode), run against the pinned release', ()
     expect(r.stdout + r.stderr).toContain('invalid argument: --mlock');
   });
 
-  test('the lock flag is chosen by what the built server accepts', () => {
-    const r = inBootShell('choose_lock_args; printf "LOCK=%s\\n" "${LOCK_ARGS[*]}"');
-    expect(r.status).toBe(0);
-    expect(r.out).toContain('LOCK=--load-mode mmap+mlock');
+  test('the lock flag is chosen by what the built server accepts', async () => {
+    const log: string[] = [];
+    expect(await chooseLock(preflightInput(llamaServer, log))).toEqual(['--load-mode', 'mmap+mlock']);
+    expect(log).toContain('memory lock: --load-mode mmap+mlock (accepted by this llama-server)');
   });
 
-  test('the unit\'s ExecStart, with the credential path filled in as systemd would, is accepted by the server', () => {
-    const r = inBootShell('choose_lock_args; service_unit');
-    expect(r.status).toBe(0);
-    const exec = r.out.split('\n').find((l) => l.startsWith('ExecStart='));
-    expect(exec).toBeDefined();
-    // systemd expands %d to the unit's credentials directory; %% to %.
-    const credentials = path.join(dir, 'credentials');
-    mkdirSync(credentials, { recursive: true });
-    writeFileSync(path.join(credentials, 'api-key'), 'test-key\n');
-    const argv = exec!.slice('ExecStart='.length).split(' ').map((a) => a.replace('%d', credentials).replace(/%%/g, '%'));
-    expect(argv[0]).toMatch(/\/bin\/llama-server$/);
-    expect(argv).toEqual(expect.arrayContaining(['--load-mode', 'mmap+mlock']));
-    const run = spawnSync(llamaServer, [...argv.slice(1), '--version'], { encoding: 'utf8' });
-    expect({ status: run.status, output: run.stdout + run.stderr }).toEqual({ status: 0, output: expect.stringMatching(/^built with/m) });
-  });
-
-  test('the TypeScript unit\'s ExecStart, its lock chosen by asking the server, is accepted by the server', () => {
+  test('the unit\'s ExecStart, its lock chosen by asking the server and the credential path filled in as systemd would, is accepted by the server', () => {
     const credentials = path.join(dir, 'ts-credentials');
     mkdirSync(credentials, { recursive: true });
     writeFileSync(path.join(credentials, 'api-key'), 'test-key\n');
     const argv = tsExecStart(llamaServer, credentials);
+    expect(argv[0]).toBe(llamaServer);
     expect(argv.slice(-2)).toEqual(['--load-mode', 'mmap+mlock']);
     const run = spawnSync(llamaServer, [...argv.slice(1), '--version'], { encoding: 'utf8' });
     expect({ status: run.status, output: run.stdout + run.stderr }).toEqual({ status: 0, output: expect.stringMatching(/^built with/m) });
   });
 
-  test('the boot\'s preflight passes the arguments it will start the server with', () => {
-    const r = inBootShell('choose_lock_args; preflight_server 0.0.0.0 && echo PREFLIGHT_OK');
-    expect(r.out).toContain('PREFLIGHT_OK');
-    expect(r.out).toMatch(/llama-server accepts its \d+ arguments/);
+  test('the boot\'s preflight passes the arguments it will start the server with', async () => {
+    const r = await preflight(llamaServer);
+    expect(r.failure).toBeUndefined();
+    expect(r.lockArgs).toEqual(['--load-mode', 'mmap+mlock']);
+    expect(r.log).toEqual(expect.arrayContaining([expect.stringMatching(/^llama-server accepts its \d+ arguments/)]));
   });
 
-  test('the preflight fails the boot with the server\'s own error line when it rejects a flag', () => {
-    // What the boot did before the fix: the lock flag of releases before v0.5.0.
-    const r = inBootShell('LOCK_ARGS=(--mlock); trap on_exit EXIT; preflight_server 0.0.0.0');
-    expect(r.status).toBe(1);
-    expect(r.out).toContain('GLLM_BOOT_RESULT=FAILURE reason=llama-server rejects its arguments (exit 1): error: invalid argument: --mlock');
+  test('the preflight fails the boot with the server\'s own error line when it rejects a flag', async () => {
+    // What the boot did before the fix: the lock flag of releases before v0.5.0. The lock questions are
+    // answered as an older server would (--mlock taken); the preflight itself asks the real server.
+    const real = new Exec({ clock: systemClock });
+    const r = await preflight(llamaServer, (i) => ({ ...i, exec: { run: (req) => {
+      const lockQuestion = req.args?.[req.args.length - 1] === '--version' && (req.args[0] === '--mlock' || req.args[0] === '--load-mode') && req.args.length <= 3;
+      return real.run(lockQuestion ? { ...req, program: req.args![0] === '--mlock' ? 'true' : 'false' } : req);
+    } } }));
+    expect(r.lockArgs).toBeUndefined();
+    expect(r.failure).toBe('llama-server rejects its arguments (exit 1): error: invalid argument: --mlock');
   });
 });
 
@@ -160,10 +175,10 @@ describe('llama-server arguments against an older release that knows only --mloc
     expect(spawnSync(olderServer, [...argv.slice(1), '--version']).status).toBe(0);
   });
 
-  test('the boot chooses --mlock for it, and the preflight passes the unit\'s arguments', () => {
-    const r = inBootShell('choose_lock_args; printf "LOCK=%s\\n" "${LOCK_ARGS[*]}"; preflight_server 0.0.0.0 && echo PREFLIGHT_OK', olderServer);
-    expect(r.out).toContain('LOCK=--mlock\n');
-    expect(r.out).toContain('memory lock: --mlock (accepted by this llama-server)');
-    expect(r.out).toContain('PREFLIGHT_OK');
+  test('the boot chooses --mlock for it, and the preflight passes the unit\'s arguments', async () => {
+    const r = await preflight(olderServer);
+    expect(r.failure).toBeUndefined();
+    expect(r.lockArgs).toEqual(['--mlock']);
+    expect(r.log).toContain('memory lock: --mlock (accepted by this llama-server)');
   });
 });

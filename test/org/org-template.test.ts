@@ -385,7 +385,7 @@ describe('per-account values reach the resources', () => {
 });
 
 describe('file assets live in the org asset bucket of the region the template is deployed in', () => {
-  test('Lambda code and the boot script point at PREFIX-${AWS::Region}', () => {
+  test('Lambda code and the boot program point at PREFIX-${AWS::Region}', () => {
     const functions = resources('AWS::Lambda::Function');
     expect(functions.length).toBeGreaterThanOrEqual(4);
     for (const [, fn] of functions) {
@@ -394,10 +394,10 @@ describe('file assets live in the org asset bucket of the region the template is
     const userData = JSON.stringify(only('AWS::EC2::LaunchTemplate').Properties.LaunchTemplateData.UserData);
     expect(userData).toContain(`{"Fn::Sub":"${PREFIX}-\${AWS::Region}"}`);
     const instanceRead = resources('AWS::IAM::Policy').flatMap(([, p]) => p.Properties.PolicyDocument.Statement)
-      .find((st: any) => st.Action === 's3:GetObject' && JSON.stringify(st.Resource).includes('.sh'));
+      .find((st: any) => st.Action === 's3:GetObject' && JSON.stringify(st.Resource).includes('.js'));
     expect(JSON.stringify(instanceRead.Resource)).toContain(`${PREFIX}-\${AWS::Region}`);
     // Bucket names are predictable: a PREFIX-REGION bucket of any other account (in a region whose
-    // bucket was never created, or was deleted) cannot serve the instances a script.
+    // bucket was never created, or was deleted) cannot serve the instances a program.
     expect(instanceRead.Condition).toEqual({ StringEquals: { 's3:ResourceAccount': exampleOrgConfig().administratorAccount } });
   });
 

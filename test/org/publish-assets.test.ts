@@ -129,14 +129,14 @@ describeWithMoto('publish-org-assets against moto_server', () => {
     // The kit's own handlers, bundled by esbuild into index.js.
     const bundleKeys = functions.filter(([id]) => /^(ApiKeyHandler|CanaryFunction)/.test(id)).map(([, r]) => r.Properties.Code.S3Key);
     expect(bundleKeys).toHaveLength(2);
-    const bootScript = uploads.find((u) => u.key.endsWith('.sh'))!;
+    const bootProgram = uploads.find((u) => u.key.endsWith('.js'))!;
     for (const region of ['us-east-1', 'eu-west-1']) {
       const bucket = `${PREFIX}-${region}`;
       const keys = await keysIn(bucket);
       expect(keys).toEqual([...new Set(uploads.map((u) => u.key))].sort());
       expect(keys).toEqual(expect.arrayContaining(lambdaKeys));
-      // The boot script, byte for byte; the bundles as zips holding the handler.
-      expect((await object(bucket, bootScript.key)).equals(fs.readFileSync(bootScript.source))).toBe(true);
+      // The boot program's bundle, byte for byte; the Lambda bundles as zips holding the handler.
+      expect((await object(bucket, bootProgram.key)).equals(fs.readFileSync(bootProgram.source))).toBe(true);
       for (const key of lambdaKeys) {
         const zip = await object(bucket, key);
         expect(zip.subarray(0, 2).toString()).toBe('PK');

@@ -122,12 +122,12 @@ describe('the packed library, installed into examples/embed and synthesized with
     }
   });
 
-  test('the tarball holds the compiled library with its declarations, the boot script, the boot program\'s bundle and trampoline, and the Lambda handlers, and nothing else', () => {
+  test('the tarball holds the compiled library with its declarations, the boot program\'s bundle and trampoline, and the Lambda handlers, and nothing else', () => {
     const library = readJson<PackageJson>(path.join(appDir, 'node_modules', 'graviton-llm', 'package.json'));
     expect(packed.files).toEqual(expect.arrayContaining([
-      library.main, library.types, 'dist/lib/boot/boot.sh', 'dist/lib/boot/boot-program.bundle.js', 'dist/lib/boot/trampoline.sh', 'dist/runtime/api-key/handler.js', 'dist/runtime/canary/handler.js', ...PACKAGE_METADATA,
+      library.main, library.types, 'dist/lib/boot/boot-program.bundle.js', 'dist/lib/boot/trampoline.sh', 'dist/runtime/api-key/handler.js', 'dist/runtime/canary/handler.js', ...PACKAGE_METADATA,
     ]));
-    const shipped = /^dist\/(lib\/.+\.(js|d\.ts)|lib\/boot\/(boot|trampoline)\.sh|runtime\/.+\.js)$/;
+    const shipped = /^dist\/(lib\/.+\.(js|d\.ts)|lib\/boot\/trampoline\.sh|runtime\/.+\.js)$/;
     expect(packed.files.filter((f) => !shipped.test(f) && !PACKAGE_METADATA.includes(f))).toEqual([]);
     // Not the app (its configuration adapter, config files, bin) and nothing of the tests, tools or caches.
     expect(packed.files.filter((f) => /(^|\/)(test|tools|config|app|bin|examples|\.cache)\//.test(f) || (f.endsWith('.ts') && !f.endsWith('.d.ts')))).toEqual([]);
@@ -136,9 +136,9 @@ describe('the packed library, installed into examples/embed and synthesized with
     expect(Object.keys(library.dependencies ?? {})).toEqual(['@aws-sdk/client-ssm']);
   });
 
-  test('the installed library finds its prebuilt boot program bundle (the typescript program\'s asset), which Node runs alone', () => {
+  test('the installed library finds its prebuilt boot program bundle (the fleet\'s asset), which Node runs alone', () => {
     const installed = path.join(appDir, 'node_modules', 'graviton-llm', 'dist', 'lib', 'boot');
-    const found = spawnSync(process.execPath, ['-e', `process.stdout.write(require(${JSON.stringify(path.join(installed, 'boot-program.js'))}).bootBundleFile())`], { cwd: appDir, encoding: 'utf8' });
+    const found = spawnSync(process.execPath, ['-e', `process.stdout.write(require(${JSON.stringify(path.join(installed, 'boot-bundle-file.js'))}).bootBundleFile())`], { cwd: appDir, encoding: 'utf8' });
     expect({ status: found.status, stdout: found.stdout }).toEqual({ status: 0, stdout: path.join(installed, 'boot-program.bundle.js') });
     const help = spawnSync(process.execPath, [found.stdout, '--help'], { cwd: os.tmpdir(), encoding: 'utf8' });
     expect({ status: help.status, stdout: help.stdout.trim() }).toEqual({ status: 0, stdout: 'usage: boot ENV_FILE' });
@@ -203,14 +203,14 @@ describe('the packed library, installed into examples/embed and synthesized with
     });
   });
 
-  test('the assets are in the assembly: the boot script as the kit ships it, the handlers bundled from the package', () => {
+  test('the assets are in the assembly: the boot program\'s bundle as the kit ships it, the handlers bundled from the package', () => {
     const manifest = readJson<{ files: Record<string, { source: { path: string; packaging: string } }> }>(path.join(synthesized.outdir, 'Embed.assets.json'));
     const sources = Object.values(manifest.files).map((f) => path.join(synthesized.outdir, f.source.path));
     for (const source of sources) {
       expect(fs.existsSync(source)).toBe(true);
     }
-    const bootScript = fs.readFileSync(path.join(REPO_ROOT, 'lib', 'boot', 'boot.sh'));
-    expect(sources.filter((s) => s.endsWith('.sh') && fs.readFileSync(s).equals(bootScript))).toHaveLength(1);
+    const bundle = fs.readFileSync(path.join(appDir, 'node_modules', 'graviton-llm', 'dist', 'lib', 'boot', 'boot-program.bundle.js'));
+    expect(sources.filter((s) => s.endsWith('.js') && fs.readFileSync(s).equals(bundle))).toHaveLength(1);
     // The API key handler, bundled by esbuild from dist/runtime with its tag names and the SDK client it imports.
     const bundles = sources.filter((s) => fs.existsSync(path.join(s, 'index.js'))).map((s) => fs.readFileSync(path.join(s, 'index.js'), 'utf8'));
     expect(bundles.filter((b) => b.includes(STACK_ID_TAG) && b.includes('PutParameterCommand'))).toHaveLength(1);

@@ -119,7 +119,7 @@ describe('default configuration', () => {
     expect(lt.Properties.LaunchTemplateData.KeyName).toBeUndefined();
   });
 
-  test('user data only writes the boot environment and runs the boot script', () => {
+  test('user data only writes the boot environment and runs the boot program through the trampoline', () => {
     const ud = userDataOf(s.template);
     const m = findCatalogModel('llama-3.2-3b-instruct-q4_k_m')!;
     expect(ud).toContain('GLLM_MODE=aws');
@@ -128,8 +128,9 @@ describe('default configuration', () => {
     expect(ud).toContain(`GLLM_MODEL_SOURCE=${modelDownloadUrl(m)}`);
     expect(ud).toContain(`GLLM_MODEL_SHA256=${m.sha256}`);
     expect(ud).toContain('GLLM_API_KEY_PARAMETER=/graviton-llm/GravitonLlm/api-key');
-    // The download of boot.sh and its retries run for real in the instance box (test/integration/instance-box.test.ts).
-    expect(ud).toContain('exec /opt/graviton-llm/boot.sh /etc/graviton-llm/boot.env');
+    // The trampoline's download of the bundle and its retries run for real in the instance box (test/integration/instance-box.test.ts).
+    expect(ud).toContain('exec /var/lib/cloud/scripts/per-boot/graviton-llm.sh');
+    expect(ud).toContain('BUNDLE=/opt/graviton-llm/boot.js');
     // EC2 rejects user data over 16 KB.
     expect(Buffer.byteLength(ud)).toBeLessThan(16 * 1024);
   });
@@ -167,7 +168,7 @@ describe('default configuration', () => {
     })]);
     const hook = statements.find((st) => st.Action === 'autoscaling:CompleteLifecycleAction');
     expect(JSON.stringify(hook.Resource)).toContain(':autoScalingGroup:*:autoScalingGroupName/GravitonLlm-fleet');
-    // The boot script's bucket (CDK's bootstrap bucket) has a predictable name: only the stack's own account's will do.
+    // The boot program's bucket (CDK's bootstrap bucket) has a predictable name: only the stack's own account's will do.
     const script = statements.find((st) => st.Action === 's3:GetObject' && JSON.stringify(st.Resource).includes('cdk-hnb659fds-assets'));
     expect(script.Condition).toEqual({ StringEquals: { 's3:ResourceAccount': { Ref: 'AWS::AccountId' } } });
   });
@@ -231,7 +232,7 @@ describe('default configuration', () => {
     expect(watched).toEqual(['BootFailing', 'LoadBalancer5xxRate', 'Target5xxRate', 'TimeToFirstTokenP90', 'TimePerOutputTokenP90', 'CanaryFailing'].map(idOf));
     // Capacity alarms would fire on the refresh's own churn.
     expect(watched).not.toContain(idOf('HealthyHostsBelowMinimum'));
-    // Readiness during a refresh is the launch hook that boot.sh completes, in the group's own list,
+    // Readiness during a refresh is the launch hook that the boot completes, in the group's own list,
     // present with or without a warm pool (test/stacks/launch-paths.test.ts checks every launch path).
     expect(asg.Properties.LifecycleHookSpecificationList).toEqual([{
       LifecycleHookName: 'graviton-llm-launch',
@@ -386,7 +387,7 @@ describe('the AMI is pinned in the configuration, not read at each deploy', () =
   const LOOKUP_KEY = `ssm:account=${ACCOUNT}:parameterName=${AL2023_ARM64_AMI_PARAMETER}:region=us-east-1`;
   const noImageParameter = (t: Template) => expect(JSON.stringify(t.toJSON().Parameters ?? {})).not.toContain('AWS::EC2::Image::Id');
 
-  test('amiId: the launch template names it, and no parameter is read at deploy; the boot script is read from the stack account\'s bucket only', () => {
+  test('amiId: the launch template names it, and no parameter is read at deploy; the boot program is read from the stack account\'s bucket only', () => {
     const { stack, template } = synthWith({ account: ACCOUNT, region: 'us-east-1', amiId: PINNED }, { bundle: false });
     expect(launchTemplateImage(template)).toBe(PINNED);
     noImageParameter(template);

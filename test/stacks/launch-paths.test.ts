@@ -13,19 +13,15 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { REPORT_GRACE_SECONDS } from '../../runtime/boot/core/deadline';
 import { BOOT_HOOK_NAME, BOOT_REPORT_GRACE_SECONDS, LAUNCH_TO_INIT_ALLOWANCE_SECONDS, LEGACY_BOOT_HOOK_NAMES } from '../../lib/constructs/inference-fleet';
 import { synthOrg } from '../org/support/org-synth';
 import { FleetFacts, LaunchPathName, fleetLaunchPaths, launchPathProblems, longestBootSeconds } from '../support/launch-paths';
-import { REPO_ROOT, synthWith } from '../support/synth';
+import { synthWith } from '../support/synth';
 import { templateGraph } from '../support/template-graph';
 
-/** boot.sh's own REPORT_GRACE_SECONDS: the stack's margin is built on it. */
-function bootScriptReportGrace(): number {
-  const m = /^readonly REPORT_GRACE_SECONDS=(\d+)$/m.exec(fs.readFileSync(path.join(REPO_ROOT, 'lib', 'boot', 'boot.sh'), 'utf8'));
-  if (!m) throw new Error('boot.sh defines no REPORT_GRACE_SECONDS');
-  return Number(m[1]);
-}
-const BOOT = { reportGraceSeconds: bootScriptReportGrace(), launchToInitSeconds: LAUNCH_TO_INIT_ALLOWANCE_SECONDS };
+/** The boot program's own grace (REPORT_GRACE_SECONDS): the stack's margin is built on it. */
+const BOOT = { reportGraceSeconds: REPORT_GRACE_SECONDS, launchToInitSeconds: LAUNCH_TO_INIT_ALLOWANCE_SECONDS };
 
 // Synthesized at collection time, so that every path of every template is a test of its own.
 const templates: Record<string, any> = {
@@ -37,8 +33,8 @@ const templates: Record<string, any> = {
 const facts: Record<string, FleetFacts> = Object.fromEntries(Object.entries(templates).map(([name, t]) => [name, fleetLaunchPaths(t, BOOT)]));
 const HELD_PATHS: LaunchPathName[] = ['stack creation', 'scale-out', 'instance refresh'];
 
-test('the stack\'s report grace is the boot script\'s', () => {
-  expect(BOOT_REPORT_GRACE_SECONDS).toBe(bootScriptReportGrace());
+test('the stack\'s report grace is the boot program\'s', () => {
+  expect(BOOT_REPORT_GRACE_SECONDS).toBe(REPORT_GRACE_SECONDS);
 });
 
 describe.each(Object.keys(templates))('%s', (name) => {

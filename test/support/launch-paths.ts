@@ -55,7 +55,7 @@ export interface LaunchPath {
 export interface BootTiming {
   /** GLLM_BOOT_DEADLINE_SECONDS, from the launch template's user data. */
   readonly deadlineSeconds: number;
-  /** How long reporting may run past the deadline (boot.sh REPORT_GRACE_SECONDS). */
+  /** How long reporting may run past the deadline (the boot program's REPORT_GRACE_SECONDS, runtime/boot/core/deadline.ts). */
   readonly reportGraceSeconds: number;
   /** The time the stack leaves between an instance's launch and its init, from which the deadline counts. */
   readonly launchToInitSeconds: number;

@@ -2,8 +2,8 @@
  * Builds llama.cpp targets for tests and the local benchmarks: for this host's
  * architecture (`native`) or cross-compiled for aarch64 with a Graviton
  * generation's `-march` string, to be run under qemu-aarch64. Either way with
- * the kit's CMake defines (runtime/boot/build/defines.ts, which boot.sh's
- * cmake_defines must equal), never tuned for the CPU that builds: what the
+ * the kit's CMake defines (runtime/boot/build/defines.ts, which the boot's
+ * build phase compiles with), never tuned for the CPU that builds: what the
  * tests run is what the boot builds, on any host.
  *
  * Each configuration (release tag, arch, CMake flags) gets its own build dir

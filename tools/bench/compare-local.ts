@@ -44,7 +44,7 @@ export interface ServerConfig {
   readonly args: readonly string[];
 }
 
-/** The settings compared (settingsNames): the kit's (from boot.sh), llama-server's defaults, and optionally the kit's with other slots. */
+/** The settings compared (settingsNames): the kit's (the boot program's own server arguments), llama-server's defaults, and optionally the kit's with other slots. */
 export function configs(opts: CompareOptions, modelBytes: number): ServerConfig[] {
   const kit = (slots: number): ServerConfig['args'] =>
     kitServerArgs({ slots, ctxPerSlot: KIT_CONTEXT_PER_SLOT, promptCacheMiB: promptCacheMiB(benchNeed(slots, modelBytes), opts.instance) });

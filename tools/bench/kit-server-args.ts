@@ -1,7 +1,7 @@
 /**
  * The kit's llama-server settings for a local benchmark: the boot's own
- * argument vector (runtime/boot/server/args.ts, which a side-by-side test
- * holds to boot.sh's server_args), so the comparison measures exactly what an
+ * argument vector (runtime/boot/server/args.ts, which the serve phase
+ * runs), so the comparison measures exactly what an
  * instance runs.
  */
 import * as os from 'node:os';

@@ -13,9 +13,7 @@
  * the rebuild cached: one bad object must not fail every instance that reads
  * it.
  *
- * boot.sh's extract_build (its look at the disk) and check_build take the
- * same decisions; test/runtime/boot/build/check.bash.test.ts holds them
- * equal. Pure: the caller walks the directory, reads the manifest and runs
+ * Pure: the caller walks the directory, reads the manifest and runs
  * the server; the libraries it loads are libraries.ts's.
  */
 import { shellQuote } from '../shell-quote';

@@ -1,8 +1,6 @@
 /**
  * The kit's llama.cpp build: the CMake defines that decide what code is
- * generated, defined once. boot.sh's cmake_defines holds the same list (the
- * boot is still bash; test/runtime/boot/build/key.bash.test.ts runs it for
- * every machine the kit builds for and requires the very same vector), and the tests' and
+ * generated, defined once. The boot's build phase compiles with it, and the tests' and
  * the benchmarks' builds (test/support/llama-cpp-build.ts, which
  * tools/bench/local-serving.ts uses) take it from here. So what the tests
  * serve and what the benchmarks measure is what an instance serves, and
@@ -32,9 +30,9 @@ export type BuildMachine =
 /**
  * The `/proc/cpuinfo` flags that ggml's portable x86 build (GGML_NATIVE=OFF
  * with its default instruction-set options) compiles for: `-msse4.2 -mavx
- * -mavx2 -mfma -mf16c -mbmi2` and nothing else. boot.sh refuses an x86_64
- * CPU without one of them (X86_BASELINE_FLAGS there; a test keeps the two
- * lists equal, and another checks the compile commands of a real build).
+ * -mavx2 -mfma -mf16c -mbmi2` and nothing else. The cpu phase refuses an
+ * x86_64 CPU without one of them (test/integration/kit-build.test.ts checks
+ * the compile commands of a real build).
  */
 export const X86_BASELINE_CPU_FLAGS = ['sse4_2', 'avx', 'avx2', 'fma', 'f16c', 'bmi2'] as const;
 

@@ -4,8 +4,8 @@
  * built identically. The key is the SHA-256 of this material; the material
  * itself is the build's manifest, checked again when a cached build is used.
  *
- * boot.sh still has its own build_targets and build_key_material;
- * test/runtime/boot/build/key.bash.test.ts holds the two byte for byte equal.
+ * The material is, byte for byte, the bash boot's (boot.sh, removed): the
+ * builds it cached keep their keys.
  *
  * Pure: the OS and the toolchain, which the boot reads from the machine, come
  * in as inputs.

@@ -16,9 +16,7 @@
  * (SONAME_PATTERN) go on, after `--`; any other refuses the version (README,
  * Security: "Build programs never run as root").
  *
- * boot.sh's needed_libraries, missing_libraries and ensure_runtime_libraries
- * take the same decisions; test/runtime/boot/build/libraries.bash.test.ts
- * holds them equal. Pure: the caller runs ldd (as the service user: ldd may
+ * Pure: the caller runs ldd (as the service user: ldd may
  * run the program it inspects) and the installer.
  */
 import { shellQuote } from '../shell-quote';

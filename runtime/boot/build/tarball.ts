@@ -11,9 +11,7 @@
  * it needs none of these, so any of them refuses the whole tarball (issue 20
  * §2; README, Security: "Build programs never run as root").
  *
- * boot.sh's build_tarball_problem takes the same decision;
- * test/runtime/boot/build/tarball.bash.test.ts holds the two equal, problem
- * text included. Pure: the caller runs tar (TAR_LIST_ARGS, TAR_LIST_ENV).
+ * Pure: the caller runs tar (TAR_LIST_ARGS, TAR_LIST_ENV).
  */
 import { shellQuote } from '../shell-quote';
 

@@ -18,8 +18,8 @@
  *
  * lib/constructs/artifact-store.ts builds the bucket's prefixes (and the
  * lifecycle rule that must spare builds/ and quantized/) from these folders.
- * boot.sh still names the objects itself; test/runtime/boot/cache/keys.bash.test.ts
- * holds the names equal.
+ * The names are the bash boot's (boot.sh, removed): a stack updated from it
+ * keeps its cache.
  */
 
 /** The folder of the cached builds: every version kept (see versions.ts). */

@@ -4,9 +4,6 @@
  * kit's settings" (the local comparison bench, the test servers) takes it
  * from here instead of keeping a list that could drift from it.
  *
- * boot.sh still has its own server_args; the side-by-side table in
- * test/runtime/boot/server/args.bash.test.ts holds the two equal.
- *
  * Pure: what the boot asks the machine and the built server (the CPU count,
  * the memory lock limit, the flags the server parses) comes in as inputs.
  */

@@ -3,9 +3,8 @@
  * and the timer that keeps its log in bounds. Text only; writing the files
  * and asking systemd to load them is the supervisor's job.
  *
- * boot.sh still has its own render_unit, service_unit and
- * install_log_rotation; test/runtime/boot/server/unit.bash.test.ts holds the
- * two byte for byte equal.
+ * The unit and the rotation are, byte for byte, what the bash boot (boot.sh,
+ * removed) wrote: an instance updated from it sees the same files.
  */
 import { serverArgs, type ServerArgsInput } from './args';
 

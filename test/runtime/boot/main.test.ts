@@ -214,6 +214,23 @@ describe('main', () => {
     expect(err).toEqual([expect.stringMatching(new RegExp(`^boot: cannot make the directory ${join(dir, 'not-a-dir', 'work')}/\\S+: ENOTDIR`))]);
   });
 
+  test('an environment file it cannot use: exit 2, every problem on stderr, nothing run, written or locked', async () => {
+    const work = join(dir, 'work');
+    const envFile = join(dir, 'boot.env');
+    writeFileSync(envFile, `${setKey(envText({ ...LOCAL_ENV, GLLM_WORK_DIR: work }), 'GLLM_MODEL_FILE', 'x$(touch PWNED)')}GLLM_SURPRISE=1\n`);
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main([envFile], (l) => out.push(l), (l) => err.push(l), { layoutFor: () => localLayout(work), adaptersFor: () => { throw new Error('no adapters for a refused file'); } });
+    expect(code).toBe(2);
+    expect(out).toEqual([]);
+    expect(err[0]).toBe(`boot: ${envFile} is not a usable boot configuration:`);
+    expect(err.slice(1).join('\n')).toMatch(/GLLM_SURPRISE: given "1"; expected one of the boot's keys/);
+    expect(err.slice(1).join('\n')).toMatch(/GLLM_MODEL_FILE: given "x\$\(touch PWNED\)"; expected only the characters/);
+    // The value was read, never run; and no layout was made, so no result, log or lock.
+    expect(existsSync(join(dir, 'PWNED'))).toBe(false);
+    expect(existsSync(work)).toBe(false);
+  });
+
   test('no flock program: a clear error naming it and the package to install, exit 1, no stack trace', async () => {
     const envFile = envFileIn(dir, 'local', { GLLM_WORK_DIR: join(dir, 'work') });
     const saved = process.env.PATH;
@@ -306,7 +323,7 @@ describe('the adapters for this machine, by mode (built, not run)', () => {
   });
 });
 
-test('the boot lock: a second boot waits until the first lets go (real flock, on the file boot.sh locks)', async () => {
+test('the boot lock: a second boot waits until the first lets go (real flock, on the layout\'s lock file, the one the bash boot locked)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'boot-lock-'));
   try {
     const file = join(dir, 'boot.lock');
@@ -344,6 +361,16 @@ describe('the boot result (result.ts) main writes', () => {
     expect(result.phases.map((p) => [p.name, p.outcome])).toEqual([['config', 'ok'], ['deps', 'ok'], ['cpu', 'failed']]);
     expect(result.phases[0].startedAtMs).toBe(outcome.startedMs);
     expect(result).toMatchObject({ mode: 'local', failure: { phase: 'cpu' }, build: null, model: null, report: null, deadlineAtMs: outcome.deadlineAtMs });
+  });
+
+  test('a failure reason with quotes, backslashes, control characters and non-ASCII comes back whole through the schema', async () => {
+    const nasty = 'q"uote b\\ack s/lash tab\t cr\r bell\x07 esc\x1b del\x7f \x01\x1f café ✓ 🦙 {"json":[1]}';
+    const failed = await failedOutcome();
+    if (failed.end.ok) throw new Error('the outcome should be a failure');
+    const outcome = { ...failed, end: { ...failed.end, failure: { ...failed.end.failure, reason: nasty } } };
+    const file = join(dir, 'state', 'boot-result.json');
+    await writeBootResult(file, outcome, () => undefined);
+    expect(parseBootResult(readFileSync(file, 'utf8')).failure).toEqual({ phase: 'cpu', reason: nasty });
   });
 
   test('written through a temporary name, readable by its owner only, whatever mode the file it replaces had', async () => {

@@ -1,7 +1,7 @@
 /**
  * The comparison bench serves "the kit's settings" from the boot's own
- * argument vector (runtime/boot/server/args.ts, held to boot.sh's server_args
- * by test/runtime/boot/server/args.bash.test.ts): these tests hold the bench
+ * argument vector (runtime/boot/server/args.ts, which the serve phase runs):
+ * these tests hold the bench
  * to it, so the bench can no longer keep a list of its own that drifts from
  * what instances run.
  */

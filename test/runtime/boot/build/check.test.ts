@@ -1,6 +1,5 @@
 /**
- * A build directory's checks in-process. That they are boot.sh's is
- * check.bash.test.ts's table.
+ * A build directory's checks in-process.
  */
 import { buildContentsProblem, type BuildContents, serverVersionProblem, unpackedEntriesProblem } from '../../../../runtime/boot/build/check';
 

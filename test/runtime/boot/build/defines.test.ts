@@ -1,8 +1,9 @@
 /**
- * The kit's CMake defines in-process. That boot.sh's cmake_defines is the
- * same vector is key.bash.test.ts's table.
+ * The kit's CMake defines in-process. What a real build compiles with them
+ * is test/integration/kit-build.test.ts's.
  */
 import { GENERATIONS } from '../../../../lib/catalogs/graviton-generations';
+import { rangeProblems } from '../../../../lib/constructs/prop-ranges';
 import {
   cmakeDefineMap, kitCmakeDefines, kitCmakeDefinesWith, SERVER_KEEPALIVE_SECONDS,
 } from '../../../../runtime/boot/build/defines';
@@ -29,4 +30,13 @@ test('a define list is read as an ordered map, and a malformed or repeated defin
   expect([...cmakeDefineMap(['-DB=1', '-DA=x=y']).entries()]).toEqual([['B', '1'], ['A', 'x=y']]);
   expect(() => cmakeDefineMap(['-DA=1', '-DA=2'])).toThrow(/A given twice/);
   expect(() => cmakeDefineMap(['-G Ninja'])).toThrow(/not a -DNAME=VALUE/);
+});
+
+test('the keep-alive compiled into llama-server outlasts every idle timeout the load balancer may be given', () => {
+  const seconds = Number(/^-DCPPHTTPLIB_KEEPALIVE_TIMEOUT_SECOND=(\d+)$/.exec(cmakeDefineMap(kitCmakeDefines({ machine: 'x86_64' })).get('CMAKE_CXX_FLAGS')!)![1]);
+  expect(seconds).toBe(SERVER_KEEPALIVE_SECONDS);
+  // The endpoint (and so the configuration) refuses any idle timeout this long or longer.
+  const idle = (value: number) => rangeProblems([{ field: 'loadBalancerIdleTimeout', setting: 'loadBalancerIdleTimeoutSeconds', value, unit: 'seconds' }]);
+  expect(idle(seconds)).not.toEqual([]);
+  expect(idle(4000)).toEqual([]);
 });

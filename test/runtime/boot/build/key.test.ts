@@ -1,6 +1,5 @@
 /**
  * The build key in-process: what it changes with, and what it does not.
- * That it is boot.sh's, byte for byte, is key.bash.test.ts's table.
  */
 import { GENERATIONS } from '../../../../lib/catalogs/graviton-generations';
 import { kitCmakeDefines } from '../../../../runtime/boot/build/defines';

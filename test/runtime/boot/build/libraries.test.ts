@@ -1,7 +1,6 @@
 /**
  * A cached build's libraries in-process: reading ldd, the names that may
- * reach the package manager, and its argument vectors. That these are
- * boot.sh's decisions is libraries.bash.test.ts's table.
+ * reach the package manager, and its argument vectors.
  */
 import {
   installCommands, lddMissing, lddNeeded, libraryPackages, missingLibrariesDecision, SONAME_PATTERN, stillMissingProblem,

@@ -1,7 +1,6 @@
 /**
  * The cached build's tarball listing in-process: what passes, and every kind
- * of refusal. That it is boot.sh's decision, word for word, is
- * tarball.bash.test.ts's table.
+ * of refusal.
  */
 import { tarballListingProblem, unreadableTarballProblem } from '../../../../runtime/boot/build/tarball';
 

@@ -1,4 +1,4 @@
-/** The cache's object names in-process; that boot.sh names them alike is keys.bash.test.ts's table. */
+/** The cache's object names in-process (the bash boot's names: a stack updated from it keeps its cache). */
 import { buildCacheRel, modelCacheRel, quantizedCacheRel, type QuantizedCacheInput } from '../../../../runtime/boot/cache/keys';
 
 const SHA = 'a'.repeat(64);

@@ -1,7 +1,6 @@
 /**
  * The choice of a cache object's version in-process: the listing, the
- * rewrite warning, and the search for the first version that passes. That
- * these are boot.sh's, log lines included, is versions.bash.test.ts's table.
+ * rewrite warning, and the search for the first version that passes.
  */
 import {
   CACHE_VERSIONS_TRIED, type CacheVersion, firstGoodStep, type FirstGoodStep, localCacheVersions, rewriteNote, s3CacheVersions, type VersionTry,

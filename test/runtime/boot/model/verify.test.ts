@@ -1,7 +1,6 @@
 /**
  * The model's checks in-process: size, SHA-256, the stamp a re-run reuses it
- * by, and a quantized model's recorded SHA-256. That they are boot.sh's is
- * verify.bash.test.ts's table.
+ * by, and a quantized model's recorded SHA-256.
  */
 import {
   cachedDigestProblem, modelDigestProblem, modelSizeProblem, modelStamp, modelVerifiedLine, recordedSha256FromFile, recordedSha256FromS3, stampHolds,

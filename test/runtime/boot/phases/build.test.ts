@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import { join } from 'node:path';
@@ -198,6 +198,22 @@ describe('a cached build', () => {
     expect(exec.ran('cmake')).toHaveLength(2);
     expect(readFileSync(out.llamaServer, 'utf8')).toContain('compiled');
     expect(cache.puts.map((p) => [p.rel, p.mode])).toEqual([[REL, 'always']]);
+  });
+
+  test('is unpacked without the tarball\'s owners or modes, then sealed: the service user may run its programs but change nothing', async () => {
+    const loose = (tree: string) => {
+      for (const d of ['.', 'bin']) chmodSync(join(tree, d), 0o777);
+      chmodSync(join(tree, 'bin', 'llama-server'), 0o777);
+      chmodSync(join(tree, 'manifest.txt'), 0o666);
+    };
+    const cache = new BytesCache({ [REL]: [{ id: 'v1', bytes: tarball(materialFor(), loose) }] });
+    const { input, exec } = setup(cache);
+    const out = await buildPhase.run(input);
+    const unpack = exec.calls.find((c) => c.program === 'tar' && c.args?.[0] === '-xzf')!;
+    expect(unpack.args).toEqual(['-xzf', '-', '-C', expect.any(String), '--no-same-owner', '--no-same-permissions']);
+    const mode = (f: string) => (statSync(join(out.buildDir, f)).mode & 0o7777).toString(8);
+    expect(Object.fromEntries(['.', 'bin', 'bin/llama-server', 'manifest.txt'].map((f) => [f, mode(f)])))
+      .toEqual({ '.': '755', bin: '755', 'bin/llama-server': '755', 'manifest.txt': '644' });
   });
 
   test.each([

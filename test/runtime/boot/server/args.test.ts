@@ -1,6 +1,6 @@
 /**
- * The server's argument vector in-process. That it is boot.sh's vector is
- * args.bash.test.ts's job; these say what the vector means.
+ * The server's argument vector in-process: what the vector means. That the
+ * release accepts it is test/integration/server-args.test.ts's.
  */
 import {
   chooseLockArgs, ENDPOINT_FLAGS, httpThreads, LOCK_CANDIDATES, listenHost, memlockCovers, serverArgs, type ServerArgsInput, servingSettings,

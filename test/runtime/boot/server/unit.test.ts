@@ -1,7 +1,12 @@
 /**
- * The units in-process: what the service and the log rotation say. That the
- * text is boot.sh's, byte for byte, is unit.bash.test.ts's job.
+ * The units in-process: what the service and the log rotation say. That
+ * systemd runs them is the instance box's (test/integration/instance-box.test.ts).
  */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
 import {
   CREDENTIAL_KEY_FILE, logRotation, SERVER_LOG_MAX_BYTES, serviceUnit, type ServiceUnitInput, systemdExecLine,
 } from '../../../../runtime/boot/server/unit';
@@ -20,6 +25,30 @@ test('the service runs the build\'s server as its own user, with the key from a 
   for (const line of ['User=llama', 'LoadCredential=api-key:/etc/graviton-llm/api-key', 'StandardOutput=append:/var/log/graviton-llm/server.log',
     'ReadOnlyPaths=/opt/graviton-llm/llama.cpp/k /var/lib/graviton-llm/models', 'ProtectSystem=strict', 'NoNewPrivileges=yes', 'IPAddressDeny=169.254.169.254 fd00:ec2::254']) {
     expect(lines).toContain(line);
+  }
+});
+
+test('the service is hardened: no capabilities, no home, a private /tmp, restarted on failure, allowed to lock the model', () => {
+  const lines = serviceUnit(INPUT).split('\n');
+  for (const line of ['ProtectHome=yes', 'PrivateTmp=yes', 'AmbientCapabilities=', 'CapabilityBoundingSet=', 'Restart=on-failure', 'LimitMEMLOCK=infinity']) {
+    expect(lines).toContain(line);
+  }
+});
+
+const systemdAnalyze = spawnSync('sh', ['-c', 'command -v systemd-analyze']).status === 0;
+(systemdAnalyze ? test : test.skip)('systemd-analyze verify finds nothing wrong with the service', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gllm-unit-'));
+  try {
+    const file = path.join(dir, 'graviton-llm.service');
+    // Its program stood in for by one that exists here.
+    writeFileSync(file, serviceUnit(INPUT).replace(/^ExecStart=\S+/m, 'ExecStart=/bin/true'));
+    const r = spawnSync('systemd-analyze', ['verify', '--man=no', file], { encoding: 'utf8' });
+    // Only complaints about this unit count; a container without a running systemd adds noise about other
+    // units and the manager itself, and this host has no llama user.
+    const ours = `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.includes('graviton-llm.service') && !/User=llama|llama.*not found|Failed to/.test(l));
+    expect(ours).toEqual([]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
