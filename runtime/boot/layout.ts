@@ -74,8 +74,6 @@ export const INSTANCE_LAYOUT: BootLayout = layoutFrom({
  * agent and systemd.
  */
 export const INSTANCE_FILES = {
-  /** Where the bash boot script was kept (boot.sh, removed; no user data writes it now). */
-  bootScript: "/opt/graviton-llm/boot.sh",
   /** The TypeScript boot program's bundle, which the user data's trampoline fetches, checks against its SHA-256 and runs. */
   bootProgram: "/opt/graviton-llm/boot.js",
   /** What a boot did (runtime/boot/result.ts), written by every boot; the trampoline reports a failure when none is written. */

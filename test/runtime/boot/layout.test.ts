@@ -17,7 +17,6 @@ describe("the boot's layout", () => {
       bootResult: "/var/lib/graviton-llm/boot-result.json",
     });
     expect(INSTANCE_FILES).toEqual({
-      bootScript: "/opt/graviton-llm/boot.sh",
       bootProgram: "/opt/graviton-llm/boot.js",
       bootResult: "/var/lib/graviton-llm/boot-result.json",
       bootEnv: "/etc/graviton-llm/boot.env",
