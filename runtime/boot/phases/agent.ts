@@ -32,7 +32,7 @@ export interface AgentPhaseInput {
   readonly log: (message: string) => void;
 }
 
-/** The agent configuration that ships the boot's and the server's logs, one stream per instance: the fallback where SSM has none. */
+/** The agent configuration that ships the boot's and the server's logs, one stream per instance: the fallback where the stack names no parameter. */
 export function fallbackAgentConfig(files: Pick<AgentPhaseInput, 'bootLog' | 'bootLogGroup' | 'serverLog' | 'serverLogGroup'>): string {
   const collect = (file: string, group: string) => ({ file_path: file, log_group_name: group, log_stream_name: '{instance_id}' });
   const config = { logs: { logs_collected: { files: { collect_list: [collect(files.bootLog, files.bootLogGroup), collect(files.serverLog, files.serverLogGroup)] } } } };
