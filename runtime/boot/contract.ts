@@ -5,9 +5,9 @@
  * renders the file from these keys (lib/boot/boot-environment.ts); the boot
  * reads it back with parseBootEnvironment into a typed configuration.
  *
- * It accepts and refuses the files the bash boot (boot.sh, removed) did,
+ * It accepts and refuses the files the bash boot of earlier versions did,
  * naming the same key first: test/runtime/boot/contract.test.ts's table holds
- * the verdicts boot.sh gave.
+ * those verdicts.
  *
  * Pure: the caller reads the file.
  */
@@ -86,9 +86,8 @@ interface ValueRule {
 const match = (key: ValueRule['key'], pattern: RegExp, expected: string): ValueRule => ({ key, test: (v) => pattern.test(v), expected });
 
 /**
- * A positive whole number as lib/ renders it: no leading zero (boot.sh's
- * arithmetic read 010 as octal while passing "010" on to llama-server, which
- * reads 10) and at most 15 digits, so that it is exact as a JavaScript number.
+ * A positive whole number as lib/ renders it: no leading zero (a reader may
+ * take 010 as octal, 8, where llama-server reads 10) and at most 15 digits, so that it is exact as a JavaScript number.
  */
 function positiveInteger(value: string): boolean {
   return /^[1-9][0-9]{0,14}$/.test(value);
@@ -149,8 +148,8 @@ const COMMON_RULES: readonly ValueRule[] = [
 
 /**
  * What is wrong with the file, one problem per key (its first), in the order
- * boot.sh checks: line by line, then the missing keys, then the mode's rules,
- * then the rest. `line` is set where a line itself is the problem.
+ * they are checked: line by line, then the missing keys, then the mode's
+ * rules, then the rest. `line` is set where a line itself is the problem.
  */
 export interface BootEnvProblem {
   /** The key, or undefined for a line that is not KEY=value. */
@@ -227,7 +226,7 @@ export type BootEnvParse =
   | { readonly ok: true; readonly config: BootConfig }
   | { readonly ok: false; readonly problems: readonly BootEnvProblem[] };
 
-/** The file's lines as boot.sh's `read` loop sees them: split on newlines, a last line without one included. */
+/** The file's lines: split on newlines, a last line without one included. */
 function lines(text: string): string[] {
   const all = text.split('\n');
   if (all[all.length - 1] === '') all.pop();

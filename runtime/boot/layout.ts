@@ -1,8 +1,8 @@
 /**
  * Where the boot keeps everything, defined once: fixed system paths on an
  * instance, one work directory on a developer machine (no root needed).
- * The paths are the bash boot's (boot.sh, removed), so an instance updated
- * from it finds its files where they were; lib/ takes the instance paths it names (the CloudWatch agent's
+ * The paths are those of the bash boot of earlier versions, so an instance
+ * updated from one finds its files where they were; lib/ takes the instance paths it names (the CloudWatch agent's
  * configuration, the user data) from here.
  *
  * Pure: no I/O.

@@ -1,9 +1,9 @@
 /**
  * The boot program's entry: `boot ENV_FILE`. Reads and checks the
  * configuration, takes the boot lock, opens the boot log, builds the adapters
- * for this machine (in one place: machineAdapters), runs the phases in
- * boot.sh's order under the one deadline, then reports how the boot ended
- * under the reporting grace. A port of boot.sh's main and on_exit.
+ * for this machine (in one place: machineAdapters), runs the phases in order
+ * under the one deadline, then reports how the boot ended under the
+ * reporting grace.
  *
  * Both modes: local mode (a developer machine, `npm run local`) and aws mode
  * (an instance: the instance layout, the deadline from init's start, the
@@ -79,7 +79,7 @@ export interface MachineAdapters {
   readonly exec: Exec;
   /** The service user the build's programs and the server run as; none locally. */
   readonly serviceUser: string | undefined;
-  /** The commands every boot runs (boot.sh's install_dependencies `needed`). */
+  /** The commands every boot runs. */
   readonly requiredTools: readonly string[];
   /** Nice to have, installed where missing (an instance's cfn-signal and CloudWatch agent). */
   readonly optionalPackages: readonly OptionalPackage[];
@@ -96,12 +96,12 @@ export interface TimeLimit {
   current: Deadline;
 }
 
-/** Where a boot with this configuration keeps everything: boot.sh's set_layout. */
+/** Where a boot with this configuration keeps everything. */
 export function layoutOf(config: BootConfig): BootLayout {
   return config.mode === 'aws' ? INSTANCE_LAYOUT : localLayout(config.workDir);
 }
 
-/** boot.sh's install_dependencies `needed`, both modes. */
+/** The commands every boot runs, in both modes. */
 const LOCAL_REQUIRED_TOOLS = ['tar', 'gzip', 'curl', 'sha256sum', 'flock', 'setsid'] as const;
 
 /**
@@ -222,9 +222,9 @@ export class MissingProgram extends Error {
 }
 
 /**
- * Takes the boot lock (layout.ts bootLock) as boot.sh's `flock 9` does, on
- * the same file, so a bash boot and this one wait for each other: a flock
- * child holds it until this process's end closes its standard input.
+ * Takes the boot lock (layout.ts bootLock), so two boots on one machine never
+ * run at once: a flock child holds it until this process's end closes its
+ * standard input.
  */
 export async function takeBootLock(lockFile: string): Promise<ChildProcess> {
   // The environment named, so flock is looked up on the PATH this process sees (as tests set it), not the one it started with.
@@ -324,7 +324,7 @@ export async function boot(config: BootConfig, envFile: string, log: BootLog, cl
     end = { ok: false, failure };
   }
 
-  // boot.sh's on_exit: a failed boot says why, stops the server it may have started, then reports.
+  // The end: a failed boot says why, stops the server it may have started, then reports.
   log.step = end.ok ? 'signal' : 'failure';
   if (!end.ok) log.log(`boot failed: ${end.failure.reason}`);
   if (!end.ok && adapters !== undefined) {
@@ -350,7 +350,7 @@ export async function boot(config: BootConfig, envFile: string, log: BootLog, cl
  * Writes the boot's result to `file` (layout.ts bootResult) through a
  * temporary name, so a reader finds the whole of it or none; readable by its
  * owner only (a failure reason can quote the model's source URL, which may
- * carry a presigned signature). Best effort, as boot.sh's write_boot_result:
+ * carry a presigned signature). Best effort:
  * a result that cannot be written fails no boot; the warning says so. Written
  * before the last output line, so whoever waits on that line finds it.
  */
@@ -434,7 +434,7 @@ export async function main(
     log.openFile(layout.bootLog);
     const outcome = await boot(config, envFile, log, clock, startedMs, seams.adaptersFor);
     await writeBootResult(layout.bootResult, outcome, (m) => log.log(m));
-    // boot.sh's last line, which `npm run local` and the tests read.
+    // The last line, which `npm run local` and the tests read.
     out(outcome.end.ok ? 'GLLM_BOOT_RESULT=SUCCESS' : `GLLM_BOOT_RESULT=FAILURE reason=${outcome.end.failure.reason}`);
     return outcome.end.ok ? 0 : 1;
   } finally {

@@ -3,8 +3,7 @@
  * (main.ts BootOutcome): the phases from their start, done and failed
  * events, the build, the model and the cache writes from the facts the
  * phases recorded (core/log.ts BootEventData), the reports from the report
- * phase's output. Pure. A port of boot.sh's boot_result_json and of where
- * boot.sh sets its RESULT_* variables.
+ * phase's output. Pure.
  *
  * result.ts is imported for its types only: its zod schema stays out of the
  * boot's bundle (test/app/layering.test.ts).
@@ -23,7 +22,7 @@ type Report = NonNullable<BootResult['report']>;
 
 /** The phase the configuration is read in: it starts with the program, and main records its end. */
 const CONFIG_PHASE: PhaseName = 'config';
-/** Reports to AWS: listed in aws mode only, as boot.sh runs it only there. */
+/** Reports to AWS: listed in aws mode only, the one mode that runs it. */
 const REPORT_PHASE: PhaseName = 'report';
 
 /** The data of the events of one kind, oldest first, from the phase given where one is. */
@@ -41,7 +40,7 @@ function phasesOf(outcome: BootOutcome): PhaseEntry[] {
     if (e.event === 'start') {
       open.set(e.phase, e.atMs);
     } else if (e.event === 'done' || e.event === 'failed') {
-      // A failure outside a phase that started (main's, for an unexpected error) opens it where it failed, as boot.sh's on_exit does.
+      // A failure outside a phase that started (main's, for an unexpected error) opens it where it failed.
       const startedAtMs = open.get(e.phase) ?? e.atMs;
       open.delete(e.phase);
       phases.push({ name: e.phase as PhaseName, startedAtMs, endedAtMs: e.atMs, outcome: e.event === 'done' ? 'ok' : 'failed' });

@@ -5,8 +5,8 @@
  * reported to AWS. Tests and operators read this; the boot log is for people
  * and its wording may change.
  *
- * This is the result's one definition, in the form the bash boot (boot.sh,
- * removed) wrote too. The boot makes it (result-from-outcome.ts) and writes
+ * This is the result's one definition, in the form the bash boot of earlier
+ * versions wrote too. The boot makes it (result-from-outcome.ts) and writes
  * it (main.ts writeBootResult); the tests
  * parse every result they produce with BOOT_RESULT, so a result a writer
  * gets wrong fails them.
@@ -96,7 +96,8 @@ const cacheWrite = z.strictObject({
   /**
    * written; kept-existing (another boot wrote it first, and that one stays);
    * skipped (the boot writes no version nobody would try: see
-   * cache_first_good in boot.sh); failed (the next boot redoes the work).
+   * cache/versions.ts CACHE_VERSIONS_TRIED); failed (the next boot redoes
+   * the work).
    */
   outcome: z.enum(['written', 'kept-existing', 'skipped', 'failed']),
 });

@@ -1,6 +1,6 @@
 /**
  * A string written as one shell word, as bash's `printf %q` writes it in the
- * C locale: the form boot.sh's log lines name untrusted text in (a tarball's
+ * C locale: the form the boot's log lines name untrusted text in (a tarball's
  * entry names, the library names a cached binary asks for). Such text may hold
  * spaces, quotes or a newline; quoted, it reads as one unambiguous word and
  * cannot start a line of its own in the log that looks like the boot's.
@@ -8,8 +8,7 @@
  * Pure. Text that is all printable ASCII is backslash-escaped where a shell
  * would read a character specially; anything else (control characters,
  * non-ASCII bytes, which the C locale does not print) gives `$'...'` with
- * escapes and octal bytes. test/runtime/boot/shell-quote.bash.test.ts holds it
- * to bash's own.
+ * escapes and octal bytes.
  */
 
 /** The characters bash's %q puts a backslash before wherever they stand (its sh_backslash_quote table). */

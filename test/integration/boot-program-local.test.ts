@@ -14,9 +14,9 @@
  * result.ts's schema). Then the bundle boots further scenarios (from the
  * cache the first boot filled; again on the same work directory; a CPU check
  * that fails; a model that does not verify), each in a work directory and a
- * copy of that cache of its own. (The bash boot.sh once booted the same
- * scenarios beside it, field by field the same results; both are recorded
- * in the assertions.)
+ * copy of that cache of its own. (The bash boot of earlier versions booted
+ * the same scenarios beside it, field by field the same results; both are
+ * recorded in the assertions.)
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';

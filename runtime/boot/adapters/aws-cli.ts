@@ -1,12 +1,10 @@
 /**
  * One call to AWS through the AWS CLI (installed on Amazon Linux 2023; the
- * bundle carries no SDK): a port of boot.sh's aws_cli, retry and the NO_RETRY
- * answers of its one-try functions (s3_read, s3_put_if_absent, ssm_read,
- * signal_once, complete_lifecycle_action_once).
+ * bundle carries no SDK).
  *
  * Every call names its region, runs under the boot's time limit (core/exec.ts)
- * with boot.sh's bounds on one request, and is retried (core/retry.ts) unless
- * its answer is final. What is final is told by the CLI's exit status and the
+ * with bounds on one request, and is retried (core/retry.ts) unless its
+ * answer is final. What is final is told by the CLI's exit status and the
  * error code AWS answered with (the `An error occurred (CODE)` the CLI prints),
  * not by matching the message's words: a refusal is an error code the caller
  * names as AWS's final answer for that call (ValidationError, ParameterNotFound,
@@ -17,13 +15,13 @@ import type { Deadline } from '../core/deadline';
 import { describeExit, type Exec, type ExecResult } from '../core/exec';
 import { retry } from '../core/retry';
 
-/** How long one request may take to connect (boot.sh's AWS_CONNECT_TIMEOUT_SECONDS; the CLI's default is 60). */
+/** How long one request may take to connect (the CLI's default is 60). */
 export const AWS_CONNECT_TIMEOUT_SECONDS = 10;
-/** How long a connection may stay silent (boot.sh's AWS_READ_TIMEOUT_SECONDS; the CLI's default is 60). */
+/** How long a connection may stay silent (the CLI's default is 60). */
 export const AWS_READ_TIMEOUT_SECONDS = 30;
 
 /**
- * The CLI's own retries, as boot.sh's main exports them: one retry of a
+ * The CLI's own retries: one retry of a
  * throttled or failed request inside the CLI; the boot's retry does the rest,
  * under the deadline. No pager: the CLI's output is read, not shown.
  */

@@ -1,9 +1,7 @@
 /**
  * The aws-mode Reporter: the launch lifecycle action, the stack's signal and
- * the failure metric, through the AWS CLI as the instance. A port of boot.sh's
- * complete_lifecycle_action(_once), signal_cloudformation, signal_once and
- * count_boot_failure, log lines included. Each method logs what happened and
- * returns it; none fails the boot.
+ * the failure metric, through the AWS CLI as the instance. Each method logs
+ * what happened and returns it; none fails the boot.
  */
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
@@ -64,7 +62,7 @@ export class AwsReporter implements Reporter {
     if (!id.ok) {
       log(`WARNING: could not complete lifecycle action ${hooks[0]} with ${result}: no instance id from the metadata service`);
       const failed: ReportOutcome = { kind: 'failed', detail: `no instance id: ${id.detail}` };
-      // As boot.sh: the group's own hook, failed; the others were not tried.
+      // The group's own hook, failed; the others were not tried.
       return { ...failed, hooks: [{ hook: hooks[0], outcome: failed, atMs: now() }] };
     }
     let own: ReportOutcome | undefined;

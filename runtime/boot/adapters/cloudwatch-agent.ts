@@ -1,9 +1,8 @@
 /**
  * The aws-mode LogAgent: the CloudWatch agent, driven by its control program
- * as boot.sh's configure_log_shipping drives it (`-a fetch-config -m ec2 -s
- * -c file:CONF`: load the configuration and (re)start the agent), through
- * core/exec.ts so it runs under the boot's time limit, which boot.sh did not
- * give it.
+ * (`-a fetch-config -m ec2 -s -c file:CONF`: load the configuration and
+ * (re)start the agent), through core/exec.ts so it runs under the boot's time
+ * limit.
  */
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
@@ -23,7 +22,7 @@ export interface CloudWatchAgentOptions {
   readonly exec: Exec;
   /** The time limit of the call, in ms since the epoch (Deadline.timeLimitMs), read when it starts. */
   readonly limitMs: () => number;
-  /** Where its output is appended: the boot's log, as boot.sh appends it. */
+  /** Where its output is appended: the boot's log. */
   readonly logFile: string;
 }
 

@@ -1,8 +1,6 @@
 /**
- * The local-mode Cache: a directory (GLLM_CACHE_URI, an absolute path), with
- * the semantics of boot.sh's local branches of cache_get, cache_versions,
- * cache_read_version and cache_put. One version per object (id "local"); the
- * SHA-256 an object is to be checked against sits beside it in REL.sha256.
+ * The local-mode Cache: a directory (GLLM_CACHE_URI, an absolute path). One
+ * version per object (id "local"); the SHA-256 an object is to be checked against sits beside it in REL.sha256.
  */
 import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, normalize, sep } from "node:path";

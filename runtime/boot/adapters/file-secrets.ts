@@ -1,6 +1,6 @@
 /**
  * The local-mode Secrets: a secret is a file the developer names (the API key
- * file GLLM_API_KEY_FILE), copied as boot.sh's local install_api_key copies it.
+ * file GLLM_API_KEY_FILE), copied to the file the boot names.
  */
 import { readFile } from "node:fs/promises";
 import { replaceFile } from "../core/files";

@@ -1,15 +1,15 @@
 /**
  * The model's source over https (plain http too, which only a local boot's
- * configuration accepts): a port of boot.sh's curl loop in download_model.
+ * configuration accepts).
  * DOWNLOAD_ATTEMPTS tries with the retry's backoff between them, each
  * resuming where the last one was cut (an HTTP Range request), redirects
  * followed (Hugging Face answers with one to its CDN), a transfer slower
  * than 1 KiB/s for a minute given up, and nothing past the boot's time limit.
  *
- * Node's own http/https rather than curl, as boot.sh has it: the bearer
- * token stays in the boot's memory (curl needed it in a root-only header file
- * to keep it out of argv), a local boot needs no curl, and the outcome is a
- * typed one instead of curl's exit status.
+ * Node's own http/https rather than curl: the bearer token stays in the
+ * boot's memory (curl would need it in a root-only header file to keep it out
+ * of argv), a local boot needs no curl, and the outcome is a typed one
+ * instead of curl's exit status.
  */
 import { createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -20,7 +20,7 @@ import type { Deadline } from '../core/deadline';
 import { retryDelayMs } from '../core/retry';
 import type { DownloadOutcome, DownloadRequest, ModelDownload } from '../ports';
 
-/** Tries of one download (boot.sh's DOWNLOAD_ATTEMPTS). */
+/** Tries of one download. */
 export const DOWNLOAD_ATTEMPTS = 4;
 
 /** Redirects followed in one try. */

@@ -13,7 +13,7 @@ import type { CpuinfoRead, InstanceIdOutcome, Platform } from "../ports";
 
 /** The instance metadata service's address (IMDSv2). */
 export const IMDS_BASE_URL = "http://169.254.169.254";
-/** How long one metadata request may take (boot.sh's curl --max-time 5). */
+/** How long one metadata request may take. */
 const IMDS_REQUEST_TIMEOUT_MS = 5_000;
 
 export interface LinuxPlatformOptions {
@@ -84,7 +84,7 @@ export class LinuxPlatform implements Platform {
   }
 }
 
-/** One try: a session token, then the instance's id with it. Every failure is worth another try, as boot.sh's imds_once. */
+/** One try: a session token, then the instance's id with it. Every failure is worth another try. */
 async function imdsInstanceId(baseUrl: string): Promise<Attempt<string>> {
   try {
     const token = await imdsRequest("PUT", `${baseUrl}/latest/api/token`, { "X-aws-ec2-metadata-token-ttl-seconds": "300" });

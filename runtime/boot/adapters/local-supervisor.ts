@@ -1,8 +1,7 @@
 /**
  * The Supervisor of a developer machine: llama-server as a background
  * process of its own session, which outlives the boot; its pid in the
- * layout's pid file. A port of boot.sh's start_server_local, local_server_pid
- * and the local halves of stop_server, server_alive and server_exit_reason.
+ * layout's pid file, through which a later boot finds, checks and stops it.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,7 +22,7 @@ export interface LocalSupervisorOptions {
   readonly log: (message: string) => void;
 }
 
-/** How long a server asked to stop (SIGTERM) has before SIGKILL, and how often it is looked at meanwhile (boot.sh: 50 x 0.1 s). */
+/** How long a server asked to stop (SIGTERM) has before SIGKILL, and how often it is looked at meanwhile. */
 const STOP_GRACE_MS = 5000;
 const STOP_POLL_MS = 100;
 

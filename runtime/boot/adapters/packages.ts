@@ -1,9 +1,9 @@
 /**
  * The Packages port over dnf (Amazon Linux 2023) and apt-get (Debian: the
  * instance-in-a-box and developer machines), and what the machine says about
- * its toolchain. A port of boot.sh's missing_tools, the installs of
- * install_dependencies, install_build_tools and ensure_runtime_libraries,
- * os_field, amzn_release and toolchain_identity's reads.
+ * its toolchain: which commands are missing, the installs of the boot's
+ * dependencies, build tools and runtime libraries, and the release and
+ * compiler the build key names.
  *
  * Every install runs through core/exec.ts under the boot's time limit, with
  * build/libraries.ts's argument vectors: the packages after `--`, so that no
@@ -34,12 +34,12 @@ export interface DnfAptPackagesOptions {
   readonly releaseverPath?: string;
 }
 
-/** The log an installer's output is appended to: dnf.log, apt.log (boot.sh's names). */
+/** The log an installer's output is appended to: dnf.log, apt.log. */
 export function installerLogName(installer: PackageInstaller): string {
   return installer === 'dnf' ? 'dnf.log' : 'apt.log';
 }
 
-/** A field of os-release's text as boot.sh's os_field reads it: the first KEY= line, its double quotes dropped; 'unknown' where absent. */
+/** A field of os-release's text: the first KEY= line, its double quotes dropped; 'unknown' where absent. */
 export function osReleaseField(text: string | undefined, field: string): string {
   if (text === undefined) return 'unknown';
   const line = text.split('\n').find((l) => l.startsWith(`${field}=`));
@@ -118,7 +118,7 @@ export class DnfAptPackages implements Packages {
     return toolchainIdentity(await this.releaseFacts());
   }
 
-  /** dnf's release version, else the system-release package's version, else VERSION_ID (boot.sh's amzn_release). */
+  /** dnf's release version, else the system-release package's version, else VERSION_ID. */
   private async amznRelease(versionId: string): Promise<string> {
     const releasever = (await readOrUndefined(this.opts.releaseverPath ?? '/etc/dnf/vars/releasever'))?.replace(/\s/g, '');
     if (releasever) return releasever;

@@ -1,9 +1,8 @@
 /**
  * The aws-mode Cache: an S3 prefix (GLLM_CACHE_URI) in the kit's artifact
  * bucket, which keeps every version of an object, read and written as the
- * instance through the AWS CLI. A port of boot.sh's aws-mode branches of
- * cache_get, cache_versions, cache_read_version and cache_put (s3_read,
- * s3_versions, s3_read_version, s3_put_if_absent, conditional_put_supported).
+ * instance through the AWS CLI: objects and their versions listed, read and
+ * written.
  * Which version is taken, and what is logged of it, is cache/policy.ts's.
  */
 import { rename, rm, stat } from 'node:fs/promises';

@@ -1,17 +1,16 @@
 /**
  * The model's source on S3 (an s3:// GLLM_MODEL_SOURCE, aws mode): `aws s3
  * cp` with the instance's role, through the one AWS CLI runner (bounded,
- * naming its region, retried under the boot's time limit). A port of
- * boot.sh's s3:// branch of download_model. The CLI writes the object whole
- * or not at all, so there is nothing to resume, and no token is read.
+ * naming its region, retried under the boot's time limit). The CLI writes the
+ * object whole or not at all, so there is nothing to resume, and no token is read.
  */
 import type { AwsCli } from './aws-cli';
 import type { DownloadOutcome, DownloadRequest, ModelDownload } from '../ports';
 
 /**
  * S3's final answers to a copy: the object is not there. Retrying cannot
- * make it appear (S3 reads are strongly consistent), where boot.sh retried
- * them six times.
+ * make it appear (S3 reads are strongly consistent), so they are not
+ * retried.
  */
 const MISSING_OBJECT = ['404', 'NoSuchKey', 'NoSuchBucket'];
 

@@ -1,6 +1,6 @@
 /**
  * What llama-server's own log says about why it stopped, for both
- * supervisors' exit reasons: a port of boot.sh's server_last_words. Only the
+ * supervisors' exit reasons. Only the
  * part written since this boot started the server counts (the log is
  * appended across boots), and error lines come first: by the time the boot
  * sees the exit, systemd may have restarted the server, whose start-up lines
@@ -8,7 +8,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 
-/** Lines that say why a server stopped (boot.sh's grep -iE). */
+/** Lines that say why a server stopped (matched case-insensitively). */
 const ERROR_LINE = /error|fail|exiting|abort|invalid|terminate/i;
 
 /** How many lines the reason quotes. */

@@ -1,6 +1,6 @@
 /**
  * The aws-mode Secrets: SSM parameters, read as the instance through the AWS
- * CLI, SecureStrings decrypted. A port of boot.sh's ssm_to_file and ssm_read.
+ * CLI, SecureStrings decrypted.
  * The value reaches the destination file only: the call's argument vector
  * names the parameter, never its value, and no log line carries what the CLI
  * wrote to its standard output.
@@ -19,7 +19,7 @@ export class SsmSecrets implements Secrets {
   /**
    * Writes the parameter's value to file `dest` (0600, through a temporary
    * name). `--output text` writes just the value, with the newline the CLI
-   * ends its output with, as boot.sh's file has it. A parameter that does not
+   * ends its output with. A parameter that does not
    * exist is AWS's final answer; access denied is retried, as a new instance
    * role can take seconds to apply.
    */

@@ -1,9 +1,7 @@
 /**
  * The Supervisor of an instance: llama-server as a hardened systemd unit
- * (server/unit.ts writes its text), its log kept in bounds by a timer. A port
- * of boot.sh's ensure_service_user, start_server_systemd,
- * install_log_rotation, check_metadata_denied and the aws halves of
- * stop_server, server_alive and server_exit_reason.
+ * (server/unit.ts writes its text), run as a service user of its own, its log
+ * kept in bounds by a timer, the metadata service checked out of its reach.
  *
  * Every program (systemctl, journalctl, useradd, chown, systemd-run) runs
  * through core/exec.ts under the boot's time limit; `root` is where /etc and
@@ -67,7 +65,7 @@ export class SystemdSupervisor implements Supervisor {
     return r.stdout.trim();
   }
 
-  /** boot.sh's ensure_service_user: a system user with its own group, no home, no shell. */
+  /** The service user: a system user with its own group, no home, no shell. */
   async ensureServiceUser(): Promise<void> {
     const user = this.opts.serviceUser;
     if (succeeded(await this.run('id', ['-u', user]))) return;
@@ -82,7 +80,7 @@ export class SystemdSupervisor implements Supervisor {
     return renderUnit({ writer: this.opts.writer, execStart, apiKeyFile: launch.apiKeyFile, serverLog: launch.logFile, buildDir, modelDir });
   }
 
-  /** boot.sh's install_log_rotation: the script and the timer that keep the server's log in bounds. */
+  /** The server log's rotation: the script and the timer that keep the server's log in bounds. */
   installLogRotation(serverLog: string): void {
     const files = logRotation({ writer: this.opts.writer, serverLog });
     const script = this.at(LOG_ROTATE_SCRIPT);
@@ -124,7 +122,7 @@ export class SystemdSupervisor implements Supervisor {
   async stop(): Promise<void> {
     if (!existsSync(this.at(join(UNIT_DIR, UNIT_NAME)))) return;
     const r = await this.run('systemctl', ['disable', '--now', '--quiet', UNIT_NAME]);
-    // No systemctl at all: nothing of ours can be running (boot.sh's command -v check).
+    // No systemctl at all: nothing of ours can be running.
     if (r.startError !== undefined) return;
     this.opts.log(`stopped ${UNIT_NAME}`);
   }
@@ -149,8 +147,8 @@ export class SystemdSupervisor implements Supervisor {
   }
 
   /**
-   * boot.sh's check_metadata_denied. The unit's IPAddressDeny needs
-   * systemd's BPF firewall (cgroup v2, as on Amazon Linux 2023); elsewhere
+   * Checks that the server cannot reach the metadata service. The unit's
+   * IPAddressDeny needs systemd's BPF firewall (cgroup v2, as on Amazon Linux 2023); elsewhere
    * systemd accepts it and enforces nothing. So a request to the metadata
    * service is tried as the service user, under the unit's filter: it must
    * not get through. Run after start, which writes the unit.

@@ -37,9 +37,9 @@ export type BuildMachine =
 export const X86_BASELINE_CPU_FLAGS = ['sse4_2', 'avx', 'avx2', 'fma', 'f16c', 'bmi2'] as const;
 
 /**
- * The kit's CMake defines for `machine`, as `-DNAME=VALUE` arguments in the
- * order boot.sh passes them (its build key holds them as one string, so the
- * order is part of the key).
+ * The kit's CMake defines for `machine`, as `-DNAME=VALUE` arguments in a
+ * fixed order (the build key holds them as one string, so the order is part
+ * of the key).
  */
 export function kitCmakeDefines(machine: BuildMachine): string[] {
   const defines = [

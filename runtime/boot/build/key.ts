@@ -4,8 +4,8 @@
  * built identically. The key is the SHA-256 of this material; the material
  * itself is the build's manifest, checked again when a cached build is used.
  *
- * The material is, byte for byte, the bash boot's (boot.sh, removed): the
- * builds it cached keep their keys.
+ * The material is, byte for byte, that of the bash boot of earlier versions:
+ * the builds it cached keep their keys.
  *
  * Pure: the OS and the toolchain, which the boot reads from the machine, come
  * in as inputs.
@@ -33,7 +33,7 @@ export interface BuildKeyInput {
   readonly machine: BuildMachine;
   /** `ID-VERSION_ID` of /etc/os-release (`unknown` for a field it lacks). */
   readonly os: string;
-  /** The compiler the boot installs, as boot.sh's toolchain_identity names it. */
+  /** The compiler the boot installs, as build/toolchain.ts names it. */
   readonly toolchain: string;
   /** See buildTargets. */
   readonly targets: readonly string[];

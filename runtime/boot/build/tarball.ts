@@ -39,7 +39,7 @@ export type TarballProblemKind =
 
 export interface TarballProblem {
   readonly kind: TarballProblemKind;
-  /** For the log and the discarded version's reason, as boot.sh words it. */
+  /** For the log and the discarded version's reason. */
   readonly text: string;
 }
 

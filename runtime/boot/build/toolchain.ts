@@ -5,11 +5,10 @@
  * boot would install, from the repositories of this exact OS release, without
  * running it. Amazon Linux 2023 locks its repositories to the image's release
  * version (deterministic upgrades), so one release means one gcc14; the AMI
- * is pinned by the stack. A port of boot.sh's toolchain_identity and
- * pick_compiler's choice. Pure: the caller reads the files and PATH.
+ * is pinned by the stack. Pure: the caller reads the files and PATH.
  */
 
-/** What the machine says about its release, each as boot.sh reads it. */
+/** What the machine says about its release. */
 export interface ReleaseFacts {
   /** /etc/os-release's ID ('unknown' where absent). */
   readonly id: string;

@@ -18,8 +18,8 @@
  *
  * lib/constructs/artifact-store.ts builds the bucket's prefixes (and the
  * lifecycle rule that must spare builds/ and quantized/) from these folders.
- * The names are the bash boot's (boot.sh, removed): a stack updated from it
- * keeps its cache.
+ * The names are those the bash boot of earlier versions used: a stack updated
+ * from one keeps its cache.
  */
 
 /** The folder of the cached builds: every version kept (see versions.ts). */

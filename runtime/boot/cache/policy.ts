@@ -1,8 +1,7 @@
 /**
  * How the boot uses its cache, whichever cache it is (ports.ts Cache): which
- * version of an object it takes, and how it writes one. A port of boot.sh's
- * cache_first_good, note_rewrites and the logging of cache_get and cache_put,
- * written once over the port instead of once per mode.
+ * version of an object it takes, how it writes one, and what it logs of
+ * both, written once over the port instead of once per mode.
  */
 import { rm } from "node:fs/promises";
 import type { BootEventData } from "../core/log";

@@ -23,10 +23,7 @@
  * instances caching it at the same time; versions that differ mean it was
  * written again, which the log warns of.
  *
- * boot.sh's s3_versions, cache_versions, note_rewrites and cache_first_good
- * take the same decisions; test/runtime/boot/cache/versions.bash.test.ts
- * holds them equal, log lines included. Pure: the caller lists, downloads and
- * checks the versions (firstGoodStep says which next).
+ * Pure: the caller lists, downloads and checks the versions (firstGoodStep says which next).
  */
 
 /** A boot downloads at most this many versions of one cache object, of different contents, looking for one that passes its checks. */

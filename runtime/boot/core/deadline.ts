@@ -4,15 +4,12 @@
  * (which would abandon the instance without a word). After the boot, success
  * or failure, reporting may run on past it for REPORT_GRACE_SECONDS: the stack
  * sets the deadline at least that far below the hook's timeout.
- *
- * A port of boot.sh's seconds_left, deadline_origin_ms, time_limit_ms and
- * the limit within_deadline computes.
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import type { Clock } from "./clock";
 
-/** How long reporting may run past the deadline (boot.sh's REPORT_GRACE_SECONDS). */
+/** How long reporting may run past the deadline. */
 export const REPORT_GRACE_SECONDS = 60;
 
 /** What the instant init started is read from; each undefined where it cannot be read. */
@@ -104,19 +101,19 @@ export class Deadline {
     this.endMs = originMs + seconds * 1000;
   }
 
-  /** Whole seconds left until the deadline (not the grace), 0 once it has passed: boot.sh's seconds_left. */
+  /** Whole seconds left until the deadline (not the grace), 0 once it has passed. */
   secondsLeft(): number {
     return Math.max(0, Math.trunc((this.endMs - this.clock.now()) / 1000));
   }
 
-  /** Whether the deadline (not the grace) has passed, to the second, as boot.sh's step checks it. */
+  /** Whether the deadline (not the grace) has passed, to the second, as a phase's start checks it. */
   passed(): boolean {
     return this.secondsLeft() === 0;
   }
 
   /**
    * The instant nothing may run past, in ms since the epoch: the deadline,
-   * or for reporting, the end of its grace (boot.sh's time_limit_ms).
+   * or for reporting, the end of its grace.
    */
   timeLimitMs(): number {
     return this.graceEndMs ?? this.endMs;

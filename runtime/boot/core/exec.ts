@@ -1,6 +1,6 @@
 /**
- * Runs one program under the boot's time limit: a port of boot.sh's
- * within_deadline (GNU timeout --kill-after=10) and as_service_user (setpriv).
+ * Runs one program under the boot's time limit (GNU timeout --kill-after=10),
+ * as the service user where asked (setpriv).
  * Every program the boot runs that can take long goes through this: the
  * package installs, git, CMake, the compile, llama-quantize, a build's checks.
  */

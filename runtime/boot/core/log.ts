@@ -1,6 +1,6 @@
 /**
- * The boot's log, for people, in the line format boot.sh's log prints
- * (`2026-01-02T03:04:05.678Z [step] message`), and the boot's events, for
+ * The boot's log, for people, one line per message (`2026-01-02T03:04:05.678Z
+ * [step] message`), and the boot's events, for
  * programs: a typed list that the boot's result file is made from. Tests
  * assert the events; the wording of the lines is free to change.
  */
@@ -24,9 +24,8 @@ export interface BootEvent {
 
 /**
  * The facts an event carries for the boot's result (result-from-outcome.ts),
- * recorded where boot.sh set its RESULT_* variables: a later event of one
- * kind overrides an earlier one (a build looked up in the cache, then
- * compiled).
+ * recorded as the phases learn them: a later event of one kind overrides an
+ * earlier one (a build looked up in the cache, then compiled).
  */
 export type BootEventData =
   /** The build phase named its build, and where it is taking it from. */
@@ -42,12 +41,12 @@ export type BootEventData =
   /** A cache object was written, or meant to be. */
   | { readonly kind: 'cache-write'; readonly object: string; readonly outcome: 'written' | 'kept-existing' | 'skipped' | 'failed' };
 
-/** A log line as boot.sh writes it: the UTC time to the millisecond, the step in brackets, the message. */
+/** A log line: the UTC time to the millisecond, the step in brackets, the message. */
 export function logLine(atMs: number, step: string, message: string): string {
   return `${new Date(atMs).toISOString()} [${step}] ${message}`;
 }
 
-/** A duration as the log gives it, seconds to the millisecond: "12.034" (boot.sh's seconds_since). */
+/** A duration as the log gives it, seconds to the millisecond: "12.034". */
 export function secondsText(ms: number): string {
   const whole = Math.max(0, Math.floor(ms));
   return `${Math.floor(whole / 1000)}.${String(whole % 1000).padStart(3, "0")}`;

@@ -2,8 +2,7 @@
  * A phase of the boot (deps, cpu, build, model, api-key, preflight, serve,
  * health): one module with one entry, run in order under the one deadline.
  * A phase fails with one typed failure, which the report turns into the
- * lifecycle action, the signal and the failure metric. A port of boot.sh's
- * step and fail.
+ * lifecycle action, the signal and the failure metric.
  */
 import type { Clock } from "./clock";
 import type { Deadline } from "./deadline";
@@ -47,12 +46,11 @@ export interface PhaseRunner {
 }
 
 /**
- * Runs one phase as boot.sh's step does: a start line, a refusal to start
+ * Runs one phase: a start line, a refusal to start
  * once the deadline has passed, a done line with its duration; and events
  * (start, done or failed) for the result. Any failure comes out as a
  * PhaseFailure of this phase: an unexpected error (a bug, an I/O error no
- * phase handled) is named after the phase it broke, as boot.sh's ERR trap
- * names the step.
+ * phase handled) is named after the phase it broke.
  */
 export async function runPhase<Input, Output>(phase: Phase<Input, Output>, input: Input, runner: PhaseRunner): Promise<Output> {
   const { log, deadline } = runner;

@@ -1,11 +1,10 @@
 /**
  * Retries for the calls whose failure would decide an instance's fate on a
- * transient error (S3, SSM, git, the lifecycle action, the signal): a port of
- * boot.sh's retry and retry_delay_ms.
+ * transient error (S3, SSM, git, the lifecycle action, the signal).
  */
 import type { Clock } from "./clock";
 
-/** Tries of each call (boot.sh's RETRY_ATTEMPTS). */
+/** Tries of each call. */
 export const RETRY_ATTEMPTS = 6;
 
 /** The longest wait between two tries. */

@@ -1,8 +1,7 @@
 /**
  * The SHA-256 of a file, read in a stream so a model of gigabytes never sits
- * in memory, and given up at the boot's time limit: a port of boot.sh's
- * sha256_of (sha256sum under within_deadline). The decisions taken on the
- * digest are model/verify.ts's.
+ * in memory, and given up at the boot's time limit. The decisions taken on
+ * the digest are model/verify.ts's.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';

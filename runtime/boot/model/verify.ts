@@ -14,10 +14,7 @@
  * stamp written after its verification, which names what was verified, so a
  * changed configuration never reuses a model verified for another.
  *
- * boot.sh's verify_model, stamp_ok, has_cached_sha256 and s3_read_version's
- * reading of the recorded SHA-256 take the same decisions;
- * test/runtime/boot/model/verify.bash.test.ts holds them equal. Pure: the
- * caller hashes the file (under the boot's deadline) and reads the stamp.
+ * Pure: the caller hashes the file (under the boot's deadline) and reads the stamp.
  */
 
 /** What a model's stamp says was verified: the source model's SHA-256 and size, or the source and type it was quantized from and to. */

@@ -1,8 +1,8 @@
 /**
  * The agent phase (an instance's): starts the agent that ships the boot's and
  * the server's logs, and llama-server's /metrics, to CloudWatch, with the
- * stack's configuration from SSM, or else one that ships the two logs. A
- * port of boot.sh's configure_log_shipping. Optional: it never fails the
+ * stack's configuration from SSM, or else one that ships the two logs.
+ * Optional: it never fails the
  * boot (warnings only), and the agent picks up the boot log from its first
  * line whenever it starts. It runs where the machine's adapters have a
  * LogAgent (main.ts); a local boot has none.
@@ -32,7 +32,7 @@ export interface AgentPhaseInput {
   readonly log: (message: string) => void;
 }
 
-/** The agent configuration that ships the boot's and the server's logs, one stream per instance; boot.sh's fallback. */
+/** The agent configuration that ships the boot's and the server's logs, one stream per instance: the fallback where the stack names no parameter. */
 export function fallbackAgentConfig(files: Pick<AgentPhaseInput, 'bootLog' | 'bootLogGroup' | 'serverLog' | 'serverLogGroup'>): string {
   const collect = (file: string, group: string) => ({ file_path: file, log_group_name: group, log_stream_name: '{instance_id}' });
   const config = { logs: { logs_collected: { files: { collect_list: [collect(files.bootLog, files.bootLogGroup), collect(files.serverLog, files.serverLogGroup)] } } } };

@@ -2,7 +2,7 @@
  * The api-key phase: the key llama-server checks every request against,
  * installed where the server is given it (layout.ts apiKeyFile), readable by
  * the boot's user only (root on an instance; systemd hands it to the server
- * as a credential). A port of boot.sh's install_api_key; where the key comes
+ * as a credential). Where the key comes
  * from (an SSM parameter, a developer's file) is the Secrets adapter's.
  */
 import { chmod, mkdir, readFile, rename, rm } from 'node:fs/promises';

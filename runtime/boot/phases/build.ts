@@ -5,10 +5,7 @@
  * checks is discarded and compiled again, and the rebuild cached for the next
  * instance: one bad object must not fail every instance that reads it.
  *
- * A port of boot.sh's ensure_build, fetch_cached_build, unpack_checked_build,
- * extract_build, seal_build, check_build, ensure_runtime_libraries,
- * needed_libraries, missing_libraries, fetch_source, git_fetch_once and
- * compile_llama_cpp. The decisions are the pure rules' (build/, cache/);
+ * The decisions are the pure rules' (build/, cache/);
  * every program runs through core/exec.ts under the boot's time limit, and
  * a cached build's (tar unpacking it, ldd, its llama-server) as the service
  * user where the boot has one.
@@ -118,7 +115,7 @@ class Build {
     return r;
   }
 
-  /** The service user exists (boot.sh's ensure_service_user). */
+  /** The service user exists. */
   async ensureServiceUser(user: string): Promise<void> {
     if ((await this.run({ program: 'id', args: ['-u', user] })).exitCode === 0) return;
     await this.mustRun({ program: 'useradd', args: ['--system', '--user-group', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/sbin/nologin', user] }, `cannot create the service user ${user}`);
@@ -153,7 +150,7 @@ class Build {
     return problem;
   }
 
-  /** What is wrong with the build in `dir` for key material `material`; undefined where it may be used (boot.sh's check_build). */
+  /** What is wrong with the build in `dir` for key material `material`; undefined where it may be used. */
   async checkBuild(dir: string, material: string): Promise<string | undefined> {
     const manifest = await readFile(join(dir, 'manifest.txt'), 'utf8').catch(() => undefined);
     const executables: string[] = [];
@@ -166,7 +163,7 @@ class Build {
     return serverVersionProblem(shellStatus(r), `${r.stdout}${r.stderr}` || describeExit(r));
   }
 
-  /** Root owns the build and alone may write to it: the service user runs its programs but cannot change them (boot.sh's seal_build). */
+  /** Root owns the build and alone may write to it: the service user runs its programs but cannot change them. */
   async seal(dir: string): Promise<void> {
     if (this.input.platform.isRoot()) await this.mustRun({ program: 'chown', args: ['-R', 'root:root', '--', dir] }, 'cannot seal the build');
     await this.mustRun({ program: 'chmod', args: ['-R', 'u=rwX,go=rX', '--', dir] }, 'cannot seal the build');
@@ -176,7 +173,7 @@ class Build {
    * Unpacks the untrusted `tarball` into the empty `dir`: listed first and
    * refused unless tarball.ts passes it, unpacked by the service user (who
    * can create nothing it could not create anyway), checked on the disk, then
-   * sealed. What is wrong, or undefined (boot.sh's extract_build).
+   * sealed. What is wrong, or undefined.
    */
   async extract(tarball: string, dir: string): Promise<string | undefined> {
     const listed = await this.run({ program: 'tar', args: [...TAR_LIST_ARGS, tarball], env: TAR_LIST_ENV });
@@ -194,7 +191,7 @@ class Build {
     return undefined;
   }
 
-  /** Unpacks and checks; leaves `dir` empty where the build fails (boot.sh's unpack_checked_build). */
+  /** Unpacks and checks; leaves `dir` empty where the build fails. */
   async unpackChecked(tarball: string, dir: string, material: string): Promise<string | undefined> {
     const problem = (await this.extract(tarball, dir)) ?? (await this.checkBuild(dir, material));
     if (problem !== undefined) await emptyDirectory(dir);
@@ -203,7 +200,7 @@ class Build {
 
   // ------------------------------------------------------------ source ---
 
-  /** The source, in `dest` (boot.sh's fetch_source). */
+  /** The source, in `dest`. */
   async fetchSource(dest: string): Promise<void> {
     const { source, llamaCppRef: ref, llamaCppCommit: commit, log } = this.input;
     await rm(dest, { recursive: true, force: true });
@@ -224,7 +221,7 @@ class Build {
     if (got !== commit) fail(`git fetch of ${ref} from ${source.url} gave commit ${got}, not ${commit}`);
   }
 
-  /** One try at a shallow fetch of `commit` into a fresh `dest` (boot.sh's git_fetch_once). */
+  /** One try at a shallow fetch of `commit` into a fresh `dest`. */
   private async gitFetchOnce(url: string, commit: string, dest: string): Promise<Attempt<void>> {
     await rm(dest, { recursive: true, force: true });
     for (const args of [
@@ -264,7 +261,7 @@ class Build {
 
   // ----------------------------------------------------------- compile ---
 
-  /** Compiles the targets and installs them in `stage`/bin (boot.sh's compile_llama_cpp). */
+  /** Compiles the targets and installs them in `stage`/bin. */
   async compile(stage: string, compiler: Compiler): Promise<void> {
     const { layout, machine, log, packages, bootDeadlineSeconds } = this.input;
     const src = join(layout.buildWork, 'src');

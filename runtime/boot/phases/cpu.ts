@@ -4,8 +4,7 @@
  * core must be exactly the generation the configuration (and the build's
  * cache key) names. On x86_64 (local boots, and the instance-in-a-box
  * harness) the build is ggml's portable x86 baseline, which needs its
- * instruction-set extensions. A port of boot.sh's check_cpu, check_cpu_part
- * and check_x86_baseline.
+ * instruction-set extensions.
  */
 import { cpuFlags, cpuParts } from "../cpuinfo";
 import { type Phase, PhaseFailure } from "../core/phase";

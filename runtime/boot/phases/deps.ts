@@ -1,8 +1,7 @@
 /**
  * The deps phase: the programs every boot runs are there, installed if they
- * are missing and the boot may install. A port of boot.sh's
- * install_dependencies; the build phase asks for its own tools
- * (ensureBuildTools, boot.sh's install_build_tools) on a cache miss only, so
+ * are missing and the boot may install. The build phase asks for its own
+ * tools (ensureBuildTools) on a cache miss only, so
  * a scale-out instance that finds its build in the cache installs no compiler.
  */
 import { constants } from 'node:fs';
@@ -54,7 +53,7 @@ function fail(phase: string, reason: string): never {
   throw new PhaseFailure(phase, reason);
 }
 
-/** Installs `packages` with the manager or fails the phase, naming the manager's log (boot.sh's wording). */
+/** Installs `packages` with the manager or fails the phase, naming the manager's log. */
 async function installOrFail(phase: string, packages: Packages, names: readonly string[], what: string): Promise<void> {
   const got = await packages.install(names);
   if (!got.ok) fail(phase, `${packages.manager} install${what} failed; see ${got.detail}`);
@@ -106,7 +105,7 @@ export interface BuildToolsInput {
 /**
  * What a compile needs (CMake, git, make and a C/C++ compiler), installed if
  * missing; returns the compiler to build with. Fails the asking phase where
- * they cannot be had. A port of boot.sh's install_build_tools.
+ * they cannot be had.
  */
 export async function ensureBuildTools(input: BuildToolsInput): Promise<Compiler> {
   const { packages, log, phase } = input;

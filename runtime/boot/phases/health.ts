@@ -3,7 +3,7 @@
  * with 200, which it does once the model is loaded. It fails as soon as the
  * server is gone (with the supervisor's reason: the server's last words,
  * the unit's state), or when the health timeout or the boot's deadline,
- * whichever is first, is reached. A port of boot.sh's wait_healthy.
+ * whichever is first, is reached.
  */
 import { request } from 'node:http';
 import type { Clock } from '../core/clock';

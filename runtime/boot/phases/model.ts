@@ -5,9 +5,7 @@
  * quantized model is taken from the cache (the oldest version with the
  * SHA-256 it was cached with); else the source model comes from the cache or
  * its source, is checked against the template's size and SHA-256, cached,
- * and quantized. A port of boot.sh's ensure_model, download_model's token
- * handling, verify_model, fetch_quantized_from_cache and quantize_model; the
- * decisions are model/verify.ts's, the cache's names cache/keys.ts's, the
+ * and quantized. The decisions are model/verify.ts's, the cache's names cache/keys.ts's, the
  * version choice cache/policy.ts's.
  */
 import { chmod, chown, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -285,7 +283,7 @@ export const modelPhase: Phase<ModelPhaseInput, ModelPhaseOutput> = {
     try {
       await run.run();
     } finally {
-      // What a failed or finished run leaves half-written is never read again (boot.sh's PARTIAL_FILES).
+      // What a failed or finished run leaves half-written is never read again.
       await rm(run.partial, { force: true });
     }
     return { modelPath: run.modelPath };

@@ -1,7 +1,7 @@
 /**
  * The preflight phase: before anything is started, the built server is asked
- * whether it takes the argument vector the service will get. A port of
- * boot.sh's check_server_args, choose_lock_args and preflight_server.
+ * whether it takes the argument vector the service will get, the lock switch
+ * chosen among those it parses.
  *
  * `--version` makes llama-server exit once every earlier argument has been
  * parsed, so a flag this release rejects fails the boot here, with the
@@ -55,13 +55,13 @@ function run(input: PreflightPhaseInput, args: readonly string[]): Promise<ExecR
   return input.exec.run({ step: PREFLIGHT_PHASE, program: input.llamaServer, args, limitMs: input.limitMs(), asServiceUser: true });
 }
 
-/** What the server wrote, its two streams together (boot.sh's 2>&1), as lines. */
+/** What the server wrote, its two streams together, as lines. */
 function outputLines(r: ExecResult): string[] {
   return `${r.stdout}\n${r.stderr}`.split('\n').filter((l) => l.trim() !== '');
 }
 
 /**
- * boot.sh's choose_lock_args: where locking is allowed, the newest lock
+ * The lock switch: where locking is allowed, the newest lock
  * switch the built server parses (server/args.ts decides among them).
  */
 export async function chooseLock(input: PreflightPhaseInput): Promise<readonly string[]> {
@@ -91,7 +91,7 @@ export async function chooseLock(input: PreflightPhaseInput): Promise<readonly s
 }
 
 /**
- * boot.sh's preflight_server: the served argument vector, key file aside,
+ * The check itself: the served argument vector, key file aside,
  * plus --version. The server reads its key file while parsing, so it gets a
  * stand-in, not the key (which systemd hands the service as a credential).
  * The stand-in guards nothing, so anyone may read it, the service user

@@ -1,16 +1,15 @@
 /**
  * The report: how the boot ended, told to whoever waits on it, over the
- * Reporter port. A port of boot.sh's report_to_aws, called at the end of a
- * boot that served (CONTINUE, SUCCESS) and by on_exit for one that failed
- * (the failure metric, ABANDON, FAILURE with the failure's reason).
+ * Reporter port: for a boot that served, CONTINUE and SUCCESS; for one that
+ * failed, the failure metric, ABANDON and FAILURE with the failure's reason.
  *
  * It runs after the boot's deadline may have passed, so it is not run through
  * runPhase (which refuses to start a phase past the deadline): it runs under
  * the reporting grace, which it starts, and which the stack leaves below the
  * lifecycle hook's timeout. It never fails: what could not be reported is
  * logged, recorded and returned. Which step a failed boot's lines carry
- * ("failure", as boot.sh's on_exit sets) and stopping the server before a
- * failure is reported are the caller's.
+ * ("failure") and stopping the server before a failure is reported are the
+ * caller's.
  */
 import { type Deadline, REPORT_GRACE_SECONDS } from '../core/deadline';
 import type { Phase, PhaseFailure } from '../core/phase';
@@ -18,7 +17,7 @@ import type { HookActionOutcome, LifecycleOutcome, ReportOutcome, Reporter } fro
 
 export const REPORT_PHASE = 'report';
 
-/** The reason a boot that serves signals with (boot.sh's). */
+/** The reason a boot that serves signals with. */
 export const SUCCESS_REASON = 'llama-server healthy';
 
 /** How the boot ended: serving, or failed in a phase. */

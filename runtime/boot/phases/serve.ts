@@ -1,8 +1,8 @@
 /**
  * The serve phase: llama-server started, through the Supervisor port (a
- * hardened systemd unit on an instance, a background process locally). A
- * port of boot.sh's start_server, and of check_metadata_denied, which runs
- * once the unit exists (its filter is read from the unit).
+ * hardened systemd unit on an instance, a background process locally), then,
+ * once the unit exists (its filter is read from the unit), the check that the
+ * server cannot reach the metadata service.
  */
 import { type Phase, PhaseFailure } from '../core/phase';
 import type { Supervisor } from '../ports';

@@ -31,7 +31,7 @@ export interface ServerArgsInput {
   readonly lockArgs: readonly string[];
 }
 
-/** The server's argument vector, in boot.sh's order. */
+/** The server's argument vector, in a fixed order: it is part of the unit's text (unit.ts). */
 export function serverArgs(input: ServerArgsInput): string[] {
   const slots = input.parallelSlots;
   return [
@@ -132,14 +132,14 @@ export type LockChoice =
   | { readonly args: readonly string[]; readonly reason: 'accepted' }
   | { readonly args: readonly []; readonly reason: 'not-allowed' | 'none-accepted' };
 
-/** boot.sh's choose_lock_args, its questions answered: the newest switch the server accepts, where locking is allowed. */
+/** The lock switch, the questions about the server answered: the newest switch it accepts, where locking is allowed. */
 export function chooseLockArgs(input: LockChoiceInput): LockChoice {
   if (!input.lockAllowed) return { args: [], reason: 'not-allowed' };
   const chosen = LOCK_CANDIDATES.find((candidate) => input.accepted.some((a) => a.join(' ') === candidate.join(' ')));
   return chosen ? { args: [...chosen], reason: 'accepted' } : { args: [], reason: 'none-accepted' };
 }
 
-/** Room the lock needs beyond the model's bytes (boot.sh's mlock_allowed). */
+/** Room the lock needs beyond the model's bytes. */
 const LOCK_HEADROOM_BYTES = 64 * 1024 * 1024;
 
 /** Whether RLIMIT_MEMLOCK (`ulimit -l`: KiB, or unlimited) lets the server lock all of a model of `modelBytes`. */

@@ -3,8 +3,8 @@
  * and the timer that keeps its log in bounds. Text only; writing the files
  * and asking systemd to load them is the supervisor's job.
  *
- * The unit and the rotation are, byte for byte, what the bash boot (boot.sh,
- * removed) wrote: an instance updated from it sees the same files.
+ * The unit and the rotation are, byte for byte, what the bash boot of earlier
+ * versions wrote: an instance updated from one sees the same files.
  */
 import { serverArgs, type ServerArgsInput } from './args';
 

@@ -2,8 +2,9 @@
  * The boot's contract in-process: what parseBootEnvironment makes of a file,
  * typed, and how it names every problem; and a table of files, valid and
  * invalid of every kind, with what the parser must make of each (accepted,
- * or the key or line it names first): the verdicts the bash boot.sh gave the
- * same files while both existed, recorded when the two agreed on every row.
+ * or the key or line it names first): the verdicts the bash boot of earlier
+ * versions gave the same files while both existed, recorded when the two
+ * agreed on every row.
  */
 import { BOOT_ENV_KEYS, type BootConfig, LOCAL_BOOT_ENV_KEYS, parseBootEnvironment, SAFE_VALUE } from '../../../runtime/boot/contract';
 import { AWS_ENV, LOCAL_ENV, dropKey, envText, setKey } from './support/environments';
@@ -41,7 +42,7 @@ test('a local file carries its work directory and key file, and the optional loc
     .toMatchObject({ cpuinfoPath: '/x/cpuinfo', llamaCppSourceDir: '/src' });
 });
 
-test('every problem is listed, each naming the key, the value given and what it must be, in boot.sh\'s order', () => {
+test('every problem is listed, each naming the key, the value given and what it must be, in a fixed order', () => {
   const text = setKey(setKey(setKey(envText(AWS_ENV), 'GLLM_PORT', '80'), 'GLLM_MODEL_SHA256', 'ABC'), 'GLLM_REGION', 'EU');
   expect(problems(text)).toEqual([
     { key: 'GLLM_REGION', given: 'EU', expected: 'a region' },
@@ -175,7 +176,7 @@ const ROWS: readonly (readonly [string, string])[] = [
 
   ...UINT_KEYS.flatMap((key) => ['0', '-1', '1.5', 'x', ''].map((value): [string, string] => [`${key}=${value}`, setKey(LOCAL, key, value)])),
   ['port 65536', setKey(LOCAL, 'GLLM_PORT', '65536')],
-  // boot.sh's arithmetic read 010 as octal while passing "010" on to llama-server.
+  // A reader may take 010 as octal (8), where llama-server reads 10.
   ['a count with a leading zero', setKey(LOCAL, 'GLLM_PARALLEL_SLOTS', '010')],
   ['a timeout with leading zeros', setKey(AWS, 'GLLM_HEALTH_TIMEOUT_SECONDS', '0060')],
   ['a port with a leading zero', setKey(AWS, 'GLLM_PORT', '08080')],

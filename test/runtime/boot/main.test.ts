@@ -117,7 +117,7 @@ test('a phase that fails stops the server, then reports the failure under the gr
     `signal FAILURE ${reason} limit=${graceEnd}`,
   ]);
   expect(limit().current.timeLimitMs()).toBe(graceEnd);
-  // boot.sh's on_exit: the reason first, then the server stopped, then the report.
+  // A failed boot: the reason first, then the server stopped, then the report.
   const failed = calls.indexOf(`[failure] boot failed: ${reason}`);
   expect(failed).toBeGreaterThan(calls.indexOf('[cpu] start'));
   expect(failed).toBeLessThan(calls.indexOf('supervisor stop'));

@@ -157,7 +157,7 @@ describe('a failure in each phase: the phases up to it, it failed and last but t
     expect(r.phases.map((p) => [p.name, p.outcome])).toEqual([['config', 'ok'], ...before.map((n) => [n, 'ok']), [phase, 'failed'], ['report', 'ok']]);
     expect(r.failure).toEqual({ phase, reason: `${phase} broke` });
     expect(r.build).toEqual(before.includes('build') ? { key: KEY, from: 'compile', cacheVersion: null, discarded: [] } : null);
-    // A model phase that started has a model, even where it failed before it said where from (as boot.sh's RESULT_MODEL).
+    // A model phase that started has a model, even where it failed before it said where from.
     expect(r.model).toEqual(before.includes('model') ? { source: 'download', quantized: null } : phase === 'model' ? { source: null, quantized: null } : null);
     expect(r.report).toEqual({
       lifecycleActions: [{ hook: 'launch', result: 'ABANDON', outcome: 'completed', atMs: T0 + 900 }],

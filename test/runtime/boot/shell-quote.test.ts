@@ -1,4 +1,4 @@
-/** shellQuote in-process; that it is bash's `printf %q` is shell-quote.bash.test.ts's table. */
+/** shellQuote in-process: each word as bash's `printf %q` writes it. */
 import { shellQuote } from '../../../runtime/boot/shell-quote';
 
 test('a plain word is itself', () => {

@@ -54,7 +54,7 @@ const THROTTLED = `echo 'An error occurred (Throttling) when calling the Complet
 const call = { what: 'complete-lifecycle-action launch CONTINUE', args: ['autoscaling', 'complete-lifecycle-action', '--lifecycle-hook-name', 'launch'], refusals: ['ValidationError'] };
 
 describe('a call', () => {
-  test('names its region and boot.sh\'s request bounds, and runs with the CLI\'s own retries set as boot.sh\'s main sets them', async () => {
+  test('names its region and the bounds of one request, and runs with the CLI\'s own retries set (standard mode, 2 attempts)', async () => {
     const { c } = cli(standIn(['echo \'{"ok": true}\'']));
     await expect(c.call(call)).resolves.toEqual({ kind: 'done', stdout: '{"ok": true}\n' });
     expect(calls()).toEqual([

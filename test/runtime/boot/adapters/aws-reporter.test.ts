@@ -64,7 +64,7 @@ test('cfn-signal\'s ValidationError (the stack waits for no signal) is final and
 test('without an instance id, the lifecycle action and the API signal are not sent, with a warning each', async () => {
   const { r, lines } = reporter({}, { ok: false, detail: 'no instance metadata service here' });
   const noId = { kind: 'failed', detail: 'no instance id: no instance metadata service here' };
-  // For the boot's result, as boot.sh: the group's own hook failed, the others were not tried.
+  // For the boot's result: the group's own hook failed, the others were not tried.
   await expect(r.completeLifecycleAction('ABANDON')).resolves.toEqual({ ...noId, hooks: [{ hook: 'launch', outcome: noId, atMs: expect.any(Number) }] });
   await expect(r.signal('FAILURE', 'x')).resolves.toMatchObject({ kind: 'failed' });
   expect(lines).toEqual([

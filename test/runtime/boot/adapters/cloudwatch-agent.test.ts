@@ -29,7 +29,7 @@ function agent(program: string, limitMs = () => Date.now() + 60_000): CloudWatch
   });
 }
 
-test('start loads the configuration file and (re)starts the agent, as boot.sh calls it; its output is appended to the boot log', async () => {
+test('start loads the configuration file and (re)starts the agent; its output is appended to the boot log', async () => {
   appendFileSync(join(dir, 'boot.log'), 'earlier line\n');
   const a = agent(ctl(0));
   expect(await a.installed()).toBe(true);

@@ -119,7 +119,7 @@ describe('install', () => {
 });
 
 describe('the toolchain identity', () => {
-  test('os-release fields as boot.sh reads them: the first KEY= line, quotes dropped', () => {
+  test('os-release fields: the first KEY= line, quotes dropped; unknown where absent', () => {
     const text = 'NAME="Amazon Linux"\nVERSION_ID="2023"\nID="amzn"\nID_LIKE="fedora"\n';
     expect(osReleaseField(text, 'ID')).toBe('amzn');
     expect(osReleaseField(text, 'VERSION_ID')).toBe('2023');

@@ -63,7 +63,7 @@ test('a failed copy is retried with the boot\'s backoff', async () => {
   expect(clock.sleeps).toEqual([750, 1500]);
 });
 
-test('a copy that fails every try fails with boot.sh\'s reason; the CLI\'s last words are logged', async () => {
+test('a copy that fails every try fails, naming the object; the CLI\'s last words are logged', async () => {
   const { download, aws, lines, dest } = setup(99);
   await expect(download.download(dest, { expectedSizeBytes: 7 })).resolves.toEqual({ ok: false, reason: 'model download from s3://models-bucket/llama/model.gguf failed' });
   expect(aws.calls()).toHaveLength(RETRY_ATTEMPTS);

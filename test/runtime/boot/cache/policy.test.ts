@@ -49,7 +49,7 @@ describe("the facts recorded for the boot's result (core/log.ts BootEventData)",
     ]);
   });
 
-  test("a local cache's one version is version local, 1 of 1, as boot.sh's result says", async () => {
+  test("a local cache's one version is recorded as version local, 1 of 1", async () => {
     mkdirSync(join(dir, "cache", "builds"), { recursive: true });
     writeFileSync(join(dir, "cache", REL), "good build");
     const { u, data } = recording(new DirCache(join(dir, "cache")));

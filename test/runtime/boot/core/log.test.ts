@@ -8,11 +8,11 @@ let dir: string;
 beforeEach(() => (dir = mkdtempSync(join(tmpdir(), "gllm-boot-log-"))));
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-/** boot.sh's log line: `date -u +%Y-%m-%dT%H:%M:%S.%3NZ` [step] message. */
+/** A log line: the time as `date -u +%Y-%m-%dT%H:%M:%S.%3NZ` prints it, [step], the message. */
 const BASH_LINE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z \[[a-z-]+\] .+$/;
 
 describe("log lines", () => {
-  test("carry the UTC time to the millisecond and the step, as boot.sh's log prints them", () => {
+  test("carry the UTC time to the millisecond and the step", () => {
     const line = logLine(Date.UTC(2026, 0, 2, 3, 4, 5, 6), "build", "build key abc");
     expect(line).toBe("2026-01-02T03:04:05.006Z [build] build key abc");
     expect(line).toMatch(BASH_LINE);

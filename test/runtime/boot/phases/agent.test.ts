@@ -1,8 +1,7 @@
 /**
  * The agent phase with fakes of its ports: which configuration the agent is
  * started with (the stack's from SSM, or the fallback that ships the two
- * logs), and that nothing it meets fails the boot, as boot.sh's
- * configure_log_shipping warns and goes on.
+ * logs), and that nothing it meets fails the boot: it warns and goes on.
  */
 import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';

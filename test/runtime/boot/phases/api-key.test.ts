@@ -38,7 +38,7 @@ const mode = (file: string) => (statSync(file).mode & 0o777).toString(8);
 
 const failureOf = (p: Promise<unknown>) => phaseFailureOf(p, 'api-key');
 
-test('the key is installed readable by the boot\'s user only (0600), in a directory of its own (0700), as boot.sh installs it', async () => {
+test('the key is installed readable by the boot\'s user only (0600), in a directory of its own (0700)', async () => {
   const s = setup('/gllm/api-key', new FakeSsm({ '/gllm/api-key': 'sk-key\n' }));
   await expect(apiKeyPhase.run(s.input)).resolves.toEqual({ apiKeyFile: s.layout.apiKeyFile });
   expect(readFileSync(s.layout.apiKeyFile, 'utf8')).toBe('sk-key\n');

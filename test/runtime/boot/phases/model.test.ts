@@ -157,7 +157,7 @@ describe('a source model', () => {
     expect(m.download.requests).toHaveLength(1);
   });
 
-  test('a download of another size fails the boot with boot.sh\'s reason; nothing is left in place', async () => {
+  test('a download of another size fails the boot with a size mismatch; nothing is left in place', async () => {
     const m = machine({ download: new FakeDownload('truncated') });
     const f = await failureOf(modelPhase.run(m.input));
     expect(f.reason).toBe(`model from ${SOURCE}: size mismatch: expected ${WEIGHTS.length} bytes, got 9`);
@@ -165,7 +165,7 @@ describe('a source model', () => {
     expect(m.cache.puts).toEqual([]);
   });
 
-  test('a download of the size but another SHA-256 fails the boot with boot.sh\'s reason; nothing is left in place', async () => {
+  test('a download of the size but another SHA-256 fails the boot with a sha256 mismatch; nothing is left in place', async () => {
     const other = 'F16 WEIGHTS OF THE MODEL';
     const m = machine({ download: new FakeDownload(other) });
     const f = await failureOf(modelPhase.run(m.input));
@@ -359,7 +359,7 @@ describe('a model quantized on the machine', () => {
     const m = machine({ quantizeTo: 'Q4_0' }, '#!/bin/sh\necho loading >&2\necho "error: unknown type" >&2\necho "usage: llama-quantize" >&2\nexit 1\n');
     const f = await failureOf(modelPhase.run(m.input));
     expect(f.reason).toBe('llama-quantize to Q4_0 failed: error: unknown type usage: llama-quantize');
-    // Where it was being taken from when it failed, as boot.sh's result says.
+    // Where it was being taken from when it failed, as the result records it.
     expect(m.from).toEqual(['model-source download', 'model-quantized quantize']);
     expect(readFileSync(path.join(m.layout.logDir, 'quantize.log'), 'utf8')).toContain('loading');
     expect(existsSync(m.served)).toBe(false);
@@ -455,14 +455,14 @@ describe('through the https adapter, against a local server', () => {
     expect(m.lines).toContain(`model verified: ${WEIGHTS.length} bytes, sha256 ${SHA}`);
   });
 
-  test('a source of another size fails with boot.sh\'s reason', async () => {
+  test('a source of another size fails with a size mismatch', async () => {
     const m = over('/short.gguf');
     const f = await failureOf(modelPhase.run(m.input));
     expect(f.reason).toBe(`model from ${base}/short.gguf: size mismatch: expected ${WEIGHTS.length} bytes, got 9`);
     expect(readdirSync(m.layout.modelDir)).toEqual([]);
   });
 
-  test('a source of another SHA-256 fails with boot.sh\'s reason', async () => {
+  test('a source of another SHA-256 fails with a sha256 mismatch', async () => {
     const m = over('/other.gguf');
     const f = await failureOf(modelPhase.run(m.input));
     expect(f.reason).toBe(`model from ${base}/other.gguf: sha256 mismatch: expected ${SHA}, got ${sha256('F16 WEIGHTS OF THE MODEL')}`);
