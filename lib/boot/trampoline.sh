@@ -4,9 +4,10 @@
 # writes no boot result. Also the per-boot script (a reboot or warm-pool start runs it, from disk).
 set -uo pipefail
 BOOT_ENV=@BOOT_ENV@ BUNDLE=@BUNDLE@ RESULT=@RESULT@
-# Every value matches runtime/boot/contract.ts SAFE_VALUE (no spaces, quotes, $): sourcing runs nothing.
-# shellcheck source=/dev/null
-. "$BOOT_ENV"
+# Read as data, never sourced: a value may hold & or ~ (a URL's query), which the shell would run or expand.
+while IFS= read -r line || [ -n "$line" ]; do
+  key=${line%%=*}; [[ $key =~ ^GLLM_[A-Z0-9_]+$ ]] && printf -v "$key" '%s' "${line#*=}"
+done <"$BOOT_ENV"
 started=$(date +%s)
 say() { echo "graviton-llm boot: $*" >&2; }
 # Waits before try N+1: growing and jittered, as the boot's retries (runtime/boot/core/retry.ts).
