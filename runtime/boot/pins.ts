@@ -105,26 +105,28 @@ export function parsePins(file: string, text: string): PinsParse {
   return { ok: true, pins: report as unknown as Pins };
 }
 
-/** What this boot expects the pins to name: its own build key and model (the template's). */
-export interface PinsExpectation extends QuantizedCacheInput {
-  /** The build key this boot computes (build/key.ts). */
-  readonly buildKey: string;
+/**
+ * Whether the pinned build is this boot's: the build of the key this boot
+ * computes (build/key.ts), under the name cache/keys.ts gives it. Pins of
+ * another build (the builder ran another commit, CPU, OS or toolchain) name
+ * nothing this boot may run. The problem, or undefined.
+ */
+export function buildPinProblem(file: string, pins: Pins, buildKey: string): string | undefined {
+  if (pins.buildKey !== buildKey) return `pins file ${file} pins build ${pins.buildKey}, but this instance's build key is ${buildKey}; the builder built for another commit, CPU, OS or toolchain`;
+  if (pins.build.object !== buildCacheRel(buildKey)) return `pins file ${file} pins the build as ${pins.build.object}, not ${buildCacheRel(buildKey)}`;
+  return undefined;
 }
 
 /**
- * Whether the pins are for this configuration: the build of this boot's key,
- * and the model it serves under the name cache/keys.ts gives it. Pins of
- * another build or model (a template whose pins and settings disagree) name
- * no object this boot may run. The first problem, or undefined.
+ * Whether the pinned model is the one this configuration serves: the
+ * quantized model under its name where it quantizes, else the template's
+ * source model, whose SHA-256 the pin must carry too. The problem, or undefined.
  */
-export function pinsMismatch(file: string, pins: Pins, expected: PinsExpectation): string | undefined {
-  const model = expected.quantizeTo === '' ? modelCacheRel(expected.modelSha256) : quantizedCacheRel(expected);
-  if (pins.buildKey !== expected.buildKey) return `pins file ${file} pins build ${pins.buildKey}, but this instance's build key is ${expected.buildKey}; the builder built for another commit, CPU, OS or toolchain`;
-  if (pins.build.object !== buildCacheRel(pins.buildKey)) return `pins file ${file} pins the build as ${pins.build.object}, not ${buildCacheRel(pins.buildKey)}`;
-  if (pins.model.object !== model) return `pins file ${file} pins the model ${pins.model.object}, but this configuration serves ${model}`;
-  // A source model is checked against the template's SHA-256 too: the pin must be of those bytes.
-  if (expected.quantizeTo === '' && pins.model.sha256 !== expected.modelSha256) {
-    return `pins file ${file} pins the model with SHA-256 ${pins.model.sha256}, but the template's is ${expected.modelSha256}`;
+export function modelPinProblem(file: string, pins: Pins, model: QuantizedCacheInput): string | undefined {
+  const rel = model.quantizeTo === '' ? modelCacheRel(model.modelSha256) : quantizedCacheRel(model);
+  if (pins.model.object !== rel) return `pins file ${file} pins the model ${pins.model.object}, but this configuration serves ${rel}`;
+  if (model.quantizeTo === '' && pins.model.sha256 !== model.modelSha256) {
+    return `pins file ${file} pins the model with SHA-256 ${pins.model.sha256}, but the template's is ${model.modelSha256}`;
   }
   return undefined;
 }

@@ -4,7 +4,7 @@
  * check that pins are for this configuration.
  */
 import { buildCacheRel, modelCacheRel, quantizedCacheRel } from '../../../runtime/boot/cache/keys';
-import { parsePins, type Pins, pinsData, pinsMismatch } from '../../../runtime/boot/pins';
+import { buildPinProblem, modelPinProblem, parsePins, type Pins, pinsData } from '../../../runtime/boot/pins';
 
 const FILE = '/etc/graviton-llm/pins.json';
 const KEY = '0123456789abcdef0123456789abcdef';
@@ -63,26 +63,33 @@ test.each(BAD)('%s is refused with one problem naming the file', (_name, text, p
 });
 
 describe('pins are for this configuration or for none of it', () => {
-  const expected = { buildKey: KEY, modelSha256: MODEL_SHA, quantizeTo: '', llamaCppCommit: 'c'.repeat(40), llamaCppRef: 'b1' };
+  const model = { modelSha256: MODEL_SHA, quantizeTo: '', llamaCppCommit: 'c'.repeat(40), llamaCppRef: 'b1' };
 
   test('pins of this build and this source model match', () => {
-    expect(pinsMismatch(FILE, PINS, expected)).toBeUndefined();
+    expect(buildPinProblem(FILE, PINS, KEY)).toBeUndefined();
+    expect(modelPinProblem(FILE, PINS, model)).toBeUndefined();
   });
 
   test('a quantized model is pinned under its quantized name, whatever its digest', () => {
-    const quantized = { ...expected, quantizeTo: 'Q4_K_M' };
+    const quantized = { ...model, quantizeTo: 'Q4_K_M' };
     const pins = { ...PINS, model: { object: quantizedCacheRel(quantized), versionId: 'v', sha256: 'd'.repeat(64) } };
-    expect(pinsMismatch(FILE, pins, quantized)).toBeUndefined();
-    expect(pinsMismatch(FILE, PINS, quantized)).toMatch(/pins the model models\/a+\.gguf, but this configuration serves quantized\//);
+    expect(modelPinProblem(FILE, pins, quantized)).toBeUndefined();
+    expect(modelPinProblem(FILE, PINS, quantized)).toMatch(/pins the model models\/a+\.gguf, but this configuration serves quantized\//);
   });
 
   test.each([
     ['another build key', { ...PINS, buildKey: 'f'.repeat(32) }, /pins build f{32}, but this instance's build key is 0123/],
     ['a build object not of its key', { ...PINS, build: { ...PINS.build, object: 'builds/other.tar.gz' } }, /pins the build as builds\/other.tar.gz/],
+  ])('%s is refused, naming the pins file', (_name, pins, problem) => {
+    expect(buildPinProblem(FILE, pins as Pins, KEY)).toMatch(problem);
+    expect(buildPinProblem(FILE, pins as Pins, KEY)).toContain(FILE);
+  });
+
+  test.each([
     ['another source model', { ...PINS, model: { ...PINS.model, object: modelCacheRel('e'.repeat(64)) } }, /pins the model models\/e+\.gguf/],
     ['the source model under its name with other bytes', { ...PINS, model: { ...PINS.model, sha256: 'e'.repeat(64) } }, /SHA-256 e{64}, but the template's is a{64}/],
   ])('%s is refused, naming the pins file', (_name, pins, problem) => {
-    expect(pinsMismatch(FILE, pins as Pins, expected)).toMatch(problem);
-    expect(pinsMismatch(FILE, pins as Pins, expected)).toContain(FILE);
+    expect(modelPinProblem(FILE, pins as Pins, model)).toMatch(problem);
+    expect(modelPinProblem(FILE, pins as Pins, model)).toContain(FILE);
   });
 });
