@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { chmod, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
-import { type AwsBootConfig, type BootConfig, type BootEnvProblem, type LocalBootConfig, parseBootEnvironment } from './contract';
+import { type AwsBootConfig, type BootConfig, type BootEnvProblem, type BootRole, type LocalBootConfig, parseBootEnvironment } from './contract';
 import { type Clock, systemClock } from './core/clock';
 import { Deadline, deadlineOriginMs, initStartMs, procInitStartSources } from './core/deadline';
 import { Exec } from './core/exec';
@@ -62,6 +62,11 @@ export function describeProblems(file: string, problems: readonly BootEnvProblem
     const given = p.given === undefined ? 'not set' : `given ${JSON.stringify(p.given)}`;
     return `${where}: ${p.key ?? 'line'}: ${given}; expected ${p.expected}`;
   });
+}
+
+/** What the boot is for: a local boot is a fleet of one; an instance's is GLLM_ROLE's. */
+export function roleOf(config: BootConfig): BootRole {
+  return config.mode === 'aws' ? config.role : 'fleet';
 }
 
 /** The adapters the phases drive, for this machine: the one place that knows the mode. */
@@ -204,6 +209,8 @@ async function userIds(exec: Exec, user: string, limitMs: number): Promise<{ uid
  */
 export interface BootOutcome {
   readonly mode: BootConfig['mode'];
+  /** A local boot is a fleet of one. */
+  readonly role: BootRole;
   /** The boot's deadline, in ms since the epoch. */
   readonly deadlineAtMs: number;
   readonly end: BootEnd;
@@ -343,7 +350,7 @@ export async function boot(config: BootConfig, envFile: string, log: BootLog, cl
     log.record(reportPhase.name, 'done');
   }
   if (end.ok) log.log(`boot succeeded in ${secondsText(clock.now() - startedMs)} s; serving ${config.modelFile} on port ${config.port}`);
-  return { mode: config.mode, deadlineAtMs: deadline.endMs, end, report, events: log.events(), startedMs, endedMs: clock.now() };
+  return { mode: config.mode, role: roleOf(config), deadlineAtMs: deadline.endMs, end, report, events: log.events(), startedMs, endedMs: clock.now() };
 }
 
 /**
