@@ -12,6 +12,7 @@
  * Pure: the caller reads the file and sends the report.
  */
 import { buildCacheRel, modelCacheRel, quantizedCacheRel, type QuantizedCacheInput } from './cache/keys';
+import type { CachePublisher } from './ports';
 
 /** Bumped when a field of the report changes meaning or goes: a fleet refuses a report of another version. */
 export const PINS_VERSION = 1;
@@ -35,6 +36,21 @@ export interface Pins {
   /** The model served: the quantized model where the configuration quantizes, else the source model. */
   readonly model: PinnedObject;
 }
+
+/**
+ * Whom the build and the model are taken from, one of three (the build and
+ * model phases say what each means for them):
+ * - cache: the cache's rules (cache/policy.ts), as before the builder;
+ * - pinned: a fleet instance the template pins: exactly the pinned versions,
+ *   checked against the pinned SHA-256s; never a compile, a download, a
+ *   quantize or a cache write;
+ * - builder: made here, always, and published as new versions, whose pins
+ *   the phases return for the builder's report.
+ */
+export type ArtifactTrust =
+  | { readonly kind: 'cache' }
+  | { readonly kind: 'pinned'; readonly pinsFile: string; readonly pins: Pins }
+  | { readonly kind: 'builder'; readonly publisher: CachePublisher };
 
 /** The report as the builder sends it (the signal's Data): compact JSON. */
 export function pinsData(pins: Pins): string {

@@ -30,7 +30,7 @@ import type { BootLayout } from '../layout';
 import type { CachePublisher, Packages, Platform } from '../ports';
 import { readPinned } from '../cache/pinned';
 import { sha256OfFile } from '../model/sha256-file';
-import { buildPinProblem, type PinnedObject, type Pins } from '../pins';
+import { type ArtifactTrust, buildPinProblem, type PinnedObject } from '../pins';
 import { ensureBuildTools } from './deps';
 
 export const BUILD_PHASE = 'build';
@@ -42,25 +42,14 @@ export type SourceOrigin =
   /** A source tree or git repository on this machine (GLLM_LLAMA_CPP_SOURCE_DIR, local mode). */
   | { readonly kind: 'directory'; readonly dir: string };
 
-/**
- * Whom the build is taken from (docs/design/trusted-builder.md):
- * - cache: the cache's rules (cache/policy.ts): the installed build, else the
- *   oldest cached version that passes its checks, else a compile, cached;
- * - pinned: a fleet instance the template pins: the installed build, else
- *   exactly the pinned version, checked against the pinned SHA-256 and the
- *   build's checks; never a compile, never a cache write;
- * - builder: a compile, always (no cached or installed build is proof of
- *   what it was compiled from), published as a new version whose id and
- *   SHA-256 the phase returns for the builder's report.
- */
-export type BuildTrust =
-  | { readonly kind: 'cache' }
-  | { readonly kind: 'pinned'; readonly pinsFile: string; readonly pins: Pins }
-  | { readonly kind: 'builder'; readonly publisher: CachePublisher };
-
 export interface BuildPhaseInput {
-  /** Whom the build is taken from; absent: the cache's rules. */
-  readonly trust?: BuildTrust;
+  /**
+   * Whom the build is taken from; absent: the cache's rules. Pinned: the
+   * installed build, else exactly the pinned version, checked by digest and
+   * by the build's own checks. Builder: a compile, always (no cached or
+   * installed build proves what it was compiled from), published.
+   */
+  readonly trust?: ArtifactTrust;
   /** GLLM_LLAMA_CPP_REF: the release's name, for the logs. */
   readonly llamaCppRef: string;
   /** GLLM_LLAMA_CPP_COMMIT: what is fetched and checked; empty for a source tree built as it is. */

@@ -23,27 +23,11 @@ import { sha256OfFile } from '../model/sha256-file';
 import { cachedDigestProblem, modelDigestProblem, modelSizeProblem, modelStamp, modelVerifiedLine, stampHolds } from '../model/verify';
 import type { Cache, CachePublisher, ModelDownload, Secrets } from '../ports';
 import { readPinned } from '../cache/pinned';
-import { modelPinProblem, type PinnedObject, type Pins } from '../pins';
+import { type ArtifactTrust, modelPinProblem, type PinnedObject } from '../pins';
 import { fileExists } from '../core/files';
 import type { BootEventData } from '../core/log';
 
 export const MODEL_PHASE = 'model';
-
-/**
- * Whom the model is taken from (docs/design/trusted-builder.md):
- * - cache: the cache's rules, as the top of this file says;
- * - pinned: a fleet instance the template pins: the verified model in place,
- *   else exactly the pinned version, checked against the pinned SHA-256;
- *   never a download, a quantize or a cache write;
- * - builder: the source verified against the template (from the cache or its
- *   source), quantized here where asked (never taken quantized from the
- *   cache: nothing proves what made it), and the model served published as a
- *   new version whose id and SHA-256 the phase returns.
- */
-export type ModelTrust =
-  | { readonly kind: 'cache' }
-  | { readonly kind: 'pinned'; readonly pinsFile: string; readonly pins: Pins }
-  | { readonly kind: 'builder'; readonly publisher: CachePublisher };
 
 export interface ModelPhaseInput
   extends Pick<BootConfig, 'modelSha256' | 'modelSizeBytes' | 'modelFile' | 'quantizeTo' | 'llamaCppCommit' | 'llamaCppRef' | 'hfTokenParameter' | 'bootDeadlineSeconds'> {
@@ -51,8 +35,14 @@ export interface ModelPhaseInput
   readonly layout: Pick<BootLayout, 'modelDir' | 'stateDir' | 'logDir' | 'secretDir'>;
   /** The installed build (the build phase's output): its bin/llama-quantize quantizes. */
   readonly buildDir: string;
-  /** Whom the model is taken from; absent: the cache's rules. */
-  readonly trust?: ModelTrust;
+  /**
+   * Whom the model is taken from; absent: the cache's rules. Pinned: the
+   * verified model in place, else exactly the pinned version. Builder: the
+   * source verified against the template, quantized here where asked (never
+   * taken quantized from the cache: nothing proves what made it), and the
+   * model served published once.
+   */
+  readonly trust?: ArtifactTrust;
   /** The source (GLLM_MODEL_SOURCE), over https or from S3. */
   readonly download: ModelDownload;
   /** Where the Hugging Face token (hfTokenParameter) is read from, where one is set and the source takes one. */
