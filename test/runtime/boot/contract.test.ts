@@ -384,10 +384,4 @@ describe('the builder\'s keys: role, pins file, signal file', () => {
     const value = key === 'GLLM_ROLE' ? 'builder' : '/x';
     expect(problems(withKeys(LOCAL_ENV, { [key]: value }))).toEqual([{ key, given: value, expected: 'absent: accepted in aws mode only' }]);
   });
-
-  test('lib renders the keys it is given, in aws mode only', () => {
-    const text = envText({ ...AWS_ENV, GLLM_ROLE: 'builder', GLLM_BUILDER_SIGNAL_FILE: '/etc/graviton-llm/signal-url' });
-    expect(config(text)).toMatchObject({ role: 'builder', builderSignalFile: '/etc/graviton-llm/signal-url' });
-    expect(() => envText({ ...LOCAL_ENV, GLLM_ROLE: 'fleet' })).toThrow(/only allowed with GLLM_MODE=aws/);
-  });
 });
