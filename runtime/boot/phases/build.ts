@@ -347,6 +347,7 @@ class Build {
     await this.mustRun({ program: 'tar', args: ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '-cf', tar, '-C', stage, '.'] }, 'cannot pack the build');
     await this.mustRun({ program: 'gzip', args: ['-n', '-f', tar] }, 'cannot pack the build');
   }
+
   // ----------------------------------------------------------- sources ---
 
   /** The cache's rules: the oldest cached version that passes its checks, unpacked into `staging`; else a compile, cached. */
