@@ -11,7 +11,7 @@
  * bug in the caller and throws.
  */
 import {
-  BOOT_ENV_KEYS, type BootEnvironment, type BootEnvKey, LOCAL_BOOT_ENV_KEYS, type LocalBootEnvKey, SAFE_VALUE,
+  BOOT_ENV_KEYS, type BootEnvironment, type BootEnvKey, LOCAL_BOOT_ENV_KEYS, type LocalBootEnvKey, ROLE_BOOT_ENV_KEYS, type RoleBootEnvKey, SAFE_VALUE,
 } from '../../runtime/boot/contract';
 
 /**
@@ -23,7 +23,12 @@ export function renderBootEnvironment(env: BootEnvironment, isToken: (value: str
   if (localKeys.length > 0 && env.GLLM_MODE !== 'local') {
     throw new Error(`boot environment: ${localKeys.join(', ')} only allowed with GLLM_MODE=local`);
   }
-  const keys: (BootEnvKey | LocalBootEnvKey)[] = [...(Object.keys(BOOT_ENV_KEYS) as BootEnvKey[]), ...localKeys];
+  // The builder's keys where the stack gives them (an instance's only): absent, the boot does what it did before them.
+  const roleKeys = (Object.keys(ROLE_BOOT_ENV_KEYS) as RoleBootEnvKey[]).filter((key) => env[key] !== undefined);
+  if (roleKeys.length > 0 && env.GLLM_MODE !== 'aws') {
+    throw new Error(`boot environment: ${roleKeys.join(', ')} only allowed with GLLM_MODE=aws`);
+  }
+  const keys: (BootEnvKey | LocalBootEnvKey | RoleBootEnvKey)[] = [...(Object.keys(BOOT_ENV_KEYS) as BootEnvKey[]), ...roleKeys, ...localKeys];
   const lines = keys.map((key) => {
     const value = env[key];
     if (value === undefined) {

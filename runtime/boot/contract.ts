@@ -61,16 +61,32 @@ export const LOCAL_BOOT_ENV_KEYS = {
   GLLM_CPUINFO_PATH: 'file read instead of /proc/cpuinfo by the CPU check (tests)',
 } as const;
 
+/**
+ * Keys of the trusted builder (docs/design/trusted-builder.md), which a stack
+ * writes only where it runs one: each may be absent, and absent means what a
+ * stack without a builder does. Accepted in `aws` mode only.
+ */
+export const ROLE_BOOT_ENV_KEYS = {
+  GLLM_ROLE: '`fleet` (serves; the default) or `builder` (compiles, caches and reports the build and the model, then ends; serves nothing)',
+  GLLM_PINS_FILE: 'fleet: the file holding the builder\'s report as the template carries it (the wait condition\'s data); the build and the model are then read by the versions it pins and checked against its SHA-256s; absent: the cache rules of a fleet without a builder',
+  GLLM_BUILDER_SIGNAL_FILE: 'builder: the file holding the URL of the wait condition handle the report is sent to (not a value here: a presigned URL holds `&`, which a shell sourcing this file would take as the end of a command)',
+} as const;
+
+/** What an instance's boot is for: a fleet instance serves; a builder makes what the fleet runs. */
+export type BootRole = 'fleet' | 'builder';
+
 /** Which machine the boot runs on: an instance (`aws`) or a developer machine (`local`). */
 export type BootMode = 'aws' | 'local';
 
 export type BootEnvKey = keyof typeof BOOT_ENV_KEYS;
 export type LocalBootEnvKey = keyof typeof LOCAL_BOOT_ENV_KEYS;
+export type RoleBootEnvKey = keyof typeof ROLE_BOOT_ENV_KEYS;
 /** The file's content as key -> value, before the rules: what lib/ renders. */
-export type BootEnvironment = Record<BootEnvKey, string> & Partial<Record<LocalBootEnvKey, string>>;
+export type BootEnvironment = Record<BootEnvKey, string> & Partial<Record<LocalBootEnvKey | RoleBootEnvKey, string>>;
 
 const REQUIRED_KEYS = Object.keys(BOOT_ENV_KEYS) as BootEnvKey[];
 const LOCAL_KEYS = Object.keys(LOCAL_BOOT_ENV_KEYS) as LocalBootEnvKey[];
+const ROLE_KEYS = Object.keys(ROLE_BOOT_ENV_KEYS) as RoleBootEnvKey[];
 
 /** Characters that are inert in a shell word and in a systemd EnvironmentFile. */
 export const SAFE_VALUE = /^[A-Za-z0-9_.,:/+@%=?&~\-]*$/;
@@ -78,7 +94,7 @@ const SAFE_VALUE_WORDS = 'only the characters A-Z a-z 0-9 _ . , : / + @ % = ? & 
 
 /** One value rule: a pattern or a test, and what it allows in words (for the problem). */
 interface ValueRule {
-  readonly key: BootEnvKey | LocalBootEnvKey;
+  readonly key: BootEnvKey | LocalBootEnvKey | RoleBootEnvKey;
   readonly test: (value: string) => boolean;
   readonly expected: string;
 }
@@ -116,6 +132,9 @@ const AWS_RULES: readonly ValueRule[] = [
   match('GLLM_REGION', /^[a-z0-9-]+$/, 'a region'),
   // llama-server runs without capabilities, so it cannot bind below 1024.
   { key: 'GLLM_PORT', test: (v) => positiveInteger(v) && Number(v) >= 1024, expected: '1024 or more' },
+  match('GLLM_ROLE', /^(fleet|builder)$/, 'fleet or builder'),
+  match('GLLM_PINS_FILE', /^\/[A-Za-z0-9_.\/-]*$/, 'an absolute path'),
+  match('GLLM_BUILDER_SIGNAL_FILE', /^\/[A-Za-z0-9_.\/-]*$/, 'an absolute path'),
 ];
 
 /** Rules of `local` mode. */
@@ -209,6 +228,12 @@ interface BootConfigBase {
 
 export interface AwsBootConfig extends BootConfigBase {
   readonly mode: Extract<BootMode, 'aws'>;
+  /** GLLM_ROLE; fleet where absent. */
+  readonly role: BootRole;
+  /** GLLM_PINS_FILE (fleet only): where absent, the fleet takes what the cache rules choose. */
+  readonly pinsFile?: string;
+  /** GLLM_BUILDER_SIGNAL_FILE (builder only, and always set there). */
+  readonly builderSignalFile?: string;
 }
 
 export interface LocalBootConfig extends BootConfigBase {
@@ -257,7 +282,7 @@ export function parseBootEnvironment(text: string): BootEnvParse {
       return;
     }
     const [, key, value] = m;
-    if (!(REQUIRED_KEYS as string[]).includes(key) && !(LOCAL_KEYS as string[]).includes(key)) {
+    if (!(REQUIRED_KEYS as string[]).includes(key) && !(LOCAL_KEYS as string[]).includes(key) && !(ROLE_KEYS as string[]).includes(key)) {
       problem({ key, line: n, given: value, expected: 'one of the boot\'s keys' });
     } else if (lineOf.has(key)) {
       if (!named.has(key)) problem({ key, line: n, given: value, expected: `set once (first on line ${lineOf.get(key)})` });
@@ -286,7 +311,12 @@ export function parseBootEnvironment(text: string): BootEnvParse {
       if (lineOf.has(key) && !named.has(key)) problem({ key, given: values.get(key), expected: 'absent: accepted in local mode only' });
     }
     check(AWS_RULES);
+    roleCombinationProblems(values, named).forEach(problem);
   } else if (mode === 'local') {
+    // A local boot builds where it runs and serves what it built: it has no builder, and nothing pins it.
+    for (const key of ROLE_KEYS) {
+      if (lineOf.has(key) && !named.has(key)) problem({ key, given: values.get(key), expected: 'absent: accepted in aws mode only' });
+    }
     const requireLocal = (key: LocalBootEnvKey) => {
       if (!lineOf.has(key)) problem({ key, expected: `set in local mode: ${LOCAL_BOOT_ENV_KEYS[key]}` });
     };
@@ -299,6 +329,25 @@ export function parseBootEnvironment(text: string): BootEnvParse {
   check(COMMON_RULES);
   if (problems.length > 0) return { ok: false, problems };
   return { ok: true, config: toConfig(values) };
+}
+
+/**
+ * The role keys that do not go together (aws mode, after each value's own
+ * rule): a builder must have a handle to report to and is pinned by nothing;
+ * a fleet instance reports to no handle.
+ */
+function roleCombinationProblems(values: ReadonlyMap<string, string>, named: ReadonlySet<string>): BootEnvProblem[] {
+  if (named.has('GLLM_ROLE')) return [];
+  const role = values.get('GLLM_ROLE') ?? 'fleet';
+  const given = (key: RoleBootEnvKey) => (named.has(key) ? undefined : values.get(key));
+  const found: BootEnvProblem[] = [];
+  if (role === 'builder') {
+    if (given('GLLM_PINS_FILE') !== undefined) found.push({ key: 'GLLM_PINS_FILE', given: given('GLLM_PINS_FILE'), expected: 'absent with GLLM_ROLE=builder: a builder makes the pins, nothing pins it' });
+    if (!values.has('GLLM_BUILDER_SIGNAL_FILE') && !named.has('GLLM_BUILDER_SIGNAL_FILE')) found.push({ key: 'GLLM_BUILDER_SIGNAL_FILE', expected: `set with GLLM_ROLE=builder: ${ROLE_BOOT_ENV_KEYS.GLLM_BUILDER_SIGNAL_FILE}` });
+  } else if (given('GLLM_BUILDER_SIGNAL_FILE') !== undefined) {
+    found.push({ key: 'GLLM_BUILDER_SIGNAL_FILE', given: given('GLLM_BUILDER_SIGNAL_FILE'), expected: 'absent with GLLM_ROLE=fleet: only a builder reports to a wait condition' });
+  }
+  return found;
 }
 
 /** The checked values as the typed configuration. */
@@ -338,7 +387,16 @@ function toConfig(values: ReadonlyMap<string, string>): BootConfig {
     metricNamespace: get('GLLM_METRIC_NAMESPACE'),
     bootFailureMetric: get('GLLM_BOOT_FAILURE_METRIC'),
   };
-  if (get('GLLM_MODE') === 'aws') return { mode: 'aws', ...base };
+  if (get('GLLM_MODE') === 'aws') {
+    const role = values.get('GLLM_ROLE') === 'builder' ? 'builder' : 'fleet';
+    return {
+      mode: 'aws',
+      ...base,
+      role,
+      ...(values.has('GLLM_PINS_FILE') ? { pinsFile: values.get('GLLM_PINS_FILE') } : {}),
+      ...(values.has('GLLM_BUILDER_SIGNAL_FILE') ? { builderSignalFile: values.get('GLLM_BUILDER_SIGNAL_FILE') } : {}),
+    };
+  }
   return {
     mode: 'local',
     ...base,

@@ -80,6 +80,10 @@ export const INSTANCE_FILES = {
   bootResult: INSTANCE_LAYOUT.bootResult,
   /** The boot's configuration (KEY=value lines), written by the user data. */
   bootEnv: posix.join(INSTANCE_LAYOUT.secretDir, "boot.env"),
+  /** A pinned fleet instance's pins (GLLM_PINS_FILE): the builder's wait condition Data, written by the user data (docs/design/trusted-builder.md). */
+  pins: posix.join(INSTANCE_LAYOUT.secretDir, "pins.json"),
+  /** A builder's wait condition handle URL (GLLM_BUILDER_SIGNAL_FILE), written by its user data: not a boot.env value, since it holds `&`. */
+  builderSignal: posix.join(INSTANCE_LAYOUT.secretDir, "builder-signal-url"),
   /** The CloudWatch agent's configuration, from its SSM parameter. */
   agentConfig: posix.join(INSTANCE_LAYOUT.secretDir, "cloudwatch-agent.json"),
   /** The agent's Prometheus scrape configuration, from its SSM parameter. */

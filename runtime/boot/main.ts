@@ -13,17 +13,19 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { chmod, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
-import { type AwsBootConfig, type BootConfig, type BootEnvProblem, type LocalBootConfig, parseBootEnvironment } from './contract';
+import { type AwsBootConfig, type BootConfig, type BootEnvProblem, type BootRole, type LocalBootConfig, parseBootEnvironment } from './contract';
 import { type Clock, systemClock } from './core/clock';
 import { Deadline, deadlineOriginMs, initStartMs, procInitStartSources } from './core/deadline';
 import { Exec } from './core/exec';
 import { BootLog, type BootEvent, type BootEventData, secondsText } from './core/log';
 import { PhaseFailure, runPhase } from './core/phase';
 import { type BootLayout, INSTANCE_FILES, INSTANCE_LAYOUT, localLayout } from './layout';
-import type { Cache, LogAgent, ModelDownload, Packages, Platform, Reporter, Secrets, Supervisor } from './ports';
+import type { Cache, CachePublisher, LogAgent, ModelDownload, Packages, Platform, Reporter, Secrets, Supervisor } from './ports';
+import { parsePins, type Pins, PINS_VERSION } from './pins';
+import { WaitConditionReporter } from './adapters/wait-condition-reporter';
 import { AwsCli } from './adapters/aws-cli';
 import { CLOUDWATCH_AGENT_CTL, CloudWatchAgent } from './adapters/cloudwatch-agent';
 import { AwsReporter } from './adapters/aws-reporter';
@@ -64,6 +66,11 @@ export function describeProblems(file: string, problems: readonly BootEnvProblem
   });
 }
 
+/** What the boot is for: a local boot is a fleet of one; an instance's is GLLM_ROLE's. */
+export function roleOf(config: BootConfig): BootRole {
+  return config.mode === 'aws' ? config.role : 'fleet';
+}
+
 /** The adapters the phases drive, for this machine: the one place that knows the mode. */
 export interface MachineAdapters {
   readonly layout: BootLayout;
@@ -89,6 +96,15 @@ export interface MachineAdapters {
   readonly metadata?: MetadataCheck;
   readonly x86: 'allowed' | 'refused' | 'allowed-in-test-box';
   readonly lock: 'always' | 'where-memlock-covers';
+  /** A builder's (GLLM_ROLE=builder): where it publishes, and the report its reporter sends once the phases made it. */
+  readonly builder?: BuilderAdapters;
+}
+
+/** What a builder has that a fleet instance has not. */
+export interface BuilderAdapters {
+  readonly publisher: CachePublisher;
+  /** Filled in by the boot once the build and the model are published; the reporter sends it. */
+  readonly report: { pins?: Pins };
 }
 
 /** What the adapters read their time limit from: the deadline, then the reporting grace. */
@@ -119,19 +135,27 @@ export async function awsAdapters(config: AwsBootConfig, limit: TimeLimit, clock
   const cli = new AwsCli({ program: 'aws', region: config.region, exec, clock, random: Math.random, deadline, log });
   const packages = await DnfAptPackages.onThisMachine({ exec, limitMs, logDir: layout.logDir, root: platform.isRoot() });
   const supervisor = new SystemdSupervisor({ exec, limitMs, serviceUser: SERVICE_USER, writer: 'graviton-llm boot', log });
+  const cache = new S3Cache({ cli, uri: config.cacheUri, log });
+  const builder: BuilderAdapters | undefined = config.role === 'builder' ? { publisher: cache, report: {} } : undefined;
   const download: ModelDownload = config.modelSource.startsWith('s3://')
     ? new S3Download({ source: config.modelSource, cli, log })
     : new HttpsDownload({ source: config.modelSource, clock, deadline: { seconds: config.bootDeadlineSeconds, secondsLeft: () => limit.current.secondsLeft(), timeLimitMs: limitMs }, random: Math.random, log });
+  // A builder reports to its wait condition's handle, a fleet instance to its group and stack.
+  const reporter: Reporter = builder !== undefined
+    ? new WaitConditionReporter({
+      url: await readSignalUrl(config.builderSignalFile ?? ''), platform, pins: () => builder.report.pins, clock, random: Math.random, deadline, log,
+    })
+    : new AwsReporter({
+      cli, platform, autoScalingGroup: config.autoScalingGroup, lifecycleHooks: config.lifecycleHooks, stackName: config.stackName,
+      signalResource: config.signalResource, metricNamespace: config.metricNamespace, bootFailureMetric: config.bootFailureMetric, log,
+    });
   return {
     layout,
-    cache: new S3Cache({ cli, uri: config.cacheUri, log }),
+    cache,
     secrets: new SsmSecrets(cli),
     apiKeySecret: config.apiKeyParameter,
     supervisor,
-    reporter: new AwsReporter({
-      cli, platform, autoScalingGroup: config.autoScalingGroup, lifecycleHooks: config.lifecycleHooks, stackName: config.stackName,
-      signalResource: config.signalResource, metricNamespace: config.metricNamespace, bootFailureMetric: config.bootFailureMetric, log,
-    }),
+    reporter,
     packages,
     platform,
     download,
@@ -150,7 +174,33 @@ export async function awsAdapters(config: AwsBootConfig, limit: TimeLimit, clock
     // The instance box runs the instance's boot in an x86_64 container; the stack's user data never sets this.
     x86: process.env.GLLM_TEST_BOX_ALLOW_X86 === '1' ? 'allowed-in-test-box' : 'refused',
     lock: 'always',
+    ...(builder !== undefined ? { builder } : {}),
   };
+}
+
+/** The wait condition handle's URL, the one line of GLLM_BUILDER_SIGNAL_FILE. */
+async function readSignalUrl(file: string): Promise<string> {
+  const text = await readFile(file, 'utf8').catch((e: Error) => {
+    throw new Error(`cannot read the builder's signal file ${file}: ${e.message}`);
+  });
+  const url = text.trim();
+  if (!/^https?:\/\/\S+$/.test(url)) throw new Error(`the builder's signal file ${file} holds no URL`);
+  return url;
+}
+
+/** The pins of a fleet instance the template pins (GLLM_PINS_FILE), or undefined where it pins nothing; throws the problem. */
+async function readPins(config: BootConfig): Promise<{ readonly pinsFile: string; readonly pins: Pins } | undefined> {
+  if (config.mode !== 'aws' || config.pinsFile === undefined) return undefined;
+  const file = config.pinsFile;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new Error(`pins file ${file}: cannot be read (${(e as Error).message})`);
+  }
+  const parsed = parsePins(file, text);
+  if (!parsed.ok) throw new Error(parsed.problem);
+  return { pinsFile: file, pins: parsed.pins };
 }
 
 /** The adapters for a local boot: a directory cache, file secrets, a background server, no one to report to. */
@@ -204,6 +254,8 @@ async function userIds(exec: Exec, user: string, limitMs: number): Promise<{ uid
  */
 export interface BootOutcome {
   readonly mode: BootConfig['mode'];
+  /** A local boot is a fleet of one. */
+  readonly role: BootRole;
   /** The boot's deadline, in ms since the epoch. */
   readonly deadlineAtMs: number;
   readonly end: BootEnd;
@@ -257,8 +309,22 @@ export async function boot(config: BootConfig, envFile: string, log: BootLog, cl
     const a = adapters;
     const { layout } = a;
     log.log(`boot (${config.mode} mode) with ${envFile}: ${config.instanceType}, llama.cpp ${config.llamaCppRef}, model ${config.modelFile}; deadline in ${deadline.secondsLeft()} s`);
+    // The pins are part of the configuration: a fleet instance whose pins cannot be read runs nothing.
+    let pinned: Awaited<ReturnType<typeof readPins>>;
+    try {
+      pinned = await readPins(config);
+    } catch (e) {
+      const reason = (e as Error).message;
+      log.record('config', 'failed', reason);
+      log.log(`ERROR: ${reason}`);
+      throw new PhaseFailure('config', reason);
+    }
+    if (pinned !== undefined) log.log(`pinned by ${pinned.pinsFile}: build ${pinned.pins.build.object} version ${pinned.pins.build.versionId}, model ${pinned.pins.model.object} version ${pinned.pins.model.versionId}`);
     // The config phase began with the program (BootOutcome.startedMs).
     log.record('config', 'done');
+    const trust = a.builder !== undefined
+      ? { kind: 'builder' as const, publisher: a.builder.publisher }
+      : pinned !== undefined ? { kind: 'pinned' as const, ...pinned } : { kind: 'cache' as const };
     const limitMs = () => limit.current.timeLimitMs();
     await runPhase(depsPhase, { requiredTools: a.requiredTools, optionalPackages: a.optionalPackages, packages: a.packages, platform: a.platform, log: say }, runner);
     if (a.logAgent !== undefined) {
@@ -270,6 +336,7 @@ export async function boot(config: BootConfig, envFile: string, log: BootLog, cl
     }
     const cpu = await runPhase(cpuPhase, { instanceType: config.instanceType, generation: config.generation, cpuPart: config.cpuPart, armArch: config.armArch, x86: a.x86, x86BaselineFlags: X86_BASELINE_CPU_FLAGS, platform: a.platform, log: say }, runner);
     const build = await runPhase(buildPhase, {
+      trust,
       llamaCppRef: config.llamaCppRef,
       llamaCppCommit: config.llamaCppCommit,
       source: config.mode === 'local' && config.llamaCppSourceDir !== undefined ? { kind: 'directory', dir: config.llamaCppSourceDir } : { kind: 'repository', url: config.llamaCppRepository },
@@ -290,31 +357,40 @@ export async function boot(config: BootConfig, envFile: string, log: BootLog, cl
     }, runner);
     const serviceIds = a.serviceUser === undefined ? undefined : await userIds(a.exec, a.serviceUser, limitMs());
     const model = await runPhase(modelPhase, {
+      trust,
       modelSha256: config.modelSha256, modelSizeBytes: config.modelSizeBytes, modelFile: config.modelFile, quantizeTo: config.quantizeTo,
       llamaCppCommit: config.llamaCppCommit, llamaCppRef: config.llamaCppRef, hfTokenParameter: config.hfTokenParameter, bootDeadlineSeconds: config.bootDeadlineSeconds,
       layout, buildDir: build.buildDir, download: a.download, secrets: a.secrets, cache: a.cache, exec: a.exec, ...(serviceIds ? { serviceUser: serviceIds } : {}),
       cpuCount: a.platform.cpuCount(), clock, deadline: { timeLimitMs: limitMs }, log: say, record: recordFor('model'),
     }, runner);
-    const key = await runPhase(apiKeyPhase, { secret: a.apiKeySecret, secrets: a.secrets, layout, log: say, record: recordFor('api-key') }, runner);
-    const settings: ServerSettings = {
-      modelPath: model.modelPath, host: listenHost(config.mode), port: config.port, parallelSlots: config.parallelSlots,
-      contextPerSlot: config.contextPerSlot, promptCacheMiB: config.promptCacheMiB, threads: a.platform.cpuCount(),
-    };
-    const modelBytes = (await stat(model.modelPath)).size;
-    const preflight = await runPhase(preflightPhase, {
-      llamaServer: build.llamaServer, settings, lock: a.lock, modelBytes, scratchDir: layout.stateDir, limitMs, exec: a.exec,
-      platform: a.platform, log: say, record: recordFor('preflight'),
-    }, runner);
-    await runPhase(servePhase, {
-      llamaServer: build.llamaServer, settings, lockArgs: preflight.lockArgs, apiKeyFile: key.apiKeyFile, buildDir: build.buildDir,
-      modelDir: layout.modelDir, serverLog: layout.serverLog, supervisor: a.supervisor, ...(a.metadata ? { metadata: a.metadata } : {}),
-      log: say, record: recordFor('serve'),
-    }, runner);
-    await runPhase(healthPhase, {
-      healthTimeoutSeconds: config.healthTimeoutSeconds, deadline, clock, probe: httpHealthProbe(config.port), supervisor: a.supervisor,
-      log: say, record: recordFor('health'),
-    }, runner);
-    end = { ok: true };
+    if (a.builder !== undefined) {
+      // A builder serves nothing: what it made is its report, which the report phase sends.
+      if (build.published === undefined || model.published === undefined) throw new PhaseFailure('model', 'the builder published no build or no model (a bug)');
+      a.builder.report.pins = { version: PINS_VERSION, buildKey: build.key, build: build.published, model: model.published };
+      log.log(`builder: published build ${build.published.object} version ${build.published.versionId} and model ${model.published.object} version ${model.published.versionId}`);
+      end = { ok: true };
+    } else {
+      const key = await runPhase(apiKeyPhase, { secret: a.apiKeySecret, secrets: a.secrets, layout, log: say, record: recordFor('api-key') }, runner);
+      const settings: ServerSettings = {
+        modelPath: model.modelPath, host: listenHost(config.mode), port: config.port, parallelSlots: config.parallelSlots,
+        contextPerSlot: config.contextPerSlot, promptCacheMiB: config.promptCacheMiB, threads: a.platform.cpuCount(),
+      };
+      const modelBytes = (await stat(model.modelPath)).size;
+      const preflight = await runPhase(preflightPhase, {
+        llamaServer: build.llamaServer, settings, lock: a.lock, modelBytes, scratchDir: layout.stateDir, limitMs, exec: a.exec,
+        platform: a.platform, log: say, record: recordFor('preflight'),
+      }, runner);
+      await runPhase(servePhase, {
+        llamaServer: build.llamaServer, settings, lockArgs: preflight.lockArgs, apiKeyFile: key.apiKeyFile, buildDir: build.buildDir,
+        modelDir: layout.modelDir, serverLog: layout.serverLog, supervisor: a.supervisor, ...(a.metadata ? { metadata: a.metadata } : {}),
+        log: say, record: recordFor('serve'),
+      }, runner);
+      await runPhase(healthPhase, {
+        healthTimeoutSeconds: config.healthTimeoutSeconds, deadline, clock, probe: httpHealthProbe(config.port), supervisor: a.supervisor,
+        log: say, record: recordFor('health'),
+      }, runner);
+      end = { ok: true };
+    }
   } catch (e) {
     const failure = e instanceof PhaseFailure ? e : new PhaseFailure(log.step, e instanceof Error ? e.message : String(e));
     if (!(e instanceof PhaseFailure)) {
@@ -342,8 +418,8 @@ export async function boot(config: BootConfig, envFile: string, log: BootLog, cl
     });
     log.record(reportPhase.name, 'done');
   }
-  if (end.ok) log.log(`boot succeeded in ${secondsText(clock.now() - startedMs)} s; serving ${config.modelFile} on port ${config.port}`);
-  return { mode: config.mode, deadlineAtMs: deadline.endMs, end, report, events: log.events(), startedMs, endedMs: clock.now() };
+  if (end.ok) log.log(`boot succeeded in ${secondsText(clock.now() - startedMs)} s; ${roleOf(config) === 'builder' ? 'build and model published' : `serving ${config.modelFile} on port ${config.port}`}`);
+  return { mode: config.mode, role: roleOf(config), deadlineAtMs: deadline.endMs, end, report, events: log.events(), startedMs, endedMs: clock.now() };
 }
 
 /**

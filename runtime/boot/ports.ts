@@ -84,6 +84,24 @@ export interface Cache {
   put(src: string, rel: string, mode: CacheWriteMode, sha256?: string): Promise<CachePutOutcome>;
 }
 
+export type CachePublishOutcome =
+  /** A new version is stored; `versionId` is its id (S3's, or `local`), which the builder pins. */
+  | { readonly ok: true; readonly versionId: string }
+  /** Not written, or its version not learnt (after retries). */
+  | { readonly ok: false; readonly detail: string };
+
+/**
+ * The builder's writes (the trusted builder's role, docs/design/trusted-builder.md):
+ * a new version of an object whatever is there, and which version that is, so
+ * that the fleet reads exactly it. Only the builder's role may write, so the
+ * version is its own; the SHA-256 it pins beside the id would fail a version
+ * that is not.
+ */
+export interface CachePublisher {
+  /** Stores file `src` as a new version of `rel`, recording `sha256` (of its bytes) with it. */
+  publish(src: string, rel: string, sha256: string): Promise<CachePublishOutcome>;
+}
+
 // ---------------------------------------------------------------- secrets ---
 
 export type SecretReadOutcome =

@@ -14,7 +14,7 @@ import type { HookActionOutcome, ReportOutcome } from './ports';
 import type { BootResult } from './result';
 
 /** result.ts's BOOT_RESULT_SCHEMA_VERSION, which a value import would bring zod with (a test keeps them equal). */
-export const RESULT_SCHEMA_VERSION = 1;
+export const RESULT_SCHEMA_VERSION = 2;
 
 type PhaseName = BootResult['phases'][number]['name'];
 type PhaseEntry = BootResult['phases'][number];
@@ -112,6 +112,7 @@ export function bootResultFromOutcome(outcome: BootOutcome): BootResult {
   return {
     schemaVersion: RESULT_SCHEMA_VERSION as BootResult['schemaVersion'],
     mode: outcome.mode,
+    role: outcome.role,
     startedAtMs: outcome.startedMs,
     endedAtMs: outcome.endedMs,
     deadlineAtMs: outcome.deadlineAtMs,
@@ -120,6 +121,7 @@ export function bootResultFromOutcome(outcome: BootOutcome): BootResult {
     build: buildOf(events),
     model: modelOf(events),
     cacheWrites: dataOf(events, 'cache-write').map((w) => ({ object: w.object, outcome: w.outcome })),
+    published: dataOf(events, 'published').map((p) => ({ what: p.what, object: p.object, versionId: p.versionId, sha256: p.sha256 })),
     report: reportOf(outcome),
   };
 }

@@ -19,7 +19,7 @@ import { INSTANCE_LAYOUT, localLayout } from './layout';
  * field the schema does not name fails the parse): the writer and this
  * schema change together.
  */
-export const BOOT_RESULT_SCHEMA_VERSION = 1;
+export const BOOT_RESULT_SCHEMA_VERSION = 2;
 
 /**
  * Where the result is: in the boot's state directory (layout.ts),
@@ -64,10 +64,11 @@ const build = z.strictObject({
   key: z.string().regex(/^[0-9a-f]{32}$/),
   /**
    * Where this boot took the build from: the one already installed (a reboot
-   * or re-run), the cache, or a compile here (when the build phase failed:
-   * where it was taking it from).
+   * or re-run), the cache, a compile here (every builder's), or the version
+   * the template pins (a fleet instance with pins); when the build phase
+   * failed, where it was taking it from.
    */
-  from: z.enum(['installed', 'cache', 'compile']),
+  from: z.enum(['installed', 'cache', 'compile', 'pinned']),
   /** The cache version taken (from: cache): its id and its place among the object's versions, oldest first. */
   cacheVersion: z.strictObject({ id: z.string().min(1), position: z.number().int().positive(), of: z.number().int().positive() }).nullable(),
   /** Cached versions this boot found unfit, oldest first. */
@@ -80,13 +81,13 @@ const model = z.strictObject({
    * place, the cache, or its source URL. Null when a quantized model was
    * taken instead, so the published one was not needed.
    */
-  source: z.enum(['installed', 'cache', 'download']).nullable(),
+  source: z.enum(['installed', 'cache', 'download', 'pinned']).nullable(),
   /**
    * Where the quantized model served came from: already in place, the cache,
    * or llama-quantize here. Null when the configuration asks for none, or
    * the boot ended before it got there.
    */
-  quantized: z.enum(['installed', 'cache', 'quantize']).nullable(),
+  quantized: z.enum(['installed', 'cache', 'quantize', 'pinned']).nullable(),
 });
 
 /** One object this boot wrote to the cache, or meant to. */
@@ -100,6 +101,17 @@ const cacheWrite = z.strictObject({
    * the work).
    */
   outcome: z.enum(['written', 'kept-existing', 'skipped', 'failed']),
+});
+
+/** An object the builder published as a new version: what its report pins (pins.ts). */
+const published = z.strictObject({
+  what: z.enum(['build', 'model']),
+  /** Its name under the cache. */
+  object: z.string().min(1),
+  /** The S3 version id the publish made. */
+  versionId: z.string().min(1),
+  /** The SHA-256 of its bytes as stored. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
 });
 
 /** What the boot told AWS (aws mode). An outcome of refused is AWS's final answer, which no retry changes. */
@@ -126,6 +138,8 @@ export const BOOT_RESULT = z.strictObject({
   schemaVersion: z.literal(BOOT_RESULT_SCHEMA_VERSION),
   /** Null only when the environment file failed before it said which mode. */
   mode: z.enum(['aws', 'local']).nullable(),
+  /** GLLM_ROLE: a fleet instance serves, a builder publishes (docs/design/trusted-builder.md); a local boot is a fleet of one. Null with mode. */
+  role: z.enum(['fleet', 'builder']).nullable(),
   /** When the boot program started, and when it wrote this. */
   startedAtMs: epochMs,
   endedAtMs: epochMs,
@@ -147,6 +161,8 @@ export const BOOT_RESULT = z.strictObject({
   /** Null when the boot ended before the model phase. */
   model: model.nullable(),
   cacheWrites: z.array(cacheWrite),
+  /** The builder's: what it published, in order (its report, on success, pins the build and the model of these). Empty for a fleet instance. */
+  published: z.array(published),
   /** Null in local mode, which reports to no one but its caller. */
   report: report.nullable(),
 }).superRefine((r, ctx) => {
@@ -157,6 +173,8 @@ export const BOOT_RESULT = z.strictObject({
     ctx.addIssue({ code: 'custom', message: `the failure names phase ${r.failure.phase}, but the failed phases are [${failed.map((p) => p.name).join(', ')}]` });
   }
   if (r.mode === 'local' && r.report !== null) ctx.addIssue({ code: 'custom', message: 'a local boot reports to no one' });
+  if (r.role !== 'builder' && r.published.length > 0) ctx.addIssue({ code: 'custom', message: 'only a builder publishes' });
+  if (r.role === 'builder' && r.mode !== 'aws') ctx.addIssue({ code: 'custom', message: 'a builder runs in aws mode only' });
 });
 
 export type BootResult = z.infer<typeof BOOT_RESULT>;

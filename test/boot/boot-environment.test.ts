@@ -21,3 +21,12 @@ test('a value the shell would read as syntax is refused, unless it is a CloudFor
   const token = '${Token[TOKEN.1]}';
   expect(renderBootEnvironment({ ...AWS_ENV, GLLM_STACK_NAME: token }, (v) => v === token)).toContain(`GLLM_STACK_NAME=${token}\n`);
 });
+
+test('the builder\'s keys are rendered where given, after the required ones, and refused outside aws mode', () => {
+  const text = renderBootEnvironment({ ...AWS_ENV, GLLM_ROLE: 'builder', GLLM_BUILDER_SIGNAL_FILE: '/etc/graviton-llm/builder-signal-url' });
+  expect(text.endsWith('GLLM_ROLE=builder\nGLLM_BUILDER_SIGNAL_FILE=/etc/graviton-llm/builder-signal-url\n')).toBe(true);
+  expect(parseBootEnvironment(text)).toMatchObject({ ok: true, config: { role: 'builder', builderSignalFile: '/etc/graviton-llm/builder-signal-url' } });
+  // Absent, nothing of them is written: the file of a stack without a builder is what it was.
+  expect(renderBootEnvironment(AWS_ENV)).not.toMatch(/GLLM_ROLE|GLLM_PINS_FILE|GLLM_BUILDER_SIGNAL_FILE/);
+  expect(() => renderBootEnvironment({ ...LOCAL_ENV, GLLM_PINS_FILE: '/p.json' })).toThrow('boot environment: GLLM_PINS_FILE only allowed with GLLM_MODE=aws');
+});

@@ -9,7 +9,7 @@ import { rename, rm, stat } from 'node:fs/promises';
 import { type S3ObjectVersion, s3CacheVersions } from '../cache/versions';
 import { recordedSha256FromS3 } from '../model/verify';
 import type {
-  Cache, CacheGetOutcome, CachePutOutcome, CacheReadOutcome, CacheVersion, CacheVersionsOutcome, CacheWriteMode,
+  Cache, CacheGetOutcome, CachePublisher, CachePublishOutcome, CachePutOutcome, CacheReadOutcome, CacheVersion, CacheVersionsOutcome, CacheWriteMode,
 } from '../ports';
 import { type AwsCli, s3Location } from './aws-cli';
 
@@ -27,7 +27,7 @@ export interface S3CacheOptions {
   readonly log: (message: string) => void;
 }
 
-export class S3Cache implements Cache {
+export class S3Cache implements Cache, CachePublisher {
   readonly location: string;
   /** Whether this CLI can write only if absent; asked once. */
   private conditionalPut: Promise<boolean> | undefined;
@@ -128,6 +128,34 @@ export class S3Cache implements Cache {
   }
 
   /**
+   * A new version, and its id: what PutObject answers (`VersionId`) for a
+   * file that fits one PUT; for a larger one (uploaded in parts by `aws s3
+   * cp`, which prints no version), the current version's id right after,
+   * which is this upload's where only the builder writes, and which the
+   * SHA-256 pinned beside it checks where it is not.
+   */
+  async publish(src: string, rel: string, sha256: string): Promise<CachePublishOutcome> {
+    const uri = this.uri(rel);
+    const { bucket, key } = s3Location(uri);
+    const what = `cache upload of ${rel}`;
+    const size = await fileSize(src);
+    if (size === undefined) return { ok: false, detail: `no file ${src} to cache` };
+    const meta = ['--metadata', `sha256=${sha256}`];
+    if (size <= S3_PUT_MAX_BYTES) {
+      const put = await this.opts.cli.call({
+        what, args: ['s3api', 'put-object', '--bucket', bucket, '--key', key, '--body', src, ...meta, '--query', 'VersionId', '--output', 'text'], refusals: [],
+      });
+      return put.kind === 'done' ? versionOf(put.stdout, rel) : { ok: false, detail: put.detail };
+    }
+    const put = await this.opts.cli.call({ what, args: ['s3', 'cp', '--only-show-errors', ...meta, src, uri], refusals: [] });
+    if (put.kind !== 'done') return { ok: false, detail: put.detail };
+    const head = await this.opts.cli.call({
+      what: `version of ${rel}`, args: ['s3api', 'head-object', '--bucket', bucket, '--key', key, '--query', 'VersionId', '--output', 'text'], refusals: [],
+    });
+    return head.kind === 'done' ? versionOf(head.stdout, rel) : { ok: false, detail: head.detail };
+  }
+
+  /**
    * Whether this AWS CLI can send If-None-Match with a PUT (S3's conditional
    * writes, 2024; Debian 12's CLI 2.9.19, for one, cannot). Asked once, of the
    * CLI's own description of put-object, without a request.
@@ -144,6 +172,13 @@ export class S3Cache implements Cache {
   private uri(rel: string): string {
     return `${this.opts.uri}/${rel}`;
   }
+}
+
+/** The version id the CLI printed (`--output text`); `None` or `null` where the bucket keeps no versions, which pins nothing. */
+function versionOf(stdout: string, rel: string): CachePublishOutcome {
+  const id = stdout.trim();
+  if (id === '' || id === 'None' || id === 'null') return { ok: false, detail: `S3 gave no version id for ${rel}: the bucket does not keep versions` };
+  return { ok: true, versionId: id };
 }
 
 async function isFile(file: string): Promise<boolean> {

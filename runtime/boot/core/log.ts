@@ -29,11 +29,13 @@ export interface BootEvent {
  */
 export type BootEventData =
   /** The build phase named its build, and where it is taking it from. */
-  | { readonly kind: 'build'; readonly key: string; readonly from: 'installed' | 'cache' | 'compile' }
+  | { readonly kind: 'build'; readonly key: string; readonly from: 'installed' | 'cache' | 'compile' | 'pinned' }
   /** Where the model as published is being taken from. */
-  | { readonly kind: 'model-source'; readonly from: 'installed' | 'cache' | 'download' }
+  | { readonly kind: 'model-source'; readonly from: 'installed' | 'cache' | 'download' | 'pinned' }
   /** Where the quantized model served is being taken from. */
-  | { readonly kind: 'model-quantized'; readonly from: 'installed' | 'cache' | 'quantize' }
+  | { readonly kind: 'model-quantized'; readonly from: 'installed' | 'cache' | 'quantize' | 'pinned' }
+  /** The builder published an object as a new version (what its report pins). */
+  | { readonly kind: 'published'; readonly what: 'build' | 'model'; readonly object: string; readonly versionId: string; readonly sha256: string }
   /** A version of a cache object was taken: its id, and its place among the object's versions, oldest first. */
   | { readonly kind: 'cache-take'; readonly object: string; readonly version: { readonly id: string; readonly position: number; readonly of: number } }
   /** A version of a cache object failed its checks, and was not used. */

@@ -27,7 +27,10 @@ import { secondsText } from '../core/log';
 import { type Phase, PhaseFailure } from '../core/phase';
 import { type Attempt, retry } from '../core/retry';
 import type { BootLayout } from '../layout';
-import type { Packages, Platform } from '../ports';
+import type { CachePublisher, Packages, Platform } from '../ports';
+import { readPinned } from '../cache/pinned';
+import { sha256OfFile } from '../model/sha256-file';
+import { type ArtifactTrust, buildPinProblem, type PinnedObject } from '../pins';
 import { ensureBuildTools } from './deps';
 
 export const BUILD_PHASE = 'build';
@@ -40,6 +43,13 @@ export type SourceOrigin =
   | { readonly kind: 'directory'; readonly dir: string };
 
 export interface BuildPhaseInput {
+  /**
+   * Whom the build is taken from; absent: the cache's rules. Pinned: the
+   * installed build, else exactly the pinned version, checked by digest and
+   * by the build's own checks. Builder: a compile, always (no cached or
+   * installed build proves what it was compiled from), published.
+   */
+  readonly trust?: ArtifactTrust;
   /** GLLM_LLAMA_CPP_REF: the release's name, for the logs. */
   readonly llamaCppRef: string;
   /** GLLM_LLAMA_CPP_COMMIT: what is fetched and checked; empty for a source tree built as it is. */
@@ -81,6 +91,8 @@ export interface BuildPhaseOutput {
   readonly llamaServer: string;
   /** The programs built (key.ts's buildTargets). */
   readonly targets: readonly string[];
+  /** The builder's published build (trust builder only). */
+  readonly published?: PinnedObject;
 }
 
 function fail(reason: string): never {
@@ -335,6 +347,73 @@ class Build {
     await this.mustRun({ program: 'tar', args: ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '-cf', tar, '-C', stage, '.'] }, 'cannot pack the build');
     await this.mustRun({ program: 'gzip', args: ['-n', '-f', tar] }, 'cannot pack the build');
   }
+
+  // ----------------------------------------------------------- sources ---
+
+  /** The cache's rules: the oldest cached version that passes its checks, unpacked into `staging`; else a compile, cached. */
+  async fromCacheOrCompile(rel: string, key: string, material: string, osId: string, tarball: string, staging: string): Promise<void> {
+    const { cache, log } = this.input;
+    cache.record('build-lookup', rel, { kind: 'build', key, from: 'cache' });
+    const found = await firstGoodVersion(cache, {
+      what: 'build', rel, dest: tarball, instead: 'compiling', check: (file) => this.unpackChecked(file, staging, material),
+    });
+    if (found.ok) {
+      const libraries = await readFile(join(staging, 'runtime-libraries.txt'), 'utf8').then((t) => t.split('\n').join(' '), () => 'not recorded');
+      log(`build: cache hit ${rel} (no compile)${found.taken}; needs at run time: ${libraries}`);
+      return;
+    }
+    cache.record('build-compile', key, { kind: 'build', key, from: 'compile' });
+    await this.compileChecked(material, osId, tarball, staging);
+    await putInCache(cache, tarball, rel, found.nextWrite);
+  }
+
+  /** A compile here, checked and packed into `tarball`: what a build missing from the cache, and every builder's, comes from. */
+  async compileChecked(material: string, osId: string, tarball: string, staging: string): Promise<void> {
+    const { layout, log } = this.input;
+    await mkdir(layout.logDir, { recursive: true });
+    await writeFile(join(layout.logDir, 'build.log'), '');
+    const compiler = await ensureBuildTools({ phase: BUILD_PHASE, osId, packages: this.input.packages, platform: this.input.platform, log });
+    await this.compile(staging, compiler);
+    await this.describe(staging, material, compiler);
+    await this.seal(staging);
+    const problem = await this.checkBuild(staging, material);
+    if (problem !== undefined) fail(`the build just compiled does not run here: ${problem}`);
+    await this.pack(staging, tarball);
+  }
+
+  /** The builder's build: compiled, then published as a new version; the pin of it. */
+  async compileAndPublish(publisher: CachePublisher, rel: string, key: string, material: string, osId: string, tarball: string, staging: string): Promise<PinnedObject> {
+    const { cache, log } = this.input;
+    cache.record('build-compile', key, { kind: 'build', key, from: 'compile' });
+    await this.compileChecked(material, osId, tarball, staging);
+    const sha256 = await this.sha256(tarball);
+    const published = await publisher.publish(tarball, rel, sha256);
+    if (!published.ok) fail(`cannot publish the build ${rel} to ${cache.cache.location}: ${published.detail}`);
+    log(`build: published ${rel} version ${published.versionId} (SHA-256 ${sha256})`);
+    cache.record('published', `${rel} version ${published.versionId}`, { kind: 'published', what: 'build', object: rel, versionId: published.versionId, sha256 });
+    return { object: rel, versionId: published.versionId, sha256 };
+  }
+
+  /** A pinned fleet instance's build: exactly the pinned version, checked, unpacked into `staging`; anything else fails the boot. */
+  async installPinned(pin: PinnedObject, pinsFile: string, key: string, tarball: string, staging: string, material: string): Promise<void> {
+    const { cache, log } = this.input;
+    cache.record('build-pinned', `${pin.object} version ${pin.versionId}`, { kind: 'build', key, from: 'pinned' });
+    const problem = await readPinned({ cache: cache.cache, pin, what: 'build', pinsFile, dest: tarball, sha256: (f) => this.sha256OrNull(f) });
+    if (problem !== undefined) fail(problem);
+    const bad = await this.unpackChecked(tarball, staging, material);
+    if (bad !== undefined) fail(`pinned build ${pin.object} version ${pin.versionId} fails its checks: ${bad}`);
+    log(`build: pinned ${pin.object} version ${pin.versionId} (no compile, SHA-256 ${pin.sha256})`);
+  }
+
+  private sha256OrNull(file: string): Promise<string | null> {
+    return sha256OfFile(file, this.input.limitMs(), this.input.clock);
+  }
+
+  private async sha256(file: string): Promise<string> {
+    const sum = await this.sha256OrNull(file);
+    if (sum === null) fail(`the SHA-256 of ${file} did not finish within the boot deadline of ${this.input.bootDeadlineSeconds} s`);
+    return sum;
+  }
 }
 
 /** The status a shell gives for how the program ended: its exit code, 128 + a signal's number, 124 at the time limit, 127 where it could not start. */
@@ -380,9 +459,14 @@ export const buildPhase: Phase<BuildPhaseInput, BuildPhaseOutput> = {
     });
     const key = buildKey(material);
     const buildDir = join(layout.installRoot, key);
-    const output: BuildPhaseOutput = { key, buildDir, llamaServer: join(buildDir, 'bin', 'llama-server'), targets: b.targets };
+    let output: BuildPhaseOutput = { key, buildDir, llamaServer: join(buildDir, 'bin', 'llama-server'), targets: b.targets };
     log(`build key ${key} (${material.replace(/\n$/, '').split('\n').join('; ')})`);
-    if (await exists(join(buildDir, 'manifest.txt'))) {
+    const trust = input.trust ?? { kind: 'cache' };
+    if (trust.kind === 'pinned') {
+      const problem = buildPinProblem(trust.pinsFile, trust.pins, key);
+      if (problem !== undefined) fail(problem);
+    }
+    if (trust.kind !== 'builder' && await exists(join(buildDir, 'manifest.txt'))) {
       const problem = await b.checkBuild(buildDir, material);
       if (problem === undefined) {
         log(`build: installed build ${key} reused (no compile)`);
@@ -401,26 +485,13 @@ export const buildPhase: Phase<BuildPhaseInput, BuildPhaseOutput> = {
       // The checks run the binaries as the service user, who must reach them.
       await chmod(staging, 0o755);
       const rel = buildCacheRel(key);
-      cache.record('build-lookup', rel, { kind: 'build', key, from: 'cache' });
-      const found = await firstGoodVersion(cache, {
-        what: 'build', rel, dest: tarball, instead: 'compiling', check: (file) => b.unpackChecked(file, staging, material),
-      });
-      if (found.ok) {
-        const libraries = await readFile(join(staging, 'runtime-libraries.txt'), 'utf8').then((t) => t.split('\n').join(' '), () => 'not recorded');
-        log(`build: cache hit ${rel} (no compile)${found.taken}; needs at run time: ${libraries}`);
+      if (trust.kind === 'pinned') {
+        await b.installPinned(trust.pins.build, trust.pinsFile, key, tarball, staging, material);
+      } else if (trust.kind === 'builder') {
+        const published = await b.compileAndPublish(trust.publisher, rel, key, material, os.id, tarball, staging);
+        output = { ...output, published };
       } else {
-        cache.record('build-compile', key, { kind: 'build', key, from: 'compile' });
-        await mkdir(layout.logDir, { recursive: true });
-        await writeFile(join(layout.logDir, 'build.log'), '');
-        const osId = os.id;
-        const compiler = await ensureBuildTools({ phase: BUILD_PHASE, osId, packages: input.packages, platform: input.platform, log });
-        await b.compile(staging, compiler);
-        await b.describe(staging, material, compiler);
-        await b.seal(staging);
-        const problem = await b.checkBuild(staging, material);
-        if (problem !== undefined) fail(`the build just compiled does not run here: ${problem}`);
-        await b.pack(staging, tarball);
-        await putInCache(cache, tarball, rel, found.nextWrite);
+        await b.fromCacheOrCompile(rel, key, material, os.id, tarball, staging);
       }
       // Renamed into place, so that a half-unpacked build is never taken as installed.
       await rm(buildDir, { recursive: true, force: true });

@@ -21,7 +21,9 @@ import { type Phase, PhaseFailure } from '../core/phase';
 import type { BootLayout } from '../layout';
 import { sha256OfFile } from '../model/sha256-file';
 import { cachedDigestProblem, modelDigestProblem, modelSizeProblem, modelStamp, modelVerifiedLine, stampHolds } from '../model/verify';
-import type { Cache, ModelDownload, Secrets } from '../ports';
+import type { Cache, CachePublisher, ModelDownload, Secrets } from '../ports';
+import { readPinned } from '../cache/pinned';
+import { type ArtifactTrust, modelPinProblem, type PinnedObject } from '../pins';
 import { fileExists } from '../core/files';
 import type { BootEventData } from '../core/log';
 
@@ -33,6 +35,14 @@ export interface ModelPhaseInput
   readonly layout: Pick<BootLayout, 'modelDir' | 'stateDir' | 'logDir' | 'secretDir'>;
   /** The installed build (the build phase's output): its bin/llama-quantize quantizes. */
   readonly buildDir: string;
+  /**
+   * Whom the model is taken from; absent: the cache's rules. Pinned: the
+   * verified model in place, else exactly the pinned version. Builder: the
+   * source verified against the template, quantized here where asked (never
+   * taken quantized from the cache: nothing proves what made it), and the
+   * model served published once.
+   */
+  readonly trust?: ArtifactTrust;
   /** The source (GLLM_MODEL_SOURCE), over https or from S3. */
   readonly download: ModelDownload;
   /** Where the Hugging Face token (hfTokenParameter) is read from, where one is set and the source takes one. */
@@ -59,6 +69,8 @@ export interface ModelPhaseInput
 export interface ModelPhaseOutput {
   /** The model llama-server serves. */
   readonly modelPath: string;
+  /** The builder's published model (trust builder only). */
+  readonly published?: PinnedObject;
 }
 
 function fail(reason: string): never {
@@ -113,19 +125,28 @@ class ModelRun {
     return modelStamp(this.input);
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<PinnedObject | undefined> {
     const { input } = this;
     const { modelSha256: sha, modelSizeBytes: size, quantizeTo } = input;
+    const trust = input.trust ?? { kind: 'cache' };
+    if (trust.kind === 'pinned') {
+      const problem = modelPinProblem(trust.pinsFile, trust.pins, input);
+      if (problem !== undefined) fail(problem);
+    }
     await mkdir(input.layout.modelDir, { recursive: true });
-    if (stampHolds(await fileExists(this.modelPath), await readStamp(`${this.modelPath}.verified`), this.stamp)) {
+    if (trust.kind !== 'builder' && stampHolds(await fileExists(this.modelPath), await readStamp(`${this.modelPath}.verified`), this.stamp)) {
       input.log(quantizeTo === '' ? `model: ${this.modelPath} already verified; reused` : `model: ${this.modelPath} already quantized from ${sha}; reused`);
       input.record('model-reused', this.modelPath, quantizeTo === '' ? { kind: 'model-source', from: 'installed' } : { kind: 'model-quantized', from: 'installed' });
-      return;
+      return undefined;
+    }
+    if (trust.kind === 'pinned') {
+      await this.installPinned(trust.pins.model, trust.pinsFile);
+      return undefined;
     }
     let quantizedWrite: NextWrite = 'if-absent';
-    if (quantizeTo !== '') {
+    if (quantizeTo !== '' && trust.kind === 'cache') {
       const cached = await this.fetchQuantizedFromCache();
-      if (cached.ok) return;
+      if (cached.ok) return undefined;
       quantizedWrite = cached.nextWrite;
     }
 
@@ -155,9 +176,35 @@ class ModelRun {
     input.record(fromCache ? 'model-from-cache' : 'model-downloaded', this.sourcePath);
     // Every version of a source model is checked against the template's
     // SHA-256, so a second one costs only storage: it is written whatever is there.
-    if (!fromCache) await putInCache(this.use, this.sourcePath, rel, 'always');
+    // A builder that serves the source as it is publishes it below: one new version, not two.
+    if (!fromCache && !(trust.kind === 'builder' && quantizeTo === '')) await putInCache(this.use, this.sourcePath, rel, 'always');
 
-    if (quantizeTo !== '') await this.quantize(quantizedWrite);
+    if (quantizeTo === '') return trust.kind === 'builder' ? this.publish(trust.publisher, this.modelPath, rel, sha) : undefined;
+    const sum = await this.quantize();
+    if (trust.kind === 'builder') return this.publish(trust.publisher, this.modelPath, this.quantizedRel, sum);
+    await putInCache(this.use, this.modelPath, this.quantizedRel, quantizedWrite, sum);
+    return undefined;
+  }
+
+  /** A pinned fleet instance's model: exactly the pinned version, checked, put in place; anything else fails the boot. */
+  private async installPinned(pin: PinnedObject, pinsFile: string): Promise<void> {
+    const { input } = this;
+    input.record('model-pinned', `${pin.object} version ${pin.versionId}`, input.quantizeTo === '' ? { kind: 'model-source', from: 'pinned' } : { kind: 'model-quantized', from: 'pinned' });
+    await rm(this.partial, { force: true });
+    const problem = await readPinned({ cache: input.cache, pin, what: 'model', pinsFile, dest: this.partial, sha256: (f) => this.hash(f) });
+    if (problem !== undefined) fail(problem);
+    await install(this.partial, this.modelPath, this.stamp);
+    input.log(`model: pinned ${pin.object} version ${pin.versionId} (SHA-256 ${pin.sha256})`);
+  }
+
+  /** The builder's model: published as a new version; the pin of it. */
+  private async publish(publisher: CachePublisher, file: string, rel: string, sha256: string): Promise<PinnedObject> {
+    const { input } = this;
+    const published = await publisher.publish(file, rel, sha256);
+    if (!published.ok) fail(`cannot publish the model ${rel} to ${input.cache.location}: ${published.detail}`);
+    input.log(`model: published ${rel} version ${published.versionId} (SHA-256 ${sha256})`);
+    input.record('published', `${rel} version ${published.versionId}`, { kind: 'published', what: 'model', object: rel, versionId: published.versionId, sha256 });
+    return { object: rel, versionId: published.versionId, sha256 };
   }
 
   /** The source into the partial file, with the Hugging Face token where one is configured and the source takes it. */
@@ -231,7 +278,7 @@ class ModelRun {
    * user then takes the result over, so the service user may only read the
    * served model.
    */
-  private async quantize(cacheWrite: NextWrite): Promise<void> {
+  private async quantize(): Promise<string> {
     const { input } = this;
     const { quantizeTo, bootDeadlineSeconds } = input;
     const work = posix.join(input.layout.stateDir, 'quantize');
@@ -272,7 +319,7 @@ class ModelRun {
     await rm(`${this.sourcePath}.verified`, { force: true });
     const sum = await this.hash(this.modelPath);
     if (sum === null) fail(`the quantized model's SHA-256 did not finish within the boot deadline of ${bootDeadlineSeconds} s`);
-    await putInCache(this.use, this.modelPath, this.quantizedRel, cacheWrite, sum);
+    return sum;
   }
 }
 
@@ -280,12 +327,13 @@ export const modelPhase: Phase<ModelPhaseInput, ModelPhaseOutput> = {
   name: MODEL_PHASE,
   async run(input) {
     const run = new ModelRun(input);
+    let published: PinnedObject | undefined;
     try {
-      await run.run();
+      published = await run.run();
     } finally {
       // What a failed or finished run leaves half-written is never read again.
       await rm(run.partial, { force: true });
     }
-    return { modelPath: run.modelPath };
+    return { modelPath: run.modelPath, ...(published !== undefined ? { published } : {}) };
   },
 };

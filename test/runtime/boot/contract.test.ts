@@ -350,3 +350,38 @@ describe('the parser reads every file of the table as the bash boot did', () => 
     expect(verdict(text)).toEqual(RECORDED[name]);
   });
 });
+
+describe('the builder\'s keys: role, pins file, signal file', () => {
+  const withKeys = (base: typeof AWS_ENV, keys: Record<string, string>) => `${envText(base)}${Object.entries(keys).map(([k, v]) => `${k}=${v}\n`).join('')}`;
+
+  test('absent, an instance is a fleet instance without pins, as before the builder', () => {
+    const c = config(AWS);
+    expect(c).toMatchObject({ mode: 'aws', role: 'fleet' });
+    expect(c).not.toHaveProperty('pinsFile');
+    expect(c).not.toHaveProperty('builderSignalFile');
+  });
+
+  test('a fleet instance with a pins file, and a builder with its signal file, are typed as such', () => {
+    expect(config(withKeys(AWS_ENV, { GLLM_PINS_FILE: '/etc/graviton-llm/pins.json' }))).toMatchObject({ role: 'fleet', pinsFile: '/etc/graviton-llm/pins.json' });
+    expect(config(withKeys(AWS_ENV, { GLLM_ROLE: 'fleet', GLLM_PINS_FILE: '/p.json' }))).toMatchObject({ role: 'fleet', pinsFile: '/p.json' });
+    expect(config(withKeys(AWS_ENV, { GLLM_ROLE: 'builder', GLLM_BUILDER_SIGNAL_FILE: '/etc/graviton-llm/signal-url' })))
+      .toMatchObject({ role: 'builder', builderSignalFile: '/etc/graviton-llm/signal-url' });
+  });
+
+  test.each([
+    ['a role neither fleet nor builder', { GLLM_ROLE: 'server' }, { key: 'GLLM_ROLE', given: 'server', expected: 'fleet or builder' }],
+    ['a relative pins file', { GLLM_PINS_FILE: 'pins.json' }, { key: 'GLLM_PINS_FILE', given: 'pins.json', expected: 'an absolute path' }],
+    ['a builder without a signal file', { GLLM_ROLE: 'builder' }, { key: 'GLLM_BUILDER_SIGNAL_FILE', expected: expect.stringContaining('set with GLLM_ROLE=builder') }],
+    ['a builder with a pins file', { GLLM_ROLE: 'builder', GLLM_BUILDER_SIGNAL_FILE: '/s', GLLM_PINS_FILE: '/p' },
+      { key: 'GLLM_PINS_FILE', given: '/p', expected: expect.stringContaining('absent with GLLM_ROLE=builder') }],
+    ['a fleet instance with a signal file', { GLLM_BUILDER_SIGNAL_FILE: '/s' },
+      { key: 'GLLM_BUILDER_SIGNAL_FILE', given: '/s', expected: expect.stringContaining('absent with GLLM_ROLE=fleet') }],
+  ])('%s is refused, naming the key', (_name, keys, expected) => {
+    expect(problems(withKeys(AWS_ENV, keys as Record<string, string>))).toEqual([expected]);
+  });
+
+  test.each(['GLLM_ROLE', 'GLLM_PINS_FILE', 'GLLM_BUILDER_SIGNAL_FILE'])('local mode refuses %s: a local boot builds where it runs', (key) => {
+    const value = key === 'GLLM_ROLE' ? 'builder' : '/x';
+    expect(problems(withKeys(LOCAL_ENV, { [key]: value }))).toEqual([{ key, given: value, expected: 'absent: accepted in aws mode only' }]);
+  });
+});

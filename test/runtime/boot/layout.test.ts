@@ -20,6 +20,8 @@ describe("the boot's layout", () => {
       bootProgram: "/opt/graviton-llm/boot.js",
       bootResult: "/var/lib/graviton-llm/boot-result.json",
       bootEnv: "/etc/graviton-llm/boot.env",
+      pins: "/etc/graviton-llm/pins.json",
+      builderSignal: "/etc/graviton-llm/builder-signal-url",
       agentConfig: "/etc/graviton-llm/cloudwatch-agent.json",
       prometheusConfig: "/etc/graviton-llm/prometheus.yaml",
       agentLog: "/var/log/graviton-llm/cloudwatch-agent.log",

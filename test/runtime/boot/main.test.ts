@@ -410,3 +410,45 @@ describe('the boot result (result.ts) main writes', () => {
     expect(out[out.length - 1]).toBe(`GLLM_BOOT_RESULT=FAILURE reason=${result.failure?.reason}`);
   });
 });
+
+describe('the trusted builder\'s roles in main', () => {
+  let work: string;
+  beforeEach(() => { work = mkdtempSync(join(tmpdir(), 'gllm-main-roles-')); });
+  afterEach(() => rmSync(work, { recursive: true, force: true }));
+  const withKeys = (keys: Record<string, string>) => config(`${envText(AWS_ENV)}${Object.entries(keys).map(([k, v]) => `${k}=${v}\n`).join('')}`);
+  const build = (cfg: BootConfig) => machineAdapters(cfg, { current: new Deadline(Date.now(), cfg.bootDeadlineSeconds, new FakeClock()) }, new FakeClock(), () => undefined);
+
+  test('a builder reports to its wait condition and publishes to the S3 cache; a fleet instance has no builder adapters', async () => {
+    const signal = join(work, 'signal-url');
+    writeFileSync(signal, 'https://cloudformation-waitcondition-eu-west-1.s3.eu-west-1.amazonaws.com/arn%3Aaws/H?X-Amz-Date=1&X-Amz-Signature=2\n');
+    const a = await build(withKeys({ GLLM_ROLE: 'builder', GLLM_BUILDER_SIGNAL_FILE: signal }));
+    expect(a.reporter.constructor.name).toBe('WaitConditionReporter');
+    expect(a.builder?.publisher).toBe(a.cache);
+    expect(a.builder?.report).toEqual({});
+    expect((await build(config(envText(AWS_ENV)))).builder).toBeUndefined();
+  });
+
+  test('a builder whose signal file is missing or holds no URL cannot be built, naming the file', async () => {
+    const missing = join(work, 'none');
+    await expect(build(withKeys({ GLLM_ROLE: 'builder', GLLM_BUILDER_SIGNAL_FILE: missing }))).rejects.toThrow(`cannot read the builder's signal file ${missing}`);
+    const empty = join(work, 'empty');
+    writeFileSync(empty, '\n');
+    await expect(build(withKeys({ GLLM_ROLE: 'builder', GLLM_BUILDER_SIGNAL_FILE: empty }))).rejects.toThrow(`the builder's signal file ${empty} holds no URL`);
+  });
+
+  test('a fleet instance whose pins file is unusable fails in config, runs no phase, and reports the failure', async () => {
+    const clock = new FakeClock();
+    const calls: string[] = [];
+    const log = new BootLog({ clock, console: () => undefined });
+    const { factory } = fakes(clock, calls, {});
+    const pins = join(work, 'pins.json');
+    writeFileSync(pins, '{"a": "x", "b": "y"}');
+    const outcome = await boot(withKeys({ GLLM_PINS_FILE: pins }), '/etc/graviton-llm/boot.env', log, clock, clock.now(), factory);
+    expect(outcome.end).toEqual({ ok: false, failure: expect.objectContaining({ phase: 'config', reason: `pins file ${pins}: holds 2 signals ("a", "b"); expected exactly the builder's one` }) });
+    expect(outcome.events.filter((e) => e.phase !== 'report').map((e) => `${e.phase} ${e.event}`)).toEqual(['config failed']);
+    expect(calls.filter((c) => c.startsWith('signal'))).toEqual([expect.stringMatching(/^signal FAILURE pins file /)]);
+    const gone = join(work, 'gone.json');
+    const again = await boot(withKeys({ GLLM_PINS_FILE: gone }), '/etc/graviton-llm/boot.env', log, clock, clock.now(), factory);
+    expect(!again.end.ok && again.end.failure.reason).toMatch(new RegExp(`^pins file ${gone}: cannot be read \\(ENOENT`));
+  });
+});

@@ -39,10 +39,11 @@ class Boot {
   }
 
   /** How it ended: the events as they are, the report phase's output where it reported (main records its start and done). */
-  outcome(mode: 'aws' | 'local', failure?: { phase: string; reason: string }, report?: ReportPhaseOutput): BootOutcome {
+  outcome(mode: 'aws' | 'local', failure?: { phase: string; reason: string }, report?: ReportPhaseOutput, role: 'fleet' | 'builder' = 'fleet'): BootOutcome {
     if (report !== undefined) this.record('report', 'start').record('report', 'done');
     return {
       mode,
+      role,
       deadlineAtMs: T0 + 3600_000,
       end: failure === undefined ? { ok: true } : { ok: false, failure },
       report,
@@ -107,10 +108,11 @@ test('a local boot that serves: every phase ok in order, config from the program
   expect(r.phases[0]).toEqual({ name: 'config', startedAtMs: T0, endedAtMs: T0 + 10, outcome: 'ok' });
   expect(r.phases[1]).toEqual({ name: 'deps', startedAtMs: T0 + 20, endedAtMs: T0 + 30, outcome: 'ok' });
   expect(r).toMatchObject({
-    schemaVersion: 1, mode: 'local', startedAtMs: T0, deadlineAtMs: T0 + 3600_000, failure: null,
+    schemaVersion: 2, mode: 'local', role: 'fleet', startedAtMs: T0, deadlineAtMs: T0 + 3600_000, failure: null,
     build: { key: KEY, from: 'compile', cacheVersion: null, discarded: [] },
     model: { source: 'download', quantized: null },
     cacheWrites: [{ object: BUILD_REL, outcome: 'written' }, { object: MODEL_REL, outcome: 'written' }],
+    published: [],
     report: null,
   });
   expect(r.endedAtMs).toBeGreaterThan(r.phases[r.phases.length - 1].endedAtMs);
@@ -259,5 +261,43 @@ describe('reports AWS refused or that failed', () => {
     const b = upTo(new Boot(), 'aws', 'cpu').phase('cpu', () => undefined, 'x');
     const r = resultOf(b.outcome('aws', { phase: 'cpu', reason: 'x' }, report(false, [], done, { kind: 'skipped' })));
     expect(r.report).toEqual({ lifecycleActions: [], signal: { status: 'FAILURE', outcome: 'sent' }, failureMetric: null });
+  });
+});
+
+describe('the trusted builder\'s roles', () => {
+  test('a builder\'s result says what it published, and its signal; it ran no serving phase', () => {
+    const sha = 'c'.repeat(64);
+    const b = new Boot().record('config', 'done').phase('deps').phase('agent').phase('cpu')
+      .phase('build', (p) => p
+        .record('build', 'build-compile', { kind: 'build', key: KEY, from: 'compile' })
+        .record('build', 'published', { kind: 'published', what: 'build', object: BUILD_REL, versionId: 'vb', sha256: sha }))
+      .phase('model', (p) => p
+        .record('model', 'cache-miss', { kind: 'model-source', from: 'download' })
+        .record('model', 'quantizing', { kind: 'model-quantized', from: 'quantize' })
+        .record('model', 'published', { kind: 'published', what: 'model', object: QUANTIZED_REL, versionId: 'vm', sha256: sha }));
+    const r = resultOf(b.outcome('aws', undefined, report(true, [], done), 'builder'));
+    expect(r.role).toBe('builder');
+    expect(r.phases.map((p) => p.name)).toEqual(['config', 'deps', 'agent', 'cpu', 'build', 'model', 'report']);
+    expect(r.published).toEqual([
+      { what: 'build', object: BUILD_REL, versionId: 'vb', sha256: sha },
+      { what: 'model', object: QUANTIZED_REL, versionId: 'vm', sha256: sha },
+    ]);
+    expect(r.build).toMatchObject({ from: 'compile' });
+    expect(r.report).toEqual({ lifecycleActions: [], signal: { status: 'SUCCESS', outcome: 'sent' }, failureMetric: null });
+  });
+
+  test('a pinned fleet instance took its build and model from the pins, and wrote nothing', () => {
+    const b = new Boot().record('config', 'done').phase('deps').phase('agent').phase('cpu')
+      .phase('build', (p) => p.record('build', 'build-pinned', { kind: 'build', key: KEY, from: 'pinned' }))
+      .phase('model', (p) => p.record('model', 'model-pinned', { kind: 'model-quantized', from: 'pinned' }));
+    const r = resultOf(b.outcome('aws', { phase: 'api-key', reason: 'x' }, report(false, [], done)));
+    expect(r).toMatchObject({ role: 'fleet', build: { from: 'pinned', cacheVersion: null }, model: { source: null, quantized: 'pinned' }, cacheWrites: [], published: [] });
+  });
+
+  test('the schema refuses a fleet instance that publishes, and a builder in local mode', () => {
+    const base = bootResultFromOutcome(new Boot().record('config', 'done').outcome('local'));
+    const publishing = { ...base, published: [{ what: 'build', object: BUILD_REL, versionId: 'v', sha256: 'c'.repeat(64) }] };
+    expect(() => parseBootResult(JSON.stringify(publishing))).toThrow(/only a builder publishes/);
+    expect(() => parseBootResult(JSON.stringify({ ...base, role: 'builder' }))).toThrow(/a builder runs in aws mode only/);
   });
 });

@@ -18,6 +18,7 @@ import { AwsReporter } from '../../../../runtime/boot/adapters/aws-reporter';
 import { CloudWatchAgent } from '../../../../runtime/boot/adapters/cloudwatch-agent';
 import { S3Cache } from '../../../../runtime/boot/adapters/s3-cache';
 import { SsmSecrets } from '../../../../runtime/boot/adapters/ssm-secrets';
+import { readPinned } from '../../../../runtime/boot/cache/pinned';
 import { firstGoodVersion } from '../../../../runtime/boot/cache/policy';
 import { Deadline } from '../../../../runtime/boot/core/deadline';
 import { Exec } from '../../../../runtime/boot/core/exec';
@@ -224,6 +225,42 @@ describeMoto('the aws-mode adapters against moto_server, through the real AWS CL
       expect(r).toMatchObject({ ok: false, detail: expect.stringContaining('(NoSuchVersion)') });
       expect(takeCalls()).toHaveLength(1);
       expect(readdirSync(dir).filter((n) => n.startsWith('absent-version'))).toEqual([]);
+    }, 120_000);
+
+    test('the builder publishes a new version whatever is there, and learns its id from S3\'s answer', async () => {
+      const { cache } = cacheOf();
+      const rel = 'builds/publish.tar.gz';
+      await expect(cache.put(file('first', 'first bytes'), rel, 'if-absent')).resolves.toEqual({ kind: 'written' });
+      takeCalls();
+      const published = await cache.publish(file('builder', 'builder bytes'), rel, sha256('builder bytes'));
+      expect(published).toEqual({ ok: true, versionId: expect.any(String) });
+      expect(takeCalls()).toHaveLength(1);
+      const listed = await cache.versions(rel);
+      // The id S3 answered is the object's newest version, and it records the digest it was published with.
+      expect(listed.ok && listed.versions.map((v) => v.id)).toEqual([expect.any(String), published.ok && published.versionId]);
+      const dest = join(dir, 'published');
+      await expect(cache.readVersion(rel, { id: published.ok ? published.versionId : '', etag: '-', size: 0 }, dest)).resolves.toEqual({ ok: true, sha256: sha256('builder bytes') });
+      expect(readFileSync(dest, 'utf8')).toBe('builder bytes');
+    }, 120_000);
+
+    test('a fleet pinned to the builder\'s version reads it, not a later one planted over it, and fails naming a deleted one', async () => {
+      const { cache } = cacheOf();
+      const rel = 'quantized/pinned.gguf';
+      const published = await cache.publish(file('good', 'builder model'), rel, sha256('builder model'));
+      if (!published.ok) throw new Error(published.detail);
+      // Written as if by a fleet instance, after the builder.
+      await expect(cache.put(file('planted', 'planted model'), rel, 'always', sha256('planted model'))).resolves.toEqual({ kind: 'written' });
+      const pin = { object: rel, versionId: published.versionId, sha256: sha256('builder model') };
+      const dest = join(dir, 'pinned');
+      const hash = async (f: string) => sha256(readFileSync(f, 'utf8'));
+      await expect(readPinned({ cache, pin, what: 'model', pinsFile: '/etc/graviton-llm/pins.json', dest, sha256: hash })).resolves.toBeUndefined();
+      expect(readFileSync(dest, 'utf8')).toBe('builder model');
+      py(`c('s3').delete_object(Bucket='${BUCKET}', Key='cache/${rel}', VersionId='${published.versionId}')`);
+      takeCalls();
+      const gone = await readPinned({ cache, pin, what: 'model', pinsFile: '/etc/graviton-llm/pins.json', dest: join(dir, 'gone'), sha256: hash });
+      expect(gone).toMatch(new RegExp(`^pinned model ${rel} version ${published.versionId} cannot be read from s3://${BUCKET}/cache \\(.*\\(NoSuchVersion\\)`));
+      // S3's answer is final: one try, and no other version is read in its place.
+      expect(takeCalls()).toHaveLength(1);
     }, 120_000);
   });
 

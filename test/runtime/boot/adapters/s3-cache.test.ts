@@ -78,3 +78,20 @@ test('whether the CLI can write only if absent is asked once, without a request,
     `s3 cp --only-show-errors --metadata sha256=${'f'.repeat(64)} ${dir}/src s3://bucket/cache/c --region eu-west-1`,
   ]);
 });
+
+test('a publish to a bucket that keeps no versions (S3 answers no VersionId) is a failure: it pins nothing', async () => {
+  const { cache } = cacheWith('echo None');
+  const src = join(dir, 'src');
+  writeFileSync(src, 'bytes');
+  await expect(cache.publish(src, 'builds/k.tar.gz', 'a'.repeat(64))).resolves.toEqual({ ok: false, detail: 'S3 gave no version id for builds/k.tar.gz: the bucket does not keep versions' });
+  expect(calls()).toEqual([`--cli-connect-timeout 10 --cli-read-timeout 30 s3api put-object --bucket bucket --key cache/builds/k.tar.gz --body ${src} --metadata sha256=${'a'.repeat(64)} --query VersionId --output text --region eu-west-1`]);
+});
+
+test('a publish whose upload keeps failing is failed after the tries, and names no version', async () => {
+  const { cache } = cacheWith('echo "An error occurred (AccessDenied) when calling the PutObject operation: Access Denied" >&2; exit 254');
+  const src = join(dir, 'src');
+  writeFileSync(src, 'bytes');
+  const r = await cache.publish(src, 'builds/k.tar.gz', 'a'.repeat(64));
+  expect(r).toMatchObject({ ok: false, detail: expect.stringContaining('(AccessDenied)') });
+  expect(calls()).toHaveLength(6);
+});

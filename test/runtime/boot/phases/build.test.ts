@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import * as os from 'node:os';
@@ -447,4 +448,78 @@ test('an instance\'s boot makes sure its service user exists before running any 
   await buildPhase.run(input);
   expect(exec.ran('useradd')).toEqual([['--system', '--user-group', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/sbin/nologin', 'llama']]);
   expect(exec.calls.findIndex((c) => c.program === 'useradd')).toBeLessThan(exec.calls.findIndex((c) => c.asServiceUser));
+});
+
+describe('whom the build is trusted from (the trusted builder)', () => {
+  const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+  const pinsOf = (versionId: string, bytes: Buffer) => ({
+    version: 1 as const, buildKey: KEY,
+    build: { object: REL, versionId, sha256: sha(bytes) },
+    model: { object: `models/${'a'.repeat(64)}.gguf`, versionId: 'vm', sha256: 'a'.repeat(64) },
+  });
+  const PINS_FILE = '/etc/graviton-llm/pins.json';
+
+  test('a pinned fleet instance installs exactly the pinned version, never a later one, with no compile and no cache write', async () => {
+    const good = tarball(materialFor());
+    const planted = tarball(materialFor(), (tree) => writeFileSync(join(tree, 'bin', 'llama-server'), '#!/bin/sh\necho planted\n', { mode: 0o755 }));
+    const cache = new BytesCache({ [REL]: [{ id: 'v1', bytes: good }, { id: 'v2', bytes: planted }] });
+    const { input, data, exec, packages } = setup(cache, { trust: { kind: 'pinned', pinsFile: PINS_FILE, pins: pinsOf('v1', good) } });
+    // A fleet instance has no build tools; it needs none.
+    packages.missing = ['cmake', 'git', 'make', 'gcc14-gcc', 'gcc14-g++', 'gcc', 'g++', 'cc', 'c++'];
+    const out = await buildPhase.run(input);
+    expect(readFileSync(out.llamaServer, 'utf8')).toContain('version: 1');
+    expect(exec.ran('cmake')).toEqual([]);
+    expect(packages.installs).toEqual([]);
+    expect(cache.puts).toEqual([]);
+    expect(data).toEqual([{ kind: 'build', key: KEY, from: 'pinned' }]);
+    expect(out.published).toBeUndefined();
+  });
+
+  test('a pinned version of other bytes fails the boot at once, naming the key, the expected and the actual digest', async () => {
+    const good = tarball(materialFor());
+    const rewritten = tarball(materialFor(), (tree) => writeFileSync(join(tree, 'x'), 'x'));
+    const cache = new BytesCache({ [REL]: [{ id: 'v1', bytes: rewritten }] });
+    const { input, exec } = setup(cache, { trust: { kind: 'pinned', pinsFile: PINS_FILE, pins: pinsOf('v1', good) } });
+    const failure = await failureOf(buildPhase.run(input));
+    expect(failure.reason).toBe(`pinned build ${REL} version v1 has SHA-256 ${sha(rewritten)}, but the pins in ${PINS_FILE} expect ${sha(good)}; not using it`);
+    expect(exec.ran('cmake')).toEqual([]);
+    expect(cache.puts).toEqual([]);
+  });
+
+  test('pins of another build key fail before anything is read', async () => {
+    const good = tarball(materialFor());
+    const cache = new BytesCache({ [REL]: [{ id: 'v1', bytes: good }] });
+    const pins = { ...pinsOf('v1', good), buildKey: 'f'.repeat(32) };
+    const { input } = setup(cache, { trust: { kind: 'pinned', pinsFile: PINS_FILE, pins } });
+    expect((await failureOf(buildPhase.run(input))).reason).toMatch(new RegExp(`pins build f{32}, but this instance's build key is ${KEY}`));
+  });
+
+  test('a pinned build that passes its digest but not its checks fails, and is not installed', async () => {
+    const other = tarball(materialFor(OTHER_COMMIT));
+    const cache = new BytesCache({ [REL]: [{ id: 'v1', bytes: other }] });
+    const { input } = setup(cache, { trust: { kind: 'pinned', pinsFile: PINS_FILE, pins: pinsOf('v1', other) } });
+    expect((await failureOf(buildPhase.run(input))).reason).toMatch(new RegExp(`^pinned build ${REL} version v1 fails its checks: its manifest is not this build key's`));
+    expect(existsSync(join(input.layout.installRoot, KEY))).toBe(false);
+  });
+
+  test('a builder compiles even where the cache holds the build, and publishes it, returning the version and digest it pins', async () => {
+    const cache = new BytesCache({ [REL]: [{ id: 'v1', bytes: tarball(materialFor()) }] });
+    const published: { rel: string; sha256: string; bytes: Buffer }[] = [];
+    const publisher = { publish: async (src: string, rel: string, sha256: string) => { published.push({ rel, sha256, bytes: readFileSync(src) }); return { ok: true as const, versionId: 'v2' }; } };
+    const { input, data, exec } = setup(cache, { trust: { kind: 'builder', publisher } });
+    const out = await buildPhase.run(input);
+    expect(exec.ran('cmake')).toHaveLength(2);
+    expect(published).toHaveLength(1);
+    expect(published[0].rel).toBe(REL);
+    expect(published[0].sha256).toBe(sha(published[0].bytes));
+    expect(out.published).toEqual({ object: REL, versionId: 'v2', sha256: published[0].sha256 });
+    expect(cache.puts).toEqual([]);
+    expect(data).toEqual([{ kind: 'build', key: KEY, from: 'compile' }, { kind: 'published', what: 'build', object: REL, versionId: 'v2', sha256: published[0].sha256 }]);
+  });
+
+  test('a builder whose publish fails fails: it has nothing to report', async () => {
+    const publisher = { publish: async () => ({ ok: false as const, detail: 'AccessDenied' }) };
+    const { input } = setup(new BytesCache(), { trust: { kind: 'builder', publisher } });
+    expect((await failureOf(buildPhase.run(input))).reason).toBe(`cannot publish the build ${REL} to s3://fake-bucket/cache: AccessDenied`);
+  });
 });

@@ -475,3 +475,76 @@ describe('through the https adapter, against a local server', () => {
     expect(f.reason).toBe(`model download from ${base}/absent.gguf failed after 4 attempts (last error: HTTP 404); got 0 of ${WEIGHTS.length} bytes`);
   });
 });
+
+describe('whom the model is trusted from (the trusted builder)', () => {
+  const PINS_FILE = '/etc/graviton-llm/pins.json';
+  const KEY = '0123456789abcdef0123456789abcdef';
+  const QUANTIZED = `quantized:${WEIGHTS}`;
+  const pinsOf = (model: { object: string; versionId: string; sha256: string }) => ({
+    version: 1 as const, buildKey: KEY, build: { object: `builds/${KEY}.tar.gz`, versionId: 'vb', sha256: 'b'.repeat(64) }, model,
+  });
+  /** A publisher that records what it is given and answers version `id`. */
+  const publisherOf = (id = 'v9') => {
+    const published: { rel: string; sha256: string; content: string }[] = [];
+    return { published, publisher: { publish: async (src: string, rel: string, sha: string) => { published.push({ rel, sha256: sha, content: readFileSync(src, 'utf8') }); return { ok: true as const, versionId: id }; } } };
+  };
+
+  test('a pinned fleet instance serves exactly the pinned quantized version, never a later one: no download, no quantize, no write', async () => {
+    const cache = new FakeCache({ [QUANTIZED_REL]: [{ id: 'v1', content: QUANTIZED }, { id: 'v2', content: 'planted', sha256: sha256('planted') }] });
+    const pins = pinsOf({ object: QUANTIZED_REL, versionId: 'v1', sha256: sha256(QUANTIZED) });
+    const m = machine({ cache, quantizeTo: 'Q4_0', trust: { kind: 'pinned', pinsFile: PINS_FILE, pins } }, '#!/bin/sh\nexit 99\n');
+    await expect(modelPhase.run(m.input)).resolves.toEqual({ modelPath: m.served });
+    expect(readFileSync(m.served, 'utf8')).toBe(QUANTIZED);
+    expect(cache.reads).toEqual(['v1']);
+    expect(cache.puts).toEqual([]);
+    expect(m.download.requests).toEqual([]);
+    expect(m.from).toEqual(['model-quantized pinned']);
+  });
+
+  test('a pinned source model serves the pinned version; a rewritten one fails at once naming the object and both digests', async () => {
+    const rel = `models/${SHA}.gguf`;
+    const good = machine({ cache: new FakeCache({ [rel]: [{ id: 'v1', content: WEIGHTS }] }), trust: { kind: 'pinned', pinsFile: PINS_FILE, pins: pinsOf({ object: rel, versionId: 'v1', sha256: SHA }) } });
+    await modelPhase.run(good.input);
+    expect(readFileSync(good.served, 'utf8')).toBe(WEIGHTS);
+    const bad = machine({ cache: new FakeCache({ [rel]: [{ id: 'v1', content: 'rewritten' }] }), trust: { kind: 'pinned', pinsFile: PINS_FILE, pins: pinsOf({ object: rel, versionId: 'v1', sha256: SHA }) } });
+    const failure = await failureOf(modelPhase.run(bad.input));
+    expect(failure.reason).toBe(`pinned model ${rel} version v1 has SHA-256 ${sha256('rewritten')}, but the pins in ${PINS_FILE} expect ${SHA}; not using it`);
+    expect(existsSync(bad.served)).toBe(false);
+    expect(bad.download.requests).toEqual([]);
+  });
+
+  test('a deleted pinned version fails, naming it; pins of another model fail before anything is read', async () => {
+    const m = machine({ quantizeTo: 'Q4_0', trust: { kind: 'pinned', pinsFile: PINS_FILE, pins: pinsOf({ object: QUANTIZED_REL, versionId: 'v1', sha256: sha256(QUANTIZED) }) } });
+    expect((await failureOf(modelPhase.run(m.input))).reason).toMatch(new RegExp(`^pinned model ${QUANTIZED_REL} version v1 cannot be read`));
+    const other = machine({ trust: { kind: 'pinned', pinsFile: PINS_FILE, pins: pinsOf({ object: QUANTIZED_REL, versionId: 'v1', sha256: SHA }) } });
+    expect((await failureOf(modelPhase.run(other.input))).reason).toBe(`pins file ${PINS_FILE} pins the model ${QUANTIZED_REL}, but this configuration serves models/${SHA}.gguf`);
+    expect(other.cache.reads).toEqual([]);
+  });
+
+  test('a builder quantizes even where the cache holds a quantized model, and publishes what it made', async () => {
+    const cache = new FakeCache({ [QUANTIZED_REL]: [{ id: 'v1', content: 'planted', sha256: sha256('planted') }] });
+    const { published, publisher } = publisherOf();
+    const m = machine({ cache, quantizeTo: 'Q4_0', trust: { kind: 'builder', publisher } });
+    const out = await modelPhase.run(m.input);
+    expect(readFileSync(m.served, 'utf8')).toBe(QUANTIZED);
+    expect(published).toEqual([{ rel: QUANTIZED_REL, sha256: sha256(QUANTIZED), content: QUANTIZED }]);
+    expect(out.published).toEqual({ object: QUANTIZED_REL, versionId: 'v9', sha256: sha256(QUANTIZED) });
+    // The source it downloaded is cached for the next builder; the quantized model only published.
+    expect(cache.puts).toEqual([{ rel: `models/${SHA}.gguf`, mode: 'always' }]);
+    expect(cache.reads).toEqual([]);
+  });
+
+  test('a builder serving the source as it is publishes it once, verified against the template', async () => {
+    const { published, publisher } = publisherOf('v3');
+    const m = machine({ trust: { kind: 'builder', publisher } });
+    const out = await modelPhase.run(m.input);
+    expect(published).toEqual([{ rel: `models/${SHA}.gguf`, sha256: SHA, content: WEIGHTS }]);
+    expect(m.cache.puts).toEqual([]);
+    expect(out.published).toEqual({ object: `models/${SHA}.gguf`, versionId: 'v3', sha256: SHA });
+  });
+
+  test('a builder whose publish fails fails the phase', async () => {
+    const m = machine({ trust: { kind: 'builder', publisher: { publish: async () => ({ ok: false as const, detail: 'AccessDenied' }) } } });
+    expect((await failureOf(modelPhase.run(m.input))).reason).toBe(`cannot publish the model models/${SHA}.gguf to s3://fake-bucket/cache: AccessDenied`);
+  });
+});
