@@ -82,7 +82,8 @@ test('a cached build of the real llama-server is checked with the real programs 
   });
 
   expect(out.key).toBe(key);
-  expect(events).toEqual([`cache-hit ${buildCacheRel(key)}`]);
+  // The lookup, then the hit: the facts the boot result's build section is made of.
+  expect(events).toEqual([`build-lookup ${buildCacheRel(key)}`, `cache-hit ${buildCacheRel(key)}`]);
   expect(lines).toContain(`build: cache hit ${buildCacheRel(key)} (no compile); needs at run time: libc.so.6 `);
   expect(readFileSync(join(out.buildDir, 'manifest.txt'), 'utf8')).toBe(material);
   // Sealed: nobody but the owner may write to it.
