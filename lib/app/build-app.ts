@@ -1,6 +1,4 @@
 import { App, Stack } from 'aws-cdk-lib';
-import { REMOVED_BOOT_PROGRAM_KEY, removedBootProgramProblems } from '../boot/removed-boot-switch';
-import { ConfigError } from '../config/config-error';
 import { InferenceStack } from '../stacks/inference-stack';
 import { registerChecks } from './checks';
 import { addEndpointStack } from './endpoint-app';
@@ -26,8 +24,6 @@ export function buildKitApp(app: App, options: BuildAppOptions = {}): Stack[] {
   const context = app.node.getAllContext();
   const entry = chooseEntry(context, options.entry);
   checkContextKeys(entry.mode, context, readCdkJsonContext(options.baseDir ?? process.cwd()));
-  const removedBoot = removedBootProgramProblems(context[REMOVED_BOOT_PROGRAM_KEY]);
-  if (removedBoot.length > 0) throw new ConfigError(removedBoot);
   return entry.build(app, { baseDir: options.baseDir });
 }
 

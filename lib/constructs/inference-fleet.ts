@@ -15,7 +15,6 @@ import { Construct } from 'constructs';
 import { type BootEnvironment } from '../../runtime/boot/contract';
 import { renderBootEnvironment } from '../boot/boot-environment';
 import { bootBundleFile } from '../boot/boot-bundle-file';
-import { refuseRemovedBootProgram } from '../boot/removed-boot-switch';
 import { renderTrampoline } from '../boot/trampoline';
 import { LLAMA_CPP_REPOSITORY, llamaCppCommitOf } from '../catalogs/llama-cpp-release';
 import { GravitonInstanceType } from '../instances/graviton-instance-type';
@@ -578,7 +577,6 @@ export class InferenceFleet extends Construct {
       GLLM_BOOT_FAILURE_METRIC: BOOT_METRICS.failure.name,
     };
     const envFile = renderBootEnvironment(env, (v) => Token.isUnresolved(v));
-    refuseRemovedBootProgram(this);
     userData.addCommands(
       'set -euo pipefail',
       `install -d -m 0755 ${path.posix.dirname(BOOT_ENV_PATH)} ${path.posix.dirname(INSTANCE_FILES.bootProgram)}`,

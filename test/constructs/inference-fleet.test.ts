@@ -12,7 +12,6 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { IConstruct } from 'constructs';
 import { registerChecks } from '../../lib/app/checks';
 import { bootBundleFile } from '../../lib/boot/boot-bundle-file';
-import { REMOVED_BOOT_PROGRAM_KEY } from '../../lib/boot/removed-boot-switch';
 import { PropsError } from '../../lib/base/problems';
 import { AL2023_ARM64_AMI_PARAMETER } from '../../lib/catalogs/amazon-linux';
 import { LLAMA_CPP_DEFAULT_REF, LLAMA_CPP_RELEASE_COMMITS } from '../../lib/catalogs/llama-cpp-release';
@@ -384,9 +383,4 @@ describe('InferenceFleet boots the boot program through the trampoline', () => {
     expect({ status: check.status, stderr: check.stderr }).toEqual({ status: 0, stderr: '' });
   });
 
-  test('the removed context key @graviton-llm/boot:program: `bash` is refused, saying the bash boot is gone; `typescript` gives the same template as no key', () => {
-    expect(() => build(REGION_ENV, undefined, { [REMOVED_BOOT_PROGRAM_KEY]: 'bash' })).toThrow(
-      `${REMOVED_BOOT_PROGRAM_KEY}: got "bash"; the bash boot script was removed: instances run the TypeScript boot program (runtime/boot/)`);
-    expect(build(REGION_ENV, undefined, { [REMOVED_BOOT_PROGRAM_KEY]: 'typescript' }).t.toJSON()).toEqual(built.t.toJSON());
-  });
 });
