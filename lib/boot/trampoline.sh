@@ -3,7 +3,7 @@
 # program's bundle, checks its SHA-256, runs it; reports a failure itself when the program cannot run or
 # writes no boot result. Also the per-boot script (a reboot or warm-pool start runs it, from disk).
 set -uo pipefail
-BOOT_ENV=@BOOT_ENV@ BUNDLE=@BUNDLE@ RESULT=@RESULT@
+BOOT_ENV=@BOOT_ENV@ BUNDLE=@BUNDLE@ RESULT=@RESULT@ LOG_DIR=@LOG_DIR@
 # Read as data, never sourced: a value may hold & or ~ (a URL's query), which the shell would run or expand.
 while IFS= read -r line || [ -n "$line" ]; do
   key=${line%%=*}; [[ $key =~ ^GLLM_[A-Z0-9_]+$ ]] && printf -v "$key" '%s' "${line#*=}"
@@ -47,12 +47,12 @@ NODE_MAJOR=24
 find_node() {
   local n=/usr/bin/node-$NODE_MAJOR
   if [ ! -x "$n" ] && command -v dnf >/dev/null; then
-    timeout 300 dnf install -y -q "nodejs$NODE_MAJOR" >>/var/log/graviton-llm/dnf-node.log 2>&1 || say "dnf install nodejs$NODE_MAJOR failed"
+    timeout 300 dnf install -y -q "nodejs$NODE_MAJOR" >>"$LOG_DIR/dnf-node.log" 2>&1 || say "dnf install nodejs$NODE_MAJOR failed"
   fi
   [ -x "$n" ] || n=$(command -v node) || return 1
   [ "$("$n" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -ge 18 ] && echo "$n"
 }
-install -d -m 0755 "${BUNDLE%/*}" /var/log/graviton-llm
+install -d -m 0755 "${BUNDLE%/*}" "$LOG_DIR"
 node=$(find_node) || fail "no Node.js: neither /usr/bin/node-$NODE_MAJOR (dnf install nodejs$NODE_MAJOR) nor a node of major 18 or later on PATH"
 bundle_ok() { echo "@BUNDLE_SHA256@  $BUNDLE" | sha256sum --check --strict --quiet 2>/dev/null; }
 if ! bundle_ok; then

@@ -16,6 +16,8 @@ export interface TrampolineValues {
   readonly BUNDLE: string;
   /** The boot result the program writes on every boot it runs (runtime/boot/result.ts). */
   readonly RESULT: string;
+  /** The boot's log directory (runtime/boot/layout.ts), where the trampoline logs a Node install. */
+  readonly LOG_DIR: string;
   /** The bundle's S3 URI (the stack's asset; CloudFormation tokens allowed). */
   readonly BUNDLE_URL: string;
   /** The bundle's SHA-256, hex: the trampoline runs no other file. */

@@ -21,7 +21,7 @@ import { GravitonInstanceType } from '../instances/graviton-instance-type';
 import { LlamaModel } from '../models/llama-model';
 import { renderAgentConfig, renderPrometheusConfig } from '../monitoring/agent-config';
 import { BOOT_METRICS, METRIC_NAMESPACE } from '../monitoring/metric-definitions';
-import { INSTANCE_FILES } from '../../runtime/boot/layout';
+import { INSTANCE_FILES, INSTANCE_LAYOUT } from '../../runtime/boot/layout';
 import { CACHE_PREFIX } from './artifact-store';
 import { fleetImage, machineImageProblems, machineImageType } from './fleet-image';
 import { PropProblem, throwIfProblems } from '../base/problems';
@@ -610,6 +610,7 @@ export class InferenceFleet extends Construct {
       BOOT_ENV: BOOT_ENV_PATH,
       BUNDLE: INSTANCE_FILES.bootProgram,
       RESULT: INSTANCE_FILES.bootResult,
+      LOG_DIR: INSTANCE_LAYOUT.logDir,
       BUNDLE_URL: `s3://${bundle.s3BucketName}/${bundle.s3ObjectKey}`,
       BUNDLE_SHA256: createHash('sha256').update(fs.readFileSync(file)).digest('hex'),
     });

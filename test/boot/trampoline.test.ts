@@ -17,6 +17,7 @@ const VALUES: TrampolineValues = {
   BOOT_ENV: '/etc/graviton-llm/boot.env',
   BUNDLE: '/opt/graviton-llm/boot.js',
   RESULT: '/var/lib/graviton-llm/boot-result.json',
+  LOG_DIR: '/var/log/graviton-llm',
   BUNDLE_URL: 's3://${Token[TOKEN.123]}/0123abcd.js',
   BUNDLE_SHA256: 'a'.repeat(64),
 };
@@ -24,7 +25,7 @@ const VALUES: TrampolineValues = {
 test('every value is filled in where the template names it, and nothing else changes', () => {
   const text = renderTrampoline(VALUES);
   expect(text).not.toMatch(/@[A-Z0-9_]+@/);
-  expect(text).toContain('BOOT_ENV=/etc/graviton-llm/boot.env BUNDLE=/opt/graviton-llm/boot.js RESULT=/var/lib/graviton-llm/boot-result.json\n');
+  expect(text).toContain('BOOT_ENV=/etc/graviton-llm/boot.env BUNDLE=/opt/graviton-llm/boot.js RESULT=/var/lib/graviton-llm/boot-result.json LOG_DIR=/var/log/graviton-llm\n');
   expect(text).toContain(`echo "${'a'.repeat(64)}  $BUNDLE" | sha256sum --check --strict --quiet`);
   expect(text).toContain("'s3://${Token[TOKEN.123]}/0123abcd.js' \"$BUNDLE\"");
   expect(text.split('\n')).toHaveLength(readFileSync(TRAMPOLINE_TEMPLATE, 'utf8').split('\n').length);
@@ -81,7 +82,7 @@ describe('boot.env is read as data, never run', () => {
     stub('aws', `echo "aws $*" >>${calls}`);
     stub('curl', 'case "$*" in *api/token*) echo token ;; *instance-id*) echo i-0123 ;; esac');
     const script = renderTrampoline({
-      BOOT_ENV: env, BUNDLE: bundle, RESULT: join(dir, 'boot-result.json'), BUNDLE_URL: 's3://bucket/key.js',
+      BOOT_ENV: env, BUNDLE: bundle, RESULT: join(dir, 'boot-result.json'), LOG_DIR: join(dir, 'log'), BUNDLE_URL: 's3://bucket/key.js',
       BUNDLE_SHA256: createHash('sha256').update(readFileSync(bundle)).digest('hex'),
     });
     const r = spawnSync('bash', ['-c', script], { encoding: 'utf8', env: { PATH: `${join(dir, 'bin')}:/usr/bin:/bin`, HOME: dir } });
