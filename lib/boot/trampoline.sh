@@ -39,17 +39,17 @@ signal_handle() {
     "{\"Status\":\"FAILURE\",\"Reason\":\"${reason:0:250}\",\"UniqueId\":\"$2\",\"Data\":\"\"}" "$url" ||
     say "the FAILURE signal to ${url%%\?*} failed: the wait condition fails at its Timeout"
 }
-# A failed boot, reported as the boot's report phase does: a builder signals its wait condition first (the stack waits on
-# nothing else of it); the failure is counted; a fleet instance abandons each launch hook and signals FAILURE to the stack.
+# A failed boot, reported as the boot's report phase does. A builder signals its wait condition only: the stack waits on
+# nothing else of it, its failure fails the deploy, and the fleet's BootFailure (an on-call alarm) is not its to count.
+# A fleet instance counts the failure, abandons each launch hook and signals FAILURE to the stack.
 fail() {
   say "$1; reporting the failure"
   local token id="" hook hooks
   token=$(curl -sf -m 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' http://169.254.169.254/latest/api/token) &&
     id=$(curl -sf -m 5 -H "X-aws-ec2-metadata-token: $token" http://169.254.169.254/latest/meta-data/instance-id)
-  ! builder || signal_handle "$1" "${id:-builder}"
+  ! builder || { signal_handle "$1" "${id:-builder}"; exit 1; }
   [ -z "${GLLM_BOOT_FAILURE_METRIC:-}" ] || call cloudwatch put-metric-data --namespace "$GLLM_METRIC_NAMESPACE" \
     --metric-name "$GLLM_BOOT_FAILURE_METRIC" --dimensions "AutoScalingGroupName=$GLLM_AUTOSCALING_GROUP" --value 1 --unit Count
-  ! builder || exit 1
   [ -n "$id" ] || { say "no instance id from the metadata service: the launch hook abandons the instance at its timeout"; exit 1; }
   IFS=, read -r -a hooks <<<"${GLLM_LIFECYCLE_HOOK:-}"
   for hook in "${hooks[@]}"; do

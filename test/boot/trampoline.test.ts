@@ -167,10 +167,10 @@ describe('run with stand-ins for node, the AWS CLI, curl and shutdown', () => {
     expect(r.stderr).not.toContain('shutting down');
   });
 
-  test('a builder without Node (none of major 18 or later): FAILURE PUT to the handle as JSON, the failure counted, no lifecycle action or stack signal, then shutdown', () => {
+  test('a builder without Node (none of major 18 or later): FAILURE PUT to the handle as JSON; no BootFailure (the fleet alarm), lifecycle action or stack signal; then shutdown', () => {
     const r = run(builderEnv(), 'exit 0', { major: 16 });
     expect(r.status).toBe(1);
-    expect(r.calls).toEqual([handlePut, metric, 'shutdown -h now']);
+    expect(r.calls).toEqual([handlePut, 'shutdown -h now']);
     const reason = 'no Node.js: neither /usr/bin/node-24 (dnf install nodejs24) nor a node of major 18 or later on PATH';
     expect(r.bodies.map((b) => JSON.parse(b))).toEqual([{ Status: 'FAILURE', Reason: reason, UniqueId: 'i-0123', Data: '' }]);
     expect(r.stderr).toContain(`${reason}; reporting the failure`);
@@ -190,17 +190,17 @@ describe('run with stand-ins for node, the AWS CLI, curl and shutdown', () => {
   test('a builder whose program wrote no result: FAILURE PUT whose reason is JSON-safe (quotes, backslashes, control characters blanked); no instance id, the fixed one', () => {
     const r = run(builderEnv(), 'exit 3', { imds: false });
     expect(r.status).toBe(1);
-    expect(r.calls).toEqual([`node ${r.bundle} ${r.env}`, handlePut, metric, 'shutdown -h now']);
+    expect(r.calls).toEqual([`node ${r.bundle} ${r.env}`, handlePut, 'shutdown -h now']);
     expect(r.bodies).toHaveLength(1);
     const message = `the boot program (${join(bin, 'node')} ${r.bundle}) exited with status 3 without writing ${r.result}`;
     expect(message).toMatch(/["\\\t]/);
     expect(JSON.parse(r.bodies[0])).toEqual({ Status: 'FAILURE', Reason: message.replace(/["\\\t]/g, ' ').slice(0, 250), UniqueId: 'builder', Data: '' });
   });
 
-  test('a builder whose signal file is missing or holds no URL says so (the wait condition fails at its Timeout), counts the failure and shuts down', () => {
+  test('a builder whose signal file is missing or holds no URL says so (the wait condition fails at its Timeout) and shuts down, counting nothing', () => {
     for (const url of [null, '']) {
       const r = run(builderEnv(url), 'exit 0', { major: 16 });
-      expect({ status: r.status, calls: r.calls, bodies: r.bodies }).toEqual({ status: 1, calls: [metric, 'shutdown -h now'], bodies: [] });
+      expect({ status: r.status, calls: r.calls, bodies: r.bodies }).toEqual({ status: 1, calls: ['shutdown -h now'], bodies: [] });
       expect(r.stderr).toContain(`no handle URL in '${join(dir, 'builder-signal-url')}': the wait condition fails at its Timeout`);
     }
   });
