@@ -423,6 +423,13 @@ export class InferenceFleet extends Construct {
       defaultInstanceWarmup: INSTANCE_WARMUP,
     });
     this.autoScalingGroup.attachToApplicationTargetGroup(props.targetGroup);
+    if (mixedInstancesPolicy) {
+      Validations.of(this.autoScalingGroup).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-EC26',
+        reason: 'cdk-nag 3.0.2\'s EBS encryption rule reads a group\'s LaunchTemplate only and throws on one with a MixedInstancesPolicy (rules/ec2/EC2EBSVolumeEncrypted.js); '
+          + 'the launch template the policy names has its one volume encrypted (encrypted: true above).',
+      });
+    }
     Annotations.of(this.autoScalingGroup).acknowledgeWarning('@aws-cdk/aws-autoscaling:signalsNotUsedByInstanceRefresh',
       'The signals serve the creation policy only; during an instance refresh the boot program reports readiness by completing the launch lifecycle hook, as the linked documentation advises.');
 
