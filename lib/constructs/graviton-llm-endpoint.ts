@@ -614,17 +614,19 @@ export function endpointPropProblems(props: GravitonLlmEndpointProps, site: Endp
   // The memory a model needs is judged only for slots of a size their own rules accept.
   const passed = (...fields: string[]) => fields.every((field) => !ownFields.has(field));
   const slotsKnown = passed('parallelSlots', 'contextTokensPerSlot');
+  const capacity = passed('minCapacity', 'maxCapacity', 'warmPoolSize') ? capacityProblems({ minCapacity, maxCapacity, warmPoolSize }) : [];
   // The rules that span props: each only where the prop it names passed its own (a prop has one problem, its own first).
   const across = [
     ...networkPropProblems(p, passed('vpcProps.maxAzs', 'vpcProps.natGateways')),
     ...clientRangeProblems({ internetFacing, allowedCidrs: p.allowedCidrs, existingVpc: site.existingVpc ?? (p.existingVpc ? 'existingVpc' : undefined) }),
     ...tlsProblems({ internetFacing, certificateArn: p.certificateArn, domainName: p.domainName }),
     ...certificateRegionProblems(p.certificateArn, site.region, site.regionSource),
-    ...(passed('minCapacity', 'maxCapacity', 'warmPoolSize') ? capacityProblems({ minCapacity, maxCapacity, warmPoolSize }) : []),
+    ...capacity,
     ...(model ? contextProblems(model, contextTokensPerSlot) : []),
     ...(model && instance && slotsKnown ? memoryFitProblems(model, instance, parallelSlots, contextTokensPerSlot) : []),
     ...(model && slotsKnown ? additional.flatMap(({ type, field }) => memoryFitProblems(model, type.catalogEntry!, parallelSlots, contextTokensPerSlot, field)) : []),
-    ...(passed('maxCapacity', 'warmPoolSize') ? purchaseProblems(purchaseValues(p, maxCapacity, warmPoolSize)) : []),
+    // A warm pool larger than the fleet is named once, by that rule.
+    ...(passed('maxCapacity', 'warmPoolSize') ? purchaseProblems(purchaseValues(p, maxCapacity, warmPoolSize)).filter((x) => !capacity.some((c) => c.field === x.field)) : []),
     ...canaryUrlProblems(internetFacing, p.canaryUrl),
     ...(model && slotsKnown && !typeProblems.length
       ? promptCacheOf(model, p.instanceType ? smallestInstance([p.instanceType, ...(p.additionalInstanceTypes ?? [])]) : undefined, parallelSlots, contextTokensPerSlot, p.promptCacheMiB).problems

@@ -681,6 +681,8 @@ describe('Spot and several instance types of one generation (issue 24)', () => {
     const types = thrownBy({ additionalInstanceTypes: [GravitonInstanceType.of('m7g.xlarge')], warmPoolSize: 1 }) as PropsError;
     expect(types.problems).toEqual([{ field: 'warmPoolSize', given: 1, expected: expect.stringContaining('additionalInstanceTypes (m7g.xlarge) make the group a mixed instances group') }]);
     expect(thrownBy({ warmPoolSize: 1 })).toBeUndefined();
+    // A pool larger than the fleet is named once, by that rule.
+    expect((thrownBy({ purchaseOption: PurchaseOption.SPOT, warmPoolSize: 5 }) as PropsError).problems.map((p) => p.expected)).toEqual([expect.stringContaining('expected at most maxCapacity (3)')]);
   });
 
   test('the on-demand base and percentage: Spot only, in range, the base within maxCapacity; an unknown purchase option', () => {
