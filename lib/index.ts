@@ -10,6 +10,7 @@
 export { GravitonLlmEndpoint, ENDPOINT_DEFAULTS } from './constructs/graviton-llm-endpoint';
 export type { GravitonLlmEndpointProps, GravitonLlmVpcProps } from './constructs/graviton-llm-endpoint';
 export type { ScheduledCapacity } from './constructs/endpoint-checks';
+export { PurchaseOption } from './constructs/fleet-purchase';
 // The parts GravitonLlmEndpoint exposes as properties (fleet, endpoint, alarms, ...): every type
 // reachable from the public API is exported, as jsii requires of a multi-language package.
 export { InferenceNetwork } from './constructs/inference-network';

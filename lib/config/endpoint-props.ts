@@ -5,6 +5,7 @@ import { fleetImage } from '../constructs/fleet-image';
 import { GravitonLlmEndpointProps } from '../constructs/graviton-llm-endpoint';
 import { importNetwork } from '../constructs/inference-network';
 import { GravitonInstanceType } from '../instances/graviton-instance-type';
+import { PurchaseOption } from '../constructs/fleet-purchase';
 import type { KitConfig } from './schema';
 import type { ResolvedConfig } from './resolve';
 
@@ -35,6 +36,7 @@ export function endpointPropsOf(scope: Construct, config: ResolvedConfig): Gravi
     ...settingsProps(config),
     model: config.model,
     instanceType,
+    additionalInstanceTypes: config.additionalInstances.length > 0 ? config.additionalInstances.map((i) => GravitonInstanceType.of(i.instanceType)) : undefined,
     existingVpc: existing?.vpc,
     vpcSubnets: existing?.privateSubnets,
     loadBalancerSubnets: config.internetFacing ? existing?.publicSubnets : undefined,
@@ -46,15 +48,19 @@ export function endpointPropsOf(scope: Construct, config: ResolvedConfig): Gravi
 
 /** The configuration's fields that are an endpoint's props, as a configuration holds them (checked or not). */
 export type SettingFields = Pick<KitConfig, Exclude<keyof KitConfig,
-  'stackName' | 'account' | 'region' | 'model' | 'customModel' | 'instanceType' | 'amiId' | 'vpcId' | 'privateSubnetIds' | 'publicSubnetIds' | 'vpcCidr' | 'maxAzs' | 'natGateways'>>;
+  'stackName' | 'account' | 'region' | 'model' | 'customModel' | 'instanceType' | 'additionalInstanceTypes' | 'amiId' | 'vpcId' | 'privateSubnetIds' | 'publicSubnetIds' | 'vpcCidr' | 'maxAzs' | 'natGateways'>>;
 
 /**
  * The props every field of the configuration but the model, the instance
- * type, the VPC and the image maps to, one by one: a Duration for a field
+ * types, the VPC and the image maps to, one by one: a Duration for a field
  * named in seconds or minutes, a retention for logRetentionDays.
  */
-export function settingsProps(config: SettingFields): Omit<GravitonLlmEndpointProps, 'model' | 'instanceType'> {
+export function settingsProps(config: SettingFields): Omit<GravitonLlmEndpointProps, 'model' | 'instanceType' | 'additionalInstanceTypes'> {
   return {
+    // A string the endpoint checks against PurchaseOption's values (purchaseOptionType).
+    purchaseOption: config.purchaseOption as PurchaseOption | undefined,
+    onDemandBaseCapacity: config.onDemandBaseCapacity,
+    onDemandPercentageAboveBaseCapacity: config.onDemandPercentageAboveBaseCapacity,
     minCapacity: config.minCapacity,
     maxCapacity: config.maxCapacity,
     parallelSlots: config.parallelSlots,

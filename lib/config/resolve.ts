@@ -20,8 +20,10 @@ export type NetworkPlan =
   | { readonly kind: 'existing'; readonly vpcId: string; readonly privateSubnetIds: readonly string[]; readonly publicSubnetIds?: readonly string[] };
 
 /** A configuration that passed every check, with catalog entries and defaults filled in. */
-export interface ResolvedConfig extends Omit<KitConfig, 'model' | 'customModel' | 'llamaCppRef' | 'apiKeyParameterName' | 'rootVolumeGiB'> {
+export interface ResolvedConfig extends Omit<KitConfig, 'model' | 'customModel' | 'llamaCppRef' | 'apiKeyParameterName' | 'rootVolumeGiB' | 'additionalInstanceTypes'> {
   readonly instance: GravitonInstance;
+  /** additionalInstanceTypes' catalog entries, in order; none where the field is unset. */
+  readonly additionalInstances: readonly GravitonInstance[];
   readonly model: LlamaModel;
   readonly llamaCppRef: string;
   /** The commit llamaCppRef names, which instances fetch and check. */
@@ -47,6 +49,13 @@ export const DEFAULT_VPC_CIDR = ENDPOINT_DEFAULTS.vpcCidr;
 export function resolveConfig(config: KitConfig): ResolvedConfig {
   const problems: ConfigProblem[] = [];
   const instanceType = built(problems, () => GravitonInstanceType.of(config.instanceType));
+  // Each entry is GravitonInstanceType.of's to judge; its problem is named by the entry (additionalInstanceTypes.1).
+  const additionalTypes = (config.additionalInstanceTypes ?? []).map((name, i) => {
+    const entryProblems: ConfigProblem[] = [];
+    const type = built(entryProblems, () => GravitonInstanceType.of(name));
+    problems.push(...entryProblems.map((p) => ({ ...p, field: `additionalInstanceTypes.${i}` })));
+    return type;
+  });
   const model = resolveModel(config, problems);
   const network = resolveNetwork(config, problems);
 
@@ -70,6 +79,8 @@ export function resolveConfig(config: KitConfig): ResolvedConfig {
     ...settingsProps(config),
     model,
     instanceType,
+    // Only a whole list: the checks across the types (one generation, no warm pool beside them) wait for every name to be known.
+    additionalInstanceTypes: additionalTypes.every((t) => t !== undefined) && additionalTypes.length > 0 ? additionalTypes : undefined,
     vpcProps: config.vpcId === undefined ? { cidr: config.vpcCidr, maxAzs: config.maxAzs, natGateways: config.natGateways } : undefined,
     machineImage: config.amiId !== undefined ? imageOf(config.amiId) : undefined,
   } as GravitonLlmEndpointProps;
@@ -90,10 +101,11 @@ export function resolveConfig(config: KitConfig): ResolvedConfig {
     throw new ConfigError(problems.map((p) => (p.source !== undefined || p.given === undefined ? p : { ...p, source: fieldSource(config, p.field) })));
   }
 
-  const { model: _m, customModel: _c, ...rest } = config;
+  const { model: _m, customModel: _c, additionalInstanceTypes: _a, ...rest } = config;
   return {
     ...rest,
     instance,
+    additionalInstances: additionalTypes.map((t) => t!.catalogEntry!),
     model,
     llamaCppRef,
     llamaCppCommit,

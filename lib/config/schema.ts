@@ -79,6 +79,14 @@ export const configSchema = z.strictObject({
     .describe('Your own GGUF instead of a catalog model (object; give it in a config file or as JSON). @default - none'),
   instanceType: z.string().default('c7g.2xlarge')
     .describe('Graviton instance type (see the Graviton catalog).'),
+  additionalInstanceTypes: z.array(z.string()).optional()
+    .describe('More Graviton types the group may launch besides instanceType (which stays its first), of instanceType\'s generation (one build serves them all), each passing the memory fit check; e.g. ["m7g.2xlarge"] beside c7g.2xlarge. Not with warmPoolSize. @default - instanceType only'),
+  purchaseOption: z.string().optional()
+    .describe('`on-demand`, or `spot`: Spot above an on-demand base (onDemandBaseCapacity, onDemandPercentageAboveBaseCapacity), price-capacity-optimized, Capacity Rebalance. A Spot instance is not yet drained before it is taken back (see Spot and several instance types). Not with warmPoolSize. @default - on-demand'),
+  onDemandBaseCapacity: ranged('onDemandBaseCapacity').optional()
+    .describe('With purchaseOption spot: the first instances, launched on demand before any Spot one. @default - 0'),
+  onDemandPercentageAboveBaseCapacity: ranged('onDemandPercentageAboveBaseCapacity').optional()
+    .describe('With purchaseOption spot: the percentage of instances above the base launched on demand. @default - 0 (all Spot above the base)'),
   amiId: z.string().optional()
     .describe(`Amazon Linux 2023 arm64 AMI the instances start from, an id of the stack's region (needs region). The fleet moves to another AMI only when this changes; the current one: \`aws ssm get-parameter --name ${AL2023_ARM64_AMI_PARAMETER} --query Parameter.Value --output text\`. @default - that parameter's value, looked up at the first synth with credentials and recorded in cdk.context.json`),
   minCapacity: ranged('minCapacity').default(ENDPOINT_DEFAULTS.minCapacity)

@@ -144,15 +144,19 @@ export function servingMemory(model: LlamaModel, parallelSlots: number, contextT
   return memoryNeed({ modelBytes: model.servedBytes(), architecture: model.architecture, parallelSlots, contextTokensPerSlot });
 }
 
-/** The model, its slots' KV cache and compute buffers in the instance's usable memory, with sizes that would fit. */
-export function memoryFitProblems(model: LlamaModel, instance: GravitonInstance, parallelSlots: number, contextTokensPerSlot: number): PropProblem[] {
+/**
+ * The model, its slots' KV cache and compute buffers in the instance's usable
+ * memory, with sizes that would fit; `field` names the prop that gave the type
+ * (instanceType, or an entry of additionalInstanceTypes).
+ */
+export function memoryFitProblems(model: LlamaModel, instance: GravitonInstance, parallelSlots: number, contextTokensPerSlot: number, field = 'instanceType'): PropProblem[] {
   const memory = servingMemory(model, parallelSlots, contextTokensPerSlot);
   if (!memory || fits(memory, instance)) {
     return [];
   }
   const alternatives = sizesThatFit(memory, instance).map((i) => `${i.instanceType} (${i.memoryGiB} GiB)`);
   return [{
-    field: 'instanceType',
+    field,
     given: instance.instanceType,
     expected: `${model.displayName} ${model.quantization} with ${parallelSlots} slots of ${contextTokensPerSlot} tokens needs ${formatGiB(memory.totalBytes)} `
       + `(model ${formatGiB(memory.modelBytes)} + KV cache ${formatGiB(memory.kvCacheBytes)} + compute buffers ${formatGiB(memory.computeBytes)}), `

@@ -22,6 +22,9 @@ import { machineImageProblems, machineImageType } from './fleet-image';
 import { cidrListProblems, cidrProblem, formatProblems } from './prop-formats';
 import { RangedSetting, rangeExpectation, rangeProblems } from './prop-ranges';
 import { FleetScaling } from './fleet-scaling';
+import {
+  FleetPurchaseValues, PurchaseOption, instanceTypeListType, instanceTypesProblems, purchaseOptionType, purchaseProblems, smallestInstance,
+} from './fleet-purchase';
 import { InferenceEndpoint } from './inference-endpoint';
 import { InferenceFleet, assetBucketAccountProblems, endpointNameProblems, fleetGroupName } from './inference-fleet';
 import { ExistingVpcChoice, InferenceNetwork } from './inference-network';
@@ -88,8 +91,44 @@ export interface GravitonLlmVpcProps {
 export interface GravitonLlmEndpointProps {
   /** The model served: a `LlamaModel` constant, `LlamaModel.fromCatalog(id)` or `LlamaModel.custom({...})`. */
   readonly model: LlamaModel;
-  /** The Graviton instance type, e.g. `GravitonInstanceType.of('c7g.2xlarge')`; synth checks that the model fits its memory. */
+  /**
+   * The Graviton instance type, e.g. `GravitonInstanceType.of('c7g.2xlarge')`; synth checks that the model fits its memory.
+   * With additionalInstanceTypes, the group's first type (see there).
+   */
   readonly instanceType: GravitonInstanceType;
+  /**
+   * Further types the group may launch besides instanceType, which stays the
+   * first: on demand, the group launches instanceType while it has capacity and
+   * these in order when it has none; on Spot, price-capacity-optimized picks
+   * among all of them. Each must be a catalog type (`GravitonInstanceType.of`),
+   * not instanceType again, pass the memory fit check for the model, slots and
+   * context, and be of instanceType's Graviton generation: one llama.cpp build
+   * serves the group (one build per generation is not there yet). Every
+   * instance runs parallelSlots slots, whatever its type; the prompt cache is
+   * sized by the type with the least memory. Not with a warm pool (AWS does
+   * not support one on a mixed instances group).
+   *
+   * A list beside instanceType, not a second list that repeats it: a
+   * configuration or app that names one type stays as it is, and there is
+   * no way to say the first type twice.
+   * @default - instanceType only
+   */
+  readonly additionalInstanceTypes?: GravitonInstanceType[];
+  /**
+   * How the group buys its instances: `PurchaseOption.ON_DEMAND`, or
+   * `PurchaseOption.SPOT`: an Auto Scaling mixed instances policy with
+   * onDemandBaseCapacity instances on demand, onDemandPercentageAboveBaseCapacity
+   * of the rest on demand and the others Spot, price-capacity-optimized
+   * allocation and Capacity Rebalance. A Spot instance can be taken back
+   * with two minutes' notice, and the kit does not yet drain it first:
+   * streams running on it then break (see the README). Not with a warm pool.
+   * @default PurchaseOption.ON_DEMAND - every instance on demand, one type without a mixed instances policy
+   */
+  readonly purchaseOption?: PurchaseOption;
+  /** With Spot: the group's first instances, launched on demand before any Spot one; at most maxCapacity. @default 0 */
+  readonly onDemandBaseCapacity?: number;
+  /** With Spot: the percentage of instances above the base launched on demand (0 to 100). @default 0 - all Spot above the base */
+  readonly onDemandPercentageAboveBaseCapacity?: number;
 
   /**
    * Deploy into this VPC rather than a new one. Its subnets (vpcSubnets) must
@@ -275,7 +314,9 @@ export class GravitonLlmEndpoint extends Construct {
       ...endpointNameInUse(this, stack, props.endpointName, endpointName),
     ]);
     const commit = llamaCppCommitOf(llamaCppRef, props.llamaCppCommit);
-    const promptCache = promptCacheOf(props.model, props.instanceType.catalogEntry, parallelSlots, contextTokensPerSlot, props.promptCacheMiB);
+    const instanceTypes = [props.instanceType, ...(props.additionalInstanceTypes ?? [])];
+    // One --cache-ram for every instance: what the type with the least memory leaves.
+    const promptCache = promptCacheOf(props.model, smallestInstance(instanceTypes), parallelSlots, contextTokensPerSlot, props.promptCacheMiB);
 
     let privateSubnets: ec2.SubnetSelection;
     let loadBalancerSubnets: ec2.SubnetSelection;
@@ -352,6 +393,10 @@ export class GravitonLlmEndpoint extends Construct {
       vpc: this.vpc,
       subnets: privateSubnets,
       instanceType: props.instanceType,
+      additionalInstanceTypes: props.additionalInstanceTypes,
+      purchaseOption: props.purchaseOption,
+      onDemandBaseCapacity: props.onDemandBaseCapacity,
+      onDemandPercentageAboveBaseCapacity: props.onDemandPercentageAboveBaseCapacity,
       model: props.model,
       llamaCppRef,
       llamaCppCommit: commit.commit!,
@@ -459,6 +504,10 @@ const SUBNETS = 'expected an ec2.SubnetSelection, e.g. { subnetType: ec2.SubnetT
 const ENDPOINT_PROP_TYPES: { readonly [K in keyof GravitonLlmEndpointProps]-?: PropType } = {
   model: llamaModelType,
   instanceType: gravitonInstanceTypeType,
+  additionalInstanceTypes: instanceTypeListType,
+  purchaseOption: purchaseOptionType,
+  onDemandBaseCapacity: ranged('onDemandBaseCapacity'),
+  onDemandPercentageAboveBaseCapacity: ranged('onDemandPercentageAboveBaseCapacity'),
   existingVpc: objectType('expected an ec2.IVpc: a Vpc of your stack, or ec2.Vpc.fromLookup / fromVpcAttributes', 'vpcId'),
   vpcSubnets: objectType(SUBNETS),
   loadBalancerSubnets: objectType(SUBNETS),
@@ -505,6 +554,19 @@ const ENDPOINT_PROP_TYPES: { readonly [K in keyof GravitonLlmEndpointProps]-?: P
 /** The props as the value checks see them: any prop of the wrong type left out, the model and instance type among them. */
 type CheckedProps = Omit<GravitonLlmEndpointProps, 'model' | 'instanceType'> & { readonly model?: LlamaModel; readonly instanceType?: GravitonInstanceType };
 
+/** The types' and the purchase option's values as their checks take them, defaults applied. */
+function purchaseValues(p: CheckedProps, maxCapacity: number, warmPoolSize: number): FleetPurchaseValues {
+  return {
+    instanceType: p.instanceType,
+    additionalInstanceTypes: p.additionalInstanceTypes,
+    purchaseOption: p.purchaseOption,
+    onDemandBaseCapacity: p.onDemandBaseCapacity,
+    onDemandPercentageAboveBaseCapacity: p.onDemandPercentageAboveBaseCapacity,
+    warmPoolSize,
+    maxCapacity,
+  };
+}
+
 /**
  * Every problem with an endpoint's props that synth can tell, each named by
  * its prop: each prop's JavaScript type first, then the values' own rules and
@@ -529,8 +591,13 @@ export function endpointPropProblems(props: GravitonLlmEndpointProps, site: Endp
   const internetFacing = p.internetFacing ?? false;
   const model = p.model;
   const instance = p.instanceType?.catalogEntry;
+  const typeProblems = instanceTypesProblems(purchaseValues(p, maxCapacity, warmPoolSize));
+  // The additional types that passed their own rules: each is held to the memory fit check as instanceType is.
+  const additional = (p.additionalInstanceTypes ?? []).map((t, i) => ({ type: t, field: `additionalInstanceTypes[${i}]` }))
+    .filter(({ field }) => !typeProblems.some((problem) => problem.field === field || problem.field === 'additionalInstanceTypes'));
   // Each value's own rules: its shape, its range.
   const own = [
+    ...typeProblems,
     ...formatProblems(p),
     ...cidrListProblems('allowedCidrs', p.allowedCidrs, '10.0.0.0/8'),
     ...scheduleProblems(p.scheduledCapacity ?? []),
@@ -547,17 +614,23 @@ export function endpointPropProblems(props: GravitonLlmEndpointProps, site: Endp
   // The memory a model needs is judged only for slots of a size their own rules accept.
   const passed = (...fields: string[]) => fields.every((field) => !ownFields.has(field));
   const slotsKnown = passed('parallelSlots', 'contextTokensPerSlot');
+  const capacity = passed('minCapacity', 'maxCapacity', 'warmPoolSize') ? capacityProblems({ minCapacity, maxCapacity, warmPoolSize }) : [];
   // The rules that span props: each only where the prop it names passed its own (a prop has one problem, its own first).
   const across = [
     ...networkPropProblems(p, passed('vpcProps.maxAzs', 'vpcProps.natGateways')),
     ...clientRangeProblems({ internetFacing, allowedCidrs: p.allowedCidrs, existingVpc: site.existingVpc ?? (p.existingVpc ? 'existingVpc' : undefined) }),
     ...tlsProblems({ internetFacing, certificateArn: p.certificateArn, domainName: p.domainName }),
     ...certificateRegionProblems(p.certificateArn, site.region, site.regionSource),
-    ...(passed('minCapacity', 'maxCapacity', 'warmPoolSize') ? capacityProblems({ minCapacity, maxCapacity, warmPoolSize }) : []),
+    ...capacity,
     ...(model ? contextProblems(model, contextTokensPerSlot) : []),
     ...(model && instance && slotsKnown ? memoryFitProblems(model, instance, parallelSlots, contextTokensPerSlot) : []),
+    ...(model && slotsKnown ? additional.flatMap(({ type, field }) => memoryFitProblems(model, type.catalogEntry!, parallelSlots, contextTokensPerSlot, field)) : []),
+    // A warm pool larger than the fleet is named once, by that rule.
+    ...(passed('maxCapacity', 'warmPoolSize') ? purchaseProblems(purchaseValues(p, maxCapacity, warmPoolSize)).filter((x) => !capacity.some((c) => c.field === x.field)) : []),
     ...canaryUrlProblems(internetFacing, p.canaryUrl),
-    ...(model && slotsKnown ? promptCacheOf(model, instance, parallelSlots, contextTokensPerSlot, p.promptCacheMiB).problems : []),
+    ...(model && slotsKnown && !typeProblems.length
+      ? promptCacheOf(model, p.instanceType ? smallestInstance([p.instanceType, ...(p.additionalInstanceTypes ?? [])]) : undefined, parallelSlots, contextTokensPerSlot, p.promptCacheMiB).problems
+      : []),
   ].filter((problem) => !ownFields.has(problem.field));
   return [...types, ...across, ...own];
 }

@@ -35,6 +35,9 @@ import { formatProblems } from './prop-formats';
 import { rangeExpectation, rangeProblems } from './prop-ranges';
 import { nagArn, nagText } from './nag-findings';
 import { INSTANCE_WARMUP } from './fleet-scaling';
+import {
+  PurchaseOption, SPOT_DEFAULTS, instanceTypeListType, instanceTypesProblems, mixedInstancesPolicyOf, purchaseOptionType, purchaseProblems,
+} from './fleet-purchase';
 
 export interface InferenceFleetProps {
   /** The name the group and the agent configuration's parameters are named after (see fleetGroupName). */
@@ -44,8 +47,19 @@ export interface InferenceFleetProps {
   readonly vpc: ec2.IVpc;
   /** Private subnets the instances run in. */
   readonly subnets: ec2.SubnetSelection;
-  /** The Graviton type the instances run on, and its generation's llama.cpp build flags. */
+  /** The Graviton type the instances run on, and its generation's llama.cpp build flags; with additionalInstanceTypes, the group's first type. */
   readonly instanceType: GravitonInstanceType;
+  /**
+   * Further catalog types of instanceType's generation the group may launch
+   * (GravitonLlmEndpointProps.additionalInstanceTypes). @default - instanceType only
+   */
+  readonly additionalInstanceTypes?: GravitonInstanceType[];
+  /** On demand, or Spot above an on-demand base (GravitonLlmEndpointProps.purchaseOption). @default PurchaseOption.ON_DEMAND */
+  readonly purchaseOption?: PurchaseOption;
+  /** With Spot: the group's first instances, on demand. @default 0 */
+  readonly onDemandBaseCapacity?: number;
+  /** With Spot: the percentage on demand above the base. @default 0 - all Spot above the base */
+  readonly onDemandPercentageAboveBaseCapacity?: number;
   /** The model the instances serve. */
   readonly model: LlamaModel;
   /** llama.cpp release tag or commit the instances build. */
@@ -159,6 +173,10 @@ const FLEET_PROP_TYPES: { readonly [K in keyof InferenceFleetProps]-?: PropType 
   vpc: required(objectType('expected an ec2.IVpc', 'vpcId'), 'an ec2.IVpc'),
   subnets: required(objectType('expected an ec2.SubnetSelection'), 'an ec2.SubnetSelection'),
   instanceType: gravitonInstanceTypeType,
+  additionalInstanceTypes: instanceTypeListType,
+  purchaseOption: purchaseOptionType,
+  onDemandBaseCapacity: numberType(rangeExpectation('onDemandBaseCapacity')),
+  onDemandPercentageAboveBaseCapacity: numberType(rangeExpectation('onDemandPercentageAboveBaseCapacity')),
   model: llamaModelType,
   llamaCppRef: text('a llama.cpp release tag or commit'),
   llamaCppCommit: text('the 40-character commit llamaCppRef names'),
@@ -206,6 +224,8 @@ export function fleetPropProblems(props: InferenceFleetProps): PropProblem[] {
     ...(p.minCapacity !== undefined && p.maxCapacity !== undefined && p.warmPoolSize !== undefined
       ? capacityProblems({ minCapacity: p.minCapacity, maxCapacity: p.maxCapacity, warmPoolSize: p.warmPoolSize })
       : []),
+    ...instanceTypesProblems(p),
+    ...purchaseProblems(p),
     ...rangeProblems([
       ...(['port', 'parallelSlots', 'contextTokensPerSlot', 'minCapacity', 'maxCapacity', 'rootVolumeGiB', 'rootVolumeThroughputMiBps', 'updateMinHealthyPercent', 'warmPoolSize'] as const)
         .map((field) => ({ field, setting: field, value: p[field] })),
@@ -356,11 +376,23 @@ export class InferenceFleet extends Construct {
     Tags.of(launchTemplate).add('Name', launchTemplate.node.scopes.map((c) => c.node.id).filter((id) => id !== '' && id !== 'Default').join('/'));
 
     const bootTimeout = props.bootTimeout;
+    const spot = props.purchaseOption === PurchaseOption.SPOT;
+    // A group takes either the launch template or a mixed instances policy over it; one type on demand keeps the former.
+    const mixedInstancesPolicy = mixedInstancesPolicyOf(launchTemplate, {
+      instanceTypes: [props.instanceType, ...(props.additionalInstanceTypes ?? [])],
+      purchaseOption: props.purchaseOption ?? PurchaseOption.ON_DEMAND,
+      onDemandBaseCapacity: props.onDemandBaseCapacity ?? SPOT_DEFAULTS.onDemandBaseCapacity,
+      onDemandPercentageAboveBaseCapacity: props.onDemandPercentageAboveBaseCapacity ?? SPOT_DEFAULTS.onDemandPercentageAboveBaseCapacity,
+    });
     this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Group', {
       autoScalingGroupName: this.groupName,
       vpc: props.vpc,
       vpcSubnets: props.subnets,
-      launchTemplate,
+      ...(mixedInstancesPolicy ? { mixedInstancesPolicy } : { launchTemplate }),
+      // Spot: on a rebalance recommendation the group launches a replacement before the instance
+      // at risk is interrupted ("Use Capacity Rebalancing to handle Amazon EC2 Spot Interruptions",
+      // https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-capacity-rebalancing.html).
+      ...(spot ? { capacityRebalance: true } : {}),
       minCapacity: props.minCapacity,
       maxCapacity: props.maxCapacity,
       healthChecks: autoscaling.HealthChecks.withAdditionalChecks({
@@ -391,6 +423,13 @@ export class InferenceFleet extends Construct {
       defaultInstanceWarmup: INSTANCE_WARMUP,
     });
     this.autoScalingGroup.attachToApplicationTargetGroup(props.targetGroup);
+    if (mixedInstancesPolicy) {
+      Validations.of(this.autoScalingGroup).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-EC26',
+        reason: 'cdk-nag 3.0.2\'s EBS encryption rule reads a group\'s LaunchTemplate only and throws on one with a MixedInstancesPolicy (rules/ec2/EC2EBSVolumeEncrypted.js); '
+          + 'the launch template the policy names has its one volume encrypted (encrypted: true above).',
+      });
+    }
     Annotations.of(this.autoScalingGroup).acknowledgeWarning('@aws-cdk/aws-autoscaling:signalsNotUsedByInstanceRefresh',
       'The signals serve the creation policy only; during an instance refresh the boot program reports readiness by completing the launch lifecycle hook, as the linked documentation advises.');
 
@@ -541,7 +580,8 @@ export class InferenceFleet extends Construct {
     const bootDeadline = String(bootDeadlineSeconds(props.bootTimeout));
     const env: BootEnvironment = {
       GLLM_MODE: 'aws',
-      GLLM_INSTANCE_TYPE: instanceType.instanceType,
+      // Every type the group may launch, instanceType first; they share the generation and build below.
+      GLLM_INSTANCE_TYPE: [instanceType, ...(props.additionalInstanceTypes ?? [])].map((t) => t.instanceType).join(','),
       // stringifyNumber: the org template's generation and model size are CloudFormation values.
       GLLM_GENERATION: Tokenization.stringifyNumber(instanceType.generation),
       GLLM_CPU_PART: instanceType.cpuPart,

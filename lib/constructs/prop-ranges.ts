@@ -33,6 +33,10 @@ export const PROP_RANGES = {
   updateMinHealthyPercent: { min: 0, max: 100 },
   updateBakeTimeMinutes: { min: 0, max: 180 },
   warmPoolSize: { min: 0, max: 100 },
+  /** Spot groups: instances kept on demand before any Spot one (as maxCapacity, 100 at most). */
+  onDemandBaseCapacity: { min: 0, max: 100 },
+  /** Spot groups: the share of instances above the base that are on demand. */
+  onDemandPercentageAboveBaseCapacity: { min: 0, max: 100 },
   ttftP90AlarmMs: { min: 100, max: 600000 },
   tpotP90AlarmMs: { min: 10, max: 10000 },
   errorRateAlarmPercent: { min: 0.1, max: 100, whole: false },

@@ -15,7 +15,7 @@
 /** Every key the boot reads, with why it needs it (in the order the file is rendered). */
 export const BOOT_ENV_KEYS = {
   GLLM_MODE: '`aws` on an instance; `local` on a developer machine (no IMDS, SSM, S3 or cfn-signal)',
-  GLLM_INSTANCE_TYPE: 'configured instance type, checked against the running CPU',
+  GLLM_INSTANCE_TYPE: 'the instance types the group may launch, comma-separated, the first its first choice: all of GLLM_GENERATION, so the CPU check (CPU part) holds for any of them and names them',
   GLLM_GENERATION: 'Graviton generation number of that type',
   GLLM_CPU_PART: 'expected /proc/cpuinfo CPU part; a build is never run on another core',
   GLLM_ARM_ARCH: 'GGML_CPU_ARM_ARCH for the llama.cpp build',
@@ -163,6 +163,7 @@ const COMMON_RULES: readonly ValueRule[] = [
   match('GLLM_AGENT_CONFIG_PARAMETER', OPTIONAL_SSM_NAME, 'empty or an SSM parameter name'),
   match('GLLM_PROMETHEUS_CONFIG_PARAMETER', OPTIONAL_SSM_NAME, 'empty or an SSM parameter name'),
   match('GLLM_LIFECYCLE_HOOK', /^([A-Za-z0-9_/-]+(,[A-Za-z0-9_/-]+)*)?$/, 'empty or comma-separated lifecycle hook names'),
+  match('GLLM_INSTANCE_TYPE', /^[A-Za-z0-9.-]+(,[A-Za-z0-9.-]+)*$/, 'one or more instance type names, comma-separated, none empty'),
 ];
 
 /**
@@ -183,7 +184,8 @@ export interface BootEnvProblem {
 
 /** The settings of both modes. */
 interface BootConfigBase {
-  readonly instanceType: string;
+  /** GLLM_INSTANCE_TYPE: the group's types, its first choice first (one for a group of one type). */
+  readonly instanceTypes: readonly string[];
   readonly generation: number;
   /** `0x...`, as /proc/cpuinfo writes it. */
   readonly cpuPart: string;
@@ -354,7 +356,7 @@ function roleCombinationProblems(values: ReadonlyMap<string, string>, named: Rea
 function toConfig(values: ReadonlyMap<string, string>): BootConfig {
   const get = (key: BootEnvKey | LocalBootEnvKey) => values.get(key) ?? '';
   const base: BootConfigBase = {
-    instanceType: get('GLLM_INSTANCE_TYPE'),
+    instanceTypes: get('GLLM_INSTANCE_TYPE').split(','),
     generation: Number(get('GLLM_GENERATION')),
     cpuPart: get('GLLM_CPU_PART'),
     armArch: get('GLLM_ARM_ARCH'),

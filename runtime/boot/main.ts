@@ -308,7 +308,7 @@ export async function boot(config: BootConfig, envFile: string, log: BootLog, cl
     adapters = await adaptersFor(config, limit, clock, say);
     const a = adapters;
     const { layout } = a;
-    log.log(`boot (${config.mode} mode) with ${envFile}: ${config.instanceType}, llama.cpp ${config.llamaCppRef}, model ${config.modelFile}; deadline in ${deadline.secondsLeft()} s`);
+    log.log(`boot (${config.mode} mode) with ${envFile}: ${config.instanceTypes.join(' or ')}, llama.cpp ${config.llamaCppRef}, model ${config.modelFile}; deadline in ${deadline.secondsLeft()} s`);
     // The pins are part of the configuration: a fleet instance whose pins cannot be read runs nothing.
     let pinned: Awaited<ReturnType<typeof readPins>>;
     try {
@@ -334,7 +334,7 @@ export async function boot(config: BootConfig, envFile: string, log: BootLog, cl
         agent: a.logAgent, secrets: a.secrets, log: say,
       }, runner);
     }
-    const cpu = await runPhase(cpuPhase, { instanceType: config.instanceType, generation: config.generation, cpuPart: config.cpuPart, armArch: config.armArch, x86: a.x86, x86BaselineFlags: X86_BASELINE_CPU_FLAGS, platform: a.platform, log: say }, runner);
+    const cpu = await runPhase(cpuPhase, { instanceTypes: config.instanceTypes, generation: config.generation, cpuPart: config.cpuPart, armArch: config.armArch, x86: a.x86, x86BaselineFlags: X86_BASELINE_CPU_FLAGS, platform: a.platform, log: say }, runner);
     const build = await runPhase(buildPhase, {
       trust,
       llamaCppRef: config.llamaCppRef,

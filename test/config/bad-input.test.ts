@@ -116,6 +116,15 @@ const CASES: BadCase[] = [
   { name: 'nested key of a scalar field', context: { 'minCapacity.value': '1' }, field: 'minCapacity.value', says: 'unknown configuration field' },
   { name: 'cdk.json config that is not an object', context: { 'graviton-llm': 'c7g.large' }, field: 'graviton-llm', says: 'object' },
   { name: 'missing config file', context: { config: 'config/does-not-exist.json' }, field: 'config', says: 'cannot be read' },
+  { name: 'an additional type that is not Graviton, on the command line', context: { additionalInstanceTypes: 'm7g.2xlarge,m5.2xlarge' }, field: 'additionalInstanceTypes.1', says: 'm5.2xlarge' },
+  { name: 'an additional type of another generation', context: { additionalInstanceTypes: 'c8g.2xlarge' }, field: 'additionalInstanceTypes.0', says: 'mixing generations needs one build per generation' },
+  { name: 'an additional type that repeats instanceType', context: { 'graviton-llm': { instanceType: 'c7g.2xlarge', additionalInstanceTypes: ['c7g.2xlarge'] } }, field: 'additionalInstanceTypes.0', says: 'instanceType is already the group\'s first type' },
+  { name: 'an additional type the model does not fit', context: { model: 'llama-3.1-8b-instruct-q8_0', instanceType: 'm7g.2xlarge', additionalInstanceTypes: 'c7g.large' }, field: 'additionalInstanceTypes.0', says: 'but c7g.large has 4 GiB' },
+  { name: 'an unknown purchase option', context: { purchaseOption: 'Spot' }, field: 'purchaseOption', says: '\'on-demand\' or \'spot\'' },
+  { name: 'an on-demand base without Spot', context: { onDemandBaseCapacity: '1' }, field: 'onDemandBaseCapacity', says: 'applies only with purchaseOption \'spot\'' },
+  { name: 'a percentage above 100', context: { purchaseOption: 'spot', onDemandPercentageAboveBaseCapacity: '150' }, field: 'onDemandPercentageAboveBaseCapacity', says: 'from 0 to 100' },
+  { name: 'a warm pool with Spot', context: { purchaseOption: 'spot', warmPoolSize: '1' }, field: 'warmPoolSize', says: 'AWS does not support a warm pool on an Auto Scaling group with a mixed instances policy or Spot Instances' },
+  { name: 'a warm pool with several types', context: { additionalInstanceTypes: 'm7g.2xlarge', warmPoolSize: '1' }, field: 'warmPoolSize', says: 'Choose a warm pool (one instance type, on demand' },
   { name: 'context above every model\'s training length, in cdk.json', context: { 'graviton-llm': { contextTokensPerSlot: 200000 } }, field: 'contextTokensPerSlot', says: '200000' },
 ];
 
@@ -158,6 +167,14 @@ test('the endpoint\'s own checks, run on a configuration: each problem once, nam
     expect.objectContaining({ field: 'allowedCidrs', given: '0.0.0.0/0', source: '-c allowedCidrs' }),
     expect.objectContaining({ field: 'canaryUrl', source: '-c canaryUrl' }),
   ]);
+});
+
+test('Spot over several types of one generation: accepted, as the endpoint\'s props', () => {
+  const resolved = resolveConfig(loadConfig({ additionalInstanceTypes: 'm7g.2xlarge,r7g.xlarge', purchaseOption: 'spot', onDemandBaseCapacity: '1', onDemandPercentageAboveBaseCapacity: '20' }));
+  expect(resolved.additionalInstances.map((i) => i.instanceType)).toEqual(['m7g.2xlarge', 'r7g.xlarge']);
+  expect(resolved).toMatchObject({ purchaseOption: 'spot', onDemandBaseCapacity: 1, onDemandPercentageAboveBaseCapacity: 20 });
+  expect(resolved).not.toHaveProperty('additionalInstanceTypes');
+  expect(resolveConfig(loadConfig({})).additionalInstances).toEqual([]);
 });
 
 test('an unreadable config file is named with its resolved path', () => {

@@ -7,6 +7,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { registerChecks } from '../../lib/app/checks';
 import { CATALOG_MODELS } from '../../lib/catalogs/model-catalog';
 import { GravitonLlmEndpoint, GravitonLlmEndpointProps } from '../../lib/constructs/graviton-llm-endpoint';
+import { PurchaseOption } from '../../lib/constructs/fleet-purchase';
 import { PropsError } from '../../lib/base/problems';
 import { GravitonInstanceType } from '../../lib/instances/graviton-instance-type';
 import { LlamaModel } from '../../lib/models/llama-model';
@@ -568,5 +569,132 @@ describe('GravitonInstanceType', () => {
     expect(() => GravitonInstanceType.of('C7G.2xlarge')).toThrow('GravitonInstanceType.of: invalid props:\n  - instanceType: got "C7G.2xlarge"; EC2 instance type names are written in lowercase: "c7g.2xlarge"');
     const stack = new Stack();
     expect(() => GravitonInstanceType.of(new CfnParameter(stack, 'Type').valueAsString)).toThrow(/chosenAtDeployTime/);
+  });
+});
+
+describe('Spot and several instance types of one generation (issue 24)', () => {
+  const synth = (props: Partial<GravitonLlmEndpointProps>) => {
+    const app = constructTestApp();
+    registerChecks(app);
+    const stack = new Stack(app, 'Stack', { env: ENV });
+    new GravitonLlmEndpoint(stack, 'Llm', { ...minimal(), ...props });
+    app.synth();
+    return Template.fromStack(stack);
+  };
+  const group = (t: Template) => Object.values(t.findResources('AWS::AutoScaling::AutoScalingGroup'))[0].Properties;
+  const launchTemplateRef = (t: Template) => ({ Ref: Object.keys(t.findResources('AWS::EC2::LaunchTemplate'))[0] });
+  const bootEnv = (t: Template, key: string) => new RegExp(`${key}=([^\\\\]+)\\\\n`).exec(JSON.stringify(t.toJSON()))?.[1];
+
+  test('unset, or said as the defaults: the group names the launch template, as before; no policy, no Capacity Rebalance', () => {
+    const before = synth({});
+    expect(group(before).LaunchTemplate).toMatchObject({ LaunchTemplateId: launchTemplateRef(before) });
+    expect(group(before)).not.toHaveProperty('MixedInstancesPolicy');
+    expect(group(before)).not.toHaveProperty('CapacityRebalance');
+    expect(bootEnv(before, 'GLLM_INSTANCE_TYPE')).toBe('c7g.xlarge');
+    // The same template, byte for byte, when the new props say what their defaults are.
+    const after = synth({ purchaseOption: PurchaseOption.ON_DEMAND, additionalInstanceTypes: [] });
+    expect(JSON.stringify(after.toJSON())).toBe(JSON.stringify(before.toJSON()));
+  });
+
+  test('Spot over three types: a mixed instances policy over the launch template, the overrides in order, the base and percentage, price-capacity-optimized, Capacity Rebalance', () => {
+    const t = synth({
+      additionalInstanceTypes: [GravitonInstanceType.of('m7g.xlarge'), GravitonInstanceType.of('c7gd.xlarge')],
+      purchaseOption: PurchaseOption.SPOT,
+      onDemandBaseCapacity: 1,
+      onDemandPercentageAboveBaseCapacity: 25,
+    });
+    const g = group(t);
+    expect(g).not.toHaveProperty('LaunchTemplate');
+    expect(g.CapacityRebalance).toBe(true);
+    // The volume is encrypted (cdk-nag's EC26 cannot read a mixed instances group, so it is acknowledged there: this is the check).
+    t.hasResourceProperties('AWS::EC2::LaunchTemplate', { LaunchTemplateData: Match.objectLike({ BlockDeviceMappings: [Match.objectLike({ Ebs: Match.objectLike({ Encrypted: true }) })] }) });
+    expect(g.MixedInstancesPolicy).toEqual({
+      LaunchTemplate: {
+        LaunchTemplateSpecification: { LaunchTemplateId: launchTemplateRef(t), Version: expect.anything() },
+        Overrides: [{ InstanceType: 'c7g.xlarge' }, { InstanceType: 'm7g.xlarge' }, { InstanceType: 'c7gd.xlarge' }],
+      },
+      InstancesDistribution: {
+        OnDemandAllocationStrategy: 'prioritized',
+        OnDemandBaseCapacity: 1,
+        OnDemandPercentageAboveBaseCapacity: 25,
+        SpotAllocationStrategy: 'price-capacity-optimized',
+      },
+    });
+    // Every type in the boot environment, the first choice first; one generation's build.
+    expect(bootEnv(t, 'GLLM_INSTANCE_TYPE')).toBe('c7g.xlarge,m7g.xlarge,c7gd.xlarge');
+    expect(bootEnv(t, 'GLLM_GENERATION')).toBe('3');
+  });
+
+  test('Spot by default: no on-demand base, all Spot above it; one type is enough', () => {
+    const g = group(synth({ purchaseOption: PurchaseOption.SPOT }));
+    expect(g.MixedInstancesPolicy.LaunchTemplate.Overrides).toEqual([{ InstanceType: 'c7g.xlarge' }]);
+    expect(g.MixedInstancesPolicy.InstancesDistribution).toMatchObject({ OnDemandBaseCapacity: 0, OnDemandPercentageAboveBaseCapacity: 0, SpotAllocationStrategy: 'price-capacity-optimized' });
+    expect(g.CapacityRebalance).toBe(true);
+  });
+
+  test('several types on demand: instanceType first (prioritized), every instance on demand, no Capacity Rebalance', () => {
+    const g = group(synth({ additionalInstanceTypes: [GravitonInstanceType.of('r7g.large')] }));
+    expect(g.MixedInstancesPolicy.LaunchTemplate.Overrides).toEqual([{ InstanceType: 'c7g.xlarge' }, { InstanceType: 'r7g.large' }]);
+    expect(g.MixedInstancesPolicy.InstancesDistribution).toEqual({ OnDemandAllocationStrategy: 'prioritized', OnDemandBaseCapacity: 0, OnDemandPercentageAboveBaseCapacity: 100 });
+    expect(g).not.toHaveProperty('CapacityRebalance');
+  });
+
+  test('the prompt cache is sized by the type with the least memory: every instance gets the same --cache-ram', () => {
+    const need = servingMemory(minimal().model, 4, 4096)!;
+    const t = synth({ instanceType: GravitonInstanceType.of('m7g.xlarge'), additionalInstanceTypes: [GravitonInstanceType.of('c7g.xlarge')] });
+    expect(bootEnv(t, 'GLLM_PROMPT_CACHE_MIB')).toBe(String(promptCacheMiB(need, findGravitonInstance('c7g.xlarge')!)));
+    expect(promptCacheMiB(need, findGravitonInstance('c7g.xlarge')!)).toBeLessThan(promptCacheMiB(need, findGravitonInstance('m7g.xlarge')!));
+  });
+
+  test('each additional type must pass the memory fit check: the message names the type that fails', () => {
+    const e = thrownBy({
+      model: LlamaModel.LLAMA_3_1_8B_INSTRUCT_Q8_0,
+      instanceType: GravitonInstanceType.of('m7g.2xlarge'),
+      additionalInstanceTypes: [GravitonInstanceType.of('r7g.xlarge'), GravitonInstanceType.of('c7g.large')],
+    }) as PropsError;
+    expect(e.problems.map((p) => p.field)).toEqual(['additionalInstanceTypes[1]']);
+    expect(e.message).toMatch(/additionalInstanceTypes\[1\]: got "c7g.large"; Llama 3.1 8B Instruct Q8_0 with 4 slots of 4096 tokens needs .* but c7g.large has 4 GiB/);
+  });
+
+  test('types of another generation, instanceType again, a type twice, a deploy-time type: each refused, naming the entry', () => {
+    const e = thrownBy({
+      additionalInstanceTypes: [GravitonInstanceType.of('c8g.xlarge'), GravitonInstanceType.of('c7g.xlarge'), GravitonInstanceType.of('m7g.xlarge'), GravitonInstanceType.of('m7g.xlarge')],
+    }) as PropsError;
+    expect(e.problems).toEqual([
+      { field: 'additionalInstanceTypes[0]', given: 'c8g.xlarge', expected: expect.stringContaining('expected a Graviton3 type, as instanceType c7g.xlarge is: c8g.xlarge is Graviton4') },
+      { field: 'additionalInstanceTypes[1]', given: 'c7g.xlarge', expected: expect.stringContaining('expected a type other than instanceType (c7g.xlarge)') },
+      { field: 'additionalInstanceTypes[3]', given: 'm7g.xlarge', expected: 'expected each type once' },
+    ]);
+    expect(e.problems[0].expected).toContain('mixing generations needs one build per generation, which the kit does not make yet');
+    const later = thrownBy({}, (stack) => ({
+      additionalInstanceTypes: [GravitonInstanceType.chosenAtDeployTime({ instanceType: new CfnParameter(stack, 'Type').valueAsString, generation: 3, cpuPart: '0xd40', armArch: 'armv8.4-a+sve+i8mm+bf16+dotprod+fp16' })],
+    })) as PropsError;
+    expect(later.problems).toEqual([{ field: 'additionalInstanceTypes[0]', expected: expect.stringContaining('expected a type of the kit\'s Graviton catalog') }]);
+    expect((thrownBy({ additionalInstanceTypes: ['m7g.xlarge'] as never }) as PropsError).problems)
+      .toEqual([{ field: 'additionalInstanceTypes[0]', given: 'm7g.xlarge', expected: expect.stringContaining('expected a GravitonInstanceType') }]);
+  });
+
+  test('a warm pool with Spot or several types is refused: AWS has no warm pool for such a group; the message says what to choose', () => {
+    const spot = thrownBy({ purchaseOption: PurchaseOption.SPOT, warmPoolSize: 1 }) as PropsError;
+    expect(spot.problems).toEqual([{ field: 'warmPoolSize', given: 1, expected: expect.stringContaining('expected 0: purchaseOption is \'spot\', and AWS does not support a warm pool') }]);
+    expect(spot.message).toContain('Choose a warm pool (one instance type, on demand: faster scale-out) or Spot and several types');
+    const types = thrownBy({ additionalInstanceTypes: [GravitonInstanceType.of('m7g.xlarge')], warmPoolSize: 1 }) as PropsError;
+    expect(types.problems).toEqual([{ field: 'warmPoolSize', given: 1, expected: expect.stringContaining('additionalInstanceTypes (m7g.xlarge) make the group a mixed instances group') }]);
+    expect(thrownBy({ warmPoolSize: 1 })).toBeUndefined();
+    // A pool larger than the fleet is named once, by that rule.
+    expect((thrownBy({ purchaseOption: PurchaseOption.SPOT, warmPoolSize: 5 }) as PropsError).problems.map((p) => p.expected)).toEqual([expect.stringContaining('expected at most maxCapacity (3)')]);
+  });
+
+  test('the on-demand base and percentage: Spot only, in range, the base within maxCapacity; an unknown purchase option', () => {
+    expect((thrownBy({ onDemandBaseCapacity: 1, onDemandPercentageAboveBaseCapacity: 50 }) as PropsError).problems).toEqual([
+      { field: 'onDemandBaseCapacity', given: 1, expected: expect.stringContaining('applies only with purchaseOption \'spot\'') },
+      { field: 'onDemandPercentageAboveBaseCapacity', given: 50, expected: expect.stringContaining('applies only with purchaseOption \'spot\'') },
+    ]);
+    expect((thrownBy({ purchaseOption: PurchaseOption.SPOT, onDemandBaseCapacity: 4, onDemandPercentageAboveBaseCapacity: 101 }) as PropsError).problems).toEqual([
+      { field: 'onDemandPercentageAboveBaseCapacity', given: 101, expected: 'expected a whole number from 0 to 100' },
+      { field: 'onDemandBaseCapacity', given: 4, expected: 'expected at most maxCapacity (3): the base is the group\'s first instances' },
+    ]);
+    expect((thrownBy({ purchaseOption: 'spot-only' as PurchaseOption }) as PropsError).problems)
+      .toEqual([{ field: 'purchaseOption', given: 'spot-only', expected: 'expected \'on-demand\' or \'spot\' (PurchaseOption.ON_DEMAND or PurchaseOption.SPOT)' }]);
   });
 });

@@ -17,6 +17,7 @@ import { AL2023_ARM64_AMI_PARAMETER } from '../../lib/catalogs/amazon-linux';
 import { LLAMA_CPP_DEFAULT_REF, LLAMA_CPP_RELEASE_COMMITS } from '../../lib/catalogs/llama-cpp-release';
 import { UNPINNED_IMAGE_NOTE } from '../../lib/constructs/fleet-image';
 import { InferenceFleet, InferenceFleetProps } from '../../lib/constructs/inference-fleet';
+import { PurchaseOption } from '../../lib/constructs/fleet-purchase';
 import { GravitonInstanceType } from '../../lib/instances/graviton-instance-type';
 import { LlamaModel } from '../../lib/models/llama-model';
 import { constructTestApp } from '../support/synth';
@@ -299,6 +300,25 @@ describe('InferenceFleet alone with an artifact bucket imported by name (no Clou
   });
 });
 
+describe('InferenceFleet alone on Spot over two types (issue 24)', () => {
+  test('passes the kit\'s checks: the group\'s mixed instances policy over its launch template, Capacity Rebalance, both types in the boot environment', () => {
+    const { t, stack, fleet } = build({ account: ACCOUNT, region: REGION }, () => ({
+      additionalInstanceTypes: [GravitonInstanceType.of('m7g.xlarge')],
+      purchaseOption: PurchaseOption.SPOT,
+      onDemandBaseCapacity: 1,
+    }));
+    const group = only(t, 'AWS::AutoScaling::AutoScalingGroup').Properties;
+    expect(group.LaunchTemplate).toBeUndefined();
+    expect(group.CapacityRebalance).toBe(true);
+    expect(group.MixedInstancesPolicy.LaunchTemplate.LaunchTemplateSpecification.LaunchTemplateId).toEqual({ Ref: only(t, 'AWS::EC2::LaunchTemplate').id });
+    expect(group.MixedInstancesPolicy.InstancesDistribution).toMatchObject({ OnDemandBaseCapacity: 1, OnDemandPercentageAboveBaseCapacity: 0, SpotAllocationStrategy: 'price-capacity-optimized' });
+    expect(userDataOf(t)).toContain('GLLM_INSTANCE_TYPE=c7g.xlarge,m7g.xlarge\\n');
+    // The launch hook still holds every instance, whichever type and purchase.
+    expect(group.LifecycleHookSpecificationList).toEqual([expect.objectContaining({ LifecycleHookName: 'graviton-llm-launch' })]);
+    expect(stack.resolve(fleet.autoScalingGroup.autoScalingGroupName)).toEqual({ Ref: only(t, 'AWS::AutoScaling::AutoScalingGroup').id });
+  });
+});
+
 describe('InferenceFleet alone checks its own props, with the endpoint\'s rules', () => {
   /** The problems of a fleet built with these props (nothing is synthesized). */
   const problemsWith = (props: Partial<Record<keyof InferenceFleetProps, unknown>>): PropsError => {
@@ -310,6 +330,17 @@ describe('InferenceFleet alone checks its own props, with the endpoint\'s rules'
     }
     throw new Error('the fleet was built');
   };
+
+  test('Spot or several types with a warm pool, several generations, an on-demand base without Spot: the endpoint\'s own rules (issue 24)', () => {
+    const e = problemsWith({
+      additionalInstanceTypes: [GravitonInstanceType.of('c8g.xlarge')],
+      purchaseOption: 'spot',
+      onDemandPercentageAboveBaseCapacity: 150,
+      warmPoolSize: 1,
+    });
+    expect(e.problems.map((p) => p.field)).toEqual(['additionalInstanceTypes[0]', 'onDemandPercentageAboveBaseCapacity', 'warmPoolSize']);
+    expect(problemsWith({ onDemandBaseCapacity: 1 }).problems).toEqual([expect.objectContaining({ field: 'onDemandBaseCapacity', expected: expect.stringContaining('applies only with purchaseOption \'spot\'') })]);
+  });
 
   test('an x86 image, a bucket account that is not one, a malformed ref, an endpoint name no group can carry, a string for a number', () => {
     const e = problemsWith({

@@ -56,6 +56,7 @@ export function main(argv: readonly string[]): number {
         priceBasis: r.priceBasis,
         fleetPerHour: r.fleetPerHour ?? null,
         dollarsPerMillionOutputTokens: r.dollarsPerMillionOutputTokens,
+        spot: r.spot ?? null,
       }));
       console.log(JSON.stringify({ model: request.model, request: { ...request, model: request.model.id }, excluded: result.excluded, rows }, null, 2));
     } else {

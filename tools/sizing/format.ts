@@ -7,6 +7,7 @@ const money = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(2) : 
 
 export function formatSizing(req: SizingRequest, result: SizingResult, top: number): string {
   const m = req.model;
+  const spot = req.spotDiscountPercent !== undefined;
   const rows = top > 0 ? result.rows.slice(0, top) : result.rows;
   const lines = [
     `Model ${m.id}: ${m.architecture.displayName}, ${m.quantization}, ${formatGiB(m.sizeBytes)} (${m.sizeBasis === 'catalog' ? 'catalog file size' : 'derived: parameters x bits per weight'})`,
@@ -15,8 +16,8 @@ export function formatSizing(req: SizingRequest, result: SizingResult, top: numb
     '',
     `| Instance | vCPU | GiB | Bound tok/s | Est. tok/s (1 stream) | % of bound | Basis | Slots | Memory at slots (GiB) | Prompt cache (MiB) | TPOT at slots (ms) | Idle TTFT (ms) | Prefill assumed (tok/s) | Out tok/s per instance | Req/s per instance | ${
       req.rps !== undefined ? 'Instances | Fleet $/h | ' : ''
-    }$/h each | $ per M output tokens |`,
-    `|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|${req.rps !== undefined ? '---|---|' : ''}---|---|`,
+    }$/h each | $ per M output tokens |${spot ? ` Spot $/h each${req.rps !== undefined ? ' | Spot fleet $/h' : ''} | Spot $ per M output tokens |` : ''}`,
+    `|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|${req.rps !== undefined ? '---|---|' : ''}---|---|${spot ? `---|${req.rps !== undefined ? '---|' : ''}---|` : ''}`,
   ];
   for (const r of rows) {
     const e = r.estimate;
@@ -26,7 +27,8 @@ export function formatSizing(req: SizingRequest, result: SizingResult, top: numb
         `${r.tpotMsAtSlots.toFixed(0)} | ${r.ttftMsIdle.toFixed(0)} | ${r.prefillTokensPerS.toFixed(0)} | ` +
         `${r.instanceOutputTps.toFixed(0)} | ${r.capacityRps.toFixed(2)} | ` +
         (r.instances !== undefined ? `${r.instances} | ${money(r.fleetPerHour!)} | ` : '') +
-        `${money(r.pricePerHour)} | ${money(r.dollarsPerMillionOutputTokens)} |`,
+        `${money(r.pricePerHour)} | ${money(r.dollarsPerMillionOutputTokens)} |` +
+        (r.spot ? ` ${money(r.spot.pricePerHour)} |${r.spot.fleetPerHour !== undefined ? ` ${money(r.spot.fleetPerHour)} |` : ''} ${money(r.spot.dollarsPerMillionOutputTokens)} |` : ''),
     );
   }
   if (rows.length < result.rows.length) lines.push('', `${result.rows.length - rows.length} more rows: --top 0 lists all.`);
@@ -42,6 +44,14 @@ export function formatSizing(req: SizingRequest, result: SizingResult, top: numb
       'Memory at slots: the kit\'s fit check (model + KV cache + compute buffers); the prompt cache (llama-server --cache-ram) gets what that leaves of the usable memory, ' +
       `up to ${PROMPT_CACHE_MAX_MIB} MiB, as the kit sets it. Prices: ${PRICE_REGION} Linux on-demand; c7g, c8g and r8g from a cited 2024 listing, the other families approximate.`,
   );
+  if (spot) {
+    lines.push('', `Spot: the on-demand prices less your --spot-discount of ${req.spotDiscountPercent}%, every instance on Spot; the kit has no Spot prices of its own `
+      + '(they vary by type, zone and time). An on-demand base (onDemandBaseCapacity) is paid at the on-demand price.');
+  }
+  const generations = new Set(rows.map((r) => r.instance.generationSpec.generation));
+  if (req.types && generations.size > 1) {
+    lines.push('Several generations: one group takes types of one Graviton generation for now (one llama.cpp build serves it).');
+  }
   const seen = new Set<string>();
   for (const r of rows) {
     if (seen.has(r.estimate.how)) continue;

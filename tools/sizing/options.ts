@@ -1,6 +1,7 @@
 /** The sizing command line: flags to a SizingRequest, or messages that name the flag. */
 import { commandLine } from '../../lib/command-line/commands';
 import { closestName, numberFlag, readFlags, type NumberRange } from '../../lib/command-line/flags';
+import { findGravitonInstance } from '../../lib/catalogs/graviton-instances';
 import { ARCHITECTURE_IDS, type ArchitectureId } from '../../lib/catalogs/model-architectures';
 import { CATALOG_MODEL_IDS, findCatalogModel } from '../../lib/catalogs/model-catalog';
 import { QUANTIZATIONS, type Quantization } from '../../lib/catalogs/quantizations';
@@ -27,6 +28,8 @@ export const SIZING_LIMITS = {
   context: { min: 512, max: 131_072, integer: true },
   maxSlots: { min: 1, max: 64, integer: true },
   prefillSpeedup: { min: 0.01, max: 1000 },
+  /** A discount, not a price: 0 would be on demand, 100 free. */
+  spotDiscount: { min: 1, max: 99 },
   top: { min: 0, max: 1000, integer: true },
 } as const satisfies Record<string, NumberRange>;
 
@@ -41,6 +44,8 @@ export const SIZING_FLAGS = {
   'max-slots': { type: 'string' },
   'prefill-speedup': { type: 'string' },
   families: { type: 'string' },
+  types: { type: 'string' },
+  'spot-discount': { type: 'string' },
   top: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -64,6 +69,10 @@ with slots, instance count and cost, cheapest first. Estimates, not measurements
   --prefill-speedup X      how many times cheaper a prompt token is than a generated one
                            (default 1: as dear, conservative; 0.01-1000)
   --families LIST          only these families, e.g. c7g,c8g
+  --types LIST             only these instance types, side by side, e.g. c7g.2xlarge,m7g.2xlarge
+                           (a group's instanceType and additionalInstanceTypes); not with --families
+  --spot-discount PCT      your Spot discount off on-demand, in percent (1-99): adds Spot prices; the kit
+                           has no Spot prices of its own (they vary by type, zone and time)
   --top N                  rows to print (default 10; 0 for all; at most 1000)
   --json                   machine-readable output
   --help
@@ -117,6 +126,18 @@ export function parseSizingArgs(argv: readonly string[]): SizingParse {
     }
   }
 
+  let types: string[] | undefined;
+  if (v.types !== undefined) {
+    types = v.types.split(',').map((s) => s.trim()).filter(Boolean);
+    const unpriced = types.filter((t) => !FAMILY_PRICES[findGravitonInstance(t)?.family ?? '']);
+    if (types.length === 0 || unpriced.length > 0) {
+      errors.push(`--types: unknown or unpriced ${unpriced.join(', ') || '(empty list)'}; expected Graviton types of the priced families: ${Object.keys(FAMILY_PRICES).join(', ')}`);
+    } else if (new Set(types).size < types.length) {
+      errors.push(`--types: ${types.find((t, i) => types!.indexOf(t) !== i)} is given twice; expected each type once`);
+    }
+    if (families) errors.push('--types: not with --families; give the types, or the families to search');
+  }
+
   const request: SizingRequest = {
     model: model!,
     targetTpotMs: num('target-tpot-ms', 100, SIZING_LIMITS.targetTpotMs),
@@ -127,6 +148,8 @@ export function parseSizingArgs(argv: readonly string[]): SizingParse {
     maxSlots: num('max-slots', 64, SIZING_LIMITS.maxSlots),
     prefillSpeedup: num('prefill-speedup', 1, SIZING_LIMITS.prefillSpeedup),
     ...(families ? { families } : {}),
+    ...(types ? { types } : {}),
+    ...(v['spot-discount'] !== undefined ? { spotDiscountPercent: num('spot-discount', 0, SIZING_LIMITS.spotDiscount) } : {}),
   };
   const top = num('top', 10, SIZING_LIMITS.top);
   return errors.length > 0 ? { errors } : { options: { request, top, json: v.json ?? false } };

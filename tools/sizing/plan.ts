@@ -4,7 +4,7 @@
  * check, lib/sizing/memory-fit.ts) and meets the target, with its slots,
  * instance count and cost, cheapest first.
  */
-import { allGravitonInstances, type GravitonInstance } from '../../lib/catalogs/graviton-instances';
+import { allGravitonInstances, findGravitonInstance, type GravitonInstance } from '../../lib/catalogs/graviton-instances';
 import { fits, memoryNeed, promptCacheMiB, type MemoryNeed } from '../../lib/sizing/memory-fit';
 import { FAMILY_PRICES } from './data';
 import { estimateInstance, generationConstants, type InstanceEstimate, type ModelSpec } from './model';
@@ -23,6 +23,17 @@ export interface SizingRequest {
   readonly prefillSpeedup: number;
   /** Only these families, when given. */
   readonly families?: readonly string[];
+  /** Only these instance types, side by side (a group's instanceType and additionalInstanceTypes), when given. */
+  readonly types?: readonly string[];
+  /** The user's Spot discount off on-demand, in percent: adds a Spot price to each row. No Spot price is the kit's. */
+  readonly spotDiscountPercent?: number;
+}
+
+/** A row's prices with the user's Spot discount applied. */
+export interface SpotCost {
+  readonly pricePerHour: number;
+  readonly fleetPerHour?: number;
+  readonly dollarsPerMillionOutputTokens: number;
 }
 
 export interface SizingRow {
@@ -47,6 +58,8 @@ export interface SizingRow {
   readonly instances?: number;
   readonly fleetPerHour?: number;
   readonly dollarsPerMillionOutputTokens: number;
+  /** With spotDiscountPercent: the same row at that discount (every instance on Spot). */
+  readonly spot?: SpotCost;
 }
 
 export interface SizingResult {
@@ -61,7 +74,11 @@ export interface SizingResult {
 
 export class SizingError extends Error {}
 
-export function candidates(families?: readonly string[]): GravitonInstance[] {
+export function candidates(families?: readonly string[], types?: readonly string[]): GravitonInstance[] {
+  if (types) {
+    // The types asked for, as given: the options have checked each is a priced catalog type.
+    return types.map((t) => findGravitonInstance(t)).filter((i): i is GravitonInstance => i !== undefined && FAMILY_PRICES[i.family] !== undefined);
+  }
   return allGravitonInstances().filter(
     (i) =>
       !i.preview &&
@@ -70,6 +87,12 @@ export function candidates(families?: readonly string[]): GravitonInstance[] {
       FAMILY_PRICES[i.family] !== undefined &&
       (!families || families.includes(i.family)),
   );
+}
+
+/** Every price of a row times (1 - discount): the cost per token scales with the price, the tokens being the same. */
+function spotCost(discountPercent: number, pricePerHour: number, fleetPerHour: number | undefined, dollarsPerMillion: number): SpotCost {
+  const f = 1 - discountPercent / 100;
+  return { pricePerHour: pricePerHour * f, ...(fleetPerHour === undefined ? {} : { fleetPerHour: fleetPerHour * f }), dollarsPerMillionOutputTokens: dollarsPerMillion * f };
 }
 
 export function planSizing(req: SizingRequest): SizingResult {
@@ -84,7 +107,7 @@ export function planSizing(req: SizingRequest): SizingResult {
   let memory = 0;
   let latency = 0;
   let fastest: SizingResult['fastest'];
-  for (const instance of candidates(req.families)) {
+  for (const instance of candidates(req.families, req.types)) {
     const estimate = estimateInstance(instance, req.model, constants, { contextTokens, prefillSpeedup: req.prefillSpeedup });
     if (!estimate) continue;
     const needWith = (slots: number) =>
@@ -131,6 +154,7 @@ export function planSizing(req: SizingRequest): SizingResult {
       instanceOutputTps,
       ...(instances === undefined ? {} : { instances, fleetPerHour }),
       dollarsPerMillionOutputTokens,
+      ...(req.spotDiscountPercent === undefined ? {} : { spot: spotCost(req.spotDiscountPercent, pricePerHour, fleetPerHour, dollarsPerMillionOutputTokens) }),
     });
   }
   rows.sort(

@@ -16,8 +16,12 @@ export const CPU_PHASE = "cpu";
 export type BuildMachineName = "aarch64" | "x86_64";
 
 export interface CpuPhaseInput {
-  /** The instance type the configuration names (GLLM_INSTANCE_TYPE), for the failure's reason. */
-  readonly instanceType: string;
+  /**
+   * The instance types the configuration names (GLLM_INSTANCE_TYPE), for the
+   * failure's reason: the group may launch any of them, all of one generation,
+   * so the CPU part, not the type, is what the build is checked against.
+   */
+  readonly instanceTypes: readonly string[];
   /** Its Graviton generation (GLLM_GENERATION). */
   readonly generation: number;
   /** The `CPU part` every core must report (GLLM_CPU_PART), e.g. 0xd40. */
@@ -53,11 +57,12 @@ async function checkCpuPart(input: CpuPhaseInput): Promise<void> {
   if (text === undefined) fail(`cannot read ${source}`);
   const parts = cpuParts(text);
   const configured = `Graviton${input.generation}`;
+  const types = input.instanceTypes.join(" or ");
   if (parts.length === 0) {
-    fail(`no 'CPU part' line in ${source}: not an Arm CPU, cannot check it is ${input.instanceType} (${configured}, CPU part ${input.cpuPart})`);
+    fail(`no 'CPU part' line in ${source}: not an Arm CPU, cannot check it is ${types} (${configured}, CPU part ${input.cpuPart})`);
   }
   if (parts.length !== 1 || parts[0] !== input.cpuPart) {
-    fail(`CPU mismatch: ${input.instanceType} is configured as ${configured} (CPU part ${input.cpuPart}) but ${source} reports CPU part ${parts.join(",")}; a build for -march=${input.armArch} could die with SIGILL here`);
+    fail(`CPU mismatch: ${types} ${input.instanceTypes.length > 1 ? "are" : "is"} configured as ${configured} (CPU part ${input.cpuPart}) but ${source} reports CPU part ${parts.join(",")}; a build for -march=${input.armArch} could die with SIGILL here`);
   }
   input.log(`CPU part ${input.cpuPart} matches ${configured}`);
 }

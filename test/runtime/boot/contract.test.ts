@@ -342,12 +342,30 @@ describe('the parser reads every file of the table as the bash boot did', () => 
     const named = new Set(verdicts.flatMap((v) => (v === 'accepted' || v.key === undefined ? [] : [v.key])));
     expect([...Object.keys(BOOT_ENV_KEYS), 'GLLM_WORK_DIR', 'GLLM_API_KEY_FILE'].filter((key) => ![
       // Any value of inert characters is a valid one of these.
-      'GLLM_INSTANCE_TYPE', 'GLLM_BOOT_LOG_GROUP', 'GLLM_SERVER_LOG_GROUP', 'GLLM_AUTOSCALING_GROUP', 'GLLM_METRIC_NAMESPACE', 'GLLM_BOOT_FAILURE_METRIC',
-    ].includes(key) && !named.has(key))).toEqual([]);
+      'GLLM_BOOT_LOG_GROUP', 'GLLM_SERVER_LOG_GROUP', 'GLLM_AUTOSCALING_GROUP', 'GLLM_METRIC_NAMESPACE', 'GLLM_BOOT_FAILURE_METRIC',
+        // Its rule (a list of types) is newer than the bash boot, so no row of the table: its own tests below.
+      'GLLM_INSTANCE_TYPE',
+  ].includes(key) && !named.has(key))).toEqual([]);
   });
 
   test.each(ROWS.map(([name, text]) => [name, text] as const))('%s', (name, text) => {
     expect(verdict(text)).toEqual(RECORDED[name]);
+  });
+});
+
+describe('GLLM_INSTANCE_TYPE: the types the group may launch, comma-separated (issue 24)', () => {
+  test('one type, as a group of one type renders it (and local mode\'s `local`), is a list of one', () => {
+    expect(config(AWS).instanceTypes).toEqual(['c7g.xlarge']);
+    expect(config(LOCAL).instanceTypes).toEqual(['local']);
+  });
+
+  test('several types of a mixed instances group, the first choice first', () => {
+    expect(config(setKey(AWS, 'GLLM_INSTANCE_TYPE', 'c7g.2xlarge,m7g.2xlarge,r7g.xlarge')).instanceTypes).toEqual(['c7g.2xlarge', 'm7g.2xlarge', 'r7g.xlarge']);
+  });
+
+  test.each(['', 'c7g.xlarge,', ',c7g.xlarge', 'c7g.xlarge,,m7g.xlarge', 'c7g.xlarge:m7g.xlarge'])('%p is refused, naming the key', (value) => {
+    expect(problems(setKey(AWS, 'GLLM_INSTANCE_TYPE', value)))
+      .toEqual([{ key: 'GLLM_INSTANCE_TYPE', given: value, expected: 'one or more instance type names, comma-separated, none empty' }]);
   });
 });
 

@@ -123,3 +123,59 @@ describe('bad input names the flag', () => {
     expect(p.options.request.rps).toBe(2);
   });
 });
+
+describe('--types and --spot-discount: a group\'s types side by side, with the user\'s Spot discount (issue 24)', () => {
+  const parsed = (...argv: string[]) => {
+    const p = parseSizingArgs(['--model', 'llama-3.1-8b-instruct-q4_k_m', ...argv]);
+    if (!('options' in p)) throw new Error(JSON.stringify(p));
+    return p.options.request;
+  };
+
+  test('only the types given, each with its on-demand cost per million tokens; every row of the search for those types is the same row', () => {
+    const req = parsed('--types', 'c7g.2xlarge,m7g.2xlarge', '--rps', '2');
+    expect(req.types).toEqual(['c7g.2xlarge', 'm7g.2xlarge']);
+    const { rows } = planSizing(req);
+    expect(rows.map((r) => r.instance.instanceType).sort()).toEqual(['c7g.2xlarge', 'm7g.2xlarge']);
+    const searched = planSizing({ ...req, types: undefined, families: ['c7g', 'm7g'] }).rows;
+    for (const r of rows) {
+      // The estimate's step is a function of its own per plan: the rest of the row, and the step's value at the row's slots, are the same.
+      const { estimate, ...same } = r;
+      const { estimate: searchedEstimate, ...other } = searched.find((s) => s.instance.instanceType === r.instance.instanceType)!;
+      expect(same).toEqual(other);
+      expect(estimate.step(r.slots)).toBe(searchedEstimate.step(r.slots));
+      expect(r).not.toHaveProperty('spot');
+    }
+  });
+
+  test('the Spot columns are the on-demand prices less the discount the user gave; none is invented', () => {
+    const req = parsed('--types', 'c7g.2xlarge,m7g.2xlarge', '--rps', '2', '--spot-discount', '60');
+    expect(req.spotDiscountPercent).toBe(60);
+    const result = planSizing(req);
+    for (const r of result.rows) {
+      expect(r.spot!.pricePerHour).toBeCloseTo(r.pricePerHour * 0.4);
+      expect(r.spot!.fleetPerHour).toBeCloseTo(r.fleetPerHour! * 0.4);
+      expect(r.spot!.dollarsPerMillionOutputTokens).toBeCloseTo(r.dollarsPerMillionOutputTokens * 0.4);
+    }
+    const text = formatSizing(req, result, 0);
+    expect(text).toContain('| $/h each | $ per M output tokens | Spot $/h each | Spot fleet $/h | Spot $ per M output tokens |');
+    const c7g = result.rows.find((r) => r.instance.instanceType === 'c7g.2xlarge')!;
+    expect(text).toMatch(new RegExp(`^\\| c7g\\.2xlarge \\|.*\\| ${c7g.spot!.dollarsPerMillionOutputTokens.toFixed(2)} \\|$`, 'm'));
+    expect(text).toContain('less your --spot-discount of 60%');
+    expect(text).not.toContain('Several generations');
+    expect(formatSizing(parsed('--types', 'c7g.2xlarge,c8g.2xlarge'), planSizing(parsed('--types', 'c7g.2xlarge,c8g.2xlarge')), 0))
+      .toContain('Several generations: one group takes types of one Graviton generation for now');
+  });
+
+  test('bad types and discounts name the flag', () => {
+    const errs = (...argv: string[]) => {
+      const p = parseSizingArgs(['--model', 'llama-3.1-8b-instruct-q4_k_m', ...argv]);
+      if (!('errors' in p)) throw new Error('expected errors');
+      return p.errors.join('\n');
+    };
+    expect(errs('--types', 'c7g.2xlarge,m5.2xlarge')).toMatch(/^--types: unknown or unpriced m5\.2xlarge; expected Graviton types of the priced families: c7g/);
+    expect(errs('--types', 'c7g.2xlarge,c7g.2xlarge')).toBe('--types: c7g.2xlarge is given twice; expected each type once');
+    expect(errs('--types', 'c7g.2xlarge', '--families', 'c7g')).toBe('--types: not with --families; give the types, or the families to search');
+    expect(errs('--spot-discount', '100')).toMatch(/^--spot-discount: got "100"; expected a number from 1 to 99/);
+    expect(errs('--spot-discount', 'cheap')).toMatch(/^--spot-discount: got "cheap"/);
+  });
+});

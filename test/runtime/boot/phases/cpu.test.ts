@@ -24,7 +24,7 @@ function input(g: 2 | 3 | 4, platform: Pick<Platform, "machine" | "cpuinfo">, ov
   const lines: string[] = [];
   const spec = GENERATIONS[g];
   const value: CpuPhaseInput = {
-    instanceType: { 2: "c6g.xlarge", 3: "c7g.xlarge", 4: "c8g.xlarge" }[g],
+    instanceTypes: [{ 2: "c6g.xlarge", 3: "c7g.xlarge", 4: "c8g.xlarge" }[g]],
     generation: g,
     cpuPart: spec.cpuPart,
     armArch: spec.armArch,
@@ -56,6 +56,15 @@ describe("on aarch64, the CPU must be the configured generation", () => {
     expect(f.phase).toBe("cpu");
     expect(f.reason).toBe(`CPU mismatch: c7g.xlarge is configured as Graviton3 (CPU part 0xd40) but /proc/cpuinfo reports CPU part 0xd0c; a build for -march=${GENERATIONS[3].armArch} could die with SIGILL here`);
     expect(lines).toEqual([]);
+  });
+
+  test("a group of several types of one generation: any of them passes on that generation; the mismatch names them all", async () => {
+    const types = { instanceTypes: ["c7g.2xlarge", "m7g.2xlarge", "r7g.xlarge"] };
+    const ok = input(3, fakePlatform("aarch64", GRAVITON3), types);
+    await expect(cpuPhase.run(ok.value)).resolves.toEqual({ machine: "aarch64" });
+    expect(ok.lines).toEqual(["CPU part 0xd40 matches Graviton3"]);
+    const f = await failureOf(cpuPhase.run(input(3, fakePlatform("aarch64", GRAVITON4), types).value));
+    expect(f.reason).toMatch(/^CPU mismatch: c7g\.2xlarge or m7g\.2xlarge or r7g\.xlarge are configured as Graviton3 \(CPU part 0xd40\) but \/proc\/cpuinfo reports CPU part 0xd4f;/);
   });
 
   test("a newer generation than configured fails too: the build and its cache key name one core", async () => {
