@@ -27,6 +27,7 @@ import { INSTANCE_FILES } from '../../runtime/boot/layout';
 import { SERVICE_USER } from '../../runtime/boot/server/unit';
 import { ARCHITECTURES, minimumModelFileBytes } from '../../lib/catalogs/model-architectures';
 import { BOX_AWS_CALLS_LOG, BoxAws, BoxEvent, BoxObservation, boxUnavailableReason, BoxBootRun, InstanceBox } from '../support/instance-box/box';
+import { WITHOUT_BUILD_TOOLS } from '../support/instance-box/rootfs';
 import { BOX_PROMETHEUS_URL, ensureBoxGitRepository, standIns } from '../support/instance-box/stand-ins';
 import { S3File, s3File, StackInstance, stackInstance } from '../support/instance-box/stack-instance';
 import { cacheRoot, ensureLlamaCppSource } from '../support/llama-cpp-source';
@@ -356,7 +357,7 @@ if (unavailable) {
     describe('scale-out instances from an image without build tools (the build from the cache)', () => {
       // The box's image carries the compiler, as an instance has once the boot installed it: these
       // instances lack it, as a fresh AL2023 instance does, and the box has no package repository.
-      const BUILD_TOOLS = ['gcc', 'g++', 'cc', 'c++', 'cmake', 'make', 'git', 'ccache'].map((t) => `/usr/bin/${t}`);
+      const BUILD_TOOLS = WITHOUT_BUILD_TOOLS;
       const LIBGOMP = ['/usr/lib/x86_64-linux-gnu/libgomp.so.1', '/usr/lib/x86_64-linux-gnu/libgomp.so.1.0.0'];
 
       test('one serves, having installed nothing; the warm path\'s time runs from user data to CONTINUE', async () => {
