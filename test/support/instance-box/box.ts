@@ -79,11 +79,16 @@ export interface BoxOptions {
 export interface BoxBootRun {
   /** Boot number, from 1. */
   readonly boot: number;
-  /** Exit status of the user data (first boot) or of the per-boot scripts (later boots). */
-  readonly status: number;
+  /**
+   * Exit status of the user data (first boot) or of the per-boot scripts (later boots); null where the
+   * machine powered off before the cloud-init stand-in recorded it (a builder's `shutdown -h now`).
+   */
+  readonly status: number | null;
   /** What the user data or per-boot scripts printed. */
   readonly output: string;
   readonly seconds: number;
+  /** Whether the machine powered itself off before the boot() call returned (only with mayPowerOff). */
+  readonly poweredOff: boolean;
 }
 
 /** Leftovers of runs that died before cleaning up: their namespaces and mounts. */
@@ -374,8 +379,11 @@ export class InstanceBox {
     return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
   }
 
-  /** Boots the machine and waits until the cloud-init stand-in has run; the machine keeps running. */
-  async boot(timeoutMs: number): Promise<BoxBootRun> {
+  /**
+   * Boots the machine and waits until the cloud-init stand-in has run; the machine keeps running.
+   * With mayPowerOff, a machine that powers itself off first (a builder) ends the wait too.
+   */
+  async boot(timeoutMs: number, options: { mayPowerOff?: boolean } = {}): Promise<BoxBootRun> {
     if (this.container) throw new Error('the box is already running');
     this.boots += 1;
     const boot = this.boots;
@@ -384,20 +392,40 @@ export class InstanceBox {
     const started = Date.now();
     this.container = spawn('systemd-nspawn', [...this.nspawnArgs(), '-b'], { stdio: ['ignore', log, log] });
     closeSync(log);
+    let poweredOff = false;
     for (;;) {
       if (existsSync(rcFile)) break;
       if (this.container.exitCode !== null || this.container.signalCode !== null) {
+        const exited = `exit ${this.container.exitCode ?? this.container.signalCode}`;
         this.container = undefined;
-        throw new Error(`the box exited during boot ${boot}; console:\n${this.console().slice(-3000)}`);
+        if (options.mayPowerOff && exited === 'exit 0') {
+          poweredOff = true;
+          break;
+        }
+        throw new Error(`the box exited during boot ${boot} (${exited}); console:\n${this.console().slice(-3000)}`);
       }
       if (Date.now() - started > timeoutMs) {
         throw new Error(`boot ${boot} did not finish within ${timeoutMs / 1000} s; console:\n${this.console().slice(-3000)}`);
       }
       await new Promise((r) => setTimeout(r, 250));
     }
-    const status = Number(readFileSync(rcFile, 'utf8').trim());
-    const output = readFileSync(path.join(this.merged, 'var/lib/box', `boot-${boot}.log`), 'utf8');
-    return { boot, status, output, seconds: (Date.now() - started) / 1000 };
+    const status = existsSync(rcFile) ? Number(readFileSync(rcFile, 'utf8').trim()) : null;
+    const logFile = path.join(this.merged, 'var/lib/box', `boot-${boot}.log`);
+    const output = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
+    return { boot, status, output, seconds: (Date.now() - started) / 1000, poweredOff };
+  }
+
+  /** Waits up to timeoutMs for the machine to power itself off (systemd-nspawn exits 0); whether it did. */
+  async poweredOff(timeoutMs: number): Promise<boolean> {
+    const container = this.container;
+    if (!container) return true;
+    const started = Date.now();
+    while (container.exitCode === null && container.signalCode === null && Date.now() - started < timeoutMs) {
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    if (container.exitCode === null && container.signalCode === null) return false;
+    this.container = undefined;
+    return container.exitCode === 0;
   }
 
   console(): string {
