@@ -1,7 +1,7 @@
 #!/bin/bash
 # graviton-llm boot trampoline (values filled in by lib/boot/trampoline.ts): finds Node, fetches the boot
 # program's bundle, checks its SHA-256, runs it; reports a failure itself when the program cannot run or
-# writes no boot result. Also the per-boot script (a reboot or warm-pool start runs it, from disk).
+# writes no boot result; a builder then shuts down. Also the per-boot script (a reboot or warm-pool start runs it).
 set -uo pipefail
 BOOT_ENV=@BOOT_ENV@ BUNDLE=@BUNDLE@ RESULT=@RESULT@ LOG_DIR=@LOG_DIR@
 # Read as data, never sourced: a value may hold & or ~ (a URL's query), which the shell would run or expand.
@@ -10,6 +10,11 @@ while IFS= read -r line || [ -n "$line" ]; do
 done <"$BOOT_ENV"
 started=$(date +%s)
 say() { echo "graviton-llm boot: $*" >&2; }
+builder() { [ "${GLLM_ROLE:-fleet}" = builder ]; }
+# A builder's work ends with this script, whatever came of it; its InstanceInitiatedShutdownBehavior (terminate) makes the shutdown a
+# termination (EC2 User Guide, "Change the instance initiated shutdown behavior",
+# https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/Using_ChangingInstanceInitiatedShutdownBehavior.html).
+! builder || trap 'say "builder: exit $?; shutting down, which terminates this instance"; shutdown -h now' EXIT
 # Waits before try N+1: growing and jittered, as the boot's retries (runtime/boot/core/retry.ts).
 pause() { sleep $(((1 << $1) / 2 + RANDOM % ((1 << $1) / 2 + 1))); }
 # One AWS CLI call (bounded, naming the region), retried; AWS's refusal (ValidationError) is final.
@@ -22,12 +27,27 @@ call() {
     pause "$try"
   done
 }
-# A failed boot, reported as the boot's report phase does: failure counted, each launch hook abandoned, FAILURE signalled.
+# A builder's FAILURE, PUT to its wait condition handle's presigned URL as CloudFormation documents it (JSON, no Content-Type:
+# "Create wait conditions in a CloudFormation template", https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-waitcondition.html).
+# The reason loses what JSON would need escaped, cut as the program cuts it; curl's --retry takes again what may pass (timeouts,
+# 408, 429, 5xx), not another 4xx (an expired URL).
+signal_handle() {
+  local url="" reason=${1//[[:cntrl:]\"\\]/ }
+  read -r url 2>/dev/null <"${GLLM_BUILDER_SIGNAL_FILE:-}"
+  [[ $url == http*://* ]] || { say "no handle URL in '${GLLM_BUILDER_SIGNAL_FILE:-}': the wait condition fails at its Timeout"; return; }
+  curl -sSf -m 30 --retry 5 --retry-connrefused -X PUT -H 'Content-Type:' --data-binary \
+    "{\"Status\":\"FAILURE\",\"Reason\":\"${reason:0:250}\",\"UniqueId\":\"$2\",\"Data\":\"\"}" "$url" ||
+    say "the FAILURE signal to ${url%%\?*} failed: the wait condition fails at its Timeout"
+}
+# A failed boot, reported as the boot's report phase does. A builder signals its wait condition only: the stack waits on
+# nothing else of it, its failure fails the deploy, and the fleet's BootFailure (an on-call alarm) is not its to count.
+# A fleet instance counts the failure, abandons each launch hook and signals FAILURE to the stack.
 fail() {
   say "$1; reporting the failure"
   local token id="" hook hooks
   token=$(curl -sf -m 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' http://169.254.169.254/latest/api/token) &&
     id=$(curl -sf -m 5 -H "X-aws-ec2-metadata-token: $token" http://169.254.169.254/latest/meta-data/instance-id)
+  ! builder || { signal_handle "$1" "${id:-builder}"; exit 1; }
   [ -z "${GLLM_BOOT_FAILURE_METRIC:-}" ] || call cloudwatch put-metric-data --namespace "$GLLM_METRIC_NAMESPACE" \
     --metric-name "$GLLM_BOOT_FAILURE_METRIC" --dimensions "AutoScalingGroupName=$GLLM_AUTOSCALING_GROUP" --value 1 --unit Count
   [ -n "$id" ] || { say "no instance id from the metadata service: the launch hook abandons the instance at its timeout"; exit 1; }

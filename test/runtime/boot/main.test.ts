@@ -5,9 +5,12 @@
  * program, bundled, runs in test/integration/boot-program-local.test.ts.
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { WaitConditionReporter } from '../../../runtime/boot/adapters/wait-condition-reporter';
 import { parseBootEnvironment, type BootConfig } from '../../../runtime/boot/contract';
 import { Deadline } from '../../../runtime/boot/core/deadline';
 import { Exec } from '../../../runtime/boot/core/exec';
@@ -434,6 +437,38 @@ describe('the trusted builder\'s roles in main', () => {
     const empty = join(work, 'empty');
     writeFileSync(empty, '\n');
     await expect(build(withKeys({ GLLM_ROLE: 'builder', GLLM_BUILDER_SIGNAL_FILE: empty }))).rejects.toThrow(`the builder's signal file ${empty} holds no URL`);
+  });
+
+  test('a builder that fails in a phase PUTs FAILURE with the reason to its handle itself (the trampoline reports only a program that wrote no result)', async () => {
+    const bodies: string[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => { body += c; });
+      req.on('end', () => { bodies.push(`${req.method} ${req.url} ${body}`); res.end(); });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/Handle?X-Amz-Signature=abc`;
+      const clock = new FakeClock();
+      const calls: string[] = [];
+      const log = new BootLog({ clock, console: () => undefined });
+      const signal = join(work, 'signal-url');
+      writeFileSync(signal, `${url}\n`);
+      const cfg = withKeys({ GLLM_ROLE: 'builder', GLLM_BUILDER_SIGNAL_FILE: signal });
+      const deadline = new Deadline(clock.now(), 600, clock);
+      const reporter = new WaitConditionReporter({
+        url, platform: { instanceId: async () => ({ ok: true, instanceId: 'i-0b' }) }, pins: () => undefined, clock, random: () => 0.5, deadline: () => deadline, log: () => undefined,
+      });
+      const { factory } = fakes(clock, calls, { machine: () => 'sparc64' }, { reporter });
+      const outcome = await boot(cfg, '/etc/graviton-llm/boot.env', log, clock, clock.now(), factory);
+      expect(!outcome.end.ok && outcome.end.failure.phase).toBe('cpu');
+      const reason = !outcome.end.ok ? outcome.end.failure.reason : '';
+      expect(bodies).toEqual([`PUT /Handle?X-Amz-Signature=abc ${JSON.stringify({ Status: 'FAILURE', Reason: reason.slice(0, 250), UniqueId: 'i-0b', Data: '' })}`]);
+      expect(outcome.report?.signal).toEqual({ kind: 'done' });
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 
   test('a fleet instance whose pins file is unusable fails in config, runs no phase, and reports the failure', async () => {
