@@ -17,17 +17,17 @@ import { appendFileSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } 
 import * as path from 'node:path';
 
 import { LLAMA_CPP_REPOSITORY } from '../../lib/catalogs/llama-cpp-release';
-import { ARCHITECTURES, minimumModelFileBytes } from '../../lib/catalogs/model-architectures';
 import { BOOT_HOOK_NAME, LEGACY_BOOT_HOOK_NAMES } from '../../lib/constructs/inference-fleet';
 import { INSTANCE_FILES } from '../../runtime/boot/layout';
 import { type Pins, parsePins } from '../../runtime/boot/pins';
 import { BOX_AWS_CALLS_LOG, BoxAws, type BoxBootRun, type BoxEvent, type BoxObservation, boxUnavailableReason, InstanceBox } from '../support/instance-box/box';
+import { boxStackOptions } from '../support/instance-box/box-stack';
 import { WITHOUT_BUILD_TOOLS } from '../support/instance-box/rootfs';
 import { builderInstance, handleArn, type S3File, s3File, type StackInstance, type StackInstanceOptions, stackInstance } from '../support/instance-box/stack-instance';
 import { ensureBoxGitRepository, standIns } from '../support/instance-box/stand-ins';
 import { parseSignal } from '../support/instance-box/wait-condition';
 import { cacheRoot, ensureLlamaCppSource } from '../support/llama-cpp-source';
-import { REPO_ROOT, synthWith } from '../support/synth';
+import { REPO_ROOT } from '../support/synth';
 import { ensureTinyQ4Model } from '../support/tiny-model';
 
 const API_KEY = 'box-api-key-0123456789abcdef';
@@ -35,36 +35,12 @@ const MODEL_BUCKET = 'box-models';
 // The builder compiles llama-server in the box on however few cores the machine has.
 const BUILDER_MS = 45 * 60 * 1000;
 const BOOT_MS = 5 * 60 * 1000;
-const STAND_IN_FLOOR = minimumModelFileBytes(ARCHITECTURES['llama-3.2-1b'], 'Q4_0');
 /** In a planted build and a planted model: found anywhere on a fleet instance, the planted objects were used. */
 const PLANTED_MARKER = 'planted-by-a-fleet-instance';
 /** The builder's end (lib/boot/trampoline.sh): its InstanceInitiatedShutdownBehavior makes it a termination. */
 const BUILDER_SHUTS_DOWN = readFileSync(path.join(REPO_ROOT, 'lib/boot/trampoline.sh'), 'utf8').includes('shutdown -h now');
 
-function synthesized(model: S3File) {
-  const synth = synthWith({
-    customModel: {
-      source: `s3://${model.bucket}/${model.key}`,
-      sha256: model.sha256,
-      sizeBytes: Math.max(model.bytes, STAND_IN_FLOOR),
-      architecture: 'llama-3.2-1b',
-      quantization: 'Q4_0',
-    },
-    parallelSlots: 2,
-    contextTokensPerSlot: 1024,
-    bootTimeoutMinutes: 10,
-  }, { bundle: false });
-  const options: StackInstanceOptions = {
-    template: synth.template.toJSON(),
-    assemblyDir: synth.outdir,
-    stackName: synth.stack.stackName,
-    apiKey: API_KEY,
-    architecture: 'x86_64',
-    extraObjects: [model],
-    modelSizeBytes: model.bytes,
-  };
-  return options;
-}
+const synthesized = (model: S3File) => boxStackOptions(model, API_KEY);
 
 /** The logical id of the template's one resource of `type`, or undefined where it has none. */
 function logicalIdOf(template: any, type: string): string | undefined {
