@@ -25,9 +25,10 @@ import { systemClock } from '../../runtime/boot/core/clock';
 import { Exec } from '../../runtime/boot/core/exec';
 import { INSTANCE_FILES } from '../../runtime/boot/layout';
 import { SERVICE_USER } from '../../runtime/boot/server/unit';
-import { ARCHITECTURES, minimumModelFileBytes } from '../../lib/catalogs/model-architectures';
 import { BOX_AWS_CALLS_LOG, BoxAws, BoxEvent, BoxObservation, boxUnavailableReason, BoxBootRun, InstanceBox } from '../support/instance-box/box';
+import { WITHOUT_BUILD_TOOLS } from '../support/instance-box/rootfs';
 import { BOX_PROMETHEUS_URL, ensureBoxGitRepository, standIns } from '../support/instance-box/stand-ins';
+import { boxStackOptions } from '../support/instance-box/box-stack';
 import { S3File, s3File, StackInstance, stackInstance } from '../support/instance-box/stack-instance';
 import { cacheRoot, ensureLlamaCppSource } from '../support/llama-cpp-source';
 import { synthWith } from '../support/synth';
@@ -40,35 +41,9 @@ const MODEL_BUCKET = 'box-models';
 const COLD_BOOT_MS = 45 * 60 * 1000;
 const BOOT_MS = 5 * 60 * 1000;
 const unavailable = boxUnavailableReason();
-/** The smallest Q4_0 Llama 3.2 1B file the configuration takes; the box serves a tiny stand-in under that name. */
-const STAND_IN_FLOOR = minimumModelFileBytes(ARCHITECTURES['llama-3.2-1b'], 'Q4_0');
-
-/**
- * A stack that serves `model` from the box's model bucket, as a customModel;
- * `extraObjects` are put in the box's S3 after the stack's own (and so may replace them).
- */
+/** A stack that serves `model` (configured with `sha256`) from the box's model bucket (box-stack.ts). */
 function synthStack(model: S3File, sha256 = model.sha256, extraObjects: S3File[] = []): StackInstance {
-  const synth = synthWith({
-    customModel: {
-      source: `s3://${model.bucket}/${model.key}`,
-      sha256,
-      sizeBytes: Math.max(model.bytes, STAND_IN_FLOOR),
-      architecture: 'llama-3.2-1b',
-      quantization: 'Q4_0',
-    },
-    parallelSlots: 2,
-    contextTokensPerSlot: 1024,
-    bootTimeoutMinutes: 10,
-  }, { bundle: false });
-  return stackInstance({
-    template: synth.template.toJSON(),
-    assemblyDir: synth.outdir,
-    stackName: synth.stack.stackName,
-    apiKey: API_KEY,
-    architecture: 'x86_64',
-    extraObjects: [model, ...extraObjects],
-    modelSizeBytes: model.bytes,
-  });
+  return stackInstance(boxStackOptions(model, API_KEY, sha256, extraObjects));
 }
 
 function bootLog(box: InstanceBox): string {
@@ -356,7 +331,7 @@ if (unavailable) {
     describe('scale-out instances from an image without build tools (the build from the cache)', () => {
       // The box's image carries the compiler, as an instance has once the boot installed it: these
       // instances lack it, as a fresh AL2023 instance does, and the box has no package repository.
-      const BUILD_TOOLS = ['gcc', 'g++', 'cc', 'c++', 'cmake', 'make', 'git', 'ccache'].map((t) => `/usr/bin/${t}`);
+      const BUILD_TOOLS = WITHOUT_BUILD_TOOLS;
       const LIBGOMP = ['/usr/lib/x86_64-linux-gnu/libgomp.so.1', '/usr/lib/x86_64-linux-gnu/libgomp.so.1.0.0'];
 
       test('one serves, having installed nothing; the warm path\'s time runs from user data to CONTINUE', async () => {

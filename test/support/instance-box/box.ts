@@ -20,6 +20,7 @@ import { promisify } from 'node:util';
 import { BOOT_RESULT_PATHS, BootResult, parseBootResult } from '../../../runtime/boot/result';
 import { cacheRoot } from '../llama-cpp-source';
 import { BoxArch, ensureRootfs } from './rootfs';
+import { BOX_WAIT_CONDITION_SECRET, HandlePut, handlePuts } from './wait-condition';
 
 const run = promisify(execFile);
 
@@ -78,11 +79,16 @@ export interface BoxOptions {
 export interface BoxBootRun {
   /** Boot number, from 1. */
   readonly boot: number;
-  /** Exit status of the user data (first boot) or of the per-boot scripts (later boots). */
-  readonly status: number;
+  /**
+   * Exit status of the user data (first boot) or of the per-boot scripts (later boots); null where the
+   * machine powered off before the cloud-init stand-in recorded it (a builder's `shutdown -h now`).
+   */
+  readonly status: number | null;
   /** What the user data or per-boot scripts printed. */
   readonly output: string;
   readonly seconds: number;
+  /** Whether the machine powered itself off before the boot() call returned (only with mayPowerOff). */
+  readonly poweredOff: boolean;
 }
 
 /** Leftovers of runs that died before cleaning up: their namespaces and mounts. */
@@ -168,7 +174,9 @@ export class BoxAws {
   private async start(): Promise<void> {
     const logFile = path.join(this.dir, 'aws.log');
     const log = openSync(logFile, 'a');
-    this.process = spawn('ip', ['netns', 'exec', this.netns, 'python3', BOX_AWS, 'serve', this.stateDir], { stdio: ['ignore', log, log] });
+    this.process = spawn('ip', ['netns', 'exec', this.netns, 'python3', BOX_AWS, 'serve', this.stateDir], {
+      stdio: ['ignore', log, log], env: { ...process.env, BOX_WAIT_CONDITION_SECRET },
+    });
     closeSync(log);
     const ready = path.join(this.stateDir, 'ready');
     for (let i = 0; i < 300 && !existsSync(ready) && this.process.exitCode === null; i++) {
@@ -194,9 +202,22 @@ export class BoxAws {
     writeFileSync(file, JSON.stringify({ ...faults, [api]: count }));
   }
 
-  /** What the instances did, as the box's AWS recorded it: API events, metrics, objects. */
-  observe(): Promise<BoxObservation> {
-    return this.command('observe');
+  /** What the instances did, as the box's AWS recorded it: API events, metrics, objects, wait condition signals. */
+  async observe(): Promise<BoxObservation> {
+    const observed = await this.command('observe');
+    return { ...observed, handlePuts: handlePuts(observed.events) };
+  }
+
+  /** Every version in `bucket`: its key, version id, the SHA-256 of its bytes and whether it is the latest. */
+  async objectVersions(bucket: string): Promise<BoxObjectVersion[]> {
+    writeFileSync(path.join(this.stateDir, 'request.json'), JSON.stringify({ bucket }));
+    return this.command('versions');
+  }
+
+  /** Deletes one version of an object (a permanent delete, as the bucket's owner could make). */
+  async deleteObjectVersion(bucket: string, key: string, versionId: string): Promise<void> {
+    writeFileSync(path.join(this.stateDir, 'request.json'), JSON.stringify({ bucket, key, versionId }));
+    await this.command('delete-version');
   }
 
   /** Writes an object into the box's S3, from outside any instance (as anyone with the stack's credentials could). */
@@ -205,16 +226,18 @@ export class BoxAws {
     await this.command('put');
   }
 
-  private async command(command: 'setup' | 'observe' | 'put'): Promise<any> {
+  private async command(command: 'setup' | 'observe' | 'put' | 'versions' | 'delete-version'): Promise<any> {
     const { stdout } = await run('ip', ['netns', 'exec', this.netns, 'python3', BOX_AWS, command, this.stateDir], { maxBuffer: 16 * 1024 * 1024 });
     return JSON.parse(stdout);
   }
 
   /** curl in the namespace, from outside the machine (as the load balancer would reach it). */
-  async http(url: string, options: { headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; body: string }> {
+  async http(url: string, options: { headers?: Record<string, string>; body?: string; method?: string; contentType?: string } = {}): Promise<{ status: number; body: string }> {
     const args = ['netns', 'exec', this.netns, 'curl', '-sS', '--max-time', '120', '-o', '-', '-w', '\n%{http_code}'];
+    if (options.method !== undefined) args.push('-X', options.method);
     for (const [k, v] of Object.entries(options.headers ?? {})) args.push('-H', `${k}: ${v}`);
-    if (options.body !== undefined) args.push('-H', 'Content-Type: application/json', '--data-binary', options.body);
+    // An empty contentType sends none (curl's `-H 'Content-Type:'`, as the wait condition documentation's example).
+    if (options.body !== undefined) args.push('-H', `Content-Type:${options.contentType === '' ? '' : ` ${options.contentType ?? 'application/json'}`}`, '--data-binary', options.body);
     args.push(url);
     const r = spawnSync('ip', args, { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
     const out = r.stdout ?? '';
@@ -243,6 +266,15 @@ export interface BoxObservation {
   readonly objects: Record<string, string[]>;
   /** Per versioned bucket, how many versions each key has. */
   readonly versions: Record<string, Record<string, number>>;
+  /** The PUTs to wait condition handle URLs the box's S3 took, in order: the signals (wait-condition.ts). */
+  readonly handlePuts: HandlePut[];
+}
+
+export interface BoxObjectVersion {
+  readonly key: string;
+  readonly versionId: string;
+  readonly sha256: string;
+  readonly isLatest: boolean;
 }
 
 export class InstanceBox {
@@ -347,8 +379,11 @@ export class InstanceBox {
     return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
   }
 
-  /** Boots the machine and waits until the cloud-init stand-in has run; the machine keeps running. */
-  async boot(timeoutMs: number): Promise<BoxBootRun> {
+  /**
+   * Boots the machine and waits until the cloud-init stand-in has run; the machine keeps running.
+   * With mayPowerOff, a machine that powers itself off first (a builder) ends the wait too.
+   */
+  async boot(timeoutMs: number, options: { mayPowerOff?: boolean } = {}): Promise<BoxBootRun> {
     if (this.container) throw new Error('the box is already running');
     this.boots += 1;
     const boot = this.boots;
@@ -357,20 +392,40 @@ export class InstanceBox {
     const started = Date.now();
     this.container = spawn('systemd-nspawn', [...this.nspawnArgs(), '-b'], { stdio: ['ignore', log, log] });
     closeSync(log);
+    let poweredOff = false;
     for (;;) {
       if (existsSync(rcFile)) break;
       if (this.container.exitCode !== null || this.container.signalCode !== null) {
+        const exited = `exit ${this.container.exitCode ?? this.container.signalCode}`;
         this.container = undefined;
-        throw new Error(`the box exited during boot ${boot}; console:\n${this.console().slice(-3000)}`);
+        if (options.mayPowerOff && exited === 'exit 0') {
+          poweredOff = true;
+          break;
+        }
+        throw new Error(`the box exited during boot ${boot} (${exited}); console:\n${this.console().slice(-3000)}`);
       }
       if (Date.now() - started > timeoutMs) {
         throw new Error(`boot ${boot} did not finish within ${timeoutMs / 1000} s; console:\n${this.console().slice(-3000)}`);
       }
       await new Promise((r) => setTimeout(r, 250));
     }
-    const status = Number(readFileSync(rcFile, 'utf8').trim());
-    const output = readFileSync(path.join(this.merged, 'var/lib/box', `boot-${boot}.log`), 'utf8');
-    return { boot, status, output, seconds: (Date.now() - started) / 1000 };
+    const status = existsSync(rcFile) ? Number(readFileSync(rcFile, 'utf8').trim()) : null;
+    const logFile = path.join(this.merged, 'var/lib/box', `boot-${boot}.log`);
+    const output = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
+    return { boot, status, output, seconds: (Date.now() - started) / 1000, poweredOff };
+  }
+
+  /** Waits up to timeoutMs for the machine to power itself off (systemd-nspawn exits 0); whether it did. */
+  async poweredOff(timeoutMs: number): Promise<boolean> {
+    const container = this.container;
+    if (!container) return true;
+    const started = Date.now();
+    while (container.exitCode === null && container.signalCode === null && Date.now() - started < timeoutMs) {
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    if (container.exitCode === null && container.signalCode === null) return false;
+    this.container = undefined;
+    return container.exitCode === 0;
   }
 
   console(): string {

@@ -3,11 +3,16 @@
 Runs inside the box's network namespace (loopback and 169.254.169.254 only),
 so nothing the instance does can reach a real AWS endpoint.
 
-  box_aws.py serve STATE_DIR     moto on 127.0.0.1:5000, IMDS on 169.254.169.254:80
+  box_aws.py serve STATE_DIR     moto on 127.0.0.1:5000, IMDS on 169.254.169.254:80,
+                                 wait condition handles on 127.0.0.1:5001
   box_aws.py setup STATE_DIR     creates what the stack would have (spec.json), launches
-                                 an instance and prints its id, which the IMDS then serves
+                                 an instance (in the group, or the stack's own EC2 instance)
+                                 and prints its id, which the IMDS then serves
   box_aws.py observe STATE_DIR   prints what the box's instance did, as JSON
   box_aws.py put STATE_DIR       puts the object STATE_DIR/put.json names, from outside any instance
+  box_aws.py versions STATE_DIR  prints every version (and its SHA-256) in the bucket request.json names
+  box_aws.py delete-version STATE_DIR
+                                 deletes the object version request.json names
 
 moto 5.2 has no CompleteLifecycleAction and no SignalResource; both are added
 here, with the checks AWS makes (the group, the hook and a pending launch of
@@ -15,8 +20,15 @@ the instance must exist), and recorded in STATE_DIR/events.jsonl.
 
 STATE_DIR/faults.json ({"CompleteLifecycleAction": N}) makes the next N calls
 of that API fail with a throttling error, as AWS answers a busy caller.
+
+moto has no wait conditions: a handle's URL (wait-condition.ts makes and signs
+it) is answered here as S3 answers a presigned PUT, and each signal it takes is
+recorded; wait-condition.ts makes the wait condition's Data from them.
 """
 
+import base64
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -25,9 +37,11 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote, urlsplit
 
 MOTO_HOST, MOTO_PORT = "127.0.0.1", 5000
 IMDS_HOST, IMDS_PORT = "169.254.169.254", 80
+HANDLE_HOST, HANDLE_PORT = "127.0.0.1", 5001
 ENDPOINT = f"http://{MOTO_HOST}:{MOTO_PORT}"
 ROLE_NAME = "graviton-llm-box-instance-role"
 
@@ -216,6 +230,71 @@ class ImdsHandler(BaseHTTPRequestHandler):
             self._send(404, "")
 
 
+class WaitConditionHandleHandler(BaseHTTPRequestHandler):
+    """The presigned S3 URLs of wait condition handles (AWS::CloudFormation::WaitConditionHandle, Ref).
+
+    Checked as S3 checks query-string authentication (signature version 2): the
+    signature covers the method, Content-MD5, Content-Type, Expires and the path,
+    so a PUT with a Content-Type is refused (SignatureDoesNotMatch), which is
+    why the documented curl sends `-H 'Content-Type:'` ("Create wait conditions
+    in a CloudFormation template", Using Curl to signal a Wait Condition:
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-waitcondition.html);
+    an expired URL is refused (AccessDenied). A request S3 takes answers 200 with
+    an ETag and no body. Each PUT is recorded (events.jsonl: WaitConditionSignal,
+    its body as sent); the ones taken are the signals.
+    """
+
+    secret = b""
+    recorder = None
+
+    def log_message(self, *args):
+        pass
+
+    def _error(self, code, s3_code, message, event):
+        self.recorder.record({**event, "error": s3_code})
+        body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{s3_code}</Code>'
+                f"<Message>{message}</Message></Error>").encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _handle(self, method):
+        url = urlsplit(self.path)
+        query = parse_qs(url.query)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
+        content_type = self.headers.get("Content-Type") or ""
+        event = {"api": "WaitConditionSignal", "method": method, "handle": unquote(url.path.lstrip("/")),
+                 "contentType": content_type, "body": body}
+        expires = (query.get("Expires") or [""])[0]
+        string_to_sign = "\n".join([method, self.headers.get("Content-MD5") or "", content_type, expires, url.path])
+        wanted = base64.b64encode(hmac.new(self.secret, string_to_sign.encode(), hashlib.sha1).digest()).decode()
+        given = (query.get("Signature") or [""])[0]
+        if not hmac.compare_digest(wanted, given):
+            self._error(403, "SignatureDoesNotMatch",
+                        "The request signature we calculated does not match the signature you provided.", event)
+            return
+        if not expires.isdigit() or int(expires) < time.time():
+            self._error(403, "AccessDenied", "Request has expired", event)
+            return
+        self.recorder.record(event)
+        self.send_response(200)
+        self.send_header("ETag", f'"{hashlib.md5(body.encode()).hexdigest()}"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_PUT(self):
+        self._handle("PUT")
+
+    def do_GET(self):
+        self._handle("GET")
+
+    def do_POST(self):
+        self._handle("POST")
+
+
 def serve(state_dir):
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
@@ -227,6 +306,10 @@ def serve(state_dir):
     ImdsHandler.recorder = recorder
     imds = ThreadingHTTPServer((IMDS_HOST, IMDS_PORT), ImdsHandler)
     threading.Thread(target=imds.serve_forever, daemon=True).start()
+    WaitConditionHandleHandler.secret = os.environ["BOX_WAIT_CONDITION_SECRET"].encode()
+    WaitConditionHandleHandler.recorder = recorder
+    handles = ThreadingHTTPServer((HANDLE_HOST, HANDLE_PORT), WaitConditionHandleHandler)
+    threading.Thread(target=handles.serve_forever, daemon=True).start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -234,6 +317,7 @@ def serve(state_dir):
         f.write(str(os.getpid()))
     stop.wait()
     imds.shutdown()
+    handles.shutdown()
     moto.stop()
 
 
@@ -270,6 +354,23 @@ def setup(state_dir):
     for p in spec["parameters"]:
         ssm.put_parameter(Name=p["name"], Value=p["value"], Type=p["type"], Overwrite=True)
 
+    launch = spec.get("launch", {"kind": "group"})
+    instance_id = launch_in_group(spec, region, state_dir) if launch["kind"] == "group" else launch_instance(launch, region)
+    _write_json(os.path.join(state_dir, "imds.json"),
+                {"instanceId": instance_id, "region": region, "architecture": spec.get("architecture", "x86_64")})
+    print(json.dumps({"instanceId": instance_id}))
+
+
+def launch_instance(launch, region):
+    """The stack's own instance (AWS::EC2::Instance, the builder): no group, and no hook holds it."""
+    ec2 = client("ec2", region)
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    reservation = ec2.run_instances(ImageId=image, InstanceType=launch["instanceType"], MinCount=1, MaxCount=1)
+    return reservation["Instances"][0]["InstanceId"]
+
+
+def launch_in_group(spec, region, state_dir):
+    """One more instance of the group (made where missing), pending on each launch hook; its id."""
     group = spec["group"]
     asg = client("autoscaling", region)
     found = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[group["name"]])["AutoScalingGroups"]
@@ -302,9 +403,7 @@ def setup(state_dir):
     pending = _read_json(os.path.join(state_dir, "pending.json"), [])
     pending.extend([group["name"], instance_id, hook["name"]] for hook in group["hooks"])
     _write_json(os.path.join(state_dir, "pending.json"), pending)
-    _write_json(os.path.join(state_dir, "imds.json"),
-                {"instanceId": instance_id, "region": region, "architecture": spec.get("architecture", "x86_64")})
-    print(json.dumps({"instanceId": instance_id}))
+    return instance_id
 
 
 def observe(state_dir):
@@ -347,11 +446,34 @@ def put(state_dir):
     print(json.dumps({}))
 
 
+def versions(state_dir):
+    """Every version of every object in the bucket request.json names: key, versionId, SHA-256 of its bytes, latest or not."""
+    spec = _read_json(os.path.join(state_dir, "spec.json"), None)
+    bucket = _read_json(os.path.join(state_dir, "request.json"), None)["bucket"]
+    s3 = client("s3", spec["region"])
+    found = []
+    for v in s3.list_object_versions(Bucket=bucket).get("Versions", []):
+        body = s3.get_object(Bucket=bucket, Key=v["Key"], VersionId=v["VersionId"])["Body"].read()
+        found.append({"key": v["Key"], "versionId": v["VersionId"], "sha256": hashlib.sha256(body).hexdigest(), "isLatest": v["IsLatest"]})
+    print(json.dumps(found))
+
+
+def delete_version(state_dir):
+    """Deletes the one version request.json names (bucket, key, versionId), as the bucket's owner could."""
+    spec = _read_json(os.path.join(state_dir, "spec.json"), None)
+    req = _read_json(os.path.join(state_dir, "request.json"), None)
+    client("s3", spec["region"]).delete_object(Bucket=req["bucket"], Key=req["key"], VersionId=req["versionId"])
+    print(json.dumps({}))
+
+
+COMMANDS = {"serve": serve, "setup": setup, "observe": observe, "put": put, "versions": versions, "delete-version": delete_version}
+
+
 def main():
-    if len(sys.argv) != 3 or sys.argv[1] not in ("serve", "setup", "observe", "put"):
+    if len(sys.argv) != 3 or sys.argv[1] not in COMMANDS:
         print(__doc__, file=sys.stderr)
         sys.exit(2)
-    {"serve": serve, "setup": setup, "observe": observe, "put": put}[sys.argv[1]](sys.argv[2])
+    COMMANDS[sys.argv[1]](sys.argv[2])
 
 
 if __name__ == "__main__":

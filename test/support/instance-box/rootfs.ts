@@ -14,6 +14,8 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 
+import { BUILD_TOOLS } from '../../../runtime/boot/phases/deps';
+import { COMPILER_COMMANDS } from '../../../runtime/boot/build/toolchain';
 import { cacheRoot, withLock } from '../llama-cpp-source';
 
 const run = promisify(execFile);
@@ -30,6 +32,20 @@ const PACKAGES = [
   'systemd', 'systemd-sysv', 'dbus', 'curl', 'ca-certificates', 'awscli', 'python3-cffi-backend',
   'cmake', 'g++', 'make', 'git', 'ccache', 'nodejs',
 ];
+/**
+ * A box's removePaths for an image without a compiler or build tools, as a
+ * fresh Amazon Linux 2023 instance is: every command the boot's deps phase
+ * looks for (runtime/boot/phases/deps.ts's BUILD_TOOLS and the compilers of
+ * build/toolchain.ts), ccache, and GCC's own programs (cc1, cc1plus,
+ * collect2 under /usr/lib/gcc) so that no versioned driver left behind
+ * (gcc-12) compiles either. The box reaches no package repository, so a boot
+ * that tried to compile there fails.
+ */
+export const WITHOUT_BUILD_TOOLS: readonly string[] = [
+  ...[...BUILD_TOOLS, ...COMPILER_COMMANDS, 'ccache'].map((t) => `/usr/bin/${t}`),
+  '/usr/lib/gcc',
+];
+
 /** Bump when the way the tree is made changes. */
 const ROOTFS_VERSION = 2;
 

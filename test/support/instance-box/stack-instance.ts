@@ -6,11 +6,16 @@
  * boot script asset, the SSM parameters, the group and its lifecycle hooks).
  *
  * The resolver is strict: a token it does not know fails, so a new kind of
- * value in the user data is noticed rather than passed through as text.
+ * value in the user data is noticed rather than passed through as text. A
+ * wait condition handle's Ref is the box's presigned URL for it, and a wait
+ * condition's Data is made from the signals the box's AWS took (wait-condition.ts),
+ * so a fleet instance's user data resolves only once its builder signalled.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
+
+import { HandlePut, handleUrl, waitConditionData } from './wait-condition';
 
 export const BOX_ACCOUNT = '123456789012';
 
@@ -35,6 +40,8 @@ export interface AwsSpec {
   readonly versionedBuckets: string[];
   readonly objects: { bucket: string; key: string; file: string }[];
   readonly parameters: { name: string; value: string; type: 'String' | 'SecureString' }[];
+  /** How the instance is launched: one more of the group, pending on its hooks, or the stack's own EC2 instance (the builder). */
+  readonly launch: { kind: 'group' } | { kind: 'instance'; instanceType: string };
   readonly group: {
     name: string;
     instanceType: string;
@@ -61,30 +68,85 @@ export interface StackInstanceOptions {
    * floor, and the boot environment in the user data is given the stand-in's real size.
    */
   readonly modelSizeBytes?: number;
+  /**
+   * The PUTs the box's wait condition handle URLs took (BoxObservation.handlePuts): where the user data
+   * reads a wait condition's Data (the fleet's pins), it is made from these, as CloudFormation makes it
+   * from the builder's signal. Without them such user data does not resolve.
+   */
+  readonly handlePuts?: readonly HandlePut[];
 }
 
 function resourcesOfType(template: any, type: string): [string, any][] {
   return Object.entries<any>(template.Resources).filter(([, r]) => r.Type === type);
 }
 
+/** What a token resolves against: the template, the box's stack, and what the box's AWS has recorded. */
+export interface ResolveContext {
+  readonly template: any;
+  readonly region: string;
+  readonly stackName: string;
+  /** When handle URLs are made (one time for all of them, so one handle has one URL). */
+  readonly nowMs: number;
+  /** The PUTs the box's handle URLs took (BoxObservation.handlePuts), which a wait condition's Data is made from. */
+  readonly handlePuts?: readonly HandlePut[];
+}
+
+/** The ARN of the box's stack, with a stack id made from its name. */
+function stackArn(region: string, stackName: string): string {
+  const h = createHash('sha256').update(stackName).digest('hex');
+  return `arn:aws:cloudformation:${region}:${BOX_ACCOUNT}:stack/${stackName}/${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/** The S3 object a handle's URL names (its path): the stack's ARN and the handle's logical id. */
+export function handleArn(region: string, stackName: string, logicalId: string): string {
+  return `${stackArn(region, stackName)}/${logicalId}`;
+}
+
+function resourceOf(ctx: ResolveContext, logicalId: string, what: string): any {
+  const resource = ctx.template.Resources[logicalId];
+  if (!resource) throw new Error(`${what} ${logicalId}, which is not a resource of the template`);
+  return resource;
+}
+
 /** The box's name for a resource's physical id (what Ref returns). */
-function physicalId(template: any, logicalId: string, stackName: string): string {
-  const resource = template.Resources[logicalId];
-  if (!resource) throw new Error(`Ref to ${logicalId}, which is not a resource of the template`);
+function physicalId(ctx: ResolveContext, logicalId: string): string {
+  const resource = resourceOf(ctx, logicalId, 'Ref to');
   switch (resource.Type) {
     case 'AWS::S3::Bucket':
       return `box-${logicalId.toLowerCase()}`.slice(0, 63);
     case 'AWS::Logs::LogGroup':
-      return `/box/${stackName}/${logicalId}`;
+      return `/box/${ctx.stackName}/${logicalId}`;
     case 'AWS::SSM::Parameter':
       if (typeof resource.Properties.Name !== 'string') throw new Error(`parameter ${logicalId} has a computed name`);
       return resource.Properties.Name;
     case 'AWS::AutoScaling::AutoScalingGroup':
       if (typeof resource.Properties.AutoScalingGroupName !== 'string') throw new Error(`group ${logicalId} has no fixed name`);
       return resource.Properties.AutoScalingGroupName;
+    case 'AWS::CloudFormation::WaitConditionHandle':
+      // Ref returns the handle's presigned URL (AWS::CloudFormation::WaitConditionHandle, Return values).
+      return handleUrl(handleArn(ctx.region, ctx.stackName, logicalId), ctx.nowMs);
     default:
       throw new Error(`the instance box does not know what Ref returns for ${resource.Type} (${logicalId})`);
   }
+}
+
+/** `Fn::GetAtt`: a wait condition's Data alone, made from the signals its handle took. */
+function attribute(ctx: ResolveContext, arg: unknown): string {
+  const [logicalId, name] = typeof arg === 'string' ? [arg.slice(0, arg.indexOf('.')), arg.slice(arg.indexOf('.') + 1)] : (arg as string[]);
+  const resource = resourceOf(ctx, logicalId, 'Fn::GetAtt of');
+  if (resource.Type !== 'AWS::CloudFormation::WaitCondition' || name !== 'Data') {
+    throw new Error(`the instance box cannot resolve Fn::GetAtt ${logicalId}.${name} (${resource.Type})`);
+  }
+  const handleRef = resource.Properties?.Handle?.Ref;
+  if (typeof handleRef !== 'string' || resourceOf(ctx, handleRef, 'the handle').Type !== 'AWS::CloudFormation::WaitConditionHandle') {
+    throw new Error(`wait condition ${logicalId}'s Handle is ${JSON.stringify(resource.Properties?.Handle)}, not a Ref to a WaitConditionHandle`);
+  }
+  if (!/^[1-9]\d*$/.test(String(resource.Properties.Count))) throw new Error(`wait condition ${logicalId} has Count ${JSON.stringify(resource.Properties.Count)}`);
+  if (ctx.handlePuts === undefined) {
+    throw new Error(`the user data reads wait condition ${logicalId}'s Data: give the instance the handle PUTs its builder made (handlePuts)`);
+  }
+  const handle = handleArn(ctx.region, ctx.stackName, handleRef);
+  return waitConditionData(logicalId, Number(resource.Properties.Count), ctx.handlePuts.filter((p) => p.handle === handle).map((p) => p.body));
 }
 
 function pseudo(name: string, region: string, stackName: string): string {
@@ -99,29 +161,39 @@ function pseudo(name: string, region: string, stackName: string): string {
   return values[name];
 }
 
-/** Resolves Ref, Fn::Join, Fn::Sub (without a variable map) and Fn::Base64 to a string. */
-export function resolveToString(node: any, template: any, region: string, stackName: string): string {
+/** Resolves Ref, Fn::Join, Fn::Sub (without a variable map), Fn::Base64 and a wait condition's Fn::GetAtt Data to a string. */
+export function resolveToString(node: any, ctx: ResolveContext): string {
   if (typeof node === 'string') return node;
   if (typeof node === 'number') return String(node);
   const keys = Object.keys(node ?? {});
   if (keys.length !== 1) throw new Error(`cannot resolve ${JSON.stringify(node).slice(0, 200)}`);
   const [fn] = keys;
   const arg = node[fn];
-  const again = (n: any) => resolveToString(n, template, region, stackName);
+  const again = (n: any) => resolveToString(n, ctx);
   switch (fn) {
     case 'Ref':
-      return arg.startsWith('AWS::') ? pseudo(arg, region, stackName) : physicalId(template, arg, stackName);
+      return arg.startsWith('AWS::') ? pseudo(arg, ctx.region, ctx.stackName) : physicalId(ctx, arg);
     case 'Fn::Join':
       return (arg[1] as any[]).map(again).join(arg[0]);
     case 'Fn::Base64':
-      return again(arg);
+      return Buffer.from(again(arg), 'utf8').toString('base64');
+    case 'Fn::GetAtt':
+      return attribute(ctx, arg);
     case 'Fn::Sub':
       if (typeof arg !== 'string') throw new Error('Fn::Sub with a variable map is not supported by the instance box');
       return arg.replace(/\$\{([^}]+)\}/g, (_, name: string) =>
-        name.startsWith('AWS::') ? pseudo(name, region, stackName) : physicalId(template, name, stackName));
+        name.startsWith('AWS::') ? pseudo(name, ctx.region, ctx.stackName) : physicalId(ctx, name));
     default:
       throw new Error(`the instance box cannot resolve ${fn}`);
   }
+}
+
+/** An instance's UserData as the instance reads it: the template gives it base64-encoded (Fn::Base64), EC2 hands it over decoded. */
+export function resolveUserData(node: any, ctx: ResolveContext): string {
+  if (Object.keys(node ?? {}).length !== 1 || node['Fn::Base64'] === undefined) {
+    throw new Error(`UserData is ${JSON.stringify(node).slice(0, 200)}, not Fn::Base64 of the script`);
+  }
+  return resolveToString(node['Fn::Base64'], ctx);
 }
 
 function single(template: any, type: string): [string, any] {
@@ -130,13 +202,31 @@ function single(template: any, type: string): [string, any] {
   return found[0];
 }
 
+/** A fleet instance: a launch of the group, from its launch template's user data (with a builder's pins: after it signalled). */
 export function stackInstance(options: StackInstanceOptions): StackInstance {
+  const [, launchTemplate] = single(options.template, 'AWS::EC2::LaunchTemplate');
+  return instanceOf(options, launchTemplate.Properties.LaunchTemplateData.UserData, { kind: 'group' });
+}
+
+/**
+ * The builder: the stack's own AWS::EC2::Instance (the trusted builder,
+ * docs/design/trusted-builder.md), from its UserData. It is launched alone,
+ * in no group; the group waits on its wait condition and is not there yet.
+ */
+export function builderInstance(options: StackInstanceOptions): StackInstance {
+  const [, instance] = single(options.template, 'AWS::EC2::Instance');
+  if (typeof instance.Properties.InstanceType !== 'string') throw new Error('the builder instance has a computed InstanceType');
+  return instanceOf(options, instance.Properties.UserData, { kind: 'instance', instanceType: instance.Properties.InstanceType });
+}
+
+function instanceOf(options: StackInstanceOptions, userDataNode: any, launch: AwsSpec['launch']): StackInstance {
   const { template, stackName } = options;
   const [, launchTemplate] = single(template, 'AWS::EC2::LaunchTemplate');
   // The region a stack resolves at deploy time; an environment-agnostic one deploys anywhere.
-  const regionHint = /GLLM_REGION=([a-z0-9-]+)/.exec(JSON.stringify(launchTemplate.Properties.LaunchTemplateData.UserData));
+  const regionHint = /GLLM_REGION=([a-z0-9-]+)/.exec(JSON.stringify(userDataNode));
   const region = regionHint?.[1] ?? 'us-east-1';
-  let userData = resolveToString(launchTemplate.Properties.LaunchTemplateData.UserData, template, region, stackName);
+  const ctx: ResolveContext = { template, region, stackName, nowMs: Date.now(), ...(options.handlePuts !== undefined ? { handlePuts: options.handlePuts } : {}) };
+  let userData = resolveUserData(userDataNode, ctx);
   if (options.modelSizeBytes !== undefined) {
     if (!/^GLLM_MODEL_SIZE_BYTES=\d+$/m.test(userData)) throw new Error('the user data sets no GLLM_MODEL_SIZE_BYTES');
     userData = userData.replace(/^GLLM_MODEL_SIZE_BYTES=\d+$/m, `GLLM_MODEL_SIZE_BYTES=${options.modelSizeBytes}`);
@@ -154,14 +244,14 @@ export function stackInstance(options: StackInstanceOptions): StackInstance {
     const file = path.resolve(options.assemblyDir, asset.source.path);
     if (asset.source.packaging !== 'file' || !existsSync(file) || !statSync(file).isFile()) continue;
     for (const dest of Object.values<any>(asset.destinations)) {
-      objects.push({ bucket: resolveToString({ 'Fn::Sub': dest.bucketName }, template, region, stackName), key: dest.objectKey, file });
+      objects.push({ bucket: resolveToString({ 'Fn::Sub': dest.bucketName }, ctx), key: dest.objectKey, file });
     }
   }
   objects.push(...(options.extraObjects ?? []));
 
   const parameters: AwsSpec['parameters'] = resourcesOfType(template, 'AWS::SSM::Parameter').map(([, r]) => ({
     name: r.Properties.Name,
-    value: resolveToString(r.Properties.Value, template, region, stackName),
+    value: resolveToString(r.Properties.Value, ctx),
     type: 'String' as const,
   }));
   // The API key is a SecureString the stack's custom resource writes at deploy time.
@@ -177,7 +267,7 @@ export function stackInstance(options: StackInstanceOptions): StackInstance {
     defaultResult: h.DefaultResult as string,
   }));
   const buckets = [...new Set([
-    ...resourcesOfType(template, 'AWS::S3::Bucket').map(([id]) => physicalId(template, id, stackName)),
+    ...resourcesOfType(template, 'AWS::S3::Bucket').map(([id]) => physicalId(ctx, id)),
     ...objects.map((o) => o.bucket),
   ])];
   return {
@@ -192,9 +282,10 @@ export function stackInstance(options: StackInstanceOptions): StackInstance {
       buckets,
       versionedBuckets: resourcesOfType(template, 'AWS::S3::Bucket')
         .filter(([, r]) => r.Properties?.VersioningConfiguration?.Status === 'Enabled')
-        .map(([id]) => physicalId(template, id, stackName)),
+        .map(([id]) => physicalId(ctx, id)),
       objects,
       parameters,
+      launch,
       group: {
         name: group.Properties.AutoScalingGroupName,
         instanceType: launchTemplate.Properties.LaunchTemplateData.InstanceType,
