@@ -87,6 +87,11 @@ function physicalId(template: any, logicalId: string, stackName: string): string
   }
 }
 
+/** What Ref returns for a target group: its ARN (the box's, of the shape the boot's contract takes). */
+function targetGroupArn(logicalId: string, region: string): string {
+  return `arn:aws:elasticloadbalancing:${region}:${BOX_ACCOUNT}:targetgroup/box-${logicalId.slice(0, 20)}/0123456789abcdef`;
+}
+
 function pseudo(name: string, region: string, stackName: string): string {
   const values: Record<string, string> = {
     'AWS::Region': region,
@@ -110,6 +115,7 @@ export function resolveToString(node: any, template: any, region: string, stackN
   const again = (n: any) => resolveToString(n, template, region, stackName);
   switch (fn) {
     case 'Ref':
+      if (template.Resources[arg]?.Type === 'AWS::ElasticLoadBalancingV2::TargetGroup') return targetGroupArn(arg, region);
       return arg.startsWith('AWS::') ? pseudo(arg, region, stackName) : physicalId(template, arg, stackName);
     case 'Fn::Join':
       return (arg[1] as any[]).map(again).join(arg[0]);
