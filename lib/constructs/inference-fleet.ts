@@ -335,6 +335,7 @@ export class InferenceFleet extends Construct {
     if (props.model.source.startsWith('s3://')) {
       this.grantModelSource(props.model.source);
     }
+    this.grantDrain(props.targetGroup);
 
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
@@ -534,6 +535,22 @@ export class InferenceFleet extends Construct {
     }));
   }
 
+  /**
+   * An instance's drain watcher (runtime/boot/drain/watch.ts) deregisters it
+   * from its target group on a Spot interruption notice or a rebalance
+   * recommendation: DeregisterTargets takes the target group as its resource
+   * (Service Authorization Reference, "Actions, resources, and condition keys
+   * for Elastic Load Balancing V2",
+   * https://docs.aws.amazon.com/service-authorization/latest/reference/list_awselasticloadbalancingv2.html),
+   * so the role may take targets out of this fleet's group and no other.
+   */
+  private grantDrain(targetGroup: elbv2.IApplicationTargetGroup): void {
+    this.role.addToPolicy(new iam.PolicyStatement({
+      actions: ['elasticloadbalancing:DeregisterTargets'],
+      resources: [targetGroup.targetGroupArn],
+    }));
+  }
+
   private grantModelSource(source: string): void {
     const [, , bucketName, ...key] = source.split('/');
     this.role.addToPolicy(new iam.PolicyStatement({
@@ -616,7 +633,8 @@ export class InferenceFleet extends Construct {
       GLLM_METRIC_NAMESPACE: METRIC_NAMESPACE,
       GLLM_BOOT_FAILURE_METRIC: BOOT_METRICS.failure.name,
     };
-    const envFile = renderBootEnvironment(env, (v) => Token.isUnresolved(v));
+    // A fleet instance's own key (a builder serves in no target group): its drain watcher deregisters it from this group.
+    const envFile = renderBootEnvironment({ ...env, GLLM_TARGET_GROUP_ARN: props.targetGroup.targetGroupArn }, (v) => Token.isUnresolved(v));
     userData.addCommands(
       'set -euo pipefail',
       `install -d -m 0755 ${path.posix.dirname(BOOT_ENV_PATH)} ${path.posix.dirname(INSTANCE_FILES.bootProgram)}`,

@@ -62,14 +62,16 @@ export const LOCAL_BOOT_ENV_KEYS = {
 } as const;
 
 /**
- * Keys of the trusted builder (docs/design/trusted-builder.md), which a stack
- * writes only where it runs one: each may be absent, and absent means what a
- * stack without a builder does. Accepted in `aws` mode only.
+ * Keys of an instance's role: the trusted builder's
+ * (docs/design/trusted-builder.md), which a stack writes only where it runs
+ * one, and the fleet's drain. Each may be absent, and absent means what a
+ * stack without a builder, or without a drain, does. Accepted in `aws` mode only.
  */
 export const ROLE_BOOT_ENV_KEYS = {
   GLLM_ROLE: '`fleet` (serves; the default) or `builder` (compiles, caches and reports the build and the model, then ends; serves nothing)',
   GLLM_PINS_FILE: 'fleet: the file holding the builder\'s report as the template carries it (the wait condition\'s data); the build and the model are then read by the versions it pins and checked against its SHA-256s; absent: the cache rules of a fleet without a builder',
   GLLM_BUILDER_SIGNAL_FILE: 'builder: the file holding the URL of the wait condition handle the report is sent to (not a value here: a presigned URL holds `&`, which a shell sourcing this file would take as the end of a command)',
+  GLLM_TARGET_GROUP_ARN: 'fleet: the target group the instance serves in, which its drain watcher deregisters it from on a Spot interruption notice or a rebalance recommendation; absent: no drain watcher',
 } as const;
 
 /** What an instance's boot is for: a fleet instance serves; a builder makes what the fleet runs. */
@@ -119,6 +121,8 @@ export const QUANTIZE_TYPE_PATTERN = /^[A-Z0-9][A-Z0-9_]*$/;
 const SSM_NAME = /^[A-Za-z0-9_./-]+$/;
 const OPTIONAL_SSM_NAME = /^([A-Za-z0-9_./-]+)?$/;
 const COMMIT = /^[0-9a-f]{40}$/;
+/** ELB's target group ARN (ELB service authorization reference, "Resource types defined by Elastic Load Balancing V2"). */
+const TARGET_GROUP_ARN = /^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:targetgroup\/[A-Za-z0-9-]{1,32}\/[0-9a-f]{16}$/;
 
 /** Rules of `aws` mode, after the local-only keys are refused. */
 const AWS_RULES: readonly ValueRule[] = [
@@ -135,6 +139,7 @@ const AWS_RULES: readonly ValueRule[] = [
   match('GLLM_ROLE', /^(fleet|builder)$/, 'fleet or builder'),
   match('GLLM_PINS_FILE', /^\/[A-Za-z0-9_.\/-]*$/, 'an absolute path'),
   match('GLLM_BUILDER_SIGNAL_FILE', /^\/[A-Za-z0-9_.\/-]*$/, 'an absolute path'),
+  match('GLLM_TARGET_GROUP_ARN', TARGET_GROUP_ARN, 'a target group ARN (arn:PARTITION:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID)'),
 ];
 
 /** Rules of `local` mode. */
@@ -236,6 +241,8 @@ export interface AwsBootConfig extends BootConfigBase {
   readonly pinsFile?: string;
   /** GLLM_BUILDER_SIGNAL_FILE (builder only, and always set there). */
   readonly builderSignalFile?: string;
+  /** GLLM_TARGET_GROUP_ARN (fleet only): where absent, no drain watcher runs. */
+  readonly targetGroupArn?: string;
 }
 
 export interface LocalBootConfig extends BootConfigBase {
@@ -345,6 +352,7 @@ function roleCombinationProblems(values: ReadonlyMap<string, string>, named: Rea
   const found: BootEnvProblem[] = [];
   if (role === 'builder') {
     if (given('GLLM_PINS_FILE') !== undefined) found.push({ key: 'GLLM_PINS_FILE', given: given('GLLM_PINS_FILE'), expected: 'absent with GLLM_ROLE=builder: a builder makes the pins, nothing pins it' });
+    if (given('GLLM_TARGET_GROUP_ARN') !== undefined) found.push({ key: 'GLLM_TARGET_GROUP_ARN', given: given('GLLM_TARGET_GROUP_ARN'), expected: 'absent with GLLM_ROLE=builder: a builder serves in no target group, so has nothing to drain' });
     if (!values.has('GLLM_BUILDER_SIGNAL_FILE') && !named.has('GLLM_BUILDER_SIGNAL_FILE')) found.push({ key: 'GLLM_BUILDER_SIGNAL_FILE', expected: `set with GLLM_ROLE=builder: ${ROLE_BOOT_ENV_KEYS.GLLM_BUILDER_SIGNAL_FILE}` });
   } else if (given('GLLM_BUILDER_SIGNAL_FILE') !== undefined) {
     found.push({ key: 'GLLM_BUILDER_SIGNAL_FILE', given: given('GLLM_BUILDER_SIGNAL_FILE'), expected: 'absent with GLLM_ROLE=fleet: only a builder reports to a wait condition' });
@@ -397,6 +405,7 @@ function toConfig(values: ReadonlyMap<string, string>): BootConfig {
       role,
       ...(values.has('GLLM_PINS_FILE') ? { pinsFile: values.get('GLLM_PINS_FILE') } : {}),
       ...(values.has('GLLM_BUILDER_SIGNAL_FILE') ? { builderSignalFile: values.get('GLLM_BUILDER_SIGNAL_FILE') } : {}),
+      ...(values.has('GLLM_TARGET_GROUP_ARN') ? { targetGroupArn: values.get('GLLM_TARGET_GROUP_ARN') } : {}),
     };
   }
   return {

@@ -51,6 +51,10 @@ import { preflightPhase, type ServerSettings } from './phases/preflight';
 import { type MetadataCheck, servePhase } from './phases/serve';
 import { healthPhase, httpHealthProbe } from './phases/health';
 import { type BootEnd, reportPhase, type ReportPhaseOutput } from './phases/report';
+import { type DrainWatchStarter, drainWatchPhase } from './phases/drain-watch';
+import { SystemdDrainWatch } from './adapters/systemd-drain-watch';
+import { drainWatchMain } from './drain-watch';
+import { DRAIN_WATCH_COMMAND } from './server/drain-unit';
 import { bootResultFromOutcome } from './result-from-outcome';
 import { listenHost } from './server/args';
 import { SERVICE_USER } from './server/unit';
@@ -98,6 +102,8 @@ export interface MachineAdapters {
   readonly lock: 'always' | 'where-memlock-covers';
   /** A builder's (GLLM_ROLE=builder): where it publishes, and the report its reporter sends once the phases made it. */
   readonly builder?: BuilderAdapters;
+  /** What starts the drain watcher once the server serves: a fleet instance's whose stack names its target group. */
+  readonly drainWatch?: DrainWatchStarter;
 }
 
 /** What a builder has that a fleet instance has not. */
@@ -175,6 +181,11 @@ export async function awsAdapters(config: AwsBootConfig, limit: TimeLimit, clock
     x86: process.env.GLLM_TEST_BOX_ALLOW_X86 === '1' ? 'allowed-in-test-box' : 'refused',
     lock: 'always',
     ...(builder !== undefined ? { builder } : {}),
+    ...(config.role === 'fleet' && config.targetGroupArn !== undefined ? {
+      drainWatch: new SystemdDrainWatch({
+        exec, limitMs, writer: 'graviton-llm boot', node: process.execPath, bundle: INSTANCE_FILES.bootProgram, envFile: INSTANCE_FILES.bootEnv,
+      }),
+    } : {}),
   };
 }
 
@@ -389,6 +400,7 @@ export async function boot(config: BootConfig, envFile: string, log: BootLog, cl
         healthTimeoutSeconds: config.healthTimeoutSeconds, deadline, clock, probe: httpHealthProbe(config.port), supervisor: a.supervisor,
         log: say, record: recordFor('health'),
       }, runner);
+      if (a.drainWatch !== undefined) await runPhase(drainWatchPhase, { watcher: a.drainWatch, log: say, record: recordFor('drain-watch') }, runner);
       end = { ok: true };
     }
   } catch (e) {
@@ -459,6 +471,8 @@ export async function main(
   err: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
   seams: MainSeams = THIS_MACHINE,
 ): Promise<number> {
+  // The same bundle is the drain watcher, which its unit runs once the boot serves.
+  if (argv[0] === DRAIN_WATCH_COMMAND) return drainWatchMain(argv.slice(1), out, err);
   if (argv.length === 1 && (argv[0] === '--help' || argv[0] === '-h')) {
     out(USAGE);
     return 0;

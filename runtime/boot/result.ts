@@ -35,11 +35,12 @@ export const BOOT_RESULT_PATHS = {
 /**
  * The phases in the order a boot runs them. config reads the environment
  * file, lays out the directories and takes the boot lock; agent (aws mode
- * only) starts the CloudWatch agent; report (aws mode only) completes the
+ * only) starts the CloudWatch agent; drain-watch (a fleet instance of a
+ * stack that names its target group) starts the drain watcher; report (aws mode only) completes the
  * lifecycle action, signals CloudFormation and counts a failure, after the
  * last phase that ran.
  */
-export const BOOT_PHASES = ['config', 'deps', 'agent', 'cpu', 'build', 'model', 'api-key', 'preflight', 'serve', 'health', 'report'] as const;
+export const BOOT_PHASES = ['config', 'deps', 'agent', 'cpu', 'build', 'model', 'api-key', 'preflight', 'serve', 'health', 'drain-watch', 'report'] as const;
 
 const epochMs = z.number().int().positive();
 

@@ -127,7 +127,7 @@ if (unavailable) {
         expect(box.read(INSTANCE_FILES.bootProgram)).toBe(readFileSync(bootBundleFile(), 'utf8'));
         const result = box.bootResult();
         expect({ mode: result.mode, failure: result.failure }).toEqual({ mode: 'aws', failure: null });
-        expect(phaseOutcomes(result)).toEqual(['config', 'deps', 'agent', 'cpu', 'build', 'model', 'api-key', 'preflight', 'serve', 'health', 'report'].map((p) => `${p} ok`));
+        expect(phaseOutcomes(result)).toEqual(['config', 'deps', 'agent', 'cpu', 'build', 'model', 'api-key', 'preflight', 'serve', 'health', 'drain-watch', 'report'].map((p) => `${p} ok`));
         expect(box.exec(['stat', '-c', '%a %U', BOOT_RESULT_PATHS.instance]).stdout.trim()).toBe('600 root');
       });
 

@@ -135,7 +135,7 @@ describe('default configuration', () => {
     expect(Buffer.byteLength(ud)).toBeLessThan(16 * 1024);
   });
 
-  test('instance role: own cache prefix, own API key, own logs, Session Manager; nothing else', () => {
+  test('instance role: own cache prefix, own API key, own logs, own target group\'s deregistration, Session Manager; nothing else', () => {
     const t = s.template;
     t.hasResourceProperties('AWS::IAM::Role', {
       AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'ec2.amazonaws.com' } })] },
@@ -147,6 +147,7 @@ describe('default configuration', () => {
       'autoscaling:CompleteLifecycleAction',
       'cloudformation:SignalResource',
       'cloudwatch:PutMetricData',
+      'elasticloadbalancing:DeregisterTargets',
       'logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents',
       's3:AbortMultipartUpload', 's3:GetObject', 's3:GetObject', 's3:GetObjectVersion', 's3:ListBucket', 's3:ListBucketVersions',
       's3:PutObject', 'ssm:GetParameter',
@@ -166,6 +167,9 @@ describe('default configuration', () => {
     expect(unscoped).toEqual([expect.objectContaining({
       Action: 'cloudwatch:PutMetricData', Condition: { StringEquals: { 'cloudwatch:namespace': 'GravitonLlm' } },
     })]);
+    // The drain: out of the fleet's own target group, by a Ref to it, and no other.
+    const drain = statements.find((st) => st.Action === 'elasticloadbalancing:DeregisterTargets');
+    expect(drain.Resource).toEqual({ Ref: expect.stringMatching(/Targets/) });
     const hook = statements.find((st) => st.Action === 'autoscaling:CompleteLifecycleAction');
     expect(JSON.stringify(hook.Resource)).toContain(':autoScalingGroup:*:autoScalingGroupName/GravitonLlm-fleet');
     // The boot program's bucket (CDK's bootstrap bucket) has a predictable name: only the stack's own account's will do.

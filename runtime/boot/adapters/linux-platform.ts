@@ -84,12 +84,23 @@ export class LinuxPlatform implements Platform {
   }
 }
 
+/**
+ * One IMDSv2 read: a session token (PUT /latest/api/token), then GET `path`
+ * with it. `token` is the status that refused a token; rejects where the
+ * service cannot be reached.
+ */
+export async function imdsGet(baseUrl: string, path: string): Promise<{ readonly token: number; readonly status: number; readonly body: string }> {
+  const token = await imdsRequest("PUT", `${baseUrl}/latest/api/token`, { "X-aws-ec2-metadata-token-ttl-seconds": "300" });
+  if (token.status !== 200) return { token: token.status, status: 0, body: "" };
+  const answer = await imdsRequest("GET", `${baseUrl}${path}`, { "X-aws-ec2-metadata-token": token.body });
+  return { token: token.status, ...answer };
+}
+
 /** One try: a session token, then the instance's id with it. Every failure is worth another try. */
 async function imdsInstanceId(baseUrl: string): Promise<Attempt<string>> {
   try {
-    const token = await imdsRequest("PUT", `${baseUrl}/latest/api/token`, { "X-aws-ec2-metadata-token-ttl-seconds": "300" });
-    if (token.status !== 200) return { kind: "transient", detail: `token: HTTP ${token.status}` };
-    const id = await imdsRequest("GET", `${baseUrl}/latest/meta-data/instance-id`, { "X-aws-ec2-metadata-token": token.body });
+    const id = await imdsGet(baseUrl, "/latest/meta-data/instance-id");
+    if (id.token !== 200) return { kind: "transient", detail: `token: HTTP ${id.token}` };
     if (id.status !== 200) return { kind: "transient", detail: `instance-id: HTTP ${id.status}` };
     if (!/^i-[0-9a-f]+$/.test(id.body)) return { kind: "transient", detail: `instance-id: not an instance id: ${JSON.stringify(id.body.slice(0, 40))}` };
     return { kind: "done", value: id.body };

@@ -398,7 +398,28 @@ describe('the builder\'s keys: role, pins file, signal file', () => {
     expect(problems(withKeys(AWS_ENV, keys as Record<string, string>))).toEqual([expected]);
   });
 
-  test.each(['GLLM_ROLE', 'GLLM_PINS_FILE', 'GLLM_BUILDER_SIGNAL_FILE'])('local mode refuses %s: a local boot builds where it runs', (key) => {
+  const TG = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/Endpo-Targe-1A2B3C4D5E6F/0123456789abcdef';
+
+  test('a fleet instance with its target group is typed as such; absent, there is none (no drain watcher)', () => {
+    expect(config(withKeys(AWS_ENV, { GLLM_TARGET_GROUP_ARN: TG }))).toMatchObject({ role: 'fleet', targetGroupArn: TG });
+    expect(config(withKeys(AWS_ENV, { GLLM_TARGET_GROUP_ARN: TG.replace(':aws:', ':aws-cn:') }))).toMatchObject({ targetGroupArn: TG.replace(':aws:', ':aws-cn:') });
+    expect(config(AWS)).not.toHaveProperty('targetGroupArn');
+  });
+
+  test.each([
+    ['a load balancer ARN', TG.replace('targetgroup/', 'loadbalancer/app/')],
+    ['another service\'s ARN', TG.replace('elasticloadbalancing', 's3')],
+    ['a name', 'team-llm-targets'],
+  ])('a target group that is %s is refused', (_name, value) => {
+    expect(problems(withKeys(AWS_ENV, { GLLM_TARGET_GROUP_ARN: value }))).toEqual([{ key: 'GLLM_TARGET_GROUP_ARN', given: value, expected: expect.stringContaining('a target group ARN') }]);
+  });
+
+  test('a builder with a target group is refused: it serves in none, so has nothing to drain', () => {
+    expect(problems(withKeys(AWS_ENV, { GLLM_ROLE: 'builder', GLLM_BUILDER_SIGNAL_FILE: '/s', GLLM_TARGET_GROUP_ARN: TG })))
+      .toEqual([{ key: 'GLLM_TARGET_GROUP_ARN', given: TG, expected: expect.stringContaining('absent with GLLM_ROLE=builder') }]);
+  });
+
+  test.each(['GLLM_ROLE', 'GLLM_PINS_FILE', 'GLLM_BUILDER_SIGNAL_FILE', 'GLLM_TARGET_GROUP_ARN'])('local mode refuses %s: a local boot builds where it runs', (key) => {
     const value = key === 'GLLM_ROLE' ? 'builder' : '/x';
     expect(problems(withKeys(LOCAL_ENV, { [key]: value }))).toEqual([{ key, given: value, expected: 'absent: accepted in aws mode only' }]);
   });

@@ -149,6 +149,11 @@ function attribute(ctx: ResolveContext, arg: unknown): string {
   return waitConditionData(logicalId, Number(resource.Properties.Count), ctx.handlePuts.filter((p) => p.handle === handle).map((p) => p.body));
 }
 
+/** What Ref returns for a target group: its ARN (the box's, of the shape the boot's contract takes). */
+function targetGroupArn(logicalId: string, region: string): string {
+  return `arn:aws:elasticloadbalancing:${region}:${BOX_ACCOUNT}:targetgroup/box-${logicalId.slice(0, 20)}/0123456789abcdef`;
+}
+
 function pseudo(name: string, region: string, stackName: string): string {
   const values: Record<string, string> = {
     'AWS::Region': region,
@@ -172,6 +177,7 @@ export function resolveToString(node: any, ctx: ResolveContext): string {
   const again = (n: any) => resolveToString(n, ctx);
   switch (fn) {
     case 'Ref':
+      if (ctx.template.Resources[arg]?.Type === 'AWS::ElasticLoadBalancingV2::TargetGroup') return targetGroupArn(arg, ctx.region);
       return arg.startsWith('AWS::') ? pseudo(arg, ctx.region, ctx.stackName) : physicalId(ctx, arg);
     case 'Fn::Join':
       return (arg[1] as any[]).map(again).join(arg[0]);
