@@ -175,13 +175,15 @@ describe('InferenceFleet alone with the required props, in a stack of an account
     expect(sg.SecurityGroupIngress).toBeUndefined();
   });
 
-  test('the role: its cache prefix, its API key (huggingFaceTokenParameterName unset: no other), its logs, the namespace\'s metrics, its hook', () => {
+  test('the role: reads its cache prefix, its API key (huggingFaceTokenParameterName unset: no other), its logs, the namespace\'s metrics, its hook', () => {
     const statements = roleStatements(s);
     const bucketArn = s.stack.resolve(s.bucket.bucketArn);
+    // Read only: the builder is the cache's one writer (test/constructs/fleet-builder.test.ts evaluates both roles).
     expect(statements).toContainEqual(expect.objectContaining({
-      Action: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:GetObjectVersion', 's3:PutObject'],
+      Action: ['s3:GetObject', 's3:GetObjectVersion'],
       Resource: { 'Fn::Join': ['', [bucketArn, '/cache/*']] },
     }));
+    expect(JSON.stringify(statements)).not.toMatch(/s3:PutObject|s3:AbortMultipartUpload/);
     expect(statements).toContainEqual(expect.objectContaining({
       Action: ['s3:ListBucket', 's3:ListBucketVersions'], Resource: bucketArn, Condition: { StringLike: { 's3:prefix': ['cache/*'] } },
     }));
@@ -292,7 +294,7 @@ describe('InferenceFleet alone with an artifact bucket imported by name (no Clou
     // Before, the acknowledgement read the bucket's CfnBucket, which an imported bucket has not: a TypeError.
     const s = build({ account: ACCOUNT, region: REGION }, (stack) => ({ artifactBucket: s3.Bucket.fromBucketName(stack, 'TeamCache', 'team-llm-cache') }));
     expect(roleStatements(s)).toContainEqual(expect.objectContaining({
-      Action: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:GetObjectVersion', 's3:PutObject'],
+      Action: ['s3:GetObject', 's3:GetObjectVersion'],
       Resource: 'arn:aws:s3:::team-llm-cache/cache/*',
     }));
     expect(userDataOf(s.t)).toContain('GLLM_CACHE_URI=s3://team-llm-cache/cache\\n');
@@ -347,11 +349,16 @@ describe('InferenceFleet boots the boot program through the trampoline', () => {
     built = build(REGION_ENV);
   });
 
-  test('the boot environment, then the trampoline, kept as the per-boot script and run; no boot script', () => {
+  test('the boot environment, the pins, then the trampoline, kept as the per-boot script and run; no boot script', () => {
     const text = userDataText(built.t);
     expect(text).toContain("\nset -euo pipefail\ninstall -d -m 0755 /etc/graviton-llm /opt/graviton-llm\ncat > /etc/graviton-llm/boot.env <<'GLLM_ENV'\n");
     const rest = afterEnvironment(text).trimEnd().split('\n');
-    expect(rest[1]).toBe("cat > /var/lib/cloud/scripts/per-boot/graviton-llm.sh <<'GLLM_TRAMPOLINE'");
+    // The builder's report (its wait condition's Data, base64 in the template; x...x here) as the pins file.
+    expect(rest.slice(0, 2)).toEqual([
+      'install -m 0644 /dev/null /etc/graviton-llm/pins.json',
+      `echo '${'x'.repeat(63)}' | base64 -d > /etc/graviton-llm/pins.json`,
+    ]);
+    expect(rest[3]).toBe("cat > /var/lib/cloud/scripts/per-boot/graviton-llm.sh <<'GLLM_TRAMPOLINE'");
     expect(rest.slice(-3)).toEqual([
       'GLLM_TRAMPOLINE',
       'chmod 0755 /var/lib/cloud/scripts/per-boot/graviton-llm.sh',
