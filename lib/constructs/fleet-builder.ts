@@ -112,15 +112,27 @@ export function builderPropProblems(props: FleetBuilderProps): PropProblem[] {
       given: `${p.bootTimeout!.toMinutes({ integral: false })} minutes`,
       expected: `expected at most ${(WAIT_CONDITION_MAX_SECONDS - BUILDER_WAIT_MARGIN.toSeconds()) / 60} minutes: the wait condition waits the boot timeout plus ${BUILDER_WAIT_MARGIN.toMinutes()} minutes, and a wait condition waits 12 hours at most`,
     }] : []),
-    ...(p.vpc !== undefined && p.subnets !== undefined && p.vpc.selectSubnets(p.subnets).subnets.length === 0 ? [{
-      field: 'subnets',
-      given: p.subnets,
-      expected: 'expected a selection with at least one subnet of the VPC: the builder runs in the first',
-    }] : []),
+    ...(p.vpc !== undefined && p.subnets !== undefined ? subnetProblems(p.vpc, p.subnets) : []),
     ...rangeProblems([
       { field: 'rootVolumeGiB', setting: 'rootVolumeGiB', value: p.rootVolumeGiB },
     ]),
   ];
+}
+
+/** The builder runs in the first subnet of the selection: there must be one. */
+function subnetProblems(vpc: ec2.IVpc, subnets: ec2.SubnetSelection): PropProblem[] {
+  let found: string | undefined;
+  try {
+    found = vpc.selectSubnets(subnets).subnets.length === 0 ? 'it selects none' : undefined;
+  } catch (e) {
+    // selectSubnets throws for a subnet type the VPC lacks.
+    found = (e as Error).message;
+  }
+  return found === undefined ? [] : [{
+    field: 'subnets',
+    given: subnets,
+    expected: `expected a selection with at least one subnet of the VPC (${found}): the builder runs in the first`,
+  }];
 }
 
 /** The wait condition's Timeout, in seconds: the boot timeout and the margin. */
