@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { CfnWaitCondition, CfnWaitConditionHandle, Duration, Fn, Stack, Token, Validations } from 'aws-cdk-lib';
+import { CfnWaitCondition, CfnWaitConditionHandle, Duration, Fn, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -169,7 +169,7 @@ export class FleetBuilder extends Construct {
   readonly securityGroup: ec2.SecurityGroup;
   readonly handle: CfnWaitConditionHandle;
   readonly waitCondition: CfnWaitCondition;
-  readonly instance: ec2.Instance;
+  readonly instance: ec2.CfnInstance;
   /** 8 hex digits of the SHA-256 of the builder's inputs, as the template holds them (see the class). */
   readonly inputsHash: string;
 
@@ -220,32 +220,30 @@ export class FleetBuilder extends Construct {
     this.handle = new CfnWaitConditionHandle(this, `Handle${this.inputsHash}`);
     const userData = ec2.UserData.forLinux();
     userData.addCommands(...envCommands, ...builderSignalCommands(this.handle.ref), ...props.trampolineCommands);
-    this.instance = new ec2.Instance(this, `Instance${this.inputsHash}`, {
-      vpc: props.vpc,
-      vpcSubnets: { subnets: [subnet] },
-      machineImage: props.machineImage,
-      instanceType: new ec2.InstanceType(props.instanceType),
-      role: this.role,
-      securityGroup: this.securityGroup,
-      userData,
-      // IMDSv2 on the instance itself (MetadataOptions): the L2's requireImdsv2 adds a launch
-      // template through an aspect, a fourth resource for the same setting.
-      httpTokens: ec2.HttpTokens.REQUIRED,
-      httpPutResponseHopLimit: 1,
+    const profile = new iam.InstanceProfile(this, 'InstanceProfile', { role: this.role });
+    // The L1: ec2.Instance reads the subnet's availability zone, which a subnet imported by id alone
+    // (an existing VPC) does not have, and its requireImdsv2 adds a launch template through an aspect.
+    this.instance = new ec2.CfnInstance(this, `Instance${this.inputsHash}`, {
+      imageId: image.imageId,
+      instanceType: props.instanceType,
+      subnetId: subnet.subnetId,
+      securityGroupIds: [this.securityGroup.securityGroupId],
+      iamInstanceProfile: profile.instanceProfileName,
+      userData: Fn.base64(userData.render()),
+      metadataOptions: { httpTokens: 'required', httpPutResponseHopLimit: 1 },
       // The builder ends with `shutdown -h now` after its report; terminate makes that the end of
       // the instance ("Change instance initiated shutdown behavior", EC2 user guide,
       // https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/Using_ChangingInstanceInitiatedShutdownBehavior.html).
-      instanceInitiatedShutdownBehavior: ec2.InstanceInitiatedShutdownBehavior.TERMINATE,
-      blockDevices: [{
+      instanceInitiatedShutdownBehavior: 'terminate',
+      blockDeviceMappings: [{
         deviceName: '/dev/xvda',
-        volume: ec2.BlockDeviceVolume.ebs(props.rootVolumeGiB, {
-          volumeType: ec2.EbsDeviceVolumeType.GP3,
-          encrypted: true,
-          iops: 3000,
-          deleteOnTermination: true,
-        }),
+        ebs: { volumeSize: props.rootVolumeGiB, volumeType: 'gp3', encrypted: true, iops: 3000, deleteOnTermination: true },
       }],
     });
+    Tags.of(this.instance).add('Name', this.node.path);
+    // The builder starts with its policies in place (the role's default policy is a child of the role),
+    // and once its subnet routes out (a new VPC's NAT route): it fetches the source and the model.
+    this.instance.node.addDependency(this.role, props.vpc.selectSubnets({ subnets: [subnet] }).internetConnectivityEstablished);
     if (!Token.isUnresolved(image.imageId)) {
       Validations.of(this.instance).acknowledge({
         id: 'CloudFormation-Validate::W9010',
@@ -275,7 +273,7 @@ export class FleetBuilder extends Construct {
     // "you can use the DependsOn attribute ... so that the wait condition ... starts ... after the
     // resource is created" (AWS::CloudFormation::WaitCondition, "Using DependsOn with wait conditions",
     // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cloudformation-waitcondition.html).
-    this.waitCondition.node.addDependency(this.instance.instance);
+    this.waitCondition.node.addDependency(this.instance);
   }
 
   /** The wait condition's Data, base64-encoded (`Fn::Base64`), as the fleet's user data writes its pins from it. */

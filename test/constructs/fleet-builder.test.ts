@@ -19,7 +19,7 @@ function builderIds(s: Built): { handle: string; done: string; instance: string 
   return {
     handle: s.stack.getLogicalId(b.handle),
     done: s.stack.getLogicalId(b.waitCondition),
-    instance: s.stack.getLogicalId(b.instance.instance),
+    instance: s.stack.getLogicalId(b.instance),
   };
 }
 
@@ -82,9 +82,9 @@ describe('FleetBuilder, as the fleet makes it', () => {
       DeviceName: '/dev/xvda',
       Ebs: { VolumeSize: 30, VolumeType: 'gp3', Encrypted: true, Iops: 3000, DeleteOnTermination: true },
     }]);
-    const vpc = s.fleet.builder.instance.node.scope!.node.scope!.node.scope!.node.findChild('Vpc') as ec2.Vpc;
+    const vpc = s.stack.node.findChild('Vpc') as ec2.Vpc;
     expect(i.SubnetId).toEqual(s.stack.resolve(vpc.privateSubnets[0].subnetId));
-    // No launch template of its own (the L2's requireImdsv2 would add one): the fleet's is the only one.
+    // No launch template of its own: the fleet's is the only one.
     s.t.resourceCountIs('AWS::EC2::LaunchTemplate', 1);
   });
 

@@ -23,7 +23,7 @@ const ADDED_SINCE: readonly (readonly [RegExp, string])[] = [
   [new RegExp(`^FleetBuilderHandle${HASH}[0-9A-F]{8}$`), 'AWS::CloudFormation::WaitConditionHandle'],
   [new RegExp(`^FleetBuilderDone${HASH}[0-9A-F]{8}$`), 'AWS::CloudFormation::WaitCondition'],
   [new RegExp(`^FleetBuilderInstance${HASH}[0-9A-F]{8}$`), 'AWS::EC2::Instance'],
-  [new RegExp(`^FleetBuilderInstance${HASH}InstanceProfile[0-9A-F]{8}$`), 'AWS::IAM::InstanceProfile'],
+  [/^FleetBuilderInstanceProfile[0-9A-F]{8}$/, 'AWS::IAM::InstanceProfile'],
   [/^FleetBuilderRole3836A7B4$/, 'AWS::IAM::Role'],
   [/^FleetBuilderRoleDefaultPolicyC54839C6$/, 'AWS::IAM::Policy'],
   [/^FleetBuilderSecurityGroup0CCFB619$/, 'AWS::EC2::SecurityGroup'],
