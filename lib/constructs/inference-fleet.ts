@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import { Annotations, ArnFormat, Duration, Stack, Tags, Token, Tokenization, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, CfnResource, Duration, Stack, Tags, Token, Tokenization, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -32,6 +32,7 @@ import { capacityProblems, logRetentionProblems } from './endpoint-checks';
 import { formatProblems } from './prop-formats';
 import { rangeExpectation, rangeProblems } from './prop-ranges';
 import { nagArn } from './nag-findings';
+import { ignoreCfnLint } from './cfn-lint-findings';
 import { FleetBuilder } from './fleet-builder';
 import {
   acknowledgeInstanceRoleFindings, grantAssetRead, grantBootMetrics, grantCacheRead, grantModelSourceRead, instanceRole, parameterArn,
@@ -406,6 +407,12 @@ export class InferenceFleet extends Construct {
     // so CloudFormation makes the template, and so the group, only after the builder has reported
     // ("Fn::GetAtt ... implicit dependency", DependsOn attribute,
     // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-dependson.html).
+    // cfn-lint's schema types the wait condition's Data as an object, and so refuses it in Fn::Base64
+    // (E1021); CloudFormation gives it as a JSON string where a string is expected, as the
+    // documentation's own example shows (an output's Value: !GetAtt myWaitCondition.Data;
+    // AWS::CloudFormation::WaitCondition, Examples,
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cloudformation-waitcondition.html).
+    ignoreCfnLint(launchTemplate.node.defaultChild as CfnResource, 'E1021');
     userData.addCommands(
       ...bootEnvironmentCommands({ ...env, GLLM_PINS_FILE: INSTANCE_FILES.pins }, (v) => Token.isUnresolved(v)),
       ...pinsFileCommands(this.builder.pinsBase64),
