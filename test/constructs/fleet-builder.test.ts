@@ -83,7 +83,11 @@ describe('FleetBuilder, as the fleet makes it', () => {
       Ebs: { VolumeSize: 30, VolumeType: 'gp3', Encrypted: true, Iops: 3000, DeleteOnTermination: true },
     }]);
     const vpc = s.stack.node.findChild('Vpc') as ec2.Vpc;
-    expect(i.SubnetId).toEqual(s.stack.resolve(vpc.privateSubnets[0].subnetId));
+    const sgId = s.stack.getLogicalId(s.fleet.builder.securityGroup.node.defaultChild as any);
+    expect(i.NetworkInterfaces).toEqual([{
+      DeviceIndex: '0', SubnetId: s.stack.resolve(vpc.privateSubnets[0].subnetId), GroupSet: [{ 'Fn::GetAtt': [sgId, 'GroupId'] }], AssociatePublicIpAddress: false,
+    }]);
+    expect(i.Monitoring).toBe(true);
     // No launch template of its own: the fleet's is the only one.
     s.t.resourceCountIs('AWS::EC2::LaunchTemplate', 1);
   });
@@ -94,7 +98,7 @@ describe('FleetBuilder, as the fleet makes it', () => {
     expect(roleId).not.toBe(s.stack.getLogicalId(s.fleet.role.node.defaultChild as any));
     expect(resources[i.IamInstanceProfile.Ref].Properties.Roles).toEqual([{ Ref: roleId }]);
     const sgId = s.stack.getLogicalId(s.fleet.builder.securityGroup.node.defaultChild as any);
-    expect(i.SecurityGroupIds).toEqual([{ 'Fn::GetAtt': [sgId, 'GroupId'] }]);
+    expect(i.NetworkInterfaces[0].GroupSet).toEqual([{ 'Fn::GetAtt': [sgId, 'GroupId'] }]);
     expect(resources[sgId].Properties.SecurityGroupEgress).toEqual([expect.objectContaining({ CidrIp: '0.0.0.0/0', FromPort: 443, ToPort: 443, IpProtocol: 'tcp' })]);
     expect(resources[sgId].Properties.SecurityGroupIngress).toBeUndefined();
   });
