@@ -460,6 +460,7 @@ export class GravitonLlmEndpoint extends Construct {
       // A VPC created by a condition: instances and the canary start once its private subnets route out.
       this.autoScalingGroup.node.addDependency(this.network.ready);
       this.canary?.function.node.addDependency(this.network.ready);
+      this.fleet.builder.instance.node.addDependency(this.network.ready);
     }
     this.endpointUrl = `${this.endpoint.url}/v1`;
   }

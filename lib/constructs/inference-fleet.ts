@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { Annotations, ArnFormat, Duration, Stack, Tags, Token, Tokenization, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, CfnResource, Duration, Stack, Tags, Token, Tokenization, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -13,15 +12,14 @@ import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { type BootEnvironment } from '../../runtime/boot/contract';
-import { renderBootEnvironment } from '../boot/boot-environment';
 import { bootBundleFile } from '../boot/boot-bundle-file';
-import { renderTrampoline } from '../boot/trampoline';
+import { bootEnvironmentCommands, pinsFileCommands, trampolineCommands } from '../boot/instance-user-data';
 import { LLAMA_CPP_REPOSITORY, llamaCppCommitOf } from '../catalogs/llama-cpp-release';
 import { GravitonInstanceType } from '../instances/graviton-instance-type';
 import { LlamaModel } from '../models/llama-model';
 import { renderAgentConfig, renderPrometheusConfig } from '../monitoring/agent-config';
 import { BOOT_METRICS, METRIC_NAMESPACE } from '../monitoring/metric-definitions';
-import { INSTANCE_FILES, INSTANCE_LAYOUT } from '../../runtime/boot/layout';
+import { INSTANCE_FILES } from '../../runtime/boot/layout';
 import { CACHE_PREFIX } from './artifact-store';
 import { fleetImage, machineImageProblems, machineImageType } from './fleet-image';
 import { PropProblem, throwIfProblems } from '../base/problems';
@@ -33,7 +31,12 @@ import { gravitonInstanceTypeType } from '../instances/graviton-instance-type';
 import { capacityProblems, logRetentionProblems } from './endpoint-checks';
 import { formatProblems } from './prop-formats';
 import { rangeExpectation, rangeProblems } from './prop-ranges';
-import { nagArn, nagText } from './nag-findings';
+import { nagArn } from './nag-findings';
+import { ignoreCfnLint } from './cfn-lint-findings';
+import { FleetBuilder } from './fleet-builder';
+import {
+  acknowledgeInstanceRoleFindings, grantAssetRead, grantBootMetrics, grantCacheRead, grantModelSourceRead, instanceRole, parameterArn,
+} from './instance-permissions';
 import { INSTANCE_WARMUP } from './fleet-scaling';
 import {
   PurchaseOption, SPOT_DEFAULTS, instanceTypeListType, instanceTypesProblems, mixedInstancesPolicyOf, purchaseOptionType, purchaseProblems,
@@ -235,10 +238,6 @@ export function fleetPropProblems(props: InferenceFleetProps): PropProblem[] {
   ];
 }
 
-/** Where the boot environment file lives on an instance. */
-export const BOOT_ENV_PATH = INSTANCE_FILES.bootEnv;
-/** The trampoline, kept as cloud-init's per-boot script. */
-const PER_BOOT_SCRIPT_PATH = '/var/lib/cloud/scripts/per-boot/graviton-llm.sh';
 /**
  * The launch lifecycle hook's name, a literal: the user data names it, and a
  * Ref to it would make the launch template depend on the group that uses it.
@@ -296,6 +295,8 @@ export class InferenceFleet extends Construct {
   readonly groupName: string;
   /** The launch lifecycle hook that holds every instance until its boot serves (see addBootHook). */
   readonly bootHookName: string;
+  /** The builder whose report the launch template carries as the instances' pins. */
+  readonly builder: FleetBuilder;
 
   constructor(scope: Construct, id: string, props: InferenceFleetProps) {
     super(scope, id);
@@ -307,34 +308,17 @@ export class InferenceFleet extends Construct {
     this.metricsLogGroup = new logs.LogGroup(this, 'MetricsLogs', { retention });
     this.groupName = fleetGroupName(props.endpointName);
 
-    this.role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
-      description: 'graviton-llm instances: own cache prefix, own API key, own logs, Session Manager',
-      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
-    });
-    this.grantCache(props.artifactBucket);
-    const readableParameters = [props.apiKeyParameterArn];
-    if (props.huggingFaceTokenParameterName) {
-      readableParameters.push(Stack.of(this).formatArn({
-        service: 'ssm',
-        resource: 'parameter',
-        resourceName: props.huggingFaceTokenParameterName.replace(/^\//, ''),
-      }));
-    }
-    this.role.addToPolicy(new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: readableParameters }));
-    // PutMetricData has no resource-level permissions; the condition keeps it to the kit's namespace.
-    this.role.addToPolicy(new iam.PolicyStatement({
-      actions: ['cloudwatch:PutMetricData'],
-      resources: ['*'],
-      conditions: { StringEquals: { 'cloudwatch:namespace': METRIC_NAMESPACE } },
-    }));
+    // The fleet reads the cache and never writes it: its builder is the only writer (FleetBuilder).
+    this.role = instanceRole(this, 'Role', 'graviton-llm instances: read their cache prefix, own API key, own logs, Session Manager');
+    grantCacheRead(this.role, props.artifactBucket);
+    const tokenParameters = props.huggingFaceTokenParameterName ? [parameterArn(Stack.of(this), props.huggingFaceTokenParameterName)] : [];
+    this.role.addToPolicy(new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: [props.apiKeyParameterArn, ...tokenParameters] }));
+    grantBootMetrics(this.role);
     this.role.addToPolicy(new iam.PolicyStatement({
       actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
       resources: [this.bootLogGroup.logGroupArn, this.serverLogGroup.logGroupArn, this.metricsLogGroup.logGroupArn],
     }));
-    if (props.model.source.startsWith('s3://')) {
-      this.grantModelSource(props.model.source);
-    }
+    grantModelSourceRead(this.role, props.model.source);
     this.grantDrain(props.targetGroup);
 
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
@@ -350,8 +334,9 @@ export class InferenceFleet extends Construct {
     this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS: AWS APIs, GitHub, model host, package repositories');
 
     const userData = ec2.UserData.forLinux();
+    const machineImage = props.machineImage ?? fleetImage(this, undefined);
     const launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
-      machineImage: props.machineImage ?? fleetImage(this, undefined),
+      machineImage,
       instanceType: new ec2.InstanceType(props.instanceType.instanceType),
       role: this.role,
       securityGroup: this.securityGroup,
@@ -440,26 +425,47 @@ export class InferenceFleet extends Construct {
     this.role.addToPolicy(new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: agentParameters.map((p) => p.parameterArn) }));
     // The first instances fetch the agent configuration while the group is still being created.
     agentParameters.forEach((p) => this.autoScalingGroup.node.addDependency(p));
-    this.writeUserData(userData, props, agentParameters, [this.bootHookName, ...LEGACY_BOOT_HOOK_NAMES]);
+    const env = this.bootEnvironment(props, agentParameters, [this.bootHookName, ...LEGACY_BOOT_HOOK_NAMES]);
+    const bootProgram = this.bootProgram(props);
+    this.builder = new FleetBuilder(this, 'Builder', {
+      vpc: props.vpc,
+      subnets: props.subnets,
+      machineImage,
+      instanceType: props.instanceType.instanceType,
+      rootVolumeGiB: props.rootVolumeGiB,
+      bootTimeout: props.bootTimeout,
+      bootEnvironment: env,
+      bootProgram: bootProgram.asset,
+      trampolineCommands: bootProgram.commands,
+      assetBucketAccount: props.assetBucketAccount,
+      artifactBucket: props.artifactBucket,
+      bootLogGroup: this.bootLogGroup,
+      readableParameterArns: [...agentParameters.map((p) => p.parameterArn), ...tokenParameters],
+      modelSource: props.model.source,
+    });
+    // The pins are the builder's wait condition's Data: the launch template refers to it (Fn::GetAtt),
+    // so CloudFormation makes the template, and so the group, only after the builder has reported
+    // ("Fn::GetAtt ... implicit dependency", DependsOn attribute,
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-dependson.html).
+    // cfn-lint's schema types the wait condition's Data as an object, and so refuses it in Fn::Base64
+    // (E1021); CloudFormation gives it as a JSON string where a string is expected, as the
+    // documentation's own example shows (an output's Value: !GetAtt myWaitCondition.Data;
+    // AWS::CloudFormation::WaitCondition, Examples,
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cloudformation-waitcondition.html).
+    ignoreCfnLint(launchTemplate.node.defaultChild as CfnResource, 'E1021');
+    userData.addCommands(
+      // A fleet instance's own keys: the builder's pins, and the target group its drain watcher
+      // deregisters it from (a builder serves in no target group).
+      ...bootEnvironmentCommands({ ...env, GLLM_PINS_FILE: INSTANCE_FILES.pins, GLLM_TARGET_GROUP_ARN: props.targetGroup.targetGroupArn }, (v) => Token.isUnresolved(v)),
+      ...pinsFileCommands(this.builder.pinsBase64),
+      ...bootProgram.commands,
+    );
     Validations.of(this.autoScalingGroup).acknowledge({
       id: 'AwsSolutions-AS3',
       reason: 'Launches, terminations and their errors are in the group\'s activity history and CloudTrail; paging on them belongs to the capacity alarms, not to a notification per event.',
     });
 
-    Validations.of(this.role).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-      reason: 'cloudwatch:PutMetricData (a failed boot counting itself) has no resource-level permissions; a condition limits it to the GravitonLlm namespace.',
-    });
-    Validations.of(this.role).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
-      reason: 'AmazonSSMManagedInstanceCore is the documented minimum for Session Manager, the only way into the instances (no SSH key, no open port).',
-    });
-    // The ARN as the policy holds it, so that any bucket is acknowledged: one of this stack (a
-    // GetAtt), or one imported by name (a literal), which has no CloudFormation resource here.
-    Validations.of(this.role).acknowledge({
-      id: `AwsSolutions::AwsSolutions-IAM5[Resource::${nagText(Stack.of(this), props.artifactBucket.arnForObjects(`${CACHE_PREFIX}*`))}]`,
-      reason: 'Object actions are limited to the cache/ prefix of the artifact bucket; builds and models are keyed by content under it, so names are not known in advance.',
-    });
+    acknowledgeInstanceRoleFindings(this.role, props.artifactBucket, 'read only');
   }
 
   /**
@@ -519,23 +525,6 @@ export class InferenceFleet extends Construct {
   }
 
   /**
-   * Read and write under the cache prefix only; list only that prefix, so a miss reads as 404 rather
-   * than 403. Reading a version by id and listing versions let a boot run a build as first written;
-   * there is no delete of any kind, so a version once written stays (the bucket is versioned).
-   */
-  private grantCache(bucket: s3.IBucket): void {
-    this.role.addToPolicy(new iam.PolicyStatement({
-      actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:AbortMultipartUpload'],
-      resources: [bucket.arnForObjects(`${CACHE_PREFIX}*`)],
-    }));
-    this.role.addToPolicy(new iam.PolicyStatement({
-      actions: ['s3:ListBucket', 's3:ListBucketVersions'],
-      resources: [bucket.bucketArn],
-      conditions: { StringLike: { 's3:prefix': [`${CACHE_PREFIX}*`] } },
-    }));
-  }
-
-  /**
    * An instance's drain watcher (runtime/boot/drain/watch.ts) deregisters it
    * from its target group on a Spot interruption notice or a rebalance
    * recommendation: DeregisterTargets takes the target group as its resource
@@ -548,14 +537,6 @@ export class InferenceFleet extends Construct {
     this.role.addToPolicy(new iam.PolicyStatement({
       actions: ['elasticloadbalancing:DeregisterTargets'],
       resources: [targetGroup.targetGroupArn],
-    }));
-  }
-
-  private grantModelSource(source: string): void {
-    const [, , bucketName, ...key] = source.split('/');
-    this.role.addToPolicy(new iam.PolicyStatement({
-      actions: ['s3:GetObject'],
-      resources: [`arn:${Stack.of(this).partition}:s3:::${bucketName}/${key.join('/')}`],
     }));
   }
 
@@ -587,15 +568,16 @@ export class InferenceFleet extends Construct {
   }
 
   /**
-   * The user data only writes the environment file and the trampoline, which
+   * The boot environment both the fleet and its builder run with (each adds
+   * its role's keys): the user data only writes it and the trampoline, which
    * runs the boot program; everything else is in the program, which is tested
    * on its own.
    */
-  private writeUserData(userData: ec2.UserData, props: InferenceFleetProps, agentParameters: ssm.StringParameter[], lifecycleHookNames: readonly string[]): void {
+  private bootEnvironment(props: InferenceFleetProps, agentParameters: ssm.StringParameter[], lifecycleHookNames: readonly string[]): BootEnvironment {
     const { model, instanceType } = props;
     const stack = Stack.of(this);
     const bootDeadline = String(bootDeadlineSeconds(props.bootTimeout));
-    const env: BootEnvironment = {
+    return {
       GLLM_MODE: 'aws',
       // Every type the group may launch, instanceType first; they share the generation and build below.
       GLLM_INSTANCE_TYPE: [instanceType, ...(props.additionalInstanceTypes ?? [])].map((t) => t.instanceType).join(','),
@@ -633,52 +615,22 @@ export class InferenceFleet extends Construct {
       GLLM_METRIC_NAMESPACE: METRIC_NAMESPACE,
       GLLM_BOOT_FAILURE_METRIC: BOOT_METRICS.failure.name,
     };
-    // A fleet instance's own key (a builder serves in no target group): its drain watcher deregisters it from this group.
-    const envFile = renderBootEnvironment({ ...env, GLLM_TARGET_GROUP_ARN: props.targetGroup.targetGroupArn }, (v) => Token.isUnresolved(v));
-    userData.addCommands(
-      'set -euo pipefail',
-      `install -d -m 0755 ${path.posix.dirname(BOOT_ENV_PATH)} ${path.posix.dirname(INSTANCE_FILES.bootProgram)}`,
-      `cat > ${BOOT_ENV_PATH} <<'GLLM_ENV'`,
-      envFile.trimEnd(),
-      'GLLM_ENV',
-    );
-    this.writeTrampoline(userData, props);
-  }
-
-  /** The role may read `asset`'s object, from a bucket of the asset bucket's account only. */
-  private grantAssetRead(asset: s3assets.Asset, props: InferenceFleetProps): void {
-    this.role.addToPolicy(new iam.PolicyStatement({
-      actions: ['s3:GetObject'],
-      resources: [asset.bucket.arnForObjects(asset.s3ObjectKey)],
-      conditions: { StringEquals: { 's3:ResourceAccount': props.assetBucketAccount ?? Stack.of(this).account } },
-    }));
   }
 
   /**
    * The boot program (runtime/boot/, bundled): its bundle is the stack's
    * asset, which the trampoline (lib/boot/trampoline.sh) fetches, checks
-   * against the SHA-256 synthesized here, and runs with Node. The trampoline
-   * is kept as the per-boot script.
+   * against the SHA-256 synthesized here, and runs with Node. The fleet's role
+   * may read it; the builder's role too (FleetBuilder).
    */
-  private writeTrampoline(userData: ec2.UserData, props: InferenceFleetProps): void {
+  private bootProgram(props: InferenceFleetProps): { asset: s3assets.Asset; commands: string[] } {
     const file = bootBundleFile();
-    const bundle = new s3assets.Asset(this, 'BootProgram', { path: file });
-    this.grantAssetRead(bundle, props);
-    const trampoline = renderTrampoline({
-      BOOT_ENV: BOOT_ENV_PATH,
-      BUNDLE: INSTANCE_FILES.bootProgram,
-      RESULT: INSTANCE_FILES.bootResult,
-      LOG_DIR: INSTANCE_LAYOUT.logDir,
-      BUNDLE_URL: `s3://${bundle.s3BucketName}/${bundle.s3ObjectKey}`,
-      BUNDLE_SHA256: createHash('sha256').update(fs.readFileSync(file)).digest('hex'),
+    const asset = new s3assets.Asset(this, 'BootProgram', { path: file });
+    grantAssetRead(this.role, asset, props.assetBucketAccount ?? Stack.of(this).account);
+    const commands = trampolineCommands({
+      url: `s3://${asset.s3BucketName}/${asset.s3ObjectKey}`,
+      sha256: createHash('sha256').update(fs.readFileSync(file)).digest('hex'),
     });
-    userData.addCommands(
-      `install -d -m 0755 ${path.posix.dirname(PER_BOOT_SCRIPT_PATH)}`,
-      `cat > ${PER_BOOT_SCRIPT_PATH} <<'GLLM_TRAMPOLINE'`,
-      trampoline.trimEnd(),
-      'GLLM_TRAMPOLINE',
-      `chmod 0755 ${PER_BOOT_SCRIPT_PATH}`,
-      `exec ${PER_BOOT_SCRIPT_PATH}`,
-    );
+    return { asset, commands };
   }
 }

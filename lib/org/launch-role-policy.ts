@@ -298,7 +298,19 @@ export const RESOURCE_TYPE_GRANTS: Readonly<Record<string, readonly Grant[]>> = 
     { actions: ['ssm:DescribeParameters'], resources: '*' },
   ],
   // Created with the stack's template and signalled by the instances' own role: nothing to call.
+  // CloudFormation keeps both itself: no call is made with the launch role's credentials.
   'AWS::CloudFormation::WaitConditionHandle': [],
+  'AWS::CloudFormation::WaitCondition': [],
+  // The fleet's builder (FleetBuilder): launched, tagged and, when its inputs change, terminated by
+  // CloudFormation; it terminates itself after its build. Its instance profile's role is passed
+  // through the template roles' pass-role grant (launchRoleStatements).
+  'AWS::EC2::Instance': [
+    { actions: ['ec2:RunInstances', 'ec2:CreateTags'],
+      resources: [...ec2('instance/*', 'volume/*', 'network-interface/*', 'subnet/*', 'security-group/*'), arn('ec2', 'image/*', '*', '')] },
+    { actions: ['ec2:TerminateInstances', 'ec2:DeleteTags', 'ec2:ModifyInstanceAttribute', 'ec2:StopInstances', 'ec2:StartInstances'], resources: ec2('instance/*') },
+    { actions: ['ec2:DescribeInstances', 'ec2:DescribeInstanceAttribute', 'ec2:DescribeInstanceStatus', 'ec2:DescribeImages', 'ec2:DescribeVolumes',
+      'ec2:DescribeSubnets', 'ec2:DescribeSecurityGroups'], resources: '*' },
+  ],
   'AWS::IAM::Role': [
     // The boundary condition and the pass-role services are added by launchRoleStatements (they depend on the template).
     { actions: ['iam:DeleteRole', 'iam:GetRole', 'iam:TagRole', 'iam:UntagRole', 'iam:ListRoleTags', 'iam:UpdateRole', 'iam:UpdateRoleDescription',

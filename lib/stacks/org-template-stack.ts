@@ -8,6 +8,7 @@ import { PRODUCT_ROLE_PATH, launchRoleKeyStatement } from '../org/launch-role-po
 import { ResolvedOrgConfig } from '../org/org-config';
 import { addOrgTemplateParameters } from '../org/template-parameters';
 import { addEndpointOutputs } from './inference-stack';
+import { ignoreCfnLint } from '../constructs/cfn-lint-findings';
 
 export interface OrgTemplateStackProps extends Omit<StackProps, 'env' | 'synthesizer'> {
   readonly org: ResolvedOrgConfig;
@@ -91,16 +92,12 @@ export class OrgTemplateStack extends Stack {
     Validations.of(this.endpoint.canary!.function).acknowledge({ id: 'CloudFormation-Validate::W1035', reason: subnetsReason });
     // The same finding, as cfn-lint (which CI runs on every template) reports it: on the load balancer.
     ignoreCfnLint(this.endpoint.endpoint.loadBalancer.node.defaultChild as CfnResource, 'W1035');
+    // And on the builder, which runs in the first of the same subnets.
+    ignoreCfnLint(this.endpoint.fleet.builder.instance, 'W1035');
     // cfn-lint 1.51's list of launch template instance types lags its own list of EC2 instance
     // types by i8g.metal-48xl, one of InstanceType's values; it reports that on the parameter,
     // which only a template-wide directive reaches. A template's directive replaces the project's
     // .cfnlintrc.yaml, so it repeats that file's W3005.
     this.templateOptions.metadata = { ...this.templateOptions.metadata, 'cfn-lint': { config: { ignore_checks: ['W1030', 'W3005'] } } };
   }
-}
-
-/** Resource-level cfn-lint suppression (cfn-lint reads it from the template's resource metadata). */
-function ignoreCfnLint(resource: CfnResource, check: string): void {
-  const current = (resource.getMetadata('cfn-lint') as { config?: { ignore_checks?: string[] } } | undefined)?.config?.ignore_checks ?? [];
-  resource.addMetadata('cfn-lint', { config: { ignore_checks: [...current, check] } });
 }

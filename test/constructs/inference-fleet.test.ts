@@ -2,106 +2,21 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { App, CfnParameter, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { App, CfnParameter } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { IConstruct } from 'constructs';
-import { registerChecks } from '../../lib/app/checks';
 import { bootBundleFile } from '../../lib/boot/boot-bundle-file';
 import { PropsError } from '../../lib/base/problems';
 import { AL2023_ARM64_AMI_PARAMETER } from '../../lib/catalogs/amazon-linux';
 import { LLAMA_CPP_DEFAULT_REF, LLAMA_CPP_RELEASE_COMMITS } from '../../lib/catalogs/llama-cpp-release';
 import { UNPINNED_IMAGE_NOTE } from '../../lib/constructs/fleet-image';
-import { InferenceFleet, InferenceFleetProps } from '../../lib/constructs/inference-fleet';
+import { InferenceFleetProps } from '../../lib/constructs/inference-fleet';
 import { PurchaseOption } from '../../lib/constructs/fleet-purchase';
 import { GravitonInstanceType } from '../../lib/instances/graviton-instance-type';
 import { LlamaModel } from '../../lib/models/llama-model';
-import { constructTestApp } from '../support/synth';
-
-const ACCOUNT = '123456789012';
-const REGION = 'us-east-1';
-const KEY_ARN = `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/team/llm/key`;
-const RECORDED_AMI = 'ami-0fedcba9876543210';
-
-/** An App with cdk.json's feature flags, no Lambda bundling, and the AMI lookup as cdk.context.json records it. */
-function newApp(context: Record<string, unknown> = {}): App {
-  return constructTestApp({ ...context, [`ssm:account=${ACCOUNT}:parameterName=${AL2023_ARM64_AMI_PARAMETER}:region=${REGION}`]: RECORDED_AMI });
-}
-
-/** The test's own stand-ins are not under test: their findings are acknowledged on them alone, never on the part. */
-function fixture<T extends IConstruct>(construct: T, ...ids: string[]): T {
-  ids.forEach((id) => Validations.of(construct).acknowledge({ id, reason: 'A test fixture standing in for the caller\'s own resource.' }));
-  return construct;
-}
-
-interface Built {
-  readonly stack: Stack;
-  readonly fleet: InferenceFleet;
-  readonly bucket: s3.Bucket;
-  readonly targetGroup: elbv2.ApplicationTargetGroup;
-  readonly t: Template;
-}
-
-/**
- * Builds an InferenceFleet alone in a fresh stack, beside a plain VPC, bucket and target group, with
- * the kit's checks (cdk-nag, CloudFormation Validate), and synthesizes it.
- */
-function build(env: { account?: string; region: string }, more: (stack: Stack) => Partial<InferenceFleetProps> = () => ({}), context: Record<string, unknown> = {}): Built {
-  const app = newApp(context);
-  registerChecks(app);
-  const stack = new Stack(app, 'Fleet', { env });
-  const vpc = fixture(new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 }), 'AwsSolutions-VPC7');
-  const bucket = fixture(new s3.Bucket(stack, 'Cache', { enforceSSL: true }), 'AwsSolutions-S1');
-  const targetGroup = new elbv2.ApplicationTargetGroup(stack, 'Targets', { vpc, port: 8080, protocol: elbv2.ApplicationProtocol.HTTP });
-  const fleet = new InferenceFleet(stack, 'Fleet', {
-    endpointName: 'team-llm',
-    signalStackName: 'Fleet',
-    vpc,
-    subnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-    instanceType: GravitonInstanceType.of('c7g.xlarge'),
-    model: LlamaModel.LLAMA_3_2_1B_INSTRUCT_Q4_0,
-    llamaCppRef: LLAMA_CPP_DEFAULT_REF,
-    llamaCppCommit: LLAMA_CPP_RELEASE_COMMITS[LLAMA_CPP_DEFAULT_REF],
-    port: 8080,
-    parallelSlots: 4,
-    contextTokensPerSlot: 4096,
-    promptCacheMiB: 1024,
-    minCapacity: 1,
-    maxCapacity: 3,
-    bootTimeout: Duration.minutes(40),
-    rootVolumeGiB: 30,
-    rootVolumeThroughputMiBps: 250,
-    logRetention: logs.RetentionDays.ONE_MONTH,
-    updateMinHealthyPercent: 100,
-    updateBakeTime: Duration.minutes(15),
-    warmPoolSize: 0,
-    artifactBucket: bucket,
-    apiKeyParameterName: '/team/llm/key',
-    apiKeyParameterArn: KEY_ARN,
-    targetGroup,
-    ...more(stack),
-  });
-  app.synth();
-  return { stack, fleet, bucket, targetGroup, t: Template.fromStack(stack) };
-}
-
-const only = (t: Template, type: string): { id: string } & Record<string, any> => {
-  const found = Object.entries(t.findResources(type));
-  expect(found).toHaveLength(1);
-  return { id: found[0][0], ...found[0][1] };
-};
-const userDataOf = (t: Template) => JSON.stringify(only(t, 'AWS::EC2::LaunchTemplate').Properties.LaunchTemplateData.UserData);
-/** Every statement of the policies attached to the fleet's role. */
-const roleStatements = (s: Built) => {
-  const roleId = s.stack.getLogicalId(s.fleet.role.node.defaultChild as any);
-  return Object.values(s.t.findResources('AWS::IAM::Policy'))
-    .filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
-    .flatMap((p) => p.Properties.PolicyDocument.Statement as Record<string, any>[]);
-};
+import { ACCOUNT, Built, KEY_ARN, RECORDED_AMI, REGION, build, only, roleStatements, userDataOf } from '../support/fleet-alone';
 
 /** The SSM parameters the role may read: literal ARNs, and the agent's parameters by logical id. */
 const parameterReads = (s: Built) => roleStatements(s).filter((x) => x.Action === 'ssm:GetParameter')
@@ -176,13 +91,15 @@ describe('InferenceFleet alone with the required props, in a stack of an account
     expect(sg.SecurityGroupIngress).toBeUndefined();
   });
 
-  test('the role: its cache prefix, its API key (huggingFaceTokenParameterName unset: no other), its logs, the namespace\'s metrics, its hook', () => {
+  test('the role: reads its cache prefix, its API key (huggingFaceTokenParameterName unset: no other), its logs, the namespace\'s metrics, its hook', () => {
     const statements = roleStatements(s);
     const bucketArn = s.stack.resolve(s.bucket.bucketArn);
+    // Read only: the builder is the cache's one writer (test/constructs/fleet-builder.test.ts evaluates both roles).
     expect(statements).toContainEqual(expect.objectContaining({
-      Action: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:GetObjectVersion', 's3:PutObject'],
+      Action: ['s3:GetObject', 's3:GetObjectVersion'],
       Resource: { 'Fn::Join': ['', [bucketArn, '/cache/*']] },
     }));
+    expect(JSON.stringify(statements)).not.toMatch(/s3:PutObject|s3:AbortMultipartUpload/);
     expect(statements).toContainEqual(expect.objectContaining({
       Action: ['s3:ListBucket', 's3:ListBucketVersions'], Resource: bucketArn, Condition: { StringLike: { 's3:prefix': ['cache/*'] } },
     }));
@@ -293,7 +210,7 @@ describe('InferenceFleet alone with an artifact bucket imported by name (no Clou
     // Before, the acknowledgement read the bucket's CfnBucket, which an imported bucket has not: a TypeError.
     const s = build({ account: ACCOUNT, region: REGION }, (stack) => ({ artifactBucket: s3.Bucket.fromBucketName(stack, 'TeamCache', 'team-llm-cache') }));
     expect(roleStatements(s)).toContainEqual(expect.objectContaining({
-      Action: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:GetObjectVersion', 's3:PutObject'],
+      Action: ['s3:GetObject', 's3:GetObjectVersion'],
       Resource: 'arn:aws:s3:::team-llm-cache/cache/*',
     }));
     expect(userDataOf(s.t)).toContain('GLLM_CACHE_URI=s3://team-llm-cache/cache\\n');
@@ -378,11 +295,16 @@ describe('InferenceFleet boots the boot program through the trampoline', () => {
     built = build(REGION_ENV);
   });
 
-  test('the boot environment, then the trampoline, kept as the per-boot script and run; no boot script', () => {
+  test('the boot environment, the pins, then the trampoline, kept as the per-boot script and run; no boot script', () => {
     const text = userDataText(built.t);
     expect(text).toContain("\nset -euo pipefail\ninstall -d -m 0755 /etc/graviton-llm /opt/graviton-llm\ncat > /etc/graviton-llm/boot.env <<'GLLM_ENV'\n");
     const rest = afterEnvironment(text).trimEnd().split('\n');
-    expect(rest[1]).toBe("cat > /var/lib/cloud/scripts/per-boot/graviton-llm.sh <<'GLLM_TRAMPOLINE'");
+    // The builder's report (its wait condition's Data, base64 in the template; x...x here) as the pins file.
+    expect(rest.slice(0, 2)).toEqual([
+      'install -m 0644 /dev/null /etc/graviton-llm/pins.json',
+      `echo '${'x'.repeat(63)}' | base64 -d > /etc/graviton-llm/pins.json`,
+    ]);
+    expect(rest[3]).toBe("cat > /var/lib/cloud/scripts/per-boot/graviton-llm.sh <<'GLLM_TRAMPOLINE'");
     expect(rest.slice(-3)).toEqual([
       'GLLM_TRAMPOLINE',
       'chmod 0755 /var/lib/cloud/scripts/per-boot/graviton-llm.sh',

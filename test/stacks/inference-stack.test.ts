@@ -135,7 +135,7 @@ describe('default configuration', () => {
     expect(Buffer.byteLength(ud)).toBeLessThan(16 * 1024);
   });
 
-  test('instance role: own cache prefix, own API key, own logs, own target group\'s deregistration, Session Manager; nothing else', () => {
+  test('instance role: reads its cache prefix, own API key, own logs, own target group\'s deregistration, Session Manager; nothing else', () => {
     const t = s.template;
     t.hasResourceProperties('AWS::IAM::Role', {
       AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'ec2.amazonaws.com' } })] },
@@ -149,13 +149,13 @@ describe('default configuration', () => {
       'cloudwatch:PutMetricData',
       'elasticloadbalancing:DeregisterTargets',
       'logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents',
-      's3:AbortMultipartUpload', 's3:GetObject', 's3:GetObject', 's3:GetObjectVersion', 's3:ListBucket', 's3:ListBucketVersions',
-      's3:PutObject', 'ssm:GetParameter',
+      's3:GetObject', 's3:GetObject', 's3:GetObjectVersion', 's3:ListBucket', 's3:ListBucketVersions',
+      'ssm:GetParameter',
     ].sort());
-    // The cache: read (any version, to run a build as first written) and write, but no delete of any kind.
-    const cache = statements.find((st) => [st.Action].flat().includes('s3:PutObject'));
+    // The cache: read only (any version, to read a pinned one); the builder is its only writer (test/constructs/fleet-builder.test.ts).
+    const cache = statements.find((st) => [st.Action].flat().includes('s3:GetObjectVersion'));
     expect(JSON.stringify(cache.Resource)).toContain('/cache/*');
-    expect([cache.Action].flat().sort()).toEqual(['s3:AbortMultipartUpload', 's3:GetObject', 's3:GetObjectVersion', 's3:PutObject']);
+    expect([cache.Action].flat().sort()).toEqual(['s3:GetObject', 's3:GetObjectVersion']);
     expect(actions.filter((a) => /^s3:Delete|^s3:PutBucket|^s3:PutLifecycle/.test(a))).toEqual([]);
     const list = statements.find((st) => [st.Action].flat().includes('s3:ListBucket'));
     expect([list.Action].flat().sort()).toEqual(['s3:ListBucket', 's3:ListBucketVersions']);
@@ -417,7 +417,7 @@ describe('the AMI is pinned in the configuration, not read at each deploy', () =
     expect(missing[0].provider).toBe('ssm');
   });
 
-  test('the same pin synthesizes the same template; another AMI changes the launch template\'s image and nothing else', () => {
+  test('the same pin synthesizes the same template; another AMI changes the launch template\'s and the builder\'s image, and the builder\'s ids, and nothing else', () => {
     const context = { account: ACCOUNT, region: 'us-east-1' };
     const a = JSON.stringify(synthWith({ ...context, amiId: PINNED }, { bundle: false }).template.toJSON());
     // A newer AMI recorded for the account changes nothing while amiId pins the fleet.
@@ -425,8 +425,14 @@ describe('the AMI is pinned in the configuration, not read at each deploy', () =
     expect(again).toBe(a);
     const moved = JSON.stringify(synthWith({ ...context, amiId: RECORDED }, { bundle: false }).template.toJSON());
     expect(moved).not.toBe(a);
-    expect(moved.split(RECORDED)).toHaveLength(2);
-    expect(moved.replace(RECORDED, PINNED)).toBe(a);
+    // The launch template's and the builder's; the builder's inputs changed, so its three ids carry another hash (a new builder).
+    expect(moved.split(RECORDED)).toHaveLength(3);
+    const hashOf = (text: string) => /FleetBuilderDone([0-9a-f]{8})/.exec(text)![1];
+    expect(hashOf(moved)).not.toBe(hashOf(a));
+    // The ids' CDK suffix follows the construct path, and so the hash too: compare with the three ids set aside.
+    const ids = (text: string) => text.replace(/FleetBuilder(Handle|Done|Instance)[0-9a-f]{8}[0-9A-F]{8}/g, 'FleetBuilder$1')
+      .replace(/(Builder\/Instance)[0-9a-f]{8}/g, '$1');
+    expect(ids(moved.split(RECORDED).join(PINNED))).toBe(ids(a));
   });
 });
 
