@@ -85,6 +85,7 @@ export function settingsProps(config: SettingFields): Omit<GravitonLlmEndpointPr
     deregistrationDelay: durationOf(config.deregistrationDelaySeconds, 'seconds'),
     loadBalancerDeletionProtection: config.loadBalancerDeletionProtection,
     retainArtifactsOnDelete: config.retainArtifactsOnDelete,
+    trustedBuilder: config.trustedBuilder,
     apiKeyParameterName: config.apiKeyParameterName,
     logRetention: config.logRetentionDays as logs.RetentionDays,
     alarmEmail: config.alarmEmail,

@@ -141,6 +141,8 @@ export const configSchema = z.strictObject({
     .describe('SSM SecureString parameter holding a Hugging Face token, for gated repositories. @default - anonymous downloads'),
   retainArtifactsOnDelete: z.boolean().default(false)
     .describe('Keep the artifact bucket (cached builds and models) when the stack is deleted.'),
+  trustedBuilder: z.boolean().default(true)
+    .describe('A builder instance compiles llama.cpp and prepares the model before the fleet, and the template pins what it wrote; the fleet only reads. false: no builder, the fleet\'s first instances compile and write the cache (README, Security).'),
   loadBalancerDeletionProtection: z.boolean().default(false)
     .describe('Refuse to delete the load balancer (and so the stack) until this is turned off again: for an endpoint that others depend on.'),
   targetSlotUtilizationPercent: ranged('targetSlotUtilizationPercent').default(ENDPOINT_DEFAULTS.targetSlotUtilizationPercent)

@@ -216,6 +216,13 @@ export interface GravitonLlmEndpointProps {
   /** Keep the artifact bucket (cached builds and models) when the stack is deleted. @default false */
   readonly retainArtifactsOnDelete?: boolean;
   /**
+   * A builder instance compiles llama.cpp and prepares the model before the fleet, and the template
+   * pins what it wrote; the fleet only reads (InferenceFleetProps.trustedBuilder). false: no builder,
+   * the fleet's first instances compile and write the cache (see README, Security).
+   * @default true
+   */
+  readonly trustedBuilder?: boolean;
+  /**
    * The name the endpoint's own names are built on: the Auto Scaling group
    * (NAME-fleet, the dimension of its metrics), its agent configuration's SSM
    * parameters (/graviton-llm/NAME/...), the API key's parameter and the
@@ -421,6 +428,7 @@ export class GravitonLlmEndpoint extends Construct {
       rollbackAlarms: this.alarms.updateRollbackAlarms,
       machineImage: props.machineImage,
       assetBucketAccount: props.bootScriptBucketAccount,
+      trustedBuilder: props.trustedBuilder,
     });
     this.autoScalingGroup = this.fleet.autoScalingGroup;
     // Only the load balancer reaches llama-server.
@@ -460,7 +468,7 @@ export class GravitonLlmEndpoint extends Construct {
       // A VPC created by a condition: instances and the canary start once its private subnets route out.
       this.autoScalingGroup.node.addDependency(this.network.ready);
       this.canary?.function.node.addDependency(this.network.ready);
-      this.fleet.builder.instance.node.addDependency(this.network.ready);
+      this.fleet.builder?.instance.node.addDependency(this.network.ready);
     }
     this.endpointUrl = `${this.endpoint.url}/v1`;
   }
@@ -540,6 +548,7 @@ const ENDPOINT_PROP_TYPES: { readonly [K in keyof GravitonLlmEndpointProps]-?: P
   deregistrationDelay: durationType('Duration.seconds(600)'),
   loadBalancerDeletionProtection: booleanType,
   retainArtifactsOnDelete: booleanType,
+  trustedBuilder: booleanType,
   endpointName: stringType('expected a name of letters, digits and hyphens (a string)'),
   apiKeyParameterName: stringType('expected an SSM parameter name starting with / (a string)'),
   logRetention: numberType('expected a logs.RetentionDays value, e.g. logs.RetentionDays.ONE_MONTH'),

@@ -24,7 +24,7 @@ import { CACHE_PREFIX } from './artifact-store';
 import { fleetImage, machineImageProblems, machineImageType } from './fleet-image';
 import { PropProblem, throwIfProblems } from '../base/problems';
 import {
-  PropType, durationType, isKnown, listType, numberType, objectType, propTypeProblems, required, stringType, withoutProps,
+  PropType, booleanType, durationType, isKnown, listType, numberType, objectType, propTypeProblems, required, stringType, withoutProps,
 } from '../base/prop-types';
 import { llamaModelType } from '../models/llama-model';
 import { gravitonInstanceTypeType } from '../instances/graviton-instance-type';
@@ -35,7 +35,7 @@ import { nagArn } from './nag-findings';
 import { ignoreCfnLint } from './cfn-lint-findings';
 import { FleetBuilder } from './fleet-builder';
 import {
-  acknowledgeInstanceRoleFindings, grantAssetRead, grantBootMetrics, grantCacheRead, grantModelSourceRead, instanceRole, parameterArn,
+  acknowledgeInstanceRoleFindings, grantAssetRead, grantBootMetrics, grantCacheRead, grantCacheWrite, grantModelSourceRead, instanceRole, parameterArn,
 } from './instance-permissions';
 import { INSTANCE_WARMUP } from './fleet-scaling';
 import {
@@ -123,6 +123,20 @@ export interface InferenceFleetProps {
    * @default - the stack's account (the CDK bootstrap bucket's)
    */
   readonly assetBucketAccount?: string;
+  /**
+   * Build llama.cpp and prepare the model once, on a builder instance the stack
+   * runs before the fleet, and pin what it wrote in the template (FleetBuilder):
+   * the fleet role only reads the cache, and an instance runs exactly the
+   * pinned versions. `false` is the cache without a builder: each new build's
+   * first instances compile it and write it to the cache, later instances take
+   * the oldest version that passes their checks, and the fleet role may write
+   * `cache/` (the whole fleet is then as trusted as its least trusted instance).
+   * Choose it where a builder cannot follow the build's inputs, such as a
+   * template whose model or instance type is a CloudFormation parameter that
+   * changes after the first deploy.
+   * @default true
+   */
+  readonly trustedBuilder?: boolean;
 }
 
 /**
@@ -204,6 +218,7 @@ const FLEET_PROP_TYPES: { readonly [K in keyof InferenceFleetProps]-?: PropType 
   rollbackAlarms: listType('expected a list of cloudwatch.IAlarm'),
   machineImage: machineImageType,
   assetBucketAccount: stringType('expected a 12-digit AWS account id (a string)'),
+  trustedBuilder: booleanType,
 };
 
 /**
@@ -295,8 +310,8 @@ export class InferenceFleet extends Construct {
   readonly groupName: string;
   /** The launch lifecycle hook that holds every instance until its boot serves (see addBootHook). */
   readonly bootHookName: string;
-  /** The builder whose report the launch template carries as the instances' pins. */
-  readonly builder: FleetBuilder;
+  /** The builder whose report the launch template carries as the instances' pins; absent with trustedBuilder false. */
+  readonly builder?: FleetBuilder;
 
   constructor(scope: Construct, id: string, props: InferenceFleetProps) {
     super(scope, id);
@@ -308,9 +323,11 @@ export class InferenceFleet extends Construct {
     this.metricsLogGroup = new logs.LogGroup(this, 'MetricsLogs', { retention });
     this.groupName = fleetGroupName(props.endpointName);
 
-    // The fleet reads the cache and never writes it: its builder is the only writer (FleetBuilder).
-    this.role = instanceRole(this, 'Role', 'graviton-llm instances: read their cache prefix, own API key, own logs, Session Manager');
+    const trusted = props.trustedBuilder ?? true;
+    // With a builder the fleet reads the cache and never writes it: the builder is the only writer (FleetBuilder).
+    this.role = instanceRole(this, 'Role', `graviton-llm instances: ${trusted ? 'read' : 'read and write'} their cache prefix, own API key, own logs, Session Manager`);
     grantCacheRead(this.role, props.artifactBucket);
+    if (!trusted) grantCacheWrite(this.role, props.artifactBucket);
     const tokenParameters = props.huggingFaceTokenParameterName ? [parameterArn(Stack.of(this), props.huggingFaceTokenParameterName)] : [];
     this.role.addToPolicy(new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: [props.apiKeyParameterArn, ...tokenParameters] }));
     grantBootMetrics(this.role);
@@ -427,7 +444,7 @@ export class InferenceFleet extends Construct {
     agentParameters.forEach((p) => this.autoScalingGroup.node.addDependency(p));
     const env = this.bootEnvironment(props, agentParameters, [this.bootHookName, ...LEGACY_BOOT_HOOK_NAMES]);
     const bootProgram = this.bootProgram(props);
-    this.builder = new FleetBuilder(this, 'Builder', {
+    this.builder = trusted ? new FleetBuilder(this, 'Builder', {
       vpc: props.vpc,
       subnets: props.subnets,
       machineImage,
@@ -442,7 +459,7 @@ export class InferenceFleet extends Construct {
       bootLogGroup: this.bootLogGroup,
       readableParameterArns: [...agentParameters.map((p) => p.parameterArn), ...tokenParameters],
       modelSource: props.model.source,
-    });
+    }) : undefined;
     // The pins are the builder's wait condition's Data: the launch template refers to it (Fn::GetAtt),
     // so CloudFormation makes the template, and so the group, only after the builder has reported
     // ("Fn::GetAtt ... implicit dependency", DependsOn attribute,
@@ -452,12 +469,17 @@ export class InferenceFleet extends Construct {
     // documentation's own example shows (an output's Value: !GetAtt myWaitCondition.Data;
     // AWS::CloudFormation::WaitCondition, Examples,
     // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cloudformation-waitcondition.html).
-    ignoreCfnLint(launchTemplate.node.defaultChild as CfnResource, 'E1021');
+    if (this.builder !== undefined) ignoreCfnLint(launchTemplate.node.defaultChild as CfnResource, 'E1021');
+    // A fleet instance's own keys: the builder's pins, and the target group its drain watcher
+    // deregisters it from (a builder serves in no target group).
+    const fleetEnv: BootEnvironment = {
+      ...env,
+      ...(this.builder !== undefined ? { GLLM_PINS_FILE: INSTANCE_FILES.pins } : {}),
+      GLLM_TARGET_GROUP_ARN: props.targetGroup.targetGroupArn,
+    };
     userData.addCommands(
-      // A fleet instance's own keys: the builder's pins, and the target group its drain watcher
-      // deregisters it from (a builder serves in no target group).
-      ...bootEnvironmentCommands({ ...env, GLLM_PINS_FILE: INSTANCE_FILES.pins, GLLM_TARGET_GROUP_ARN: props.targetGroup.targetGroupArn }, (v) => Token.isUnresolved(v)),
-      ...pinsFileCommands(this.builder.pinsBase64),
+      ...bootEnvironmentCommands(fleetEnv, (v) => Token.isUnresolved(v)),
+      ...(this.builder !== undefined ? pinsFileCommands(this.builder.pinsBase64) : []),
       ...bootProgram.commands,
     );
     Validations.of(this.autoScalingGroup).acknowledge({
@@ -465,7 +487,7 @@ export class InferenceFleet extends Construct {
       reason: 'Launches, terminations and their errors are in the group\'s activity history and CloudTrail; paging on them belongs to the capacity alarms, not to a notification per event.',
     });
 
-    acknowledgeInstanceRoleFindings(this.role, props.artifactBucket, 'read only');
+    acknowledgeInstanceRoleFindings(this.role, props.artifactBucket, trusted ? 'read only' : 'read and write (no builder)');
   }
 
   /**

@@ -93,7 +93,7 @@ export class OrgTemplateStack extends Stack {
     // The same finding, as cfn-lint (which CI runs on every template) reports it: on the load balancer.
     ignoreCfnLint(this.endpoint.endpoint.loadBalancer.node.defaultChild as CfnResource, 'W1035');
     // And on the builder, which runs in the first of the same subnets.
-    ignoreCfnLint(this.endpoint.fleet.builder.instance, 'W1035');
+    if (this.endpoint.fleet.builder) ignoreCfnLint(this.endpoint.fleet.builder.instance, 'W1035');
     // cfn-lint 1.51's list of launch template instance types lags its own list of EC2 instance
     // types by i8g.metal-48xl, one of InstanceType's values; it reports that on the parameter,
     // which only a template-wide directive reaches. A template's directive replaces the project's

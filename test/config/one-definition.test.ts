@@ -125,6 +125,7 @@ const REFUSALS: Readonly<Record<string, Refusal | 'no value rule'>> = {
   apiKeyParameterName: same('apiKeyParameterName', 'key'),
   huggingFaceTokenParameterName: same('huggingFaceTokenParameterName', 'hf token'),
   retainArtifactsOnDelete: 'no value rule',
+  trustedBuilder: 'no value rule',
   loadBalancerDeletionProtection: 'no value rule',
   targetSlotUtilizationPercent: same('targetSlotUtilizationPercent', 150),
   updateMinHealthyPercent: same('updateMinHealthyPercent', 101),

@@ -15,7 +15,7 @@ import { templateGraph } from '../support/template-graph';
 
 /** The logical ids of the builder's three resources in a built fleet. */
 function builderIds(s: Built): { handle: string; done: string; instance: string } {
-  const b = s.fleet.builder;
+  const b = s.fleet.builder!;
   return {
     handle: s.stack.getLogicalId(b.handle),
     done: s.stack.getLogicalId(b.waitCondition),
@@ -52,7 +52,7 @@ describe('FleetBuilder, as the fleet makes it', () => {
   });
 
   test('the handle, the wait condition and the instance: construct ids ending with the same 8-hex hash', () => {
-    const b = s.fleet.builder;
+    const b = s.fleet.builder!;
     expect(b.inputsHash).toMatch(/^[0-9a-f]{8}$/);
     expect([b.handle.node.id, b.waitCondition.node.id, b.instance.node.id]).toEqual([`Handle${b.inputsHash}`, `Done${b.inputsHash}`, `Instance${b.inputsHash}`]);
     expect(b.node.path).toBe('Fleet/Fleet/Builder');
@@ -83,7 +83,7 @@ describe('FleetBuilder, as the fleet makes it', () => {
       Ebs: { VolumeSize: 30, VolumeType: 'gp3', Encrypted: true, Iops: 3000, DeleteOnTermination: true },
     }]);
     const vpc = s.stack.node.findChild('Vpc') as ec2.Vpc;
-    const sgId = s.stack.getLogicalId(s.fleet.builder.securityGroup.node.defaultChild as any);
+    const sgId = s.stack.getLogicalId(s.fleet.builder!.securityGroup.node.defaultChild as any);
     expect(i.NetworkInterfaces).toEqual([{
       DeviceIndex: '0', SubnetId: s.stack.resolve(vpc.privateSubnets[0].subnetId), GroupSet: [{ 'Fn::GetAtt': [sgId, 'GroupId'] }], AssociatePublicIpAddress: false,
     }]);
@@ -94,10 +94,10 @@ describe('FleetBuilder, as the fleet makes it', () => {
 
   test('its own role, instance profile and security group (HTTPS out only, nothing in)', () => {
     const i = resources[ids.instance].Properties;
-    const roleId = s.stack.getLogicalId(s.fleet.builder.role.node.defaultChild as any);
+    const roleId = s.stack.getLogicalId(s.fleet.builder!.role.node.defaultChild as any);
     expect(roleId).not.toBe(s.stack.getLogicalId(s.fleet.role.node.defaultChild as any));
     expect(resources[i.IamInstanceProfile.Ref].Properties.Roles).toEqual([{ Ref: roleId }]);
-    const sgId = s.stack.getLogicalId(s.fleet.builder.securityGroup.node.defaultChild as any);
+    const sgId = s.stack.getLogicalId(s.fleet.builder!.securityGroup.node.defaultChild as any);
     expect(i.NetworkInterfaces[0].GroupSet).toEqual([{ 'Fn::GetAtt': [sgId, 'GroupId'] }]);
     expect(resources[sgId].Properties.SecurityGroupEgress).toEqual([expect.objectContaining({ CidrIp: '0.0.0.0/0', FromPort: 443, ToPort: 443, IpProtocol: 'tcp' })]);
     expect(resources[sgId].Properties.SecurityGroupIngress).toBeUndefined();
@@ -107,7 +107,8 @@ describe('FleetBuilder, as the fleet makes it', () => {
     const builder = userDataText(resources[ids.instance].Properties.UserData);
     const fleet = userDataText(only(s.t, 'AWS::EC2::LaunchTemplate').Properties.LaunchTemplateData.UserData);
     expect(builder).toContain("cat > /etc/graviton-llm/boot.env <<'GLLM_ENV'\n");
-    const roleKeys = /^GLLM_(ROLE|PINS_FILE|BUILDER_SIGNAL_FILE)=/;
+    // The role keys, and the fleet's own target group (its drain watcher's; a builder serves in none).
+    const roleKeys = /^GLLM_(ROLE|PINS_FILE|BUILDER_SIGNAL_FILE|TARGET_GROUP_ARN)=/;
     expect(envLines(builder).filter((l) => roleKeys.test(l))).toEqual(['GLLM_ROLE=builder', 'GLLM_BUILDER_SIGNAL_FILE=/etc/graviton-llm/builder-signal-url']);
     expect(envLines(builder).filter((l) => !roleKeys.test(l))).toEqual(envLines(fleet).filter((l) => !roleKeys.test(l)));
     expect(builder).not.toContain('GLLM_PINS_FILE');
@@ -146,7 +147,7 @@ describe('FleetBuilder\'s hash', () => {
     });
     // The same value is a different token in the two apps: a hash of token text would differ.
     expect(plain.fleet.bootLogGroup.logGroupName).not.toEqual(busy.fleet.bootLogGroup.logGroupName);
-    expect(busy.fleet.builder.inputsHash).toBe(plain.fleet.builder.inputsHash);
+    expect(busy.fleet.builder!.inputsHash).toBe(plain.fleet.builder!.inputsHash);
     expect(builderIds(busy)).toEqual(builderIds(plain));
   });
 
@@ -232,6 +233,38 @@ describe('FleetBuilder IAM: the fleet reads the cache, the builder alone writes 
     expect(reads.join(' ')).not.toContain('api-key');
     expect(reads).toHaveLength(2);
     expect(decision(builderRoleId, { action: 'ssm:GetParameter', resource: reads[0] })).toBe('allow');
+  });
+});
+
+describe('trustedBuilder: false, the cache without a builder', () => {
+  let s: Built;
+  beforeAll(() => {
+    s = build({ account: ACCOUNT, region: REGION }, () => ({ trustedBuilder: false }));
+  });
+
+  test('no builder, wait condition or handle; the fleet\'s user data has no pins', () => {
+    expect(s.fleet.builder).toBeUndefined();
+    for (const type of ['AWS::CloudFormation::WaitConditionHandle', 'AWS::CloudFormation::WaitCondition', 'AWS::EC2::Instance']) {
+      expect([type, Object.keys(s.t.findResources(type))]).toEqual([type, []]);
+    }
+    const fleet = userDataText(only(s.t, 'AWS::EC2::LaunchTemplate').Properties.LaunchTemplateData.UserData);
+    expect(envLines(fleet).filter((l) => /^GLLM_(PINS_FILE|ROLE|BUILDER_SIGNAL_FILE)=/.test(l))).toEqual([]);
+    expect(envLines(fleet)).toContainEqual(expect.stringMatching(/^GLLM_TARGET_GROUP_ARN=/));
+    expect(fleet).not.toContain('pins.json');
+  });
+
+  test('the fleet role may then write the cache (its first instances fill it), and no bucket policy denies it', () => {
+    const resources = s.t.toJSON().Resources;
+    const roleId = s.stack.getLogicalId(s.fleet.role.node.defaultChild as any);
+    const identity = resolveIntrinsics(Object.values<any>(resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
+      .flatMap((r) => r.Properties.PolicyDocument.Statement), { account: ACCOUNT, region: REGION });
+    const bucketId = s.stack.getLogicalId(s.bucket.node.defaultChild as any);
+    const bucketPolicies = Object.values<any>(resources).filter((r) => r.Type === 'AWS::S3::BucketPolicy' && r.Properties.Bucket.Ref === bucketId);
+    const resourcePolicy = resolveIntrinsics(bucketPolicies.flatMap((r) => r.Properties.PolicyDocument.Statement), { account: ACCOUNT, region: REGION });
+    const request = { action: 's3:PutObject', resource: `<${bucketId}.Arn>/cache/builds/abc/llama.tar.zst` };
+    expect(decideSameAccount({ identity }, resourcePolicy, request, { arn: `<${roleId}.Arn>`, account: ACCOUNT })).toBe('allow');
+    expect(decideSameAccount({ identity }, resourcePolicy, { ...request, resource: `<${bucketId}.Arn>/other/x` }, { arn: `<${roleId}.Arn>`, account: ACCOUNT })).not.toBe('allow');
   });
 });
 

@@ -82,6 +82,8 @@ if (unavailable) {
         parallelSlots: 1,
         contextTokensPerSlot: 512,
         bootTimeoutMinutes: 10,
+        // The cache is filled beforehand, as a fleet without a builder finds it (the builder: instance-box-builder.test.ts).
+        trustedBuilder: false,
       }, { bundle: false });
       const extraObjects: { bucket: string; key: string; file: string }[] = [model];
       const instance = (objects: typeof extraObjects) => stackInstance({

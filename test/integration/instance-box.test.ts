@@ -12,6 +12,10 @@
  * compiles, a reboot (the per-boot path), then two updates whose instances
  * fail (a model whose SHA-256 does not match; a model that llama-server
  * cannot load), both taking the build from the S3 cache the first filled.
+ *
+ * These stacks have no builder (trustedBuilder: false): the fleet compiles and
+ * the cache's rules (the oldest version that passes its checks) are what is
+ * under test. The builder and the pinned fleet: instance-box-builder.test.ts.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -43,7 +47,7 @@ const BOOT_MS = 5 * 60 * 1000;
 const unavailable = boxUnavailableReason();
 /** A stack that serves `model` (configured with `sha256`) from the box's model bucket (box-stack.ts). */
 function synthStack(model: S3File, sha256 = model.sha256, extraObjects: S3File[] = []): StackInstance {
-  return stackInstance(boxStackOptions(model, API_KEY, sha256, extraObjects));
+  return stackInstance(boxStackOptions(model, API_KEY, sha256, extraObjects, false));
 }
 
 function bootLog(box: InstanceBox): string {
@@ -550,7 +554,7 @@ if (unavailable) {
     test('the default stack\'s user data runs to its model download, which the closed network refuses', async () => {
       // The default configuration serves a 2 GB catalog model from Hugging Face, which this box cannot reach:
       // its instance gets as far as the download, then fails like an instance without a route out.
-      const synth = synthWith({}, { bundle: false });
+      const synth = synthWith({ trustedBuilder: false }, { bundle: false });
       const s = stackInstance({
         template: synth.template.toJSON(), assemblyDir: synth.outdir, stackName: synth.stack.stackName,
         apiKey: API_KEY, architecture: 'x86_64',
@@ -645,7 +649,7 @@ if (unavailable) {
     });
 
     test('a Hugging Face token parameter that cannot be read fails the boot at once, naming it', async () => {
-      const synth = synthWith({ huggingFaceTokenParameterName: '/graviton-llm/box/absent-hf-token' }, { bundle: false });
+      const synth = synthWith({ huggingFaceTokenParameterName: '/graviton-llm/box/absent-hf-token', trustedBuilder: false }, { bundle: false });
       const s = stackInstance({
         template: synth.template.toJSON(), assemblyDir: synth.outdir, stackName: synth.stack.stackName,
         apiKey: API_KEY, architecture: 'x86_64',

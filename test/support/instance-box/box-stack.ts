@@ -12,10 +12,12 @@ const STAND_IN_FLOOR = minimumModelFileBytes(ARCHITECTURES['llama-3.2-1b'], 'Q4_
 
 /**
  * A stack that serves `model` (configured with `sha256`) from the box's model bucket, as a customModel;
- * `extraObjects` are put in the box's S3 after the stack's own (and so may replace them).
+ * `extraObjects` are put in the box's S3 after the stack's own (and so may replace them). With
+ * `trustedBuilder` false the stack has no builder: its fleet compiles and fills the cache.
  */
-export function boxStackOptions(model: S3File, apiKey: string, sha256 = model.sha256, extraObjects: S3File[] = []): StackInstanceOptions {
+export function boxStackOptions(model: S3File, apiKey: string, sha256 = model.sha256, extraObjects: S3File[] = [], trustedBuilder = true): StackInstanceOptions {
   const synth = synthWith({
+    trustedBuilder,
     customModel: {
       source: `s3://${model.bucket}/${model.key}`,
       sha256,
