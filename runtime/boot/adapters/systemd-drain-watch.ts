@@ -1,6 +1,12 @@
 /**
  * Starts the drain watcher on an instance: its unit (server/drain-unit.ts)
- * written under /etc/systemd/system, systemd reloaded, the unit (re)started.
+ * written under /etc/systemd/system, then (re)started. No daemon-reload: the
+ * server is already running, and a reload forgets every unit's start rate
+ * limit (not preserved across reloads, systemd/systemd#29574), so the
+ * server's crash loop would get its burst of restarts afresh (the box saw six
+ * kills where the unit allows five). systemd loads a unit it has not loaded
+ * yet from disk when a job names it; the file's text is the same on every
+ * boot of one kit version, so a loaded one is never stale.
  * Every program runs through core/exec.ts under the boot's time limit; `root`
  * is where /etc is, so tests write under a temporary directory.
  */
@@ -30,7 +36,7 @@ export class SystemdDrainWatch implements DrainWatchStarter {
     } catch (e) {
       return { ok: false, detail: `cannot write ${unit}: ${(e as Error).message}` };
     }
-    for (const args of [['daemon-reload'], ['restart', DRAIN_UNIT_NAME]]) {
+    for (const args of [['restart', DRAIN_UNIT_NAME]]) {
       const r = await this.opts.exec.run({ step: 'drain-watch', program: 'systemctl', args, limitMs: this.opts.limitMs() });
       if (!succeeded(r)) return { ok: false, detail: `systemctl ${args.join(' ')}: ${explainExit(r)}${r.stderr.trim() ? `: ${r.stderr.trim()}` : ''}` };
     }
