@@ -107,12 +107,13 @@ export const DURATION_FIELDS = {
 } as const;
 
 /**
- * A field's value as a Duration, or undefined where no Duration holds it (a
- * negative amount): resolveConfig reports such a value itself, with the
- * range of the prop it would have become.
+ * A field's value as a Duration, or undefined where the field is unset (the
+ * prop's own default applies: deregistrationDelaySeconds has no schema
+ * default) or no Duration holds it (a negative amount): resolveConfig reports
+ * such a value itself, with the range of the prop it would have become.
  */
-export function durationOf(value: number, unit: 'seconds' | 'minutes'): Duration | undefined {
-  return Number.isFinite(value) && value >= 0 ? Duration[unit](value) : undefined;
+export function durationOf(value: number | undefined, unit: 'seconds' | 'minutes'): Duration | undefined {
+  return value !== undefined && Number.isFinite(value) && value >= 0 ? Duration[unit](value) : undefined;
 }
 
 /**

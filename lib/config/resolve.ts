@@ -69,7 +69,7 @@ export function resolveConfig(config: KitConfig): ResolvedConfig {
 
   // A value no Duration holds (a negative amount) cannot become its prop: it is held to the prop's range here.
   problems.push(...rangeProblems((Object.keys(DURATION_FIELDS) as (keyof typeof DURATION_FIELDS)[])
-    .filter((field) => durationOf(config[field], DURATION_FIELDS[field]) === undefined)
+    .filter((field) => config[field] !== undefined && durationOf(config[field], DURATION_FIELDS[field]) === undefined)
     .map((field) => ({ field, setting: field, value: config[field], unit: DURATION_FIELDS[field] }))));
 
   // The endpoint's own checks, on the props this configuration maps to. The model and instance type

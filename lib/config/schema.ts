@@ -5,6 +5,7 @@ import { QUANTIZATIONS } from '../catalogs/quantizations';
 import { cidrProblem } from '../constructs/prop-formats';
 import { RangedSetting, rangeExpectation } from '../constructs/prop-ranges';
 import { ENDPOINT_DEFAULTS } from '../constructs/graviton-llm-endpoint';
+import { SPOT_DEREGISTRATION_DELAY_SECONDS } from '../constructs/spot-drain';
 
 /**
  * The kit's configuration: one schema, used to read cdk.json context, a
@@ -82,7 +83,7 @@ export const configSchema = z.strictObject({
   additionalInstanceTypes: z.array(z.string()).optional()
     .describe('More Graviton types the group may launch besides instanceType (which stays its first), of instanceType\'s generation (one build serves them all), each passing the memory fit check; e.g. ["m7g.2xlarge"] beside c7g.2xlarge. Not with warmPoolSize. @default - instanceType only'),
   purchaseOption: z.string().optional()
-    .describe('`on-demand`, or `spot`: Spot above an on-demand base (onDemandBaseCapacity, onDemandPercentageAboveBaseCapacity), price-capacity-optimized, Capacity Rebalance. A Spot instance is not yet drained before it is taken back (see Spot and several instance types). Not with warmPoolSize. @default - on-demand'),
+    .describe('`on-demand`, or `spot`: Spot above an on-demand base (onDemandBaseCapacity, onDemandPercentageAboveBaseCapacity), price-capacity-optimized, Capacity Rebalance. On an interruption notice or a rebalance recommendation an instance deregisters itself and lets its running streams finish before it stops (see Spot and several instance types). Not with warmPoolSize. @default - on-demand'),
   onDemandBaseCapacity: ranged('onDemandBaseCapacity').optional()
     .describe('With purchaseOption spot: the first instances, launched on demand before any Spot one. @default - 0'),
   onDemandPercentageAboveBaseCapacity: ranged('onDemandPercentageAboveBaseCapacity').optional()
@@ -125,8 +126,9 @@ export const configSchema = z.strictObject({
     .describe('Port llama-server listens on inside the instances.'),
   loadBalancerIdleTimeoutSeconds: ranged('loadBalancerIdleTimeoutSeconds', 'seconds').default(ENDPOINT_DEFAULTS.loadBalancerIdleTimeoutSeconds)
     .describe('Seconds the load balancer keeps a silent connection open; long prompts take a while to their first token.'),
-  deregistrationDelaySeconds: ranged('deregistrationDelaySeconds', 'seconds').default(ENDPOINT_DEFAULTS.deregistrationDelaySeconds)
-    .describe('Seconds a leaving instance keeps serving its open streams.'),
+  // No schema default: a Spot group's default differs (90), and a value given must be told from none (GravitonLlmEndpoint chooses).
+  deregistrationDelaySeconds: ranged('deregistrationDelaySeconds', 'seconds').optional()
+    .describe(`Seconds a leaving instance keeps serving its open streams; with purchaseOption spot at most ${SPOT_DEREGISTRATION_DELAY_SECONDS}, the drain's budget within the two-minute interruption notice. @default - ${ENDPOINT_DEFAULTS.deregistrationDelaySeconds}; ${SPOT_DEREGISTRATION_DELAY_SECONDS} with purchaseOption spot`),
   bootTimeoutMinutes: ranged('bootTimeoutMinutes', 'minutes').default(ENDPOINT_DEFAULTS.bootTimeoutMinutes)
     .describe('How long a new instance may take to build llama.cpp, fetch the model and pass its health check.'),
   rootVolumeGiB: ranged('rootVolumeGiB').optional()

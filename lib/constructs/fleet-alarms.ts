@@ -4,9 +4,11 @@ import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { drainLogQueryLines } from '../monitoring/drain-log-query';
 import { BOOT_METRICS, CANARY_METRICS, ENDPOINT_DIMENSION, FLEET_DIMENSION, METRIC_NAMESPACE, MetricDefinition, SERVER_METRICS } from '../monitoring/metric-definitions';
 import { slotUtilizationExpression } from './fleet-scaling';
 import { throwIfProblems } from '../base/problems';
@@ -264,6 +266,24 @@ export class FleetAlarms extends Construct {
       ]);
     }
     rows.forEach((row) => this.dashboard.addWidgets(...row));
+  }
+
+  /**
+   * A row of the dashboard that lists the fleet's drains (a Spot
+   * interruption notice or a rebalance recommendation, and how each ended),
+   * read from its boot log group, one log stream per instance. It pages
+   * nothing: an interruption the other instances absorb is no failure, and
+   * what it does cost (fewer healthy hosts, 5xx) the alarms above see.
+   */
+  showDrains(bootLogGroup: logs.ILogGroup): void {
+    this.dashboard.addWidgets(new cloudwatch.LogQueryWidget({
+      title: 'Drains: Spot interruption notices and rebalance recommendations (boot log, newest first)',
+      logGroupNames: [bootLogGroup.logGroupName],
+      queryLines: drainLogQueryLines(),
+      view: cloudwatch.LogQueryVisualizationType.TABLE,
+      width: 24,
+      height: 6,
+    }));
   }
 
   /**

@@ -26,6 +26,7 @@ import {
   FleetPurchaseValues, PurchaseOption, instanceTypeListType, instanceTypesProblems, purchaseOptionType, purchaseProblems, smallestInstance,
 } from './fleet-purchase';
 import { InferenceEndpoint } from './inference-endpoint';
+import { deregistrationDelayOf, spotDeregistrationDelayProblems } from './spot-drain';
 import { InferenceFleet, assetBucketAccountProblems, endpointNameProblems, fleetGroupName } from './inference-fleet';
 import { ExistingVpcChoice, InferenceNetwork } from './inference-network';
 import { PropProblem, throwIfProblems } from '../base/problems';
@@ -120,8 +121,11 @@ export interface GravitonLlmEndpointProps {
    * onDemandBaseCapacity instances on demand, onDemandPercentageAboveBaseCapacity
    * of the rest on demand and the others Spot, price-capacity-optimized
    * allocation and Capacity Rebalance. A Spot instance can be taken back
-   * with two minutes' notice, and the kit does not yet drain it first:
-   * streams running on it then break (see the README). Not with a warm pool.
+   * with two minutes' notice: on the notice, or on a rebalance recommendation,
+   * the instance deregisters itself from the target group, lets its running
+   * streams finish within 90 seconds and stops (its drain watcher); the
+   * deregistrationDelay defaults to those 90 seconds (see the README). Not
+   * with a warm pool.
    * @default PurchaseOption.ON_DEMAND - every instance on demand, one type without a mixed instances policy
    */
   readonly purchaseOption?: PurchaseOption;
@@ -209,7 +213,12 @@ export interface GravitonLlmEndpointProps {
   readonly allowedCidrs?: string[];
   /** Longest silence on a connection; a long prompt's first token can take minutes on CPU. @default Duration.seconds(600) */
   readonly loadBalancerIdleTimeout?: Duration;
-  /** How long a leaving instance keeps its open streams. @default Duration.seconds(600) */
+  /**
+   * How long a leaving instance keeps its open streams. With
+   * PurchaseOption.SPOT at most Duration.seconds(90), the drain's budget
+   * within a Spot instance's two-minute interruption notice.
+   * @default Duration.seconds(600); Duration.seconds(90) with PurchaseOption.SPOT
+   */
   readonly deregistrationDelay?: Duration;
   /** Refuse deletion of the load balancer until this is turned off again. @default false */
   readonly loadBalancerDeletionProtection?: boolean;
@@ -361,7 +370,7 @@ export class GravitonLlmEndpoint extends Construct {
       allowedCidrs,
       targetPort: port,
       idleTimeout: props.loadBalancerIdleTimeout ?? Duration.seconds(d.loadBalancerIdleTimeoutSeconds),
-      deregistrationDelay: props.deregistrationDelay ?? Duration.seconds(d.deregistrationDelaySeconds),
+      deregistrationDelay: deregistrationDelayOf(props.purchaseOption, props.deregistrationDelay, d.deregistrationDelaySeconds),
       accessLogBucket: this.artifacts.accessLogBucket,
       deletionProtection: props.loadBalancerDeletionProtection,
     });
@@ -431,6 +440,12 @@ export class GravitonLlmEndpoint extends Construct {
       trustedBuilder: props.trustedBuilder,
     });
     this.autoScalingGroup = this.fleet.autoScalingGroup;
+    // Only a Spot group hears of interruptions: EC2 sends notices and rebalance recommendations for Spot
+    // Instances ("Spot Instance interruption notices", EC2 user guide,
+    // https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/spot-instance-termination-notices.html); an on-demand dashboard stays as it was.
+    if (props.purchaseOption === PurchaseOption.SPOT) {
+      this.alarms.showDrains(this.fleet.bootLogGroup);
+    }
     // Only the load balancer reaches llama-server.
     this.loadBalancer.connections.allowTo(this.fleet.securityGroup, ec2.Port.tcp(port), 'load balancer to llama-server');
 
@@ -638,6 +653,7 @@ export function endpointPropProblems(props: GravitonLlmEndpointProps, site: Endp
     // A warm pool larger than the fleet is named once, by that rule.
     ...(passed('maxCapacity', 'warmPoolSize') ? purchaseProblems(purchaseValues(p, maxCapacity, warmPoolSize)).filter((x) => !capacity.some((c) => c.field === x.field)) : []),
     ...canaryUrlProblems(internetFacing, p.canaryUrl),
+    ...spotDeregistrationDelayProblems(p.purchaseOption, p.deregistrationDelay),
     ...(model && slotsKnown && !typeProblems.length
       ? promptCacheOf(model, p.instanceType ? smallestInstance([p.instanceType, ...(p.additionalInstanceTypes ?? [])]) : undefined, parallelSlots, contextTokensPerSlot, p.promptCacheMiB).problems
       : []),

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { ConfigError } from '../../lib/config/config-error';
 import { loadConfig } from '../../lib/config/load';
 import { resolveConfig } from '../../lib/config/resolve';
+import { settingsProps } from '../../lib/config/endpoint-props';
 
 const SHA = 'a'.repeat(64);
 const CUSTOM = { source: 's3://my-models/tuned.gguf', sha256: SHA, sizeBytes: 2_000_000_000, architecture: 'llama-3.2-3b', quantization: 'Q4_0' };
@@ -124,6 +125,7 @@ const CASES: BadCase[] = [
   { name: 'an on-demand base without Spot', context: { onDemandBaseCapacity: '1' }, field: 'onDemandBaseCapacity', says: 'applies only with purchaseOption \'spot\'' },
   { name: 'a percentage above 100', context: { purchaseOption: 'spot', onDemandPercentageAboveBaseCapacity: '150' }, field: 'onDemandPercentageAboveBaseCapacity', says: 'from 0 to 100' },
   { name: 'a warm pool with Spot', context: { purchaseOption: 'spot', warmPoolSize: '1' }, field: 'warmPoolSize', says: 'AWS does not support a warm pool on an Auto Scaling group with a mixed instances policy or Spot Instances' },
+  { name: 'a deregistration delay longer than a Spot drain', context: { purchaseOption: 'spot', deregistrationDelaySeconds: '600' }, field: 'deregistrationDelaySeconds', says: 'got 600; expected at most 90 seconds with purchaseOption \'spot\'' },
   { name: 'a warm pool with several types', context: { additionalInstanceTypes: 'm7g.2xlarge', warmPoolSize: '1' }, field: 'warmPoolSize', says: 'Choose a warm pool (one instance type, on demand' },
   { name: 'context above every model\'s training length, in cdk.json', context: { 'graviton-llm': { contextTokensPerSlot: 200000 } }, field: 'contextTokensPerSlot', says: '200000' },
 ];
@@ -175,6 +177,14 @@ test('Spot over several types of one generation: accepted, as the endpoint\'s pr
   expect(resolved).toMatchObject({ purchaseOption: 'spot', onDemandBaseCapacity: 1, onDemandPercentageAboveBaseCapacity: 20 });
   expect(resolved).not.toHaveProperty('additionalInstanceTypes');
   expect(resolveConfig(loadConfig({})).additionalInstances).toEqual([]);
+});
+
+test('deregistrationDelaySeconds unset is not given: the endpoint chooses (600 on demand, 90 on Spot); a value given is passed on', () => {
+  expect(loadConfig({}).deregistrationDelaySeconds).toBeUndefined();
+  expect(settingsProps(resolveConfig(loadConfig({ purchaseOption: 'spot' }))).deregistrationDelay).toBeUndefined();
+  expect(settingsProps(resolveConfig(loadConfig({}))).deregistrationDelay).toBeUndefined();
+  expect(settingsProps(resolveConfig(loadConfig({ purchaseOption: 'spot', deregistrationDelaySeconds: '60' }))).deregistrationDelay?.toSeconds()).toBe(60);
+  expect(settingsProps(resolveConfig(loadConfig({ deregistrationDelaySeconds: '900' }))).deregistrationDelay?.toSeconds()).toBe(900);
 });
 
 test('an unreadable config file is named with its resolved path', () => {

@@ -8,6 +8,9 @@ import { registerChecks } from '../../lib/app/checks';
 import { CATALOG_MODELS } from '../../lib/catalogs/model-catalog';
 import { GravitonLlmEndpoint, GravitonLlmEndpointProps } from '../../lib/constructs/graviton-llm-endpoint';
 import { PurchaseOption } from '../../lib/constructs/fleet-purchase';
+import { SPOT_DEREGISTRATION_DELAY_SECONDS } from '../../lib/constructs/spot-drain';
+import { drainLogQueryLines } from '../../lib/monitoring/drain-log-query';
+import { DRAIN_BUDGET_SECONDS } from '../../runtime/boot/drain/budget';
 import { PropsError } from '../../lib/base/problems';
 import { GravitonInstanceType } from '../../lib/instances/graviton-instance-type';
 import { LlamaModel } from '../../lib/models/llama-model';
@@ -683,6 +686,49 @@ describe('Spot and several instance types of one generation (issue 24)', () => {
     expect(thrownBy({ warmPoolSize: 1 })).toBeUndefined();
     // A pool larger than the fleet is named once, by that rule.
     expect((thrownBy({ purchaseOption: PurchaseOption.SPOT, warmPoolSize: 5 }) as PropsError).problems.map((p) => p.expected)).toEqual([expect.stringContaining('expected at most maxCapacity (3)')]);
+  });
+
+  const delay = (t: Template) => (Object.values(t.findResources('AWS::ElasticLoadBalancingV2::TargetGroup'))[0].Properties.TargetGroupAttributes as { Key: string; Value: string }[])
+    .find((a) => a.Key === 'deregistration_delay.timeout_seconds')?.Value;
+
+  test('the deregistration delay: the drain\'s budget on Spot when none is given, at most that when one is; on demand 600 as before', () => {
+    expect(SPOT_DEREGISTRATION_DELAY_SECONDS).toBe(DRAIN_BUDGET_SECONDS);
+    expect(delay(synth({ purchaseOption: PurchaseOption.SPOT }))).toBe(String(SPOT_DEREGISTRATION_DELAY_SECONDS));
+    expect(delay(synth({ purchaseOption: PurchaseOption.SPOT, deregistrationDelay: Duration.seconds(30) }))).toBe('30');
+    expect(thrownBy({ purchaseOption: PurchaseOption.SPOT, deregistrationDelay: Duration.seconds(SPOT_DEREGISTRATION_DELAY_SECONDS) })).toBeUndefined();
+    // On demand: the kit's 600, the same template as a delay of 600 given, and any delay its range allows.
+    const onDemand = synth({});
+    expect(delay(onDemand)).toBe('600');
+    expect(JSON.stringify(synth({ deregistrationDelay: Duration.seconds(600) }).toJSON())).toBe(JSON.stringify(onDemand.toJSON()));
+    expect(thrownBy({ deregistrationDelay: Duration.seconds(900) })).toBeUndefined();
+  });
+
+  test('a delay above the drain\'s budget with Spot is refused: the field, the value, the limit and why', () => {
+    const e = thrownBy({ purchaseOption: PurchaseOption.SPOT, deregistrationDelay: Duration.minutes(2) }) as PropsError;
+    expect(e.problems).toEqual([{ field: 'deregistrationDelay', given: 120, expected: expect.stringContaining(`expected at most ${SPOT_DEREGISTRATION_DELAY_SECONDS} seconds with purchaseOption 'spot'`) }]);
+    expect(e.message).toContain('two minutes after its interruption notice ("Spot Instance interruption notices", https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/spot-instance-termination-notices.html)');
+    expect(e.message).toContain('("Deregistration delay", https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-target-groups.html#deregistration-delay)');
+    // Out of its range it is named once, by the range.
+    expect((thrownBy({ purchaseOption: PurchaseOption.SPOT, deregistrationDelay: Duration.seconds(4000) }) as PropsError).problems)
+      .toEqual([{ field: 'deregistrationDelay', given: 4000, expected: 'expected a whole number of seconds from 0 to 3600' }]);
+    // A deploy-time delay is the template's.
+    expect(thrownBy({ purchaseOption: PurchaseOption.SPOT }, (stack) => ({ deregistrationDelay: Duration.seconds(new CfnParameter(stack, 'Delay', { type: 'Number' }).valueAsNumber) }))).toBeUndefined();
+  });
+
+  test('a Spot group\'s dashboard lists its drains from the boot log group; an on-demand dashboard has no such widget', () => {
+    // The dashboard's JSON, with each CloudFormation value written as its JSON (a Ref to the log group: {"Ref":"..."}).
+    const widgets = (t: Template): { type: string; properties: { title: string; query?: string } }[] => {
+      const join = Object.values(t.findResources('AWS::CloudWatch::Dashboard'))[0].Properties.DashboardBody['Fn::Join'][1] as unknown[];
+      return JSON.parse(join.map((part) => (typeof part === 'string' ? part : JSON.stringify(part).replace(/"/g, '\'\''))).join('')).widgets;
+    };
+    const spot = synth({ purchaseOption: PurchaseOption.SPOT });
+    const bootLogs = Object.keys(spot.findResources('AWS::Logs::LogGroup')).find((id) => id.includes('BootLogs'))!;
+    const logWidgets = widgets(spot).filter((w) => w.type === 'log');
+    expect(logWidgets).toHaveLength(1);
+    expect(logWidgets[0].properties.query).toBe(`SOURCE '{''Ref'':''${bootLogs}''}' | ${drainLogQueryLines().join('\n| ')}`);
+    expect(widgets(synth({})).filter((w) => w.type === 'log')).toEqual([]);
+    // No alarm reads the boot log: the widget pages nothing.
+    expect(JSON.stringify(spot.findResources('AWS::CloudWatch::Alarm'))).not.toContain(bootLogs);
   });
 
   test('the on-demand base and percentage: Spot only, in range, the base within maxCapacity; an unknown purchase option', () => {

@@ -7,6 +7,8 @@
  */
 import { DEREGISTRATION_SETTLE_SECONDS, DRAIN_BUDGET_SECONDS, NOTICE_POLL_MS, SPOT_NOTICE_SECONDS, STOP_RESERVE_SECONDS } from '../../../../runtime/boot/drain/budget';
 import { type DeregisterOutcome, type DrainWatchInput, type LoadOutcome, type NoticeCheck, watchAndDrain } from '../../../../runtime/boot/drain/watch';
+import { logLine } from '../../../../runtime/boot/core/log';
+import { DRAIN_LINE_MARKS } from '../../../../lib/monitoring/drain-log-query';
 import { FakeClock } from '../support/fake-clock';
 
 const ID = 'i-0123456789abcdef0';
@@ -131,4 +133,19 @@ test('a load that cannot be read counts as busy: the server is stopped at the bu
 test('the budget: a notice seen a poll late, the drain and the stop reserve fit in the two-minute notice', () => {
   expect(NOTICE_POLL_MS / 1000 + DRAIN_BUDGET_SECONDS + STOP_RESERVE_SECONDS).toBeLessThanOrEqual(SPOT_NOTICE_SECONDS);
   expect(DEREGISTRATION_SETTLE_SECONDS).toBeLessThan(DRAIN_BUDGET_SECONDS);
+});
+
+test('the lines a drain writes are the ones a Spot dashboard lists: its start (what was announced) and its end, not the watch\'s own', async () => {
+  const listed = (line: string) => line.includes(DRAIN_LINE_MARKS.tag) && (line.includes(DRAIN_LINE_MARKS.started) || line.includes(DRAIN_LINE_MARKS.ended));
+  for (const [check, announced] of [[interruption(), 'a Spot interruption notice (terminate'], [REBALANCE, 'a rebalance recommendation']] as const) {
+    const f = fakes([NONE, check], [busy(1), busy(0)]);
+    await watchAndDrain(f.input);
+    // As the boot log writes them, tagged with the watcher's step (drain-watch.ts).
+    const lines = f.lines.map((m) => logLine(0, 'drain', m));
+    const shown = lines.filter(listed);
+    expect(shown).toHaveLength(2);
+    expect(shown[0]).toContain(`[drain] ${announced}`);
+    expect(shown[1]).toContain('[drain] llama-server stopped (no request in flight)');
+    expect(lines.filter((l) => !listed(l)).length).toBeGreaterThan(0);
+  }
 });
