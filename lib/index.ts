@@ -22,6 +22,8 @@ export type { ApiKeyParameterProps } from './constructs/api-key-parameter';
 export { InferenceEndpoint } from './constructs/inference-endpoint';
 export type { InferenceEndpointProps } from './constructs/inference-endpoint';
 export { InferenceFleet } from './constructs/inference-fleet';
+export { FleetBuilder } from './constructs/fleet-builder';
+export type { FleetBuilderProps } from './constructs/fleet-builder';
 export type { InferenceFleetProps } from './constructs/inference-fleet';
 export { FleetAlarms } from './constructs/fleet-alarms';
 export type { FleetAlarmsProps } from './constructs/fleet-alarms';

@@ -45,11 +45,11 @@ export interface FleetBuilderProps {
    * GLLM_PINS_FILE, GLLM_BUILDER_SIGNAL_FILE): the builder adds its own, so
    * that it builds exactly what the fleet will read.
    */
-  readonly bootEnvironment: BootEnvironment;
+  readonly bootEnvironment: { [key: string]: string };
   /** The boot program's asset, which the builder's role may read (from assetBucketAccount's bucket only). */
   readonly bootProgram: s3assets.Asset;
   /** The fleet's trampoline lines (trampolineCommands), which end the builder's user data as they end the fleet's. */
-  readonly trampolineCommands: readonly string[];
+  readonly trampolineCommands: string[];
   /**
    * Account that owns the bucket of the boot program's asset.
    * @default - the stack's account
@@ -60,7 +60,7 @@ export interface FleetBuilderProps {
   /** The boot log group the builder's boot log goes to. */
   readonly bootLogGroup: logs.ILogGroup;
   /** ARNs of the SSM parameters the boot reads: the agent's two configurations, and the Hugging Face token if there is one. */
-  readonly readableParameterArns: readonly string[];
+  readonly readableParameterArns: string[];
   /** The model's source (`https://...` or `s3://...`); an s3:// source the builder's role may read. */
   readonly modelSource: string;
 }
@@ -202,7 +202,8 @@ export class FleetBuilder extends Construct {
     // "Security group rules", https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/security-group-rules.html).
     this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS: AWS APIs, GitHub, model host, package repositories');
 
-    const env: BootEnvironment = { ...props.bootEnvironment, GLLM_ROLE: 'builder', GLLM_BUILDER_SIGNAL_FILE: INSTANCE_FILES.builderSignal };
+    // A plain map in the props (what jsii can carry); the fleet renders it from the typed BootEnvironment.
+    const env = { ...props.bootEnvironment, GLLM_ROLE: 'builder', GLLM_BUILDER_SIGNAL_FILE: INSTANCE_FILES.builderSignal } as BootEnvironment;
     const envCommands = bootEnvironmentCommands(env, (v) => Token.isUnresolved(v));
     const image = props.machineImage.getImage(this);
     const timeoutSeconds = waitTimeoutSeconds(props.bootTimeout);
