@@ -238,10 +238,11 @@ export async function quantizeModel(
 
 /**
  * The tiny model as Q4_0, quantized by the native llama-quantize: the file the
- * instance box serves from S3. Cached like the F32 file it comes from.
+ * instance box serves from S3. Cached like the F32 file it comes from. Another
+ * `shape` (a longer context: metadata only, the same size) gives another file.
  */
-export async function ensureTinyQ4Model(source: LlamaCppSource): Promise<GeneratedFile> {
+export async function ensureTinyQ4Model(source: LlamaCppSource, shape: ModelShape = TINY_SHAPE): Promise<GeneratedFile> {
   const build = await buildLlamaCpp({ source, spec: { arch: 'native' }, targets: ['llama-quantize'] });
-  const f32 = await ensureTinyModel({ source });
+  const f32 = await ensureTinyModel({ source, shape });
   return quantizeModel(f32.path, quantizedPath(f32.path, 'Q4_0'), 'Q4_0', { llamaQuantize: build.binaries['llama-quantize'] });
 }

@@ -10,12 +10,21 @@ import type { S3File, StackInstanceOptions } from './stack-instance';
 /** The smallest Q4_0 Llama 3.2 1B file the configuration takes; the box serves a tiny stand-in under that name. */
 const STAND_IN_FLOOR = minimumModelFileBytes(ARCHITECTURES['llama-3.2-1b'], 'Q4_0');
 
+/** The box stack's slots: two of 1,024 tokens unless a test needs longer streams. */
+export interface BoxSlots {
+  readonly parallelSlots: number;
+  readonly contextTokensPerSlot: number;
+}
+
 /**
  * A stack that serves `model` (configured with `sha256`) from the box's model bucket, as a customModel;
  * `extraObjects` are put in the box's S3 after the stack's own (and so may replace them). With
  * `trustedBuilder` false the stack has no builder: its fleet compiles and fills the cache.
  */
-export function boxStackOptions(model: S3File, apiKey: string, sha256 = model.sha256, extraObjects: S3File[] = [], trustedBuilder = true): StackInstanceOptions {
+export function boxStackOptions(
+  model: S3File, apiKey: string, sha256 = model.sha256, extraObjects: S3File[] = [], trustedBuilder = true,
+  slots: BoxSlots = { parallelSlots: 2, contextTokensPerSlot: 1024 },
+): StackInstanceOptions {
   const synth = synthWith({
     trustedBuilder,
     customModel: {
@@ -25,8 +34,7 @@ export function boxStackOptions(model: S3File, apiKey: string, sha256 = model.sh
       architecture: 'llama-3.2-1b',
       quantization: 'Q4_0',
     },
-    parallelSlots: 2,
-    contextTokensPerSlot: 1024,
+    ...slots,
     bootTimeoutMinutes: 10,
   }, { bundle: false });
   return {

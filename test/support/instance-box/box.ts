@@ -13,7 +13,7 @@
  * process dies first, and by the next run's sweep if even that was missed.
  */
 import { ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -226,7 +226,59 @@ export class BoxAws {
     await this.command('put');
   }
 
-  private async command(command: 'setup' | 'observe' | 'put' | 'versions' | 'delete-version'): Promise<any> {
+  /**
+   * Registers the instance with the stack's target groups, on their port, as Auto Scaling does
+   * with a group's instances once they are in service ("Use Elastic Load Balancing to distribute
+   * incoming application traffic in your Auto Scaling group",
+   * https://docs.aws.amazon.com/autoscaling/ec2/userguide/autoscaling-load-balancer.html).
+   */
+  async registerTargets(instanceId: string): Promise<void> {
+    writeFileSync(path.join(this.stateDir, 'request.json'), JSON.stringify({ instanceId }));
+    await this.command('register-targets');
+  }
+
+  /** DescribeTargetHealth of the instance in each of the stack's target groups, as moto answers it. */
+  async targetHealth(instanceId: string): Promise<BoxTargetHealth[]> {
+    writeFileSync(path.join(this.stateDir, 'request.json'), JSON.stringify({ instanceId }));
+    return this.command('target-health');
+  }
+
+  /**
+   * The IMDS stand-in starts announcing `notice` as EC2 does, and returns when (ms since the epoch):
+   * - interruption: spot/instance-action, `{"action": "terminate", "time": ...}`, the time of the
+   *   interruption two minutes on ("Spot Instance interruption notices", instance-action,
+   *   https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/spot-instance-termination-notices.html);
+   * - rebalance: events/recommendations/rebalance, `{"noticeTime": ...}`, the time it was emitted
+   *   ("EC2 instance rebalance recommendations", Use instance metadata,
+   *   https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/rebalance-recommendations.html).
+   * Both paths answer 404 until announced, and again after withdrawNotices().
+   */
+  announce(notice: 'interruption' | 'rebalance'): number {
+    const nowMs = Date.now();
+    // EC2 writes these times to the second: 2017-09-18T08:22:00Z.
+    const at = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+    const notices = notice === 'interruption'
+      ? { '/latest/meta-data/spot/instance-action': JSON.stringify({ action: 'terminate', time: at(nowMs + 120_000) }) }
+      : { '/latest/meta-data/events/recommendations/rebalance': JSON.stringify({ noticeTime: at(nowMs) }) };
+    const file = path.join(this.stateDir, 'notices.json');
+    writeFileSync(`${file}.tmp`, JSON.stringify(notices));
+    renameSync(`${file}.tmp`, file);
+    return nowMs;
+  }
+
+  /** The IMDS stand-in announces nothing again (a fresh instance's metadata). */
+  withdrawNotices(): void {
+    rmSync(path.join(this.stateDir, 'notices.json'), { force: true });
+  }
+
+  /** The events the box's AWS recorded so far (events.jsonl), read directly: cheap enough to poll. */
+  events(): BoxEvent[] {
+    const file = path.join(this.stateDir, 'events.jsonl');
+    if (!existsSync(file)) return [];
+    return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+  }
+
+  private async command(command: 'setup' | 'observe' | 'put' | 'versions' | 'delete-version' | 'register-targets' | 'target-health'): Promise<any> {
     const { stdout } = await run('ip', ['netns', 'exec', this.netns, 'python3', BOX_AWS, command, this.stateDir], { maxBuffer: 16 * 1024 * 1024 });
     return JSON.parse(stdout);
   }
@@ -256,6 +308,8 @@ export class BoxAws {
 
 export interface BoxEvent {
   readonly api: string;
+  /** When the box's AWS took the call (seconds since the epoch). */
+  readonly time: number;
   readonly error?: string;
   readonly [key: string]: unknown;
 }
@@ -268,6 +322,14 @@ export interface BoxObservation {
   readonly versions: Record<string, Record<string, number>>;
   /** The PUTs to wait condition handle URLs the box's S3 took, in order: the signals (wait-condition.ts). */
   readonly handlePuts: HandlePut[];
+}
+
+export interface BoxTargetHealth {
+  readonly targetGroupArn: string;
+  readonly id: string;
+  /** healthy, draining, unused, ... (ELB's TargetHealth State). */
+  readonly state: string;
+  readonly reason: string | null;
 }
 
 export interface BoxObjectVersion {

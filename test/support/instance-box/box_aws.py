@@ -13,10 +13,24 @@ so nothing the instance does can reach a real AWS endpoint.
   box_aws.py versions STATE_DIR  prints every version (and its SHA-256) in the bucket request.json names
   box_aws.py delete-version STATE_DIR
                                  deletes the object version request.json names
+  box_aws.py register-targets STATE_DIR
+                                 registers the instance request.json names with the stack's
+                                 target groups (as Auto Scaling does once it is in service)
+  box_aws.py target-health STATE_DIR
+                                 prints DescribeTargetHealth of that instance in each target group
 
 moto 5.2 has no CompleteLifecycleAction and no SignalResource; both are added
 here, with the checks AWS makes (the group, the hook and a pending launch of
 the instance must exist), and recorded in STATE_DIR/events.jsonl.
+
+The stack's target groups are made in moto's elbv2 with a fixed id in their
+ARN (TARGET_GROUP_ID), so that the ARN stack-instance.ts resolves a target
+group's Ref to is the one moto made; RegisterTargets and DeregisterTargets are
+recorded in STATE_DIR/events.jsonl with the time moto took them.
+
+STATE_DIR/notices.json ({IMDS path: document}) makes the IMDS stand-in answer
+those paths (a Spot interruption notice, a rebalance recommendation), which
+are 404 until then, as EC2's are.
 
 STATE_DIR/faults.json ({"CompleteLifecycleAction": N}) makes the next N calls
 of that API fail with a throttling error, as AWS answers a busy caller.
@@ -44,6 +58,8 @@ IMDS_HOST, IMDS_PORT = "169.254.169.254", 80
 HANDLE_HOST, HANDLE_PORT = "127.0.0.1", 5001
 ENDPOINT = f"http://{MOTO_HOST}:{MOTO_PORT}"
 ROLE_NAME = "graviton-llm-box-instance-role"
+# The id in every box target group's ARN; stack-instance.ts resolves a target group's Ref with the same.
+TARGET_GROUP_ID = "0123456789abcdef"
 
 
 def _read_json(path, default):
@@ -165,6 +181,29 @@ def patch_moto(recorder, state_dir):
     AutoScalingResponse.complete_lifecycle_action = complete_lifecycle_action
     CloudFormationResponse.signal_resource = signal_resource
 
+    import moto.elbv2.models as elbv2_models
+    from moto.elbv2.responses import ELBV2Response
+
+    make_arn = elbv2_models.make_arn_for_target_group
+    elbv2_models.make_arn_for_target_group = lambda **kw: make_arn(**{**kw, "tg_id": TARGET_GROUP_ID})
+
+    def recorded(api, original):
+        def call(self):
+            event = {"api": api, "targetGroupArn": self._get_param("TargetGroupArn"),
+                     "targets": [{"Id": t.get("Id"), "Port": int(t["Port"]) if t.get("Port") else None}
+                                 for t in self._get_param("Targets", [])]}
+            try:
+                result = original(self)
+            except Exception as e:
+                recorder.record({**event, "error": type(e).__name__})
+                raise
+            recorder.record(event)
+            return result
+        return call
+
+    ELBV2Response.register_targets = recorded("RegisterTargets", ELBV2Response.register_targets)
+    ELBV2Response.deregister_targets = recorded("DeregisterTargets", ELBV2Response.deregister_targets)
+
 
 class ImdsHandler(BaseHTTPRequestHandler):
     """IMDSv2 only, like the kit's launch template: every read needs a token from PUT /latest/api/token."""
@@ -223,11 +262,11 @@ class ImdsHandler(BaseHTTPRequestHandler):
             }),
             "/latest/dynamic/instance-identity/document": json.dumps(doc),
         }
-        self.recorder.record({"api": "IMDS", "path": f"GET {self.path}"})
-        if self.path in routes:
-            self._send(200, routes[self.path])
-        else:
-            self._send(404, "")
+        # What the test announces (BoxAws.announce): spot/instance-action, events/recommendations/rebalance.
+        routes.update(_read_json(os.path.join(self.state_dir, "notices.json"), {}))
+        status = 200 if self.path in routes else 404
+        self.recorder.record({"api": "IMDS", "path": f"GET {self.path}", "status": status})
+        self._send(status, routes.get(self.path, ""))
 
 
 class WaitConditionHandleHandler(BaseHTTPRequestHandler):
@@ -354,6 +393,17 @@ def setup(state_dir):
     for p in spec["parameters"]:
         ssm.put_parameter(Name=p["name"], Value=p["value"], Type=p["type"], Overwrite=True)
 
+    elbv2 = client("elbv2", region)
+    existing = {g["TargetGroupArn"] for g in elbv2.describe_target_groups()["TargetGroups"]}
+    for group in spec.get("targetGroups", []):
+        if group["arn"] in existing:
+            continue
+        vpc = client("ec2", region).describe_vpcs()["Vpcs"][0]["VpcId"]
+        made = elbv2.create_target_group(Name=group["name"], Protocol=group["protocol"], Port=group["port"],
+                                         VpcId=vpc, TargetType="instance")["TargetGroups"][0]["TargetGroupArn"]
+        if made != group["arn"]:
+            raise SystemExit(f"moto made target group {made}, not the {group['arn']} the user data was given")
+
     launch = spec.get("launch", {"kind": "group"})
     instance_id = launch_in_group(spec, region, state_dir) if launch["kind"] == "group" else launch_instance(launch, region)
     _write_json(os.path.join(state_dir, "imds.json"),
@@ -466,7 +516,33 @@ def delete_version(state_dir):
     print(json.dumps({}))
 
 
-COMMANDS = {"serve": serve, "setup": setup, "observe": observe, "put": put, "versions": versions, "delete-version": delete_version}
+def register_targets(state_dir):
+    """Registers the instance request.json names (instanceId) with each of the stack's target groups, on their port."""
+    spec = _read_json(os.path.join(state_dir, "spec.json"), None)
+    instance_id = _read_json(os.path.join(state_dir, "request.json"), None)["instanceId"]
+    elbv2 = client("elbv2", spec["region"])
+    for group in spec.get("targetGroups", []):
+        elbv2.register_targets(TargetGroupArn=group["arn"], Targets=[{"Id": instance_id, "Port": group["port"]}])
+    print(json.dumps({}))
+
+
+def target_health(state_dir):
+    """DescribeTargetHealth of the instance request.json names, in each of the stack's target groups."""
+    spec = _read_json(os.path.join(state_dir, "spec.json"), None)
+    instance_id = _read_json(os.path.join(state_dir, "request.json"), None)["instanceId"]
+    elbv2 = client("elbv2", spec["region"])
+    found = []
+    for group in spec.get("targetGroups", []):
+        for d in elbv2.describe_target_health(TargetGroupArn=group["arn"], Targets=[{"Id": instance_id, "Port": group["port"]}])["TargetHealthDescriptions"]:
+            health = d["TargetHealth"]
+            found.append({"targetGroupArn": group["arn"], "id": d["Target"]["Id"], "state": health["State"], "reason": health.get("Reason")})
+    print(json.dumps(found))
+
+
+COMMANDS = {
+    "serve": serve, "setup": setup, "observe": observe, "put": put, "versions": versions, "delete-version": delete_version,
+    "register-targets": register_targets, "target-health": target_health,
+}
 
 
 def main():

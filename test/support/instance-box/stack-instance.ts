@@ -49,6 +49,8 @@ export interface AwsSpec {
     /** The launch hooks that hold a new instance (the group's own list). */
     hooks: { name: string; transition: string; heartbeatTimeout: number; defaultResult: string }[];
   };
+  /** The stack's target groups, made in moto's elbv2 with the ARN their Ref resolves to (box_aws.py TARGET_GROUP_ID). */
+  readonly targetGroups: { arn: string; name: string; protocol: string; port: number }[];
 }
 
 export interface StackInstanceOptions {
@@ -149,9 +151,17 @@ function attribute(ctx: ResolveContext, arg: unknown): string {
   return waitConditionData(logicalId, Number(resource.Properties.Count), ctx.handlePuts.filter((p) => p.handle === handle).map((p) => p.body));
 }
 
-/** What Ref returns for a target group: its ARN (the box's, of the shape the boot's contract takes). */
+/** The box's name for a target group (at most 32 characters, as ELB allows). */
+function targetGroupName(logicalId: string): string {
+  return `box-${logicalId.slice(0, 20)}`;
+}
+
+/**
+ * What Ref returns for a target group: its ARN, as moto makes it in the box
+ * (its name, and the fixed id box_aws.py gives every target group).
+ */
 function targetGroupArn(logicalId: string, region: string): string {
-  return `arn:aws:elasticloadbalancing:${region}:${BOX_ACCOUNT}:targetgroup/box-${logicalId.slice(0, 20)}/0123456789abcdef`;
+  return `arn:aws:elasticloadbalancing:${region}:${BOX_ACCOUNT}:targetgroup/${targetGroupName(logicalId)}/0123456789abcdef`;
 }
 
 function pseudo(name: string, region: string, stackName: string): string {
@@ -299,6 +309,12 @@ function instanceOf(options: StackInstanceOptions, userDataNode: any, launch: Aw
         creationSignals: Number(group.CreationPolicy?.ResourceSignal?.Count ?? 0),
         hooks,
       },
+      targetGroups: resourcesOfType(template, 'AWS::ElasticLoadBalancingV2::TargetGroup').map(([id, r]) => ({
+        arn: targetGroupArn(id, region),
+        name: targetGroupName(id),
+        protocol: r.Properties.Protocol,
+        port: Number(r.Properties.Port),
+      })),
     },
   };
 }
