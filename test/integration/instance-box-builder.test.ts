@@ -107,10 +107,13 @@ if (skipReason) {
       return stackInstance({ ...options, handlePuts: (await aws.observe()).handlePuts });
     }
 
+    /** The pins of the stack's one generation (the box's x86_64 takes the first configured). */
     function pinsOf(s: StackInstance): Pins {
       const parsed = parsePins(INSTANCE_FILES.pins, pinsFileText(s));
       if (!parsed.ok) throw new Error(parsed.problem);
-      return parsed.pins;
+      const all = [...parsed.pins.values()];
+      if (all.length !== 1) throw new Error(`the box's stack has one generation, but its pins file holds ${all.length}`);
+      return all[0];
     }
 
     /** What the fleet's user data writes into the pins file (from base64, as the template has it). */
