@@ -65,8 +65,8 @@ export type PinsByGeneration = ReadonlyMap<number, Pins>;
 
 export type PinsParse = { readonly ok: true; readonly pins: PinsByGeneration } | { readonly ok: false; readonly problem: string };
 
-/** The pins file's key of a generation's entry: `graviton3`. */
-export function pinsGenerationKey(generation: number): string {
+/** The pins file's key of a generation's entry: `graviton3` (a string generation: the template's, which may be a CloudFormation value). */
+export function pinsGenerationKey(generation: number | string): string {
   return `graviton${generation}`;
 }
 
