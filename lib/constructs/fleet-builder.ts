@@ -163,6 +163,9 @@ export function waitTimeoutSeconds(bootTimeout: Duration): number {
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ec2-instance.html),
  * which a terminated builder cannot even do. Anything else (an alarm, the
  * fleet's size) keeps the ids, and nothing is built.
+ *
+ * A fleet has one builder per Graviton generation of its types (InferenceFleet.builders),
+ * and adds the bucket policy that lets no one else write the cache (denyOtherCacheWriters).
  */
 export class FleetBuilder extends Construct {
   readonly role: iam.Role;
@@ -190,7 +193,6 @@ export class FleetBuilder extends Construct {
       resources: [props.bootLogGroup.logGroupArn],
     }));
     acknowledgeInstanceRoleFindings(this.role, props.artifactBucket, 'read, and write without delete');
-    this.denyOtherCacheWriters(props.artifactBucket);
 
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
@@ -275,31 +277,38 @@ export class FleetBuilder extends Construct {
     this.waitCondition.node.addDependency(this.instance);
   }
 
-  /** The wait condition's Data, base64-encoded (`Fn::Base64`), as the fleet's user data writes its pins from it. */
-  get pinsBase64(): string {
-    return Fn.base64(Token.asString(this.waitCondition.getAtt('Data')));
+  /** The wait condition's Data (`Fn::GetAtt [Done<hash>, Data]`), which the fleet's pins file carries under this builder's generation. */
+  get waitData(): string {
+    return Token.asString(this.waitCondition.getAtt('Data'));
   }
+}
 
-  /**
-   * A bucket policy that denies s3:PutObject under the cache prefix to every principal but the
-   * builder's role (aws:PrincipalArn is the role's ARN for its sessions, IAM User Guide, "AWS global
-   * condition context keys", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn),
-   * so that no identity policy given later (an admin's, another stack's) writes a build. The
-   * explicit deny wins over any allow ("Policy evaluation logic",
-   * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html).
-   * Delete is not denied: the bucket's autoDeleteObjects empties it on stack delete (and adds its
-   * own deny of PutObject then). An imported bucket has no policy here, and gets none.
-   */
-  private denyOtherCacheWriters(bucket: s3.IBucket): void {
-    bucket.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'OnlyTheBuilderWritesTheCache',
-      effect: iam.Effect.DENY,
-      principals: [new iam.AnyPrincipal()],
-      actions: ['s3:PutObject'],
-      resources: [cacheObjectsArn(bucket)],
-      conditions: { ArnNotEquals: { 'aws:PrincipalArn': this.role.roleArn } },
-    }));
-  }
+/**
+ * A bucket policy that denies s3:PutObject under the cache prefix to every principal but the
+ * builders' roles (aws:PrincipalArn is the role's ARN for its sessions, IAM User Guide, "AWS global
+ * condition context keys", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn),
+ * so that no identity policy given later (an admin's, another stack's) writes a build. The
+ * explicit deny wins over any allow ("Policy evaluation logic",
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html).
+ * One statement for every generation's builder: a negated operator with several values matches
+ * a principal that is none of them ("Condition operators", ArnNotEquals, and "Creating a
+ * condition with multiple keys or values",
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-logic-multiple-context-keys-or-values.html),
+ * where a statement per builder would deny each builder the others' writes. One builder's ARN is
+ * given as a string, as before there were several.
+ * Delete is not denied: the bucket's autoDeleteObjects empties it on stack delete (and adds its
+ * own deny of PutObject then). An imported bucket has no policy here, and gets none.
+ */
+export function denyOtherCacheWriters(bucket: s3.IBucket, builderRoles: readonly iam.IRole[]): void {
+  const arns = builderRoles.map((r) => r.roleArn);
+  bucket.addToResourcePolicy(new iam.PolicyStatement({
+    sid: 'OnlyTheBuilderWritesTheCache',
+    effect: iam.Effect.DENY,
+    principals: [new iam.AnyPrincipal()],
+    actions: ['s3:PutObject'],
+    resources: [cacheObjectsArn(bucket)],
+    conditions: { ArnNotEquals: { 'aws:PrincipalArn': arns.length === 1 ? arns[0] : arns } },
+  }));
 }
 
 /**

@@ -64,9 +64,10 @@ export function isMixed(v: Pick<FleetPurchaseValues, 'additionalInstanceTypes' |
 
 /**
  * The types of one group: each additional one a type of the catalog, none
- * named twice, and all of instanceType's generation, since one llama.cpp
- * build (GLLM_ARM_ARCH, checked against the CPU part at boot) serves them
- * all. Fields are named `additionalInstanceTypes[i]`.
+ * named twice. They may span Graviton generations: each generation gets its
+ * own llama.cpp build (and builder), and each instance picks its own by the
+ * CPU part its cores report (fleet-generations.ts). instanceType must be
+ * known at synth for that grouping. Fields are named `additionalInstanceTypes[i]`.
  */
 export function instanceTypesProblems(v: FleetPurchaseValues): PropProblem[] {
   const extra = v.additionalInstanceTypes ?? [];
@@ -86,8 +87,8 @@ export function instanceTypesProblems(v: FleetPurchaseValues): PropProblem[] {
     return [...problems, {
       field: 'additionalInstanceTypes',
       given: extra.map((t) => t.instanceType),
-      expected: 'applies only with an instanceType known at synth (GravitonInstanceType.of): every type must be of its generation, which synth checks; '
-        + 'remove additionalInstanceTypes, or give instanceType as a literal',
+      expected: 'applies only with an instanceType known at synth (GravitonInstanceType.of): synth groups the types by generation, one build and one builder each, '
+        + 'and checks each type\'s memory; remove additionalInstanceTypes, or give instanceType as a literal',
     }];
   }
   const seen = new Set<string>([primary.instanceType]);
@@ -107,15 +108,6 @@ export function instanceTypesProblems(v: FleetPurchaseValues): PropProblem[] {
         expected: type.instanceType === primary.instanceType
           ? `expected a type other than instanceType (${primary.instanceType}): instanceType is already the group's first type; list only the others here`
           : 'expected each type once',
-      });
-    } else if (type.generation !== primary.generation) {
-      const spec = type.catalogEntry.generationSpec;
-      problems.push({
-        field,
-        given: type.instanceType,
-        expected: `expected a Graviton${primary.generation} type, as instanceType ${primary.instanceType} is: ${type.instanceType} is ${spec.name}. `
-          + 'One llama.cpp build serves the group, and a build for one generation dies (SIGILL) or is refused on another; '
-          + 'mixing generations needs one build per generation, which the kit does not make yet. Choose types of one generation',
       });
     }
     seen.add(type.instanceType);

@@ -102,9 +102,11 @@ export interface GravitonLlmEndpointProps {
    * first: on demand, the group launches instanceType while it has capacity and
    * these in order when it has none; on Spot, price-capacity-optimized picks
    * among all of them. Each must be a catalog type (`GravitonInstanceType.of`),
-   * not instanceType again, pass the memory fit check for the model, slots and
-   * context, and be of instanceType's Graviton generation: one llama.cpp build
-   * serves the group (one build per generation is not there yet). Every
+   * not instanceType again, and pass the memory fit check for the model, slots
+   * and context. They may be of other Graviton generations than instanceType:
+   * each generation gets its own llama.cpp build (with the trusted builder,
+   * one builder per generation, each run once per change of the build's
+   * inputs), and each instance runs the build of its own CPU's generation. Every
    * instance runs parallelSlots slots, whatever its type; the prompt cache is
    * sized by the type with the least memory. Not with a warm pool (AWS does
    * not support one on a mixed instances group).

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import { Annotations, ArnFormat, CfnResource, Duration, Stack, Tags, Token, Tokenization, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, CfnResource, Duration, Fn, Stack, Tags, Token, Tokenization, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -33,7 +33,9 @@ import { formatProblems } from './prop-formats';
 import { rangeExpectation, rangeProblems } from './prop-ranges';
 import { nagArn } from './nag-findings';
 import { ignoreCfnLint } from './cfn-lint-findings';
-import { FleetBuilder } from './fleet-builder';
+import { FleetBuilder, denyOtherCacheWriters } from './fleet-builder';
+import { FleetGeneration, fleetGenerations, generationEnvironment } from './fleet-generations';
+import { pinsGenerationKey } from '../../runtime/boot/pins';
 import {
   acknowledgeInstanceRoleFindings, grantAssetRead, grantBootMetrics, grantCacheRead, grantCacheWrite, grantModelSourceRead, instanceRole, parameterArn,
 } from './instance-permissions';
@@ -53,7 +55,8 @@ export interface InferenceFleetProps {
   /** The Graviton type the instances run on, and its generation's llama.cpp build flags; with additionalInstanceTypes, the group's first type. */
   readonly instanceType: GravitonInstanceType;
   /**
-   * Further catalog types of instanceType's generation the group may launch
+   * Further catalog types the group may launch, of any generation the kit
+   * builds for: each generation gets its own build, and its own builder
    * (GravitonLlmEndpointProps.additionalInstanceTypes). @default - instanceType only
    */
   readonly additionalInstanceTypes?: GravitonInstanceType[];
@@ -294,6 +297,23 @@ export function bootDeadlineSeconds(bootTimeout: Duration): number {
 }
 
 /**
+ * The fleet's pins file, base64 (Fn::Base64): a JSON object of each
+ * generation's builder's wait condition Data under its generation's key,
+ * `{"graviton3":<Data>,"graviton4":<Data>}` (runtime/boot/pins.ts), joined
+ * (Fn::Join) from literal parts and each Fn::GetAtt [Done<hash>, Data]. The
+ * key is written with stringifyNumber: the org template's generation is a
+ * CloudFormation value.
+ */
+function pinsFileBase64(generations: readonly FleetGeneration[], builders: readonly FleetBuilder[]): string {
+  const parts: string[] = [];
+  generations.forEach((g, n) => {
+    parts.push(`${n === 0 ? '{' : ','}${JSON.stringify(pinsGenerationKey(Tokenization.stringifyNumber(g.generation)))}:`, builders[n].waitData);
+  });
+  parts.push('}');
+  return Fn.base64(Fn.join('', parts));
+}
+
+/**
  * The instances: a launch template for Amazon Linux 2023 on Graviton, an
  * Auto Scaling group across the private subnets, and a role that reaches only
  * its own cache prefix, its own API key and its own log groups.
@@ -310,8 +330,16 @@ export class InferenceFleet extends Construct {
   readonly groupName: string;
   /** The launch lifecycle hook that holds every instance until its boot serves (see addBootHook). */
   readonly bootHookName: string;
-  /** The builder whose report the launch template carries as the instances' pins; absent with trustedBuilder false. */
+  /**
+   * The builder of instanceType's generation, whose report the launch template carries as its
+   * instances' pins; absent with trustedBuilder false. builders holds every generation's.
+   */
   readonly builder?: FleetBuilder;
+  /**
+   * One builder per Graviton generation of the group's types, in the order of the types
+   * (builder first); each instance runs the build of its own CPU's generation. Empty with trustedBuilder false.
+   */
+  readonly builders: FleetBuilder[];
 
   constructor(scope: Construct, id: string, props: InferenceFleetProps) {
     super(scope, id);
@@ -444,14 +472,18 @@ export class InferenceFleet extends Construct {
     agentParameters.forEach((p) => this.autoScalingGroup.node.addDependency(p));
     const env = this.bootEnvironment(props, agentParameters, [this.bootHookName, ...LEGACY_BOOT_HOOK_NAMES]);
     const bootProgram = this.bootProgram(props);
-    this.builder = trusted ? new FleetBuilder(this, 'Builder', {
+    const generations = fleetGenerations([props.instanceType, ...(props.additionalInstanceTypes ?? [])]);
+    // One builder per generation: a build for one generation dies (SIGILL) or is refused on another.
+    // The first keeps the id `Builder`, so a stack of one generation keeps its builder's logical ids.
+    this.builders = trusted ? generations.map((g, n) => new FleetBuilder(this, n === 0 ? 'Builder' : `BuilderGraviton${g.generation}`, {
       vpc: props.vpc,
       subnets: props.subnets,
       machineImage,
-      instanceType: props.instanceType.instanceType,
+      instanceType: g.instanceTypes[0].instanceType,
       rootVolumeGiB: props.rootVolumeGiB,
       bootTimeout: props.bootTimeout,
-      bootEnvironment: env,
+      // Its own generation's build only: it runs on that generation's first type.
+      bootEnvironment: { ...env, ...generationEnvironment([g]), GLLM_INSTANCE_TYPE: g.instanceTypes.map((t) => t.instanceType).join(',') },
       bootProgram: bootProgram.asset,
       trampolineCommands: bootProgram.commands,
       assetBucketAccount: props.assetBucketAccount,
@@ -459,27 +491,33 @@ export class InferenceFleet extends Construct {
       bootLogGroup: this.bootLogGroup,
       readableParameterArns: [...agentParameters.map((p) => p.parameterArn), ...tokenParameters],
       modelSource: props.model.source,
-    }) : undefined;
-    // The pins are the builder's wait condition's Data: the launch template refers to it (Fn::GetAtt),
-    // so CloudFormation makes the template, and so the group, only after the builder has reported
+    })) : [];
+    this.builder = this.builders[0];
+    if (this.builders.length > 0) denyOtherCacheWriters(props.artifactBucket, this.builders.map((b) => b.role));
+    // The pins are the builders' wait conditions' Data: the launch template refers to each (Fn::GetAtt),
+    // so CloudFormation makes the template, and so the group, only after every builder has reported
     // ("Fn::GetAtt ... implicit dependency", DependsOn attribute,
-    // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-dependson.html).
-    // cfn-lint's schema types the wait condition's Data as an object, and so refuses it in Fn::Base64
-    // (E1021); CloudFormation gives it as a JSON string where a string is expected, as the
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-dependson.html;
+    // Fn::GetAtt, https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intrinsic-function-reference-getatt.html).
+    // cfn-lint's schema types the wait condition's Data as an object, and so refuses it in Fn::Join
+    // and Fn::Base64 (E1022, E1021); CloudFormation gives it as a JSON string where a string is expected, as the
     // documentation's own example shows (an output's Value: !GetAtt myWaitCondition.Data;
     // AWS::CloudFormation::WaitCondition, Examples,
     // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cloudformation-waitcondition.html).
-    if (this.builder !== undefined) ignoreCfnLint(launchTemplate.node.defaultChild as CfnResource, 'E1021');
-    // A fleet instance's own keys: the builder's pins, and the target group its drain watcher
+    if (this.builders.length > 0) {
+      ignoreCfnLint(launchTemplate.node.defaultChild as CfnResource, 'E1021');
+      ignoreCfnLint(launchTemplate.node.defaultChild as CfnResource, 'E1022');
+    }
+    // A fleet instance's own keys: the builders' pins, and the target group its drain watcher
     // deregisters it from (a builder serves in no target group).
     const fleetEnv: BootEnvironment = {
       ...env,
-      ...(this.builder !== undefined ? { GLLM_PINS_FILE: INSTANCE_FILES.pins } : {}),
+      ...(this.builders.length > 0 ? { GLLM_PINS_FILE: INSTANCE_FILES.pins } : {}),
       GLLM_TARGET_GROUP_ARN: props.targetGroup.targetGroupArn,
     };
     userData.addCommands(
       ...bootEnvironmentCommands(fleetEnv, (v) => Token.isUnresolved(v)),
-      ...(this.builder !== undefined ? pinsFileCommands(this.builder.pinsBase64) : []),
+      ...(this.builders.length > 0 ? pinsFileCommands(pinsFileBase64(generations, this.builders)) : []),
       ...bootProgram.commands,
     );
     Validations.of(this.autoScalingGroup).acknowledge({
@@ -601,12 +639,9 @@ export class InferenceFleet extends Construct {
     const bootDeadline = String(bootDeadlineSeconds(props.bootTimeout));
     return {
       GLLM_MODE: 'aws',
-      // Every type the group may launch, instanceType first; they share the generation and build below.
+      // Every type the group may launch, instanceType first, and each of their generations (one build each).
       GLLM_INSTANCE_TYPE: [instanceType, ...(props.additionalInstanceTypes ?? [])].map((t) => t.instanceType).join(','),
-      // stringifyNumber: the org template's generation and model size are CloudFormation values.
-      GLLM_GENERATION: Tokenization.stringifyNumber(instanceType.generation),
-      GLLM_CPU_PART: instanceType.cpuPart,
-      GLLM_ARM_ARCH: instanceType.armArch,
+      ...generationEnvironment(fleetGenerations([instanceType, ...(props.additionalInstanceTypes ?? [])])),
       GLLM_LLAMA_CPP_REPOSITORY: LLAMA_CPP_REPOSITORY,
       GLLM_LLAMA_CPP_REF: props.llamaCppRef,
       GLLM_LLAMA_CPP_COMMIT: props.llamaCppCommit,

@@ -15,10 +15,10 @@
 /** Every key the boot reads, with why it needs it (in the order the file is rendered). */
 export const BOOT_ENV_KEYS = {
   GLLM_MODE: '`aws` on an instance; `local` on a developer machine (no IMDS, SSM, S3 or cfn-signal)',
-  GLLM_INSTANCE_TYPE: 'the instance types the group may launch, comma-separated, the first its first choice: all of GLLM_GENERATION, so the CPU check (CPU part) holds for any of them and names them',
-  GLLM_GENERATION: 'Graviton generation number of that type',
-  GLLM_CPU_PART: 'expected /proc/cpuinfo CPU part; a build is never run on another core',
-  GLLM_ARM_ARCH: 'GGML_CPU_ARM_ARCH for the llama.cpp build',
+  GLLM_INSTANCE_TYPE: 'the instance types the group may launch, comma-separated, the first its first choice: each of a generation of GLLM_GENERATION, so the CPU check (CPU part) picks the build for any of them and names them',
+  GLLM_GENERATION: 'the Graviton generation numbers the group may launch, comma-separated, in the order of the types (the first is the first type\'s)',
+  GLLM_CPU_PART: 'the /proc/cpuinfo CPU part of each generation, comma-separated, parallel to GLLM_GENERATION: the boot picks the generation its cores report, and a build is never run on another core',
+  GLLM_ARM_ARCH: 'GGML_CPU_ARM_ARCH of each generation\'s llama.cpp build, comma-separated, parallel to GLLM_GENERATION',
   GLLM_LLAMA_CPP_REPOSITORY: 'git repository of llama.cpp',
   GLLM_LLAMA_CPP_REF: 'llama.cpp release tag or commit to build (its name, for the logs)',
   GLLM_LLAMA_CPP_COMMIT: 'the commit GLLM_LLAMA_CPP_REF names: fetched, checked and the build keyed on it (local mode: may be empty for a source tree)',
@@ -94,14 +94,32 @@ const ROLE_KEYS = Object.keys(ROLE_BOOT_ENV_KEYS) as RoleBootEnvKey[];
 export const SAFE_VALUE = /^[A-Za-z0-9_.,:/+@%=?&~\-]*$/;
 const SAFE_VALUE_WORDS = 'only the characters A-Z a-z 0-9 _ . , : / + @ % = ? & ~ -';
 
-/** One value rule: a pattern or a test, and what it allows in words (for the problem). */
+/** One value rule: a pattern or a test, and what it allows in words (for the problem; of the value given, for a list's). */
 interface ValueRule {
   readonly key: BootEnvKey | LocalBootEnvKey | RoleBootEnvKey;
   readonly test: (value: string) => boolean;
-  readonly expected: string;
+  readonly expected: string | ((value: string) => string);
 }
 
 const match = (key: ValueRule['key'], pattern: RegExp, expected: string): ValueRule => ({ key, test: (v) => pattern.test(v), expected });
+
+/**
+ * A comma list of one entry per generation (GLLM_GENERATION, GLLM_CPU_PART,
+ * GLLM_ARM_ARCH), each entry under `test`. A value of one entry is named as
+ * the single value always was; of several, the problem names the entry.
+ */
+function generationList(key: ValueRule['key'], test: (entry: string) => boolean, expected: string): ValueRule {
+  return {
+    key,
+    test: (v) => v.split(',').every(test),
+    expected: (v) => {
+      const entries = v.split(',');
+      if (entries.length === 1) return expected;
+      const bad = entries.findIndex((e) => !test(e));
+      return `comma-separated, one entry per generation, each ${expected}: entry ${bad + 1} (${JSON.stringify(entries[bad])}) is not`;
+    },
+  };
+}
 
 /**
  * A positive whole number as lib/ renders it: no leading zero (a reader may
@@ -151,16 +169,19 @@ const LOCAL_RULES: readonly ValueRule[] = [
   match('GLLM_LLAMA_CPP_COMMIT', /^([0-9a-f]{40})?$/, 'empty or a 40-character commit'),
 ];
 
+const POSITIVE_INTEGER = 'a positive integer (no leading zero, at most 15 digits)';
+
 /** Rules of both modes, after the mode's own. */
 const COMMON_RULES: readonly ValueRule[] = [
-  ...(['GLLM_PORT', 'GLLM_PARALLEL_SLOTS', 'GLLM_CONTEXT_PER_SLOT', 'GLLM_HEALTH_TIMEOUT_SECONDS', 'GLLM_BOOT_DEADLINE_SECONDS', 'GLLM_MODEL_SIZE_BYTES', 'GLLM_GENERATION'] as const)
-    .map((key): ValueRule => ({ key, test: positiveInteger, expected: 'a positive integer (no leading zero, at most 15 digits)' })),
+  ...(['GLLM_PORT', 'GLLM_PARALLEL_SLOTS', 'GLLM_CONTEXT_PER_SLOT', 'GLLM_HEALTH_TIMEOUT_SECONDS', 'GLLM_BOOT_DEADLINE_SECONDS', 'GLLM_MODEL_SIZE_BYTES'] as const)
+    .map((key): ValueRule => ({ key, test: positiveInteger, expected: POSITIVE_INTEGER })),
+  generationList('GLLM_GENERATION', positiveInteger, POSITIVE_INTEGER),
   { key: 'GLLM_PORT', test: (v) => Number(v) <= 65535, expected: 'at most 65535' },
   // 0 is a choice here: it turns the prompt cache off (an instance with nothing to spare).
   match('GLLM_PROMPT_CACHE_MIB', /^(0|[1-9][0-9]{0,6})$/, 'a whole number of MiB from 0 to 9999999'),
   match('GLLM_MODEL_SHA256', /^[0-9a-f]{64}$/, '64 lowercase hex digits'),
-  match('GLLM_CPU_PART', /^0x[0-9a-f]+$/, 'a CPU part like 0xd40'),
-  match('GLLM_ARM_ARCH', /^armv[0-9][A-Za-z0-9.+-]*$/, 'an -march value like armv8.4-a+sve'),
+  generationList('GLLM_CPU_PART', (v) => /^0x[0-9a-f]+$/.test(v), 'a CPU part like 0xd40'),
+  generationList('GLLM_ARM_ARCH', (v) => /^armv[0-9][A-Za-z0-9.+-]*$/.test(v), 'an -march value like armv8.4-a+sve'),
   match('GLLM_LLAMA_CPP_REF', LLAMA_CPP_REF_PATTERN, 'a tag, branch or commit'),
   match('GLLM_MODEL_FILE', MODEL_FILE_PATTERN, 'a plain file name ending in .gguf'),
   { key: 'GLLM_QUANTIZE_TO', test: (v) => v === '' || QUANTIZE_TYPE_PATTERN.test(v), expected: 'empty or a llama-quantize type like Q4_K_M' },
@@ -187,14 +208,29 @@ export interface BootEnvProblem {
   readonly expected: string;
 }
 
+/** One generation the group may launch: what the boot recognizes it by, and what its build is compiled for. */
+export interface GenerationBuild {
+  /** The Graviton generation number. */
+  readonly generation: number;
+  /** Its `CPU part`, `0x...`, as /proc/cpuinfo writes it. */
+  readonly cpuPart: string;
+  /** Its build's GGML_CPU_ARM_ARCH. */
+  readonly armArch: string;
+}
+
+/** The three parallel lists as one list of generations (the parser has checked they are parallel). */
+function generationsOf(generations: string, cpuParts: string, armArches: string): GenerationBuild[] {
+  const parts = cpuParts.split(',');
+  const arches = armArches.split(',');
+  return generations.split(',').map((g, i) => ({ generation: Number(g), cpuPart: parts[i], armArch: arches[i] }));
+}
+
 /** The settings of both modes. */
 interface BootConfigBase {
   /** GLLM_INSTANCE_TYPE: the group's types, its first choice first (one for a group of one type). */
   readonly instanceTypes: readonly string[];
-  readonly generation: number;
-  /** `0x...`, as /proc/cpuinfo writes it. */
-  readonly cpuPart: string;
-  readonly armArch: string;
+  /** GLLM_GENERATION, GLLM_CPU_PART and GLLM_ARM_ARCH entry by entry: each generation the group may launch, the first type's first. */
+  readonly generations: readonly GenerationBuild[];
   readonly llamaCppRepository: string;
   readonly llamaCppRef: string;
   /** 40 hex digits; empty in local mode for a source tree built as it is. */
@@ -310,7 +346,7 @@ export function parseBootEnvironment(text: string): BootEnvParse {
     for (const rule of rules) {
       const value = values.get(rule.key);
       if (value !== undefined && !named.has(rule.key) && !rule.test(value)) {
-        problem({ key: rule.key, given: value, expected: rule.expected });
+        problem({ key: rule.key, given: value, expected: typeof rule.expected === 'string' ? rule.expected : rule.expected(value) });
       }
     }
   };
@@ -336,6 +372,7 @@ export function parseBootEnvironment(text: string): BootEnvParse {
     problem({ key: 'GLLM_MODE', given: mode, expected: 'aws or local' });
   }
   check(COMMON_RULES);
+  generationListProblems(values, named).forEach(problem);
   if (problems.length > 0) return { ok: false, problems };
   return { ok: true, config: toConfig(values) };
 }
@@ -360,14 +397,41 @@ function roleCombinationProblems(values: ReadonlyMap<string, string>, named: Rea
   return found;
 }
 
+/**
+ * The generation lists together (after each entry's own rule): one entry per
+ * generation in each, no generation twice (the pins are keyed by it), and no
+ * CPU part twice (the boot picks its generation by the part its cores report).
+ */
+function generationListProblems(values: ReadonlyMap<string, string>, named: ReadonlySet<string>): BootEnvProblem[] {
+  const keys = ['GLLM_GENERATION', 'GLLM_CPU_PART', 'GLLM_ARM_ARCH'] as const;
+  if (keys.some((k) => named.has(k) || !values.has(k))) return [];
+  const [generations, parts, arches] = keys.map((k) => values.get(k)!.split(','));
+  const found: BootEnvProblem[] = [];
+  const lengthProblem = (key: typeof keys[number], list: string[]) => {
+    if (list.length !== generations.length) {
+      found.push({ key, given: values.get(key), expected: `${generations.length} comma-separated entries, one per generation of GLLM_GENERATION (${values.get('GLLM_GENERATION')}), in its order; ${list.length} given` });
+    }
+  };
+  lengthProblem('GLLM_CPU_PART', parts);
+  lengthProblem('GLLM_ARM_ARCH', arches);
+  const twice = (list: string[]) => list.find((v, i) => list.indexOf(v) !== i);
+  const generationTwice = twice(generations.map((g) => String(Number(g))));
+  if (generationTwice !== undefined) {
+    found.push({ key: 'GLLM_GENERATION', given: values.get('GLLM_GENERATION'), expected: `each generation once: ${generationTwice} is listed twice` });
+  }
+  const partTwice = twice(parts);
+  if (partTwice !== undefined) {
+    found.push({ key: 'GLLM_CPU_PART', given: values.get('GLLM_CPU_PART'), expected: `each CPU part once (the boot picks its generation by the part its cores report): ${partTwice} is listed twice` });
+  }
+  return found;
+}
+
 /** The checked values as the typed configuration. */
 function toConfig(values: ReadonlyMap<string, string>): BootConfig {
   const get = (key: BootEnvKey | LocalBootEnvKey) => values.get(key) ?? '';
   const base: BootConfigBase = {
     instanceTypes: get('GLLM_INSTANCE_TYPE').split(','),
-    generation: Number(get('GLLM_GENERATION')),
-    cpuPart: get('GLLM_CPU_PART'),
-    armArch: get('GLLM_ARM_ARCH'),
+    generations: generationsOf(get('GLLM_GENERATION'), get('GLLM_CPU_PART'), get('GLLM_ARM_ARCH')),
     llamaCppRepository: get('GLLM_LLAMA_CPP_REPOSITORY'),
     llamaCppRef: get('GLLM_LLAMA_CPP_REF'),
     llamaCppCommit: get('GLLM_LLAMA_CPP_COMMIT'),

@@ -24,7 +24,7 @@ import { BootLog, type BootEvent, type BootEventData, secondsText } from './core
 import { PhaseFailure, runPhase } from './core/phase';
 import { type BootLayout, INSTANCE_FILES, INSTANCE_LAYOUT, localLayout } from './layout';
 import type { Cache, CachePublisher, LogAgent, ModelDownload, Packages, Platform, Reporter, Secrets, Supervisor } from './ports';
-import { parsePins, type Pins, PINS_VERSION } from './pins';
+import { type ArtifactTrust, parsePins, type Pins, type PinsByGeneration, pinsForGeneration, pinsGenerationKey, PINS_VERSION } from './pins';
 import { WaitConditionReporter } from './adapters/wait-condition-reporter';
 import { AwsCli } from './adapters/aws-cli';
 import { CLOUDWATCH_AGENT_CTL, CloudWatchAgent } from './adapters/cloudwatch-agent';
@@ -200,7 +200,7 @@ async function readSignalUrl(file: string): Promise<string> {
 }
 
 /** The pins of a fleet instance the template pins (GLLM_PINS_FILE), or undefined where it pins nothing; throws the problem. */
-async function readPins(config: BootConfig): Promise<{ readonly pinsFile: string; readonly pins: Pins } | undefined> {
+async function readPins(config: BootConfig): Promise<{ readonly pinsFile: string; readonly pins: PinsByGeneration } | undefined> {
   if (config.mode !== 'aws' || config.pinsFile === undefined) return undefined;
   const file = config.pinsFile;
   let text: string;
@@ -212,6 +212,23 @@ async function readPins(config: BootConfig): Promise<{ readonly pinsFile: string
   const parsed = parsePins(file, text);
   if (!parsed.ok) throw new Error(parsed.problem);
   return { pinsFile: file, pins: parsed.pins };
+}
+
+/**
+ * Whom the build and the model are taken from (pins.ts ArtifactTrust): a
+ * builder makes them; a pinned fleet instance takes its own generation's
+ * pins, and a file without them fails the boot in the build phase, whose
+ * build they were to name (recorded there by the end of the boot, as a
+ * failure between phases is).
+ */
+function trustFor(a: MachineAdapters, pinned: { readonly pinsFile: string; readonly pins: PinsByGeneration } | undefined, generation: number, log: (m: string) => void): ArtifactTrust {
+  if (a.builder !== undefined) return { kind: 'builder', publisher: a.builder.publisher };
+  if (pinned === undefined) return { kind: 'cache' };
+  const picked = pinsForGeneration(pinned.pinsFile, pinned.pins, generation);
+  if ('problem' in picked) throw new PhaseFailure('build', picked.problem);
+  const { pins } = picked;
+  log(`pinned by ${pinned.pinsFile} (${pinsGenerationKey(generation)}): build ${pins.build.object} version ${pins.build.versionId}, model ${pins.model.object} version ${pins.model.versionId}`);
+  return { kind: 'pinned', pinsFile: pinned.pinsFile, pins };
 }
 
 /** The adapters for a local boot: a directory cache, file secrets, a background server, no one to report to. */
@@ -330,12 +347,9 @@ export async function boot(config: BootConfig, envFile: string, log: BootLog, cl
       log.log(`ERROR: ${reason}`);
       throw new PhaseFailure('config', reason);
     }
-    if (pinned !== undefined) log.log(`pinned by ${pinned.pinsFile}: build ${pinned.pins.build.object} version ${pinned.pins.build.versionId}, model ${pinned.pins.model.object} version ${pinned.pins.model.versionId}`);
+    if (pinned !== undefined) log.log(`pins file ${pinned.pinsFile}: pins for ${[...pinned.pins.keys()].map(pinsGenerationKey).join(', ')}`);
     // The config phase began with the program (BootOutcome.startedMs).
     log.record('config', 'done');
-    const trust = a.builder !== undefined
-      ? { kind: 'builder' as const, publisher: a.builder.publisher }
-      : pinned !== undefined ? { kind: 'pinned' as const, ...pinned } : { kind: 'cache' as const };
     const limitMs = () => limit.current.timeLimitMs();
     await runPhase(depsPhase, { requiredTools: a.requiredTools, optionalPackages: a.optionalPackages, packages: a.packages, platform: a.platform, log: say }, runner);
     if (a.logAgent !== undefined) {
@@ -345,14 +359,15 @@ export async function boot(config: BootConfig, envFile: string, log: BootLog, cl
         agent: a.logAgent, secrets: a.secrets, log: say,
       }, runner);
     }
-    const cpu = await runPhase(cpuPhase, { instanceTypes: config.instanceTypes, generation: config.generation, cpuPart: config.cpuPart, armArch: config.armArch, x86: a.x86, x86BaselineFlags: X86_BASELINE_CPU_FLAGS, platform: a.platform, log: say }, runner);
+    const cpu = await runPhase(cpuPhase, { instanceTypes: config.instanceTypes, generations: config.generations, x86: a.x86, x86BaselineFlags: X86_BASELINE_CPU_FLAGS, platform: a.platform, log: say }, runner);
+    const trust = trustFor(a, pinned, cpu.generation, say);
     const build = await runPhase(buildPhase, {
       trust,
       llamaCppRef: config.llamaCppRef,
       llamaCppCommit: config.llamaCppCommit,
       source: config.mode === 'local' && config.llamaCppSourceDir !== undefined ? { kind: 'directory', dir: config.llamaCppSourceDir } : { kind: 'repository', url: config.llamaCppRepository },
       quantizeTo: config.quantizeTo,
-      machine: cpu.machine === 'aarch64' ? { machine: 'aarch64', armArch: config.armArch } : { machine: 'x86_64' },
+      machine: cpu.machine === 'aarch64' ? { machine: 'aarch64', armArch: cpu.armArch } : { machine: 'x86_64' },
       bootDeadlineSeconds: config.bootDeadlineSeconds,
       layout,
       serviceUser: a.serviceUser,

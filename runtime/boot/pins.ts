@@ -3,11 +3,14 @@
  * build and for the model the fleet serves, the cache object, the S3 version
  * the builder wrote (or verified) and the SHA-256 of its bytes as stored.
  *
- * The builder sends its report as the Data of a wait condition signal; the
- * template carries the wait condition's Data attribute, a JSON object of
- * UniqueId -> Data (one entry per signal), verbatim into the fleet's pins file
- * (GLLM_PINS_FILE). So the pins come from the template, which nothing in the
- * bucket can change (docs/design/trusted-builder.md).
+ * Each generation's builder sends its report as the Data of a wait condition
+ * signal; the template carries each wait condition's Data attribute, a JSON
+ * object of UniqueId -> Data (one entry per signal), verbatim into the
+ * fleet's pins file (GLLM_PINS_FILE), under the generation's key
+ * (pinsGenerationKey): `{"graviton3": {UniqueId: report}, ...}`. An instance
+ * takes the entry of the generation its CPU is (phases/cpu.ts). So the pins
+ * come from the template, which nothing in the bucket can change
+ * (docs/design/trusted-builder.md).
  *
  * Pure: the caller reads the file and sends the report.
  */
@@ -57,7 +60,17 @@ export function pinsData(pins: Pins): string {
   return JSON.stringify(pins);
 }
 
-export type PinsParse = { readonly ok: true; readonly pins: Pins } | { readonly ok: false; readonly problem: string };
+/** A pins file's content: each generation's builder's report, by generation number. */
+export type PinsByGeneration = ReadonlyMap<number, Pins>;
+
+export type PinsParse = { readonly ok: true; readonly pins: PinsByGeneration } | { readonly ok: false; readonly problem: string };
+
+/** The pins file's key of a generation's entry: `graviton3` (a string generation: the template's, which may be a CloudFormation value). */
+export function pinsGenerationKey(generation: number | string): string {
+  return `graviton${generation}`;
+}
+
+const GENERATION_KEY = /^graviton([1-9][0-9]{0,2})$/;
 
 const SHA256 = /^[0-9a-f]{64}$/;
 const BUILD_KEY = /^[0-9a-f]{32}$/;
@@ -87,38 +100,68 @@ function objectProblem(name: string, value: unknown): string | undefined {
 }
 
 /**
- * Reads a pins file's text (`file` names it in the problem): the wait
- * condition's Data, a JSON object of exactly one signal, whose Data is the
- * builder's report. More than one signal is refused: the builder sends one,
- * so another came from whoever else held the handle's URL.
+ * Reads a pins file's text (`file` names it in the problem): a JSON object of
+ * one entry per generation (`graviton3`), each the wait condition's Data of
+ * that generation's builder. Every entry is checked, whichever this instance
+ * takes: a file with one bad entry is a bad template.
  */
 export function parsePins(file: string, text: string): PinsParse {
   const bad = (what: string): PinsParse => ({ ok: false, problem: `pins file ${file}: ${what}` });
-  let signals: unknown;
+  let entries: unknown;
   try {
-    signals = JSON.parse(text);
+    entries = JSON.parse(text);
   } catch (e) {
     return bad(`not JSON (${(e as Error).message})`);
   }
-  if (!isRecord(signals)) return bad('not a JSON object of wait condition signals (UniqueId: Data)');
+  if (!isRecord(entries)) return bad('not a JSON object of generations (graviton3: the wait condition\'s Data)');
+  const keys = Object.keys(entries);
+  if (keys.length === 0) return bad('holds no generation; expected one entry per generation, e.g. "graviton3"');
+  const pins = new Map<number, Pins>();
+  for (const key of keys) {
+    const m = GENERATION_KEY.exec(key);
+    if (m === null) return bad(`holds the entry ${JSON.stringify(key)}; expected generations named like "graviton3"`);
+    const parsed = reportOf(entries[key]);
+    if (typeof parsed === 'string') return bad(`${key}: ${parsed}`);
+    pins.set(Number(m[1]), parsed);
+  }
+  return { ok: true, pins };
+}
+
+/**
+ * One generation's entry: the wait condition's Data, a JSON object of
+ * exactly one signal, whose Data is the builder's report. More than one
+ * signal is refused: the builder sends one, so another came from whoever
+ * else held the handle's URL. The report, or the problem.
+ */
+function reportOf(signals: unknown): Pins | string {
+  if (!isRecord(signals)) return 'not a JSON object of wait condition signals (UniqueId: Data)';
   const ids = Object.keys(signals);
-  if (ids.length !== 1) return bad(`holds ${ids.length} signals (${ids.map((id) => JSON.stringify(id)).join(', ') || 'none'}); expected exactly the builder's one`);
+  if (ids.length !== 1) return `holds ${ids.length} signals (${ids.map((id) => JSON.stringify(id)).join(', ') || 'none'}); expected exactly the builder's one`;
   const data = signals[ids[0]];
-  if (typeof data !== 'string') return bad(`the data of signal ${JSON.stringify(ids[0])} is not a string`);
+  if (typeof data !== 'string') return `the data of signal ${JSON.stringify(ids[0])} is not a string`;
   let report: unknown;
   try {
     report = JSON.parse(data);
   } catch (e) {
-    return bad(`the data of signal ${JSON.stringify(ids[0])} is not the builder's report: not JSON (${(e as Error).message})`);
+    return `the data of signal ${JSON.stringify(ids[0])} is not the builder's report: not JSON (${(e as Error).message})`;
   }
-  if (!isRecord(report)) return bad('the builder\'s report is not a JSON object');
+  if (!isRecord(report)) return 'the builder\'s report is not a JSON object';
   const extra = Object.keys(report).filter((k) => !['version', 'buildKey', 'build', 'model'].includes(k));
-  if (extra.length > 0) return bad(`the builder's report has fields the boot does not know: ${extra.join(', ')}`);
-  if (report.version !== PINS_VERSION) return bad(`the builder's report is version ${JSON.stringify(report.version)}; this boot reads version ${PINS_VERSION}`);
-  if (typeof report.buildKey !== 'string' || !BUILD_KEY.test(report.buildKey)) return bad(`buildKey is ${JSON.stringify(report.buildKey)}; expected 32 lowercase hex digits`);
-  const problem = objectProblem('build', report.build) ?? objectProblem('model', report.model);
-  if (problem !== undefined) return bad(problem);
-  return { ok: true, pins: report as unknown as Pins };
+  if (extra.length > 0) return `the builder's report has fields the boot does not know: ${extra.join(', ')}`;
+  if (report.version !== PINS_VERSION) return `the builder's report is version ${JSON.stringify(report.version)}; this boot reads version ${PINS_VERSION}`;
+  if (typeof report.buildKey !== 'string' || !BUILD_KEY.test(report.buildKey)) return `buildKey is ${JSON.stringify(report.buildKey)}; expected 32 lowercase hex digits`;
+  return objectProblem('build', report.build) ?? objectProblem('model', report.model) ?? (report as unknown as Pins);
+}
+
+/**
+ * The pins of the generation this instance is (the cpu phase's pick), or the
+ * problem: a file without that generation names the ones it holds.
+ */
+export function pinsForGeneration(file: string, pins: PinsByGeneration, generation: number): { readonly pins: Pins } | { readonly problem: string } {
+  const found = pins.get(generation);
+  if (found !== undefined) return { pins: found };
+  const held = [...pins.keys()].map(pinsGenerationKey).join(', ');
+  return { problem: `pins file ${file} holds no pins for ${pinsGenerationKey(generation)} (this instance's CPU); it holds ${held}: the template has no builder for this generation` };
 }
 
 /**

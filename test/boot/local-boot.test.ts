@@ -30,6 +30,6 @@ test('renders an environment the boot accepts, with the source directory and the
   const read = parseBootEnvironment(renderBootEnvironment(env));
   if (!read.ok) throw new Error(JSON.stringify(read.problems));
   expect(read.config).toMatchObject({
-    mode: 'local', llamaCppSourceDir: src, modelSource: 'http://127.0.0.1:8000/tiny.gguf', workDir: path.join(dir, 'lw'), apiKeyFile: path.join(dir, 'key'), generation: 3,
+    mode: 'local', llamaCppSourceDir: src, modelSource: 'http://127.0.0.1:8000/tiny.gguf', workDir: path.join(dir, 'lw'), apiKeyFile: path.join(dir, 'key'), generations: [expect.objectContaining({ generation: 3 })],
   });
 });

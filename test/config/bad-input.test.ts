@@ -118,7 +118,6 @@ const CASES: BadCase[] = [
   { name: 'cdk.json config that is not an object', context: { 'graviton-llm': 'c7g.large' }, field: 'graviton-llm', says: 'object' },
   { name: 'missing config file', context: { config: 'config/does-not-exist.json' }, field: 'config', says: 'cannot be read' },
   { name: 'an additional type that is not Graviton, on the command line', context: { additionalInstanceTypes: 'm7g.2xlarge,m5.2xlarge' }, field: 'additionalInstanceTypes.1', says: 'm5.2xlarge' },
-  { name: 'an additional type of another generation', context: { additionalInstanceTypes: 'c8g.2xlarge' }, field: 'additionalInstanceTypes.0', says: 'mixing generations needs one build per generation' },
   { name: 'an additional type that repeats instanceType', context: { 'graviton-llm': { instanceType: 'c7g.2xlarge', additionalInstanceTypes: ['c7g.2xlarge'] } }, field: 'additionalInstanceTypes.0', says: 'instanceType is already the group\'s first type' },
   { name: 'an additional type the model does not fit', context: { model: 'llama-3.1-8b-instruct-q8_0', instanceType: 'm7g.2xlarge', additionalInstanceTypes: 'c7g.large' }, field: 'additionalInstanceTypes.0', says: 'but c7g.large has 4 GiB' },
   { name: 'an unknown purchase option', context: { purchaseOption: 'Spot' }, field: 'purchaseOption', says: '\'on-demand\' or \'spot\'' },
@@ -177,6 +176,11 @@ test('Spot over several types of one generation: accepted, as the endpoint\'s pr
   expect(resolved).toMatchObject({ purchaseOption: 'spot', onDemandBaseCapacity: 1, onDemandPercentageAboveBaseCapacity: 20 });
   expect(resolved).not.toHaveProperty('additionalInstanceTypes');
   expect(resolveConfig(loadConfig({})).additionalInstances).toEqual([]);
+});
+
+test('types of several generations: accepted (one build and one builder per generation)', () => {
+  const resolved = resolveConfig(loadConfig({ instanceType: 'c7g.2xlarge', additionalInstanceTypes: 'c8g.2xlarge', purchaseOption: 'spot' }));
+  expect(resolved.additionalInstances.map((i) => [i.instanceType, i.generationSpec.generation])).toEqual([['c8g.2xlarge', 4]]);
 });
 
 test('deregistrationDelaySeconds unset is not given: the endpoint chooses (600 on demand, 90 on Spot); a value given is passed on', () => {

@@ -7,6 +7,9 @@ import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { type BootEnvironment } from '../../runtime/boot/contract';
 import { PropsError } from '../../lib/base/problems';
 import { BUILDER_WAIT_MARGIN, FleetBuilder, WAIT_CONDITION_MAX_SECONDS, waitTimeoutSeconds } from '../../lib/constructs/fleet-builder';
+import { PurchaseOption } from '../../lib/constructs/fleet-purchase';
+import { GENERATIONS } from '../../lib/catalogs/graviton-generations';
+import { GravitonInstanceType } from '../../lib/instances/graviton-instance-type';
 import { PROP_RANGES } from '../../lib/constructs/prop-ranges';
 import { ACCOUNT, Built, KEY_ARN, REGION, build, only } from '../support/fleet-alone';
 import { IamRequest, RolePolicies, decideSameAccount, resolveIntrinsics } from '../support/iam-eval';
@@ -118,11 +121,12 @@ describe('FleetBuilder, as the fleet makes it', () => {
     expect(fromTrampoline(builder)).toContain('exec /var/lib/cloud/scripts/per-boot/graviton-llm.sh');
   });
 
-  test('the fleet\'s user data: GLLM_PINS_FILE, and the pins written from the wait condition\'s Data, base64', () => {
+  test('the fleet\'s user data: GLLM_PINS_FILE, and the pins written from the wait condition\'s Data under its generation, base64', () => {
     const fleet = userDataText(only(s.t, 'AWS::EC2::LaunchTemplate').Properties.LaunchTemplateData.UserData);
     expect(envLines(fleet)).toContain('GLLM_PINS_FILE=/etc/graviton-llm/pins.json');
     expect(envLines(fleet).filter((l) => /^GLLM_(ROLE|BUILDER_SIGNAL_FILE)=/.test(l))).toEqual([]);
-    expect(fleet).toContain(`\ninstall -m 0644 /dev/null /etc/graviton-llm/pins.json\necho '${JSON.stringify({ 'Fn::Base64': { 'Fn::GetAtt': [ids.done, 'Data'] } })}' | base64 -d > /etc/graviton-llm/pins.json\n`);
+    const pins = { 'Fn::Base64': { 'Fn::Join': ['', ['{"graviton3":', { 'Fn::GetAtt': [ids.done, 'Data'] }, '}']] } };
+    expect(fleet).toContain(`\ninstall -m 0644 /dev/null /etc/graviton-llm/pins.json\necho '${JSON.stringify(pins)}' | base64 -d > /etc/graviton-llm/pins.json\n`);
   });
 
   test('CloudFormation order: builder, then wait condition, then the launch template and the group', () => {
@@ -134,6 +138,93 @@ describe('FleetBuilder, as the fleet makes it', () => {
     expect(graph.createdAfter(group, ids.done)).toBe(true);
     expect(graph.createdAfter(ids.done, ids.instance)).toBe(true);
     expect(graph.createdAfter(ids.instance, ids.done)).toBe(false);
+  });
+});
+
+describe('several generations (instanceType c7g.2xlarge, additionalInstanceTypes m7g.2xlarge, c8g.2xlarge, r8g.xlarge): one builder each', () => {
+  let s: Built;
+  let resources: Record<string, any>;
+  let g3: FleetBuilder;
+  let g4: FleetBuilder;
+  beforeAll(() => {
+    s = build({ account: ACCOUNT, region: REGION }, () => ({
+      instanceType: GravitonInstanceType.of('c7g.2xlarge'),
+      additionalInstanceTypes: ['m7g.2xlarge', 'c8g.2xlarge', 'r8g.xlarge'].map((t) => GravitonInstanceType.of(t)),
+      purchaseOption: PurchaseOption.SPOT,
+    }));
+    resources = s.t.toJSON().Resources;
+    [g3, g4] = s.fleet.builders;
+  });
+  const idsOf = (b: FleetBuilder) => ({ handle: s.stack.getLogicalId(b.handle), done: s.stack.getLogicalId(b.waitCondition), instance: s.stack.getLogicalId(b.instance) });
+
+  test('two builders, in the order of the generations: the first is `Builder` (fleet.builder), the other `BuilderGraviton4`', () => {
+    expect(s.fleet.builders).toHaveLength(2);
+    expect(s.fleet.builder).toBe(g3);
+    expect([g3.node.id, g4.node.id]).toEqual(['Builder', 'BuilderGraviton4']);
+    expect(g3.inputsHash).not.toEqual(g4.inputsHash);
+    for (const type of ['AWS::CloudFormation::WaitConditionHandle', 'AWS::CloudFormation::WaitCondition', 'AWS::EC2::Instance']) {
+      expect([type, Object.keys(s.t.findResources(type)).length]).toEqual([type, 2]);
+    }
+  });
+
+  test('each builder runs on the first type of its generation, and its boot.env names only its generation (and that generation\'s types)', () => {
+    const env = (b: FleetBuilder) => envLines(userDataText(resources[idsOf(b).instance].Properties.UserData));
+    const generationKeys = (lines: string[]) => lines.filter((l) => /^GLLM_(INSTANCE_TYPE|GENERATION|CPU_PART|ARM_ARCH)=/.test(l));
+    expect(resources[idsOf(g3).instance].Properties.InstanceType).toBe('c7g.2xlarge');
+    expect(resources[idsOf(g4).instance].Properties.InstanceType).toBe('c8g.2xlarge');
+    expect(generationKeys(env(g3))).toEqual([
+      'GLLM_INSTANCE_TYPE=c7g.2xlarge,m7g.2xlarge', 'GLLM_GENERATION=3', `GLLM_CPU_PART=${GENERATIONS[3].cpuPart}`, `GLLM_ARM_ARCH=${GENERATIONS[3].armArch}`,
+    ]);
+    expect(generationKeys(env(g4))).toEqual([
+      'GLLM_INSTANCE_TYPE=c8g.2xlarge,r8g.xlarge', 'GLLM_GENERATION=4', `GLLM_CPU_PART=${GENERATIONS[4].cpuPart}`, `GLLM_ARM_ARCH=${GENERATIONS[4].armArch}`,
+    ]);
+    // Everything else as the fleet's: the same boot, for another CPU.
+    const rest = (lines: string[]) => lines.filter((l) => !/^GLLM_(INSTANCE_TYPE|GENERATION|CPU_PART|ARM_ARCH|ROLE|PINS_FILE|BUILDER_SIGNAL_FILE|TARGET_GROUP_ARN)=/.test(l));
+    const fleet = envLines(userDataText(only(s.t, 'AWS::EC2::LaunchTemplate').Properties.LaunchTemplateData.UserData));
+    expect(rest(env(g3))).toEqual(rest(fleet));
+    expect(rest(env(g4))).toEqual(rest(fleet));
+  });
+
+  test('the fleet\'s boot.env lists every type in the group\'s order and each generation, parallel, the first type\'s first', () => {
+    const fleet = envLines(userDataText(only(s.t, 'AWS::EC2::LaunchTemplate').Properties.LaunchTemplateData.UserData));
+    expect(fleet.filter((l) => /^GLLM_(INSTANCE_TYPE|GENERATION|CPU_PART|ARM_ARCH)=/.test(l))).toEqual([
+      'GLLM_INSTANCE_TYPE=c7g.2xlarge,m7g.2xlarge,c8g.2xlarge,r8g.xlarge',
+      'GLLM_GENERATION=3,4',
+      `GLLM_CPU_PART=${GENERATIONS[3].cpuPart},${GENERATIONS[4].cpuPart}`,
+      `GLLM_ARM_ARCH=${GENERATIONS[3].armArch},${GENERATIONS[4].armArch}`,
+    ]);
+  });
+
+  test('the pins file joins each builder\'s Data under its generation, in order', () => {
+    const fleet = userDataText(only(s.t, 'AWS::EC2::LaunchTemplate').Properties.LaunchTemplateData.UserData);
+    const join = ['{"graviton3":', { 'Fn::GetAtt': [idsOf(g3).done, 'Data'] }, ',"graviton4":', { 'Fn::GetAtt': [idsOf(g4).done, 'Data'] }, '}'];
+    expect(fleet).toContain(`echo '${JSON.stringify({ 'Fn::Base64': { 'Fn::Join': ['', join] } })}' | base64 -d > /etc/graviton-llm/pins.json\n`);
+  });
+
+  test('CloudFormation order: the launch template and the group only after every builder\'s wait condition, each after its own builder', () => {
+    // Order as the template states it, through Ref/GetAtt/DependsOn (template-graph.ts cites the DependsOn page;
+    // Fn::GetAtt makes the same implicit dependency, "Fn::GetAtt", AWS CloudFormation User Guide,
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intrinsic-function-reference-getatt.html).
+    const graph = templateGraph(s.t.toJSON() as { Resources: Record<string, any> });
+    const group = only(s.t, 'AWS::AutoScaling::AutoScalingGroup').id;
+    const lt = only(s.t, 'AWS::EC2::LaunchTemplate').id;
+    for (const b of [g3, g4]) {
+      const ids = idsOf(b);
+      expect(graph.directDependencies(lt).has(ids.done)).toBe(true);
+      expect(graph.createdAfter(group, ids.done)).toBe(true);
+      expect(graph.createdAfter(ids.done, ids.instance)).toBe(true);
+    }
+    // Independent of each other: the two builders run at once.
+    expect(graph.createdAfter(idsOf(g4).instance, idsOf(g3).done)).toBe(false);
+    expect(graph.createdAfter(idsOf(g3).instance, idsOf(g4).done)).toBe(false);
+  });
+
+  test('one bucket statement lets both builders, and no one else, write the cache', () => {
+    const statements = Object.values(resources).filter((r) => r.Type === 'AWS::S3::BucketPolicy')
+      .flatMap((r) => r.Properties.PolicyDocument.Statement).filter((st: any) => st.Sid === 'OnlyTheBuilderWritesTheCache');
+    expect(statements).toHaveLength(1);
+    const roleArn = (b: FleetBuilder) => ({ 'Fn::GetAtt': [s.stack.getLogicalId(b.role.node.defaultChild as any), 'Arn'] });
+    expect(statements[0].Condition).toEqual({ ArnNotEquals: { 'aws:PrincipalArn': [roleArn(g3), roleArn(g4)] } });
   });
 });
 
@@ -244,6 +335,7 @@ describe('trustedBuilder: false, the cache without a builder', () => {
 
   test('no builder, wait condition or handle; the fleet\'s user data has no pins', () => {
     expect(s.fleet.builder).toBeUndefined();
+    expect(s.fleet.builders).toEqual([]);
     for (const type of ['AWS::CloudFormation::WaitConditionHandle', 'AWS::CloudFormation::WaitCondition', 'AWS::EC2::Instance']) {
       expect([type, Object.keys(s.t.findResources(type))]).toEqual([type, []]);
     }

@@ -107,10 +107,13 @@ if (skipReason) {
       return stackInstance({ ...options, handlePuts: (await aws.observe()).handlePuts });
     }
 
+    /** The pins of the stack's one generation (the box's x86_64 takes the first configured). */
     function pinsOf(s: StackInstance): Pins {
       const parsed = parsePins(INSTANCE_FILES.pins, pinsFileText(s));
       if (!parsed.ok) throw new Error(parsed.problem);
-      return parsed.pins;
+      const all = [...parsed.pins.values()];
+      if (all.length !== 1) throw new Error(`the box's stack has one generation, but its pins file holds ${all.length}`);
+      return all[0];
     }
 
     /** What the fleet's user data writes into the pins file (from base64, as the template has it). */
@@ -219,7 +222,8 @@ if (skipReason) {
       test('one serves exactly the pinned versions: no compile, no download, nothing written to S3', async () => {
         const f = await fleetBoot('gllm-fleet');
         pins = pinsOf(f.s);
-        expect(pinsFileText(f.s)).toBe(JSON.stringify({ [builderId]: (await theSignal()).signal!.Data }));
+        // The wait condition's Data under the stack's one generation.
+        expect(pinsFileText(f.s)).toBe(JSON.stringify({ [`graviton${f.s.bootEnv.GLLM_GENERATION}`]: { [builderId]: (await theSignal()).signal!.Data } }));
         expect(f.s.bootEnv.GLLM_PINS_FILE).toBe(INSTANCE_FILES.pins);
         expect({ status: f.run.status, output: f.run.output.slice(-1500) }).toEqual({ status: 0, output: expect.any(String) });
         expect(f.result).toMatchObject({ role: 'fleet', failure: null, build: { key: pins.buildKey, from: 'pinned', cacheVersion: null, discarded: [] }, model: { source: 'pinned' }, cacheWrites: [], published: [] });

@@ -45,8 +45,10 @@ function ctx(handlePuts?: HandlePut[], t: any = template): ResolveContext {
 }
 
 const put = (body: string, handle = HANDLE): HandlePut => ({ handle: handleArn(REGION, STACK, handle), body });
-/** The fleet's pins line, as the brief's template shape writes it. */
-const pinsLine = { 'Fn::Join': ['', ["echo '", { 'Fn::Base64': { 'Fn::GetAtt': [DONE, 'Data'] } }, "' | base64 -d > /etc/graviton-llm/pins.json"]] };
+/** The fleet's pins line, as the template writes it: the Data under its builder's generation. */
+const pinsLine = { 'Fn::Join': ['', ["echo '", { 'Fn::Base64': { 'Fn::Join': ['', ['{"graviton3":', { 'Fn::GetAtt': [DONE, 'Data'] }, '}']] } }, "' | base64 -d > /etc/graviton-llm/pins.json"]] };
+/** The pins file of one generation holding this Data. */
+const pinsFileOf = (data: string) => `{"graviton3":${data}}`;
 
 describe('the resolver: wait condition handles and Data', () => {
   test('a handle\'s Ref is a presigned URL with `&` in its query, whose path is the handle\'s ARN', () => {
@@ -63,7 +65,7 @@ describe('the resolver: wait condition handles and Data', () => {
   test('Fn::GetAtt Data is the signals as CloudFormation gives them ({UniqueId: Data}), which the fleet\'s pins parser takes', () => {
     const data = resolveToString({ 'Fn::GetAtt': [DONE, 'Data'] }, ctx([put(signal({}))]));
     expect(JSON.parse(data)).toEqual({ 'i-builder': pinsData(report) });
-    expect(parsePins('/etc/graviton-llm/pins.json', data)).toEqual({ ok: true, pins: report });
+    expect(parsePins('/etc/graviton-llm/pins.json', pinsFileOf(data))).toEqual({ ok: true, pins: new Map([[3, report]]) });
     // The string form of Fn::GetAtt means the same.
     expect(resolveToString({ 'Fn::GetAtt': `${DONE}.Data` }, ctx([put(signal({}))]))).toBe(data);
   });
@@ -71,7 +73,7 @@ describe('the resolver: wait condition handles and Data', () => {
   test('a nested Fn::Base64 encodes (the pins line decodes to the Data); the UserData\'s own is what EC2 decodes', () => {
     const line = resolveToString(pinsLine, ctx([put(signal({}))]));
     const encoded = /^echo '([A-Za-z0-9+/=]+)' \| base64 -d > \/etc\/graviton-llm\/pins\.json$/.exec(line)![1];
-    expect(JSON.parse(Buffer.from(encoded, 'base64').toString('utf8'))).toEqual({ 'i-builder': pinsData(report) });
+    expect(JSON.parse(Buffer.from(encoded, 'base64').toString('utf8'))).toEqual({ graviton3: { 'i-builder': pinsData(report) } });
     expect(resolveUserData({ 'Fn::Base64': { 'Fn::Join': ['', ['#!/bin/bash\n', pinsLine]] } }, ctx([put(signal({}))]))).toBe(`#!/bin/bash\n${line}`);
     expect(() => resolveUserData({ 'Fn::Join': ['', ['#!/bin/bash\n']] }, ctx())).toThrow('not Fn::Base64 of the script');
   });
@@ -159,7 +161,7 @@ if (unavailable) {
       expect(puts.map((p) => JSON.parse(p.body))).toEqual([{ Status: 'SUCCESS', Reason: 'build and model published', UniqueId: 'i-reporter', Data: pinsData(report) }]);
       const otherDone = { Resources: { ...template.Resources, [DONE]: { ...template.Resources[DONE], Properties: { Handle: { Ref: 'Other' }, Count: 1 } } } };
       const data = resolveToString({ 'Fn::GetAtt': [DONE, 'Data'] }, ctx(puts, otherDone));
-      expect(parsePins('/etc/graviton-llm/pins.json', data)).toEqual({ ok: true, pins: report });
+      expect(parsePins('/etc/graviton-llm/pins.json', pinsFileOf(data))).toEqual({ ok: true, pins: new Map([[3, report]]) });
     }, 90_000);
   });
 }

@@ -306,6 +306,17 @@ describe('the catalogs as mappings, picked by conditions on the parameters', () 
     }
   });
 
+  test('the pins file\'s one entry is keyed by the InstanceType\'s generation (graviton<N>), as the boot selects it', () => {
+    const userData = only('AWS::EC2::LaunchTemplate').Properties.LaunchTemplateData.UserData;
+    const parts: any[] = userData['Fn::Base64']['Fn::Join'][1];
+    const pins = parts.find((p) => typeof p === 'object' && p['Fn::Base64']?.['Fn::Join'] !== undefined)['Fn::Base64']['Fn::Join'][1];
+    expect(pins[0]).toBe('{"graviton');
+    expect(pins.slice(2)).toEqual(['":', { 'Fn::GetAtt': [expect.stringMatching(/^FleetBuilderDone/), 'Data'] }, '}']);
+    for (const type of ['c6g.xlarge', 'c7g.2xlarge', 'c8g.2xlarge']) {
+      expect(evaluate(pins[1], evalWith({ InstanceType: type }))).toBe(String(findGravitonInstance(type)!.generationSpec.generation));
+    }
+  });
+
   test('the memory fit check as rules: each model and InstanceType pair passes exactly when the fit check says it fits', () => {
     const org = s.org.config;
     for (const choice of org.models) {

@@ -27,7 +27,7 @@ function problems(text: string) {
 test('an instance\'s file becomes its typed configuration: numbers as numbers, the hooks as a list, no local keys', () => {
   const c = config(envText({ ...AWS_ENV, GLLM_LIFECYCLE_HOOK: 'own,older', GLLM_PORT: '8080' }));
   expect(c).toMatchObject({
-    mode: 'aws', generation: 3, port: 8080, parallelSlots: 4, contextPerSlot: 4096, promptCacheMiB: 1024, modelSizeBytes: 1234,
+    mode: 'aws', generations: [{ generation: 3, cpuPart: '0xd40', armArch: AWS_ENV.GLLM_ARM_ARCH }], port: 8080, parallelSlots: 4, contextPerSlot: 4096, promptCacheMiB: 1024, modelSizeBytes: 1234,
     healthTimeoutSeconds: 600, bootDeadlineSeconds: 600, lifecycleHooks: ['own', 'older'], cacheUri: 's3://bucket/cache', quantizeTo: '',
   });
   expect(c).not.toHaveProperty('workDir');
@@ -69,6 +69,45 @@ test('a mode neither aws nor local is named, and the rules of both modes still r
     { key: 'GLLM_MODE', given: 'cloud', expected: 'aws or local' },
     { key: 'GLLM_GENERATION', given: '0', expected: 'a positive integer (no leading zero, at most 15 digits)' },
   ]);
+});
+
+describe('a group of several generations: GLLM_GENERATION, GLLM_CPU_PART and GLLM_ARM_ARCH are parallel comma lists', () => {
+  const G3_ARCH = AWS_ENV.GLLM_ARM_ARCH;
+  const G4_ARCH = 'armv9-a+sve2+i8mm+bf16';
+  const twoGenerations = (over: Record<string, string> = {}) => envText({
+    ...AWS_ENV, GLLM_INSTANCE_TYPE: 'c7g.2xlarge,c8g.2xlarge', GLLM_GENERATION: '3,4', GLLM_CPU_PART: '0xd40,0xd4f', GLLM_ARM_ARCH: `${G3_ARCH},${G4_ARCH}`, ...over,
+  });
+
+  test('they become one list of generations, in the order given, the first type\'s first', () => {
+    expect(config(twoGenerations()).generations).toEqual([
+      { generation: 3, cpuPart: '0xd40', armArch: G3_ARCH },
+      { generation: 4, cpuPart: '0xd4f', armArch: G4_ARCH },
+    ]);
+    expect(config(twoGenerations({ GLLM_GENERATION: '4,3', GLLM_CPU_PART: '0xd4f,0xd40', GLLM_ARM_ARCH: `${G4_ARCH},${G3_ARCH}` })).generations.map((g) => g.generation)).toEqual([4, 3]);
+  });
+
+  test.each([
+    ['a list shorter than GLLM_GENERATION', { GLLM_CPU_PART: '0xd40' },
+      { key: 'GLLM_CPU_PART', given: '0xd40', expected: '2 comma-separated entries, one per generation of GLLM_GENERATION (3,4), in its order; 1 given' }],
+    ['a list longer than GLLM_GENERATION', { GLLM_ARM_ARCH: `${G3_ARCH},${G4_ARCH},${G4_ARCH}` },
+      { key: 'GLLM_ARM_ARCH', given: `${G3_ARCH},${G4_ARCH},${G4_ARCH}`, expected: '2 comma-separated entries, one per generation of GLLM_GENERATION (3,4), in its order; 3 given' }],
+    ['a generation twice', { GLLM_GENERATION: '3,3' },
+      { key: 'GLLM_GENERATION', given: '3,3', expected: 'each generation once: 3 is listed twice' }],
+    ['a CPU part twice', { GLLM_CPU_PART: '0xd40,0xd40' },
+      { key: 'GLLM_CPU_PART', given: '0xd40,0xd40', expected: 'each CPU part once (the boot picks its generation by the part its cores report): 0xd40 is listed twice' }],
+    ['a bad generation entry', { GLLM_GENERATION: '3,04' },
+      { key: 'GLLM_GENERATION', given: '3,04', expected: 'comma-separated, one entry per generation, each a positive integer (no leading zero, at most 15 digits): entry 2 ("04") is not' }],
+    ['an empty entry', { GLLM_CPU_PART: '0xd40,' },
+      { key: 'GLLM_CPU_PART', given: '0xd40,', expected: 'comma-separated, one entry per generation, each a CPU part like 0xd40: entry 2 ("") is not' }],
+    ['a bad arch entry', { GLLM_ARM_ARCH: `native,${G4_ARCH}` },
+      { key: 'GLLM_ARM_ARCH', given: `native,${G4_ARCH}`, expected: 'comma-separated, one entry per generation, each an -march value like armv8.4-a+sve: entry 1 ("native") is not' }],
+  ])('%s is refused, naming the key and the value', (_name, over, expected) => {
+    expect(problems(twoGenerations(over))).toEqual([expected]);
+  });
+
+  test('one generation is named as the single value always was', () => {
+    expect(problems(setKey(AWS, 'GLLM_CPU_PART', 'd40'))).toEqual([{ key: 'GLLM_CPU_PART', given: 'd40', expected: 'a CPU part like 0xd40' }]);
+  });
 });
 
 test('local mode asks for its work directory and key file; aws mode refuses every local-only key', () => {

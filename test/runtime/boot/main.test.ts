@@ -15,6 +15,7 @@ import { parseBootEnvironment, type BootConfig } from '../../../runtime/boot/con
 import { Deadline } from '../../../runtime/boot/core/deadline';
 import { Exec } from '../../../runtime/boot/core/exec';
 import { BootLog } from '../../../runtime/boot/core/log';
+import { GRAVITON3 } from './support/cpuinfo-samples';
 import { boot, describeProblems, machineAdapters, main, MissingProgram, takeBootLock, writeBootResult, type AdaptersFactory, type MachineAdapters, type TimeLimit } from '../../../runtime/boot/main';
 import { bootResultFromOutcome } from '../../../runtime/boot/result-from-outcome';
 import { BOOT_RESULT_PATHS, parseBootResult } from '../../../runtime/boot/result';
@@ -477,13 +478,33 @@ describe('the trusted builder\'s roles in main', () => {
     const log = new BootLog({ clock, console: () => undefined });
     const { factory } = fakes(clock, calls, {});
     const pins = join(work, 'pins.json');
-    writeFileSync(pins, '{"a": "x", "b": "y"}');
+    writeFileSync(pins, '{"graviton3": {"a": "x", "b": "y"}}');
     const outcome = await boot(withKeys({ GLLM_PINS_FILE: pins }), '/etc/graviton-llm/boot.env', log, clock, clock.now(), factory);
-    expect(outcome.end).toEqual({ ok: false, failure: expect.objectContaining({ phase: 'config', reason: `pins file ${pins}: holds 2 signals ("a", "b"); expected exactly the builder's one` }) });
+    expect(outcome.end).toEqual({ ok: false, failure: expect.objectContaining({ phase: 'config', reason: `pins file ${pins}: graviton3: holds 2 signals ("a", "b"); expected exactly the builder's one` }) });
     expect(outcome.events.filter((e) => e.phase !== 'report').map((e) => `${e.phase} ${e.event}`)).toEqual(['config failed']);
     expect(calls.filter((c) => c.startsWith('signal'))).toEqual([expect.stringMatching(/^signal FAILURE pins file /)]);
     const gone = join(work, 'gone.json');
     const again = await boot(withKeys({ GLLM_PINS_FILE: gone }), '/etc/graviton-llm/boot.env', log, clock, clock.now(), factory);
     expect(!again.end.ok && again.end.failure.reason).toMatch(new RegExp(`^pins file ${gone}: cannot be read \\(ENOENT`));
+  });
+
+  test('a fleet instance whose pins file has no pins for its CPU\'s generation fails before its build, naming both', async () => {
+    const clock = new FakeClock();
+    const calls: string[] = [];
+    const log = new BootLog({ clock, console: () => undefined });
+    // A Graviton3, as AWS_ENV configures (its one generation).
+    const { factory } = fakes(clock, calls, { machine: () => 'aarch64', cpuinfo: async () => ({ source: '/proc/cpuinfo', text: GRAVITON3 }) });
+    const pins = join(work, 'pins-g4.json');
+    const key = '0'.repeat(32);
+    const report = { version: 1, buildKey: key, build: { object: `builds/${key}.tar.gz`, versionId: 'v1', sha256: 'b'.repeat(64) }, model: { object: `models/${'a'.repeat(64)}.gguf`, versionId: 'v2', sha256: 'a'.repeat(64) } };
+    writeFileSync(pins, JSON.stringify({ graviton4: { 'i-04': JSON.stringify(report) } }));
+    const outcome = await boot(withKeys({ GLLM_PINS_FILE: pins }), '/etc/graviton-llm/boot.env', log, clock, clock.now(), factory);
+    expect(outcome.end).toEqual({ ok: false, failure: expect.objectContaining({
+      phase: 'build',
+      reason: `pins file ${pins} holds no pins for graviton3 (this instance's CPU); it holds graviton4: the template has no builder for this generation`,
+    }) });
+    const phases = outcome.events.filter((e) => e.phase !== 'report').map((e) => `${e.phase} ${e.event}`);
+    expect(phases).toContain('cpu done');
+    expect(phases).not.toContain('build start');
   });
 });

@@ -1,10 +1,11 @@
 /**
- * The pins file: the wait condition's Data around the builder's report. A
- * table of good and bad files, each with what the parser makes of it; and the
+ * The pins file: per generation, the wait condition's Data around that
+ * generation's builder's report. A table of good and bad files, each with what
+ * the parser makes of it; the choice of this instance's generation; and the
  * check that pins are for this configuration.
  */
 import { buildCacheRel, modelCacheRel, quantizedCacheRel } from '../../../runtime/boot/cache/keys';
-import { buildPinProblem, modelPinProblem, parsePins, type Pins, pinsData } from '../../../runtime/boot/pins';
+import { buildPinProblem, modelPinProblem, parsePins, type Pins, pinsData, pinsForGeneration, pinsGenerationKey } from '../../../runtime/boot/pins';
 
 const FILE = '/etc/graviton-llm/pins.json';
 const KEY = '0123456789abcdef0123456789abcdef';
@@ -25,14 +26,57 @@ const edit = (f: (r: Record<string, any>) => void) => {
   return withReport(r);
 };
 
-test('the builder\'s report, sent as a signal\'s data, reads back as the pins', () => {
-  expect(parsePins(FILE, waitData({ 'i-0abc': pinsData(PINS) }))).toEqual({ ok: true, pins: PINS });
+/** The pins file as the launch template writes it: each generation's wait condition Data (as text) under its key. */
+const pinsFile = (byGeneration: Record<string, string>) => `{${Object.entries(byGeneration).map(([k, data]) => `${JSON.stringify(k)}:${data}`).join(',')}}`;
+const G4_PINS: Pins = { ...PINS, buildKey: 'f'.repeat(32), build: { ...PINS.build, object: buildCacheRel('f'.repeat(32)) } };
+
+test('the builder\'s report, sent as a signal\'s data, reads back as the pins of its generation', () => {
+  expect(parsePins(FILE, pinsFile({ graviton3: waitData({ 'i-0abc': pinsData(PINS) }) }))).toEqual({ ok: true, pins: new Map([[3, PINS]]) });
   // CloudFormation's own spacing, as in its documented example.
-  expect(parsePins(FILE, `{ "i-0abc" : ${JSON.stringify(pinsData(PINS))} } \n`)).toEqual({ ok: true, pins: PINS });
+  expect(parsePins(FILE, pinsFile({ graviton3: `{ "i-0abc" : ${JSON.stringify(pinsData(PINS))} } \n` }))).toEqual({ ok: true, pins: new Map([[3, PINS]]) });
 });
 
-const BAD: readonly (readonly [string, string, RegExp])[] = [
+test('a file of two generations holds each builder\'s report under its generation', () => {
+  const text = pinsFile({ graviton3: waitData({ 'i-03': pinsData(PINS) }), graviton4: waitData({ 'i-04': pinsData(G4_PINS) }) });
+  expect(parsePins(FILE, text)).toEqual({ ok: true, pins: new Map([[3, PINS], [4, G4_PINS]]) });
+  expect(pinsGenerationKey(4)).toBe('graviton4');
+});
+
+describe('an instance takes the pins of the generation its CPU is', () => {
+  const parsed = parsePins(FILE, pinsFile({ graviton3: withReport(PINS), graviton4: withReport(G4_PINS) }));
+  const pins = parsed.ok ? parsed.pins : new Map();
+
+  test('each generation its own', () => {
+    expect(pinsForGeneration(FILE, pins, 3)).toEqual({ pins: PINS });
+    expect(pinsForGeneration(FILE, pins, 4)).toEqual({ pins: G4_PINS });
+  });
+
+  test('a generation the file lacks is a problem naming it and the generations the file holds', () => {
+    expect(pinsForGeneration(FILE, pins, 2)).toEqual({
+      problem: `pins file ${FILE} holds no pins for graviton2 (this instance's CPU); it holds graviton3, graviton4: the template has no builder for this generation`,
+    });
+  });
+});
+
+const BAD_FILES: readonly (readonly [string, string, RegExp])[] = [
   ['an empty file', '', /not JSON/],
+  ['a list', '[]', /not a JSON object of generations/],
+  ['no generation', '{}', /holds no generation/],
+  ['one generation\'s Data bare, not under its generation', waitData({ 'i-0abc': pinsData(PINS) }), /holds the entry "i-0abc"; expected generations named like "graviton3"/],
+  ['a generation with a leading zero', pinsFile({ graviton03: withReport(PINS) }), /holds the entry "graviton03"/],
+  ['one good generation and one bad: every entry is checked', pinsFile({ graviton3: withReport(PINS), graviton4: '{}' }), /graviton4: holds 0 signals/],
+];
+
+test.each(BAD_FILES)('%s is refused with one problem naming the file', (_name, text, problem) => {
+  const parsed = parsePins(FILE, text);
+  expect(parsed.ok).toBe(false);
+  if (parsed.ok) return;
+  expect(parsed.problem.startsWith(`pins file ${FILE}: `)).toBe(true);
+  expect(parsed.problem).toMatch(problem);
+});
+
+/** Bad Data of one generation: the problem names the file and the generation. */
+const BAD: readonly (readonly [string, string, RegExp])[] = [
   ['a report given bare, not in the wait condition\'s data', pinsData(PINS), /holds 4 signals/],
   ['a list', '[]', /not a JSON object of wait condition signals/],
   ['no signal', '{}', /holds 0 signals \(none\); expected exactly the builder's one/],
@@ -53,11 +97,11 @@ const BAD: readonly (readonly [string, string, RegExp])[] = [
   ['a digest in capitals', edit((r) => { r.model.sha256 = 'A'.repeat(64); }), /model.sha256 is/],
 ];
 
-test.each(BAD)('%s is refused with one problem naming the file', (_name, text, problem) => {
-  const parsed = parsePins(FILE, text);
+test.each(BAD)('%s is refused with one problem naming the file and the generation', (_name, text, problem) => {
+  const parsed = parsePins(FILE, pinsFile({ graviton3: text }));
   expect(parsed.ok).toBe(false);
   if (parsed.ok) return;
-  expect(parsed.problem.startsWith(`pins file ${FILE}: `)).toBe(true);
+  expect(parsed.problem.startsWith(`pins file ${FILE}: graviton3: `)).toBe(true);
   expect(parsed.problem).toMatch(problem);
   expect(parsed.problem).not.toContain('\n');
 });

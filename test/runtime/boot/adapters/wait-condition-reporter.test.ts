@@ -65,8 +65,8 @@ test('success PUTs the signal JSON to the URL, signature and all, with no conten
   expect(got.headers['content-type']).toBeUndefined();
   const signal = JSON.parse(got.body);
   expect(signal).toEqual({ Status: 'SUCCESS', Reason: 'build and model published', UniqueId: 'i-0abc', Data: expect.any(String) });
-  // What Fn::GetAtt [WaitCondition, Data] gives: UniqueId -> Data.
-  expect(parsePins('/etc/graviton-llm/pins.json', JSON.stringify({ [signal.UniqueId]: signal.Data }))).toEqual({ ok: true, pins: PINS });
+  // What Fn::GetAtt [WaitCondition, Data] gives: UniqueId -> Data; the fleet's pins file holds it under the builder's generation.
+  expect(parsePins('/etc/graviton-llm/pins.json', JSON.stringify({ graviton3: { [signal.UniqueId]: signal.Data } }))).toEqual({ ok: true, pins: new Map([[3, PINS]]) });
 });
 
 test('failure sends the reason, cut to what a signal carries, and no data', async () => {

@@ -25,9 +25,7 @@ function input(g: 2 | 3 | 4, platform: Pick<Platform, "machine" | "cpuinfo">, ov
   const spec = GENERATIONS[g];
   const value: CpuPhaseInput = {
     instanceTypes: [{ 2: "c6g.xlarge", 3: "c7g.xlarge", 4: "c8g.xlarge" }[g]],
-    generation: g,
-    cpuPart: spec.cpuPart,
-    armArch: spec.armArch,
+    generations: [{ generation: g, cpuPart: spec.cpuPart, armArch: spec.armArch }],
     x86: "refused",
     x86BaselineFlags: X86_BASELINE_CPU_FLAGS,
     platform,
@@ -45,7 +43,7 @@ describe("on aarch64, the CPU must be the configured generation", () => {
     [4, GRAVITON4],
   ] as const)("Graviton%i's cores pass as their own generation", async (g, cpuinfo) => {
     const { value, lines } = input(g, fakePlatform("aarch64", cpuinfo));
-    await expect(cpuPhase.run(value)).resolves.toEqual({ machine: "aarch64" });
+    await expect(cpuPhase.run(value)).resolves.toEqual({ machine: "aarch64", generation: g, armArch: GENERATIONS[g].armArch });
     expect(lines).toEqual([`CPU part ${GENERATIONS[g].cpuPart} matches Graviton${g}`]);
   });
 
@@ -61,7 +59,7 @@ describe("on aarch64, the CPU must be the configured generation", () => {
   test("a group of several types of one generation: any of them passes on that generation; the mismatch names them all", async () => {
     const types = { instanceTypes: ["c7g.2xlarge", "m7g.2xlarge", "r7g.xlarge"] };
     const ok = input(3, fakePlatform("aarch64", GRAVITON3), types);
-    await expect(cpuPhase.run(ok.value)).resolves.toEqual({ machine: "aarch64" });
+    await expect(cpuPhase.run(ok.value)).resolves.toEqual({ machine: "aarch64", generation: 3, armArch: GENERATIONS[3].armArch });
     expect(ok.lines).toEqual(["CPU part 0xd40 matches Graviton3"]);
     const f = await failureOf(cpuPhase.run(input(3, fakePlatform("aarch64", GRAVITON4), types).value));
     expect(f.reason).toMatch(/^CPU mismatch: c7g\.2xlarge or m7g\.2xlarge or r7g\.xlarge are configured as Graviton3 \(CPU part 0xd40\) but \/proc\/cpuinfo reports CPU part 0xd4f;/);
@@ -88,11 +86,42 @@ describe("on aarch64, the CPU must be the configured generation", () => {
   });
 });
 
+describe("a group of several generations: each machine picks the generation its cores are, and so its build", () => {
+  const generations = [3, 4].map((g) => ({ generation: g, cpuPart: GENERATIONS[g as 3 | 4].cpuPart, armArch: GENERATIONS[g as 3 | 4].armArch }));
+  const mixed = { instanceTypes: ["c7g.2xlarge", "c8g.2xlarge"], generations };
+
+  test.each([
+    [3, GRAVITON3],
+    [4, GRAVITON4],
+  ] as const)("Graviton%i's CPU part picks Graviton%i, with its -march", async (g, cpuinfo) => {
+    const { value, lines } = input(3, fakePlatform("aarch64", cpuinfo), mixed);
+    await expect(cpuPhase.run(value)).resolves.toEqual({ machine: "aarch64", generation: g, armArch: GENERATIONS[g].armArch });
+    expect(lines).toEqual([`CPU part ${GENERATIONS[g].cpuPart} matches Graviton${g} of the configured Graviton3, Graviton4: its build (-march=${GENERATIONS[g].armArch})`]);
+  });
+
+  test("a CPU part none of them has fails, naming the part, each generation with its part, and the types", async () => {
+    const f = await failureOf(cpuPhase.run(input(3, fakePlatform("aarch64", GRAVITON2), mixed).value));
+    expect(f.phase).toBe("cpu");
+    expect(f.reason).toBe("CPU mismatch: c7g.2xlarge or c8g.2xlarge are configured as Graviton3 (CPU part 0xd40) or Graviton4 (CPU part 0xd4f) "
+      + "but /proc/cpuinfo reports CPU part 0xd0c, none of theirs; a build for another core could die with SIGILL here");
+  });
+
+  test("a mix of the two generations' cores fails: one build runs on every core", async () => {
+    const f = await failureOf(cpuPhase.run(input(3, fakePlatform("aarch64", cpuinfoOf(["0xd40", "0xd4f"])), mixed).value));
+    expect(f.reason).toMatch(/reports CPU part 0xd40,0xd4f, a mix of cores;/);
+  });
+
+  test("on x86_64 (the box) the first configured generation, whose pins it takes", async () => {
+    const { value } = input(3, fakePlatform("x86_64", X86_64), { ...mixed, x86: "allowed-in-test-box" });
+    await expect(cpuPhase.run(value)).resolves.toMatchObject({ machine: "x86_64", generation: 3 });
+  });
+});
+
 describe("on x86_64", () => {
   test("a local boot builds the portable x86 baseline, where the CPU has it", async () => {
     const platform = fakePlatform("x86_64", X86_64);
     const { value, lines } = input(4, platform, { x86: "allowed" });
-    await expect(cpuPhase.run(value)).resolves.toEqual({ machine: "x86_64" });
+    await expect(cpuPhase.run(value)).resolves.toEqual({ machine: "x86_64", generation: 4, armArch: GENERATIONS[4].armArch });
     expect(lines).toEqual(["x86_64 with SSE4.2/AVX/AVX2/FMA/F16C/BMI2: building ggml's portable x86 baseline, no Arm flags"]);
   });
 
@@ -110,7 +139,7 @@ describe("on x86_64", () => {
 
   test("the instance-in-a-box harness may run an instance's boot on it, with a warning", async () => {
     const { value, lines } = input(3, fakePlatform("x86_64", X86_64), { x86: "allowed-in-test-box" });
-    await expect(cpuPhase.run(value)).resolves.toEqual({ machine: "x86_64" });
+    await expect(cpuPhase.run(value)).resolves.toEqual({ machine: "x86_64", generation: 3, armArch: GENERATIONS[3].armArch });
     expect(lines[0]).toBe("WARNING: x86_64 in aws mode, allowed by GLLM_TEST_BOX_ALLOW_X86=1 (the instance-in-a-box test harness)");
     expect(lines).toHaveLength(2);
   });
