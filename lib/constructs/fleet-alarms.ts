@@ -9,7 +9,9 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { drainLogQueryLines } from '../monitoring/drain-log-query';
-import { BOOT_METRICS, CANARY_METRICS, ENDPOINT_DIMENSION, FLEET_DIMENSION, METRIC_NAMESPACE, MetricDefinition, SERVER_METRICS } from '../monitoring/metric-definitions';
+import {
+  BOOT_METRICS, CANARY_METRICS, DRAIN_METRICS, DRAIN_REASON_DIMENSION, DRAIN_REASONS, ENDPOINT_DIMENSION, FLEET_DIMENSION, METRIC_NAMESPACE, MetricDefinition, SERVER_METRICS,
+} from '../monitoring/metric-definitions';
 import { slotUtilizationExpression } from './fleet-scaling';
 import { throwIfProblems } from '../base/problems';
 import { formatProblems } from './prop-formats';
@@ -83,6 +85,8 @@ export class FleetAlarms extends Construct {
    */
   readonly updateRollbackAlarms: cloudwatch.Alarm[];
   readonly dashboard: cloudwatch.Dashboard;
+  /** The fleet dimension's value, for the drains graph. */
+  private readonly groupName: string;
 
   constructor(scope: Construct, id: string, props: FleetAlarmsProps) {
     super(scope, id);
@@ -92,6 +96,7 @@ export class FleetAlarms extends Construct {
         .map((field) => ({ field, setting: field, value: props[field] }))),
       ...formatProblems({ alarmEmail: props.alarmEmail }),
     ]);
+    this.groupName = props.groupName;
     this.topic = props.alarmTopic ?? this.createTopic();
     if (props.alarmEmail) {
       this.emailSubscription = this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
@@ -269,21 +274,42 @@ export class FleetAlarms extends Construct {
   }
 
   /**
-   * A row of the dashboard that lists the fleet's drains (a Spot
-   * interruption notice or a rebalance recommendation, and how each ended),
-   * read from its boot log group, one log stream per instance. It pages
-   * nothing: an interruption the other instances absorb is no failure, and
-   * what it does cost (fewer healthy hosts, 5xx) the alarms above see.
+   * A row of the dashboard for the fleet's drains (a Spot interruption
+   * notice or a rebalance recommendation): a graph of the drain metric by
+   * reason, and beside it the table of each drain and how it ended, read
+   * from the boot log group, one log stream per instance. It pages nothing,
+   * and no alarm reads the drain metric: an interruption is the Spot
+   * contract, not a failure, and the other instances absorb it; what it does
+   * cost (fewer healthy hosts, 5xx, queueing) the alarms above already see.
    */
   showDrains(bootLogGroup: logs.ILogGroup): void {
-    this.dashboard.addWidgets(new cloudwatch.LogQueryWidget({
-      title: 'Drains: Spot interruption notices and rebalance recommendations (boot log, newest first)',
-      logGroupNames: [bootLogGroup.logGroupName],
-      queryLines: drainLogQueryLines(),
-      view: cloudwatch.LogQueryVisualizationType.TABLE,
-      width: 24,
-      height: 6,
-    }));
+    const fiveMinutes = Duration.minutes(5);
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Drains by reason (per 5 minutes)',
+        left: DRAIN_REASONS.map((reason) => new cloudwatch.Metric({
+          namespace: METRIC_NAMESPACE,
+          metricName: DRAIN_METRICS.drains.name,
+          dimensionsMap: { [FLEET_DIMENSION]: this.groupName, [DRAIN_REASON_DIMENSION]: reason },
+          statistic: 'Sum',
+          period: fiveMinutes,
+          label: reason,
+        })),
+        stacked: true,
+        // Written out: aws-cdk-lib leaves a metric's period of 300 s out of the widget's JSON.
+        period: fiveMinutes,
+        width: 8,
+        height: 6,
+      }),
+      new cloudwatch.LogQueryWidget({
+        title: 'Drains: Spot interruption notices and rebalance recommendations (boot log, newest first)',
+        logGroupNames: [bootLogGroup.logGroupName],
+        queryLines: drainLogQueryLines(),
+        view: cloudwatch.LogQueryVisualizationType.TABLE,
+        width: 16,
+        height: 6,
+      }),
+    );
   }
 
   /**

@@ -18,7 +18,7 @@ import { LLAMA_CPP_REPOSITORY, llamaCppCommitOf } from '../catalogs/llama-cpp-re
 import { GravitonInstanceType } from '../instances/graviton-instance-type';
 import { LlamaModel } from '../models/llama-model';
 import { renderAgentConfig, renderPrometheusConfig } from '../monitoring/agent-config';
-import { BOOT_METRICS, METRIC_NAMESPACE } from '../monitoring/metric-definitions';
+import { BOOT_METRICS, DRAIN_METRICS, METRIC_NAMESPACE } from '../monitoring/metric-definitions';
 import { INSTANCE_FILES } from '../../runtime/boot/layout';
 import { CACHE_PREFIX } from './artifact-store';
 import { fleetImage, machineImageProblems, machineImageType } from './fleet-image';
@@ -508,12 +508,13 @@ export class InferenceFleet extends Construct {
       ignoreCfnLint(launchTemplate.node.defaultChild as CfnResource, 'E1021');
       ignoreCfnLint(launchTemplate.node.defaultChild as CfnResource, 'E1022');
     }
-    // A fleet instance's own keys: the builders' pins, and the target group its drain watcher
-    // deregisters it from (a builder serves in no target group).
+    // A fleet instance's own keys: the builders' pins, the target group its drain watcher
+    // deregisters it from, and the metric it counts each drain in (a builder serves in no target group).
     const fleetEnv: BootEnvironment = {
       ...env,
       ...(this.builders.length > 0 ? { GLLM_PINS_FILE: INSTANCE_FILES.pins } : {}),
       GLLM_TARGET_GROUP_ARN: props.targetGroup.targetGroupArn,
+      GLLM_DRAIN_METRIC: DRAIN_METRICS.drains.name,
     };
     userData.addCommands(
       ...bootEnvironmentCommands(fleetEnv, (v) => Token.isUnresolved(v)),

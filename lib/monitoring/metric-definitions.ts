@@ -117,3 +117,26 @@ export const BOOT_METRICS = {
     description: '1 for each instance boot that failed (bad checksum, build failure, health timeout)',
   },
 } as const satisfies Record<string, MetricDefinition>;
+
+/** The drain metric's second dimension: why the instance drained. */
+export const DRAIN_REASON_DIMENSION = 'Reason';
+
+/**
+ * The Reason values: a Spot interruption notice, or a rebalance
+ * recommendation (runtime/boot/drain/watch.ts's Notice kinds; a test holds them equal).
+ */
+export const DRAIN_REASONS = ['interruption', 'rebalance'] as const;
+
+/**
+ * What the drain watcher publishes itself, with the fleet dimension and
+ * DRAIN_REASON_DIMENSION: the instance is going, and the agent with it. The
+ * dashboard graphs it; no alarm reads it (an interruption is Spot's contract,
+ * not a failure, and a capacity it costs shows in the capacity alarms).
+ */
+export const DRAIN_METRICS = {
+  drains: {
+    name: 'Drains',
+    unit: 'Count',
+    description: '1 for each drain of an instance, on a Spot interruption notice or a rebalance recommendation',
+  },
+} as const satisfies Record<string, MetricDefinition>;

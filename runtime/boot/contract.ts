@@ -72,6 +72,7 @@ export const ROLE_BOOT_ENV_KEYS = {
   GLLM_PINS_FILE: 'fleet: the file holding the builder\'s report as the template carries it (the wait condition\'s data); the build and the model are then read by the versions it pins and checked against its SHA-256s; absent: the cache rules of a fleet without a builder',
   GLLM_BUILDER_SIGNAL_FILE: 'builder: the file holding the URL of the wait condition handle the report is sent to (not a value here: a presigned URL holds `&`, which a shell sourcing this file would take as the end of a command)',
   GLLM_TARGET_GROUP_ARN: 'fleet: the target group the instance serves in, which its drain watcher deregisters it from on a Spot interruption notice or a rebalance recommendation; absent: no drain watcher',
+  GLLM_DRAIN_METRIC: 'fleet: the metric the drain watcher publishes in GLLM_METRIC_NAMESPACE on each drain (value 1, fleet dimension and Reason interruption or rebalance); absent or empty: none published',
 } as const;
 
 /** What an instance's boot is for: a fleet instance serves; a builder makes what the fleet runs. */
@@ -158,6 +159,7 @@ const AWS_RULES: readonly ValueRule[] = [
   match('GLLM_PINS_FILE', /^\/[A-Za-z0-9_.\/-]*$/, 'an absolute path'),
   match('GLLM_BUILDER_SIGNAL_FILE', /^\/[A-Za-z0-9_.\/-]*$/, 'an absolute path'),
   match('GLLM_TARGET_GROUP_ARN', TARGET_GROUP_ARN, 'a target group ARN (arn:PARTITION:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID)'),
+  match('GLLM_DRAIN_METRIC', /^([A-Za-z0-9_.-]+)?$/, 'empty or a metric name (letters, digits, _ . -)'),
 ];
 
 /** Rules of `local` mode. */
@@ -279,6 +281,8 @@ export interface AwsBootConfig extends BootConfigBase {
   readonly builderSignalFile?: string;
   /** GLLM_TARGET_GROUP_ARN (fleet only): where absent, no drain watcher runs. */
   readonly targetGroupArn?: string;
+  /** GLLM_DRAIN_METRIC (fleet only): where absent or empty, a drain publishes no metric. */
+  readonly drainMetric?: string;
 }
 
 export interface LocalBootConfig extends BootConfigBase {
@@ -390,6 +394,7 @@ function roleCombinationProblems(values: ReadonlyMap<string, string>, named: Rea
   if (role === 'builder') {
     if (given('GLLM_PINS_FILE') !== undefined) found.push({ key: 'GLLM_PINS_FILE', given: given('GLLM_PINS_FILE'), expected: 'absent with GLLM_ROLE=builder: a builder makes the pins, nothing pins it' });
     if (given('GLLM_TARGET_GROUP_ARN') !== undefined) found.push({ key: 'GLLM_TARGET_GROUP_ARN', given: given('GLLM_TARGET_GROUP_ARN'), expected: 'absent with GLLM_ROLE=builder: a builder serves in no target group, so has nothing to drain' });
+    if (given('GLLM_DRAIN_METRIC') !== undefined) found.push({ key: 'GLLM_DRAIN_METRIC', given: given('GLLM_DRAIN_METRIC'), expected: 'absent with GLLM_ROLE=builder: a builder runs no drain watcher, so has no drain to count' });
     if (!values.has('GLLM_BUILDER_SIGNAL_FILE') && !named.has('GLLM_BUILDER_SIGNAL_FILE')) found.push({ key: 'GLLM_BUILDER_SIGNAL_FILE', expected: `set with GLLM_ROLE=builder: ${ROLE_BOOT_ENV_KEYS.GLLM_BUILDER_SIGNAL_FILE}` });
   } else if (given('GLLM_BUILDER_SIGNAL_FILE') !== undefined) {
     found.push({ key: 'GLLM_BUILDER_SIGNAL_FILE', given: given('GLLM_BUILDER_SIGNAL_FILE'), expected: 'absent with GLLM_ROLE=fleet: only a builder reports to a wait condition' });
@@ -470,6 +475,7 @@ function toConfig(values: ReadonlyMap<string, string>): BootConfig {
       ...(values.has('GLLM_PINS_FILE') ? { pinsFile: values.get('GLLM_PINS_FILE') } : {}),
       ...(values.has('GLLM_BUILDER_SIGNAL_FILE') ? { builderSignalFile: values.get('GLLM_BUILDER_SIGNAL_FILE') } : {}),
       ...(values.has('GLLM_TARGET_GROUP_ARN') ? { targetGroupArn: values.get('GLLM_TARGET_GROUP_ARN') } : {}),
+      ...(values.get('GLLM_DRAIN_METRIC') ? { drainMetric: values.get('GLLM_DRAIN_METRIC') } : {}),
     };
   }
   return {

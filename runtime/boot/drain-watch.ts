@@ -4,7 +4,8 @@
  * serves. Reads the boot's configuration (a fleet instance's, in aws mode,
  * with GLLM_TARGET_GROUP_ARN), builds the instance's adapters, and watches
  * and drains (drain/watch.ts), its lines in the boot log tagged `drain` (the
- * CloudWatch agent ships that log, so a drain is seen there).
+ * CloudWatch agent ships that log, so a drain is seen there); with
+ * GLLM_DRAIN_METRIC, each drain is counted in CloudWatch too (the dashboard's graph).
  */
 import { readFileSync } from 'node:fs';
 
@@ -16,6 +17,7 @@ import { BootLog } from './core/log';
 import { type DrainOutcome, type DrainWatchInput, watchAndDrain } from './drain/watch';
 import { INSTANCE_LAYOUT } from './layout';
 import { AwsCli } from './adapters/aws-cli';
+import { DrainMetric } from './adapters/drain-metric';
 import { ElbTargets } from './adapters/elb-targets';
 import { ImdsNotices } from './adapters/imds-notices';
 import { IMDS_BASE_URL, LinuxPlatform } from './adapters/linux-platform';
@@ -37,15 +39,15 @@ export function instanceDrainInput(config: AwsBootConfig & { targetGroupArn: str
   const imds = (untilMs: number) => ({ baseUrl: IMDS_BASE_URL, clock, random: Math.random, deadline: () => limitAt(untilMs, clock), log });
   let stopUntilMs = clock.now();
   const supervisor = new SystemdSupervisor({ exec, limitMs: () => stopUntilMs, serviceUser: SERVICE_USER, writer: 'graviton-llm drain', log });
+  const cli = (untilMs: number) => new AwsCli({ program: 'aws', region: config.region, exec, clock, random: Math.random, deadline: () => limitAt(untilMs, clock), log });
   return {
     notices: new ImdsNotices(IMDS_BASE_URL),
     instanceId: (untilMs) => new LinuxPlatform({ imds: imds(untilMs) }).instanceId(),
-    targets: new ElbTargets({
-      cli: (untilMs) => new AwsCli({ program: 'aws', region: config.region, exec, clock, random: Math.random, deadline: () => limitAt(untilMs, clock), log }),
-      targetGroupArn: config.targetGroupArn,
-      port: config.port,
-    }),
+    targets: new ElbTargets({ cli, targetGroupArn: config.targetGroupArn, port: config.port }),
     load: new ServerMetrics({ port: config.port, apiKeyFile: INSTANCE_LAYOUT.apiKeyFile }),
+    ...(config.drainMetric !== undefined
+      ? { counter: new DrainMetric({ cli, namespace: config.metricNamespace, metricName: config.drainMetric, autoScalingGroup: config.autoScalingGroup }) }
+      : {}),
     stopServer: () => {
       // systemd's own stop timeout bounds it; this bound is for systemctl itself.
       stopUntilMs = clock.now() + 60_000;

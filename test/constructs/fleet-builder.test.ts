@@ -110,8 +110,8 @@ describe('FleetBuilder, as the fleet makes it', () => {
     const builder = userDataText(resources[ids.instance].Properties.UserData);
     const fleet = userDataText(only(s.t, 'AWS::EC2::LaunchTemplate').Properties.LaunchTemplateData.UserData);
     expect(builder).toContain("cat > /etc/graviton-llm/boot.env <<'GLLM_ENV'\n");
-    // The role keys, and the fleet's own target group (its drain watcher's; a builder serves in none).
-    const roleKeys = /^GLLM_(ROLE|PINS_FILE|BUILDER_SIGNAL_FILE|TARGET_GROUP_ARN)=/;
+    // The role keys, and the fleet's own drain keys: its target group and drain metric (its drain watcher's; a builder serves in none).
+    const roleKeys = /^GLLM_(ROLE|PINS_FILE|BUILDER_SIGNAL_FILE|TARGET_GROUP_ARN|DRAIN_METRIC)=/;
     expect(envLines(builder).filter((l) => roleKeys.test(l))).toEqual(['GLLM_ROLE=builder', 'GLLM_BUILDER_SIGNAL_FILE=/etc/graviton-llm/builder-signal-url']);
     expect(envLines(builder).filter((l) => !roleKeys.test(l))).toEqual(envLines(fleet).filter((l) => !roleKeys.test(l)));
     expect(builder).not.toContain('GLLM_PINS_FILE');

@@ -10,6 +10,7 @@ import { GravitonLlmEndpoint, GravitonLlmEndpointProps } from '../../lib/constru
 import { PurchaseOption } from '../../lib/constructs/fleet-purchase';
 import { SPOT_DEREGISTRATION_DELAY_SECONDS } from '../../lib/constructs/spot-drain';
 import { drainLogQueryLines } from '../../lib/monitoring/drain-log-query';
+import { DRAIN_METRICS, DRAIN_REASON_DIMENSION, DRAIN_REASONS, FLEET_DIMENSION, METRIC_NAMESPACE } from '../../lib/monitoring/metric-definitions';
 import { DRAIN_BUDGET_SECONDS } from '../../runtime/boot/drain/budget';
 import { PropsError } from '../../lib/base/problems';
 import { GravitonInstanceType } from '../../lib/instances/graviton-instance-type';
@@ -715,12 +716,14 @@ describe('Spot and several instance types of one generation (issue 24)', () => {
     expect(thrownBy({ purchaseOption: PurchaseOption.SPOT }, (stack) => ({ deregistrationDelay: Duration.seconds(new CfnParameter(stack, 'Delay', { type: 'Number' }).valueAsNumber) }))).toBeUndefined();
   });
 
+  type Widget = { type: string; y: number; properties: { title: string; query?: string; metrics?: unknown[][]; period?: number } };
+  /** The dashboard's widgets, with each CloudFormation value written as its JSON (a Ref to the log group: {"Ref":"..."}). */
+  const widgets = (t: Template): Widget[] => {
+    const join = Object.values(t.findResources('AWS::CloudWatch::Dashboard'))[0].Properties.DashboardBody['Fn::Join'][1] as unknown[];
+    return JSON.parse(join.map((part) => (typeof part === 'string' ? part : JSON.stringify(part).replace(/"/g, '\'\''))).join('')).widgets;
+  };
+
   test('a Spot group\'s dashboard lists its drains from the boot log group; an on-demand dashboard has no such widget', () => {
-    // The dashboard's JSON, with each CloudFormation value written as its JSON (a Ref to the log group: {"Ref":"..."}).
-    const widgets = (t: Template): { type: string; properties: { title: string; query?: string } }[] => {
-      const join = Object.values(t.findResources('AWS::CloudWatch::Dashboard'))[0].Properties.DashboardBody['Fn::Join'][1] as unknown[];
-      return JSON.parse(join.map((part) => (typeof part === 'string' ? part : JSON.stringify(part).replace(/"/g, '\'\''))).join('')).widgets;
-    };
     const spot = synth({ purchaseOption: PurchaseOption.SPOT });
     const bootLogs = Object.keys(spot.findResources('AWS::Logs::LogGroup')).find((id) => id.includes('BootLogs'))!;
     const logWidgets = widgets(spot).filter((w) => w.type === 'log');
@@ -729,6 +732,29 @@ describe('Spot and several instance types of one generation (issue 24)', () => {
     expect(widgets(synth({})).filter((w) => w.type === 'log')).toEqual([]);
     // No alarm reads the boot log: the widget pages nothing.
     expect(JSON.stringify(spot.findResources('AWS::CloudWatch::Alarm'))).not.toContain(bootLogs);
+  });
+
+  test('a Spot group\'s dashboard graphs its drains by reason, Sum per 5 minutes, beside the table; no alarm reads the drain metric', () => {
+    const spot = synth({ purchaseOption: PurchaseOption.SPOT });
+    const drawn = widgets(spot).filter((w) => JSON.stringify(w.properties.metrics ?? []).includes(`"${DRAIN_METRICS.drains.name}"`));
+    expect(drawn).toHaveLength(1);
+    const [graph] = drawn;
+    // One line per reason, each the Sum over 5 minutes of the fleet's drains of that reason.
+    expect(graph.properties.metrics!.map((m) => [m[0], m[1], m[2], m[4], m[5], m[6]])).toEqual(DRAIN_REASONS.map((reason) => [
+      METRIC_NAMESPACE, DRAIN_METRICS.drains.name, FLEET_DIMENSION, DRAIN_REASON_DIMENSION, reason, { label: reason, stat: 'Sum' },
+    ]));
+    // The metrics' common period is the widget's.
+    expect(graph.properties.period).toBe(300);
+    // Beside the table: the same row.
+    const table = widgets(spot).find((w) => w.type === 'log')!;
+    expect(table.y).toBe(graph.y);
+    expect(widgets(synth({})).filter((w) => JSON.stringify(w.properties.metrics ?? []).includes(`"${DRAIN_METRICS.drains.name}"`))).toEqual([]);
+    // No alarm on drains, so none pages on an interruption by itself: an interruption is the Spot
+    // contract, not a failure, and a capacity it costs already fires HealthyHostsBelowMinimum (or the
+    // 5xx and queueing alarms) when the other instances cannot absorb it.
+    const alarms = Object.values(spot.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms.length).toBeGreaterThan(0);
+    expect(alarms.filter((a) => JSON.stringify(a).includes(`"${DRAIN_METRICS.drains.name}"`))).toEqual([]);
   });
 
   test('the on-demand base and percentage: Spot only, in range, the base within maxCapacity; an unknown purchase option', () => {

@@ -7,6 +7,7 @@ import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import type { HookActionOutcome, InstanceIdOutcome, LifecycleOutcome, Platform, ReportOutcome, Reporter } from '../ports';
 import type { AwsCli, AwsCliOutcome } from './aws-cli';
+import { FLEET_DIMENSION_NAME, putCountArgs } from './metric-data';
 
 /** Where Amazon Linux installs cfn-signal (aws-cfn-bootstrap), if it does. */
 export const CFN_SIGNAL_PATH = '/opt/aws/bin/cfn-signal';
@@ -133,8 +134,7 @@ export class AwsReporter implements Reporter {
     if (metric === '') return { kind: 'skipped' };
     const put = await cli.call({
       what: `put-metric-data ${metric}`,
-      args: ['cloudwatch', 'put-metric-data', '--namespace', metricNamespace, '--metric-name', metric,
-        '--dimensions', `AutoScalingGroupName=${autoScalingGroup}`, '--value', '1', '--unit', 'Count'],
+      args: putCountArgs(metricNamespace, metric, { [FLEET_DIMENSION_NAME]: autoScalingGroup }),
       refusals: [],
     });
     if (put.kind === 'done') log(`counted the failure in ${metricNamespace}/${metric}`);

@@ -58,12 +58,26 @@ export interface ServerLoad {
   read(): Promise<LoadOutcome>;
 }
 
+/** Why the instance drains: the drain metric's Reason dimension. */
+export type DrainReason = Notice['kind'];
+
+export type CountOutcome = { readonly ok: true } | { readonly ok: false; readonly detail: string };
+
+/** Counts one drain (a CloudWatch data point of 1); every try ends by `untilMs`. */
+export interface DrainCounter {
+  /** What is counted, for the log: `NAMESPACE/METRIC`. */
+  readonly metric: string;
+  count(reason: DrainReason, untilMs: number): Promise<CountOutcome>;
+}
+
 export interface DrainWatchInput {
   readonly notices: NoticeSource;
   /** The instance's id (the metadata service's), asked once a notice is seen; tries end by `untilMs`. */
   readonly instanceId: (untilMs: number) => Promise<InstanceIdOutcome>;
   readonly targets: TargetDeregistration;
   readonly load: ServerLoad;
+  /** Counts the drain (GLLM_DRAIN_METRIC). @default - the drain is not counted (the key absent or empty) */
+  readonly counter?: DrainCounter;
   /** Stops llama-server (the supervisor's stop). */
   readonly stopServer: () => Promise<void>;
   readonly clock: Clock;
@@ -140,6 +154,12 @@ async function drain(input: DrainWatchInput, notice: Notice): Promise<DrainOutco
     log(out.ok ? `deregistered ${id.instanceId} from the target group: the load balancer sends it no new request` : `WARNING: deregistration of ${id.instanceId} failed (${out.detail}); draining without`);
   }
 
+  // The count runs beside the wait for the streams, not before it: the deregistration is what keeps new
+  // requests away, so it goes first, and the wait and the stop keep their own time, so a slow or failing
+  // CloudWatch call costs the drain nothing. It is bounded by the drain's end, as every call of the drain
+  // is, and awaited only once llama-server is stopped, so that the watcher's process does not end mid-call.
+  const counted = countDrain(input, notice.kind, untilMs);
+
   const settledMs = deregistered ? clock.now() + DEREGISTRATION_SETTLE_SECONDS * 1000 : clock.now();
   let ended: 'idle' | 'budget' = 'budget';
   let last: string | undefined;
@@ -157,5 +177,19 @@ async function drain(input: DrainWatchInput, notice: Notice): Promise<DrainOutco
   if (ended === 'budget') log(`the drain's time is up (${last ?? 'load never read'}); stopping llama-server`);
   await input.stopServer();
   log(`llama-server stopped (${ended === 'idle' ? 'no request in flight' : 'at the end of the drain\'s time'}); the watcher ends`);
+  await counted;
   return { kind: 'drained', notice, deregistered, ended };
+}
+
+/** Counts the drain where a counter is given; a failure, thrown or returned, is logged and no more. */
+async function countDrain(input: DrainWatchInput, reason: DrainReason, untilMs: number): Promise<void> {
+  const { counter, log } = input;
+  if (counter === undefined) return;
+  let out: CountOutcome;
+  try {
+    out = await counter.count(reason, untilMs);
+  } catch (e) {
+    out = { ok: false, detail: e instanceof Error ? e.message : String(e) };
+  }
+  log(out.ok ? `counted the drain in ${counter.metric} (Reason ${reason})` : `WARNING: the drain was not counted in ${counter.metric} (${out.detail}); the drain goes on`);
 }

@@ -458,7 +458,22 @@ describe('the builder\'s keys: role, pins file, signal file', () => {
       .toEqual([{ key: 'GLLM_TARGET_GROUP_ARN', given: TG, expected: expect.stringContaining('absent with GLLM_ROLE=builder') }]);
   });
 
-  test.each(['GLLM_ROLE', 'GLLM_PINS_FILE', 'GLLM_BUILDER_SIGNAL_FILE', 'GLLM_TARGET_GROUP_ARN'])('local mode refuses %s: a local boot builds where it runs', (key) => {
+  test('GLLM_DRAIN_METRIC: a fleet instance\'s drain metric is typed; absent or empty, there is none', () => {
+    expect(config(withKeys(AWS_ENV, { GLLM_TARGET_GROUP_ARN: TG, GLLM_DRAIN_METRIC: 'Drains' }))).toMatchObject({ role: 'fleet', drainMetric: 'Drains' });
+    expect(config(withKeys(AWS_ENV, { GLLM_DRAIN_METRIC: '' }))).not.toHaveProperty('drainMetric');
+    expect(config(AWS)).not.toHaveProperty('drainMetric');
+  });
+
+  test.each([['a name with a slash', 'Gravit/Drains'], ['a name with an equals sign', 'Drains=1']])('GLLM_DRAIN_METRIC: %s is refused', (_name, value) => {
+    expect(problems(withKeys(AWS_ENV, { GLLM_DRAIN_METRIC: value }))).toEqual([{ key: 'GLLM_DRAIN_METRIC', given: value, expected: expect.stringContaining('empty or a metric name') }]);
+  });
+
+  test('a builder with a drain metric is refused: it runs no drain watcher', () => {
+    expect(problems(withKeys(AWS_ENV, { GLLM_ROLE: 'builder', GLLM_BUILDER_SIGNAL_FILE: '/s', GLLM_DRAIN_METRIC: 'Drains' })))
+      .toEqual([{ key: 'GLLM_DRAIN_METRIC', given: 'Drains', expected: expect.stringContaining('absent with GLLM_ROLE=builder') }]);
+  });
+
+  test.each(['GLLM_ROLE', 'GLLM_PINS_FILE', 'GLLM_BUILDER_SIGNAL_FILE', 'GLLM_TARGET_GROUP_ARN', 'GLLM_DRAIN_METRIC'])('local mode refuses %s: a local boot builds where it runs', (key) => {
     const value = key === 'GLLM_ROLE' ? 'builder' : '/x';
     expect(problems(withKeys(LOCAL_ENV, { [key]: value }))).toEqual([{ key, given: value, expected: 'absent: accepted in aws mode only' }]);
   });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BootConfig, parseBootEnvironment } from '../../../runtime/boot/contract';
 import { Deadline } from '../../../runtime/boot/core/deadline';
-import { DRAIN_USAGE, drainWatchMain, type DrainSeams } from '../../../runtime/boot/drain-watch';
+import { DRAIN_USAGE, drainWatchMain, type DrainSeams, instanceDrainInput } from '../../../runtime/boot/drain-watch';
 import { machineAdapters, main } from '../../../runtime/boot/main';
 import { FakeClock } from './support/fake-clock';
 import { AWS_ENV, envText, LOCAL_ENV } from './support/environments';
@@ -73,6 +73,23 @@ test.each([
   await expect(drainWatchMain([envFile(text)], () => undefined, (l) => err.push(l), seams(calls))).resolves.toBe(2);
   expect(calls).toEqual([]);
   expect(err).toHaveLength(1);
+});
+
+describe('the watcher\'s counter on an instance: GLLM_DRAIN_METRIC', () => {
+  const fleetConfig = (keys: Record<string, string>) => {
+    const parsed = parseBootEnvironment(withKeys(envText(AWS_ENV), { GLLM_TARGET_GROUP_ARN: TG, ...keys }));
+    if (!parsed.ok || parsed.config.mode !== 'aws') throw new Error(JSON.stringify(parsed));
+    return { ...parsed.config, targetGroupArn: TG };
+  };
+
+  test('set: a counter of that metric in the boot\'s namespace', () => {
+    const input = instanceDrainInput(fleetConfig({ GLLM_DRAIN_METRIC: 'Drains' }), new FakeClock(), () => undefined);
+    expect(input.counter?.metric).toBe(`${AWS_ENV.GLLM_METRIC_NAMESPACE}/Drains`);
+  });
+
+  test.each([['absent', {}], ['empty', { GLLM_DRAIN_METRIC: '' }]])('%s: no counter', (_name, keys) => {
+    expect(instanceDrainInput(fleetConfig(keys), new FakeClock(), () => undefined).counter).toBeUndefined();
+  });
 });
 
 describe('the boot sets a watcher up for a fleet instance with its target group only', () => {

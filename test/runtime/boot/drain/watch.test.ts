@@ -6,9 +6,12 @@
  * watcher sleeps.
  */
 import { DEREGISTRATION_SETTLE_SECONDS, DRAIN_BUDGET_SECONDS, NOTICE_POLL_MS, SPOT_NOTICE_SECONDS, STOP_RESERVE_SECONDS } from '../../../../runtime/boot/drain/budget';
-import { type DeregisterOutcome, type DrainWatchInput, type LoadOutcome, type NoticeCheck, watchAndDrain } from '../../../../runtime/boot/drain/watch';
+import {
+  type CountOutcome, type DeregisterOutcome, type DrainCounter, type DrainReason, type DrainWatchInput, type LoadOutcome, type NoticeCheck, watchAndDrain,
+} from '../../../../runtime/boot/drain/watch';
 import { logLine } from '../../../../runtime/boot/core/log';
 import { DRAIN_LINE_MARKS } from '../../../../lib/monitoring/drain-log-query';
+import { DRAIN_REASONS } from '../../../../lib/monitoring/metric-definitions';
 import { FakeClock } from '../support/fake-clock';
 
 const ID = 'i-0123456789abcdef0';
@@ -148,4 +151,84 @@ test('the lines a drain writes are the ones a Spot dashboard lists: its start (w
     expect(shown[1]).toContain('[drain] llama-server stopped (no request in flight)');
     expect(lines.filter((l) => !listed(l)).length).toBeGreaterThan(0);
   }
+});
+
+describe('the drain metric: counted once per drain, never in the drain\'s way', () => {
+  /** A counter that records its calls in the fakes' order; `answer` is what it does when asked. */
+  const counting = (f: Fakes, answer: (reason: DrainReason) => Promise<CountOutcome>) => {
+    const counted: { reason: DrainReason; untilMs: number }[] = [];
+    const counter: DrainCounter = {
+      metric: 'GravitonLlm/Drains',
+      count: (reason, untilMs) => { f.calls.push(`count ${reason}`); counted.push({ reason, untilMs }); return answer(reason); },
+    };
+    return { input: { ...f.input, counter }, counted };
+  };
+
+  test('an interruption and a rebalance recommendation are each counted once, with their reason, after the deregistration and by the drain\'s end', async () => {
+    const reasons: DrainReason[] = [];
+    for (const check of [interruption(), REBALANCE]) {
+      const f = fakes([check], [busy(1), busy(0)]);
+      const start = f.clock.now();
+      const c = counting(f, async () => ({ ok: true }));
+      await expect(watchAndDrain(c.input)).resolves.toMatchObject({ kind: 'drained', deregistered: true, ended: 'idle' });
+      expect(c.counted).toHaveLength(1);
+      reasons.push(c.counted[0].reason);
+      // Deregistered first; counted before the wait for the streams, which goes on as before, then the stop.
+      expect(f.calls.slice(0, 4)).toEqual(['check', `deregister ${ID}`, `count ${c.counted[0].reason}`, 'load']);
+      expect(f.calls[f.calls.length - 1]).toBe('stop');
+      expect(c.counted[0].untilMs).toBe(start + DRAIN_BUDGET_SECONDS * 1000);
+      expect(f.lines).toContain(`counted the drain in GravitonLlm/Drains (Reason ${c.counted[0].reason})`);
+    }
+    // The reasons are the dimension values the dashboard graphs, one line per value.
+    expect(reasons).toEqual([...DRAIN_REASONS]);
+  });
+
+  test('a failed drain is counted too: the deregistration failed, the drain still happened', async () => {
+    const f = fakes([interruption()], [busy(0)], { ok: false, detail: 'AccessDenied' });
+    const c = counting(f, async () => ({ ok: true }));
+    await expect(watchAndDrain(c.input)).resolves.toMatchObject({ deregistered: false });
+    expect(f.calls).toEqual(['check', `deregister ${ID}`, 'count interruption', 'load', 'stop']);
+  });
+
+  test.each([
+    ['answers that it failed', async (): Promise<CountOutcome> => ({ ok: false, detail: 'AccessDenied: cloudwatch:PutMetricData' }), 'AccessDenied: cloudwatch:PutMetricData'],
+    ['throws', async (): Promise<CountOutcome> => { throw new Error('spawn aws ENOENT'); }, 'spawn aws ENOENT'],
+  ])('a counter that %s: the drain is the same, and the warning says why', async (_name, answer, detail) => {
+    const without = fakes([interruption()], [busy(1), busy(0)]);
+    const expected = await watchAndDrain(without.input);
+    const f = fakes([interruption()], [busy(1), busy(0)]);
+    const c = counting(f, answer);
+    await expect(watchAndDrain(c.input)).resolves.toEqual(expected);
+    expect(f.calls.filter((call) => !call.startsWith('count'))).toEqual(without.calls);
+    expect(f.lines).toContain(`WARNING: the drain was not counted in GravitonLlm/Drains (${detail}); the drain goes on`);
+  });
+
+  test('a count still running when the streams have ended does not hold the stop back; the watch ends once it does', async () => {
+    const f = fakes([interruption()], [busy(0)]);
+    let answer: (o: CountOutcome) => void = () => undefined;
+    const c = counting(f, () => new Promise<CountOutcome>((resolve) => { answer = resolve; }));
+    let done = false;
+    const watching = watchAndDrain(c.input).then((o) => { done = true; return o; });
+    // Let the watch run (the fake clock never blocks) until it has stopped the server.
+    for (let i = 0; i < 1000 && !f.calls.includes('stop'); i++) await new Promise((r) => setImmediate(r));
+    expect(f.calls[f.calls.length - 1]).toBe('stop');
+    expect(done).toBe(false);
+    answer({ ok: true });
+    await expect(watching).resolves.toMatchObject({ kind: 'drained', ended: 'idle' });
+  });
+
+  test('no counter (GLLM_DRAIN_METRIC absent or empty): nothing counted, nothing said of it', async () => {
+    const f = fakes([interruption()], [busy(0)]);
+    await watchAndDrain(f.input);
+    expect(f.lines.filter((l) => l.includes('counted'))).toEqual([]);
+  });
+
+  test('the count\'s lines are not lines the dashboard\'s table lists as a drain\'s start or end', async () => {
+    const f = fakes([interruption()], [busy(0)]);
+    const c = counting(f, async () => ({ ok: false, detail: 'x' }));
+    await watchAndDrain(c.input);
+    const countLines = f.lines.filter((l) => l.includes('counted')).map((m) => logLine(0, 'drain', m));
+    expect(countLines).toHaveLength(1);
+    expect(countLines.filter((l) => l.includes(DRAIN_LINE_MARKS.started) || l.includes(DRAIN_LINE_MARKS.ended))).toEqual([]);
+  });
 });
