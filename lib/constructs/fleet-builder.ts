@@ -18,6 +18,7 @@ import {
 } from './instance-permissions';
 import { machineImageType } from './fleet-image';
 import { rangeProblems } from './prop-ranges';
+import { httpsOutOnlySecurityGroup } from './instance-security-group';
 
 export interface FleetBuilderProps {
   readonly vpc: ec2.IVpc;
@@ -194,15 +195,8 @@ export class FleetBuilder extends Construct {
     }));
     acknowledgeInstanceRoleFindings(this.role, props.artifactBucket, 'read, and write without delete');
 
-    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
-      vpc: props.vpc,
-      description: 'graviton-llm builder: no inbound; HTTPS out only',
-      allowAllOutbound: false,
-    });
-    // As the fleet's: AWS APIs, GitHub, the model's host and the package repositories are HTTPS;
-    // DNS, time and instance metadata are not filtered by security groups (EC2 user guide,
-    // "Security group rules", https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/security-group-rules.html).
-    this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS: AWS APIs, GitHub, model host, package repositories');
+    // No inbound rule of its own; out, HTTPS only (instance-security-group.ts says why that is enough).
+    this.securityGroup = httpsOutOnlySecurityGroup(this, 'SecurityGroup', props.vpc, 'graviton-llm builder: no inbound; HTTPS out only');
 
     // A plain map in the props (what jsii can carry); the fleet renders it from the typed BootEnvironment.
     const env = { ...props.bootEnvironment, GLLM_ROLE: 'builder', GLLM_BUILDER_SIGNAL_FILE: INSTANCE_FILES.builderSignal } as BootEnvironment;

@@ -33,6 +33,7 @@ import { formatProblems } from './prop-formats';
 import { rangeExpectation, rangeProblems } from './prop-ranges';
 import { nagArn } from './nag-findings';
 import { ignoreCfnLint } from './cfn-lint-findings';
+import { httpsOutOnlySecurityGroup } from './instance-security-group';
 import { FleetBuilder, denyOtherCacheWriters } from './fleet-builder';
 import { FleetGeneration, fleetGenerations, generationEnvironment } from './fleet-generations';
 import { pinsGenerationKey } from '../../runtime/boot/pins';
@@ -366,17 +367,8 @@ export class InferenceFleet extends Construct {
     grantModelSourceRead(this.role, props.model.source);
     this.grantDrain(props.targetGroup);
 
-    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
-      vpc: props.vpc,
-      description: 'graviton-llm instances: llama-server reachable from the load balancer only',
-      allowAllOutbound: false,
-    });
-    // Everything a boot and the agents call is HTTPS: the AWS APIs (S3, SSM, CloudWatch Logs and
-    // metrics, Auto Scaling, CloudFormation), GitHub, the model's host (resolveConfig admits no
-    // other port) and the Amazon Linux package repositories, which are S3 buckets. DNS (the Route 53
-    // Resolver), time (Amazon Time Sync) and instance metadata are services that security groups
-    // do not filter (EC2 user guide, "Security group rules"), so they need no rule.
-    this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS: AWS APIs, GitHub, model host, package repositories');
+    // No inbound rule of its own; out, HTTPS only (instance-security-group.ts says why that is enough).
+    this.securityGroup = httpsOutOnlySecurityGroup(this, 'SecurityGroup', props.vpc, 'graviton-llm instances: llama-server reachable from the load balancer only');
 
     const userData = ec2.UserData.forLinux();
     const machineImage = props.machineImage ?? fleetImage(this, undefined);

@@ -179,7 +179,7 @@ describe('several generations (instanceType c7g.2xlarge, additionalInstanceTypes
       'GLLM_INSTANCE_TYPE=c8g.2xlarge,r8g.xlarge', 'GLLM_GENERATION=4', `GLLM_CPU_PART=${GENERATIONS[4].cpuPart}`, `GLLM_ARM_ARCH=${GENERATIONS[4].armArch}`,
     ]);
     // Everything else as the fleet's: the same boot, for another CPU.
-    const rest = (lines: string[]) => lines.filter((l) => !/^GLLM_(INSTANCE_TYPE|GENERATION|CPU_PART|ARM_ARCH|ROLE|PINS_FILE|BUILDER_SIGNAL_FILE|TARGET_GROUP_ARN)=/.test(l));
+    const rest = (lines: string[]) => lines.filter((l) => !/^GLLM_(INSTANCE_TYPE|GENERATION|CPU_PART|ARM_ARCH|ROLE|PINS_FILE|BUILDER_SIGNAL_FILE|TARGET_GROUP_ARN|DRAIN_METRIC)=/.test(l));
     const fleet = envLines(userDataText(only(s.t, 'AWS::EC2::LaunchTemplate').Properties.LaunchTemplateData.UserData));
     expect(rest(env(g3))).toEqual(rest(fleet));
     expect(rest(env(g4))).toEqual(rest(fleet));
