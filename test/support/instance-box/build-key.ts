@@ -15,9 +15,11 @@ import type { BuildMachine } from '../../../runtime/boot/build/defines';
 /**
  * The key material (manifest.txt's text) for a box whose root file system is
  * `root` and whose `uname -m` is `machine`, booting with `env` (the stack's
- * boot environment: the llama.cpp commit and ref, GLLM_ARM_ARCH, GLLM_QUANTIZE_TO).
+ * boot environment: the llama.cpp commit and ref, GLLM_QUANTIZE_TO) as the
+ * generation whose -march is `armArch` (on aarch64: the GLLM_ARM_ARCH entry
+ * the cpu phase picks by the CPU part, one of several in a mixed-generation stack).
  */
-export async function boxBuildKeyMaterial(root: string, machine: string, env: Readonly<Record<string, string>>): Promise<string> {
+export async function boxBuildKeyMaterial(root: string, machine: string, env: Readonly<Record<string, string>>, armArch?: string): Promise<string> {
   const inBox = (file: string) => path.join(root, file);
   const os = await new LinuxPlatform({ osReleasePath: inBox('/etc/os-release') }).osRelease();
   const packages = new DnfAptPackages({
@@ -29,7 +31,8 @@ export async function boxBuildKeyMaterial(root: string, machine: string, env: Re
     debianVersionPath: inBox('/etc/debian_version'),
     releaseverPath: inBox('/etc/dnf/vars/releasever'),
   }, undefined);
-  const buildMachine: BuildMachine = machine === 'aarch64' ? { machine: 'aarch64', armArch: env.GLLM_ARM_ARCH } : { machine: 'x86_64' };
+  if (machine === 'aarch64' && armArch === undefined) throw new Error('an aarch64 box\'s build key needs the generation\'s -march (armArch)');
+  const buildMachine: BuildMachine = machine === 'aarch64' ? { machine: 'aarch64', armArch: armArch! } : { machine: 'x86_64' };
   return buildKeyMaterial({
     llamaCppCommit: env.GLLM_LLAMA_CPP_COMMIT,
     llamaCppRef: env.GLLM_LLAMA_CPP_REF,

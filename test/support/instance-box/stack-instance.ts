@@ -218,6 +218,42 @@ function single(template: any, type: string): [string, any] {
   return found[0];
 }
 
+/** A generation's builder as the fleet's pins file reads it: its wait condition (whose Data is the entry) and that condition's handle. */
+export interface PinsWaitCondition {
+  readonly generation: number;
+  readonly waitCondition: string;
+  readonly handle: string;
+}
+
+/**
+ * The wait conditions the launch template's pins file is made of, by
+ * generation: each `"graviton<N>":` in the user data's Fn::Join followed by
+ * `Fn::GetAtt [<wait condition>, Data]` (runtime/boot/pins.ts reads the file).
+ * A test signals those handles as each generation's builder would.
+ */
+export function pinsWaitConditions(template: any): PinsWaitCondition[] {
+  const [, launchTemplate] = single(template, 'AWS::EC2::LaunchTemplate');
+  const found: PinsWaitCondition[] = [];
+  const walk = (node: any): void => {
+    if (Array.isArray(node)) {
+      node.forEach((n, i) => {
+        const key = typeof n === 'string' ? /"graviton([1-9][0-9]*)":$/.exec(n) : null;
+        const att = node[i + 1]?.['Fn::GetAtt'];
+        if (key && Array.isArray(att) && att[1] === 'Data') {
+          const handle = resourceOf({ template } as ResolveContext, att[0], 'the pins file reads').Properties?.Handle?.Ref;
+          if (typeof handle !== 'string') throw new Error(`wait condition ${att[0]} has no Handle Ref`);
+          found.push({ generation: Number(key[1]), waitCondition: att[0], handle });
+        }
+        walk(n);
+      });
+    } else if (node !== null && typeof node === 'object') {
+      Object.values(node).forEach(walk);
+    }
+  };
+  walk(launchTemplate.Properties.LaunchTemplateData.UserData);
+  return found;
+}
+
 /** A fleet instance: a launch of the group, from its launch template's user data (with a builder's pins: after it signalled). */
 export function stackInstance(options: StackInstanceOptions): StackInstance {
   const [, launchTemplate] = single(options.template, 'AWS::EC2::LaunchTemplate');
