@@ -97,7 +97,7 @@ const REFUSALS: Readonly<Record<string, Refusal | 'no value rule'>> = {
   model: { config: { model: 'llama-9b' }, construct: () => LlamaModel.fromCatalog('llama-9b') },
   customModel: { config: { customModel: { ...CUSTOM, sizeBytes: 5, sha256: 'A'.repeat(64), source: 'https://' } }, construct: () => LlamaModel.custom({ ...CUSTOM, sizeBytes: 5, sha256: 'A'.repeat(64), source: 'https://' }) },
   instanceType: { config: { instanceType: 'm5.large' }, construct: () => GravitonInstanceType.of('m5.large') },
-  additionalInstanceTypes: { config: { additionalInstanceTypes: ['c8g.2xlarge'] }, construct: endpointWith({ additionalInstanceTypes: [GravitonInstanceType.of('c8g.2xlarge')] }) },
+  additionalInstanceTypes: { config: { additionalInstanceTypes: ['c7g.medium'] }, construct: endpointWith({ additionalInstanceTypes: [GravitonInstanceType.of('c7g.medium')] }) },
   purchaseOption: same('purchaseOption', 'spot-only'),
   onDemandBaseCapacity: { config: { purchaseOption: 'spot', onDemandBaseCapacity: 4 }, construct: endpointWith({ purchaseOption: 'spot' as never, onDemandBaseCapacity: 4 }) },
   onDemandPercentageAboveBaseCapacity: same('onDemandPercentageAboveBaseCapacity', 50),
