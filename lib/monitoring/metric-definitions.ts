@@ -5,11 +5,14 @@
  * constants; a test checks that the producers and the consumers agree.
  */
 
+import { DRAIN_REASON_DIMENSION_NAME } from '../../runtime/boot/adapters/drain-metric';
+import { FLEET_DIMENSION_NAME } from '../../runtime/boot/adapters/metric-data';
+
 /** CloudWatch namespace of everything below. */
 export const METRIC_NAMESPACE = 'GravitonLlm';
 
-/** Dimension of the server metrics: the fleet they come from. */
-export const FLEET_DIMENSION = 'AutoScalingGroupName';
+/** Dimension of the server metrics: the fleet they come from (the boot's, which publishes BootFailure and Drains with it). */
+export const FLEET_DIMENSION = FLEET_DIMENSION_NAME;
 /** Dimension of the canary metrics: the stack whose endpoint was probed. */
 export const ENDPOINT_DIMENSION = 'Endpoint';
 
@@ -118,8 +121,8 @@ export const BOOT_METRICS = {
   },
 } as const satisfies Record<string, MetricDefinition>;
 
-/** The drain metric's second dimension: why the instance drained. */
-export const DRAIN_REASON_DIMENSION = 'Reason';
+/** The drain metric's second dimension: why the instance drained (the drain watcher's, which publishes it). */
+export const DRAIN_REASON_DIMENSION = DRAIN_REASON_DIMENSION_NAME;
 
 /**
  * The Reason values: a Spot interruption notice, or a rebalance

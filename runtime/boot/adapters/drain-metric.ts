@@ -9,7 +9,7 @@ import type { CountOutcome, DrainCounter, DrainReason } from '../drain/watch';
 import type { AwsCli } from './aws-cli';
 import { FLEET_DIMENSION_NAME, putCountArgs } from './metric-data';
 
-/** The dimension that says why: lib/monitoring/metric-definitions.ts's DRAIN_REASON_DIMENSION (a test holds them equal). */
+/** The dimension that says why, defined here once: lib/monitoring/metric-definitions.ts's DRAIN_REASON_DIMENSION is this. */
 export const DRAIN_REASON_DIMENSION_NAME = 'Reason';
 
 export interface DrainMetricOptions {

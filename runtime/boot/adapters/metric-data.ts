@@ -6,7 +6,7 @@
  * drain ends with the instance.
  */
 
-/** The fleet dimension's name: lib/monitoring/metric-definitions.ts's FLEET_DIMENSION (a test holds them equal). */
+/** The fleet dimension's name, defined here once: lib/monitoring/metric-definitions.ts's FLEET_DIMENSION is this. */
 export const FLEET_DIMENSION_NAME = 'AutoScalingGroupName';
 
 /**
