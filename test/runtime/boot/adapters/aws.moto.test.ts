@@ -24,6 +24,7 @@ import { Deadline } from '../../../../runtime/boot/core/deadline';
 import { Exec } from '../../../../runtime/boot/core/exec';
 import { agentPhase } from '../../../../runtime/boot/phases/agent';
 import { FakeClock } from '../support/fake-clock';
+import { DrainMetric } from '../../../../runtime/boot/adapters/drain-metric';
 
 function unavailable(): string | undefined {
   if (spawnSync('python3', ['-c', 'import moto, boto3'], { timeout: 60_000 }).status !== 0) return 'python3 cannot import moto (pip install "moto[server]>=5")';
@@ -391,6 +392,25 @@ describeMoto('the aws-mode adapters against moto_server, through the real AWS CL
       takeCalls();
       await expect(reporterOf({ metric: '' }).reporter.countFailure()).resolves.toEqual({ kind: 'skipped' });
       expect(takeCalls()).toEqual([]);
+    }, 120_000);
+  });
+
+  describe('drain metric', () => {
+    test('a drain counts itself under the fleet\'s dimension and its Reason, read back from CloudWatch per reason', async () => {
+      const { cli, lines } = cliOf();
+      const metric = new DrainMetric({ cli: () => cli, namespace: 'GravitonLlm', metricName: 'Drains', autoScalingGroup: GROUP });
+      await expect(metric.count('interruption', Date.now() + 60_000)).resolves.toEqual({ ok: true });
+      await expect(metric.count('rebalance', Date.now() + 60_000)).resolves.toEqual({ ok: true });
+      await expect(metric.count('rebalance', Date.now() + 60_000)).resolves.toEqual({ ok: true });
+      expect(lines.filter((l) => /WARNING|ERROR/.test(l))).toEqual([]);
+      const sums = py([
+        `cw = c('cloudwatch'); import datetime; now = datetime.datetime.now(datetime.timezone.utc)`,
+        `def total(reason):`,
+        `  s = cw.get_metric_statistics(Namespace='GravitonLlm', MetricName='Drains', Dimensions=[{'Name': 'AutoScalingGroupName', 'Value': '${GROUP}'}, {'Name': 'Reason', 'Value': reason}], StartTime=now - datetime.timedelta(hours=1), EndTime=now + datetime.timedelta(minutes=1), Period=3600, Statistics=['Sum'])`,
+        `  return sum(p['Sum'] for p in s['Datapoints'])`,
+        `print(json.dumps({'interruption': total('interruption'), 'rebalance': total('rebalance')}))`,
+      ].join('\n'));
+      expect(JSON.parse(sums)).toEqual({ interruption: 1, rebalance: 2 });
     }, 120_000);
   });
 });
